@@ -1,0 +1,200 @@
+"""The application factory and the command-line interface: the one place that wires
+the domain (``models``), the public forms, the back office, storage and SMS."""
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+import click
+from flask import Flask, g, request
+from flask_babel import Babel
+from flask_wtf.csrf import CSRFProtect
+from jinja2 import ChoiceLoader, FileSystemLoader
+
+import models
+from models import db
+
+BASE_DIR = Path(__file__).resolve().parent
+csrf = CSRFProtect()
+babel = Babel()
+LOCALES = ("fa", "en")
+
+
+def _settings(app: Flask, test_config: dict | None) -> None:
+    env = os.environ.get("APP_ENV", "development")
+    instance = Path(app.instance_path)
+    app.config.update(
+        APP_ENV=env,
+        DATABASE_URL=os.environ.get("DATABASE_URL", f"sqlite:///{instance / 'app.db'}"),
+        UPLOAD_DIR=os.environ.get("UPLOAD_DIR", str(instance / "documents")),
+        SMS_BACKEND=os.environ.get("SMS_BACKEND", "log"),
+        SMS_LOG_FILE=os.environ.get("SMS_LOG_FILE", str(instance / "sms.log")),
+        KAVENEGAR_API_KEY=os.environ.get("KAVENEGAR_API_KEY", ""),
+        KAVENEGAR_SENDER=os.environ.get("KAVENEGAR_SENDER", ""),
+        KAVENEGAR_URL=os.environ.get("KAVENEGAR_URL", "https://api.kavenegar.com"),
+        SECRET_KEY=os.environ.get("SECRET_KEY"),
+        # A body larger than this is refused with 413 before any view runs:
+        # five documents of 5 MB and the form fields.
+        MAX_CONTENT_LENGTH=int(os.environ.get("MAX_CONTENT_LENGTH", 26 * 1024 * 1024)),
+        MAX_FORM_MEMORY_SIZE=1024 * 1024,
+        BABEL_DEFAULT_LOCALE="fa",
+        BABEL_DEFAULT_TIMEZONE="Asia/Tehran",
+        BABEL_TRANSLATION_DIRECTORIES=str(BASE_DIR / "translations"),
+        SESSION_IDLE_TIMEOUT=timedelta(minutes=int(os.environ.get("SESSION_IDLE_MINUTES", 30))),
+        SESSION_ABSOLUTE_TIMEOUT=timedelta(hours=int(os.environ.get("SESSION_ABSOLUTE_HOURS", 12))),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,
+        SMS_DELIVER_IN_BACKGROUND=True,
+        FLASK_ADMIN_SWATCH="default",
+        RATELIMIT_STORAGE_URI=os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        SEED_DEMO_DATA=env == "development",
+    )
+    if env == "production":
+        if not app.config["SECRET_KEY"]:
+            raise RuntimeError("SECRET_KEY must be set when APP_ENV=production")
+        app.config.update(SESSION_COOKIE_SECURE=True, SESSION_COOKIE_NAME="__Host-session",
+                          PREFERRED_URL_SCHEME="https")
+    elif not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = _development_secret(instance)
+    if test_config:
+        app.config.update(test_config)
+
+
+def _development_secret(instance: Path) -> str:
+    """A per-checkout key kept under instance/, so sessions survive a restart."""
+    path = instance / "secret_key"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def select_locale() -> str:
+    chosen = request.cookies.get("lang")
+    return chosen if chosen in LOCALES else "fa"
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the application; nothing is written to the database here."""
+    app = Flask(__name__, instance_relative_config=True,
+                static_folder=str(BASE_DIR / "publicforms" / "static"), static_url_path="/static")
+    _settings(app, test_config)
+    app.jinja_loader = ChoiceLoader([FileSystemLoader(str(BASE_DIR / "publicforms" / "templates")),
+                                     FileSystemLoader(str(BASE_DIR / "backoffice" / "templates"))])
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    models.bind_database(models.connect_database(app.config["DATABASE_URL"]))
+    babel.init_app(app, locale_selector=select_locale)
+    csrf.init_app(app)
+
+    from publicforms import web
+    web.init_app(app)
+
+    from publicforms.officer import bp as officer_bp
+    from publicforms.public import bp as public_bp
+    app.register_blueprint(public_bp)
+    app.register_blueprint(officer_bp)
+
+    from backoffice import init_admin
+    init_admin(app)
+
+    @app.before_request
+    def _open_connection():
+        db.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def _close_connection(_exc):
+        if not db.is_closed():
+            db.close()
+
+    register_commands(app)
+    return app
+
+
+def register_commands(app: Flask) -> None:
+    for command in (init_db_command, create_staff_command, create_distributor_command,
+                    deliver_sms_command):
+        app.cli.add_command(command)
+
+
+def _university_by_name(name: str):
+    university = models.find_by_persian_name(models.University, name)
+    if university is None:
+        raise click.BadParameter(f"no university named {name!r} in the reference data")
+    return university
+
+
+def _fail_on_domain_error(function, *args, **kwargs):
+    try:
+        return function(*args, **kwargs)
+    except models.DomainError as error:
+        raise click.ClickException(models.translate(error.msgid, **error.params)) from None
+
+
+@click.command("init-db")
+def init_db_command():
+    """Create tables and load reference data; safe to run again."""
+    from flask import current_app
+    with db.connection_context():
+        models.create_tables()
+        added = models.load_reference_data()
+        click.echo("reference data added: " + ", ".join(f"{k}={v}" for k, v in added.items()))
+        if current_app.config["SEED_DEMO_DATA"] and not models.StaffUser.select().exists():
+            from demo import create_demo_accounts
+            for line in create_demo_accounts(Path(current_app.instance_path)):
+                click.echo(line)
+
+
+@click.command("create-staff")
+@click.option("--username", required=True)
+@click.option("--password", required=True)
+@click.option("--role", type=click.Choice(models.StaffUser.ROLES), required=True)
+@click.option("--university", "university_name", default=None,
+              help="Persian name, e.g. دانشگاه علوم پزشکی اصفهان")
+@click.option("--full-name", default="")
+def create_staff_command(username, password, role, university_name, full_name):
+    """Create a back-office account."""
+    with db.connection_context():
+        university = _university_by_name(university_name) if university_name else None
+        staff = _fail_on_domain_error(models.create_staff, username, password, role,
+                                      university=university, full_name=full_name)
+        click.echo(f"created staff {staff.username} ({staff.role})")
+
+
+@click.command("create-distributor")
+@click.option("--username", required=True)
+@click.option("--password", required=True)
+@click.option("--name", required=True)
+@click.option("--kind", type=click.Choice(models.Distributor.KINDS), required=True)
+@click.option("--manager-mobile", required=True)
+@click.option("--manager-name", default="")
+def create_distributor_command(username, password, name, kind, manager_mobile, manager_name):
+    """Create a distributor account."""
+    with db.connection_context():
+        distributor = _fail_on_domain_error(models.create_distributor, username, password, name,
+                                            kind, manager_mobile, manager_name=manager_name)
+        click.echo(f"created distributor {distributor.username}")
+
+
+@click.command("deliver-sms")
+@click.option("--loop", is_flag=True, help="keep running, delivering every few seconds")
+def deliver_sms_command(loop):
+    """Deliver queued SMS with retries."""
+    from flask import current_app
+
+    import notify
+    backend = notify.backend_from_config(current_app.config)
+    if loop:
+        notify.deliver_loop(backend)
+        return
+    with db.connection_context():
+        counts = notify.deliver_pending(backend, limit=10_000)
+    click.echo(", ".join(f"{k}={v}" for k, v in counts.items()))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    create_app().run()

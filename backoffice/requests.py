@@ -1,0 +1,226 @@
+"""University cartables of reviewed requests, and their review pages."""
+from __future__ import annotations
+
+import datetime as _dt
+
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import expose
+from flask_admin.contrib.peewee.filters import BasePeeweeFilter, FilterEqual
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
+
+import models
+import persian
+from models import (City, DegreeLevel, Document, FieldOfStudy, Officer, QualificationRequest,
+                    StaffUser, University)
+from publicforms.forms import ActionForm
+from publicforms.officer_requests import send_document
+from publicforms.web import domain_message, status_label
+
+from .base import SecureModelView, current_staff, staff_actor, status_badge
+from .views import officer_search, options_of
+
+
+class AssignedToMeFilter(BasePeeweeFilter):
+    def apply(self, query, value):
+        staff = current_staff()
+        return query.where(self.column == (staff.id if staff else -1))
+
+    def operation(self):
+        return gettext("is me")
+
+    def get_options(self, view):
+        return [("1", gettext("Yes"))]
+
+
+class JalaliDateFilter(BasePeeweeFilter):
+    """A date typed in the Jalali calendar (Persian digits accepted)."""
+
+    def __init__(self, column, name, after: bool):
+        super().__init__(column, name)
+        self.after = after
+
+    def validate(self, value):
+        return persian.parse_jalali_date(value) is not None
+
+    def clean(self, value):
+        return persian.parse_jalali_date(value)
+
+    def apply(self, query, value):
+        if self.after:
+            return query.where(self.column >= _dt.datetime.combine(value, _dt.time.min))
+        return query.where(self.column < _dt.datetime.combine(value + _dt.timedelta(days=1), _dt.time.min))
+
+    def operation(self):
+        return gettext("from (Jalali)") if self.after else gettext("until (Jalali)")
+
+
+def _status_formatter(view, context, model, name):
+    return status_badge(model.status, status_label(model.status))
+
+
+def _days_waiting(view, context, model, name):
+    if model.status not in ("submitted", "pending_university") or not model.last_submitted_at:
+        return ""
+    days = (models.utcnow() - (model.last_submitted_at or model.submitted_at)).days
+    level = "old" if days > 14 else ("aging" if days > 7 else "fresh")
+    return Markup('<span class="aging aging-{0}" data-days="{1}">{2}</span>').format(
+        level, days, persian.to_persian_digits(days))
+
+
+class ReviewQueueView(SecureModelView):
+    """A cartable: reviewers see their university's requests only, in every view."""
+
+    allowed_roles = ("directorate", "university")
+    review_template = "admin/review.html"
+    request_label = _l("request")
+    column_formatters = {"status": _status_formatter, "waiting": _days_waiting}
+    column_labels = {"waiting": _l("Days waiting")}
+    column_formatters_export = {"status": lambda v, c, m, n: status_label(m.status),
+                                "waiting": lambda v, c, m, n: (models.utcnow() - m.last_submitted_at).days
+                                if m.status in ("submitted", "pending_university") and m.last_submitted_at else ""}
+
+    def scope(self, query):
+        staff = current_staff()
+        if staff is None:
+            return query.where(self.model.id == -1)
+        if staff.role == "university":
+            return query.where(self.model.university == staff.university_id)
+        return query
+
+    def _visible_request(self):
+        found = self.get_one(request.args.get("id"))
+        if found is None:
+            abort(404)
+        return found
+
+    @expose("/review/", methods=("GET", "POST"))
+    def review_view(self):
+        item = self._visible_request()
+        actor = staff_actor()
+        form = ActionForm()
+        if request.method == "POST":
+            if not form.validate_on_submit():
+                abort(400)
+            decision = request.form.get("decision", "")
+            action = {"approve": "approve", "reject": "reject", "deficiency": "deficiency"}.get(decision)
+            if action is None or action not in self.decisions:
+                flash(gettext("Choose a decision."), "error")
+            else:
+                try:
+                    item.apply(action, actor, note=request.form.get("note", ""),
+                               reason=request.form.get("reason", "other"))
+                except models.DomainError as error:
+                    flash(domain_message(error), "error")
+                    return self.render(self.review_template, **self.review_context(item, form)), 409 \
+                        if isinstance(error, models.ConflictError) else 422
+                flash(gettext("The decision was recorded."), "success")
+                return redirect(self.get_url(".review_view", id=item.id))
+        return self.render(self.review_template, **self.review_context(item, form))
+
+    decisions = ("approve", "reject", "deficiency")
+
+    def review_context(self, item, form):
+        actor = staff_actor()
+        allowed = [a for a in item.allowed_actions(actor) if a in self.decisions]
+        return {"item": item, "form": form, "allowed": allowed, "history": list(item.history()),
+                "documents": list(item.current_documents()),
+                "old_documents": [d for d in item.all_documents() if d.superseded_at],
+                "reasons": models.REJECT_REASONS, "can_reassign": actor.is_directorate,
+                "universities": list(University.select().order_by(University.name)) if actor.is_directorate else [],
+                "reviewers": list(StaffUser.select().where(StaffUser.role == "university",
+                                                           StaffUser.is_active == True)  # noqa: E712
+                                  .order_by(StaffUser.username)) if actor.is_directorate else []}
+
+    @expose("/reassign/", methods=("POST",))
+    def reassign_view(self):
+        item = self._visible_request()
+        if not ActionForm().validate_on_submit():
+            abort(400)
+        university = University.get_or_none(University.id == request.form.get("university", type=int))
+        reviewer = StaffUser.get_or_none(StaffUser.id == request.form.get("reviewer", type=int)) \
+            if request.form.get("reviewer") else None
+        try:
+            models.reassign(item, staff_actor(), university=university, reviewer=reviewer,
+                            note=request.form.get("note", ""))
+        except models.DomainError as error:
+            flash(domain_message(error), "error")
+        else:
+            flash(gettext("The request was reassigned."), "success")
+        return redirect(self.get_url(".review_view", id=item.id))
+
+    @expose("/document/")
+    def document_view(self):
+        """A document of a request the staff member may see; anything else is 404."""
+        document = Document.get_or_none(Document.id == request.args.get("doc", type=int))
+        if document is None or document.request_type != self.model.REQUEST_TYPE:
+            abort(404)
+        if self.get_one(document.request_id) is None:
+            abort(404)
+        return send_document(document, inline=request.args.get("inline") == "1")
+
+
+class QualificationView(ReviewQueueView):
+    column_list = ("id", "officer", "national_code", "city", "field_of_study", "degree_level",
+                   "status", "submitted_at", "waiting")
+    column_labels = dict(ReviewQueueView.column_labels, national_code=_l("National code"))
+    column_sortable_list = ("id", "status", "submitted_at")
+    column_default_sort = ("submitted_at", False)
+    column_filters = (
+        FilterEqual(QualificationRequest.status, _l("Status"), options=[
+            (code, _l(label)) for code, label in models.STATUS_LABELS.items()
+            if code in ("draft", "submitted", "deficient", "approved", "rejected")]),
+        FilterEqual(QualificationRequest.city, _l("City"), options=options_of(City)),
+        FilterEqual(QualificationRequest.field_of_study, _l("Field of study"), options=options_of(FieldOfStudy)),
+        FilterEqual(QualificationRequest.degree_level, _l("Degree level"), options=options_of(DegreeLevel)),
+        JalaliDateFilter(QualificationRequest.submitted_at, _l("Submitted"), after=True),
+        JalaliDateFilter(QualificationRequest.submitted_at, _l("Submitted"), after=False),
+        AssignedToMeFilter(QualificationRequest.reviewer, _l("Assigned")),
+    )
+    column_formatters = dict(ReviewQueueView.column_formatters,
+                             national_code=lambda v, c, m, n: m.officer.national_code)
+    column_formatters_export = dict(ReviewQueueView.column_formatters_export,
+                                    national_code=lambda v, c, m, n: m.officer.national_code,
+                                    officer=lambda v, c, m, n: m.officer.full_name,
+                                    city=lambda v, c, m, n: m.city.name if m.city_id else "",
+                                    field_of_study=lambda v, c, m, n: m.field_of_study.name if m.field_of_study_id else "",
+                                    degree_level=lambda v, c, m, n: m.degree_level.name if m.degree_level_id else "")
+    column_export_list = ("id", "officer", "national_code", "city", "field_of_study", "degree_level",
+                          "status", "submitted_at", "decided_at", "waiting")
+    column_details_list = ("id", "officer", "status", "university", "reviewer", "city", "field_of_study",
+                           "degree_level", "created_at", "submitted_at", "decided_at", "decision_note",
+                           "qualification_number")
+    search_placeholder_text = _l("National code, user code or name")
+
+    def base_query(self):
+        return (QualificationRequest
+                .select(QualificationRequest, Officer, City, FieldOfStudy, DegreeLevel)
+                .join(Officer, on=(QualificationRequest.officer == Officer.id)).switch(QualificationRequest)
+                .join(City, "LEFT OUTER", on=(QualificationRequest.city == City.id)).switch(QualificationRequest)
+                .join(FieldOfStudy, "LEFT OUTER", on=(QualificationRequest.field_of_study == FieldOfStudy.id))
+                .switch(QualificationRequest)
+                .join(DegreeLevel, "LEFT OUTER", on=(QualificationRequest.degree_level == DegreeLevel.id))
+                .switch(QualificationRequest))
+
+    def scope(self, query):
+        # Drafts belong to the officer until submitted; reviewers never see them.
+        query = super().scope(query)
+        staff = current_staff()
+        if staff is not None and staff.role == "university":
+            query = query.where(QualificationRequest.status != "draft")
+        return query
+
+    def init_search(self):
+        return True
+
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
+        count, query = super().get_list(page, sort_column, sort_desc, None, filters, execute=False,
+                                        page_size=page_size)
+        if search:
+            query = query.where(officer_search(search))
+            count = query.order_by().limit(None).offset(None).count() if count is not None else None
+        return count, (list(query) if execute else query)
+
+    def get_count_query(self):
+        return self.scope(QualificationRequest.select())

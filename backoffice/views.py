@@ -1,0 +1,283 @@
+"""Back-office model views: reference data, staff, officers, notices, SMS, audit."""
+from __future__ import annotations
+
+from flask import flash, has_request_context
+from flask_admin.actions import action
+from flask_admin.contrib.peewee.filters import FilterEqual
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from peewee import fn
+from wtforms import BooleanField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Optional
+
+import models
+import notify
+from models import (AuditLog, City, DegreeLevel, DocumentKind, FieldOfStudy, Notice, NoticeRead,
+                    Officer, Province, SmsOutbox, StaffUser, University)
+from publicforms.web import domain_message
+
+from .base import SecureModelView, staff_actor
+
+
+def options_of(model, label="name"):
+    """(id, name) options for a filter on a foreign key, read when a page renders.
+
+    Flask-Admin also evaluates options when the view is built; outside a request
+    they are empty, so building the app never touches the database.
+    """
+    def options():
+        if not has_request_context():
+            return []
+        return [(row.id, getattr(row, label)) for row in model.select().order_by(getattr(model, label))]
+    return options
+
+
+def distinct_options(column):
+    def options():
+        if not has_request_context():
+            return []
+        return [(value, value) for (value,) in column.model.select(column).distinct().order_by(column).limit(200).tuples()]
+    return options
+
+
+class ReferenceView(SecureModelView):
+    """Reference data the directorate edits; rows are never deleted (others point to them)."""
+
+    can_create = True
+    can_edit = True
+    category = _l("Reference data")
+    column_searchable_list = ("name",)
+    column_default_sort = "name"
+
+
+class ProvinceView(ReferenceView):
+    column_list = ("code", "name", "name_en")
+    form_columns = ("code", "name", "name_en")
+
+
+class UniversityView(ReferenceView):
+    column_list = ("code", "name", "province")
+    form_columns = ("code", "name", "name_en", "province")
+    column_filters = (FilterEqual(University.province, _l("Province"), options=options_of(Province)),)
+
+    def base_query(self):
+        return University.select(University, Province).join(Province)
+
+
+class CityView(ReferenceView):
+    column_list = ("name", "province", "university")
+    form_columns = ("name", "name_en", "province", "university")
+    column_filters = (FilterEqual(City.province, _l("Province"), options=options_of(Province)),
+                      FilterEqual(City.university, _l("University"), options=options_of(University)))
+
+    def base_query(self):
+        return City.select(City, Province, University).join(Province).switch(City).join(University)
+
+
+class FieldView(ReferenceView):
+    column_list = ("code", "name", "eligible")
+    form_columns = ("code", "name", "name_en", "eligible")
+    column_editable_list = ("eligible",)
+
+
+class DegreeView(ReferenceView):
+    column_list = ("code", "name", "rank", "eligible")
+    form_columns = ("code", "name", "name_en", "rank", "eligible")
+    column_editable_list = ("eligible",)
+    column_default_sort = "rank"
+
+
+class DocumentKindView(ReferenceView):
+    column_list = ("code", "name", "required")
+    form_columns = ("name", "name_en", "required", "sort_order")
+    column_default_sort = "sort_order"
+
+
+class StaffView(SecureModelView):
+    """Back-office accounts; disabling one ends its sessions at once."""
+
+    can_create = True
+    can_edit = True
+    category = _l("Accounts")
+    column_list = ("username", "full_name", "role", "university", "is_active", "created_at")
+    column_searchable_list = ("username", "full_name")
+    column_filters = (FilterEqual(StaffUser.role, _l("Role"),
+                                  options=(("directorate", _l("Directorate")), ("university", _l("University reviewer")))),)
+    form_columns = ("username", "full_name", "mobile", "role", "university", "is_active")
+    form_overrides = {"role": SelectField}
+    form_args = {"role": {"choices": [("directorate", _l("Directorate")), ("university", _l("University reviewer"))]}}
+    form_extra_fields = {"new_password": PasswordField(_l("New password"), validators=[Optional()])}
+    column_exclude_list = ("password_hash",)
+    column_details_exclude_list = ("password_hash",)
+    column_export_exclude_list = ("password_hash",)
+
+    def base_query(self):
+        return StaffUser.select(StaffUser, University).join(University, on=(StaffUser.university == University.id),
+                                                            join_type="LEFT OUTER")
+
+    def on_model_change(self, form, model, is_created):
+        password = form.new_password.data
+        if is_created and not password:
+            raise ValueError(gettext("Set a password for the new account."))
+        if password:
+            problem = models.password_problem(password)
+            if problem:
+                raise ValueError(gettext(problem))
+            model.set_password(password)
+        if model.role == "university" and model.university_id is None:
+            raise ValueError(gettext("A university reviewer must belong to a university."))
+        if model.role == "directorate":
+            model.university = None
+
+    def after_model_change(self, form, model, is_created):
+        if not model.is_active or form.new_password.data:
+            models.end_all_sessions("staff", model.id)
+        models.audit(staff_actor(), "staff_created" if is_created else "staff_changed", model)
+
+
+class OfficerView(SecureModelView):
+    """Officers, for the directorate: national code and birth date are never editable here."""
+
+    category = _l("Accounts")
+    column_list = ("user_code", "national_code", "first_name", "last_name", "province", "city",
+                   "field_of_study", "degree_level", "qualified_at", "created_at")
+    column_details_exclude_list = ("password_hash",)
+    column_export_exclude_list = ("password_hash",)
+    column_sortable_list = ("user_code", "last_name", "qualified_at", "created_at")
+    column_default_sort = ("created_at", True)
+    column_filters = (
+        FilterEqual(Officer.province, _l("Province"), options=options_of(Province)),
+        FilterEqual(Officer.city, _l("City"), options=options_of(City)),
+        FilterEqual(Officer.field_of_study, _l("Field of study"), options=options_of(FieldOfStudy)),
+        FilterEqual(Officer.degree_level, _l("Degree level"), options=options_of(DegreeLevel)),
+    )
+    search_placeholder_text = _l("National code, user code or name")
+
+    def base_query(self):
+        return (Officer.select(Officer, Province, City, FieldOfStudy, DegreeLevel)
+                .join(Province, on=(Officer.province == Province.id)).switch(Officer)
+                .join(City, on=(Officer.city == City.id)).switch(Officer)
+                .join(FieldOfStudy, on=(Officer.field_of_study == FieldOfStudy.id)).switch(Officer)
+                .join(DegreeLevel, on=(Officer.degree_level == DegreeLevel.id)).switch(Officer))
+
+    def init_search(self):
+        return True
+
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
+        count, query = super().get_list(page, sort_column, sort_desc, None, filters, execute=False,
+                                        page_size=page_size)
+        if search:
+            query = query.where(officer_search(search))
+            count = query.order_by().limit(None).offset(None).count() if count is not None else None
+        return count, (list(query) if execute else query)
+
+
+def officer_search(text: str):
+    """National code or user code (Persian digits accepted), or a part of the name."""
+    from persian import normalize_national_code, normalize_text, to_ascii_digits
+    value = to_ascii_digits(normalize_text(text))
+    digits = value.replace(" ", "")
+    if digits.isdigit():
+        return (Officer.national_code == normalize_national_code(digits)) | (Officer.user_code == digits)
+    clause = None
+    for word in value.split():
+        term = (Officer.first_name.contains(word)) | (Officer.last_name.contains(word))
+        clause = term if clause is None else clause & term
+    return clause if clause is not None else (Officer.id == -1)
+
+
+AUDIENCE_CHOICES = [("all", _l("All officers")), ("province", _l("The officers of a province")),
+                    ("officer", _l("One officer (by national code)"))]
+
+
+class MessageView(SecureModelView):
+    """Directorate notices; one row per notice whatever its audience."""
+
+    can_create = True
+    category = _l("Notices")
+    column_list = ("subject", "audience", "province", "created_at", "read")
+    column_labels = {"read": _l("Read by")}
+    column_default_sort = ("created_at", True)
+    column_sortable_list = ("created_at",)
+    create_template = "admin/message_create.html"
+
+    def base_query(self):
+        reads = (NoticeRead.select(fn.COUNT(NoticeRead.id)).where(NoticeRead.notice == Notice.id))
+        return (Notice.select(Notice, reads.alias("read_total"))
+                .where(Notice.kind == "directorate"))
+
+    def _format_read(view, context, model, name):
+        return getattr(model, "read_total", 0)
+
+    column_formatters = {"read": _format_read}
+    column_formatters_export = {"read": lambda v, c, m, n: getattr(m, "read_total", 0)}
+
+    def scaffold_form(self):
+        from flask_admin.form import BaseForm
+
+        class NoticeForm(BaseForm):
+            subject = StringField(_l("Subject"), validators=[InputRequired()])
+            body = TextAreaField(_l("Text"), validators=[InputRequired()], render_kw={"rows": 8})
+            audience = SelectField(_l("Recipients"), choices=AUDIENCE_CHOICES)
+            officer_national_code = StringField(_l("National code of the officer"))
+            province = SelectField(_l("Province"), choices=[], validate_choice=False)
+        return NoticeForm
+
+    def create_form(self, obj=None):
+        form = super().create_form(obj)
+        form.province.choices = [("", "")] + [(str(p.id), p.name) for p in Province.select().order_by(Province.name)]
+        return form
+
+    def create_model(self, form):
+        province = Province.get_or_none(Province.id == form.province.data) if form.province.data else None
+        try:
+            notice = models.send_notice(staff_actor(), form.subject.data, form.body.data, form.audience.data,
+                                        officer_national_code=form.officer_national_code.data or "",
+                                        province=province)
+        except models.DomainError as error:
+            field = getattr(form, error.field or "", None)
+            if field is not None:
+                field.errors = list(field.errors) + [domain_message(error)]
+            flash(domain_message(error), "error")
+            return False
+        return notice
+
+
+class SmsView(SecureModelView):
+    category = _l("Notices")
+    column_list = ("to", "text", "status", "attempts", "last_error", "created_at", "sent_at")
+    column_filters = (FilterEqual(SmsOutbox.status, _l("Status"),
+                                  options=(("pending", "pending"), ("sent", "sent"), ("failed", "failed"))),)
+    column_searchable_list = ("to",)
+    column_default_sort = ("created_at", True)
+
+    @action("resend", _l("Send again"), _l("Put the selected messages back in the queue?"))
+    def action_resend(self, ids):
+        count = notify.resend([int(i) for i in ids])
+        flash(gettext("%(count)s messages were queued again.", count=count), "success")
+
+
+class AuditView(SecureModelView):
+    category = _l("Reports")
+    column_list = ("at", "actor_kind", "actor_name", "ip", "action", "object_type", "object_id", "detail")
+    column_searchable_list = ("action", "actor_name", "ip")
+    column_filters = (FilterEqual(AuditLog.action, _l("Action"), options=distinct_options(AuditLog.action)),
+                      FilterEqual(AuditLog.object_type, _l("Object"), options=distinct_options(AuditLog.object_type)))
+    column_default_sort = ("at", True)
+
+
+def register_views(admin) -> None:
+    from .requests import QualificationView
+    admin.add_view(QualificationView(models.QualificationRequest, name=_l("Qualification requests"),
+                                     endpoint="qualification", category=_l("Cartable")))
+    admin.add_view(OfficerView(Officer, name=_l("Officers"), endpoint="officer"))
+    admin.add_view(StaffView(StaffUser, name=_l("Staff"), endpoint="staff"))
+    admin.add_view(MessageView(Notice, name=_l("Notices"), endpoint="message"))
+    admin.add_view(SmsView(SmsOutbox, name=_l("SMS outbox"), endpoint="sms"))
+    admin.add_view(AuditView(AuditLog, name=_l("Audit log"), endpoint="audit"))
+    admin.add_view(ProvinceView(Province, name=_l("Provinces"), endpoint="province"))
+    admin.add_view(CityView(City, name=_l("Cities"), endpoint="city"))
+    admin.add_view(UniversityView(University, name=_l("Universities"), endpoint="university"))
+    admin.add_view(FieldView(FieldOfStudy, name=_l("Fields of study"), endpoint="field"))
+    admin.add_view(DegreeView(DegreeLevel, name=_l("Degree levels"), endpoint="degree"))
+    admin.add_view(DocumentKindView(DocumentKind, name=_l("Document kinds"), endpoint="documentkind"))

@@ -1,0 +1,122 @@
+"""Database binding, the base model and the domain's error type.
+
+Nothing here imports Flask: the web layer binds the database late through
+:func:`bind_database` and translates :class:`DomainError` message ids itself.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+
+from peewee import DatabaseProxy, Model, SqliteDatabase
+from playhouse.db_url import connect
+
+db = DatabaseProxy()
+
+SQLITE_PRAGMAS = (
+    ("journal_mode", "wal"),
+    ("foreign_keys", 1),
+    # Writers wait for each other instead of failing with "database is locked".
+    ("busy_timeout", 15000),
+    ("synchronous", "normal"),
+)
+
+
+def N_(message: str) -> str:
+    """Mark a message id for extraction; the views translate it at display time."""
+    return message
+
+
+def utcnow() -> _dt.datetime:
+    """Naive UTC now: every timestamp is stored in UTC and shown in Tehran time."""
+    return _dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None)
+
+
+class DomainError(Exception):
+    """A rule of the domain refused an operation.
+
+    ``msgid`` is an untranslated English message id with ``%(name)s`` placeholders;
+    ``field`` names the form field the error belongs to, when there is one.
+    """
+
+    def __init__(self, msgid: str, field: str | None = None, **params):
+        super().__init__(msgid % params if params else msgid)
+        self.msgid = msgid
+        self.field = field
+        self.params = params
+
+
+class ConflictError(DomainError):
+    """Someone else changed the record first (a concurrent decision or double click)."""
+
+
+class PermissionDenied(DomainError):
+    """The actor may not perform this operation on this record."""
+
+
+def connect_database(url: str):
+    """Open a database from a URL with the house settings (WAL, foreign keys, timeouts)."""
+    if url.startswith("sqlite"):
+        # IMMEDIATE takes the write lock at BEGIN, so a read-then-write
+        # transaction never fails half-way with SQLITE_BUSY on upgrade.
+        return connect(url, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE",
+                       check_same_thread=False)
+    return connect(url)
+
+
+def bind_database(database) -> None:
+    """Point the proxy at a concrete database (called once by the app factory or a CLI)."""
+    db.initialize(database)
+
+
+def is_sqlite() -> bool:
+    return isinstance(db.obj, SqliteDatabase)
+
+
+class BaseModel(Model):
+    class Meta:
+        database = db
+        legacy_table_names = False
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who performs an operation. Passed explicitly, never read from a web global."""
+
+    kind: str  # officer | distributor | staff | system
+    id: int | None = None
+    role: str | None = None  # staff only: directorate | university
+    university_id: int | None = None
+    name: str = ""
+    ip: str | None = None
+    extra: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def is_directorate(self) -> bool:
+        return self.kind == "staff" and self.role == "directorate"
+
+    @property
+    def is_reviewer(self) -> bool:
+        return self.kind == "staff" and self.role == "university"
+
+
+SYSTEM = Actor(kind="system", name="system")
+
+
+_TRANSLATIONS = {}
+
+
+def translate(msgid: str, locale: str = "fa", **params) -> str:
+    """Render a message for an SMS or a stored notice, which are always in Persian.
+
+    Uses Babel's catalogue directly, so domain code stays free of Flask.
+    """
+    from pathlib import Path
+
+    from babel.support import NullTranslations, Translations
+    if locale not in _TRANSLATIONS:
+        directory = Path(__file__).resolve().parent.parent / "translations"
+        loaded = Translations.load(str(directory), [locale], domain="messages")
+        _TRANSLATIONS[locale] = loaded if loaded is not None else NullTranslations()
+    text = _TRANSLATIONS[locale].gettext(msgid)
+    return text % params if params else text

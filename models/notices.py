@@ -1,0 +1,154 @@
+"""The officers' inbox (directorate notices and decision notices) and the SMS outbox."""
+from __future__ import annotations
+
+from peewee import (JOIN, CharField, DateTimeField, ForeignKeyField, IntegerField,
+                    TextField, fn)
+
+from persian import normalize_national_code, normalize_text
+
+from .accounts import Officer, StaffUser, audit
+from .base import BaseModel, DomainError, N_, db, utcnow
+from .reference import Province
+
+AUDIENCES = ("officer", "province", "all")
+
+
+class Notice(BaseModel):
+    """One notice, whatever its audience: a notice to all officers is one row, not 100,000."""
+
+    subject = CharField(max_length=200)
+    body = TextField()
+    audience = CharField(max_length=10, index=True)
+    officer = ForeignKeyField(Officer, null=True, on_delete="RESTRICT", index=True)
+    province = ForeignKeyField(Province, null=True, on_delete="RESTRICT", index=True)
+    sender = ForeignKeyField(StaffUser, null=True, on_delete="RESTRICT")
+    # 'directorate' for what staff wrote, 'decision' for what the system sent about a request.
+    kind = CharField(max_length=12, default="directorate")
+    created_at = DateTimeField(default=utcnow, index=True)
+
+    def __str__(self):
+        return self.subject
+
+
+class NoticeRead(BaseModel):
+    notice = ForeignKeyField(Notice, on_delete="RESTRICT")
+    officer = ForeignKeyField(Officer, on_delete="RESTRICT", index=True)
+    read_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "notice_read"
+        indexes = ((("notice", "officer"), True),)
+
+
+def _visible_to(officer):
+    return ((Notice.audience == "all")
+            | ((Notice.audience == "province") & (Notice.province == officer.province_id))
+            | ((Notice.audience == "officer") & (Notice.officer == officer.id)))
+
+
+def inbox(officer):
+    """The officer's notices, newest first, each with ``is_read`` set; one query."""
+    read = NoticeRead.alias()
+    query = (Notice.select(Notice, read.read_at.alias("read_at"))
+             .join(read, JOIN.LEFT_OUTER,
+                   on=((read.notice == Notice.id) & (read.officer == officer.id)))
+             .where(_visible_to(officer))
+             .order_by(Notice.created_at.desc(), Notice.id.desc()))
+    return query
+
+
+def unread_count(officer) -> int:
+    read = NoticeRead.alias()
+    return (Notice.select(fn.COUNT(Notice.id))
+            .join(read, JOIN.LEFT_OUTER,
+                  on=((read.notice == Notice.id) & (read.officer == officer.id)))
+            .where(_visible_to(officer) & read.id.is_null())
+            .scalar())
+
+
+def open_notice(officer, notice_id: int):
+    """The notice if the officer may see it (marking it read), else None."""
+    notice = Notice.select().where((Notice.id == notice_id) & _visible_to(officer)).first()
+    if notice is None:
+        return None
+    NoticeRead.insert(notice=notice, officer=officer, read_at=utcnow()).on_conflict_ignore().execute()
+    return notice
+
+
+def recipients_count(notice) -> int:
+    query = Officer.select(fn.COUNT(Officer.id)).where(Officer.is_active == True)  # noqa: E712
+    if notice.audience == "province":
+        query = query.where(Officer.province == notice.province_id)
+    elif notice.audience == "officer":
+        return 1
+    return query.scalar()
+
+
+def read_count(notice) -> int:
+    return NoticeRead.select().where(NoticeRead.notice == notice.id).count()
+
+
+def send_notice(sender_actor, subject: str, body: str, audience: str,
+                officer_national_code: str = "", province=None):
+    """Write a directorate notice to one officer, a province's officers, or everyone."""
+    subject, body = normalize_text(subject), (body or "").strip()
+    if not subject:
+        raise DomainError(N_("Write a subject."), field="subject")
+    if not body:
+        raise DomainError(N_("Write the text of the notice."), field="body")
+    if audience not in AUDIENCES:
+        raise DomainError(N_("Choose who receives the notice."), field="audience")
+    officer = None
+    if audience == "officer":
+        code = normalize_national_code(officer_national_code)
+        officer = Officer.get_or_none(Officer.national_code == code)
+        if officer is None:
+            raise DomainError(N_("No officer is registered with this national code."),
+                              field="officer_national_code")
+    if audience == "province" and province is None:
+        raise DomainError(N_("Choose the province."), field="province")
+    with db.atomic():
+        notice = Notice.create(subject=subject, body=body, audience=audience, officer=officer,
+                               province=province if audience == "province" else None,
+                               sender=sender_actor.id if sender_actor.kind == "staff" else None)
+        audit(sender_actor, "notice_sent", notice, detail=audience)
+    return notice
+
+
+class SmsOutbox(BaseModel):
+    """An SMS waiting to be sent, written in the same transaction as the change it reports."""
+
+    STATUSES = ("pending", "sent", "failed")
+
+    to = CharField(max_length=11)
+    text = TextField()
+    status = CharField(max_length=10, default="pending", index=True)
+    attempts = IntegerField(default=0)
+    next_attempt_at = DateTimeField(default=utcnow, index=True)
+    last_error = TextField(default="")
+    created_at = DateTimeField(default=utcnow)
+    sent_at = DateTimeField(null=True)
+    provider_id = CharField(max_length=60, default="")
+    # Set while a worker sends it, so two workers never send one message twice.
+    locked_until = DateTimeField(null=True)
+
+    class Meta:
+        table_name = "sms_outbox"
+
+
+def queue_sms(to: str, text: str):
+    """Queue an SMS; call inside the transaction of the change it reports."""
+    if not to:
+        return None
+    return SmsOutbox.create(to=to, text=text)
+
+
+def notify_officer(officer, subject: str, body: str, sms_text: str | None = None):
+    """A decision notice in the officer's inbox, and the same news by SMS."""
+    Notice.create(subject=subject, body=body, audience="officer", officer=officer, kind="decision")
+    queue_sms(officer.mobile, sms_text or body)
+
+
+__all__ = ["Notice", "NoticeRead", "SmsOutbox", "inbox", "unread_count", "open_notice",
+           "recipients_count", "read_count", "send_notice", "queue_sms", "notify_officer",
+           ]

@@ -1,0 +1,259 @@
+"""The review vocabulary shared by qualification, edit and cooperation requests.
+
+A request type declares a table of transitions ``(state, action) -> (target,
+who)``; :class:`ReviewFlow` checks the actor, applies the change with a
+conditional UPDATE (so two concurrent clicks cannot both win), and writes the
+history event in the same transaction. Types add their side effects in hooks.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from peewee import CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
+
+from .accounts import Officer, StaffUser, audit
+from .base import BaseModel, ConflictError, DomainError, N_, PermissionDenied, db, utcnow
+from .reference import DocumentKind, University
+
+# Short state names, translated with pgettext("status", ...) by the views.
+STATUS_LABELS = {
+    "draft": N_("draft"),
+    "submitted": N_("submitted"),
+    "deficient": N_("deficient"),
+    "approved": N_("approved"),
+    "rejected": N_("rejected"),
+    "pending_officer": N_("pending_officer"),
+    "pending_university": N_("pending_university"),
+    "active": N_("active"),
+    "ended": N_("ended"),
+    "finalized": N_("finalized"),
+    "withdrawn": N_("withdrawn"),
+    "read": N_("read"),
+    "unread": N_("unread"),
+}
+
+# What each action is called in a request's history.
+ACTION_LABELS = {
+    "submit": N_("submitted the request"),
+    "resubmit": N_("resubmitted after fixing"),
+    "approve": N_("approved"),
+    "reject": N_("rejected"),
+    "deficiency": N_("declared deficiencies"),
+    "reassign": N_("reassigned"),
+    "officer_approve": N_("accepted the cooperation"),
+    "officer_reject": N_("refused the cooperation"),
+    "nominate": N_("nominated the officer"),
+    "finalize": N_("finalized"),
+    "cancel": N_("cancelled"),
+}
+OPEN_STATES = ("draft", "submitted", "deficient")
+
+# Standard reasons offered to a reviewer who rejects; the first is the seed's note 3.
+REJECT_REASONS = (
+    ("wrong_province", N_("The province or city of residence was chosen wrongly; file a new request with the right one.")),
+    ("ineligible", N_("The field of study or degree does not qualify for this role.")),
+    ("documents_invalid", N_("The documents are not valid or do not belong to the applicant.")),
+    ("other", N_("Other reason (explained in the note).")),
+)
+
+
+class RequestEvent(BaseModel):
+    """One line of a request's history: who did what, when, from which state to which."""
+
+    request_type = CharField(max_length=20)
+    request_id = IntegerField()
+    action = CharField(max_length=30)
+    from_status = CharField(max_length=20, default="")
+    to_status = CharField(max_length=20, default="")
+    actor_kind = CharField(max_length=12)
+    actor_id = IntegerField(null=True)
+    actor_name = CharField(max_length=120, default="")
+    note = TextField(default="")
+    at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "request_event"
+        indexes = ((("request_type", "request_id", "at"), False),)
+
+
+class Document(BaseModel):
+    """An uploaded file attached to a request; replaced documents stay, marked superseded."""
+
+    officer = ForeignKeyField(Officer, backref="documents", on_delete="RESTRICT", index=True)
+    request_type = CharField(max_length=20)
+    request_id = IntegerField()
+    kind = ForeignKeyField(DocumentKind, on_delete="RESTRICT")
+    storage_name = CharField(max_length=64, unique=True)
+    display_name = CharField(max_length=200)
+    content_type = CharField(max_length=40)
+    size = IntegerField()
+    sha256 = CharField(max_length=64)
+    uploaded_at = DateTimeField(default=utcnow)
+    superseded_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("request_type", "request_id"), False),)
+
+
+class ReviewedRequest(BaseModel):
+    """Fields every reviewed request has. Not a table of its own."""
+
+    status = CharField(max_length=20, default="draft", index=True)
+    university = ForeignKeyField(University, null=True, backref="+", on_delete="RESTRICT", index=True)
+    # The reviewer the request is bound to: set when one declares a deficiency,
+    # so the corrected file comes back to them and not to the pool.
+    reviewer = ForeignKeyField(StaffUser, null=True, backref="+", on_delete="RESTRICT", index=True)
+    created_at = DateTimeField(default=utcnow)
+    submitted_at = DateTimeField(null=True, index=True)
+    last_submitted_at = DateTimeField(null=True)
+    decided_at = DateTimeField(null=True)
+    decision_note = TextField(default="")
+    reject_reason = CharField(max_length=30, default="")
+    applicant_comment = TextField(default="")
+
+    REQUEST_TYPE = ""
+    FLOW = None
+
+    def history(self):
+        return (RequestEvent.select()
+                .where((RequestEvent.request_type == self.REQUEST_TYPE) & (RequestEvent.request_id == self.id))
+                .order_by(RequestEvent.at, RequestEvent.id))
+
+    def current_documents(self):
+        return (Document.select(Document, DocumentKind).join(DocumentKind)
+                .where((Document.request_type == self.REQUEST_TYPE) & (Document.request_id == self.id)
+                       & Document.superseded_at.is_null())
+                .order_by(DocumentKind.sort_order))
+
+    def all_documents(self):
+        return (Document.select(Document, DocumentKind).join(DocumentKind)
+                .where((Document.request_type == self.REQUEST_TYPE) & (Document.request_id == self.id))
+                .order_by(Document.uploaded_at))
+
+    def allowed_actions(self, actor) -> list[str]:
+        return self.FLOW.allowed_actions(self, actor)
+
+    def apply(self, action: str, actor, note: str = "", **kwargs):
+        return self.FLOW.apply(self, action, actor, note=note, **kwargs)
+
+
+# Who may perform a transition; each takes (request, actor).
+def is_owner(request, actor) -> bool:
+    return actor.kind == "officer" and actor.id == request.officer_id
+
+
+def is_reviewer_of(request, actor) -> bool:
+    """A reviewer of the request's university; bound requests only to their reviewer."""
+    if not (actor.kind == "staff" and actor.role == "university"):
+        return False
+    if request.university_id is None or actor.university_id != request.university_id:
+        return False
+    return request.reviewer_id is None or request.reviewer_id == actor.id
+
+
+def can_see_request(request, actor) -> bool:
+    """Read access: the owner, the directorate, any reviewer of the request's university."""
+    if actor.kind == "staff":
+        return actor.role == "directorate" or (
+            actor.university_id is not None and actor.university_id == request.university_id)
+    return is_owner(request, actor)
+
+
+@dataclass(frozen=True)
+class Transition:
+    target: str
+    who: callable
+    note_required: bool = False
+
+
+class ReviewFlow:
+    """Applies a table of transitions to one request type."""
+
+    def __init__(self, request_type: str, transitions: dict[tuple[str, str], Transition]):
+        self.request_type = request_type
+        self.transitions = transitions
+        self.hooks = {}
+
+    def on(self, action):
+        def register(function):
+            self.hooks[action] = function
+            return function
+        return register
+
+    def allowed_actions(self, request, actor) -> list[str]:
+        return [action for (state, action), t in self.transitions.items()
+                if state == request.status and t.who(request, actor)]
+
+    def check(self, request, action, actor) -> Transition:
+        transition = self.transitions.get((request.status, action))
+        if transition is None:
+            raise ConflictError(N_("This action is not possible in the request's current state."))
+        if not transition.who(request, actor):
+            raise PermissionDenied(N_("You may not do this on this request."))
+        return transition
+
+    def apply(self, request, action: str, actor, note: str = "", **kwargs):
+        """Perform ``action``; raise DomainError subclasses when it is refused."""
+        note = (note or "").strip()
+        transition = self.check(request, action, actor)
+        if transition.note_required and not note:
+            raise DomainError(N_("Write the reason; the applicant will read it."), field="note")
+        model = type(request)
+        source = request.status
+        with db.atomic():
+            changes = {model.status: transition.target}
+            hook = self.hooks.get(action)
+            extra = hook(request, actor, note, **kwargs) if hook else {}
+            changes.update(extra or {})
+            updated = (model.update(changes)
+                       .where((model.id == request.id) & (model.status == source)
+                              & _same_reviewer(model, request))
+                       .execute())
+            if updated != 1:
+                raise ConflictError(N_("Someone else changed this request a moment ago; reload the page to see its state."))
+            for field, value in changes.items():
+                setattr(request, field.name, value)
+            record_event(request, action, source, transition.target, actor, note)
+            after = self.hooks.get("after_" + action)
+            if after:
+                after(request, actor, note, **kwargs)
+        return request
+
+
+def _same_reviewer(model, request):
+    # Guards against a reassignment landing between the page load and the decision.
+    if request.reviewer_id is None:
+        return model.reviewer.is_null()
+    return model.reviewer == request.reviewer_id
+
+
+def record_event(request, action, source, target, actor, note=""):
+    RequestEvent.create(request_type=request.REQUEST_TYPE, request_id=request.id, action=action,
+                        from_status=source, to_status=target, actor_kind=actor.kind,
+                        actor_id=actor.id, actor_name=(actor.name or "")[:120], note=note)
+    audit(actor, f"{request.REQUEST_TYPE}_{action}", request, detail=note[:200],
+          object_type=request.REQUEST_TYPE)
+
+
+def reassign(request, actor, university=None, reviewer=None, note: str = ""):
+    """The directorate moves a pending request to another university and/or reviewer."""
+    if not actor.is_directorate:
+        raise PermissionDenied(N_("Only the directorate can reassign requests."))
+    if request.status not in ("submitted", "deficient", "pending_university"):
+        raise ConflictError(N_("Only a request waiting for review can be reassigned."))
+    university = university or request.university
+    if reviewer is not None and (reviewer.role != "university" or reviewer.university_id != university.id):
+        raise DomainError(N_("The reviewer must belong to the chosen university."), field="reviewer")
+    model = type(request)
+    with db.atomic():
+        updated = (model.update(university=university, reviewer=reviewer)
+                   .where((model.id == request.id) & (model.status == request.status)
+                          & _same_reviewer(model, request))
+                   .execute())
+        if updated != 1:
+            raise ConflictError(N_("Someone else changed this request a moment ago; reload the page to see its state."))
+        request.university, request.reviewer = university, reviewer
+        detail = f"{university.name}" + (f" / {reviewer}" if reviewer else "")
+        record_event(request, "reassign", request.status, request.status, actor,
+                     (note + " " + detail).strip())
+    return request

@@ -1,0 +1,1 @@
+"""Public forms: the officer and distributor blueprints, the shared layout and helpers."""

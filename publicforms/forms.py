@@ -1,0 +1,107 @@
+"""Flask-WTF forms of the public pages. They collect and render; the rules that decide
+whether a value is acceptable live in ``models`` and are applied by the views."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (EmailField, HiddenField, PasswordField, RadioField, SelectField, StringField,
+                     TextAreaField)
+from wtforms.validators import InputRequired
+
+import models
+
+
+def place_choices():
+    """Province options, and every city grouped by province (an <optgroup> each)."""
+    grouped = models.cities_by_province()
+    provinces = [("", _l("Choose…"))] + [(str(p.id), p.name) for p, _ in grouped]
+    cities = {"": [("", _l("Choose…"))]}
+    for province, cities_of in grouped:
+        cities[province.name] = [(str(c.id), c.name) for c in cities_of]
+    return provinces, cities
+
+
+def study_choices():
+    fields = [("", _l("Choose…"))] + [(str(f.id), f.name) for f in
+                                        models.FieldOfStudy.select().order_by(models.FieldOfStudy.name)]
+    degrees = [("", _l("Choose…"))] + [(str(d.id), d.name) for d in
+                                         models.DegreeLevel.select().order_by(models.DegreeLevel.rank)]
+    return fields, degrees
+
+
+class NoValidateSelect(SelectField):
+    """The domain checks the chosen id; WTForms' own choice check would only duplicate it."""
+
+    def pre_validate(self, form):
+        pass
+
+
+class PlaceMixin:
+    province = NoValidateSelect(_l("Province of residence"))
+    city = NoValidateSelect(_l("City of residence"))
+
+    def fill_places(self):
+        self.province.choices, self.city.choices = place_choices()
+
+
+GENDER_CHOICES = [("male", _l("Male")), ("female", _l("Female"))]
+
+
+class FreeFieldsMixin:
+    father_name = StringField(_l("Father's name"))
+    gender = RadioField(_l("Gender"), choices=GENDER_CHOICES, validate_choice=False)
+    id_card_number = StringField(_l("ID booklet number"))
+    mobile = StringField(_l("Mobile"), description=_l("Like 09121234567"))
+    phone = StringField(_l("Landline (optional)"), description=_l("With the area code, like 02188776655"))
+    email = EmailField(_l("E-mail (optional)"))
+    address = TextAreaField(_l("Postal address"))
+    postal_code = StringField(_l("Postal code"), description=_l("10 digits"))
+
+
+class RegistrationForm(PlaceMixin, FreeFieldsMixin, FlaskForm):
+    national_code = StringField(_l("National code"), description=_l("10 digits; it cannot be changed later"))
+    birth_date = StringField(_l("Birth date"), description=_l("Jalali, like 1370/05/21; it cannot be changed later"))
+    first_name = StringField(_l("First name"))
+    last_name = StringField(_l("Last name"))
+    field_of_study = NoValidateSelect(_l("Field of study"))
+    degree_level = NoValidateSelect(_l("Degree level"))
+    password = PasswordField(_l("Password"), description=_l("At least 8 characters, not a common password"))
+    password_confirm = PasswordField(_l("Repeat the password"))
+
+    field_order = ("national_code", "birth_date", "first_name", "last_name", "father_name", "gender",
+                   "id_card_number", "mobile", "phone", "email", "province", "city", "address",
+                   "postal_code", "field_of_study", "degree_level", "password", "password_confirm")
+
+    def fill_choices(self):
+        self.fill_places()
+        self.field_of_study.choices, self.degree_level.choices = study_choices()
+
+
+class LoginForm(FlaskForm):
+    username = StringField(_l("User name"), validators=[InputRequired(message=_l("This field is required."))])
+    password = PasswordField(_l("Password"), validators=[InputRequired(message=_l("This field is required."))])
+    next = HiddenField()
+
+
+class OfficerLoginForm(LoginForm):
+    username = StringField(_l("User code or national code"),
+                           validators=[InputRequired(message=_l("This field is required."))])
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"))
+    new_password = PasswordField(_l("New password"), description=_l("At least 8 characters, not a common password"))
+    new_password_confirm = PasswordField(_l("Repeat the new password"))
+
+
+class ProfileForm(FreeFieldsMixin, FlaskForm):
+    field_order = ("mobile", "phone", "email", "address", "postal_code", "father_name", "gender",
+                   "id_card_number")
+
+
+class PlaceForm(PlaceMixin, FlaskForm):
+    pass
+
+
+class ActionForm(FlaskForm):
+    """A bare form: its CSRF token protects buttons such as log out."""

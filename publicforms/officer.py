@@ -1,0 +1,141 @@
+"""Officer pages: registration, login, dashboard, inbox, profile, password."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+import models
+from models import DomainError, ValidationFailed
+
+from .forms import ActionForm, OfficerLoginForm, PasswordChangeForm, ProfileForm, RegistrationForm
+from .web import (account_required, apply_errors, client_ip, domain_message, safe_next, sign_in,
+                  sign_out)
+
+bp = Blueprint("officer_site", __name__, url_prefix="/officer")
+officer_required = account_required("officer", "officer_site.login")
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    form = RegistrationForm()
+    form.fill_choices()
+    if form.validate_on_submit():
+        try:
+            officer = models.register_officer(request.form.to_dict(), actor=None)
+        except ValidationFailed as failed:
+            apply_errors(form, failed.errors)
+        else:
+            return render_template("officer/registered.html", officer=officer)
+    status = 422 if request.method == "POST" else 200
+    return render_template("officer/register.html", form=form), status
+
+
+def _login_view(kind, form, template, home_endpoint):
+    """Shared by the officer and distributor logins: throttled, generic messages."""
+    if form.validate_on_submit():
+        try:
+            account = models.authenticate(kind, form.username.data, form.password.data, client_ip())
+        except models.LoginThrottled as error:
+            form.form_errors.append(domain_message(error))
+            return render_template(template, form=form), 429
+        except DomainError as error:
+            form.form_errors.append(domain_message(error))
+        else:
+            sign_in(kind, account)
+            return redirect(safe_next(form.next.data or request.args.get("next"), url_for(home_endpoint)))
+    elif request.method == "GET":
+        form.next.data = safe_next(request.args.get("next"), "")
+    return render_template(template, form=form), (422 if request.method == "POST" else 200)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    return _login_view("officer", OfficerLoginForm(), "officer/login.html", "officer_site.dashboard")
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    if ActionForm().validate_on_submit():
+        sign_out()
+    return redirect(url_for("public.home"))
+
+
+@bp.route("/")
+@officer_required
+def dashboard():
+    officer = g.account
+    current = models.qualification.open_request(officer)
+    return render_template("officer/dashboard.html", officer=officer, current=current,
+                           unread=models.unread_count(officer))
+
+
+@bp.route("/messages/")
+@officer_required
+def messages():
+    notices = list(models.inbox(g.account).limit(200))
+    return render_template("officer/messages.html", notices=notices)
+
+
+@bp.route("/messages/<int:notice_id>")
+@officer_required
+def message(notice_id):
+    notice = models.open_notice(g.account, notice_id)
+    if notice is None:
+        abort(404)
+    return render_template("officer/message.html", notice=notice)
+
+
+@bp.route("/profile")
+@officer_required
+def profile():
+    return render_template("officer/profile.html", officer=g.account, policy=models.FIELD_POLICY)
+
+
+@bp.route("/profile/edit", methods=["GET", "POST"])
+@officer_required
+def profile_edit():
+    officer = g.account
+    form = ProfileForm(obj=officer) if request.method == "GET" else ProfileForm()
+    if form.validate_on_submit():
+        # Only the free fields are read: a crafted national_code or status is ignored.
+        data = {name: request.form.get(name, "") for name in models.FREE_FIELDS}
+        try:
+            changed = models.update_free_fields(officer, data, g.actor)
+        except ValidationFailed as failed:
+            apply_errors(form, failed.errors)
+        else:
+            flash(_("Your information was saved.") if changed else _("Nothing was changed."), "success")
+            return redirect(url_for("officer_site.profile"))
+    return render_template("officer/profile_edit.html", form=form), (422 if form.errors else 200)
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@officer_required
+def password():
+    return password_change_view("officer/password.html", "officer_site.dashboard")
+
+
+def password_change_view(template, done_endpoint):
+    """Change the logged-in account's password; every other session of it ends."""
+    from flask_login import current_user
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        if form.new_password.data != form.new_password_confirm.data:
+            form.new_password_confirm.errors = [_("The two passwords are not the same.")]
+        else:
+            try:
+                models.change_password(g.account, form.current_password.data or "",
+                                       form.new_password.data or "", keep_token=current_user.token)
+            except DomainError as error:
+                field = getattr(form, error.field or "", None)
+                if field is not None:
+                    field.errors = [domain_message(error)]
+                else:
+                    form.form_errors.append(domain_message(error))
+            else:
+                flash(_("Your password was changed. Other sessions were logged out."), "success")
+                return redirect(url_for(done_endpoint))
+    return render_template(template, form=form), (422 if form.errors else 200)
+
+
+from . import officer_requests  # noqa: E402,F401  (registers the request pages on bp)

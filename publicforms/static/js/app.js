@@ -1,0 +1,48 @@
+/* Progressive enhancements; every page works without this file. */
+(function () {
+  'use strict';
+
+  // Jalali date picker on inputs marked data-jdp.
+  if (window.jalaliDatepicker) {
+    window.jalaliDatepicker.startWatch({ maxDate: 'attr', minDate: 'attr' });
+    // The picker's year and month selects have no labels of their own.
+    new MutationObserver(function () {
+      document.querySelectorAll('jdp-container .jdp-year select:not([aria-label])').forEach(function (s) { s.setAttribute('aria-label', 'سال'); });
+      document.querySelectorAll('jdp-container .jdp-month select:not([aria-label])').forEach(function (s) { s.setAttribute('aria-label', 'ماه'); });
+    }).observe(document.body, { childList: true, subtree: true });
+  }
+
+  // Narrow a city <select> to the chosen province: every city stays in the HTML,
+  // grouped in <optgroup label="province">, so the page works without a script.
+  document.querySelectorAll('select[data-province-select]').forEach(function (provinceSelect) {
+    var form = provinceSelect.form;
+    var citySelect = form && form.querySelector('select[name="' + provinceSelect.getAttribute('data-province-select') + '"]');
+    if (!citySelect) { return; }
+    function narrow() {
+      var chosen = provinceSelect.options[provinceSelect.selectedIndex];
+      var label = chosen && chosen.value ? chosen.text : null;
+      Array.prototype.forEach.call(citySelect.querySelectorAll('optgroup'), function (group) {
+        var show = !label || group.label === label;
+        group.hidden = !show;
+        group.disabled = !show;
+      });
+      var selected = citySelect.options[citySelect.selectedIndex];
+      if (selected && selected.parentNode.tagName === 'OPTGROUP' && selected.parentNode.disabled) {
+        citySelect.value = '';
+      }
+    }
+    provinceSelect.addEventListener('change', narrow);
+    narrow();
+  });
+
+  // Move focus to the error summary so screen readers announce it.
+  var summary = document.getElementById('error-summary');
+  if (summary) { summary.focus(); }
+
+  // Buttons that ask before acting (data-confirm="question").
+  document.querySelectorAll('[data-confirm]').forEach(function (el) {
+    el.addEventListener('click', function (event) {
+      if (!window.confirm(el.getAttribute('data-confirm'))) { event.preventDefault(); }
+    });
+  });
+}());
