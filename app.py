@@ -104,11 +104,12 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     @app.before_request
     def _open_connection():
-        db.connect(reuse_if_open=True)
+        # A connection per request; one already open (a test, a CLI) is left alone.
+        g.opened_connection = db.connect(reuse_if_open=True)
 
     @app.teardown_request
     def _close_connection(_exc):
-        if not db.is_closed():
+        if g.pop("opened_connection", False) and not db.is_closed():
             db.close()
 
     register_commands(app)

@@ -20,8 +20,9 @@ from persian import age_on, normalize_text
 from .base import BaseModel, DomainError, N_, db, utcnow
 from .reference import City, DegreeLevel, FieldOfStudy, Province, University
 
-# argon2-cffi's defaults are RFC 9106's low-memory profile: argon2id, t=3, m=64 MiB, p=4.
-PASSWORD_HASHER = PasswordHasher()
+# argon2id with OWASP's first recommended profile (m=19 MiB, t=2, p=1): strong, and
+# cheap enough that a login burst does not exhaust a two-core server's memory.
+PASSWORD_HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
 LEGACY_PREFIX = "legacy-aspnet-sha1$"
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 128

@@ -27,6 +27,11 @@ def N_(message: str) -> str:
     return message
 
 
+def NP_(context: str, message: str) -> str:
+    """Mark a short message with a context (``pgettext``), e.g. the name of a state."""
+    return message
+
+
 def utcnow() -> _dt.datetime:
     """Naive UTC now: every timestamp is stored in UTC and shown in Tehran time."""
     return _dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None)

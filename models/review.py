@@ -12,24 +12,24 @@ from dataclasses import dataclass
 from peewee import CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
 
 from .accounts import Officer, StaffUser, audit
-from .base import BaseModel, ConflictError, DomainError, N_, PermissionDenied, db, utcnow
+from .base import NP_, BaseModel, ConflictError, DomainError, N_, PermissionDenied, db, utcnow
 from .reference import DocumentKind, University
 
 # Short state names, translated with pgettext("status", ...) by the views.
 STATUS_LABELS = {
-    "draft": N_("draft"),
-    "submitted": N_("submitted"),
-    "deficient": N_("deficient"),
-    "approved": N_("approved"),
-    "rejected": N_("rejected"),
-    "pending_officer": N_("pending_officer"),
-    "pending_university": N_("pending_university"),
-    "active": N_("active"),
-    "ended": N_("ended"),
-    "finalized": N_("finalized"),
-    "withdrawn": N_("withdrawn"),
-    "read": N_("read"),
-    "unread": N_("unread"),
+    "draft": NP_("status", "draft"),
+    "submitted": NP_("status", "submitted"),
+    "deficient": NP_("status", "deficient"),
+    "approved": NP_("status", "approved"),
+    "rejected": NP_("status", "rejected"),
+    "pending_officer": NP_("status", "pending_officer"),
+    "pending_university": NP_("status", "pending_university"),
+    "active": NP_("status", "active"),
+    "ended": NP_("status", "ended"),
+    "finalized": NP_("status", "finalized"),
+    "withdrawn": NP_("status", "withdrawn"),
+    "read": NP_("status", "read"),
+    "unread": NP_("status", "unread"),
 }
 
 # What each action is called in a request's history.
