@@ -95,9 +95,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     web.init_app(app)
 
     from publicforms.officer import bp as officer_bp
+    from publicforms.distributor import bp as distributor_bp
     from publicforms.public import bp as public_bp
     app.register_blueprint(public_bp)
     app.register_blueprint(officer_bp)
+    app.register_blueprint(distributor_bp)
 
     from backoffice import init_admin
     init_admin(app)

@@ -9,6 +9,7 @@ from flask_admin.contrib.peewee.filters import BasePeeweeFilter, FilterEqual
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
+from peewee import JOIN
 
 import models
 import persian
@@ -197,10 +198,10 @@ class QualificationView(ReviewQueueView):
         return (QualificationRequest
                 .select(QualificationRequest, Officer, City, FieldOfStudy, DegreeLevel)
                 .join(Officer, on=(QualificationRequest.officer == Officer.id)).switch(QualificationRequest)
-                .join(City, "LEFT OUTER", on=(QualificationRequest.city == City.id)).switch(QualificationRequest)
-                .join(FieldOfStudy, "LEFT OUTER", on=(QualificationRequest.field_of_study == FieldOfStudy.id))
+                .join(City, JOIN.LEFT_OUTER, on=(QualificationRequest.city == City.id)).switch(QualificationRequest)
+                .join(FieldOfStudy, JOIN.LEFT_OUTER, on=(QualificationRequest.field_of_study == FieldOfStudy.id))
                 .switch(QualificationRequest)
-                .join(DegreeLevel, "LEFT OUTER", on=(QualificationRequest.degree_level == DegreeLevel.id))
+                .join(DegreeLevel, JOIN.LEFT_OUTER, on=(QualificationRequest.degree_level == DegreeLevel.id))
                 .switch(QualificationRequest))
 
     def scope(self, query):

@@ -6,7 +6,7 @@ from flask_admin.actions import action
 from flask_admin.contrib.peewee.filters import FilterEqual
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from peewee import fn
+from peewee import JOIN, fn
 from wtforms import BooleanField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Optional
 
@@ -113,7 +113,7 @@ class StaffView(SecureModelView):
 
     def base_query(self):
         return StaffUser.select(StaffUser, University).join(University, on=(StaffUser.university == University.id),
-                                                            join_type="LEFT OUTER")
+                                                            join_type=JOIN.LEFT_OUTER)
 
     def on_model_change(self, form, model, is_created):
         password = form.new_password.data

@@ -18,6 +18,8 @@ from .review import (ACTION_LABELS, REJECT_REASONS, STATUS_LABELS, Document, Req
                      reassign)
 from .qualification import QualificationRequest
 from . import qualification
+from .cooperation import Branch, Cooperation, TerminationRequest
+from . import cooperation
 from .officer_rules import (FIELD_POLICY, FREE_FIELDS, REVIEWED_FIELDS, ValidationFailed,
                             find_officer_for_login, register_officer, update_free_fields,
                             update_place_before_qualification)
@@ -27,6 +29,7 @@ ALL_MODELS = (
     Officer, StaffUser, Distributor, LoginSession, LoginFailure, AuditLog,
     Notice, NoticeRead, SmsOutbox,
     RequestEvent, Document, QualificationRequest,
+    Branch, Cooperation, TerminationRequest,
 )
 
 

@@ -15,7 +15,7 @@ def place_choices():
     """Province options, and every city grouped by province (an <optgroup> each)."""
     grouped = models.cities_by_province()
     provinces = [("", _l("Choose…"))] + [(str(p.id), p.name) for p, _ in grouped]
-    cities = {"": [("", _l("Choose…"))]}
+    cities = {None: [("", _l("Choose…"))]}  # a None group renders outside any <optgroup>
     for province, cities_of in grouped:
         cities[province.name] = [(str(c.id), c.name) for c in cities_of]
     return provinces, cities
@@ -105,3 +105,19 @@ class PlaceForm(PlaceMixin, FlaskForm):
 
 class ActionForm(FlaskForm):
     """A bare form: its CSRF token protects buttons such as log out."""
+
+
+class BranchForm(PlaceMixin, FlaskForm):
+    name = StringField(_l("Branch name"))
+    address = TextAreaField(_l("Postal address"))
+    province = NoValidateSelect(_l("Province"))
+    city = NoValidateSelect(_l("City"))
+
+
+class NominationForm(FlaskForm):
+    national_code = StringField(_l("National code of the technical officer"),
+                                description=_l("The officer must be qualified and free; they will be asked to accept."))
+
+
+class TerminationForm(FlaskForm):
+    reason = TextAreaField(_l("Why do you end the cooperation?"))

@@ -139,3 +139,4 @@ def password_change_view(template, done_endpoint):
 
 
 from . import officer_requests  # noqa: E402,F401  (registers the request pages on bp)
+from . import officer_cooperation  # noqa: E402,F401

@@ -1,0 +1,109 @@
+"""Distributor pages: branches, nominating an officer, releasing one."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+import models
+from persian import to_ascii_digits
+from models import Branch, Cooperation, DomainError, ValidationFailed
+from models import cooperation as coops
+
+from .forms import ActionForm, BranchForm, LoginForm, NominationForm
+from .officer import _login_view
+from .web import account_required, apply_errors, domain_message, sign_out
+
+bp = Blueprint("distributor_site", __name__, url_prefix="/distributor")
+distributor_required = account_required("distributor", "distributor_site.login")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    return _login_view("distributor", LoginForm(), "distributor/login.html", "distributor_site.dashboard")
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    if ActionForm().validate_on_submit():
+        sign_out()
+    return redirect(url_for("public.home"))
+
+
+def _own_branch(branch_id) -> Branch:
+    branch = Branch.get_or_none((Branch.id == branch_id) & (Branch.distributor == g.account.id))
+    if branch is None:
+        abort(404)
+    return branch
+
+
+@bp.route("/")
+@distributor_required
+def dashboard():
+    branches = list(Branch.select().where(Branch.distributor == g.account.id).order_by(Branch.name))
+    cooperations = list(Cooperation.select(Cooperation, models.Officer, Branch)
+                        .join(models.Officer).switch(Cooperation).join(Branch)
+                        .where(Cooperation.distributor == g.account.id)
+                        .order_by(Cooperation.created_at.desc()).limit(500))
+    active = {c.branch_id: c for c in cooperations if c.status == "active"}
+    return render_template("distributor/dashboard.html", distributor=g.account, branches=branches,
+                           cooperations=cooperations, active=active, form=ActionForm())
+
+
+@bp.route("/branches/new", methods=["GET", "POST"])
+@distributor_required
+def branch_new():
+    form = BranchForm()
+    form.fill_places()
+    if form.validate_on_submit():
+        province = models.Province.get_or_none(models.Province.id == _int(form.province.data))
+        city = models.City.get_or_none(models.City.id == _int(form.city.data))
+        try:
+            coops.create_branch(g.actor, form.name.data, province, city, form.address.data)
+        except ValidationFailed as failed:
+            apply_errors(form, failed.errors)
+        else:
+            flash(_("The branch was defined. Now name its technical officer."), "success")
+            return redirect(url_for("distributor_site.dashboard"))
+    return render_template("distributor/branch_new.html", form=form), (422 if form.errors else 200)
+
+
+def _int(value):
+    try:
+        return int(to_ascii_digits(str(value)))
+    except (TypeError, ValueError):
+        return None
+
+
+@bp.route("/branches/<int:branch_id>/nominate", methods=["GET", "POST"])
+@distributor_required
+def nominate(branch_id):
+    branch = _own_branch(branch_id)
+    form = NominationForm()
+    if form.validate_on_submit():
+        try:
+            coops.nominate(branch, g.actor, form.national_code.data or "")
+        except DomainError as error:
+            form.national_code.errors = [domain_message(error)]
+        else:
+            flash(_("The request was sent to the officer; they must accept it."), "success")
+            return redirect(url_for("distributor_site.dashboard"))
+    return render_template("distributor/nominate.html", form=form, branch=branch,
+                           current=branch.active_cooperation()), (422 if form.errors else 200)
+
+
+@bp.route("/branches/<int:branch_id>/release", methods=["POST"])
+@distributor_required
+def release(branch_id):
+    branch = _own_branch(branch_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        coops.release(branch, g.actor)
+    except DomainError as error:
+        flash(domain_message(error), "danger")
+    else:
+        flash(_("The officer was released; the branch has no technical officer now."), "success")
+    return redirect(url_for("distributor_site.dashboard"))
+
+
+__all__ = ["request"]
