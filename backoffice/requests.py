@@ -8,6 +8,7 @@ from flask_admin import expose
 from flask_admin.contrib.peewee.filters import BasePeeweeFilter, FilterEqual
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from markupsafe import Markup
 from peewee import JOIN
 
@@ -170,8 +171,8 @@ class QualificationView(ReviewQueueView):
     column_default_sort = ("submitted_at", False)
     column_filters = (
         FilterEqual(QualificationRequest.status, _l("Status"), options=[
-            (code, _l(label)) for code, label in models.STATUS_LABELS.items()
-            if code in ("draft", "submitted", "deficient", "approved", "rejected")]),
+            (code, lazy_pgettext("status", code)) for code in
+            ("draft", "submitted", "deficient", "approved", "rejected")]),
         FilterEqual(QualificationRequest.city, _l("City"), options=options_of(City)),
         FilterEqual(QualificationRequest.field_of_study, _l("Field of study"), options=options_of(FieldOfStudy)),
         FilterEqual(QualificationRequest.degree_level, _l("Degree level"), options=options_of(DegreeLevel)),
@@ -225,3 +226,67 @@ class QualificationView(ReviewQueueView):
 
     def get_count_query(self):
         return self.scope(QualificationRequest.select())
+
+
+class CooperationView(ReviewQueueView):
+    """Reviewers: cooperation requests the officer accepted. Directorate: every cooperation."""
+
+    decisions = ("approve", "reject")
+    review_template = "admin/review_cooperation.html"
+    column_list = ("id", "officer", "national_code", "distributor", "branch", "city", "status",
+                   "started_at", "ended_at", "waiting")
+    column_labels = dict(ReviewQueueView.column_labels, national_code=_l("National code"), city=_l("City"))
+    column_sortable_list = ("id", "status", "started_at", "ended_at")
+    column_default_sort = ("last_submitted_at", False)
+    column_filters = (
+        FilterEqual(models.Cooperation.status, _l("Status"), options=[
+            (code, lazy_pgettext("status", code)) for code in
+            ("pending_officer", "pending_university", "active", "ended", "rejected")]),
+        FilterEqual(models.Cooperation.university, _l("University"), options=options_of(University)),
+        AssignedToMeFilter(models.Cooperation.reviewer, _l("Assigned")),
+    )
+    column_formatters = dict(ReviewQueueView.column_formatters,
+                             national_code=lambda v, c, m, n: m.officer.national_code,
+                             city=lambda v, c, m, n: m.branch.city.name)
+    column_formatters_export = dict(ReviewQueueView.column_formatters_export,
+                                    national_code=lambda v, c, m, n: m.officer.national_code,
+                                    officer=lambda v, c, m, n: m.officer.full_name,
+                                    distributor=lambda v, c, m, n: m.distributor.name,
+                                    branch=lambda v, c, m, n: m.branch.name,
+                                    city=lambda v, c, m, n: m.branch.city.name)
+    column_export_list = ("id", "officer", "national_code", "distributor", "branch", "city", "status",
+                          "started_at", "ended_at", "end_reason")
+    search_placeholder_text = _l("National code, user code or name")
+
+    def base_query(self):
+        branch_city = City.alias()
+        return (models.Cooperation
+                .select(models.Cooperation, Officer, models.Distributor, models.Branch, branch_city)
+                .join(Officer, on=(models.Cooperation.officer == Officer.id)).switch(models.Cooperation)
+                .join(models.Distributor, on=(models.Cooperation.distributor == models.Distributor.id))
+                .switch(models.Cooperation)
+                .join(models.Branch, on=(models.Cooperation.branch == models.Branch.id))
+                .join(branch_city, on=(models.Branch.city == branch_city.id), attr="city")
+                .switch(models.Cooperation))
+
+    def scope(self, query):
+        query = super().scope(query)
+        staff = current_staff()
+        if staff is not None and staff.role == "university":
+            # The university sees a request only once the officer has accepted it.
+            query = query.where(models.Cooperation.status != "pending_officer")
+        return query
+
+    def init_search(self):
+        return True
+
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
+        count, query = super().get_list(page, sort_column, sort_desc, None, filters, execute=False,
+                                        page_size=page_size)
+        if search:
+            query = query.where(officer_search(search))
+            count = query.order_by().limit(None).offset(None).count() if count is not None else None
+        return count, (list(query) if execute else query)
+
+    def get_count_query(self):
+        return self.scope(models.Cooperation.select())

@@ -266,11 +266,64 @@ class AuditView(SecureModelView):
     column_default_sort = ("at", True)
 
 
+class DistributorView(SecureModelView):
+    """Distributor accounts: the directorate creates them and resets passwords."""
+
+    can_create = True
+    can_edit = True
+    category = _l("Accounts")
+    column_list = ("username", "name", "kind", "manager_name", "manager_mobile", "is_active", "created_at")
+    column_searchable_list = ("username", "name", "manager_mobile")
+    form_columns = ("username", "name", "kind", "national_id", "manager_name", "manager_mobile", "is_active")
+    form_overrides = {"kind": SelectField}
+    form_args = {"kind": {"choices": [("company", _l("Company")), ("guild", _l("Guild"))]}}
+    form_extra_fields = {"new_password": PasswordField(_l("New password"), validators=[Optional()])}
+    column_details_exclude_list = ("password_hash",)
+    column_export_exclude_list = ("password_hash",)
+
+    def on_model_change(self, form, model, is_created):
+        from persian import normalize_mobile, normalize_text
+        mobile = normalize_mobile(model.manager_mobile)
+        if not mobile:
+            raise ValueError(gettext("Enter a mobile number like 09121234567."))
+        model.manager_mobile = mobile
+        model.name, model.manager_name = normalize_text(model.name), normalize_text(model.manager_name)
+        password = form.new_password.data
+        if is_created and not password:
+            raise ValueError(gettext("Set a password for the new account."))
+        if password:
+            problem = models.password_problem(password)
+            if problem:
+                raise ValueError(gettext(problem))
+            model.set_password(password)
+
+    def after_model_change(self, form, model, is_created):
+        if not model.is_active or form.new_password.data:
+            models.end_all_sessions("distributor", model.id)
+        models.audit(staff_actor(), "distributor_created" if is_created else "distributor_changed", model)
+
+
+class BranchView(SecureModelView):
+    category = _l("Accounts")
+    column_list = ("name", "distributor", "province", "city", "created_at")
+    column_searchable_list = ("name",)
+    column_filters = (FilterEqual(models.Branch.province, _l("Province"), options=options_of(Province)),)
+
+    def base_query(self):
+        return (models.Branch.select(models.Branch, models.Distributor, Province, City)
+                .join(models.Distributor).switch(models.Branch).join(Province).switch(models.Branch)
+                .join(City).switch(models.Branch))
+
+
 def register_views(admin) -> None:
-    from .requests import QualificationView
+    from .requests import CooperationView, QualificationView
     admin.add_view(QualificationView(models.QualificationRequest, name=_l("Qualification requests"),
                                      endpoint="qualification", category=_l("Cartable")))
+    admin.add_view(CooperationView(models.Cooperation, name=_l("Cooperations"),
+                                   endpoint="cooperation", category=_l("Cartable")))
     admin.add_view(OfficerView(Officer, name=_l("Officers"), endpoint="officer"))
+    admin.add_view(DistributorView(models.Distributor, name=_l("Distributors"), endpoint="distributor"))
+    admin.add_view(BranchView(models.Branch, name=_l("Branches"), endpoint="branch"))
     admin.add_view(StaffView(StaffUser, name=_l("Staff"), endpoint="staff"))
     admin.add_view(MessageView(Notice, name=_l("Notices"), endpoint="message"))
     admin.add_view(SmsView(SmsOutbox, name=_l("SMS outbox"), endpoint="sms"))

@@ -8,6 +8,7 @@ one per request, so the server threads and the test thread do not share one.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import re
 import threading
 from pathlib import Path
@@ -65,6 +66,9 @@ def live_server(app):
     """The test's app served over real HTTP; yields the base URL."""
     app.config["WTF_CSRF_ENABLED"] = True  # real forms carry real tokens
     app.config["SMS_DELIVER_IN_BACKGROUND"] = False
+    access_log = logging.getLogger("werkzeug")
+    level = access_log.level
+    access_log.setLevel(logging.WARNING)  # no line per request in the captured output
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
@@ -74,6 +78,7 @@ def live_server(app):
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+        access_log.setLevel(level)
 
 
 # ------------------------------------------------------------------ dialogs
@@ -106,9 +111,9 @@ def page(context, dialogs):
 
 
 @pytest.fixture
-def second_page(new_context, browser_context_args, dialogs):
+def second_page(new_context, dialogs):
     """A page in a second, separate browser context (another user's cookies)."""
-    context = new_context(**browser_context_args)
+    context = new_context()  # browser_context_args are applied by the factory
     watch_dialogs(context, dialogs)
     return context.new_page()
 
@@ -119,7 +124,7 @@ def second_page(new_context, browser_context_args, dialogs):
 def shot(request):
     """shot(page, "step") saves test-artifacts/screenshots/<test-name>-<step>.png (full page)."""
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
-    name = re.sub(r"[^\w.-]+", "_", request.node.name)
+    name = re.sub(r"[^\w.-]+", "_", request.node.originalname)
 
     def take(page, step: str) -> Path:
         path = SCREENSHOT_DIR / f"{name}-{step}.png"
