@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import secrets
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
 import click
 from flask import Flask, g, request
+from flask.cli import with_appcontext
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 from jinja2 import ChoiceLoader, FileSystemLoader
@@ -118,6 +120,17 @@ def create_app(test_config: dict | None = None) -> Flask:
     return app
 
 
+@contextmanager
+def database_connection():
+    """Open a connection for a command unless one is open already (tests, nested calls)."""
+    opened = db.connect(reuse_if_open=True)
+    try:
+        yield
+    finally:
+        if opened and not db.is_closed():
+            db.close()
+
+
 def register_commands(app: Flask) -> None:
     for command in (init_db_command, create_staff_command, create_distributor_command,
                     deliver_sms_command):
@@ -139,10 +152,11 @@ def _fail_on_domain_error(function, *args, **kwargs):
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db_command():
     """Create tables and load reference data; safe to run again."""
     from flask import current_app
-    with db.connection_context():
+    with database_connection():
         models.create_tables()
         added = models.load_reference_data()
         click.echo("reference data added: " + ", ".join(f"{k}={v}" for k, v in added.items()))
@@ -153,6 +167,7 @@ def init_db_command():
 
 
 @click.command("create-staff")
+@with_appcontext
 @click.option("--username", required=True)
 @click.option("--password", required=True)
 @click.option("--role", type=click.Choice(models.StaffUser.ROLES), required=True)
@@ -161,7 +176,7 @@ def init_db_command():
 @click.option("--full-name", default="")
 def create_staff_command(username, password, role, university_name, full_name):
     """Create a back-office account."""
-    with db.connection_context():
+    with database_connection():
         university = _university_by_name(university_name) if university_name else None
         staff = _fail_on_domain_error(models.create_staff, username, password, role,
                                       university=university, full_name=full_name)
@@ -169,6 +184,7 @@ def create_staff_command(username, password, role, university_name, full_name):
 
 
 @click.command("create-distributor")
+@with_appcontext
 @click.option("--username", required=True)
 @click.option("--password", required=True)
 @click.option("--name", required=True)
@@ -177,13 +193,14 @@ def create_staff_command(username, password, role, university_name, full_name):
 @click.option("--manager-name", default="")
 def create_distributor_command(username, password, name, kind, manager_mobile, manager_name):
     """Create a distributor account."""
-    with db.connection_context():
+    with database_connection():
         distributor = _fail_on_domain_error(models.create_distributor, username, password, name,
                                             kind, manager_mobile, manager_name=manager_name)
         click.echo(f"created distributor {distributor.username}")
 
 
 @click.command("deliver-sms")
+@with_appcontext
 @click.option("--loop", is_flag=True, help="keep running, delivering every few seconds")
 def deliver_sms_command(loop):
     """Deliver queued SMS with retries."""
@@ -194,7 +211,7 @@ def deliver_sms_command(loop):
     if loop:
         notify.deliver_loop(backend)
         return
-    with db.connection_context():
+    with database_connection():
         counts = notify.deliver_pending(backend, limit=10_000)
     click.echo(", ".join(f"{k}={v}" for k, v in counts.items()))
 
