@@ -290,3 +290,59 @@ class CooperationView(ReviewQueueView):
 
     def get_count_query(self):
         return self.scope(models.Cooperation.select())
+
+
+class EditRequestView(ReviewQueueView):
+    """Edit requests of the officers whose files the university holds."""
+
+    review_template = "admin/review_edit.html"
+    column_list = ("id", "officer", "national_code", "status", "submitted_at", "decided_at", "waiting")
+    column_labels = dict(ReviewQueueView.column_labels, national_code=_l("National code"))
+    column_sortable_list = ("id", "status", "submitted_at")
+    column_default_sort = ("last_submitted_at", False)
+    column_filters = (
+        FilterEqual(models.EditRequest.status, _l("Status"), options=[
+            (code, lazy_pgettext("status", code)) for code in ("submitted", "deficient", "approved", "rejected")]),
+        AssignedToMeFilter(models.EditRequest.reviewer, _l("Assigned")),
+    )
+    column_formatters = dict(ReviewQueueView.column_formatters,
+                             national_code=lambda v, c, m, n: m.officer.national_code)
+    column_formatters_export = dict(ReviewQueueView.column_formatters_export,
+                                    national_code=lambda v, c, m, n: m.officer.national_code,
+                                    officer=lambda v, c, m, n: m.officer.full_name)
+    column_export_list = ("id", "officer", "national_code", "status", "submitted_at", "decided_at")
+    column_details_exclude_list = ("changes", "previous")
+
+    def base_query(self):
+        return (models.EditRequest.select(models.EditRequest, Officer)
+                .join(Officer, on=(models.EditRequest.officer == Officer.id)).switch(models.EditRequest))
+
+    def init_search(self):
+        return True
+
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
+        count, query = super().get_list(page, sort_column, sort_desc, None, filters, execute=False,
+                                        page_size=page_size)
+        if search:
+            query = query.where(officer_search(search))
+            count = query.order_by().limit(None).offset(None).count() if count is not None else None
+        return count, (list(query) if execute else query)
+
+    def get_count_query(self):
+        return self.scope(models.EditRequest.select())
+
+    def review_context(self, item, form):
+        context = super().review_context(item, form)
+        context["comparison"] = item.comparison()
+        context["documents_in_force"] = models.edit_requests.officer_documents(item.officer)
+        return context
+
+    @expose("/officer-document/")
+    def officer_document_view(self):
+        """A document in force of the officer of a request this staff member may see."""
+        item = self._visible_request()
+        document = Document.get_or_none((Document.id == request.args.get("doc", type=int))
+                                        & (Document.officer == item.officer_id))
+        if document is None:
+            abort(404)
+        return send_document(document, inline=request.args.get("inline") == "1")

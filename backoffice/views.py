@@ -1,11 +1,13 @@
 """Back-office model views: reference data, staff, officers, notices, SMS, audit."""
 from __future__ import annotations
 
-from flask import flash, has_request_context
+from flask import abort, flash, has_request_context, request
+from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.contrib.peewee.filters import FilterEqual
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 from peewee import JOIN, fn
 from wtforms import BooleanField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Optional
@@ -142,7 +144,6 @@ class OfficerView(SecureModelView):
     column_list = ("user_code", "national_code", "first_name", "last_name", "province", "city",
                    "field_of_study", "degree_level", "qualified_at", "created_at")
     column_details_exclude_list = ("password_hash",)
-    column_export_exclude_list = ("password_hash",)
     column_sortable_list = ("user_code", "last_name", "qualified_at", "created_at")
     column_default_sort = ("created_at", True)
     column_filters = (
@@ -152,6 +153,12 @@ class OfficerView(SecureModelView):
         FilterEqual(Officer.degree_level, _l("Degree level"), options=options_of(DegreeLevel)),
     )
     search_placeholder_text = _l("National code, user code or name")
+    column_formatters = {"user_code": lambda v, c, m, n: Markup('<a href="{0}">{1}</a>').format(
+        v.get_url(".history_view", id=m.id), m.user_code)}
+    column_formatters_export = {"province": lambda v, c, m, n: m.province.name, "city": lambda v, c, m, n: m.city.name,
+                                "field_of_study": lambda v, c, m, n: m.field_of_study.name,
+                                "degree_level": lambda v, c, m, n: m.degree_level.name}
+    column_export_exclude_list = ("password_hash", "university")
 
     def base_query(self):
         return (Officer.select(Officer, Province, City, FieldOfStudy, DegreeLevel)
@@ -170,6 +177,25 @@ class OfficerView(SecureModelView):
             query = query.where(officer_search(search))
             count = query.order_by().limit(None).offset(None).count() if count is not None else None
         return count, (list(query) if execute else query)
+
+
+    @expose("/history/")
+    def history_view(self):
+        """Everything that happened to one officer's record, oldest first."""
+        officer = self.get_one(request.args.get("id"))
+        if officer is None:
+            abort(404)
+        entries = list(AuditLog.select().where((AuditLog.object_type == "officer") & (AuditLog.object_id == officer.id))
+                       .order_by(AuditLog.at))
+        requests_ = {
+            "qualification": list(models.QualificationRequest.select().where(
+                models.QualificationRequest.officer == officer.id).order_by(models.QualificationRequest.created_at)),
+            "editrequest": list(models.EditRequest.select().where(
+                models.EditRequest.officer == officer.id).order_by(models.EditRequest.created_at)),
+            "cooperation": list(models.Cooperation.select().where(
+                models.Cooperation.officer == officer.id).order_by(models.Cooperation.created_at)),
+        }
+        return self.render("admin/officer_history.html", officer=officer, entries=entries, requests=requests_)
 
 
 def officer_search(text: str):
@@ -316,11 +342,13 @@ class BranchView(SecureModelView):
 
 
 def register_views(admin) -> None:
-    from .requests import CooperationView, QualificationView
+    from .requests import CooperationView, EditRequestView, QualificationView
     admin.add_view(QualificationView(models.QualificationRequest, name=_l("Qualification requests"),
                                      endpoint="qualification", category=_l("Cartable")))
     admin.add_view(CooperationView(models.Cooperation, name=_l("Cooperations"),
                                    endpoint="cooperation", category=_l("Cartable")))
+    admin.add_view(EditRequestView(models.EditRequest, name=_l("Edit requests"),
+                                   endpoint="editrequest", category=_l("Cartable")))
     admin.add_view(OfficerView(Officer, name=_l("Officers"), endpoint="officer"))
     admin.add_view(DistributorView(models.Distributor, name=_l("Distributors"), endpoint="distributor"))
     admin.add_view(BranchView(models.Branch, name=_l("Branches"), endpoint="branch"))

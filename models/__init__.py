@@ -20,8 +20,11 @@ from .qualification import QualificationRequest
 from . import qualification
 from .cooperation import Branch, Cooperation, TerminationRequest
 from . import cooperation
+from .edit_requests import EditRequest
+from . import edit_requests
 from .officer_rules import (FIELD_POLICY, FREE_FIELDS, REVIEWED_FIELDS, ValidationFailed,
-                            find_officer_for_login, register_officer, update_free_fields,
+                            find_officer_for_login, register_officer, update_profile,
+                            directly_editable_fields,
                             update_place_before_qualification)
 
 ALL_MODELS = (
@@ -29,7 +32,7 @@ ALL_MODELS = (
     Officer, StaffUser, Distributor, LoginSession, LoginFailure, AuditLog,
     Notice, NoticeRead, SmsOutbox,
     RequestEvent, Document, QualificationRequest,
-    Branch, Cooperation, TerminationRequest,
+    Branch, Cooperation, TerminationRequest, EditRequest,
 )
 
 

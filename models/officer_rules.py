@@ -268,18 +268,33 @@ def register_officer(data: dict, actor=None) -> Officer:
     raise RuntimeError("could not issue a unique user code")
 
 
-def update_free_fields(officer, data: dict, actor) -> list[str]:
-    """Change the fields that need no review; return the names that changed."""
-    present = [f for f in FREE_FIELDS if f in data]
+def directly_editable_fields(officer) -> tuple:
+    """Free fields always; the reviewed ones too until the first approval."""
+    return FREE_FIELDS + (REVIEWED_FIELDS if officer.can_edit_reviewed_fields_directly() else ())
+
+
+def update_profile(officer, data: dict, actor) -> list[str]:
+    """Change what the officer may change at once; return the names that changed.
+
+    Anything else in ``data`` (national code, birth date, a reviewed field after
+    approval, status...) is ignored."""
+    allowed = directly_editable_fields(officer)
+    present = [f for f in allowed if f in data]
+    if "city" in present and "province" not in present:
+        data, present = dict(data, province=str(officer.province_id)), present + ["province"]
     clean = clean_fields(data, present)
     changed = [f for f, v in clean.items() if getattr(officer, f) != v]
     if not changed:
         return []
+    detail = "; ".join(f"{f}: {getattr(officer, f)} → {clean[f]}" for f in changed)
     with db.atomic():
-        Officer.update({getattr(Officer, f): clean[f] for f in changed}).where(Officer.id == officer.id).execute()
+        update = {getattr(Officer, f): clean[f] for f in changed}
+        if "city" in changed and officer.university_id is not None:
+            update[Officer.university] = clean["city"].university_id
+        Officer.update(update).where(Officer.id == officer.id).execute()
         for f in changed:
             setattr(officer, f, clean[f])
-        audit(actor, "profile_changed", officer, detail=",".join(changed))
+        audit(actor, "profile_changed", officer, detail=detail)
     return changed
 
 
@@ -287,11 +302,8 @@ def update_place_before_qualification(officer, data: dict, actor):
     """Before the first approval, the officer corrects province and city directly."""
     if not officer.can_edit_reviewed_fields_directly():
         raise DomainError(N_("After qualification, the province and city change only through an edit request."))
-    clean = clean_fields(data, ("province", "city"))
-    with db.atomic():
-        Officer.update(province=clean["province"], city=clean["city"]).where(Officer.id == officer.id).execute()
-        officer.province, officer.city = clean["province"], clean["city"]
-        audit(actor, "place_changed", officer, detail=clean["city"].name)
+    clean_fields(data, ("province", "city"))  # both are required here
+    update_profile(officer, {"province": data.get("province"), "city": data.get("city")}, actor)
     return officer
 
 

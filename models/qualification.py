@@ -9,7 +9,7 @@ from .base import ConflictError, DomainError, N_, PermissionDenied, db, translat
 from .notices import notify_officer
 from .reference import City, DegreeLevel, DocumentKind, FieldOfStudy
 from .review import (OPEN_STATES, REJECT_REASONS, Document, ReviewedRequest, ReviewFlow,
-                     Transition, is_owner, is_reviewer_of)
+                     Transition, is_owner, record_document, review_transitions)
 
 
 class QualificationRequest(ReviewedRequest):
@@ -37,13 +37,8 @@ QualificationRequest.add_index(
                                name="qualification_one_open_per_officer"))
 
 
-FLOW = ReviewFlow("qualification", {
-    ("draft", "submit"): Transition("submitted", is_owner),
-    ("submitted", "approve"): Transition("approved", is_reviewer_of),
-    ("submitted", "reject"): Transition("rejected", is_reviewer_of, note_required=True),
-    ("submitted", "deficiency"): Transition("deficient", is_reviewer_of, note_required=True),
-    ("deficient", "resubmit"): Transition("submitted", is_owner),
-})
+FLOW = ReviewFlow("qualification", {("draft", "submit"): Transition("submitted", is_owner),
+                                    **review_transitions()})
 QualificationRequest.FLOW = FLOW
 
 
@@ -83,18 +78,7 @@ def attach_document(request, actor, kind_code: str, stored):
     """Record an uploaded file (already on disk) as the request's document of a kind."""
     if not can_change_documents(request, actor):
         raise ConflictError(N_("Documents can be changed only while the request is a draft or deficient."))
-    kind = DocumentKind.get_or_none(DocumentKind.code == kind_code)
-    if kind is None:
-        raise DomainError(N_("Unknown document kind."))
-    with db.atomic():
-        (Document.update(superseded_at=utcnow())
-         .where((Document.request_type == request.REQUEST_TYPE) & (Document.request_id == request.id)
-                & (Document.kind == kind) & Document.superseded_at.is_null())
-         .execute())
-        return Document.create(officer=request.officer_id, request_type=request.REQUEST_TYPE,
-                               request_id=request.id, kind=kind, storage_name=stored.storage_name,
-                               display_name=stored.display_name, content_type=stored.content_type,
-                               size=stored.size, sha256=stored.sha256)
+    return record_document(request, kind_code, stored)
 
 
 def missing_documents(request) -> list:

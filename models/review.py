@@ -166,6 +166,18 @@ class Transition:
     note_required: bool = False
 
 
+def review_transitions() -> dict:
+    """The review loop shared by qualification and edit requests: a reviewer of the
+    request's university approves, rejects or declares deficiencies (with a note); the
+    applicant fixes and resubmits to the same reviewer."""
+    return {
+        ("submitted", "approve"): Transition("approved", is_reviewer_of),
+        ("submitted", "reject"): Transition("rejected", is_reviewer_of, note_required=True),
+        ("submitted", "deficiency"): Transition("deficient", is_reviewer_of, note_required=True),
+        ("deficient", "resubmit"): Transition("submitted", is_owner),
+    }
+
+
 class ReviewFlow:
     """Applies a table of transitions to one request type."""
 
@@ -225,6 +237,23 @@ def _same_reviewer(model, request):
     if request.reviewer_id is None:
         return model.reviewer.is_null()
     return model.reviewer == request.reviewer_id
+
+
+def record_document(request, kind_code: str, stored) -> Document:
+    """Attach a stored file to a request as its document of a kind; the previous one of
+    that kind stays, marked superseded."""
+    kind = DocumentKind.get_or_none(DocumentKind.code == kind_code)
+    if kind is None:
+        raise DomainError(N_("Unknown document kind."))
+    with db.atomic():
+        (Document.update(superseded_at=utcnow())
+         .where((Document.request_type == request.REQUEST_TYPE) & (Document.request_id == request.id)
+                & (Document.kind == kind) & Document.superseded_at.is_null())
+         .execute())
+        return Document.create(officer=request.officer_id, request_type=request.REQUEST_TYPE,
+                               request_id=request.id, kind=kind, storage_name=stored.storage_name,
+                               display_name=stored.display_name, content_type=stored.content_type,
+                               size=stored.size, sha256=stored.sha256)
 
 
 def record_event(request, action, source, target, actor, note=""):

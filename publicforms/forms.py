@@ -59,6 +59,7 @@ class FreeFieldsMixin:
 
 
 class RegistrationForm(PlaceMixin, FreeFieldsMixin, FlaskForm):
+    # The same fields as ReviewedFieldsMixin, kept explicit for the contract's order.
     national_code = StringField(_l("National code"), description=_l("10 digits; it cannot be changed later"))
     birth_date = StringField(_l("Birth date"), description=_l("Jalali, like 1370/05/21; it cannot be changed later"))
     first_name = StringField(_l("First name"))
@@ -94,13 +95,27 @@ class PasswordChangeForm(FlaskForm):
     new_password_confirm = PasswordField(_l("Repeat the new password"))
 
 
-class ProfileForm(FreeFieldsMixin, FlaskForm):
-    field_order = ("mobile", "phone", "email", "address", "postal_code", "father_name", "gender",
-                   "id_card_number")
+class ReviewedFieldsMixin(PlaceMixin):
+    first_name = StringField(_l("First name"))
+    last_name = StringField(_l("Last name"))
+    field_of_study = NoValidateSelect(_l("Field of study"))
+    degree_level = NoValidateSelect(_l("Degree level"))
+
+    def fill_choices(self):
+        self.fill_places()
+        self.field_of_study.choices, self.degree_level.choices = study_choices()
+
+
+class ProfileForm(ReviewedFieldsMixin, FreeFieldsMixin, FlaskForm):
+    """Free fields, and the reviewed ones while they are still directly editable."""
 
 
 class PlaceForm(PlaceMixin, FlaskForm):
     pass
+
+
+class EditRequestForm(ReviewedFieldsMixin, FreeFieldsMixin, FlaskForm):
+    comment = TextAreaField(_l("Your comment for the reviewer (optional)"))
 
 
 class ActionForm(FlaskForm):

@@ -95,18 +95,31 @@ def profile():
 @officer_required
 def profile_edit():
     officer = g.account
-    form = ProfileForm(obj=officer) if request.method == "GET" else ProfileForm()
+    form = ProfileForm(**profile_values(officer)) if request.method == "GET" else ProfileForm()
+    form.fill_choices()
+    direct = models.directly_editable_fields(officer)
     if form.validate_on_submit():
-        # Only the free fields are read: a crafted national_code or status is ignored.
-        data = {name: request.form.get(name, "") for name in models.FREE_FIELDS}
+        # Only the fields this officer may change directly are read: a crafted
+        # national_code, birth_date or status is ignored.
+        data = {name: request.form.get(name, "") for name in direct if name in request.form}
         try:
-            changed = models.update_free_fields(officer, data, g.actor)
+            changed = models.update_profile(officer, data, g.actor)
         except ValidationFailed as failed:
             apply_errors(form, failed.errors)
         else:
             flash(_("Your information was saved.") if changed else _("Nothing was changed."), "success")
             return redirect(url_for("officer_site.profile"))
-    return render_template("officer/profile_edit.html", form=form), (422 if form.errors else 200)
+    return render_template("officer/profile_edit.html", form=form, direct=direct,
+                           officer=officer), (422 if form.errors else 200)
+
+
+def profile_values(officer) -> dict:
+    """The officer's current values as form data (ids for the selects)."""
+    values = {name: getattr(officer, name) for name in models.FREE_FIELDS}
+    values.update(first_name=officer.first_name, last_name=officer.last_name,
+                  province=str(officer.province_id), city=str(officer.city_id),
+                  field_of_study=str(officer.field_of_study_id), degree_level=str(officer.degree_level_id))
+    return values
 
 
 @bp.route("/password", methods=["GET", "POST"])
@@ -140,3 +153,4 @@ def password_change_view(template, done_endpoint):
 
 from . import officer_requests  # noqa: E402,F401  (registers the request pages on bp)
 from . import officer_cooperation  # noqa: E402,F401
+from . import officer_edit_requests  # noqa: E402,F401

@@ -27,28 +27,47 @@ def _document_kinds():
     return list(models.DocumentKind.select().order_by(models.DocumentKind.sort_order))
 
 
-def store_uploads(qrequest, attach) -> dict:
-    """Save each uploaded ``doc_<code>`` file and record it; return {code: error message}.
-
-    A file is on disk (fsynced) before its row commits; if the row fails the file
-    is removed, so neither is left alone.
-    """
-    errors = {}
+def save_uploaded_documents() -> tuple[list, dict]:
+    """Store each uploaded ``doc_<code>`` file; return ([(code, stored)], {code: error})."""
+    uploads, errors = [], {}
     store = get_store()
     for kind in _document_kinds():
         upload = request.files.get(f"doc_{kind.code}")
         if upload is None or not upload.filename:
             continue
         try:
-            stored = store.save(upload.stream, upload.filename)
+            uploads.append((kind.code, store.save(upload.stream, upload.filename)))
         except (storage.UploadRejected, storage.StorageUnavailable) as error:
             errors[kind.code] = domain_message(error)
-            continue
-        try:
-            attach(qrequest, g.actor, kind.code, stored)
-        except Exception:
-            store.delete(stored.storage_name)
-            raise
+    return uploads, errors
+
+
+def discard(uploads) -> None:
+    """Remove stored files whose rows will not be written."""
+    for _code, stored in uploads:
+        get_store().delete(stored.storage_name)
+
+
+def recorded_or_removed(uploads, record) -> None:
+    """Run ``record`` (which writes the rows naming the files); if it fails, remove the
+    files so that neither a row nor a file is left alone."""
+    try:
+        record()
+    except Exception:
+        discard(uploads)
+        raise
+
+
+def store_uploads(qrequest, attach) -> dict:
+    """Save the uploaded files and attach them to a request; return {code: error}.
+
+    A file is on disk (fsynced) before its row commits."""
+    uploads, errors = save_uploaded_documents()
+
+    def record():
+        for code, stored in uploads:
+            attach(qrequest, g.actor, code, stored)
+    recorded_or_removed(uploads, record)
     return errors
 
 

@@ -110,6 +110,20 @@ def apply_errors(form, errors: dict) -> None:
             form.form_errors.append(message)
 
 
+FIELD_LABELS = {
+    "national_code": _l("National code"), "birth_date": _l("Birth date"), "first_name": _l("First name"),
+    "last_name": _l("Last name"), "father_name": _l("Father's name"), "gender": _l("Gender"),
+    "id_card_number": _l("ID booklet number"), "mobile": _l("Mobile"), "phone": _l("Landline"),
+    "email": _l("E-mail"), "address": _l("Postal address"), "postal_code": _l("Postal code"),
+    "province": _l("Province"), "city": _l("City"), "field_of_study": _l("Field of study"),
+    "degree_level": _l("Degree level"),
+}
+
+
+def field_label(name: str) -> str:
+    return str(FIELD_LABELS.get(name, name))
+
+
 def action_label(code: str) -> str:
     return gettext(models.ACTION_LABELS[code]) if code in models.ACTION_LABELS else code
 
@@ -153,7 +167,7 @@ def init_app(app) -> None:
         fa_digits=persian.to_persian_digits,
         status_label=status_label,
     )
-    app.jinja_env.globals.update(status_label=status_label, action_label=action_label,
+    app.jinja_env.globals.update(status_label=status_label, action_label=action_label, field_label=field_label,
                                  has_endpoint=lambda name: name in app.view_functions)
 
     @app.context_processor

@@ -1,13 +1,16 @@
 """Real-browser fixtures: a live server on a free port, Debian's Chromium, dialog
-watching, full-page screenshots and axe-core accessibility checks.
+watching and full-page screenshots (helpers for tests are in helpers.py).
 
 The live server runs the per-test ``app`` of tests/conftest.py (database reset per
-test) in a daemon thread; peewee keeps a connection per thread, and the app opens
-one per request, so the server threads and the test thread do not share one.
+test) in a daemon thread; peewee keeps a connection per thread and the app opens
+one per request, so the server threads and the test thread never share one.
+
+tests/e2e has an ``__init__.py`` on purpose: without it pytest imports this file as
+the module ``conftest`` and replaces tests/conftest.py in sys.modules, which breaks
+``from conftest import ...`` in every test module collected after it.
 """
 from __future__ import annotations
 
-import importlib.util
 import logging
 import re
 import threading
@@ -16,33 +19,13 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-import models
+from .helpers import assert_no_dialogs, watch_dialogs
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT_DIR = ROOT / "test-artifacts" / "screenshots"
-AXE_PATH = "/static/vendor/axe/axe.min.js"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
-PASSWORD = "Kh0sh-Amad-2024"
-TEHRAN_UNIVERSITY = "دانشگاه علوم پزشکی تهران"
-
-
-
-def _shared_conftest():
-    """tests/conftest.py, loaded under its own name: pytest imports every conftest as
-    the module ``conftest``, so in tests/e2e ``import conftest`` finds this file."""
-    spec = importlib.util.spec_from_file_location("_tests_shared_conftest", ROOT / "tests" / "conftest.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_shared = _shared_conftest()
-# Re-exported so ``from conftest import MINIMAL_PDF, JPEG_BYTES`` works in tests/e2e too.
-MINIMAL_PDF = _shared.MINIMAL_PDF
-JPEG_BYTES = _shared.JPEG_BYTES
-del _shared
 
 
 # ------------------------------------------------------------------ browser
@@ -81,26 +64,14 @@ def live_server(app):
         access_log.setLevel(level)
 
 
-# ------------------------------------------------------------------ dialogs
+# ------------------------------------------------------------------ pages
 
 @pytest.fixture
 def dialogs():
-    """Every alert/confirm/prompt any page of the test opened (an XSS would show here)."""
+    """Every JavaScript dialog any page of the test opened; none is allowed."""
     fired: list = []
     yield fired
-    assert not fired, f"unexpected JavaScript dialogs: {fired}"
-
-
-def watch_dialogs(context, fired: list) -> None:
-    def on_dialog(dialog):
-        fired.append({"type": dialog.type, "message": dialog.message,
-                      "url": dialog.page.url if dialog.page else ""})
-        dialog.dismiss()
-    context.on("dialog", on_dialog)
-
-
-def assert_no_dialogs(fired: list) -> None:
-    assert not fired, f"unexpected JavaScript dialogs: {fired}"
+    assert_no_dialogs(fired)
 
 
 @pytest.fixture
@@ -131,76 +102,3 @@ def shot(request):
         page.screenshot(path=str(path), full_page=True)
         return path
     return take
-
-
-# ------------------------------------------------------------------ accessibility
-
-AXE_RUN = """async () => {
-  const result = await axe.run(document, {
-    runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa']},
-    iframes: false
-  });
-  return result.violations.map(v => ({
-    id: v.id, impact: v.impact, help: v.help,
-    nodes: v.nodes.map(n => ({target: n.target.join(' '), html: n.html.slice(0, 200),
-                              summary: (n.failureSummary || '').slice(0, 300)}))
-  }));
-}"""
-
-
-def axe_violations(page) -> list:
-    """All WCAG 2 A/AA violations axe-core finds on the page as it is now."""
-    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
-        origin = re.match(r"^https?://[^/]+", page.url).group(0)
-        # Served by the app itself, so the page's CSP (script-src 'self') allows it.
-        page.add_script_tag(url=origin + AXE_PATH)
-    return page.evaluate(AXE_RUN)
-
-
-def format_violations(violations: list) -> str:
-    lines = []
-    for v in violations:
-        lines.append(f"- {v['id']} [{v['impact']}] {v['help']}")
-        for node in v["nodes"][:10]:
-            lines.append(f"    {node['target']}: {node['html']}")
-    return "\n".join(lines)
-
-
-def assert_accessible(page, label: str = "") -> list:
-    """No serious or critical WCAG 2 A/AA violation; returns the minor ones for logging."""
-    violations = axe_violations(page)
-    serious = [v for v in violations if v["impact"] in ("serious", "critical")]
-    assert not serious, (f"axe found serious/critical violations on {label or page.url}:\n"
-                         + format_violations(serious))
-    minor = [v for v in violations if v not in serious]
-    if minor:
-        print(f"axe (minor/moderate) on {label or page.url}:\n{format_violations(minor)}")
-    return minor
-
-
-# ------------------------------------------------------------------ accounts
-
-def make_staff(username: str, role: str, university: str | None = TEHRAN_UNIVERSITY,
-               full_name: str = "کارشناس آزمون"):
-    with models.db.connection_context():
-        uni = models.University.get(models.University.name == university) \
-            if university and role == "university" else None
-        return models.create_staff(username, PASSWORD, role, university=uni, full_name=full_name)
-
-
-def staff_login(page, base_url: str, username: str, password: str = PASSWORD) -> None:
-    page.goto(base_url + "/admin/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    with page.expect_navigation():
-        page.click("main form button[type=submit]")
-    assert "/admin/login" not in page.url, f"staff login failed: {page.url}"
-
-
-def officer_login(page, base_url: str, username: str, password: str = PASSWORD) -> None:
-    page.goto(base_url + "/officer/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    with page.expect_navigation():
-        page.click("main form button[type=submit]")
-    assert page.url.rstrip("/").endswith("/officer"), f"officer login failed: {page.url}"

@@ -5,7 +5,8 @@ import pytest
 from playwright.sync_api import expect
 
 import models
-from conftest import (PASSWORD, assert_accessible, assert_no_dialogs, make_staff, officer_login,
+
+from .helpers import (PASSWORD, assert_accessible, assert_no_dialogs, make_staff, officer_login,
                       staff_login)
 
 pytestmark = pytest.mark.e2e

@@ -1,0 +1,99 @@
+"""Helpers for the browser tests: accessibility checks with axe-core, dialog watching,
+and logging in through the real forms."""
+from __future__ import annotations
+
+import re
+
+import models
+
+AXE_PATH = "/static/vendor/axe/axe.min.js"
+PASSWORD = "Kh0sh-Amad-2024"
+TEHRAN_UNIVERSITY = "دانشگاه علوم پزشکی تهران"
+
+
+# ------------------------------------------------------------------ dialogs
+
+def watch_dialogs(context, fired: list) -> None:
+    """Record (and dismiss) every alert/confirm/prompt any page of the context opens."""
+    def on_dialog(dialog):
+        fired.append({"type": dialog.type, "message": dialog.message,
+                      "url": dialog.page.url if dialog.page else ""})
+        dialog.dismiss()
+    context.on("dialog", on_dialog)
+
+
+def assert_no_dialogs(fired: list) -> None:
+    assert not fired, f"unexpected JavaScript dialogs (XSS?): {fired}"
+
+
+# ------------------------------------------------------------------ accessibility
+
+AXE_RUN = """async () => {
+  const result = await axe.run(document, {
+    runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa']},
+    iframes: false
+  });
+  return result.violations.map(v => ({
+    id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.map(n => ({target: n.target.join(' '), html: n.html.slice(0, 200)}))
+  }));
+}"""
+
+
+def axe_violations(page) -> list:
+    """All WCAG 2 A/AA violations axe-core finds on the page as it is now."""
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        origin = re.match(r"^https?://[^/]+", page.url).group(0)
+        # Served by the app itself, so the page's CSP (script-src 'self') allows it;
+        # add_script_tag(path=...) would inline it, which the CSP blocks.
+        page.add_script_tag(url=origin + AXE_PATH)
+    return page.evaluate(AXE_RUN)
+
+
+def format_violations(violations: list) -> str:
+    lines = []
+    for v in violations:
+        lines.append(f"- {v['id']} [{v['impact']}] {v['help']}")
+        for node in v["nodes"][:10]:
+            lines.append(f"    {node['target']}: {node['html']}")
+    return "\n".join(lines)
+
+
+def assert_accessible(page, label: str = "") -> list:
+    """No serious or critical WCAG 2 A/AA violation; prints and returns the lesser ones."""
+    violations = axe_violations(page)
+    serious = [v for v in violations if v["impact"] in ("serious", "critical")]
+    assert not serious, (f"axe found serious/critical violations on {label or page.url}:\n"
+                         + format_violations(serious))
+    minor = [v for v in violations if v not in serious]
+    if minor:
+        print(f"axe (minor/moderate) on {label or page.url}:\n{format_violations(minor)}")
+    return minor
+
+
+# ------------------------------------------------------------------ accounts
+
+def make_staff(username: str, role: str, university: str | None = TEHRAN_UNIVERSITY,
+               full_name: str = "کارشناس آزمون"):
+    with models.db.connection_context():
+        uni = models.University.get(models.University.name == university) \
+            if university and role == "university" else None
+        return models.create_staff(username, PASSWORD, role, university=uni, full_name=full_name)
+
+
+def _submit_login(page, url: str, username: str, password: str) -> None:
+    page.goto(url)
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    with page.expect_navigation():
+        page.click("main form button[type=submit]")
+
+
+def staff_login(page, base_url: str, username: str, password: str = PASSWORD) -> None:
+    _submit_login(page, base_url + "/admin/login", username, password)
+    assert "/admin/login" not in page.url, f"staff login failed: {page.url}"
+
+
+def officer_login(page, base_url: str, username: str, password: str = PASSWORD) -> None:
+    _submit_login(page, base_url + "/officer/login", username, password)
+    assert page.url.rstrip("/").endswith("/officer"), f"officer login failed: {page.url}"
