@@ -24,7 +24,8 @@ class StaffIndexView(StaffAccessMixin, AdminIndexView):
     @expose("/")
     def index(self):
         from .dashboard import dashboard_numbers
-        return self.render("admin/dashboard.html", numbers=dashboard_numbers(current_staff()))
+        return self.render("admin/dashboard.html", numbers=dashboard_numbers(current_staff()),
+                           reason_labels=models.REASON_LABELS)
 
     @expose("/login", methods=("GET", "POST"))
     def login_view(self):

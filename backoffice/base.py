@@ -11,6 +11,7 @@ from flask_admin.model.typefmt import BASE_FORMATTERS
 from flask_babel import gettext
 from flask_login import current_user
 from markupsafe import Markup, escape
+from wtforms import StringField
 
 import persian
 import storage
@@ -138,6 +139,26 @@ class SecureModelView(StaffAccessMixin, ModelView):
         return Response(stream_with_context(generate()), mimetype="text/csv; charset=utf-8",
                         headers={"Content-Disposition": storage.content_disposition(filename),
                                  "Cache-Control": "no-store"})
+
+
+class JalaliDateField(StringField):
+    """A date typed and shown in the Jalali calendar (Persian digits accepted), stored Gregorian."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault("render_kw", {"data-jdp": "", "class": "ltr", "placeholder": "1404/01/01"})
+        super().__init__(label, validators, **kwargs)
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return persian.format_jalali_date(self.data) if self.data else ""
+
+    def process_formdata(self, valuelist):
+        self.data = None
+        if valuelist and valuelist[0].strip():
+            self.data = persian.parse_jalali_date(valuelist[0])
+            if self.data is None:
+                raise ValueError(gettext("Enter a real Jalali date like 1370/05/21."))
 
 
 def status_badge(code: str, label: str) -> Markup:

@@ -62,6 +62,29 @@ def _status_formatter(view, context, model, name):
     return status_badge(model.status, status_label(model.status))
 
 
+class OverdueFilter(BasePeeweeFilter):
+    """Requests waiting on the university past their due date."""
+
+    def apply(self, query, value):
+        return query.where(self.column.model.status.in_(models.oversight.WAITING_STATES)
+                           & (self.column < models.utcnow().date()))
+
+    def operation(self):
+        return gettext("overdue")
+
+    def get_options(self, view):
+        return [("1", gettext("Yes"))]
+
+
+def _due_formatter(view, context, model, name):
+    if not model.due_on:
+        return ""
+    late = model.status in models.oversight.WAITING_STATES and model.due_on < models.utcnow().date()
+    return Markup('<span class="due{0}" data-overdue="{1}">{2}{3}</span>').format(
+        " due-late" if late else "", "1" if late else "0", persian.format_jalali_date(model.due_on),
+        Markup(" <strong>{0}</strong>").format(gettext("overdue")) if late else "")
+
+
 def _days_waiting(view, context, model, name):
     if model.status not in ("submitted", "pending_university") or not model.last_submitted_at:
         return ""
@@ -77,8 +100,10 @@ class ReviewQueueView(SecureModelView):
     allowed_roles = ("directorate", "university")
     review_template = "admin/review.html"
     request_label = _l("request")
-    column_formatters = {"status": _status_formatter, "waiting": _days_waiting}
-    column_labels = {"waiting": _l("Days waiting")}
+    column_formatters = {"status": _status_formatter, "waiting": _days_waiting, "due_on": _due_formatter,
+                         "id": lambda v, c, m, n: Markup('<a href="{0}">{1}</a>').format(
+                             v.get_url(".review_view", id=m.id), m.id)}
+    column_labels = {"waiting": _l("Days waiting"), "due_on": _l("Decision due")}
     column_formatters_export = {"status": lambda v, c, m, n: status_label(m.status),
                                 "waiting": lambda v, c, m, n: (models.utcnow() - m.last_submitted_at).days
                                 if m.status in ("submitted", "pending_university") and m.last_submitted_at else ""}
@@ -110,9 +135,11 @@ class ReviewQueueView(SecureModelView):
             if action is None or action not in self.decisions:
                 flash(gettext("Choose a decision."), "error")
             else:
+                reason = request.form.get("deficiency_reason" if action == "deficiency" else "reason", "other")
+                if reason not in models.REASON_LABELS:
+                    reason = "other"
                 try:
-                    item.apply(action, actor, note=request.form.get("note", ""),
-                               reason=request.form.get("reason", "other"))
+                    item.apply(action, actor, note=request.form.get("note", ""), reason=reason)
                 except models.DomainError as error:
                     flash(domain_message(error), "error")
                     return self.render(self.review_template, **self.review_context(item, form)), 409 \
@@ -129,7 +156,8 @@ class ReviewQueueView(SecureModelView):
         return {"item": item, "form": form, "allowed": allowed, "history": list(item.history()),
                 "documents": list(item.current_documents()),
                 "old_documents": [d for d in item.all_documents() if d.superseded_at],
-                "reasons": models.REJECT_REASONS, "can_reassign": actor.is_directorate,
+                "reasons": models.REJECT_REASONS, "deficiency_reasons": models.DEFICIENCY_REASONS,
+                "can_reassign": actor.is_directorate,
                 "universities": list(University.select().order_by(University.name)) if actor.is_directorate else [],
                 "reviewers": list(StaffUser.select().where(StaffUser.role == "university",
                                                            StaffUser.is_active == True)  # noqa: E712
@@ -165,7 +193,7 @@ class ReviewQueueView(SecureModelView):
 
 class QualificationView(ReviewQueueView):
     column_list = ("id", "officer", "national_code", "city", "field_of_study", "degree_level",
-                   "status", "submitted_at", "waiting")
+                   "status", "submitted_at", "waiting", "due_on")
     column_labels = dict(ReviewQueueView.column_labels, national_code=_l("National code"))
     column_sortable_list = ("id", "status", "submitted_at")
     column_default_sort = ("submitted_at", False)
@@ -179,6 +207,7 @@ class QualificationView(ReviewQueueView):
         JalaliDateFilter(QualificationRequest.submitted_at, _l("Submitted"), after=True),
         JalaliDateFilter(QualificationRequest.submitted_at, _l("Submitted"), after=False),
         AssignedToMeFilter(QualificationRequest.reviewer, _l("Assigned")),
+        OverdueFilter(QualificationRequest.due_on, _l("Decision due")),
     )
     column_formatters = dict(ReviewQueueView.column_formatters,
                              national_code=lambda v, c, m, n: m.officer.national_code)
@@ -234,7 +263,7 @@ class CooperationView(ReviewQueueView):
     decisions = ("approve", "reject")
     review_template = "admin/review_cooperation.html"
     column_list = ("id", "officer", "national_code", "distributor", "branch", "city", "status",
-                   "started_at", "ended_at", "waiting")
+                   "started_at", "ended_at", "waiting", "due_on")
     column_labels = dict(ReviewQueueView.column_labels, national_code=_l("National code"), city=_l("City"))
     column_sortable_list = ("id", "status", "started_at", "ended_at")
     column_default_sort = ("last_submitted_at", False)
@@ -244,6 +273,7 @@ class CooperationView(ReviewQueueView):
             ("pending_officer", "pending_university", "active", "ended", "rejected")]),
         FilterEqual(models.Cooperation.university, _l("University"), options=options_of(University)),
         AssignedToMeFilter(models.Cooperation.reviewer, _l("Assigned")),
+        OverdueFilter(models.Cooperation.due_on, _l("Decision due")),
     )
     column_formatters = dict(ReviewQueueView.column_formatters,
                              national_code=lambda v, c, m, n: m.officer.national_code,
@@ -296,7 +326,7 @@ class EditRequestView(ReviewQueueView):
     """Edit requests of the officers whose files the university holds."""
 
     review_template = "admin/review_edit.html"
-    column_list = ("id", "officer", "national_code", "status", "submitted_at", "decided_at", "waiting")
+    column_list = ("id", "officer", "national_code", "status", "submitted_at", "decided_at", "waiting", "due_on")
     column_labels = dict(ReviewQueueView.column_labels, national_code=_l("National code"))
     column_sortable_list = ("id", "status", "submitted_at")
     column_default_sort = ("last_submitted_at", False)
@@ -304,6 +334,7 @@ class EditRequestView(ReviewQueueView):
         FilterEqual(models.EditRequest.status, _l("Status"), options=[
             (code, lazy_pgettext("status", code)) for code in ("submitted", "deficient", "approved", "rejected")]),
         AssignedToMeFilter(models.EditRequest.reviewer, _l("Assigned")),
+        OverdueFilter(models.EditRequest.due_on, _l("Decision due")),
     )
     column_formatters = dict(ReviewQueueView.column_formatters,
                              national_code=lambda v, c, m, n: m.officer.national_code)

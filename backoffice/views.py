@@ -18,7 +18,7 @@ from models import (AuditLog, City, DegreeLevel, DocumentKind, FieldOfStudy, Not
                     Officer, Province, SmsOutbox, StaffUser, University)
 from publicforms.web import domain_message
 
-from .base import SecureModelView, staff_actor
+from .base import JalaliDateField, SecureModelView, staff_actor
 
 
 def options_of(model, label="name"):
@@ -341,6 +341,25 @@ class BranchView(SecureModelView):
                 .join(City).switch(models.Branch))
 
 
+class SettingView(SecureModelView):
+    can_create = True
+    can_edit = True
+    category = _l("Reference data")
+    column_list = ("key", "value")
+    form_columns = ("key", "value")
+    column_descriptions = {"key": _l("sla_working_days: working days a university has to decide")}
+
+
+class HolidayView(SecureModelView):
+    can_create = True
+    can_edit = True
+    category = _l("Reference data")
+    column_list = ("date", "name")
+    form_columns = ("date", "name")
+    form_overrides = {"date": JalaliDateField}
+    column_default_sort = ("date", True)
+
+
 def register_views(admin) -> None:
     from .requests import CooperationView, EditRequestView, QualificationView
     admin.add_view(QualificationView(models.QualificationRequest, name=_l("Qualification requests"),
@@ -362,3 +381,5 @@ def register_views(admin) -> None:
     admin.add_view(FieldView(FieldOfStudy, name=_l("Fields of study"), endpoint="field"))
     admin.add_view(DegreeView(DegreeLevel, name=_l("Degree levels"), endpoint="degree"))
     admin.add_view(DocumentKindView(DocumentKind, name=_l("Document kinds"), endpoint="documentkind"))
+    admin.add_view(SettingView(models.Setting, name=_l("Settings"), endpoint="setting"))
+    admin.add_view(HolidayView(models.Holiday, name=_l("Official holidays"), endpoint="holiday"))

@@ -14,12 +14,14 @@ from .accounts import (AuditLog, Distributor, LoginFailure, LoginSession, LoginT
                        mask_national_code, password_problem, start_session, verify_password)
 from .notices import (Notice, NoticeRead, SmsOutbox, inbox, notify_officer, open_notice,
                       queue_sms, read_count, recipients_count, send_notice, unread_count)
-from .review import (ACTION_LABELS, REJECT_REASONS, STATUS_LABELS, Document, RequestEvent, can_see_request,
+from .review import (ACTION_LABELS, DEFICIENCY_REASONS, REASON_LABELS, REJECT_REASONS, STATUS_LABELS, Document, RequestEvent, can_see_request,
                      reassign)
 from .qualification import QualificationRequest
 from . import qualification
 from .cooperation import Branch, Cooperation, TerminationRequest
 from . import cooperation
+from .oversight import Holiday, Setting
+from . import oversight
 from .edit_requests import EditRequest
 from . import edit_requests
 from .officer_rules import (FIELD_POLICY, FREE_FIELDS, REVIEWED_FIELDS, ValidationFailed,
@@ -32,7 +34,7 @@ ALL_MODELS = (
     Officer, StaffUser, Distributor, LoginSession, LoginFailure, AuditLog,
     Notice, NoticeRead, SmsOutbox,
     RequestEvent, Document, QualificationRequest,
-    Branch, Cooperation, TerminationRequest, EditRequest,
+    Branch, Cooperation, TerminationRequest, EditRequest, Setting, Holiday,
 )
 
 

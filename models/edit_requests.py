@@ -11,6 +11,7 @@ from .accounts import Officer, audit
 from .base import ConflictError, DomainError, N_, PermissionDenied, db, translate, utcnow
 from .notices import notify_officer
 from .officer_rules import FREE_FIELDS, REVIEWED_FIELDS, clean_fields
+from .oversight import add_working_days, target_working_days
 from .qualification import QualificationRequest
 from .reference import City, DegreeLevel, DocumentKind, FieldOfStudy, Province
 from .review import (OPEN_STATES, Document, ReviewedRequest, ReviewFlow, is_owner, record_document,
@@ -118,6 +119,7 @@ def file_edit_request(officer, actor, data: dict, uploads: list) -> EditRequest:
     try:
         with db.atomic():
             request = EditRequest.create(officer=officer, status="submitted",
+                                         due_on=add_working_days(now.date(), target_working_days()),
                                          university=officer.reviewing_university(),
                                          changes=json.dumps(changes, ensure_ascii=False),
                                          previous=json.dumps(_jsonable(previous), ensure_ascii=False),

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from peewee import CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
+from peewee import CharField, DateField, DateTimeField, ForeignKeyField, IntegerField, TextField
 
 from .accounts import Officer, StaffUser, audit
 from .base import NP_, BaseModel, ConflictError, DomainError, N_, PermissionDenied, db, utcnow
+from .oversight import clock_changes
 from .reference import DocumentKind, University
 
 # Short state names, translated with pgettext("status", ...) by the views.
@@ -57,6 +58,17 @@ REJECT_REASONS = (
 )
 
 
+# Standard deficiency reasons: the reviewer picks one and explains in the note.
+DEFICIENCY_REASONS = (
+    ("illegible_document", N_("A document is illegible or incomplete.")),
+    ("missing_document", N_("A required document is missing.")),
+    ("mismatch", N_("The documents do not match the profile (name, field or degree).")),
+    ("photo", N_("The photo does not meet the requirements.")),
+    ("other", N_("Other (explained in the note).")),
+)
+REASON_LABELS = dict(REJECT_REASONS + DEFICIENCY_REASONS)
+
+
 class RequestEvent(BaseModel):
     """One line of a request's history: who did what, when, from which state to which."""
 
@@ -69,7 +81,10 @@ class RequestEvent(BaseModel):
     actor_id = IntegerField(null=True)
     actor_name = CharField(max_length=120, default="")
     note = TextField(default="")
-    at = DateTimeField(default=utcnow)
+    # A standard reason code (rejections and deficiencies), counted by the dashboards.
+    reason = CharField(max_length=30, default="")
+    university_id = IntegerField(null=True, index=True)
+    at = DateTimeField(default=utcnow, index=True)
 
     class Meta:
         table_name = "request_event"
@@ -110,6 +125,9 @@ class ReviewedRequest(BaseModel):
     decision_note = TextField(default="")
     reject_reason = CharField(max_length=30, default="")
     applicant_comment = TextField(default="")
+    # The service-level clock: working days already used, and the date a decision is due.
+    clock_used_days = IntegerField(default=0)
+    due_on = DateField(null=True, index=True)
 
     REQUEST_TYPE = ""
     FLOW = None
@@ -217,6 +235,7 @@ class ReviewFlow:
             hook = self.hooks.get(action)
             extra = hook(request, actor, note, **kwargs) if hook else {}
             changes.update(extra or {})
+            changes.update(clock_changes(request, source, transition.target, utcnow()))
             updated = (model.update(changes)
                        .where((model.id == request.id) & (model.status == source)
                               & _same_reviewer(model, request))
@@ -225,7 +244,8 @@ class ReviewFlow:
                 raise ConflictError(N_("Someone else changed this request a moment ago; reload the page to see its state."))
             for field, value in changes.items():
                 setattr(request, field.name, value)
-            record_event(request, action, source, transition.target, actor, note)
+            record_event(request, action, source, transition.target, actor, note,
+                         reason=kwargs.get("reason", "") if action in ("reject", "deficiency") else "")
             after = self.hooks.get("after_" + action)
             if after:
                 after(request, actor, note, **kwargs)
@@ -256,10 +276,11 @@ def record_document(request, kind_code: str, stored) -> Document:
                                size=stored.size, sha256=stored.sha256)
 
 
-def record_event(request, action, source, target, actor, note=""):
+def record_event(request, action, source, target, actor, note="", reason=""):
     RequestEvent.create(request_type=request.REQUEST_TYPE, request_id=request.id, action=action,
                         from_status=source, to_status=target, actor_kind=actor.kind,
-                        actor_id=actor.id, actor_name=(actor.name or "")[:120], note=note)
+                        actor_id=actor.id, actor_name=(actor.name or "")[:120], note=note,
+                        reason=reason or "", university_id=request.university_id)
     audit(actor, f"{request.REQUEST_TYPE}_{action}", request, detail=note[:200],
           object_type=request.REQUEST_TYPE)
 

@@ -7,7 +7,7 @@ import models
 from conftest import login, staff_client_for
 
 DIRECTORATE_ONLY = ("officer", "staff", "message", "sms", "audit", "province", "city", "university",
-                    "field", "degree", "documentkind", "distributor", "branch")
+                    "field", "degree", "documentkind", "distributor", "branch", "setting", "holiday")
 SHARED = ("qualification", "cooperation", "editrequest")
 
 

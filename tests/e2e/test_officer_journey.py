@@ -17,10 +17,19 @@ NOTICE_SUBJECT = "اطلاعیه آزمون <img src=x onerror=alert(1)>"
 NOTICE_BODY = "متن اطلاعیه برای همه کارشناسان.\n<script>alert('xss')</script>"
 
 
+PICKER_HIDDEN = """() => [...document.querySelectorAll('jdp-container')]
+    .every(c => getComputedStyle(c).display === 'none')"""
+
+
 def close_datepicker(page):
-    """The Jalali picker opens on focus; Escape, then a click on the heading, closes it."""
-    page.keyboard.press("Escape")
-    page.click("main h1")
+    """The Jalali picker opens on focus and covers the next fields. Escape closes it, but
+    only once its opening has finished (and Tab does not close it at all), so retry."""
+    for _ in range(30):
+        if page.evaluate(PICKER_HIDDEN):
+            return
+        page.keyboard.press("Escape")
+        page.wait_for_timeout(100)
+    raise AssertionError("the Jalali date picker did not close")
 
 
 def fill_registration(page, national_code="۰۴۹۹۳۷۰۸۹۹", first_name="مریم",
