@@ -4,7 +4,7 @@ Split into modules by subject; this package re-exports what the rest of the
 application uses, so callers write ``from models import Officer``.
 """
 from .base import (SYSTEM, Actor, BaseModel, ConflictError, DomainError, N_, PermissionDenied,
-                   bind_database, connect_database, db, is_sqlite, translate, utcnow)
+                   bind_database, bind_url, connect_database, db, is_sqlite, translate, utcnow)
 from .reference import (REFERENCE_MODELS, City, DegreeLevel, DocumentKind, FieldOfStudy, Province,
                         University, cities_by_province, find_by_persian_name, load_reference_data)
 from .accounts import (AuditLog, Distributor, LoginFailure, LoginSession, LoginThrottled,
@@ -20,6 +20,7 @@ from .qualification import QualificationRequest
 from . import qualification
 from .cooperation import Branch, Cooperation, TerminationRequest
 from . import cooperation
+from . import verification
 from .oversight import Holiday, Setting
 from . import oversight
 from .edit_requests import EditRequest
@@ -42,3 +43,6 @@ def create_tables() -> None:
     """Create every missing table and index (safe to run again)."""
     with db.atomic():
         db.create_tables(ALL_MODELS, safe=True)
+
+from . import legacy  # noqa: E402  (the legacy CSV migration; imports the models above)
+from .legacy import LegacyFileError, import_legacy  # noqa: E402

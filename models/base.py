@@ -74,6 +74,15 @@ def bind_database(database) -> None:
     db.initialize(database)
 
 
+def bind_url(url: str) -> None:
+    """Bind the database of ``url`` unless it is bound already (several apps, one process)."""
+    if getattr(db.obj, "registry_url", None) == url:
+        return
+    database = connect_database(url)
+    database.registry_url = url
+    bind_database(database)
+
+
 def is_sqlite() -> bool:
     return isinstance(db.obj, SqliteDatabase)
 

@@ -122,6 +122,19 @@ def profile_values(officer) -> dict:
     return values
 
 
+@bp.route("/certificate")
+@officer_required
+def certificate():
+    """A printable certificate with a QR code pointing to the public verification page."""
+    officer = g.account
+    if not officer.is_qualified:
+        flash(_("The certificate is available once your qualification is approved."), "info")
+        return redirect(url_for("officer_site.dashboard"))
+    from .public import qr_svg
+    verify_url = url_for("public.verify", q=officer.qualification_number, _external=True)
+    return render_template("officer/certificate.html", officer=officer, qr=qr_svg(verify_url), verify_url=verify_url)
+
+
 @bp.route("/password", methods=["GET", "POST"])
 @officer_required
 def password():

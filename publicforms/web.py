@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from flask import (abort, current_app, flash, g, redirect, render_template, request, session,
                    url_for)
 from flask_babel import gettext, lazy_gettext as _l, pgettext
+from flask_limiter import Limiter
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from markupsafe import Markup
 
@@ -14,6 +15,8 @@ import models
 import persian
 
 login_manager = LoginManager()
+# Client address only: X-Forwarded-For is trusted solely through ProxyFix in production.
+limiter = Limiter(key_func=lambda: request.remote_addr or "unknown", default_limits=[])
 
 
 class CurrentUser(UserMixin):
@@ -158,6 +161,7 @@ def _security_headers(response):
 
 def init_app(app) -> None:
     login_manager.init_app(app)
+    limiter.init_app(app)
     login_manager.login_view = "officer_site.login"
     login_manager.session_protection = None  # our server-side sessions already bind the cookie
     app.after_request(_security_headers)

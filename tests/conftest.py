@@ -26,8 +26,7 @@ def _database_url(tmp_root: Path) -> str:
 def database_url(tmp_path_factory):
     """Create the schema and reference data once per session."""
     url = _database_url(tmp_path_factory.mktemp("db"))
-    database = models.connect_database(url)
-    models.bind_database(database)
+    models.bind_url(url)
     with db.connection_context():
         if not url.startswith("sqlite"):
             db.execute_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")

@@ -46,3 +46,11 @@
     });
   });
 }());
+
+/* The certificate's print button (no inline handlers: the CSP forbids them). */
+(function () {
+  'use strict';
+  document.querySelectorAll('[data-print]').forEach(function (button) {
+    button.addEventListener('click', function () { window.print(); });
+  });
+}());
