@@ -89,7 +89,7 @@ def create_app(test_config: dict | None = None) -> Flask:
                                      FileSystemLoader(str(BASE_DIR / "backoffice" / "templates"))])
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
-    models.bind_database(models.connect_database(app.config["DATABASE_URL"]))
+    models.bind_url(app.config["DATABASE_URL"])
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
 
@@ -133,7 +133,8 @@ def database_connection():
 
 def register_commands(app: Flask) -> None:
     for command in (init_db_command, create_staff_command, create_distributor_command,
-                    deliver_sms_command):
+                    deliver_sms_command, import_legacy_command, backup_command, restore_command,
+                    sweep_documents_command):
         app.cli.add_command(command)
 
 
@@ -214,6 +215,68 @@ def deliver_sms_command(loop):
     with database_connection():
         counts = notify.deliver_pending(backend, limit=10_000)
     click.echo(", ".join(f"{k}={v}" for k, v in counts.items()))
+
+
+@click.command("import-legacy")
+@with_appcontext
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="validate everything and write the report; change nothing")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="where to write the report (default: DIR/import-report.csv)")
+def import_legacy_command(directory, dry_run, report_path):
+    """Migrate the old system's CSV files in DIRECTORY (officers, distributors, branches, contracts)."""
+    from models import legacy
+    stderr = click.get_text_stream("stderr")
+    with database_connection():
+        try:
+            with click.progressbar(length=legacy.count_rows(directory), label="import-legacy",
+                                   file=stderr, show_pos=True) as bar:
+                result = legacy.import_legacy(directory, report_path=report_path, dry_run=dry_run,
+                                              progress=bar.update)
+        except legacy.LegacyFileError as error:
+            raise click.ClickException(legacy.message(error.msgid, **error.params)) from None
+    for line in result.summary_lines():
+        click.echo(line)
+
+
+@click.command("backup")
+@with_appcontext
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def backup_command(directory):
+    """Consistent online backup of the database and the documents, with a hash manifest."""
+    import backup
+    from flask import current_app
+    manifest = backup.backup(current_app.config["DATABASE_URL"], current_app.config["UPLOAD_DIR"], directory)
+    click.echo(f"backup written to {directory}: {len(manifest['files'])} files")
+
+
+@click.command("restore")
+@with_appcontext
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def restore_command(directory):
+    """Verify a backup's manifest, then restore its database and documents."""
+    import backup
+    from flask import current_app
+    try:
+        manifest = backup.restore(current_app.config["DATABASE_URL"], current_app.config["UPLOAD_DIR"], directory)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"restored {len(manifest['files'])} files from {directory}")
+
+
+@click.command("sweep-documents")
+@with_appcontext
+@click.option("--older-than", default=3600, show_default=True, help="seconds; younger files are kept")
+def sweep_documents_command(older_than):
+    """Remove stored files that no row names (left by a request that failed half-way)."""
+    from flask import current_app
+
+    import storage
+    store = storage.DocumentStore(current_app.config["UPLOAD_DIR"])
+    with database_connection():
+        known = {d.storage_name for d in models.Document.select(models.Document.storage_name)}
+        removed = store.sweep_orphans(known, older_than_seconds=older_than)
+    click.echo(f"removed {len(removed)} orphaned files")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,7 +8,8 @@ from .base import (SYSTEM, Actor, BaseModel, ConflictError, DomainError, N_, Per
 from .reference import (REFERENCE_MODELS, City, DegreeLevel, DocumentKind, FieldOfStudy, Province,
                         University, cities_by_province, find_by_persian_name, load_reference_data)
 from .accounts import (AuditLog, Distributor, LoginFailure, LoginSession, LoginThrottled,
-                       Officer, StaffUser, audit, authenticate,
+                       Officer, PasswordReset, StaffUser, audit, authenticate,
+                       request_password_reset, reset_password,
                        burn_password_check, change_password, create_distributor, create_staff,
                        end_all_sessions, end_session, hash_password, load_session,
                        mask_national_code, password_problem, start_session, verify_password)
@@ -32,7 +33,7 @@ from .officer_rules import (FIELD_POLICY, FREE_FIELDS, REVIEWED_FIELDS, Validati
 
 ALL_MODELS = (
     Province, University, City, FieldOfStudy, DegreeLevel, DocumentKind,
-    Officer, StaffUser, Distributor, LoginSession, LoginFailure, AuditLog,
+    Officer, StaffUser, Distributor, LoginSession, LoginFailure, AuditLog, PasswordReset,
     Notice, NoticeRead, SmsOutbox,
     RequestEvent, Document, QualificationRequest,
     Branch, Cooperation, TerminationRequest, EditRequest, Setting, Holiday,

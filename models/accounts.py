@@ -17,7 +17,7 @@ from peewee import (BooleanField, CharField, DateField, DateTimeField, ForeignKe
 
 from persian import age_on, normalize_text
 
-from .base import BaseModel, DomainError, N_, db, utcnow
+from .base import BaseModel, DomainError, N_, db, translate, utcnow
 from .reference import City, DegreeLevel, FieldOfStudy, Province, University
 
 # argon2id with OWASP's first recommended profile (m=19 MiB, t=2, p=1): strong, and
@@ -453,3 +453,86 @@ class LoginThrottled(DomainError):
 def SYSTEM_ACTOR(ip=""):
     from .base import Actor
     return Actor(kind="system", name="anonymous", ip=ip)
+
+
+class PasswordReset(BaseModel):
+    """A one-time code sent by SMS to an officer's registered mobile."""
+
+    officer = ForeignKeyField(Officer, on_delete="RESTRICT", index=True)
+    code_hash = CharField(max_length=64)
+    created_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField()
+    attempts = IntegerField(default=0)
+    used_at = DateTimeField(null=True)
+
+    class Meta:
+        table_name = "password_reset"
+
+
+RESET_CODE_LIFETIME = _dt.timedelta(minutes=10)
+RESET_MAX_ATTEMPTS = 5
+RESETS_PER_HOUR = 3
+
+
+def _code_digest(officer_id: int, code: str) -> str:
+    return hashlib.sha256(f"{officer_id}:{code}".encode()).hexdigest()
+
+
+def request_password_reset(username: str, ip: str = "") -> None:
+    """Send a one-time code to the officer's registered mobile.
+
+    Says nothing about whether the account exists; at most three codes an hour."""
+    from .notices import queue_sms
+    from .officer_rules import find_officer_for_login
+    officer = find_officer_for_login(username)
+    if officer is None or not officer.is_active:
+        audit(SYSTEM_ACTOR(ip), "password_reset_unknown", object_type="officer")
+        return
+    recent = PasswordReset.select().where((PasswordReset.officer == officer.id)
+                                          & (PasswordReset.created_at > utcnow() - _dt.timedelta(hours=1))).count()
+    if recent >= RESETS_PER_HOUR:
+        audit(SYSTEM_ACTOR(ip), "password_reset_throttled", officer)
+        return
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    with db.atomic():
+        # A new code replaces any earlier one.
+        PasswordReset.update(used_at=utcnow()).where((PasswordReset.officer == officer.id)
+                                                     & PasswordReset.used_at.is_null()).execute()
+        PasswordReset.create(officer=officer, code_hash=_code_digest(officer.id, code),
+                             expires_at=utcnow() + RESET_CODE_LIFETIME)
+        queue_sms(officer.mobile, translate(N_("Your password recovery code: %(code)s. It is valid for 10 minutes."),
+                                            code=code))
+        audit(SYSTEM_ACTOR(ip), "password_reset_requested", officer)
+
+
+def reset_password(username: str, code: str, new_password: str, ip: str = "") -> None:
+    """Check a one-time code (short expiry, limited attempts, single use) and set the password."""
+    from persian import to_ascii_digits
+
+    from .officer_rules import find_officer_for_login
+    failure = DomainError(N_("The code is not valid or has expired. Request a new code."), field="code")
+    officer = find_officer_for_login(username)
+    reset = None
+    if officer is not None:
+        reset = (PasswordReset.select().where((PasswordReset.officer == officer.id) & PasswordReset.used_at.is_null()
+                                              & (PasswordReset.expires_at > utcnow()))
+                 .order_by(PasswordReset.id.desc()).first())
+    if reset is None or reset.attempts >= RESET_MAX_ATTEMPTS:
+        raise failure
+    PasswordReset.update(attempts=PasswordReset.attempts + 1).where(PasswordReset.id == reset.id).execute()
+    typed = to_ascii_digits((code or "").strip())
+    if not hmac.compare_digest(_code_digest(officer.id, typed), reset.code_hash):
+        audit(SYSTEM_ACTOR(ip), "password_reset_failed", officer)
+        raise failure
+    problem = password_problem(new_password)
+    if problem:
+        raise DomainError(problem, field="new_password")
+    with db.atomic():
+        used = PasswordReset.update(used_at=utcnow()).where((PasswordReset.id == reset.id)
+                                                            & PasswordReset.used_at.is_null()).execute()
+        if used != 1:
+            raise failure
+        Officer.update(password_hash=hash_password(new_password)).where(Officer.id == officer.id).execute()
+        end_all_sessions("officer", officer.id)
+        clear_login_failures(f"officer:{(username or '').strip().lower()}"[:80])
+        audit(SYSTEM_ACTOR(ip), "password_reset_done", officer)

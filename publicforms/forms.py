@@ -136,3 +136,16 @@ class NominationForm(FlaskForm):
 
 class TerminationForm(FlaskForm):
     reason = TextAreaField(_l("Why do you end the cooperation?"))
+
+
+class PasswordResetRequestForm(FlaskForm):
+    username = StringField(_l("User code or national code"),
+                           validators=[InputRequired(message=_l("This field is required."))])
+
+
+class PasswordResetForm(FlaskForm):
+    username = StringField(_l("User code or national code"),
+                           validators=[InputRequired(message=_l("This field is required."))])
+    code = StringField(_l("Code sent by SMS"), validators=[InputRequired(message=_l("This field is required."))])
+    new_password = PasswordField(_l("New password"), description=_l("At least 8 characters, not a common password"))
+    new_password_confirm = PasswordField(_l("Repeat the new password"))

@@ -7,9 +7,10 @@ from flask_babel import gettext as _
 import models
 from models import DomainError, ValidationFailed
 
-from .forms import ActionForm, OfficerLoginForm, PasswordChangeForm, ProfileForm, RegistrationForm
-from .web import (account_required, apply_errors, client_ip, domain_message, safe_next, sign_in,
-                  sign_out)
+from .forms import (ActionForm, OfficerLoginForm, PasswordChangeForm, PasswordResetForm,
+                    PasswordResetRequestForm, ProfileForm, RegistrationForm)
+from .web import (account_required, apply_errors, client_ip, domain_message, limiter, safe_next,
+                  sign_in, sign_out)
 
 bp = Blueprint("officer_site", __name__, url_prefix="/officer")
 officer_required = account_required("officer", "officer_site.login")
@@ -133,6 +134,41 @@ def certificate():
     from .public import qr_svg
     verify_url = url_for("public.verify", q=officer.qualification_number, _external=True)
     return render_template("officer/certificate.html", officer=officer, qr=qr_svg(verify_url), verify_url=verify_url)
+
+
+@bp.route("/password/reset", methods=["GET", "POST"])
+@limiter.limit("10 per hour", methods=["POST"])
+def password_reset():
+    """Step one: a one-time code goes to the registered mobile (the answer is the same
+    whether or not the account exists)."""
+    form = PasswordResetRequestForm()
+    if form.validate_on_submit():
+        models.request_password_reset(form.username.data, client_ip())
+        flash(_("If this account exists, a code was sent to its registered mobile. It is valid for 10 minutes."),
+              "info")
+        return redirect(url_for("officer_site.password_reset_confirm", username=form.username.data.strip()))
+    return render_template("officer/password_reset.html", form=form), (422 if form.errors else 200)
+
+
+@bp.route("/password/reset/confirm", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
+def password_reset_confirm():
+    form = PasswordResetForm()
+    if request.method == "GET":
+        form.username.data = request.args.get("username", "")
+    elif form.validate_on_submit():
+        if form.new_password.data != form.new_password_confirm.data:
+            form.new_password_confirm.errors = [_("The two passwords are not the same.")]
+        else:
+            try:
+                models.reset_password(form.username.data, form.code.data, form.new_password.data or "", client_ip())
+            except DomainError as error:
+                target = getattr(form, error.field or "", None) or form.code
+                target.errors = [domain_message(error)]
+            else:
+                flash(_("Your password was changed. Log in with the new password."), "success")
+                return redirect(url_for("officer_site.login"))
+    return render_template("officer/password_reset_confirm.html", form=form), (422 if form.errors else 200)
 
 
 @bp.route("/password", methods=["GET", "POST"])

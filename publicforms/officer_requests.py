@@ -37,8 +37,11 @@ def save_uploaded_documents() -> tuple[list, dict]:
             continue
         try:
             uploads.append((kind.code, store.save(upload.stream, upload.filename)))
-        except (storage.UploadRejected, storage.StorageUnavailable) as error:
+        except storage.UploadRejected as error:
             errors[kind.code] = domain_message(error)
+        except storage.StorageUnavailable:
+            discard(uploads)
+            raise
     return uploads, errors
 
 

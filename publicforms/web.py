@@ -182,6 +182,8 @@ def init_app(app) -> None:
 
     for code in (400, 403, 404, 405, 413, 429, 500, 503):
         app.register_error_handler(code, _error_page)
+    import storage
+    app.register_error_handler(storage.StorageUnavailable, _storage_unavailable)
 
 
 ERROR_TITLES = {
@@ -194,6 +196,12 @@ ERROR_TITLES = {
     500: _l("Something went wrong on our side. The error was recorded; please try again later."),
     503: _l("The service is busy right now; please try again in a moment."),
 }
+
+
+def _storage_unavailable(error):
+    """A full or failing disk: nothing was saved, and the user is told so plainly."""
+    current_app.logger.error("document storage failed: %r", error.__cause__)
+    return render_template("error.html", code=503, message=domain_message(error)), 503
 
 
 def _error_page(error):
