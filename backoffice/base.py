@@ -90,6 +90,22 @@ class SecureModelView(StaffAccessMixin, ModelView):
     list_template = "admin/model/list.html"
     details_template = "admin/model/details.html"
 
+    search_placeholder_text = None
+
+    def __init__(self, model, *args, **kwargs):
+        # Persian labels for list columns and form fields alike, unless a view sets its own.
+        from .labels import COLUMN_LABELS
+        self.column_labels = dict(COLUMN_LABELS, **(self.column_labels or {}))
+        form_args = {name: {"label": label} for name, label in COLUMN_LABELS.items()
+                     if name in model._meta.fields}
+        for name, extra in (self.form_args or {}).items():
+            form_args[name] = dict(form_args.get(name, {}), **extra)
+        self.form_args = form_args
+        super().__init__(model, *args, **kwargs)
+
+    def search_placeholder(self):
+        return str(self.search_placeholder_text) if self.search_placeholder_text else gettext("Search")
+
     def scope(self, query):
         """Restrict a query to what the current staff member may see; override per view."""
         return query
