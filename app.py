@@ -116,8 +116,26 @@ def create_app(test_config: dict | None = None) -> Flask:
         if g.pop("opened_connection", False) and not db.is_closed():
             db.close()
 
+    if app.config["SMS_DELIVER_IN_BACKGROUND"]:
+        _deliver_sms_after_writes(app)
+
     register_commands(app)
     return app
+
+
+def _deliver_sms_after_writes(app: Flask) -> None:
+    """After a request that may have queued an SMS, wake the in-process sender, so a
+    message appears within seconds with nothing else running (``deliver-sms --loop``
+    remains the way to run delivery as a separate worker)."""
+    import notify
+    sender = notify.BackgroundSender(lambda: notify.backend_from_config(app.config), app.config["DATABASE_URL"])
+    app.extensions["sms_sender"] = sender
+
+    @app.after_request
+    def _kick(response):
+        if request.method == "POST" and response.status_code < 400:
+            sender.kick()
+        return response
 
 
 @contextmanager

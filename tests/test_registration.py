@@ -125,3 +125,20 @@ def test_registration_sms_is_written_by_the_log_backend(app, client, dbc, tmp_pa
     notify.deliver_pending(notify.backend_from_config(app.config))
     line = json.loads((tmp_path / "sms.log").read_text(encoding="utf-8").splitlines()[0])
     assert line["to"] == "09121234567" and models.Officer.get().user_code in line["text"]
+
+
+def test_sms_reaches_the_log_within_seconds_with_nothing_else_running(app, dbc, tmp_path):
+    import time
+
+    from app import create_app
+    live = create_app(dict(app.config, SMS_DELIVER_IN_BACKGROUND=True))
+    try:
+        live.test_client().post("/officer/register", data=registration_data())
+        log = tmp_path / "sms.log"
+        for _ in range(40):
+            if log.exists() and log.read_text(encoding="utf-8").strip():
+                break
+            time.sleep(0.1)
+        assert models.Officer.get().user_code in log.read_text(encoding="utf-8")
+    finally:
+        live.extensions["sms_sender"].stop()
