@@ -21,7 +21,7 @@ from publicforms.officer_requests import send_document
 from publicforms.web import domain_message, status_label
 
 from .base import SecureModelView, current_staff, staff_actor, status_badge
-from .views import officer_search, options_of
+from .views import OfficerSearchMixin, options_of
 
 
 class AssignedToMeFilter(BasePeeweeFilter):
@@ -191,7 +191,7 @@ class ReviewQueueView(SecureModelView):
         return send_document(document, inline=request.args.get("inline") == "1")
 
 
-class QualificationView(ReviewQueueView):
+class QualificationView(OfficerSearchMixin, ReviewQueueView):
     column_list = ("id", "officer", "national_code", "city", "field_of_study", "degree_level",
                    "status", "submitted_at", "waiting", "due_on")
     column_labels = dict(ReviewQueueView.column_labels, national_code=_l("National code"))
@@ -222,7 +222,6 @@ class QualificationView(ReviewQueueView):
     column_details_list = ("id", "officer", "status", "university", "reviewer", "city", "field_of_study",
                            "degree_level", "created_at", "submitted_at", "decided_at", "decision_note",
                            "qualification_number")
-    search_placeholder_text = _l("National code, user code or name")
 
     def base_query(self):
         return (QualificationRequest
@@ -242,22 +241,12 @@ class QualificationView(ReviewQueueView):
             query = query.where(QualificationRequest.status != "draft")
         return query
 
-    def init_search(self):
-        return True
-
-    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
-        count, query = super().get_list(page, sort_column, sort_desc, None, filters, execute=False,
-                                        page_size=page_size)
-        if search:
-            query = query.where(officer_search(search))
-            count = query.order_by().limit(None).offset(None).count() if count is not None else None
-        return count, (list(query) if execute else query)
 
     def get_count_query(self):
         return self.scope(QualificationRequest.select())
 
 
-class CooperationView(ReviewQueueView):
+class CooperationView(OfficerSearchMixin, ReviewQueueView):
     """Reviewers: cooperation requests the officer accepted. Directorate: every cooperation."""
 
     decisions = ("approve", "reject")
@@ -286,7 +275,6 @@ class CooperationView(ReviewQueueView):
                                     city=lambda v, c, m, n: m.branch.city.name)
     column_export_list = ("id", "officer", "national_code", "distributor", "branch", "city", "status",
                           "started_at", "ended_at", "end_reason")
-    search_placeholder_text = _l("National code, user code or name")
 
     def base_query(self):
         branch_city = City.alias()
@@ -307,22 +295,12 @@ class CooperationView(ReviewQueueView):
             query = query.where(models.Cooperation.status != "pending_officer")
         return query
 
-    def init_search(self):
-        return True
-
-    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
-        count, query = super().get_list(page, sort_column, sort_desc, None, filters, execute=False,
-                                        page_size=page_size)
-        if search:
-            query = query.where(officer_search(search))
-            count = query.order_by().limit(None).offset(None).count() if count is not None else None
-        return count, (list(query) if execute else query)
 
     def get_count_query(self):
         return self.scope(models.Cooperation.select())
 
 
-class EditRequestView(ReviewQueueView):
+class EditRequestView(OfficerSearchMixin, ReviewQueueView):
     """Edit requests of the officers whose files the university holds."""
 
     review_template = "admin/review_edit.html"
@@ -348,16 +326,6 @@ class EditRequestView(ReviewQueueView):
         return (models.EditRequest.select(models.EditRequest, Officer)
                 .join(Officer, on=(models.EditRequest.officer == Officer.id)).switch(models.EditRequest))
 
-    def init_search(self):
-        return True
-
-    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
-        count, query = super().get_list(page, sort_column, sort_desc, None, filters, execute=False,
-                                        page_size=page_size)
-        if search:
-            query = query.where(officer_search(search))
-            count = query.order_by().limit(None).offset(None).count() if count is not None else None
-        return count, (list(query) if execute else query)
 
     def get_count_query(self):
         return self.scope(models.EditRequest.select())

@@ -18,7 +18,7 @@ from models import (AuditLog, City, DegreeLevel, DocumentKind, FieldOfStudy, Not
                     Officer, Province, SmsOutbox, StaffUser, University)
 from publicforms.web import domain_message
 
-from .base import JalaliDateField, SecureModelView, staff_actor
+from .base import JalaliDateField, SecureModelView, cached_options, staff_actor
 
 
 def options_of(model, label="name"):
@@ -30,7 +30,8 @@ def options_of(model, label="name"):
     def options():
         if not has_request_context():
             return []
-        return [(row.id, getattr(row, label)) for row in model.select().order_by(getattr(model, label))]
+        return cached_options(("options_of", model._meta.table_name, label), lambda: [
+            (row.id, getattr(row, label)) for row in model.select().order_by(getattr(model, label))])
     return options
 
 
@@ -38,7 +39,9 @@ def distinct_options(column):
     def options():
         if not has_request_context():
             return []
-        return [(value, value) for (value,) in column.model.select(column).distinct().order_by(column).limit(200).tuples()]
+        return cached_options(("distinct_options", column.model._meta.table_name, column.name), lambda: [
+            (value, value) for (value,) in
+            column.model.select(column).distinct().order_by(column).limit(200).tuples()])
     return options
 
 
@@ -118,14 +121,7 @@ class StaffView(SecureModelView):
                                                             join_type=JOIN.LEFT_OUTER)
 
     def on_model_change(self, form, model, is_created):
-        password = form.new_password.data
-        if is_created and not password:
-            raise ValueError(gettext("Set a password for the new account."))
-        if password:
-            problem = models.password_problem(password)
-            if problem:
-                raise ValueError(gettext(problem))
-            model.set_password(password)
+        apply_new_password(form, model, is_created)
         if model.role == "university" and model.university_id is None:
             raise ValueError(gettext("A university reviewer must belong to a university."))
         if model.role == "directorate":
@@ -137,7 +133,37 @@ class StaffView(SecureModelView):
         models.audit(staff_actor(), "staff_created" if is_created else "staff_changed", model)
 
 
-class OfficerView(SecureModelView):
+class OfficerSearchMixin:
+    """Search by an officer's national code, user code or name on views whose query
+    already joins the officer (Flask-Admin's own search would join it a second time)."""
+
+    search_placeholder_text = _l("National code, user code or name")
+
+    def init_search(self):
+        return True
+
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
+        count, query = super().get_list(page, sort_column, sort_desc, None, filters, execute=False,
+                                        page_size=page_size)
+        if search:
+            query = query.where(officer_search(search))
+            count = query.order_by().limit(None).offset(None).count() if count is not None else None
+        return count, (list(query) if execute else query)
+
+
+def apply_new_password(form, model, is_created) -> None:
+    """Set the password typed in an account form (required for a new account)."""
+    password = form.new_password.data
+    if is_created and not password:
+        raise ValueError(gettext("Set a password for the new account."))
+    if password:
+        problem = models.password_problem(password)
+        if problem:
+            raise ValueError(gettext(problem))
+        model.set_password(password)
+
+
+class OfficerView(OfficerSearchMixin, SecureModelView):
     """Officers, for the directorate: national code and birth date are never editable here."""
 
     category = _l("Accounts")
@@ -152,7 +178,6 @@ class OfficerView(SecureModelView):
         FilterEqual(Officer.field_of_study, _l("Field of study"), options=options_of(FieldOfStudy)),
         FilterEqual(Officer.degree_level, _l("Degree level"), options=options_of(DegreeLevel)),
     )
-    search_placeholder_text = _l("National code, user code or name")
     column_formatters = {"user_code": lambda v, c, m, n: Markup('<a href="{0}">{1}</a>').format(
         v.get_url(".history_view", id=m.id), m.user_code)}
     column_formatters_export = {"province": lambda v, c, m, n: m.province.name, "city": lambda v, c, m, n: m.city.name,
@@ -166,17 +191,6 @@ class OfficerView(SecureModelView):
                 .join(City, on=(Officer.city == City.id)).switch(Officer)
                 .join(FieldOfStudy, on=(Officer.field_of_study == FieldOfStudy.id)).switch(Officer)
                 .join(DegreeLevel, on=(Officer.degree_level == DegreeLevel.id)).switch(Officer))
-
-    def init_search(self):
-        return True
-
-    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
-        count, query = super().get_list(page, sort_column, sort_desc, None, filters, execute=False,
-                                        page_size=page_size)
-        if search:
-            query = query.where(officer_search(search))
-            count = query.order_by().limit(None).offset(None).count() if count is not None else None
-        return count, (list(query) if execute else query)
 
 
     @expose("/history/")
@@ -314,14 +328,7 @@ class DistributorView(SecureModelView):
             raise ValueError(gettext("Enter a mobile number like 09121234567."))
         model.manager_mobile = mobile
         model.name, model.manager_name = normalize_text(model.name), normalize_text(model.manager_name)
-        password = form.new_password.data
-        if is_created and not password:
-            raise ValueError(gettext("Set a password for the new account."))
-        if password:
-            problem = models.password_problem(password)
-            if problem:
-                raise ValueError(gettext(problem))
-            model.set_password(password)
+        apply_new_password(form, model, is_created)
 
     def after_model_change(self, form, model, is_created):
         if not model.is_active or form.new_password.data:
