@@ -249,8 +249,10 @@ class MessageView(SecureModelView):
     def _format_read(view, context, model, name):
         return getattr(model, "read_total", 0)
 
-    column_formatters = {"read": _format_read}
-    column_formatters_export = {"read": lambda v, c, m, n: getattr(m, "read_total", 0)}
+    column_formatters = {"read": _format_read,
+                         "audience": lambda v, c, m, n: dict(AUDIENCE_CHOICES).get(m.audience, m.audience)}
+    column_formatters_export = {"read": lambda v, c, m, n: getattr(m, "read_total", 0),
+                                "audience": lambda v, c, m, n: str(dict(AUDIENCE_CHOICES).get(m.audience, m.audience))}
 
     def scaffold_form(self):
         from flask_admin.form import BaseForm

@@ -54,7 +54,8 @@ def inbox(officer):
                    on=((read.notice == Notice.id) & (read.officer == officer.id)))
              .where(_visible_to(officer))
              .order_by(Notice.created_at.desc(), Notice.id.desc()))
-    return query
+    # .objects(): read_at lands on the notice itself, not on a joined NoticeRead.
+    return query.objects()
 
 
 def unread_count(officer) -> int:

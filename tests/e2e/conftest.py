@@ -44,14 +44,29 @@ def browser_context_args(browser_context_args):
 
 # ------------------------------------------------------------------ server
 
+class _ServerErrors(logging.Handler):
+    """Collects what the server logs at ERROR: unhandled exceptions, with tracebacks."""
+
+    def __init__(self):
+        super().__init__(level=logging.ERROR)
+        self.records: list = []
+
+    def emit(self, record):
+        self.records.append(self.format(record))
+
+
 @pytest.fixture
 def live_server(app):
-    """The test's app served over real HTTP; yields the base URL."""
+    """The test's app served over real HTTP; yields the base URL. A server-side
+    exception fails the test with its traceback (a browser only sees "500")."""
     app.config["WTF_CSRF_ENABLED"] = True  # real forms carry real tokens
     app.config["SMS_DELIVER_IN_BACKGROUND"] = False
     access_log = logging.getLogger("werkzeug")
     level = access_log.level
     access_log.setLevel(logging.WARNING)  # no line per request in the captured output
+    errors = _ServerErrors()
+    for logger in (access_log, app.logger):
+        logger.addHandler(errors)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
@@ -61,7 +76,10 @@ def live_server(app):
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+        for logger in (access_log, app.logger):
+            logger.removeHandler(errors)
         access_log.setLevel(level)
+    assert not errors.records, "the server logged errors:\n" + "\n".join(errors.records)
 
 
 # ------------------------------------------------------------------ pages

@@ -5,6 +5,10 @@
   // Jalali date picker on inputs marked data-jdp.
   if (window.jalaliDatepicker) {
     window.jalaliDatepicker.startWatch({ maxDate: 'attr', minDate: 'attr' });
+    // Close the picker when focus moves on, so it never covers the next field.
+    document.addEventListener('focusin', function (event) {
+      if (!event.target.closest('[data-jdp], jdp-container')) { window.jalaliDatepicker.hide(); }
+    });
     // The picker's year and month selects have no labels of their own.
     new MutationObserver(function () {
       document.querySelectorAll('jdp-container .jdp-year select:not([aria-label])').forEach(function (s) { s.setAttribute('aria-label', 'سال'); });
@@ -52,5 +56,16 @@
   'use strict';
   document.querySelectorAll('[data-print]').forEach(function (button) {
     button.addEventListener('click', function () { window.print(); });
+  });
+}());
+
+/* Back-office bulk actions: Flask-Admin's inline onclick replaced by data-model-action. */
+(function () {
+  'use strict';
+  document.querySelectorAll('[data-model-action]').forEach(function (link) {
+    link.addEventListener('click', function (event) {
+      event.preventDefault();
+      if (window.modelActions) { window.modelActions.execute(link.getAttribute('data-model-action')); }
+    });
   });
 }());
