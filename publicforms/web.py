@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from flask import (abort, current_app, flash, g, redirect, render_template, request, session,
@@ -166,7 +167,8 @@ def init_app(app) -> None:
     login_manager.session_protection = None  # our server-side sessions already bind the cookie
     app.after_request(_security_headers)
     app.jinja_env.filters.update(
-        jdate=lambda d: persian.format_jalali_date(d),
+        # A stored datetime is UTC: the day it falls on is Tehran's day.
+        jdate=lambda d: persian.format_jalali_date(persian.to_tehran(d) if isinstance(d, datetime) else d),
         jdatetime=lambda dt: persian.format_jalali_datetime(persian.to_tehran(dt)) if dt else "",
         fa_digits=persian.to_persian_digits,
         status_label=status_label,
