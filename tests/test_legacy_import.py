@@ -1,0 +1,484 @@
+"""The legacy migration (issue 6): generated CSV files with good and bad rows."""
+from __future__ import annotations
+
+import csv
+import io
+
+import jdatetime
+import pytest
+
+import models
+from conftest import login, national_code
+from models import legacy
+
+# The ASP.NET Membership test vector of the issue.
+VECTOR_PASSWORD, VECTOR_SALT, VECTOR_HASH = "12345678", "UhVlqavmEX9CiKcUXkSwCw==", "h8A5hga0Cy93JsKxYnJl/U2AluU="
+CLEAR_PASSWORD = "old-pass-1"
+DISTRIBUTOR_PASSWORD = "dist-pass-1"
+FIELD = "مهندسی پزشکی"
+
+ALL_TABLES = (models.Officer, models.Distributor, models.Branch, models.Cooperation, models.RequestEvent,
+              models.AuditLog, models.SmsOutbox, models.Notice)
+
+
+class LegacyFiles:
+    """Writes the four files; remembers each labelled row's physical line number."""
+
+    def __init__(self, directory):
+        self.directory = directory
+        self.lines = {}  # (file, label) -> physical line
+        self.rows = {}   # (file, label) -> row dict
+
+    def write(self, name, rows, bom=True):
+        columns = legacy.COLUMNS[name]
+        buffer = io.StringIO(newline="")
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(columns)
+        line = 2
+        for label, row in rows:
+            start = buffer.tell()
+            writer.writerow([row.get(c, "") for c in columns])
+            self.lines[(name, label)] = line
+            self.rows[(name, label)] = row
+            line += buffer.getvalue()[start:].count("\n")
+        (self.directory / name).write_text(("\ufeff" if bom else "") + buffer.getvalue(), encoding="utf-8")
+
+    def line(self, name, label):
+        return self.lines[(name, label)]
+
+
+def officer(n, **overrides):
+    row = {
+        "user_code": f"7{n:05d}", "national_code": national_code(n * 7919 + 13), "birth_date": "1365/04/12",
+        "first_name": "رضا", "last_name": "کریمی", "father_name": "حسن",
+        "gender": "male", "id_card_number": str(1000 + n), "mobile": f"0912{n:07d}", "phone": "",
+        "email": "", "address": "تهران، خیابان آزادی، کوچه دوم، پلاک ۱۲", "postal_code": "1314567890",
+        "province": "تهران", "city": "تهران", "field_of_study": FIELD, "degree_level": "کارشناسی",
+        "password_format": "0", "password": f"{CLEAR_PASSWORD}-{n}", "password_salt": "", "qualified": "1",
+    }
+    row.update(overrides)
+    return row
+
+
+def distributor(legacy_id, username, **overrides):
+    row = {"legacy_id": legacy_id, "name": f"شرکت تجهیزات {legacy_id}", "kind": "company",
+           "national_id": "10101234567", "manager_name": "احمد رضایی", "manager_mobile": "09351234567",
+           "username": username, "password_format": "0", "password": DISTRIBUTOR_PASSWORD, "password_salt": ""}
+    row.update(overrides)
+    return row
+
+
+def branch(legacy_id, distributor_id, province="تهران", city="تهران"):
+    return {"legacy_id": legacy_id, "distributor_legacy_id": distributor_id, "name": f"شعبه {legacy_id}",
+            "province": province, "city": city, "address": "خیابان ولیعصر، نبش کوچه سوم، پلاک ۸"}
+
+
+def contract(branch_id, officer_row, started_at="1400/01/15"):
+    return {"branch_legacy_id": branch_id, "officer_national_code": officer_row["national_code"],
+            "started_at": started_at}
+
+
+def bad_checksum(code):
+    return code[:9] + str((int(code[9]) + 1) % 10)
+
+
+def under_age_birth_date():
+    today = jdatetime.date.today()
+    return f"{today.year - 10}/01/01"
+
+
+def write_dataset(directory) -> LegacyFiles:
+    files = LegacyFiles(directory)
+    same = national_code(424242)
+    o = {
+        "clear": officer(1),
+        "aspnet": officer(2, password_format="1", password=VECTOR_HASH, password_salt=VECTOR_SALT,
+                          province="اصفهان", city="اصفهان"),
+        # Arabic ي/ك, a ZWNJ where the reference has a space, extra spaces, Persian digits.
+        "arabic": officer(3, province="اصفهان", city="كاشان", field_of_study="مهندسي  پزشكي",
+                          degree_level="كارشناسي\u200cارشد", mobile="۰۹۱۲۳۴۵۶۷۸۹",
+                          address="اصفهان، کاشان، خیابان امیرکبیر،\nکوچه ۵، پلاک ۳", qualified="0"),
+        "bad_checksum": officer(4, national_code=bad_checksum(national_code(4 * 7919 + 13))),
+        "same_digits": officer(5, national_code="1111111111"),
+        "unknown_city": officer(6, city="شهر ناموجود"),
+        "city_elsewhere": officer(7, province="تهران", city="اصفهان"),
+        "bad_date": officer(8, birth_date="1402/12/30"),
+        "under_age": officer(9, birth_date=under_age_birth_date()),
+        "dup_code_a": officer(10, national_code=same),
+        "dup_code_b": officer(11, national_code=same),
+        "dup_user_a": officer(12, user_code="7999999"),
+        "dup_user_b": officer(13, user_code="7999999"),
+        "bad_format": officer(14, password_format="2"),
+        "two_contracts": officer(15),
+        "branch_a": officer(16),
+        "branch_b": officer(17),
+        "spare": officer(18),
+    }
+    files.write(legacy.OFFICERS, list(o.items()), bom=False)
+    files.write(legacy.DISTRIBUTORS, [
+        ("d1", distributor("D1", "dist-one")),
+        ("d2", distributor("D2", "dist-two", kind="صنف", password_format="1", password=VECTOR_HASH,
+                           password_salt=VECTOR_SALT, manager_mobile="+98 935 765 4321")),
+        ("bad_kind", distributor("D3", "dist-three", kind="تعاونی")),
+    ])
+    files.write(legacy.BRANCHES, [
+        ("b1", branch("B1", "D1")),
+        ("b2", branch("B2", "D2", province="اصفهان", city="اصفهان")),
+        ("b3", branch("B3", "D1")),
+        ("no_distributor", branch("B4", "D-missing")),
+        ("b5", branch("B5", "D1")),
+        ("b6", branch("B6", "D2")),
+        ("b7", branch("B7", "D1")),
+        ("refused_distributor", branch("B8", "D3")),
+        ("b9", branch("B9", "D1")),
+    ])
+    files.write(legacy.COOPERATIONS, [
+        ("ok_clear", contract("B1", o["clear"])),
+        ("ok_aspnet", contract("B2", o["aspnet"], started_at="۱۳۹۹/۰۷/۰۱")),
+        ("unqualified", contract("B3", o["arabic"])),
+        ("failed_officer", contract("B9", o["unknown_city"])),
+        ("two_a", contract("B5", o["two_contracts"])),
+        ("two_b", contract("B6", o["two_contracts"])),
+        ("branch_a", contract("B7", o["branch_a"])),
+        ("branch_b", contract("B7", o["branch_b"])),
+        ("failed_branch", contract("B4", o["spare"])),
+    ])
+    files.officers = o
+    return files
+
+
+def expected_problems(files):
+    O, D, B, C = legacy.OFFICERS, legacy.DISTRIBUTORS, legacy.BRANCHES, legacy.COOPERATIONS
+    return {
+        (O, files.line(O, "bad_checksum"), "invalid_national_code"),
+        (O, files.line(O, "same_digits"), "invalid_national_code"),
+        (O, files.line(O, "unknown_city"), "unknown_city"),
+        (O, files.line(O, "city_elsewhere"), "city_not_in_province"),
+        (O, files.line(O, "bad_date"), "invalid_birth_date"),
+        (O, files.line(O, "under_age"), "under_age"),
+        (O, files.line(O, "dup_code_a"), "duplicate_national_code"),
+        (O, files.line(O, "dup_code_b"), "duplicate_national_code"),
+        (O, files.line(O, "dup_user_a"), "duplicate_user_code"),
+        (O, files.line(O, "dup_user_b"), "duplicate_user_code"),
+        (O, files.line(O, "bad_format"), "unknown_password_format"),
+        (D, files.line(D, "bad_kind"), "invalid_kind"),
+        (B, files.line(B, "no_distributor"), "distributor_not_imported"),
+        (B, files.line(B, "refused_distributor"), "distributor_not_imported"),
+        (C, files.line(C, "unqualified"), "officer_not_qualified"),
+        (C, files.line(C, "failed_officer"), "officer_not_imported"),
+        (C, files.line(C, "two_a"), "conflict_two_active_contracts"),
+        (C, files.line(C, "two_b"), "conflict_two_active_contracts"),
+        (C, files.line(C, "branch_a"), "conflict_branch_two_officers"),
+        (C, files.line(C, "branch_b"), "conflict_branch_two_officers"),
+        (C, files.line(C, "failed_branch"), "branch_not_imported"),
+    }
+
+
+EXPECTED_COUNTS = {  # file: (imported, refused)
+    legacy.OFFICERS: (7, 11), legacy.DISTRIBUTORS: (2, 1), legacy.BRANCHES: (7, 2), legacy.COOPERATIONS: (2, 7),
+}
+
+
+def read_report(path):
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return rows
+
+
+def problems_of(path):
+    return {(r["file"], int(r["line"]), r["code"]) for r in read_report(path)}
+
+
+def table_counts():
+    return {model.__name__: model.select().count() for model in ALL_TABLES}
+
+
+@pytest.fixture
+def dataset(tmp_path):
+    directory = tmp_path / "legacy"
+    directory.mkdir()
+    return write_dataset(directory)
+
+
+def run_import(files, **kwargs):
+    return legacy.import_legacy(files.directory, **kwargs)
+
+
+# ------------------------------------------------------------------ the report
+
+def test_report_lists_every_bad_row_exactly(dbc, dataset):
+    result = run_import(dataset)
+    report = dataset.directory / "import-report.csv"
+    assert problems_of(report) == expected_problems(dataset)
+    for name, (imported, refused) in EXPECTED_COUNTS.items():
+        counts = result.counts[name]
+        assert (counts.imported, counts.refused, counts.present) == (imported, refused, 0), name
+    rows = read_report(report)
+    assert list(rows[0]) == ["file", "line", "key", "reason", "code"]
+    # Sorted: the files in import order, lines ascending within a file.
+    order = [(legacy.FILE_ORDER.index(r["file"]), int(r["line"])) for r in rows]
+    assert order == sorted(order)
+    reasons = {r["code"]: r["reason"] for r in rows}
+    # Persian reasons, from the forms' catalogue or this module's messages.
+    assert reasons["invalid_national_code"] == models.translate(
+        "This national code is not valid; check its ten digits.")
+    assert "سال" in reasons["under_age"]
+    assert all(not r["reason"].isascii() for r in rows), [r["reason"] for r in rows if r["reason"].isascii()]
+    # Both rows of a duplicate name each other's lines.
+    O = legacy.OFFICERS
+    dup = [r for r in rows if r["code"] == "duplicate_national_code"]
+    both = f"{dataset.line(O, 'dup_code_a')}, {dataset.line(O, 'dup_code_b')}"
+    assert all(both in r["reason"] for r in dup)
+    assert {r["key"] for r in dup} == {"700010", "700011"}
+
+
+def test_physical_line_numbers_count_a_multiline_address(dbc, dataset):
+    O = legacy.OFFICERS
+    # The "arabic" row (third data row) spans two physical lines.
+    assert dataset.line(O, "arabic") == 4
+    assert dataset.line(O, "bad_checksum") == 6
+    run_import(dataset)
+    assert (O, 6, "invalid_national_code") in problems_of(dataset.directory / "import-report.csv")
+
+
+def test_rows_are_imported_with_their_legacy_identity(dbc, dataset):
+    run_import(dataset)
+    o = dataset.officers
+    clear = models.Officer.get(models.Officer.user_code == "700001")
+    assert clear.national_code == o["clear"]["national_code"] and clear.legacy
+    assert clear.is_qualified and clear.qualification_number == "L-700001"
+    assert clear.university.name == "دانشگاه علوم پزشکی تهران"
+    # Arabic letters, ZWNJ and Persian digits match the reference data and the cleaners.
+    arabic = models.Officer.get(models.Officer.user_code == "700003")
+    assert arabic.city.name == "کاشان" and arabic.province.name == "اصفهان"
+    assert arabic.field_of_study.name == FIELD and arabic.degree_level.name == "کارشناسی ارشد"
+    assert arabic.mobile == "09123456789"
+    assert not arabic.is_qualified and arabic.university_id is None and arabic.qualification_number is None
+    guild = models.Distributor.get(models.Distributor.legacy_id == "D2")
+    assert guild.kind == "guild" and guild.manager_mobile == "09357654321" and guild.username == "dist-two"
+    b2 = models.Branch.get(models.Branch.legacy_id == "B2")
+    assert b2.distributor_id == guild.id and b2.city.name == "اصفهان"
+    cooperation = models.Cooperation.get(models.Cooperation.branch == b2)
+    assert cooperation.status == "active" and cooperation.legacy
+    assert cooperation.officer.user_code == "700002" and cooperation.distributor_id == guild.id
+    assert cooperation.university.name == "دانشگاه علوم پزشکی اصفهان"
+    events = models.RequestEvent.select().where(models.RequestEvent.action == "legacy_import")
+    assert events.count() == 2
+    assert models.AuditLog.select().where(models.AuditLog.action == "legacy_import").count() == 1
+
+
+def test_started_at_is_the_jalali_day_in_tehran(dbc, dataset):
+    from persian import format_jalali_date, to_tehran
+    run_import(dataset)
+    cooperation = models.Cooperation.select().join(models.Branch).where(models.Branch.legacy_id == "B2").get()
+    assert format_jalali_date(to_tehran(cooperation.started_at)) == "1399/07/01"
+
+
+# --------------------------------------------------------- dry run, re-runs, crash
+
+def test_dry_run_changes_nothing_and_reports_like_a_real_run(dbc, dataset, tmp_path):
+    before = table_counts()
+    dry = run_import(dataset, dry_run=True, report_path=tmp_path / "dry.csv")
+    assert table_counts() == before
+    real = run_import(dataset, report_path=tmp_path / "real.csv")
+    assert problems_of(tmp_path / "dry.csv") == problems_of(tmp_path / "real.csv") == expected_problems(dataset)
+    for name in legacy.FILE_ORDER:
+        assert dry.counts[name] == real.counts[name], name
+    assert "dry run" in "\n".join(dry.summary_lines())
+
+
+def test_a_second_run_imports_nothing(dbc, dataset):
+    first = run_import(dataset)
+    after_first = table_counts()
+    second = run_import(dataset)
+    for name, (imported, refused) in EXPECTED_COUNTS.items():
+        counts = second.counts[name]
+        assert (counts.imported, counts.present, counts.refused) == (0, imported, refused), name
+        assert first.counts[name].imported == imported
+    assert problems_of(dataset.directory / "import-report.csv") == expected_problems(dataset)
+    after_second = table_counts()
+    after_second["AuditLog"] -= 1  # the second run's own audit line
+    assert after_second == after_first
+
+
+def test_a_crash_half_way_is_completed_by_a_re_run(dbc, dataset, monkeypatch):
+    original = legacy._write_batch
+    calls = {"officers": 0}
+
+    def failing(phase, candidates):
+        if phase.file == legacy.OFFICERS:
+            calls["officers"] += 1
+            if calls["officers"] == 3:
+                raise RuntimeError("simulated crash")
+        return original(phase, candidates)
+
+    monkeypatch.setattr(legacy, "_write_batch", failing)
+    with pytest.raises(RuntimeError):
+        run_import(dataset, batch_size=2)
+    # The batches before the crash are committed, nothing after it.
+    committed = models.Officer.select().count()
+    assert 0 < committed < 7 and calls["officers"] == 3
+    assert models.Distributor.select().count() == 2 and models.Cooperation.select().count() == 0
+    monkeypatch.setattr(legacy, "_write_batch", original)
+    result = run_import(dataset, batch_size=2)
+    counts = result.counts[legacy.OFFICERS]
+    assert (counts.present, counts.imported) == (committed, 7 - committed)
+    assert models.Officer.select().count() == 7
+    assert models.Distributor.select().count() == 2
+    assert models.Branch.select().count() == 7
+    assert models.Cooperation.select().count() == 2
+    assert problems_of(dataset.directory / "import-report.csv") == expected_problems(dataset)
+
+
+def test_conflicts_with_the_database_are_reported(dbc, dataset, make_officer):
+    # Someone registered in the new system with the national code of a legacy row.
+    existing = make_officer()
+    row = dataset.officers["spare"]
+    row["national_code"] = existing.national_code
+    dataset.write(legacy.OFFICERS, list(dataset.officers.items()))
+    run_import(dataset)
+    problems = problems_of(dataset.directory / "import-report.csv")
+    assert (legacy.OFFICERS, dataset.line(legacy.OFFICERS, "spare"), "national_code_exists") in problems
+    assert models.Officer.get(models.Officer.national_code == existing.national_code).user_code == existing.user_code
+
+
+# ------------------------------------------------------------------- logins
+
+def test_migrated_accounts_log_in_with_their_legacy_passwords(app, dbc, dataset):
+    run_import(dataset)
+    client = app.test_client()
+    assert login(client, "/officer/login", "700001", f"{CLEAR_PASSWORD}-1").status_code == 302
+
+    aspnet = models.Officer.get(models.Officer.user_code == "700002")
+    assert aspnet.password_hash.startswith(models.accounts.LEGACY_PREFIX)
+    wrong = app.test_client().post("/officer/login", data={"username": "700002", "password": "12345679"})
+    assert wrong.status_code != 302
+    assert models.Officer.get_by_id(aspnet.id).password_hash == aspnet.password_hash
+
+    response = app.test_client().post("/officer/login", data={"username": "700002", "password": VECTOR_PASSWORD})
+    assert response.status_code == 302
+    rehashed = models.Officer.get_by_id(aspnet.id).password_hash
+    assert rehashed.startswith("$argon2id$") and not rehashed.startswith(models.accounts.LEGACY_PREFIX)
+    assert login(app.test_client(), "/officer/login", "700002", VECTOR_PASSWORD).status_code == 302
+
+    for username, password in (("dist-one", DISTRIBUTOR_PASSWORD), ("dist-two", VECTOR_PASSWORD)):
+        assert login(app.test_client(), "/distributor/login", username, password).status_code == 302, username
+    assert login(app.test_client(), "/distributor/login", "dist-two", "wrong-pass").status_code != 302
+    assert not models.Distributor.get(models.Distributor.username == "dist-two").password_hash.startswith(
+        models.accounts.LEGACY_PREFIX)
+
+
+@pytest.mark.real_hasher
+def test_first_login_replaces_the_import_profile_with_production(app, dbc, dataset):
+    run_import(dataset)
+    imported = models.Officer.get(models.Officer.user_code == "700001").password_hash
+    assert imported.startswith("$argon2id$") and "m=8192,t=1,p=1" in imported
+    assert login(app.test_client(), "/officer/login", "700001", f"{CLEAR_PASSWORD}-1").status_code == 302
+    rehashed = models.Officer.get(models.Officer.user_code == "700001").password_hash
+    assert "m=19456,t=2,p=1" in rehashed
+    assert login(app.test_client(), "/officer/login", "700002", VECTOR_PASSWORD).status_code == 302
+    assert "m=19456,t=2,p=1" in models.Officer.get(models.Officer.user_code == "700002").password_hash
+
+
+def test_no_clear_or_bare_legacy_password_is_stored(dbc, dataset):
+    run_import(dataset)
+    hashes = [o.password_hash for o in models.Officer.select()] + [d.password_hash for d in models.Distributor.select()]
+    assert hashes and all(h.startswith(("$argon2id$", models.accounts.LEGACY_PREFIX + VECTOR_SALT + "$$argon2id$"))
+                          for h in hashes)
+    for h in hashes:
+        assert VECTOR_HASH not in h and CLEAR_PASSWORD not in h and DISTRIBUTOR_PASSWORD not in h
+
+
+def test_the_contract_shows_on_the_distributors_page(app, dbc, dataset):
+    run_import(dataset)
+    client = app.test_client()
+    assert login(client, "/distributor/login", "dist-one", DISTRIBUTOR_PASSWORD).status_code == 302
+    html = client.get("/distributor/").get_data(as_text=True)
+    clear = models.Officer.get(models.Officer.user_code == "700001")
+    assert f'<span data-status="active">{clear.full_name}</span>' in html
+
+
+def test_hashing_in_a_process_pool(dbc, dataset):
+    result = run_import(dataset, processes=2, pool_min_rows=0)
+    assert result.counts[legacy.OFFICERS].imported == 7
+    officer = models.Officer.get(models.Officer.user_code == "700002")
+    assert models.accounts.verify_password(officer.password_hash, VECTOR_PASSWORD)[0]
+    assert not models.accounts.verify_password(officer.password_hash, "12345679")[0]
+    clear = models.Officer.get(models.Officer.user_code == "700001")
+    assert models.accounts.verify_password(clear.password_hash, f"{CLEAR_PASSWORD}-1")[0]
+
+
+# ---------------------------------------------------------------------- CLI
+
+def test_cli_dry_run_then_import(app, dbc, dataset, tmp_path):
+    runner = app.test_cli_runner()
+    before = table_counts()
+    dry = runner.invoke(args=["import-legacy", str(dataset.directory), "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "officers.csv: would import 7, already present 0, refused 11" in dry.output
+    assert (dataset.directory / "import-report.csv").exists()
+    assert table_counts() == before
+    report = tmp_path / "elsewhere" / "report.csv"
+    real = runner.invoke(args=["import-legacy", str(dataset.directory), "--report", str(report)])
+    assert real.exit_code == 0, real.output
+    assert "officers.csv: imported 7, already present 0, refused 11" in real.output
+    assert problems_of(report) == expected_problems(dataset)
+
+
+def test_cli_refuses_a_directory_with_a_missing_file_or_column(app, dbc, dataset):
+    runner = app.test_cli_runner()
+    (dataset.directory / legacy.COOPERATIONS).unlink()
+    result = runner.invoke(args=["import-legacy", str(dataset.directory)])
+    assert result.exit_code != 0 and "cooperations.csv" in result.output
+    (dataset.directory / legacy.COOPERATIONS).write_text("branch_legacy_id,started_at\n", encoding="utf-8")
+    result = runner.invoke(args=["import-legacy", str(dataset.directory)])
+    assert result.exit_code != 0 and "officer_national_code" in result.output
+    assert models.Officer.select().count() == 0
+
+
+def test_a_row_with_a_wrong_number_of_columns_is_reported(dbc, dataset):
+    path = dataset.directory / legacy.BRANCHES
+    path.write_text(path.read_text(encoding="utf-8-sig") + "B10,D1,only three\n", encoding="utf-8")
+    run_import(dataset)
+    assert (legacy.BRANCHES, 11, "wrong_column_count") in problems_of(dataset.directory / "import-report.csv")
+
+
+def test_name_keys_ignore_letter_and_spacing_variants():
+    assert legacy.name_key("كارشناسي  ارشد") == legacy.name_key("کارشناسی\u200cارشد") == legacy.name_key(
+        " کارشناسی ارشد ")
+
+
+@pytest.mark.parametrize("fmt, password, salt, code", [
+    ("2", "secret-1", "", "unknown_password_format"),
+    ("", "secret-1", "", "unknown_password_format"),
+    ("0", "", "", "missing_password"),
+    ("1", "", VECTOR_SALT, "missing_password"),
+    ("1", "not base64!", VECTOR_SALT, "invalid_password_hash"),
+    ("1", VECTOR_HASH, "", "invalid_password_hash"),
+    ("1", "AAAAAAAAAAAAAA==", VECTOR_SALT, "invalid_password_hash"),  # 10 bytes, not a SHA-1
+    ("1", VECTOR_HASH, "A" * 120, "invalid_password_hash"),  # a salt far longer than ASP.NET's
+])
+def test_password_columns_that_cannot_be_imported(fmt, password, salt, code):
+    problems = []
+    assert legacy._password_job({"password_format": fmt, "password": password, "password_salt": salt},
+                                problems) is None
+    assert [p[1] for p in problems] == [code]
+
+
+def test_the_wrapped_legacy_hash_verifies_like_wrap_legacy_hash():
+    stored = legacy.stored_password("1", VECTOR_HASH, VECTOR_SALT)
+    assert stored.startswith(models.accounts.LEGACY_PREFIX + VECTOR_SALT + "$$argon2id$v=19$m=8192,t=1,p=1$")
+    ok, new_hash = models.accounts.verify_password(stored, VECTOR_PASSWORD)
+    assert ok and new_hash.startswith("$argon2id$")
+    assert models.accounts.verify_password(stored, "12345679") == (False, None)
+
+
+def test_a_distributor_user_name_taken_in_the_new_system_is_reported(dbc, dataset):
+    models.create_distributor("dist-one", "Kh0sh-Amad-2024", "شرکت دیگر", "company", "09121112233")
+    run_import(dataset)
+    D = legacy.DISTRIBUTORS
+    problems = problems_of(dataset.directory / "import-report.csv")
+    assert (D, dataset.line(D, "d1"), "username_taken") in problems
+    # Its branches and their contracts follow it into the report.
+    assert (legacy.BRANCHES, dataset.line(legacy.BRANCHES, "b1"), "distributor_not_imported") in problems
+    assert (legacy.COOPERATIONS, dataset.line(legacy.COOPERATIONS, "ok_clear"), "branch_not_imported") in problems
