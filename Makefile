@@ -33,11 +33,14 @@ test: install-test system-deps postgres
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
 
+# Two workers: the machines have two cores. Each worker has its own database.
+PYTEST := $(BIN)/python -m pytest -q -n $${TEST_WORKERS:-2} --dist loadfile
+
 test-sqlite:
-	$(BIN)/python -m pytest -q
+	$(PYTEST)
 
 test-postgres:
-	TEST_DATABASE_URL=$$(tools/postgres.sh url) $(BIN)/python -m pytest -q -m "not sqlite_only"
+	TEST_DATABASE_URL=$$(tools/postgres.sh url) $(PYTEST) -m "not sqlite_only"
 
 ## Debian packages for the browser tests and the database (needs root, as on CI).
 system-deps:
@@ -46,11 +49,20 @@ system-deps:
 postgres:
 	tools/postgres.sh start
 
-bench: install
-	$(BIN)/python bench/run.py
+## The performance benchmark (bench/run.py, figures in bench/RESULTS.md): generates the data sets
+## when missing (SQLite and PostgreSQL, 10k/100k/1M requests: about 15 minutes the first time),
+## then measures both databases against stock Flask-Admin (about 45 minutes). Needs root for
+## PostgreSQL and wrk. BENCH_ARGS="--backend sqlite --scales 0.01,0.1" for a quick look.
+bench: install postgres
+	command -v wrk >/dev/null || apt-get install -y wrk
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
+## Production: migrations, then gunicorn with gunicorn.conf.py (2 x cores + 1 workers). Needs
+## SECRET_KEY, DATABASE_URL (PostgreSQL) and UPLOAD_DIR (shared); see README, "Production".
+## MIGRATE=0 skips the migrations (on the second app host).
 serve-prod: install
-	APP_ENV=production $(BIN)/gunicorn --workers $${WORKERS:-4} --bind $(HOST):$(PORT) 'app:create_app()'
+	if [ "$${MIGRATE:-1}" = 1 ]; then APP_ENV=production $(BIN)/flask init-db; fi
+	APP_ENV=production HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py 'app:create_app()'
 
 i18n: install
 	tools/i18n.sh

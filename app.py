@@ -173,10 +173,13 @@ def _fail_on_domain_error(function, *args, **kwargs):
 @click.command("init-db")
 @with_appcontext
 def init_db_command():
-    """Create tables and load reference data; safe to run again."""
+    """Apply pending migrations and load reference data; safe to run again."""
     from flask import current_app
+
+    from models import migrations
     with database_connection():
-        models.create_tables()
+        for name in migrations.migrate():
+            click.echo(f"migration applied: {name}")
         added = models.load_reference_data()
         click.echo("reference data added: " + ", ".join(f"{k}={v}" for k, v in added.items()))
         if current_app.config["SEED_DEMO_DATA"] and not models.StaffUser.select().exists():

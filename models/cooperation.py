@@ -58,7 +58,14 @@ class Cooperation(ReviewedRequest):
 
     class Meta:
         table_name = "cooperation"
-        indexes = ((("university", "status", "last_submitted_at"), False),)
+        indexes = ((("university", "status", "last_submitted_at"), False),
+                   # Cartable filters and sorts, each ordered by the last submission (migration 002).
+                   (("university", "last_submitted_at", "status"), False),
+                   (("status", "last_submitted_at"), False),
+                   (("reviewer", "last_submitted_at"), False),
+                   (("last_submitted_at",), False),
+                   (("started_at",), False),
+                   (("ended_at",), False))
 
     def __str__(self):
         return f"#{self.id}"

@@ -32,7 +32,12 @@ class EditRequest(ReviewedRequest):
 
     class Meta:
         table_name = "edit_request"
-        indexes = ((("university", "status", "last_submitted_at"), False),)
+        indexes = ((("university", "status", "last_submitted_at"), False),
+                   # Cartable filters and sorts, each ordered by the last submission (migration 002).
+                   (("university", "last_submitted_at"), False),
+                   (("status", "last_submitted_at"), False),
+                   (("reviewer", "last_submitted_at"), False),
+                   (("last_submitted_at",), False))
 
     def __str__(self):
         return f"#{self.id}"

@@ -24,7 +24,15 @@ class QualificationRequest(ReviewedRequest):
 
     class Meta:
         table_name = "qualification_request"
-        indexes = ((("university", "status", "submitted_at"), False),)
+        indexes = ((("university", "status", "submitted_at"), False),
+                   # Cartable filters and sorts, each ordered by submission (migration 002).
+                   (("university", "submitted_at", "status"), False),
+                   (("status", "submitted_at"), False),
+                   (("city", "submitted_at"), False),
+                   (("field_of_study", "submitted_at"), False),
+                   (("degree_level", "submitted_at"), False),
+                   (("reviewer", "submitted_at"), False),
+                   (("status", "last_submitted_at"), False))
 
     def __str__(self):
         return f"#{self.id}"

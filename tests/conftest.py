@@ -18,14 +18,37 @@ from models import db  # noqa: E402
 REFERENCE_TABLES = {m._meta.table_name for m in models.REFERENCE_MODELS}
 
 
-def _database_url(tmp_root: Path) -> str:
-    return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_root / 'test.db'}"
+def _database_url(tmp_root: Path, worker: str) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        return f"sqlite:///{tmp_root / 'test.db'}"
+    if worker and worker != "master":
+        url = _worker_database(url, worker)
+    return url
+
+
+def _worker_database(url: str, worker: str) -> str:
+    """With pytest-xdist each worker gets a PostgreSQL database of its own."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg2
+    parts = urlsplit(url)
+    name = f"{parts.path.lstrip('/')}_{worker}"
+    admin = psycopg2.connect(dbname="postgres", user=parts.username, password=parts.password,
+                             host=parts.hostname, port=parts.port or 5432)
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+        if cursor.fetchone() is None:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
+    return urlunsplit(parts._replace(path="/" + name))
 
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory):
-    """Create the schema and reference data once per session."""
-    url = _database_url(tmp_path_factory.mktemp("db"))
+    """Create the schema and reference data once per session (per xdist worker)."""
+    url = _database_url(tmp_path_factory.mktemp("db"), os.environ.get("PYTEST_XDIST_WORKER", ""))
     models.bind_url(url)
     with db.connection_context():
         if not url.startswith("sqlite"):

@@ -23,7 +23,9 @@ case "${1:-start}" in
       sleep 1
     done
     su postgres -c "psql -qtAc \"SELECT 1 FROM pg_roles WHERE rolname='$USER_NAME'\"" | grep -q 1 \
-      || su postgres -c "psql -qc \"CREATE ROLE $USER_NAME LOGIN PASSWORD '$PASSWORD'\""
+      || su postgres -c "psql -qc \"CREATE ROLE $USER_NAME LOGIN CREATEDB PASSWORD '$PASSWORD'\""
+    # The test workers (pytest-xdist) create a database each.
+    su postgres -c "psql -qc \"ALTER ROLE $USER_NAME CREATEDB\"" >/dev/null
     su postgres -c "psql -qtAc \"SELECT 1 FROM pg_database WHERE datname='$DB'\"" | grep -q 1 \
       || su postgres -c "createdb -O $USER_NAME $DB"
     ;;

@@ -1,0 +1,471 @@
+"""Fill a database with a realistic national data set for the benchmark (issue 9).
+
+At ``--scale 1``: 300,000 officers, 1,000,000 qualification requests with their
+events (submit, deficiency/resubmit, decision) and decision notices, the documents
+of each officer's latest request, 50,000 branches with one cooperation each,
+20,000 edit requests, spread over the real provinces, cities and universities
+(reference data loaded with ``models.load_reference_data()``). ``--scale 0.1`` and
+``--scale 0.01`` make the 100k and 10k variants.
+
+Memory stays bounded: officers are generated in chunks of 5,000 (with their
+requests, events, notices and documents), each chunk inserted in one transaction
+with multi-row inserts. Every account shares ONE precomputed argon2id hash of
+``BENCH_PASSWORD`` (it is a benchmark). Secondary indexes are dropped during the
+load and rebuilt at the end (faster than maintaining them row by row), then the
+planner statistics are refreshed (ANALYZE).
+
+    .venv/bin/python bench/generate.py --scale 0.01                     # SQLite, instance/bench/
+    .venv/bin/python bench/generate.py --scale 1 --url postgresql://registry:registry@127.0.0.1:5432/registry_bench
+
+The target database is emptied first (SQLite: the file is replaced; PostgreSQL: the
+public schema is dropped and created again).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import io
+import json
+import os
+import random
+import resource
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import models  # noqa: E402
+from models import db  # noqa: E402
+
+BENCH_PASSWORD = "Bench-Pass-2024!"
+DIRECTOR = "bench-director"
+CHUNK_OFFICERS = 5_000
+BASE_OFFICERS, BASE_REQUESTS, BASE_BRANCHES, BASE_EDITS = 300_000, 1_000_000, 50_000, 20_000
+START = dt.datetime(2017, 3, 21, 8, 0, 0)
+NOW = models.utcnow().replace(microsecond=0)  # waiting requests are recent whenever it runs
+BIG_TABLES = ("officer", "qualification_request", "request_event", "notice", "document", "distributor",
+              "branch", "cooperation", "edit_request", "staff_user")
+
+
+def default_sqlite_url(scale: float) -> str:
+    return f"sqlite:///{ROOT / 'instance' / 'bench' / f'registry-{scale:g}.db'}"
+
+
+def reviewer_name(university_code: str, n: int) -> str:
+    return f"bench-rev-{university_code}-{n}"
+
+
+def national_code(seed: int) -> str:
+    """A valid national code derived from a number (checksum computed), never all-identical digits."""
+    body = f"{seed:09d}"[-9:]
+    if len(set(body)) == 1:
+        body = "1" + body[1:]
+    total = sum(int(d) * (10 - i) for i, d in enumerate(body))
+    remainder = total % 11
+    return body + str(remainder if remainder < 2 else 11 - remainder)
+
+
+class Loader:
+    """Multi-row inserts straight through the driver (one statement per chunk)."""
+
+    def __init__(self):
+        self.sqlite = models.is_sqlite()
+        self.rows = 0
+
+    def insert(self, model, fields: list[str], rows: list[tuple]) -> None:
+        if not rows:
+            return
+        meta = model._meta
+        # Peewee's defaults live in Python, not in the schema: add the columns left out.
+        missing = [f for f in meta.sorted_fields if f.name not in fields and not f.primary_key]
+        if missing:
+            extra = tuple(_ts(f.default() if callable(f.default) else f.default) for f in missing)
+            fields = list(fields) + [f.name for f in missing]
+            rows = [row + extra for row in rows]
+        columns = ", ".join(f'"{meta.fields[name].column_name}"' for name in fields)
+        table = meta.table_name
+        if self.sqlite:
+            sql = f'INSERT INTO "{table}" ({columns}) VALUES ({", ".join("?" * len(fields))})'
+            db.connection().executemany(sql, rows)
+        else:
+            # COPY is several times faster than multi-row INSERTs on PostgreSQL.
+            buffer = io.StringIO("".join("\t".join(_copy_text(v) for v in row) + "\n" for row in rows))
+            with db.connection().cursor() as cursor:
+                cursor.copy_expert(f'COPY "{table}" ({columns}) FROM STDIN', buffer)
+        self.rows += len(rows)
+
+
+def _copy_text(value) -> str:
+    if value is None:
+        return "\\N"
+    return (str(value).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+            .replace("\r", "\\r"))
+
+
+FOREIGN_KEYS = []
+
+
+def drop_foreign_keys() -> None:
+    """PostgreSQL checks every foreign key row by row during a load: drop them, add them back
+    at the end (one validating pass per constraint)."""
+    if models.is_sqlite():
+        return
+    cursor = db.execute_sql(
+        "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE contype = 'f' AND connamespace = 'public'::regnamespace")
+    FOREIGN_KEYS[:] = cursor.fetchall()
+    for table, name, _definition in FOREIGN_KEYS:
+        db.execute_sql(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+
+
+def restore_foreign_keys() -> None:
+    for table, name, definition in FOREIGN_KEYS:
+        db.execute_sql(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+
+
+def _ts(value):
+    """SQLite stores peewee datetimes as 'YYYY-MM-DD HH:MM:SS' text; PostgreSQL takes the object."""
+    if value is None or not models.is_sqlite():
+        return value
+    return str(value)
+
+
+def drop_secondary_indexes() -> None:
+    for table in BIG_TABLES:
+        for index in db.get_indexes(table):
+            if index.name.endswith("_pkey") or index.name.startswith("sqlite_autoindex"):
+                continue
+            db.execute_sql(f'DROP INDEX IF EXISTS "{index.name}"')
+
+
+def rebuild_indexes() -> None:
+    for model in models.ALL_MODELS:
+        model._schema.create_indexes(safe=True)
+
+
+def reset_database(url: str) -> None:
+    if url.startswith("sqlite"):
+        path = Path(url.split("sqlite:///", 1)[1])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+    models.bind_url(url)
+    db.connect(reuse_if_open=True)
+    if not url.startswith("sqlite"):
+        db.execute_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+    else:
+        # A bulk load: no fsync per transaction, a large page cache.
+        db.execute_sql("PRAGMA synchronous=OFF")
+        db.execute_sql("PRAGMA cache_size=-1000000")
+
+
+def weighted_cities(rng):
+    """Cities with a skewed weight: provincial capitals (first city of each province in the
+    reference file) and Tehran get most of the officers, as in reality."""
+    cities = list(models.City.select().order_by(models.City.id))
+    seen, weights = set(), []
+    for city in cities:
+        weight = rng.lognormvariate(0, 0.8)
+        if city.province_id not in seen:
+            seen.add(city.province_id)
+            weight *= 12
+        if city.name == "تهران":
+            weight *= 8
+        weights.append(weight)
+    return cities, weights
+
+
+def generate(url: str, scale: float, seed: int = 20251201, quiet: bool = False) -> dict:
+    from argon2 import PasswordHasher
+    started = time.monotonic()
+    rng = random.Random(seed)
+    reset_database(url)
+    models.create_tables()
+    models.load_reference_data()
+    drop_secondary_indexes()
+    drop_foreign_keys()
+    loader = Loader()
+
+    def log(message):
+        if not quiet:
+            print(f"[{time.monotonic() - started:7.1f}s] {message}", flush=True)
+
+    password_hash = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1).hash(BENCH_PASSWORD)
+    n_officers = max(100, int(BASE_OFFICERS * scale))
+    n_requests = max(n_officers, int(BASE_REQUESTS * scale))
+    n_branches = max(20, int(BASE_BRANCHES * scale))
+    n_edits = max(20, int(BASE_EDITS * scale))
+
+    cities, city_weights = weighted_cities(rng)
+    fields = [f.id for f in models.FieldOfStudy.select().where(models.FieldOfStudy.eligible == True)]  # noqa: E712
+    degrees = [d.id for d in models.DegreeLevel.select()]
+    kinds = [k.id for k in models.DocumentKind.select().order_by(models.DocumentKind.sort_order)]
+    universities = list(models.University.select().order_by(models.University.id))
+    uni_code = {u.id: u.code for u in universities}
+
+    # Staff: the directorate and two reviewers per university.
+    staff_rows, reviewers = [], {}
+    staff_rows.append((1, DIRECTOR, "مدیر بنچمارک", password_hash, "directorate", None, "", True, _ts(START)))
+    next_staff = 2
+    for university in universities:
+        reviewers[university.id] = []
+        for n in (1, 2):
+            staff_rows.append((next_staff, reviewer_name(university.code, n), f"کارشناس {university.name}",
+                               password_hash, "university", university.id, "", True, _ts(START)))
+            reviewers[university.id].append(next_staff)
+            next_staff += 1
+    with db.atomic():
+        loader.insert(models.StaffUser, ["id", "username", "full_name", "password_hash", "role", "university",
+                                         "mobile", "is_active", "created_at"], staff_rows)
+
+    # How many requests each officer filed: 1 + a skewed extra, adjusted to the exact total.
+    ks = [1 + min(11, int(rng.expovariate(1 / max(0.01, n_requests / n_officers - 1)))) for _ in range(n_officers)]
+    difference = n_requests - sum(ks)
+    while difference != 0:
+        i = rng.randrange(n_officers)
+        if difference > 0 and ks[i] < 12:
+            ks[i] += 1
+            difference -= 1
+        elif difference < 0 and ks[i] > 1:
+            ks[i] -= 1
+            difference += 1
+
+    officer_fields = ["id", "user_code", "national_code", "birth_date", "first_name", "last_name", "father_name",
+                      "gender", "mobile", "email", "address", "postal_code", "province", "city",
+                      "field_of_study", "degree_level", "password_hash", "is_active", "university",
+                      "qualified_at", "qualification_number", "created_at", "legacy"]
+    request_fields = ["id", "officer", "status", "university", "reviewer", "created_at", "submitted_at",
+                      "last_submitted_at", "decided_at", "decision_note", "reject_reason", "clock_used_days",
+                      "due_on", "city", "field_of_study", "degree_level", "qualification_number"]
+    event_fields = ["request_type", "request_id", "action", "from_status", "to_status", "actor_kind", "actor_id",
+                    "actor_name", "note", "reason", "university_id", "at"]
+    notice_fields = ["subject", "body", "audience", "officer", "kind", "created_at"]
+    document_fields = ["officer", "request_type", "request_id", "kind", "storage_name", "display_name",
+                       "content_type", "size", "sha256", "uploaded_at"]
+    first_names = ["مریم", "علی", "زهرا", "محمد", "فاطمه", "حسین", "سارا", "رضا", "نرگس", "مهدی", "لیلا", "امیر"]
+    last_names = ["احمدی", "محمدی", "حسینی", "رضایی", "کریمی", "موسوی", "جعفری", "صادقی", "رحیمی", "کاظمی",
+                  "قاسمی", "هاشمی", "نوری", "یزدانی", "شریفی"]
+    span = (NOW - START).total_seconds()
+    qualified, request_id, officer_id = [], 0, 0
+    officer_university = {}
+    deficiency_note = "تصویر مدرک تحصیلی خوانا نیست."
+
+    def moment(base, low_days, high_days):
+        return (base + dt.timedelta(seconds=rng.randint(int(low_days * 86400), int(high_days * 86400)))).replace(
+            microsecond=0)
+
+    for chunk_start in range(0, n_officers, CHUNK_OFFICERS):
+        officers, requests_, events, notices, documents = [], [], [], [], []
+        for _ in range(min(CHUNK_OFFICERS, n_officers - chunk_start)):
+            officer_id += 1
+            k = ks[officer_id - 1]
+            city = rng.choices(cities, city_weights)[0]
+            field, degree = rng.choice(fields), rng.choice(degrees)
+            # Older officers filed more requests; everyone's history ends before NOW.
+            created = (START + dt.timedelta(seconds=rng.random() * span * 0.9 / max(1, k / 3))).replace(microsecond=0)
+            university = city.university_id
+            roll = rng.random()
+            last_status = ("approved" if roll < 0.65 else "rejected" if roll < 0.73 else "submitted" if roll < 0.85
+                           else "deficient" if roll < 0.91 else "draft")
+            t = moment(created, 0, 3)
+            qualified_at = qualification_number = None
+            for j in range(k):
+                request_id += 1
+                status = last_status if j == k - 1 else "rejected"
+                reviewer = rng.choice(reviewers[university])
+                submitted = last = decided = due = None
+                created_r = t
+                row_reviewer = None
+                note = reason = number = ""
+                if status == "draft":
+                    pass
+                else:
+                    submitted = moment(created_r, 0, 2)
+                    if status == "submitted" and j == k - 1:
+                        # Waiting now: filed in the last two months; some are overdue.
+                        submitted = (NOW - dt.timedelta(seconds=rng.randint(3600, 60 * 86400))).replace(microsecond=0)
+                        created_r = submitted - dt.timedelta(hours=2)
+                    last = submitted
+                    events.append(("qualification", request_id, "submit", "draft", "submitted", "officer", officer_id,
+                                   "", "", "", university, _ts(submitted)))
+                    if status in ("approved", "rejected") and rng.random() < 0.2:
+                        deficient_at = moment(submitted, 1, 10)
+                        last = moment(deficient_at, 1, 10)
+                        events.append(("qualification", request_id, "deficiency", "submitted", "deficient", "staff",
+                                       reviewer, "", deficiency_note, "illegible_document", university,
+                                       _ts(deficient_at)))
+                        events.append(("qualification", request_id, "resubmit", "deficient", "submitted", "officer",
+                                       officer_id, "", "", "", university, _ts(last)))
+                        notices.append(("درخواست احراز صلاحیت شما نیاز به اصلاح دارد", deficiency_note, "officer",
+                                        officer_id, "decision", _ts(deficient_at)))
+                    if status == "submitted":
+                        due = (last + dt.timedelta(days=14)).date()
+                    elif status == "deficient":
+                        row_reviewer, note = reviewer, deficiency_note
+                        at = moment(submitted, 1, 10)
+                        events.append(("qualification", request_id, "deficiency", "submitted", "deficient", "staff",
+                                       reviewer, "", note, "missing_document", university, _ts(at)))
+                        notices.append(("درخواست احراز صلاحیت شما نیاز به اصلاح دارد", note, "officer", officer_id,
+                                        "decision", _ts(at)))
+                    else:
+                        decided = moment(last, 1, 30)
+                        row_reviewer = reviewer
+                        action = "approve" if status == "approved" else "reject"
+                        if status == "approved":
+                            number = f"{1396 + (decided.year - 2017)}-{request_id:06d}"
+                            qualified_at, qualification_number = decided, number
+                        else:
+                            note, reason = "رشته تحصیلی با شرایط همخوانی ندارد.", "ineligible"
+                        events.append(("qualification", request_id, action, "submitted", status, "staff", reviewer,
+                                       "", note, reason, university, _ts(decided)))
+                        notices.append(("نتیجه درخواست احراز صلاحیت", f"درخواست شماره {request_id} بررسی شد.",
+                                        "officer", officer_id, "decision", _ts(decided)))
+                        t = moment(decided, 5, 120)
+                requests_.append((request_id, officer_id, status, university if status != "draft" else None,
+                                  row_reviewer, _ts(created_r), _ts(submitted), _ts(last), _ts(decided), note, reason,
+                                  rng.randint(1, 9) if decided else 0, _ts(due) if due else None,
+                                  city.id if submitted else None, field if submitted else None,
+                                  degree if submitted else None, number or None))
+                if j == k - 1:
+                    for kind in kinds[:4]:
+                        documents.append((officer_id, "qualification", request_id, kind, f"{request_id:08x}{kind:04x}"
+                                          + "0" * 20, "مدرک.pdf", "application/pdf", 48_213, "0" * 64,
+                                          _ts(created_r)))
+            national = national_code(officer_id * 3 + 100_000_000 % 7)
+            officers.append((officer_id, str(10_000_000 + officer_id * 263), national,
+                             _ts(dt.date(1960 + officer_id % 40, 1 + officer_id % 12, 1 + officer_id % 28)),
+                             rng.choice(first_names), rng.choice(last_names), "علی", rng.choice(("male", "female")),
+                             f"0912{officer_id:07d}", "", "خیابان آزادی، پلاک ۱۰", "1314567890",
+                             city.province_id, city.id, field, degree, password_hash, True,
+                             university if qualified_at else None, _ts(qualified_at), qualification_number,
+                             _ts(created), False))
+            if qualified_at:
+                qualified.append(officer_id)
+                officer_university[officer_id] = university
+        with db.atomic():
+            loader.insert(models.Officer, officer_fields, officers)
+            loader.insert(models.QualificationRequest, request_fields, requests_)
+            loader.insert(models.RequestEvent, event_fields, events)
+            loader.insert(models.Notice, notice_fields, notices)
+            loader.insert(models.Document, document_fields, documents)
+        if officer_id % 50_000 == 0 or officer_id == n_officers:
+            log(f"officers {officer_id:,}/{n_officers:,}, requests {request_id:,}, rows {loader.rows:,}")
+
+    # Directorate notices to everyone and to provinces.
+    provinces = [p.id for p in models.Province.select()]
+    with db.atomic():
+        loader.insert(models.Notice, ["subject", "body", "audience", "province", "kind", "created_at"],
+                      [("اطلاعیه", "متن اطلاعیه اداره کل", "all" if i % 3 == 0 else "province",
+                        None if i % 3 == 0 else rng.choice(provinces), "directorate",
+                        _ts(moment(START, 0, span / 86400))) for i in range(60)])
+
+    # Distributors, branches and one cooperation per branch.
+    n_distributors = max(10, int(n_branches / 2.5))
+    rng.shuffle(qualified)
+    pool = iter(qualified)
+    coop_fields = ["id", "branch", "distributor", "officer", "status", "university", "reviewer", "created_at",
+                   "submitted_at", "last_submitted_at", "decided_at", "started_at", "ended_at", "end_reason",
+                   "rejected_by", "due_on"]
+    for chunk_start in range(0, n_branches, 10_000):
+        distributors, branches, cooperations, events = [], [], [], []
+        for branch_id in range(chunk_start + 1, min(n_branches, chunk_start + 10_000) + 1):
+            distributor_id = 1 + (branch_id - 1) % n_distributors
+            if branch_id <= n_distributors:
+                distributors.append((distributor_id, f"dist{distributor_id}", password_hash,
+                                     f"شرکت تجهیزات پزشکی {distributor_id}", "company" if distributor_id % 4 else "guild",
+                                     "", "مدیر", f"0935{distributor_id:07d}", True, _ts(START)))
+            city = rng.choices(cities, city_weights)[0]
+            branches.append((branch_id, distributor_id, f"شعبه {branch_id}", city.province_id, city.id,
+                             "خیابان انقلاب، پلاک ۵", True, _ts(START)))
+            officer = next(pool, None)
+            if officer is None:
+                continue
+            roll = rng.random()
+            status = ("active" if roll < 0.70 else "ended" if roll < 0.85 else "pending_university" if roll < 0.90
+                      else "pending_officer" if roll < 0.93 else "rejected")
+            nominated = moment(START, 30, span / 86400 - 10)
+            accepted = moment(nominated, 0, 5)
+            decided = moment(accepted, 1, 20) if status in ("active", "ended", "rejected") else None
+            university = city.university_id
+            reviewer = rng.choice(reviewers[university]) if decided else None
+            ended = moment(decided, 30, 400) if status == "ended" else None
+            cooperations.append((branch_id, branch_id, distributor_id, officer, status, university, reviewer,
+                                 _ts(nominated), _ts(nominated),
+                                 _ts(accepted if status != "pending_officer" else nominated), _ts(decided),
+                                 _ts(decided) if status in ("active", "ended") else None, _ts(ended),
+                                 "released" if ended else "", "university" if status == "rejected" else "",
+                                 _ts((accepted + dt.timedelta(days=14)).date()) if status == "pending_university"
+                                 else None))
+            events.append(("cooperation", branch_id, "nominate", "", "pending_officer", "distributor", distributor_id,
+                           "", "", "", university, _ts(nominated)))
+        with db.atomic():
+            loader.insert(models.Distributor, ["id", "username", "password_hash", "name", "kind", "national_id",
+                                               "manager_name", "manager_mobile", "is_active", "created_at"],
+                          distributors)
+            loader.insert(models.Branch, ["id", "distributor", "name", "province", "city", "address", "is_active",
+                                          "created_at"], branches)
+            loader.insert(models.Cooperation, coop_fields, cooperations)
+            loader.insert(models.RequestEvent, event_fields, events)
+    log(f"branches {n_branches:,}, rows {loader.rows:,}")
+
+    # Edit requests of qualified officers (one each, so at most one open per officer).
+    edits = []
+    for edit_id, officer in enumerate(qualified[-n_edits:], start=1):
+        roll = rng.random()
+        status = ("approved" if roll < 0.6 else "rejected" if roll < 0.7 else "submitted" if roll < 0.9
+                  else "deficient")
+        submitted = moment(START, 60, span / 86400 - 1)
+        decided = moment(submitted, 1, 20) if status in ("approved", "rejected") else None
+        university = officer_university[officer]
+        edits.append((edit_id, officer, status, university,
+                      rng.choice(reviewers[university]) if status != "submitted" else None, _ts(submitted),
+                      _ts(submitted), _ts(submitted), _ts(decided), '{"mobile": "09120000000"}', "{}",
+                      _ts((submitted + dt.timedelta(days=14)).date()) if status == "submitted" else None))
+    with db.atomic():
+        for i in range(0, len(edits), 10_000):
+            loader.insert(models.EditRequest, ["id", "officer", "status", "university", "reviewer", "created_at",
+                                               "submitted_at", "last_submitted_at", "decided_at", "changes",
+                                               "previous", "due_on"], edits[i:i + 10_000])
+    del edits
+    log(f"edit requests {min(n_edits, len(qualified)):,}; rebuilding indexes")
+
+    rebuild_indexes()
+    restore_foreign_keys()
+    log("indexes rebuilt; analysing")
+    if models.is_sqlite():
+        db.execute_sql("ANALYZE")
+    else:
+        for model in models.ALL_MODELS:
+            table = model._meta.table_name
+            db.execute_sql(f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
+                           f"COALESCE((SELECT MAX(id) FROM \"{table}\"), 0) + 1, false)")
+        db.execute_sql("ANALYZE")
+    db.close()
+    summary = {"url": url, "scale": scale, "officers": n_officers, "requests": request_id,
+               "branches": n_branches, "rows": loader.rows, "seconds": round(time.monotonic() - started, 1),
+               "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+               "generated_at": dt.datetime.now().isoformat(timespec="seconds")}
+    log(json.dumps(summary))
+    return summary
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", type=float, default=1.0, help="1 = 1,000,000 requests; 0.1; 0.01")
+    parser.add_argument("--url", default=None, help="database URL (default: a SQLite file under instance/bench/)")
+    parser.add_argument("--seed", type=int, default=20251201)
+    args = parser.parse_args(argv)
+    url = args.url or default_sqlite_url(args.scale)
+    summary = generate(url, args.scale, seed=args.seed)
+    manifest = ROOT / "instance" / "bench" / "generated.json"
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    data = json.loads(manifest.read_text()) if manifest.exists() else {}
+    data[url] = summary
+    manifest.write_text(json.dumps(data, indent=2))
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    main()

@@ -1,0 +1,138 @@
+"""Markdown tables from ``instance/bench/results-*.json`` (written by bench/run.py).
+
+    .venv/bin/python bench/report.py          # prints and writes instance/bench/report.md
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parent.parent / "instance" / "bench"
+
+
+def _cell(row, key):
+    value = row.get(key)
+    if not value:
+        return "—"
+    cpu = f" (CPU {value['cpu_ms']:.0f})" if "cpu_ms" in value else ""
+    return f"{value['ms']:.0f} ms{cpu} / {value['queries']:g} q"
+
+
+def _ratio(slow, fast, measure="ms"):
+    if not slow or not fast or not fast.get(measure) or measure not in slow:
+        return "—"
+    return f"{slow[measure] / fast[measure]:.1f}x"
+
+
+def _ratios(slow, fast):
+    wall = _ratio(slow, fast)
+    cpu = _ratio(slow, fast, "cpu_ms")
+    return wall if cpu == "—" else f"{wall} (CPU {cpu})"
+
+
+def lists_table(results) -> list[str]:
+    lines = []
+    for label, entry in results["scales"].items():
+        if "lists" not in entry:
+            continue
+        lines += [f"\n**{results['backend']}, {label} requests** (median wall ms, (median CPU ms of the app "
+                  "process), SQL statements per request incl. the 2 of the session check)\n",
+                  "| page | ours, directorate | stock | speed-up | ours, reviewer | stock + university where | speed-up |",
+                  "|---|---|---|---|---|---|---|"]
+        for name, row in entry["lists"].items():
+            lines.append(f"| {name} | {_cell(row, 'ours_director')} | {_cell(row, 'stock')} | "
+                         f"{_ratios(row.get('stock'), row.get('ours_director'))} | {_cell(row, 'ours_reviewer')} | "
+                         f"{_cell(row, 'stock_university')} | "
+                         f"{_ratios(row.get('stock_university'), row.get('ours_reviewer'))} |")
+    return lines
+
+
+def page_size_table(results) -> list[str]:
+    lines = [f"\n**{results['backend']}: SQL statements per list page by page size** (directorate; "
+             "2 of them are the session check)\n", "| scale | view | 25 rows | 100 rows |", "|---|---|---|---|"]
+    for label, entry in results["scales"].items():
+        for endpoint, row in entry.get("page_size", {}).items():
+            lines.append(f"| {label} | {endpoint} (ours) | {_cell(row, '25')} | {_cell(row, '100')} |")
+            if "stock 25" in row:
+                lines.append(f"| {label} | qualification (stock) | {_cell(row, 'stock 25')} | "
+                             f"{_cell(row, 'stock 100')} |")
+    return lines
+
+
+def scaling_table(results) -> list[str]:
+    labels = [label for label, entry in results["scales"].items() if "lists" in entry]
+    if not labels:
+        return []
+    lines = [f"\n**{results['backend']}: cost of each page by table size** (ours, in-process medians: "
+             "wall ms / CPU ms of the app process / ms in SQL)\n",
+             "| page | " + " | ".join(labels) + " | 1M / 10k (wall, CPU, SQL) |", "|---|" + "---|" * (len(labels) + 1)]
+    pages = []
+    first = results["scales"][labels[0]]
+    for name in first["lists"]:
+        pages.append((f"{name}, directorate", lambda e, n=name: e["lists"][n]["ours_director"]))
+        pages.append((f"{name}, reviewer", lambda e, n=name: e["lists"][n]["ours_reviewer"]))
+    for name in first.get("officer_inprocess", {}):
+        pages.append((name, lambda e, n=name: e["officer_inprocess"][n]))
+    for title, get in pages:
+        values = [get(results["scales"][label]) for label in labels]
+
+        def ratio(key):
+            first, last = values[0].get(key), values[-1].get(key)
+            return f"{last / first:.2f}x" if first and last is not None else "—"
+        lines.append(f"| {title} | " + " | ".join(
+            f"{v['ms']:.0f} / {v.get('cpu_ms', 0):.0f} / {v.get('sql_ms', 0):.1f}" for v in values)
+            + f" | {ratio('ms')}, {ratio('cpu_ms')}, {ratio('sql_ms')} |")
+    return lines
+
+
+def export_table(results) -> list[str]:
+    lines = [f"\n**{results['backend']}: CSV export of every row, directorate** (child process)\n",
+             "| rows | view | first byte | total | rows/s (wall) | rows per CPU second | peak RSS (before) | SQL statements |",
+             "|---|---|---|---|---|---|---|---|"]
+    for label, entry in results["scales"].items():
+        for which, row in entry.get("export", {}).items():
+            if row.get("status") == "killed":
+                lines.append(f"| {label} | {which} | no byte after {row['timeout_s']:.0f} s (killed) | — | — | "
+                             f"{row['peak_rss_mib']} MiB so far | — | — |")
+            elif row.get("status") == 200:
+                lines.append(f"| {row['rows']:,} | {which} | {row['ttfb_s']:.3f} s | {row['total_s']:.1f} s | "
+                             f"{row['rows_per_s']:,} | {row.get('rows_per_cpu_s', 0):,} | "
+                             f"{row['peak_rss_mib']} MiB ({row['rss_before_mib']}) | "
+                             f"{row['queries']} |")
+            else:
+                lines.append(f"| {label} | {which} | failed: {row.get('status')} | | | | | |")
+    return lines
+
+
+def http_table(results) -> list[str]:
+    lines = []
+    for label, entry in results["scales"].items():
+        if "http" not in entry:
+            continue
+        lines += [f"\n**{results['backend']}, {label}: gunicorn (gunicorn.conf.py: 5 gthread workers) + wrk "
+                  "on 127.0.0.1**\n",
+                  "| load | connections | req/s | p50 | p90 | p95 | p99 | non-2xx |", "|---|---|---|---|---|---|---|---|"]
+        for name, row in entry["http"].items():
+            lines.append(f"| {name} | {row['connections']} | {row['rps']} | {row['p50_ms']:.1f} ms | "
+                         f"{row['p90_ms']:.1f} ms | {row['p95_ms']:.1f} ms | {row['p99_ms']:.1f} ms | "
+                         f"{row['non2xx'] + row['socket_errors']} |")
+    return lines
+
+
+def write_report(out: Path = OUT) -> str:
+    lines = []
+    for path in sorted(out.glob("results-*.json")):
+        results = json.loads(path.read_text())
+        machine = results["machine"]
+        lines += [f"\n## {results['backend']} ({machine['date']}, load average at start "
+                  f"{', '.join(f'{x:.1f}' for x in machine['loadavg'])})"]
+        for part in (lists_table, page_size_table, export_table, http_table, scaling_table):
+            lines += part(results)
+    text = "\n".join(lines) + "\n"
+    (out / "report.md").write_text(text)
+    return text
+
+
+if __name__ == "__main__":
+    sys.stdout.write(write_report(Path(sys.argv[1]) if len(sys.argv) > 1 else OUT))

@@ -1,0 +1,515 @@
+"""The performance benchmark of issue 9 (``make bench``).
+
+Generates the data sets when they are missing (``bench/generate.py``: 10k, 100k and
+1M requests, SQLite files under ``instance/bench/`` and PostgreSQL databases
+``registry_bench_10k``, ``registry_bench_100k``, ``registry_bench``), then measures,
+on each database and side by side with the stock Flask-Admin view (``bench/stock.py``):
+
+1. the qualification cartable ``/admin/qualification/``: first page, a deep page
+   (page=2000), filtered by state, searched by national code, in-process through the
+   Flask test client as the directorate and as a university reviewer (median of
+   ``--runs`` runs), and under gunicorn with ``wrk`` on 127.0.0.1;
+2. SQL statements per list page (a peewee query hook) at page sizes 25 and 100, and per export;
+3. the CSV export of every row as the directorate, in a child process: time to first
+   byte, total time, rows/s, peak RSS (``ru_maxrss``);
+4. the officer dashboard and request page under gunicorn with ``wrk`` (paced at about
+   200 requests/s by a Lua script, and at full speed);
+5. the in-process cost of each page at 10k, 100k and 1M requests.
+
+Writes ``instance/bench/results-<backend>.json`` and ``instance/bench/report.md``.
+
+    .venv/bin/python bench/run.py                      # everything (generates what is missing)
+    .venv/bin/python bench/run.py --backend sqlite --scales 0.01,0.1   # a quick look
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import re
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+OUT = ROOT / "instance" / "bench"
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(BENCH))
+
+import generate  # noqa: E402
+
+PG_BASE = os.environ.get("BENCH_PG_BASE", "postgresql://registry:registry@127.0.0.1:5432/")
+PG_NAMES = {1.0: "registry_bench", 0.1: "registry_bench_100k", 0.01: "registry_bench_10k"}
+SECRET = "bench-secret-key"
+REVIEWER_UNIVERSITY = "tehran"
+PY = sys.executable
+
+
+def log(message):
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def scale_label(scale: float) -> str:
+    return {1.0: "1M", 0.1: "100k", 0.01: "10k"}.get(scale, f"{int(scale * 1_000_000):,}")
+
+
+def url_for_scale(backend: str, scale: float) -> str:
+    if backend == "sqlite":
+        return generate.default_sqlite_url(scale)
+    return PG_BASE + PG_NAMES.get(scale, f"registry_bench_{str(scale).replace('.', '_')}")
+
+
+# ------------------------------------------------------------------ data
+
+def ensure_postgres() -> None:
+    subprocess.run([str(ROOT / "tools" / "postgres.sh"), "start"], check=True, stdout=subprocess.DEVNULL)
+    for name in PG_NAMES.values():
+        found = subprocess.run(["su", "postgres", "-c", f"psql -qtAc \"SELECT 1 FROM pg_database WHERE datname='{name}'\""],
+                               capture_output=True, text=True).stdout.strip()
+        if found != "1":
+            subprocess.run(["su", "postgres", "-c", f"createdb -O registry {name}"], check=True)
+
+
+def has_data(url: str, scale: float) -> bool:
+    import models
+    from models import db
+    if url.startswith("sqlite") and not Path(url.split("sqlite:///", 1)[1]).exists():
+        return False
+    try:
+        models.bind_url(url)
+        with db.connection_context():
+            if "qualification_request" not in db.get_tables():
+                return False
+            count = models.QualificationRequest.select().count()
+    except Exception:  # noqa: BLE001 - an unreachable or empty database: generate it
+        return False
+    return count == max(int(generate.BASE_OFFICERS * scale), int(generate.BASE_REQUESTS * scale))
+
+
+def ensure_data(backend: str, scales, force: bool = False) -> dict:
+    timings = {}
+    for scale in scales:
+        url = url_for_scale(backend, scale)
+        if force or not has_data(url, scale):
+            log(f"generating {backend} {scale_label(scale)} -> {url}")
+            started = time.monotonic()
+            subprocess.run([PY, str(BENCH / "generate.py"), "--scale", str(scale), "--url", url], check=True)
+            timings[scale_label(scale)] = round(time.monotonic() - started, 1)
+    return timings
+
+
+# ------------------------------------------------------------------ in-process
+
+class Counter:
+    """Counts the SQL statements peewee runs (a query hook on the bound database)."""
+
+    def __init__(self, database):
+        self.events = []
+        database.query_hooks.append(self.events.append)
+
+    def reset(self):
+        self.events.clear()
+
+    @property
+    def count(self):
+        return len(self.events)
+
+
+def make_apps(url: str):
+    os.environ.pop("APP_ENV", None)
+    from app import create_app
+    from stock import create_stock_app
+
+    import models
+    models.bind_url(url)
+    from models import db
+    with db.connection_context():
+        university = models.University.get(models.University.code == REVIEWER_UNIVERSITY)
+    config = {"DATABASE_URL": url, "SECRET_KEY": SECRET, "SEED_DEMO_DATA": False, "RATELIMIT_ENABLED": False,
+              "SMS_DELIVER_IN_BACKGROUND": False, "WTF_CSRF_ENABLED": False, "TESTING": False}
+    ours = create_app(config)
+    stock = create_stock_app(url, university.id)
+    return ours, stock, university
+
+
+def login(app, path: str, username: str):
+    client = app.test_client()
+    response = client.post(path, data={"username": username, "password": generate.BENCH_PASSWORD})
+    if response.status_code != 302:
+        raise RuntimeError(f"login {username} on {path} failed: {response.status_code}")
+    return client
+
+
+def timed(client, path: str, counter: Counter, runs: int, warmup: int = 2):
+    for _ in range(warmup):
+        response = client.get(path)
+        if response.status_code != 200:
+            raise RuntimeError(f"{path}: HTTP {response.status_code}")
+    times, cpu, sql, queries = [], [], [], []
+    for _ in range(runs):
+        counter.reset()
+        started, started_cpu = time.perf_counter(), time.process_time()
+        response = client.get(path)
+        response.get_data()
+        times.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.process_time() - started_cpu) * 1000)
+        sql.append(sum(event.duration for event in counter.events) * 1000)
+        queries.append(counter.count)
+    # Wall time includes the database's own work (PostgreSQL runs in another process); CPU
+    # time is this process's alone, and what a busy machine distorts least.
+    return {"ms": round(statistics.median(times), 2), "min_ms": round(min(times), 2),
+            "cpu_ms": round(statistics.median(cpu), 2), "sql_ms": round(statistics.median(sql), 2),
+            "queries": statistics.median(queries)}
+
+
+def sample_officers(n: int = 60):
+    """Officers spread over the table, each with its latest request id."""
+    import models
+    from models import db
+    with db.connection_context():
+        total = models.Officer.select().count()
+        step = max(1, total // n)
+        ids = list(range(1, total + 1, step))[:n]
+        rows = []
+        for officer in models.Officer.select().where(models.Officer.id.in_(ids)):
+            latest = (models.QualificationRequest.select(models.QualificationRequest.id)
+                      .where(models.QualificationRequest.officer == officer.id)
+                      .order_by(models.QualificationRequest.id.desc()).first())
+            rows.append((officer.user_code, officer.national_code, latest.id))
+    return rows
+
+
+def measure_lists(url: str, runs: int, stock_runs: int, with_stock: bool = True) -> dict:
+    """Cartable list pages, ours and stock, in-process; officer pages in-process."""
+    from stock import status_filter_arg
+
+    import models
+    from models import db
+    ours, stock, university = make_apps(url)
+    counter = Counter(db.obj)
+    director = login(ours, "/admin/login", generate.DIRECTOR)
+    reviewer = login(ours, "/admin/login", generate.reviewer_name(REVIEWER_UNIVERSITY, 1))
+    officers = sample_officers(12)
+    code = officers[len(officers) // 2][1]
+    stock_client = stock.test_client()
+    stock_view = next(v for v in stock.extensions["admin"][0]._views if getattr(v, "endpoint", "") == "qualification")
+    stock_status = status_filter_arg(stock_view)
+    scenarios = {
+        "first page": ("/admin/qualification/", "?"),
+        "deep page (page=2000)": ("/admin/qualification/?page=2000", None),
+        "filtered by state": ("/admin/qualification/?flt0_0=submitted", f"?{stock_status}=submitted"),
+        "search by national code": (f"/admin/qualification/?search={code}", f"?search={code}"),
+    }
+    result = {"lists": {}, "page_size": {}, "officer_inprocess": {}}
+    for name, (path, stock_suffix) in scenarios.items():
+        row = {"ours_director": timed(director, path, counter, runs),
+               "ours_reviewer": timed(reviewer, path, counter, runs)}
+        if with_stock:
+            stock_path = "/admin/qualification/" + (stock_suffix if stock_suffix is not None else "?page=2000")
+            row["stock"] = timed(stock_client, stock_path.rstrip("?"), counter, stock_runs, warmup=1)
+            row["stock_university"] = timed(stock_client, stock_path.replace("/qualification/", "/qualification_university/").rstrip("?"),
+                                            counter, stock_runs, warmup=1)
+        result["lists"][name] = row
+        log(f"  {name}: " + ", ".join(f"{k} {v['ms']} ms/{v['queries']}q" for k, v in row.items()))
+    # Statements per list page must not grow with the page size: 25 vs 100 rows.
+    admin = ours.extensions["admin"][0]
+    for endpoint in ("qualification", "cooperation", "editrequest"):
+        view = next(v for v in admin._views if getattr(v, "endpoint", "") == endpoint)
+        view.can_set_page_size, view.page_size_options = True, (25, 100)
+        row = {}
+        for size in (25, 100):
+            row[str(size)] = timed(director, f"/admin/{endpoint}/?page_size={size}", counter, 3, warmup=1)
+        if with_stock and endpoint == "qualification":
+            stock_view.can_set_page_size, stock_view.page_size_options = True, (25, 100)
+            for size in (25, 100):
+                row[f"stock {size}"] = timed(stock_client, f"/admin/qualification/?page_size={size}", counter,
+                                             min(3, stock_runs), warmup=0)
+        result["page_size"][endpoint] = row
+    # Officer pages, in-process (their cost at each scale).
+    user_code, _code, request_id = officers[0]
+    officer = login(ours, "/officer/login", user_code)
+    result["officer_inprocess"] = {
+        "/officer/": timed(officer, "/officer/", counter, runs),
+        "/officer/qualification/<id>": timed(officer, f"/officer/qualification/{request_id}", counter, runs),
+        "/verify?q=<national code>": timed(ours.test_client(), f"/verify?q={code}", counter, runs),
+    }
+    with db.connection_context():
+        result["rows"] = models.QualificationRequest.select().count()
+    return result
+
+
+# ------------------------------------------------------------------ export (child process)
+
+def export_child(url: str, which: str) -> None:
+    """Run one CSV export in this (fresh) process and print its figures as JSON."""
+    import models
+    from models import db
+    ours, stock, _university = make_apps(url)
+    counter = Counter(db.obj)
+    if which == "ours":
+        client, path = login(ours, "/admin/login", generate.DIRECTOR), "/admin/qualification/export/csv/"
+    else:
+        client, path = stock.test_client(), "/admin/qualification/export/csv/"
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_before = usage.ru_utime + usage.ru_stime
+    counter.reset()
+    started = time.perf_counter()
+    response = client.get(path, buffered=False)
+    first = None
+    size = lines = 0
+    for chunk in response.response:
+        if first is None and chunk:
+            first = time.perf_counter() - started
+        if isinstance(chunk, str):
+            chunk = chunk.encode("utf-8")
+        size += len(chunk)
+        lines += chunk.count(b"\n")
+    response.close()
+    total = time.perf_counter() - started
+    rows = lines - 1
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = usage.ru_utime + usage.ru_stime - cpu_before
+    print(json.dumps({"cpu_s": round(cpu, 2), "rows_per_cpu_s": round(rows / cpu) if cpu else 0,"status": response.status_code, "rows": rows, "bytes": size,
+                      "ttfb_s": round(first or total, 3), "total_s": round(total, 2),
+                      "rows_per_s": round(rows / total) if total else 0,
+                      "rss_before_mib": round(rss_before / 1024, 1),
+                      "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                      "queries": counter.count}))
+
+
+def run_export(url: str, which: str, timeout: float) -> dict:
+    process = subprocess.Popen([PY, __file__, "export-child", "--url", url, "--which", which],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak = 0
+    deadline = time.monotonic() + timeout
+    while process.poll() is None and time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            status = Path(f"/proc/{process.pid}/status").read_text()
+            match = re.search(r"VmHWM:\s+(\d+)", status)
+            if match:
+                peak = max(peak, int(match.group(1)))
+        time.sleep(0.5)
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+        return {"status": "killed", "timeout_s": timeout, "peak_rss_mib": round(peak / 1024, 1)}
+    out, err = process.communicate()
+    try:
+        return json.loads(out.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return {"status": "failed", "stderr": err[-2000:]}
+
+
+# ------------------------------------------------------------------ gunicorn + wrk
+
+WRK_SCRIPT = r"""
+local entries, i, pace = {}, 0, 0
+init = function(args)
+  for line in io.lines(args[1]) do
+    local cookie, path = line:match("^([^\t]*)\t(.*)$")
+    table.insert(entries, {cookie, path})
+  end
+  pace = tonumber(args[2] or "0")
+  math.randomseed(os.time() + math.floor(os.clock() * 1000000))
+  i = math.random(#entries)
+end
+request = function()
+  i = i % #entries + 1
+  local e = entries[i]
+  if e[1] == "" then return wrk.format("GET", e[2]) end
+  return wrk.format("GET", e[2], {["Cookie"] = e[1]})
+end
+delay = function()
+  if pace > 0 then return math.floor(-math.log(1 - math.random()) * pace) end
+  return 0
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('WRKJSON {"requests": %d, "duration_us": %d, "socket_errors": %d, "non2xx": %d, '
+    .. '"p50_ms": %.2f, "p90_ms": %.2f, "p95_ms": %.2f, "p99_ms": %.2f, "max_ms": %.2f}\n',
+    summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout, e.status,
+    latency:percentile(50) / 1000, latency:percentile(90) / 1000, latency:percentile(95) / 1000,
+    latency:percentile(99) / 1000, latency.max / 1000))
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def gunicorn(url: str, app_spec: str, extra_env=None, workers=None):
+    port = free_port()
+    env = dict(os.environ, APP_ENV="production", SECRET_KEY=SECRET, DATABASE_URL=url, HOST="127.0.0.1",
+               PORT=str(port), ACCESS_LOG="", UPLOAD_DIR=str(OUT / "documents"), **(extra_env or {}))
+    if workers:
+        env["WORKERS"] = str(workers)
+    logfile = open(OUT / "logs" / f"gunicorn-{port}.log", "w")
+    process = subprocess.Popen([str(Path(PY).parent / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"),
+                                "--pythonpath", str(BENCH), app_spec], cwd=ROOT, env=env,
+                               stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+            time.sleep(0.3)
+        time.sleep(1.5)  # let every worker boot
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=30)
+        logfile.close()
+
+
+def wrk(base: str, entries: list[tuple[str, str]], connections: int, seconds: int, pace_ms: int = 0) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        script, targets = Path(tmp) / "bench.lua", Path(tmp) / "targets.tsv"
+        script.write_text(WRK_SCRIPT)
+        targets.write_text("".join(f"{cookie}\t{path}\n" for cookie, path in entries))
+        output = subprocess.run(["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--timeout", "10s",
+                                 "-s", str(script), base, "--", str(targets), str(pace_ms)],
+                                capture_output=True, text=True, check=True).stdout
+    data = json.loads(output.split("WRKJSON", 1)[1].strip().splitlines()[0])
+    data["rps"] = round(data["requests"] / (data["duration_us"] / 1e6), 1)
+    data["connections"], data["seconds"], data["pace_ms"] = connections, seconds, pace_ms
+    return data
+
+
+def production_cookies(url: str, officers) -> dict:
+    """Session cookies minted by the production configuration (same SECRET_KEY as gunicorn)."""
+    os.environ.update(APP_ENV="production", SECRET_KEY=SECRET)
+    try:
+        from app import create_app
+        app = create_app({"DATABASE_URL": url, "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False,
+                          "SMS_DELIVER_IN_BACKGROUND": False})
+    finally:
+        os.environ.pop("APP_ENV", None)
+
+    def cookie_of(path, username):
+        response = app.test_client().post(path, data={"username": username, "password": generate.BENCH_PASSWORD},
+                                          base_url="https://localhost")
+        header = response.headers.get("Set-Cookie", "")
+        if response.status_code != 302 or not header:
+            raise RuntimeError(f"login {username}: {response.status_code}")
+        return header.split(";", 1)[0]
+    return {"director": cookie_of("/admin/login", generate.DIRECTOR),
+            "reviewer": cookie_of("/admin/login", generate.reviewer_name(REVIEWER_UNIVERSITY, 1)),
+            "officers": [(cookie_of("/officer/login", user_code), request_id)
+                         for user_code, _code, request_id in officers]}
+
+
+def measure_http(url: str, seconds: int, with_stock: bool = True) -> dict:
+    import models
+    from models import db
+    models.bind_url(url)
+    officers = sample_officers(40)
+    cookies = production_cookies(url, officers)
+    with db.connection_context():
+        university = models.University.get(models.University.code == REVIEWER_UNIVERSITY)
+    result = {}
+    with gunicorn(url, "app:create_app()") as base:
+        lists = [(cookies["director"], "/admin/qualification/")]
+        result["cartable first page, directorate (ours)"] = wrk(base, lists, 4, seconds)
+        result["cartable first page, reviewer (ours)"] = wrk(base, [(cookies["reviewer"], "/admin/qualification/")],
+                                                             4, seconds)
+        dashboards = [(cookie, "/officer/") for cookie, _ in cookies["officers"]]
+        pages = [(cookie, f"/officer/qualification/{rid}") for cookie, rid in cookies["officers"]]
+        mixed = [e for pair in zip(dashboards, pages) for e in pair]
+        result["officer dashboard, paced ~200 req/s"] = wrk(base, dashboards, 22, seconds, pace_ms=100)
+        result["officer request page, paced ~200 req/s"] = wrk(base, pages, 22, seconds, pace_ms=100)
+        result["officer pages mixed, paced ~200 req/s"] = wrk(base, mixed, 22, seconds, pace_ms=100)
+        result["officer pages mixed, full speed (8 conn.)"] = wrk(base, mixed, 8, seconds)
+    if with_stock:
+        with gunicorn(url, "stock:create_stock_app()", {"STOCK_UNIVERSITY": str(university.id)}) as base:
+            result["cartable first page, directorate (stock)"] = wrk(base, [("", "/admin/qualification/")], 4,
+                                                                     seconds)
+            result["cartable first page, reviewer (stock)"] = wrk(
+                base, [("", "/admin/qualification_university/")], 4, seconds)
+    for name, row in result.items():
+        log(f"  {name}: {row['rps']} req/s p50 {row['p50_ms']} p95 {row['p95_ms']} p99 {row['p99_ms']} ms, "
+            f"non-2xx {row['non2xx']}, errors {row['socket_errors']}")
+    return result
+
+
+# ------------------------------------------------------------------ report
+
+def machine() -> dict:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    free = subprocess.run(["free", "-h"], capture_output=True, text=True).stdout
+    return {"nproc": os.cpu_count(), "cpu": cpu, "free": free, "python": platform.python_version(),
+            "date": dt.datetime.now().isoformat(timespec="seconds"), "loadavg": os.getloadavg()}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command")
+    child = sub.add_parser("export-child")
+    child.add_argument("--url", required=True)
+    child.add_argument("--which", choices=("ours", "stock"), default="ours")
+    parser.add_argument("--backend", default="sqlite,postgres", help="sqlite,postgres")
+    parser.add_argument("--scales", default="0.01,0.1,1")
+    parser.add_argument("--runs", type=int, default=15, help="in-process runs per page (median)")
+    parser.add_argument("--stock-runs", type=int, default=5, help="runs of the (slow) stock pages")
+    parser.add_argument("--wrk-seconds", type=int, default=15)
+    parser.add_argument("--stock-export-timeout", type=float, default=240.0)
+    parser.add_argument("--skip", default="", help="comma list of: lists,export,http")
+    parser.add_argument("--regenerate", action="store_true")
+    args = parser.parse_args(argv)
+    if args.command == "export-child":
+        export_child(args.url, args.which)
+        return
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is missing: apt-get install -y wrk")
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "logs").mkdir(exist_ok=True)
+    scales = [float(s) for s in args.scales.split(",")]
+    skip = set(filter(None, args.skip.split(",")))
+    for backend in args.backend.split(","):
+        started = time.monotonic()
+        if backend == "postgres":
+            ensure_postgres()
+        generated = ensure_data(backend, scales, force=args.regenerate)
+        results = {"machine": machine(), "backend": backend, "generated_s": generated, "scales": {}}
+        for scale in scales:
+            url = url_for_scale(backend, scale)
+            label = scale_label(scale)
+            entry = results["scales"][label] = {"url": url}
+            if "lists" not in skip:
+                log(f"{backend} {label}: list pages in-process")
+                entry.update(measure_lists(url, args.runs, args.stock_runs if scale >= 1 else args.runs))
+            if "export" not in skip:
+                log(f"{backend} {label}: CSV export")
+                entry["export"] = {"ours": run_export(url, "ours", 600)}
+                entry["export"]["stock"] = run_export(url, "stock", args.stock_export_timeout)
+                log(f"  {entry['export']}")
+            if "http" not in skip and scale >= 1:
+                log(f"{backend} {label}: gunicorn + wrk")
+                entry["http"] = measure_http(url, args.wrk_seconds)
+        results["seconds"] = round(time.monotonic() - started, 1)
+        path = OUT / f"results-{backend}.json"
+        path.write_text(json.dumps(results, indent=2, ensure_ascii=False))
+        log(f"{backend}: done in {results['seconds']} s -> {path}")
+    from report import write_report
+    write_report(OUT)
+
+
+if __name__ == "__main__":
+    main()

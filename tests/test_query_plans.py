@@ -1,0 +1,269 @@
+"""Every list the screens offer reads an index, and a list page costs a fixed number of
+SQL statements whatever its page size (issue 9).
+
+The statements are the real ones: each page is requested through the test client while
+a peewee query hook records what it runs; then each statement that touches a large table
+is explained (SQLite: EXPLAIN QUERY PLAN; PostgreSQL: EXPLAIN with enable_seqscan off, so
+that a tiny table does not make a sequential scan the cheapest plan). No timing here:
+the figures are in bench/RESULTS.md.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+
+import models
+from models import db
+
+from conftest import PASSWORD, login
+
+BIG_TABLES = {"qualification_request", "cooperation", "edit_request", "officer", "notice", "notice_read",
+              "request_event", "document", "branch", "distributor"}
+
+
+class Recorder:
+    def __init__(self):
+        self.events = []
+
+    def __enter__(self):
+        db.obj.query_hooks.append(self.events.append)
+        return self
+
+    def __exit__(self, *exc):
+        db.obj.query_hooks.remove(self.events.append)
+
+
+def record(client, path):
+    with Recorder() as recorder:
+        response = client.get(path)
+    assert response.status_code == 200, (path, response.status_code)
+    return [(event.sql, event.params) for event in recorder.events]
+
+
+def aliases(sql: str) -> dict:
+    """{alias: table} of the big tables a statement reads."""
+    found = {table: table for table in re.findall(r'FROM "(\w+)"(?! AS)', sql)}
+    for table, alias in re.findall(r'"(\w+)" AS "(\w+)"', sql):
+        found[alias] = table
+    return {alias: table for alias, table in found.items() if table in BIG_TABLES}
+
+
+def full_scans(sql: str, params) -> list[str]:
+    """The big tables this statement reads without an index (empty when all use one)."""
+    tables = aliases(sql)
+    if not tables:
+        return []
+    if models.is_sqlite():
+        plan = [row[-1] for row in db.execute_sql("EXPLAIN QUERY PLAN " + sql, params).fetchall()]
+        bad = []
+        for detail in plan:
+            match = re.match(r"SCAN (\w+)$", detail.strip())
+            # A bare SCAN walks the table's own b-tree: fine when that is the order asked
+            # (ORDER BY id ... LIMIT stops after the page), a full scan otherwise.
+            in_id_order = (f'ORDER BY "{match.group(1)}"."id"' in sql
+                           and "USE TEMP B-TREE FOR ORDER BY" not in plan) if match else False
+            if match and match.group(1) in tables and not in_id_order:
+                bad.append(f"{tables[match.group(1)]}: {detail}")
+        return bad
+    with db.atomic():
+        db.execute_sql("SET LOCAL enable_seqscan = off")
+        plan = "\n".join(row[0] for row in db.execute_sql("EXPLAIN " + sql, params).fetchall())
+    return [line.strip() for line in plan.splitlines()
+            if re.search(r"Seq Scan on (\w+)", line) and re.search(r"Seq Scan on (\w+)", line).group(1) in BIG_TABLES]
+
+
+def index_names(sql: str, params) -> set[str]:
+    if models.is_sqlite():
+        plan = " ".join(row[-1] for row in db.execute_sql("EXPLAIN QUERY PLAN " + sql, params).fetchall())
+        return set(re.findall(r"INDEX (\w+)", plan)) | ({"PRIMARY KEY"} if "PRIMARY KEY" in plan else set())
+    with db.atomic():
+        db.execute_sql("SET LOCAL enable_seqscan = off")
+        plan = " ".join(row[0] for row in db.execute_sql("EXPLAIN " + sql, params).fetchall())
+    return set(re.findall(r"(?:Index Scan|Index Only Scan|Bitmap Index Scan)(?: Backward)? (?:using|on) (\w+)", plan))
+
+
+def assert_indexed(client, path, table: str | None = None, expected: tuple[str, ...] = ()):
+    statements = record(client, path)
+    checked = 0
+    for sql, params in statements:
+        if table and table not in aliases(sql).values():
+            continue
+        with db.connection_context():
+            problems = full_scans(sql, params)
+            assert not problems, f"{path}: full scan of {problems}\n{sql}"
+            if expected and table and list(aliases(sql).values())[:1] == [table]:
+                used = index_names(sql, params)
+                assert used & set(expected), f"{path}: expected one of {expected}, the plan uses {used}\n{sql}"
+        checked += 1
+    assert checked, f"{path}: no statement on {table}"
+
+
+# ------------------------------------------------------------------ data
+
+@pytest.fixture
+def world(app, make_officer, make_staff):
+    """A small registry: 30 officers with requests in every state, cooperations, edit requests."""
+    with db.connection_context():
+        tehran_uni = models.University.get(models.University.name == "دانشگاه علوم پزشکی تهران")
+        director = make_staff(role="directorate", username="director")
+        reviewer = make_staff(university="دانشگاه علوم پزشکی تهران", username="reviewer")
+        distributor = models.create_distributor("dist", PASSWORD, "شرکت نمونه", "company", "09351234567")
+    officers = [make_officer(qualified=(i % 2 == 0)) for i in range(30)]
+    now = models.utcnow()
+    statuses = ("submitted", "deficient", "approved", "rejected", "draft")
+    with db.connection_context(), db.atomic():
+        city = models.City.get_by_id(officers[0].city_id)
+        requests_ = []
+        for i, officer in enumerate(officers):
+            status = statuses[i % len(statuses)]
+            submitted = None if status == "draft" else now - dt.timedelta(days=i)
+            requests_.append(models.QualificationRequest.create(
+                officer=officer, status=status, university=tehran_uni if status != "draft" else None,
+                reviewer=reviewer.id if status in ("deficient", "approved", "rejected") else None,
+                submitted_at=submitted, last_submitted_at=submitted,
+                due_on=(now + dt.timedelta(days=5 - i)).date() if status == "submitted" else None,
+                city=city if submitted else None, field_of_study=officer.field_of_study_id if submitted else None,
+                degree_level=officer.degree_level_id if submitted else None))
+            models.RequestEvent.create(request_type="qualification", request_id=requests_[-1].id, action="submit",
+                                       actor_kind="officer", actor_id=officer.id, university_id=tehran_uni.id)
+            models.Notice.create(subject="s", body="b", audience="officer", officer=officer, kind="decision")
+        for i, officer in enumerate(officers):
+            branch = models.Branch.create(distributor=distributor, name=f"شعبه {i}", province=city.province_id,
+                                          city=city, address="تهران، خیابان انقلاب، پلاک ۱")
+            status = ("ended", "rejected", "pending_university")[i % 3]
+            models.Cooperation.create(branch=branch, distributor=distributor, officer=officer, status=status,
+                                      university=tehran_uni, submitted_at=now, last_submitted_at=now - dt.timedelta(hours=i),
+                                      reviewer=reviewer.id if status != "pending_university" else None,
+                                      due_on=now.date() if status == "pending_university" else None)
+            models.EditRequest.create(officer=officer, status=("approved", "rejected", "submitted")[i % 3],
+                                      university=tehran_uni, submitted_at=now, last_submitted_at=now,
+                                      reviewer=reviewer.id if i % 3 != 2 else None)
+    return {"director": director, "reviewer": reviewer, "officers": officers, "requests": requests_,
+            "city": city, "university": tehran_uni}
+
+
+def staff_client(app, staff):
+    client = app.test_client()
+    assert login(client, "/admin/login", staff.username).status_code == 302
+    return client
+
+
+def view_of(app, endpoint):
+    return next(v for v in app.extensions["admin"][0]._views if getattr(v, "endpoint", "") == endpoint)
+
+
+# ------------------------------------------------------------------ plans
+
+QUALIFICATION_PAGES = {
+    "default order": ("", ("qualification_request_submitted_at", "qualification_request_university_id_submitted_at")),
+    "state": ("?flt0_0=submitted", ("qualification_request_status_submitted_at",
+                                     "qualification_request_university_id_status_submitted_at")),
+    "city": ("?flt0_1={city}", ("qualification_request_city_id_submitted_at", "qualificationrequest_city_id",
+                                "qualification_request_city_id")),
+    "field": ("?flt0_2={field}", ("qualification_request_field_of_study_id_submitted_at",
+                                  "qualification_request_field_of_study_id")),
+    "degree": ("?flt0_3={degree}", ("qualification_request_degree_level_id_submitted_at",
+                                    "qualification_request_degree_level_id")),
+    "submitted from": ("?flt0_4=1390/01/01", ()),
+    "submitted until": ("?flt0_5=1500/01/01", ()),
+    "assigned to me": ("?flt0_6=1", ("qualification_request_reviewer_id_submitted_at",
+                                     "qualification_request_reviewer_id")),
+    "overdue": ("?flt0_7=1", ()),
+    "deep page": ("?page=1", ()),
+    "sort by id": ("?sort=0", ()),
+    "sort by state": ("?sort=6", ()),
+    "sort by submission, descending": ("?sort=7&desc=1", ()),
+}
+
+
+@pytest.mark.parametrize("role", ["director", "reviewer"])
+def test_qualification_cartable_reads_indexes(app, world, role):
+    client = staff_client(app, world[role])
+    officer = world["officers"][0]
+    for suffix, expected in QUALIFICATION_PAGES.values():
+        suffix = suffix.format(city=world["city"].id, field=officer.field_of_study_id,
+                               degree=officer.degree_level_id)
+        assert_indexed(client, "/admin/qualification/" + suffix, "qualification_request",
+                       expected if role == "director" and not models.is_sqlite() else ())
+
+
+@pytest.mark.parametrize("role", ["director", "reviewer"])
+def test_search_by_national_code_reads_the_officer_index(app, world, role):
+    client = staff_client(app, world[role])
+    code = world["officers"][3].national_code
+    for endpoint in ("qualification", "cooperation", "editrequest"):
+        assert_indexed(client, f"/admin/{endpoint}/?search={code}", "officer",
+                       ("officer_national_code", "officer_user_code"))
+
+
+@pytest.mark.parametrize("role", ["director", "reviewer"])
+def test_cooperation_cartable_reads_indexes(app, world, role):
+    client = staff_client(app, world[role])
+    for suffix in ("", "?flt0_0=ended", "?flt0_1={university}", "?flt0_2=1", "?flt0_3=1", "?page=1", "?sort=0",
+                   "?sort=7"):
+        assert_indexed(client, "/admin/cooperation/" + suffix.format(university=world["university"].id),
+                       "cooperation")
+
+
+@pytest.mark.parametrize("role", ["director", "reviewer"])
+def test_edit_request_cartable_reads_indexes(app, world, role):
+    client = staff_client(app, world[role])
+    for suffix in ("", "?flt0_0=submitted", "?flt0_1=1", "?flt0_2=1", "?page=1", "?sort=0", "?sort=3"):
+        assert_indexed(client, "/admin/editrequest/" + suffix, "edit_request")
+
+
+def test_officer_pages_and_verification_read_indexes(app, world):
+    officer = world["officers"][5]
+    request_ = world["requests"][5]
+    client = app.test_client()
+    assert login(client, "/officer/login", officer.user_code).status_code == 302
+    assert_indexed(client, "/officer/", "qualification_request")
+    assert_indexed(client, "/officer/", "notice")
+    assert_indexed(client, f"/officer/qualification/{request_.id}", "request_event")
+    assert_indexed(client, f"/officer/qualification/{request_.id}", "document")
+    public = app.test_client()
+    assert_indexed(public, f"/verify?q={officer.national_code}", "officer", ("officer_national_code",))
+    qualified = world["officers"][0]
+    with db.connection_context():
+        number = models.Officer.get_by_id(qualified.id).qualification_number
+    assert_indexed(public, f"/verify?q={number}", "officer", ("officer_qualification_number",))
+
+
+# ------------------------------------------------------------------ statements per page
+
+@pytest.mark.parametrize("endpoint", ["qualification", "cooperation", "editrequest"])
+def test_a_list_page_costs_three_statements_whatever_its_size(app, world, endpoint):
+    """The session check (2) and the page with its capped count (1): no statement per row,
+    no separate COUNT(*), no query per filter's options."""
+    view = view_of(app, endpoint)
+    view.can_set_page_size, view.page_size_options = True, (25, 100)
+    client = staff_client(app, world["director"])
+    record(client, f"/admin/{endpoint}/")  # the filter options are read once, then cached
+    counts = {size: len(record(client, f"/admin/{endpoint}/?page_size={size}")) for size in (25, 100)}
+    assert counts[25] == counts[100] <= 3, counts
+    assert len(record(client, f"/admin/{endpoint}/?page=1&page_size=25")) <= 3
+
+
+def test_the_count_is_capped_and_shown(app, world, monkeypatch):
+    from backoffice import base
+    monkeypatch.setattr(base, "COUNT_CAP", 10)
+    client = staff_client(app, world["director"])
+    html = client.get("/admin/qualification/").get_data(as_text=True)
+    assert "(10+)" in html
+    monkeypatch.setattr(base, "COUNT_CAP", 10_000)
+    html = client.get("/admin/qualification/").get_data(as_text=True)
+    assert "(30)" in html
+
+
+def test_deep_pages_and_searches_show_the_same_rows_as_a_plain_offset(app, world):
+    """The deep-page rewrite (ids first, then the join) changes no row."""
+    client = staff_client(app, world["director"])
+    ids = []
+    for page in range(3):
+        html = client.get(f"/admin/qualification/?page={page}&sort=0").get_data(as_text=True)
+        ids += re.findall(r'review/\?id=(\d+)', html)
+    with db.connection_context():
+        expected = [str(r.id) for r in models.QualificationRequest.select().order_by(models.QualificationRequest.id)]
+    assert sorted(set(ids), key=int) == expected
