@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import abort, flash, has_request_context, request
 from flask_admin import expose
 from flask_admin.actions import action
-from flask_admin.contrib.peewee.filters import FilterEqual
+from flask_admin.contrib.peewee.filters import BasePeeweeFilter, FilterEqual
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
@@ -133,6 +133,19 @@ class StaffView(SecureModelView):
         models.audit(staff_actor(), "staff_created" if is_created else "staff_changed", model)
 
 
+class QualifiedFilter(BasePeeweeFilter):
+    """Officers by status: qualified or not yet."""
+
+    def apply(self, query, value):
+        return query.where(Officer.qualified_at.is_null(value != "1"))
+
+    def operation(self):
+        return gettext("is")
+
+    def get_options(self, view):
+        return [("1", gettext("Qualified")), ("0", gettext("Not qualified yet"))]
+
+
 class OfficerSearchMixin:
     """Search by an officer's national code, user code or name on views whose query
     already joins the officer (Flask-Admin's own search would join it a second time)."""
@@ -177,6 +190,7 @@ class OfficerView(OfficerSearchMixin, SecureModelView):
         FilterEqual(Officer.city, _l("City"), options=options_of(City)),
         FilterEqual(Officer.field_of_study, _l("Field of study"), options=options_of(FieldOfStudy)),
         FilterEqual(Officer.degree_level, _l("Degree level"), options=options_of(DegreeLevel)),
+        QualifiedFilter(Officer.qualified_at, _l("Status")),
     )
     column_formatters = {"user_code": lambda v, c, m, n: Markup('<a href="{0}">{1}</a>').format(
         v.get_url(".history_view", id=m.id), m.user_code)}

@@ -89,3 +89,16 @@ def test_staff_login_with_wrong_password_fails_generically(app, make_staff):
     response = login(app.test_client(), "/admin/login", staff.username, "Wrong-pass-99")
     assert response.status_code == 422
     assert "نام کاربری یا گذرواژه درست نیست" in response.get_data(as_text=True)
+
+
+def test_directorate_filters_officers_by_status_and_searches_by_national_code(app, make_staff, make_officer, dbc):
+    qualified, pending = make_officer(qualified=True), make_officer()
+    director = staff_client_for(app, make_staff("directorate"))
+    listing = director.get("/admin/officer/").get_data(as_text=True)
+    assert qualified.national_code in listing and pending.national_code in listing
+    only_qualified = director.get("/admin/officer/", query_string={"search": qualified.national_code})
+    body = only_qualified.get_data(as_text=True)
+    assert qualified.national_code in body and pending.national_code not in body
+    # The status filter (the fifth filter) keeps only qualified officers.
+    body = director.get("/admin/officer/?flt0_4=1").get_data(as_text=True)
+    assert qualified.national_code in body and pending.national_code not in body
