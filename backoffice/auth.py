@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from flask import redirect, request, url_for
 from flask_admin import AdminIndexView, expose
-from flask_babel import gettext as _
 
 import models
 from publicforms.forms import ActionForm, LoginForm
@@ -55,5 +54,3 @@ class StaffIndexView(StaffAccessMixin, AdminIndexView):
             sign_out()
         return redirect(url_for("admin.login_view"))
 
-
-__all__ = ["_"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as _dt
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, redirect, request
 from flask_admin import expose
 from flask_admin.contrib.peewee.filters import BasePeeweeFilter, FilterEqual
 from flask_babel import gettext

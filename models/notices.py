@@ -149,7 +149,3 @@ def notify_officer(officer, subject: str, body: str, sms_text: str | None = None
     Notice.create(subject=subject, body=body, audience="officer", officer=officer, kind="decision")
     queue_sms(officer.mobile, sms_text or body)
 
-
-__all__ = ["Notice", "NoticeRead", "SmsOutbox", "inbox", "unread_count", "open_notice",
-           "recipients_count", "read_count", "send_notice", "queue_sms", "notify_officer",
-           ]

@@ -1,7 +1,7 @@
 """Distributor pages: branches, nominating an officer, releasing one."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 import models
@@ -105,5 +105,3 @@ def release(branch_id):
         flash(_("The officer was released; the branch has no technical officer now."), "success")
     return redirect(url_for("distributor_site.dashboard"))
 
-
-__all__ = ["request"]

@@ -1,7 +1,7 @@
 """Officer pages for qualification requests and their documents."""
 from __future__ import annotations
 
-from flask import (abort, current_app, flash, g, redirect, render_template, request, send_file,
+from flask import (abort, flash, g, redirect, render_template, request, send_file,
                    url_for)
 from flask_babel import gettext as _
 
@@ -203,5 +203,3 @@ def send_document(document, inline: bool):
     response.headers["X-Frame-Options"] = "SAMEORIGIN"
     return response
 
-
-__all__ = ["current_app"]

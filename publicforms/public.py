@@ -6,7 +6,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from markupsafe import Markup
 
 import models
-from persian import is_valid_national_code, normalize_national_code, normalize_text, to_ascii_digits
+from persian import normalize_text, to_ascii_digits
 
 from .web import limiter, safe_next
 
@@ -54,5 +54,3 @@ def branch(branch_id):
     return render_template("branch.html", branch=found, active=active,
                            qr=qr_svg(url_for("public.branch", branch_id=found.id, _external=True)))
 
-
-__all__ = ["is_valid_national_code", "normalize_national_code"]

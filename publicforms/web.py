@@ -5,12 +5,11 @@ import functools
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from flask import (abort, current_app, flash, g, redirect, render_template, request, session,
+from flask import (current_app, g, redirect, render_template, request, session,
                    url_for)
 from flask_babel import gettext, lazy_gettext as _l, pgettext
 from flask_limiter import Limiter
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
-from markupsafe import Markup
 
 import models
 import persian
@@ -212,8 +211,6 @@ def _error_page(error):
         current_app.logger.exception("unhandled error on %s", request.path)
     return render_template("error.html", code=code, message=str(ERROR_TITLES.get(code, ERROR_TITLES[500]))), code
 
-
-__all__ = ["abort", "flash", "Markup"]
 
 
 def get_store():
