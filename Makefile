@@ -51,7 +51,7 @@ postgres:
 
 ## The performance benchmark (bench/run.py, figures in bench/RESULTS.md): generates the data sets
 ## when missing (SQLite and PostgreSQL, 10k/100k/1M requests: about 15 minutes the first time),
-## then measures both databases against stock Flask-Admin (about 45 minutes). Needs root for
+## then measures both databases against stock Flask-Admin (about 20 minutes). Needs root for
 ## PostgreSQL and wrk. BENCH_ARGS="--backend sqlite --scales 0.01,0.1" for a quick look.
 bench: install postgres
 	command -v wrk >/dev/null || apt-get install -y wrk

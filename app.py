@@ -49,10 +49,14 @@ def _settings(app: Flask, test_config: dict | None) -> None:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,
-        SMS_DELIVER_IN_BACKGROUND=True,
+        SMS_DELIVER_IN_BACKGROUND=os.environ.get("SMS_DELIVER_IN_BACKGROUND", "1") != "0",
         FLASK_ADMIN_SWATCH="default",
         RATELIMIT_STORAGE_URI=os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         SEED_DEMO_DATA=env == "development",
+        # Proxies in front of the app whose X-Forwarded-For is trusted (gunicorn's
+        # FORWARDED_ALLOW_IPS implies one).
+        TRUSTED_PROXY_COUNT=int(os.environ.get("TRUSTED_PROXY_COUNT",
+                                               "1" if os.environ.get("FORWARDED_ALLOW_IPS") else "0")),
     )
     if env == "production":
         if not app.config["SECRET_KEY"]:
@@ -89,6 +93,12 @@ def create_app(test_config: dict | None = None) -> Flask:
                                      FileSystemLoader(str(BASE_DIR / "backoffice" / "templates"))])
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
+    if app.config["TRUSTED_PROXY_COUNT"]:
+        # Behind a TLS proxy: take the client's address and scheme from the proxy's
+        # headers (only this many hops), so throttling and the audit see real clients.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        hops = app.config["TRUSTED_PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0)
     models.bind_url(app.config["DATABASE_URL"])
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)

@@ -15,6 +15,23 @@ def _csp_nonce():
     return g.csp_nonce
 
 
+def _safe_redirect_target(param_name: str = "url"):
+    """Flask-Admin's return ``url`` limited to a path on this site (its own check lets
+    'https:evil.example' through)."""
+    from flask import request
+
+    from publicforms.web import safe_next
+    target = request.values.get(param_name)
+    return safe_next(target, "") or None
+
+
+def _patch_redirect_targets() -> None:
+    import flask_admin.actions
+    import flask_admin.model.base
+    flask_admin.model.base.get_redirect_target = _safe_redirect_target
+    flask_admin.actions.get_redirect_target = _safe_redirect_target
+
+
 def init_admin(app) -> Admin:
     """Create the Admin with the RTL theme and register every view."""
     from .auth import StaffIndexView
@@ -24,5 +41,6 @@ def init_admin(app) -> Admin:
                   theme=Bootstrap4Theme(base_template="admin/rtl_base.html"),
                   index_view=StaffIndexView(name=_l("Dashboard"), url="/admin"),
                   csp_nonce_generator=_csp_nonce)
+    _patch_redirect_targets()
     register_views(admin)
     return admin

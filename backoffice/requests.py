@@ -18,10 +18,10 @@ from models import (City, DegreeLevel, Document, FieldOfStudy, Officer, Qualific
                     StaffUser, University)
 from publicforms.forms import ActionForm
 from publicforms.officer_requests import send_document
-from publicforms.web import domain_message, status_label
+from publicforms.web import deny, domain_message, status_label
 
 from .base import SecureModelView, current_staff, staff_actor, status_badge
-from .views import OfficerSearchMixin, options_of
+from .views import IdFilter, OfficerSearchMixin, options_of
 
 
 class AssignedToMeFilter(BasePeeweeFilter):
@@ -119,7 +119,7 @@ class ReviewQueueView(SecureModelView):
     def _visible_request(self):
         found = self.get_one(request.args.get("id"))
         if found is None:
-            abort(404)
+            deny(404)
         return found
 
     @expose("/review/", methods=("GET", "POST"))
@@ -185,9 +185,9 @@ class ReviewQueueView(SecureModelView):
         """A document of a request the staff member may see; anything else is 404."""
         document = Document.get_or_none(Document.id == request.args.get("doc", type=int))
         if document is None or document.request_type != self.model.REQUEST_TYPE:
-            abort(404)
+            deny(404)
         if self.get_one(document.request_id) is None:
-            abort(404)
+            deny(404)
         return send_document(document, inline=request.args.get("inline") == "1")
 
 
@@ -201,9 +201,9 @@ class QualificationView(OfficerSearchMixin, ReviewQueueView):
         FilterEqual(QualificationRequest.status, _l("Status"), options=[
             (code, lazy_pgettext("status", code)) for code in
             ("draft", "submitted", "deficient", "approved", "rejected")]),
-        FilterEqual(QualificationRequest.city, _l("City"), options=options_of(City)),
-        FilterEqual(QualificationRequest.field_of_study, _l("Field of study"), options=options_of(FieldOfStudy)),
-        FilterEqual(QualificationRequest.degree_level, _l("Degree level"), options=options_of(DegreeLevel)),
+        IdFilter(QualificationRequest.city, _l("City"), options=options_of(City)),
+        IdFilter(QualificationRequest.field_of_study, _l("Field of study"), options=options_of(FieldOfStudy)),
+        IdFilter(QualificationRequest.degree_level, _l("Degree level"), options=options_of(DegreeLevel)),
         JalaliDateFilter(QualificationRequest.submitted_at, _l("Submitted"), after=True),
         JalaliDateFilter(QualificationRequest.submitted_at, _l("Submitted"), after=False),
         AssignedToMeFilter(QualificationRequest.reviewer, _l("Assigned")),
@@ -260,7 +260,7 @@ class CooperationView(OfficerSearchMixin, ReviewQueueView):
         FilterEqual(models.Cooperation.status, _l("Status"), options=[
             (code, lazy_pgettext("status", code)) for code in
             ("pending_officer", "pending_university", "active", "ended", "rejected")]),
-        FilterEqual(models.Cooperation.university, _l("University"), options=options_of(University)),
+        IdFilter(models.Cooperation.university, _l("University"), options=options_of(University)),
         AssignedToMeFilter(models.Cooperation.reviewer, _l("Assigned")),
         OverdueFilter(models.Cooperation.due_on, _l("Decision due")),
     )
@@ -343,5 +343,5 @@ class EditRequestView(OfficerSearchMixin, ReviewQueueView):
         document = Document.get_or_none((Document.id == request.args.get("doc", type=int))
                                         & (Document.officer == item.officer_id))
         if document is None:
-            abort(404)
+            deny(404)
         return send_document(document, inline=request.args.get("inline") == "1")

@@ -21,6 +21,16 @@ from publicforms.web import domain_message
 from .base import JalaliDateField, SecureModelView, cached_options, staff_actor
 
 
+class IdFilter(FilterEqual):
+    """Equality on a foreign key: only a number is a value (anything else is ignored)."""
+
+    def validate(self, value):
+        return str(value).isdigit()
+
+    def clean(self, value):
+        return int(value)
+
+
 def options_of(model, label="name"):
     """(id, name) options for a filter on a foreign key, read when a page renders.
 
@@ -63,7 +73,7 @@ class ProvinceView(ReferenceView):
 class UniversityView(ReferenceView):
     column_list = ("code", "name", "province")
     form_columns = ("code", "name", "name_en", "province")
-    column_filters = (FilterEqual(University.province, _l("Province"), options=options_of(Province)),)
+    column_filters = (IdFilter(University.province, _l("Province"), options=options_of(Province)),)
 
     def base_query(self):
         return University.select(University, Province).join(Province)
@@ -72,8 +82,8 @@ class UniversityView(ReferenceView):
 class CityView(ReferenceView):
     column_list = ("name", "province", "university")
     form_columns = ("name", "name_en", "province", "university")
-    column_filters = (FilterEqual(City.province, _l("Province"), options=options_of(Province)),
-                      FilterEqual(City.university, _l("University"), options=options_of(University)))
+    column_filters = (IdFilter(City.province, _l("Province"), options=options_of(Province)),
+                      IdFilter(City.university, _l("University"), options=options_of(University)))
 
     def base_query(self):
         return City.select(City, Province, University).join(Province).switch(City).join(University)
@@ -186,10 +196,10 @@ class OfficerView(OfficerSearchMixin, SecureModelView):
     column_sortable_list = ("user_code", "last_name", "qualified_at", "created_at")
     column_default_sort = ("created_at", True)
     column_filters = (
-        FilterEqual(Officer.province, _l("Province"), options=options_of(Province)),
-        FilterEqual(Officer.city, _l("City"), options=options_of(City)),
-        FilterEqual(Officer.field_of_study, _l("Field of study"), options=options_of(FieldOfStudy)),
-        FilterEqual(Officer.degree_level, _l("Degree level"), options=options_of(DegreeLevel)),
+        IdFilter(Officer.province, _l("Province"), options=options_of(Province)),
+        IdFilter(Officer.city, _l("City"), options=options_of(City)),
+        IdFilter(Officer.field_of_study, _l("Field of study"), options=options_of(FieldOfStudy)),
+        IdFilter(Officer.degree_level, _l("Degree level"), options=options_of(DegreeLevel)),
         QualifiedFilter(Officer.qualified_at, _l("Status")),
     )
     column_formatters = {"user_code": lambda v, c, m, n: Markup('<a href="{0}">{1}</a>').format(
@@ -309,7 +319,7 @@ class SmsView(SecureModelView):
 
     @action("resend", _l("Send again"), _l("Put the selected messages back in the queue?"))
     def action_resend(self, ids):
-        count = notify.resend([int(i) for i in ids])
+        count = notify.resend([int(i) for i in ids if str(i).isdigit()])
         flash(gettext("%(count)s messages were queued again.", count=count), "success")
 
 
@@ -356,7 +366,7 @@ class BranchView(SecureModelView):
     category = _l("Accounts")
     column_list = ("name", "distributor", "province", "city", "created_at")
     column_searchable_list = ("name",)
-    column_filters = (FilterEqual(models.Branch.province, _l("Province"), options=options_of(Province)),)
+    column_filters = (IdFilter(models.Branch.province, _l("Province"), options=options_of(Province)),)
 
     def base_query(self):
         return (models.Branch.select(models.Branch, models.Distributor, Province, City)

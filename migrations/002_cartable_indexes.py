@@ -10,10 +10,12 @@ import peewee as pw
 from peewee_migrate import Migrator
 
 INDEXES = (
-    # A reviewer's cartable: their university in submission order; the state is in the index
-    # so that skipping to a deep page (and the "not a draft" test) reads no table row.
-    ("qualification_request", "qualification_request_university_id_submitted_at_status",
-     ("university_id", "submitted_at", "status")),
+    # A reviewer's cartable: their university in submission order. The state and the id are in
+    # the index so that skipping to a deep page (and the "not a draft" test) reads no table row.
+    ("qualification_request", "qualification_request_university_id_submitted_at_status_id",
+     ("university_id", "submitted_at", "status", "id")),
+    # The directorate's: the same, for every request (PostgreSQL's indexes do not hold the id).
+    ("qualification_request", "qualification_request_submitted_at_id", ("submitted_at", "id")),
     ("qualification_request", "qualification_request_status_submitted_at", ("status", "submitted_at")),
     ("qualification_request", "qualification_request_city_id_submitted_at", ("city_id", "submitted_at")),
     ("qualification_request", "qualification_request_field_of_study_id_submitted_at",

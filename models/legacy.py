@@ -380,6 +380,8 @@ def _rows(path: Path, name: str):
                 line = start
                 if not any(value.strip() for value in raw):
                     continue  # a blank line is not a row
+                if len(raw) > len(header) and not any(v.strip() for v in raw[len(header):]):
+                    raw = raw[:len(header)]  # empty trailing cells, as spreadsheets write them
                 if len(raw) != len(header):
                     yield start, None, (len(raw), len(header))
                 else:

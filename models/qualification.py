@@ -8,7 +8,7 @@ from .accounts import Officer
 from .base import ConflictError, DomainError, N_, PermissionDenied, db, translate, utcnow
 from .notices import notify_officer
 from .reference import City, DegreeLevel, DocumentKind, FieldOfStudy
-from .review import (OPEN_STATES, REJECT_REASONS, Document, ReviewedRequest, ReviewFlow,
+from .review import (OPEN_STATES, REJECT_REASONS, ReviewedRequest, ReviewFlow,
                      Transition, is_owner, record_document, review_transitions)
 
 
@@ -26,7 +26,8 @@ class QualificationRequest(ReviewedRequest):
         table_name = "qualification_request"
         indexes = ((("university", "status", "submitted_at"), False),
                    # Cartable filters and sorts, each ordered by submission (migration 002).
-                   (("university", "submitted_at", "status"), False),
+                   (("university", "submitted_at", "status", "id"), False),
+                   (("submitted_at", "id"), False),
                    (("status", "submitted_at"), False),
                    (("city", "submitted_at"), False),
                    (("field_of_study", "submitted_at"), False),

@@ -11,7 +11,7 @@ from models import cooperation as coops
 
 from .forms import ActionForm, BranchForm, LoginForm, NominationForm
 from .officer import _login_view
-from .web import account_required, apply_errors, domain_message, sign_out
+from .web import account_required, apply_errors, domain_message, sign_out, deny
 
 bp = Blueprint("distributor_site", __name__, url_prefix="/distributor")
 distributor_required = account_required("distributor", "distributor_site.login")
@@ -32,7 +32,7 @@ def logout():
 def _own_branch(branch_id) -> Branch:
     branch = Branch.get_or_none((Branch.id == branch_id) & (Branch.distributor == g.account.id))
     if branch is None:
-        abort(404)
+        deny(404)
     return branch
 
 

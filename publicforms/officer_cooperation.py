@@ -1,7 +1,7 @@
 """Officer pages for cooperation requests and terminations ("Contracted centres")."""
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from models import Branch, Cooperation, Distributor, DomainError, TerminationRequest
@@ -9,7 +9,7 @@ from models import cooperation as coops
 
 from .forms import ActionForm, TerminationForm
 from .officer import bp, officer_required
-from .web import domain_message
+from .web import domain_message, deny
 
 
 def _own_cooperation(cooperation_id) -> Cooperation:
@@ -17,7 +17,7 @@ def _own_cooperation(cooperation_id) -> Cooperation:
              .join(Distributor).where((Cooperation.id == cooperation_id)
                                       & (Cooperation.officer == g.account.id)).first())
     if found is None:
-        abort(404)
+        deny(404)
     return found
 
 
@@ -95,7 +95,7 @@ def termination_detail(termination_id):
     termination = TerminationRequest.get_or_none((TerminationRequest.id == termination_id)
                                                  & (TerminationRequest.officer == g.account.id))
     if termination is None:
-        abort(404)
+        deny(404)
     form = ActionForm()
     if form.validate_on_submit() and request.form.get("action") == "finalize":
         try:

@@ -1,7 +1,7 @@
 """Officer pages for edit requests: reviewed changes to the profile and documents."""
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 import models
@@ -11,13 +11,13 @@ from models import edit_requests as edits
 from .forms import EditRequestForm
 from .officer import bp, officer_required, profile_values
 from .officer_requests import _document_kinds, discard, recorded_or_removed, save_uploaded_documents
-from .web import apply_errors, domain_message
+from .web import apply_errors, domain_message, deny
 
 
 def _own(request_id) -> EditRequest:
     found = EditRequest.get_or_none((EditRequest.id == request_id) & (EditRequest.officer == g.account.id))
     if found is None:
-        abort(404)
+        deny(404)
     return found
 
 

@@ -1,7 +1,7 @@
 """Officer pages for qualification requests and their documents."""
 from __future__ import annotations
 
-from flask import (abort, flash, g, redirect, render_template, request, send_file,
+from flask import (flash, g, redirect, render_template, request, send_file,
                    url_for)
 from flask_babel import gettext as _
 
@@ -12,14 +12,14 @@ from models import qualification as quals
 
 from .forms import ActionForm, PlaceForm
 from .officer import bp, officer_required
-from .web import apply_errors, domain_message, get_store
+from .web import apply_errors, domain_message, get_store, deny
 
 
 def _own_request(request_id) -> QualificationRequest:
     found = QualificationRequest.get_or_none(
         (QualificationRequest.id == request_id) & (QualificationRequest.officer == g.account.id))
     if found is None:
-        abort(404)
+        deny(404)
     return found
 
 
@@ -180,7 +180,7 @@ def document(document_id):
     found = models.Document.get_or_none((models.Document.id == document_id)
                                         & (models.Document.officer == g.account.id))
     if found is None:
-        abort(404)
+        deny(404)
     return send_document(found, inline=False)
 
 
@@ -189,7 +189,7 @@ def send_document(document, inline: bool):
     try:
         handle = get_store().open(document.storage_name)
     except FileNotFoundError:
-        abort(404)
+        deny(404)
     response = send_file(handle, mimetype=document.content_type, as_attachment=False,
                          max_age=0, conditional=False)
     response.headers.update(storage.safe_headers(document.content_type))

@@ -5,7 +5,7 @@ import functools
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from flask import (current_app, g, redirect, render_template, request, session,
+from flask import (abort, current_app, g, redirect, render_template, request, session,
                    url_for)
 from flask_babel import gettext, lazy_gettext as _l, pgettext
 from flask_limiter import Limiter
@@ -151,6 +151,9 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline';
 def _security_headers(response):
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
+    if request.endpoint and not request.endpoint.endswith("static"):
+        # Pages can carry personal data (a new user code, a name): never cache them.
+        response.headers.setdefault("Cache-Control", "no-store")
     nonce = g.get("csp_nonce")
     policy = CSP.replace("script-src 'self'", f"script-src 'self' 'nonce-{nonce}'") if nonce else CSP
     response.headers.setdefault("Content-Security-Policy", policy)
@@ -159,9 +162,30 @@ def _security_headers(response):
     return response
 
 
+def _refuse_nul_bytes():
+    """A NUL byte is never legitimate input, and PostgreSQL refuses it with an error."""
+    for value in list(request.args.values()) + list(request.form.values()):
+        if "\x00" in value:
+            abort(400)
+
+
+def deny(status: int = 404):
+    """Refuse access (404 hides whether the record exists) and audit the attempt."""
+    audit_denial("access_denied")
+    abort(status)
+
+
+def audit_denial(action: str) -> None:
+    """Record a refused access (who, from where, what) without leaking it to the user."""
+    actor = current_user.actor() if current_user and current_user.is_authenticated \
+        else models.accounts.SYSTEM_ACTOR(client_ip())
+    models.audit(actor, action, detail=request.path[:200], object_type="route")
+
+
 def init_app(app) -> None:
     login_manager.init_app(app)
     limiter.init_app(app)
+    app.before_request(_refuse_nul_bytes)
     login_manager.login_view = "officer_site.login"
     login_manager.session_protection = None  # our server-side sessions already bind the cookie
     app.after_request(_security_headers)

@@ -11,6 +11,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+# Apps that tests build themselves must not start a background SMS sender that would
+# change the outbox under later tests; the tests that want one say so.
+os.environ["SMS_DELIVER_IN_BACKGROUND"] = "0"
 
 import models  # noqa: E402
 from models import db  # noqa: E402

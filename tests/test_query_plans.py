@@ -157,7 +157,8 @@ def view_of(app, endpoint):
 # ------------------------------------------------------------------ plans
 
 QUALIFICATION_PAGES = {
-    "default order": ("", ("qualification_request_submitted_at", "qualification_request_university_id_submitted_at")),
+    "default order": ("", ("qualification_request_submitted_at", "qualification_request_submitted_at_id",
+                           "qualification_request_university_id_submitted_at_status_id")),
     "state": ("?flt0_0=submitted", ("qualification_request_status_submitted_at",
                                      "qualification_request_university_id_status_submitted_at")),
     "city": ("?flt0_1={city}", ("qualification_request_city_id_submitted_at", "qualificationrequest_city_id",
@@ -237,10 +238,12 @@ def test_officer_pages_and_verification_read_indexes(app, world):
 def test_a_list_page_costs_three_statements_whatever_its_size(app, world, endpoint):
     """The session check (2) and the page with its capped count (1): no statement per row,
     no separate COUNT(*), no query per filter's options."""
+    from backoffice.base import clear_options_cache
     view = view_of(app, endpoint)
     view.can_set_page_size, view.page_size_options = True, (25, 100)
     client = staff_client(app, world["director"])
-    record(client, f"/admin/{endpoint}/")  # the filter options are read once, then cached
+    clear_options_cache()  # an entry left by an earlier test could expire in the middle of this one
+    record(client, f"/admin/{endpoint}/")  # the filter options are read (once a minute), then cached
     counts = {size: len(record(client, f"/admin/{endpoint}/?page_size={size}")) for size in (25, 100)}
     assert counts[25] == counts[100] <= 3, counts
     assert len(record(client, f"/admin/{endpoint}/?page=1&page_size=25")) <= 3
