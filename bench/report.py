@@ -114,6 +114,8 @@ def http_table(results) -> list[str]:
         lines += [f"\n**{results['backend']}, {label}: gunicorn (gunicorn.conf.py: 5 gthread workers) + wrk "
                   "on 127.0.0.1**\n",
                   "| load | connections | req/s | p50 | p90 | p95 | p99 | non-2xx |", "|---|---|---|---|---|---|---|---|"]
+        if entry.get("http_note"):
+            lines.append(f"_{entry['http_note']}_\n")
         for name, row in entry["http"].items():
             lines.append(f"| {name} | {row['connections']} | {row['rps']} | {row['p50_ms']:.1f} ms | "
                          f"{row['p90_ms']:.1f} ms | {row['p95_ms']:.1f} ms | {row['p99_ms']:.1f} ms | "

@@ -433,6 +433,19 @@ def production_cookies(url: str, officers) -> dict:
                          for user_code, _code, request_id in officers]}
 
 
+def cartable_scenarios(url: str, officers) -> dict:
+    """{name: (our path, the stock view's path)} beyond the first page."""
+    from stock import create_stock_app, status_filter_arg
+    stock = create_stock_app(url)
+    view = next(v for v in stock.extensions["admin"][0]._views if getattr(v, "endpoint", "") == "qualification")
+    code = officers[len(officers) // 2][1]
+    return {"deep page (page=2000)": ("/admin/qualification/?page=2000", "/admin/qualification/?page=2000"),
+            "filtered by state": ("/admin/qualification/?flt0_0=submitted",
+                                  f"/admin/qualification/?{status_filter_arg(view)}=submitted"),
+            "search by national code": (f"/admin/qualification/?search={code}",
+                                        f"/admin/qualification/?search={code}")}
+
+
 def measure_http(url: str, seconds: int, with_stock: bool = True) -> dict:
     import models
     from models import db
@@ -442,11 +455,14 @@ def measure_http(url: str, seconds: int, with_stock: bool = True) -> dict:
     with db.connection_context():
         university = models.University.get(models.University.code == REVIEWER_UNIVERSITY)
     result = {}
+    scenarios = cartable_scenarios(url, officers)
     with gunicorn(url, "app:create_app()") as base:
         lists = [(cookies["director"], "/admin/qualification/")]
         result["cartable first page, directorate (ours)"] = wrk(base, lists, 4, seconds)
         result["cartable first page, reviewer (ours)"] = wrk(base, [(cookies["reviewer"], "/admin/qualification/")],
                                                              4, seconds)
+        for name, (ours_path, _stock_path) in scenarios.items():
+            result[f"cartable {name}, directorate (ours)"] = wrk(base, [(cookies["director"], ours_path)], 4, seconds)
         dashboards = [(cookie, "/officer/") for cookie, _ in cookies["officers"]]
         pages = [(cookie, f"/officer/qualification/{rid}") for cookie, rid in cookies["officers"]]
         mixed = [e for pair in zip(dashboards, pages) for e in pair]
@@ -460,6 +476,8 @@ def measure_http(url: str, seconds: int, with_stock: bool = True) -> dict:
                                                                      seconds)
             result["cartable first page, reviewer (stock)"] = wrk(
                 base, [("", "/admin/qualification_university/")], 4, seconds)
+            for name, (_ours_path, stock_path) in scenarios.items():
+                result[f"cartable {name}, directorate (stock)"] = wrk(base, [("", stock_path)], 4, seconds)
     for name, row in result.items():
         log(f"  {name}: {row['rps']} req/s p50 {row['p50_ms']} p95 {row['p95_ms']} p99 {row['p99_ms']} ms, "
             f"non-2xx {row['non2xx']}, errors {row['socket_errors']}")
