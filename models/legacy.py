@@ -690,6 +690,15 @@ class _Phase:
         self.run = run
         self.dups = run.duplicates[self.file]
 
+    def legacy_id_problems(self, legacy_id) -> list:
+        """A distributor's or branch's legacy id: present, at most 40 characters, unique in its file."""
+        if not legacy_id or len(legacy_id) > 40:
+            return [("legacy_id", "invalid_legacy_id",
+                     N_("The legacy id is missing or longer than 40 characters."), {})]
+        dup = self.duplicate_problem("legacy_id", legacy_id, N_(
+            "Several rows have this legacy id (lines %(lines)s); none of them was imported."))
+        return [dup] if dup else []
+
     def duplicate_problem(self, kind, key, msgid):
         lines = self.dups[kind].get(key)
         if lines:
@@ -705,16 +714,8 @@ class _DistributorPhase(_Phase):
     hashes = True
 
     def validate(self, line, row):
-        problems = []
         legacy_id = _key(row["legacy_id"])
-        if not legacy_id or len(legacy_id) > 40:
-            problems.append(("legacy_id", "invalid_legacy_id",
-                             N_("The legacy id is missing or longer than 40 characters."), {}))
-        else:
-            dup = self.duplicate_problem("legacy_id", legacy_id, N_(
-                "Several rows have this legacy id (lines %(lines)s); none of them was imported."))
-            if dup:
-                problems.append(dup)
+        problems = self.legacy_id_problems(legacy_id)
         username = row["username"].strip()
         if not username or len(username) > 60:
             problems.append(("username", "invalid_username",
@@ -796,16 +797,8 @@ class _BranchPhase(_Phase):
     file = BRANCHES
 
     def validate(self, line, row):
-        problems = []
         legacy_id = _key(row["legacy_id"])
-        if not legacy_id or len(legacy_id) > 40:
-            problems.append(("legacy_id", "invalid_legacy_id",
-                             N_("The legacy id is missing or longer than 40 characters."), {}))
-        else:
-            dup = self.duplicate_problem("legacy_id", legacy_id, N_(
-                "Several rows have this legacy id (lines %(lines)s); none of them was imported."))
-            if dup:
-                problems.append(dup)
+        problems = self.legacy_id_problems(legacy_id)
         distributor = _key(row["distributor_legacy_id"])
         if not distributor or distributor in self.run.distributors_refused:
             problems.append(("distributor_legacy_id", "distributor_not_imported", N_(
