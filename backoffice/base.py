@@ -2,13 +2,9 @@
 Jalali dates, no deletes, and CSV exports that stream, escape formulas and carry a BOM."""
 from __future__ import annotations
 
-import csv
 import datetime as _dt
-import io
 import threading
 import time
-from functools import lru_cache
-from operator import itemgetter
 
 from flask import (Response, abort, has_request_context, redirect, request, stream_with_context,
                    url_for)
@@ -18,14 +14,14 @@ from flask_admin.model.typefmt import BASE_FORMATTERS
 from flask_babel import gettext
 from flask_login import current_user
 from markupsafe import Markup, escape
-from peewee import (ROW, SQL, AutoField, CharField, ForeignKeyField, IntegerField, ModelCursorWrapper,
-                    ModelSelect, Select, TextField, fn)
+from peewee import SQL, Select, fn
 from wtforms import StringField
 
 import persian
 import storage
+from models import is_sqlite
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\u200f", "\u200e", "\u202b", "\u202a")
+from . import export
 
 
 def current_staff():
@@ -55,23 +51,12 @@ class StaffAccessMixin:
         deny(403)
 
 
-@lru_cache(maxsize=8192)
-def _jalali_day(day: _dt.date) -> str:
-    # The Jalali conversion is pure Python: a 1M-row export repeats a few thousand days.
-    return persian.format_jalali_date(day)
-
-
 def _jalali_datetime(view, value, name=None):
-    if not isinstance(value, _dt.datetime):
-        return persian.format_jalali_datetime(value)
-    local = persian.to_tehran(value)
-    return f"{_jalali_day(local.date())} {local.hour:02d}:{local.minute:02d}"
+    return export.jalali_stamp(value)
 
 
 def _jalali_date(view, value, name=None):
-    if type(value) is _dt.date:
-        return _jalali_day(value)
-    return persian.format_jalali_date(value)
+    return export.jalali_date_cell(value)
 
 
 def _yes_no(view, value, name=None):
@@ -82,17 +67,9 @@ TYPE_FORMATTERS = dict(BASE_FORMATTERS)
 TYPE_FORMATTERS.update({_dt.datetime: _jalali_datetime, _dt.date: _jalali_date, bool: _yes_no})
 
 
-def escape_formula(value) -> str:
-    """A cell that a spreadsheet would run as a formula is prefixed with a quote."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
-
-
 # A list page counts at most this many rows; more is shown as "10,000+". Counting
 # further would cost time in proportion to the table (COUNT(*) reads every row).
 COUNT_CAP = 10_000
-# Rows per chunk written to the client by an export, and fetched per round trip on PostgreSQL.
-EXPORT_CHUNK_ROWS = 2_000
 
 
 class CappedCount(int):
@@ -299,6 +276,11 @@ class SecureModelView(StaffAccessMixin, ModelView):
 
     # ------------------------------------------------------------------ exports
 
+    # Exported columns that the tuple path reads straight from the database (name ->
+    # export.ExportColumn); plain fields of the model need no entry. A view whose exported
+    # columns are all covered exports without building model instances (export.py).
+    export_columns: dict = {}
+
     def _export_cells(self, names):
         """One function per export column giving what ``get_export_value`` gives, with the
         formatter chosen once per column and the type formatter once per value type
@@ -327,166 +309,47 @@ class SecureModelView(StaffAccessMixin, ModelView):
                 else:
                     value = field_value(row, name)
                 if choices:
-                    return choices.get(value) or value
-                formatter = type_formatter(value)
-                return value if formatter is None else formatter(self, value, name)
+                    value = choices.get(value) or value
+                else:
+                    formatter = type_formatter(value)
+                    value = value if formatter is None else formatter(self, value, name)
+                return export.escape_formula(value)
             return cell
         return [cell_for(name) for name in names]
 
+    def export_plan(self, query, names):
+        """``(batches, cells)`` of an export of ``query`` (see export.csv_chunks): raw tuples
+        of exactly the exported columns when every column can be read so, else model rows
+        and the view's formatters."""
+        instance_only = set(self.column_formatters_export or ()) | set(self._column_choices_map or ())
+        plan = None
+        if type(self).get_export_value is ModelView.get_export_value:
+            plan = export.tuple_plan(self.model, names, self.export_columns, instance_only - set(self.export_columns))
+        if plan is None:
+            return export.model_batches(query), [(cell, None) for cell in self._export_cells(names)]
+        expressions, cells = plan
+        query = query.select(*expressions).tuples()
+        if is_sqlite():
+            # SQLite steps row by row, taking the GIL back for each: a reader thread would
+            # only wait for it. PostgreSQL sends whole batches: the reader overlaps them.
+            return export.tuple_batches(query), cells
+        return export.read_ahead(lambda: export.tuple_batches(query)), cells
+
     def _export_csv(self, return_url):
-        """Stream rows so memory stays flat whatever the row count (a server-side cursor on
-        PostgreSQL, .iterator() on SQLite), in chunks of EXPORT_CHUNK_ROWS; BOM, formulas
-        escaped."""
+        """Stream the rows of the list (its scope, search, filters and order) as CSV, memory
+        flat whatever the row count; BOM, Persian titles, formulas escaped."""
         view_args = self._get_list_extra_args()
         sort = self._get_column_by_idx(view_args.sort)
         _count, query = self.get_list(0, sort[0] if sort else None, view_args.sort_desc,
                                       view_args.search, view_args.filters, execute=False,
                                       page_size=0)
         columns = self._export_columns
-        cells = self._export_cells([name for name, _title in columns])
-
-        def generate():
-            buffer = io.StringIO()
-            writer = csv.writer(buffer)
-            buffer.write("\ufeff")
-            writer.writerow([str(title) for _name, title in columns])
-            # The header goes at once: the download starts before the first row is read.
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-            for n, row in enumerate(stream_rows(query), start=1):
-                writer.writerow([escape_formula(cell(row)) for cell in cells])
-                if n % EXPORT_CHUNK_ROWS == 0 or n == 50:  # the first rows show at once
-                    yield buffer.getvalue()
-                    buffer.seek(0)
-                    buffer.truncate()
-            yield buffer.getvalue()
-
+        rows, cells = self.export_plan(query, [name for name, _title in columns])
+        chunks = export.csv_chunks([title for _name, title in columns], rows, cells)
         filename = f"{self.endpoint}-{_dt.date.today().isoformat()}.csv"
-        return Response(stream_with_context(generate()), mimetype="text/csv; charset=utf-8",
+        return Response(stream_with_context(chunks), mimetype="text/csv; charset=utf-8",
                         headers={"Content-Disposition": storage.content_disposition(filename),
                                  "Cache-Control": "no-store"})
-
-
-class FastModelRows(ModelCursorWrapper):
-    """Peewee's ModelCursorWrapper (rows of a joined select as model instances linked like
-    ``request.officer``), building the same objects faster: each instance's field values
-    are cut from the row in one step (``itemgetter`` + ``zip`` into ``__data__``) instead
-    of one descriptor ``setattr`` per column, and only the columns whose driver value
-    needs it (dates, booleans) go through ``python_value``. An export of a million rows
-    of a 60-column join spends most of its time here."""
-
-    # Both drivers return these as str/int already: their python_value is a no-op.
-    PASS_THROUGH = (CharField, TextField, IntegerField, AutoField)
-
-    def initialize(self):
-        super().initialize()
-        groups, self._extras, self._converts = {}, [], []
-        for idx, key, column, converter in self._row_spec:
-            constructor, is_model = self.key_to_constructor.get(key, (self.model, True))
-            field = constructor._meta.fields.get(column) if is_model else None
-            if field is None or field.name != column:
-                self._extras.append((idx, key, column, converter))
-                continue
-            indexes, names = groups.setdefault(key, ([], []))
-            indexes.append(idx)
-            names.append(column)
-            target = field.rel_field if isinstance(field, ForeignKeyField) else field
-            if converter is not None and type(target) not in self.PASS_THROUGH:
-                self._converts.append((key, column, converter))
-        self._groups = []
-        for key, (indexes, names) in groups.items():
-            getter = itemgetter(*indexes) if len(indexes) > 1 else (lambda row, i=indexes[0]: (row[i],))
-            self._groups.append((key, self.key_to_constructor[key][0], getter, tuple(names), len(names)))
-
-    def process_row(self, row):
-        objects = {}
-        set_keys = set()
-        for key, constructor, getter, names, count in self._groups:
-            values = getter(row)
-            instance = constructor.__new__(constructor)
-            instance.__data__, instance._dirty, instance.__rel__ = dict(zip(names, values)), set(), {}
-            objects[key] = instance
-            if values.count(None) != count:
-                set_keys.add(key)
-        for key, constructor, is_model in self._constructor_list:
-            if key not in objects:
-                if is_model:
-                    instance = constructor.__new__(constructor)
-                    instance.__data__, instance._dirty, instance.__rel__ = {}, set(), {}
-                    objects[key] = instance
-                else:
-                    objects[key] = constructor()
-        for key, column, converter in self._converts:
-            data = objects[key].__data__
-            value = data[column]
-            if value is not None:
-                data[column] = converter(value)
-        default_instance = objects[self.model]
-        for idx, key, column, converter in self._extras:
-            instance = objects.get(key, default_instance)
-            value = row[idx]
-            if value is not None:
-                set_keys.add(key)
-            if converter is not None:
-                value = converter(value)
-            if isinstance(instance, dict):
-                instance[column] = value
-            else:
-                setattr(instance, column, value)
-        # Linking the joined instances: as peewee does it.
-        for src, attr, dest, is_dict, is_outer, is_fk in self.src_to_dest:
-            instance = objects.get(src)
-            joined_instance = objects.get(dest)
-            if joined_instance is None and dest not in objects:
-                continue
-            assign = False
-            if dest not in set_keys and dest in self._dest_reachable:
-                assign = bool(self._dest_reachable[dest] & set_keys)
-            if dest not in set_keys and not assign:
-                if is_outer:
-                    joined_instance = None
-                else:
-                    continue
-            if src not in set_keys and dest not in set_keys and is_outer:
-                continue
-            if is_dict:
-                instance[attr] = joined_instance
-            elif is_fk and joined_instance is None:
-                instance.__rel__[attr] = None
-            else:
-                setattr(instance, attr, joined_instance)
-                instance._dirty.discard(attr)
-        return default_instance
-
-
-def _rows_of(query, cursor):
-    if isinstance(query, ModelSelect) and query._joins and query._row_type in (None, ROW.MODEL):
-        return FastModelRows(cursor, query.model, query._returning, query._from_list, query._joins)
-    return query._get_cursor_wrapper(cursor)
-
-
-def stream_rows(query, chunk: int = EXPORT_CHUNK_ROWS):
-    """Model rows of ``query`` without holding them all: SQLite steps through the result;
-    psycopg2 would fetch the whole result into memory, so PostgreSQL reads it through a
-    cursor declared in a transaction, ``chunk`` rows per FETCH."""
-    from models import db, is_sqlite
-    if is_sqlite():
-        yield from _rows_of(query, db.execute(query)).iterator()
-        return
-    sql, params = query.sql()
-    with db.atomic():
-        db.execute_sql(f"DECLARE export_rows NO SCROLL CURSOR FOR {sql}", params)
-        try:
-            size = 50  # a small first batch: the first rows reach the client at once
-            while True:
-                cursor = db.execute_sql(f"FETCH FORWARD {int(size)} FROM export_rows")
-                if not cursor.rowcount:
-                    break
-                yield from _rows_of(query, cursor).iterator()
-                size = chunk
-        finally:
-            db.execute_sql("CLOSE export_rows")
 
 
 class JalaliDateField(StringField):

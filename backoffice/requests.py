@@ -20,7 +20,8 @@ from publicforms.forms import ActionForm
 from publicforms.officer_requests import send_document
 from publicforms.web import deny, domain_message, status_label
 
-from .base import SecureModelView, current_staff, staff_actor, status_badge
+from .base import SecureModelView, cached_options, current_staff, staff_actor, status_badge
+from .export import ExportColumn, as_datetime
 from .views import IdFilter, OfficerSearchMixin, options_of
 
 
@@ -94,6 +95,31 @@ def _days_waiting(view, context, model, name):
         level, days, persian.to_persian_digits(days))
 
 
+def waiting_days(status, last_submitted_at):
+    """Whole days a request has waited on the university since it was last submitted."""
+    if status not in ("submitted", "pending_university") or not last_submitted_at:
+        return ""
+    return (models.utcnow() - as_datetime(last_submitted_at)).days
+
+
+def reference_names(model):
+    """``{id: name}`` of a reference table (cities, fields...), read once a minute."""
+    return lambda: cached_options(("names", model._meta.table_name),
+                                  lambda: dict(model.select(model.id, model.name).tuples()))
+
+
+# A branch's city, joined under its own name next to the request's own city.
+BRANCH_CITY = City.alias("branch_city")
+
+
+def request_export_columns(model, **more):
+    """The exported columns every cartable reads the same way from its joined query."""
+    return dict({"status": ExportColumn(model.status, format=status_label, memo=True),
+                 "waiting": ExportColumn(model.status, model.last_submitted_at, format=waiting_days),
+                 "officer": ExportColumn(Officer.first_name, Officer.last_name, format=Officer.name_of),
+                 "national_code": ExportColumn(Officer.national_code)}, **more)
+
+
 class ReviewQueueView(SecureModelView):
     """A cartable: reviewers see their university's requests only, in every view."""
 
@@ -105,8 +131,7 @@ class ReviewQueueView(SecureModelView):
                              v.get_url(".review_view", id=m.id), m.id)}
     column_labels = {"waiting": _l("Days waiting"), "due_on": _l("Decision due")}
     column_formatters_export = {"status": lambda v, c, m, n: status_label(m.status),
-                                "waiting": lambda v, c, m, n: (models.utcnow() - m.last_submitted_at).days
-                                if m.status in ("submitted", "pending_university") and m.last_submitted_at else ""}
+                                "waiting": lambda v, c, m, n: waiting_days(m.status, m.last_submitted_at)}
 
     def scope(self, query):
         staff = current_staff()
@@ -219,6 +244,10 @@ class QualificationView(OfficerSearchMixin, ReviewQueueView):
                                     degree_level=lambda v, c, m, n: m.degree_level.name if m.degree_level_id else "")
     column_export_list = ("id", "officer", "national_code", "city", "field_of_study", "degree_level",
                           "status", "submitted_at", "decided_at", "waiting")
+    export_columns = request_export_columns(
+        QualificationRequest, city=ExportColumn(QualificationRequest.city, names=reference_names(City)),
+        field_of_study=ExportColumn(QualificationRequest.field_of_study, names=reference_names(FieldOfStudy)),
+        degree_level=ExportColumn(QualificationRequest.degree_level, names=reference_names(DegreeLevel)))
     column_details_list = ("id", "officer", "status", "university", "reviewer", "city", "field_of_study",
                            "degree_level", "created_at", "submitted_at", "decided_at", "decision_note",
                            "qualification_number")
@@ -275,16 +304,18 @@ class CooperationView(OfficerSearchMixin, ReviewQueueView):
                                     city=lambda v, c, m, n: m.branch.city.name)
     column_export_list = ("id", "officer", "national_code", "distributor", "branch", "city", "status",
                           "started_at", "ended_at", "end_reason")
+    export_columns = request_export_columns(models.Cooperation, distributor=ExportColumn(models.Distributor.name),
+                                            branch=ExportColumn(models.Branch.name),
+                                            city=ExportColumn(BRANCH_CITY.name))
 
     def base_query(self):
-        branch_city = City.alias()
         return (models.Cooperation
-                .select(models.Cooperation, Officer, models.Distributor, models.Branch, branch_city)
+                .select(models.Cooperation, Officer, models.Distributor, models.Branch, BRANCH_CITY)
                 .join(Officer, on=(models.Cooperation.officer == Officer.id)).switch(models.Cooperation)
                 .join(models.Distributor, on=(models.Cooperation.distributor == models.Distributor.id))
                 .switch(models.Cooperation)
                 .join(models.Branch, on=(models.Cooperation.branch == models.Branch.id))
-                .join(branch_city, on=(models.Branch.city == branch_city.id), attr="city")
+                .join(BRANCH_CITY, on=(models.Branch.city == BRANCH_CITY.id), attr="city")
                 .switch(models.Cooperation))
 
     def scope(self, query):
@@ -320,6 +351,7 @@ class EditRequestView(OfficerSearchMixin, ReviewQueueView):
                                     national_code=lambda v, c, m, n: m.officer.national_code,
                                     officer=lambda v, c, m, n: m.officer.full_name)
     column_export_list = ("id", "officer", "national_code", "status", "submitted_at", "decided_at")
+    export_columns = request_export_columns(models.EditRequest)
     column_details_exclude_list = ("changes", "previous")
 
     def base_query(self):

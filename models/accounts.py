@@ -149,7 +149,12 @@ class Officer(AccountMixin, BaseModel):
 
     @property
     def full_name(self) -> str:
-        return f"{self.first_name} {self.last_name}".strip()
+        return self.name_of(self.first_name, self.last_name)
+
+    @staticmethod
+    def name_of(first_name, last_name) -> str:
+        """An officer's name as shown everywhere: first name, then last name."""
+        return f"{first_name or ''} {last_name or ''}".strip()
 
     @property
     def is_qualified(self) -> bool:

@@ -322,10 +322,9 @@ def formatted_sql_calls(root: Path) -> list[tuple[str, int, str]]:
 # Reviewed: each builds SQL from values that never come from a request.
 REVIEWED_SQL = {
     # The export cursor: {sql} is peewee's own compiled SELECT, its values passed separately as params.
-    ("backoffice/base.py", 'DECLARE export_rows NO SCROLL CURSOR FOR {sql}'),
-    # {int(chunk)} is a constant of the module, forced to int.
-    ("backoffice/base.py", 'FETCH FORWARD {int(chunk)} FROM export_rows'),
-    ("backoffice/base.py", 'FETCH FORWARD {int(size)} FROM export_rows'),
+    ("backoffice/export.py", 'DECLARE export_rows NO SCROLL CURSOR FOR {sql}'),
+    # {int(size)} is a constant of the module, forced to int.
+    ("backoffice/export.py", 'FETCH FORWARD {int(size)} FROM export_rows'),
     # The benchmark's data generator: table, constraint and index names from the schema.
     ("bench/generate.py", "ALTER TABLE {table} DROP CONSTRAINT"),
     ("bench/generate.py", "ALTER TABLE {table} ADD CONSTRAINT"),
