@@ -19,9 +19,6 @@ SQLITE_PRAGMAS = (
     # Writers wait for each other instead of failing with "database is locked".
     ("busy_timeout", 15000),
     ("synchronous", "normal"),
-    # Read pages straight from the OS cache instead of copying them through read() calls:
-    # a third off a million-row export (bench/RESULTS.md). Shared by every connection.
-    ("mmap_size", 0),
 )
 
 
