@@ -6,7 +6,8 @@ application uses, so callers write ``from models import Officer``.
 from .base import (SYSTEM, Actor, BaseModel, ConflictError, DomainError, N_, PermissionDenied,
                    bind_database, bind_url, connect_database, db, is_sqlite, translate, utcnow)
 from .reference import (REFERENCE_MODELS, City, DegreeLevel, DocumentKind, FieldOfStudy, Province,
-                        University, cities_by_province, find_by_persian_name, load_reference_data)
+                        University, cities_by_province, document_kinds, find_by_persian_name,
+                        load_reference_data)
 from .accounts import (AuditLog, Distributor, LoginFailure, LoginSession, LoginThrottled,
                        Officer, PasswordReset, StaffUser, audit, authenticate,
                        request_password_reset, reset_password,

@@ -13,11 +13,11 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from peewee import (BooleanField, CharField, DateField, DateTimeField, ForeignKeyField,
-                    IntegerField, IntegrityError, TextField)
+                    JOIN, IntegerField, IntegrityError, TextField)
 
 from persian import age_on, normalize_text
 
-from .base import BaseModel, DomainError, N_, db, translate, utcnow
+from .base import BaseModel, DomainError, N_, Prepared, db, translate, utcnow
 from .reference import City, DegreeLevel, FieldOfStudy, Province, University
 
 # argon2id with OWASP's first recommended profile (m=19 MiB, t=2, p=1): strong, and
@@ -251,19 +251,33 @@ def start_session(account_kind: str, account_id: int, ip: str = "") -> str:
     return token
 
 
+def _session_with_account(token):
+    # The session and its account in one statement: the account table is the one its
+    # kind names, each LEFT JOINed under "<kind>_account" (the others come back empty).
+    query = LoginSession.select(LoginSession, *ACCOUNT_MODELS.values())
+    for kind, model in ACCOUNT_MODELS.items():
+        query = query.join(model, JOIN.LEFT_OUTER, attr=f"{kind}_account",
+                           on=((LoginSession.account_kind == kind) & (LoginSession.account_id == model.id)))
+        query = query.switch(LoginSession)
+    return query.where(LoginSession.token == token).limit(1)
+
+
+SESSION_WITH_ACCOUNT = Prepared(_session_with_account)
+
+
 def load_session(token: str, idle: _dt.timedelta, absolute: _dt.timedelta):
     """The account behind a live session token, or None (and the session is ended)."""
     if not token:
         return None
-    session = LoginSession.get_or_none(LoginSession.token == token)
+    session = SESSION_WITH_ACCOUNT.first(token)
     if session is None or session.ended_at is not None:
         return None
     now = utcnow()
     if now - session.last_seen_at > idle or now - session.created_at > absolute:
         end_session(token)
         return None
-    model = ACCOUNT_MODELS.get(session.account_kind)
-    account = model.get_or_none(model.id == session.account_id) if model else None
+    account = getattr(session, f"{session.account_kind}_account", None) \
+        if session.account_kind in ACCOUNT_MODELS else None
     if account is None or not account.is_active:
         end_session(token)
         return None

@@ -6,9 +6,10 @@ Nothing here imports Flask: the web layer binds the database late through
 from __future__ import annotations
 
 import datetime as _dt
+import threading
 from dataclasses import dataclass, field
 
-from peewee import DatabaseProxy, Model, SqliteDatabase
+from peewee import DatabaseProxy, Model, SqliteDatabase, Value
 from playhouse.db_url import connect
 
 db = DatabaseProxy()
@@ -85,6 +86,61 @@ def bind_url(url: str) -> None:
 
 def is_sqlite() -> bool:
     return isinstance(db.obj, SqliteDatabase)
+
+
+class _Slot:
+    """Where a value of a `Prepared` query goes among the parameters of its SQL."""
+
+    def __init__(self, index: int):
+        self.index = index
+
+
+class Prepared:
+    """A select whose SQL is built once per database, then run again with new values.
+
+    Peewee builds a query's SQL from its node tree at every execution; for a select of
+    every column of an officer that costs about 0.3 ms, more than SQLite or PostgreSQL
+    needs to answer it. The few queries that every page runs (the session check, the
+    officer's own request) are declared once::
+
+        REQUEST_OF = Prepared(lambda request_id, officer_id: QualificationRequest.select()
+                              .where((QualificationRequest.id == request_id)
+                                     & (QualificationRequest.officer == officer_id)).limit(1))
+        REQUEST_OF.first(7, 42)
+
+    ``build`` receives one placeholder per value and returns the query; the values are
+    passed to the driver as they are (ids, text), in the same order.
+    """
+
+    def __init__(self, build):
+        self._build = build
+        self._arity = build.__code__.co_argcount
+        self._compiled: dict = {}
+        self._lock = threading.Lock()
+
+    def _for(self, database):
+        found = self._compiled.get(id(database))
+        if found is None or found[0] is not database:
+            query = self._build(*[Value(_Slot(i), converter=False) for i in range(self._arity)])
+            sql, params = query.sql()
+            slots = [(position, value.index) for position, value in enumerate(params)
+                     if isinstance(value, _Slot)]
+            found = (database, sql, params, slots, query)
+            with self._lock:
+                self._compiled[id(database)] = found
+        return found
+
+    def rows(self, *values):
+        """The rows (model instances, as the query would give them) for these values."""
+        _database, sql, params, slots, query = self._for(db.obj)
+        params = list(params)
+        for position, index in slots:
+            params[position] = values[index]
+        return query._get_cursor_wrapper(db.execute_sql(sql, params))
+
+    def first(self, *values):
+        """The first row for these values, or None."""
+        return next(iter(self.rows(*values)), None)
 
 
 class BaseModel(Model):

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import jdatetime
-from peewee import CharField, ForeignKeyField, IntegrityError
+from peewee import JOIN, CharField, ForeignKeyField, IntegrityError
 
 from .accounts import Officer
-from .base import ConflictError, DomainError, N_, PermissionDenied, db, translate, utcnow
+from .base import ConflictError, DomainError, N_, PermissionDenied, Prepared, db, translate, utcnow
 from .notices import notify_officer
-from .reference import City, DegreeLevel, DocumentKind, FieldOfStudy
+from .reference import City, DegreeLevel, DocumentKind, FieldOfStudy, University
 from .review import (OPEN_STATES, REJECT_REASONS, ReviewedRequest, ReviewFlow,
                      Transition, is_owner, record_document, review_transitions)
 
@@ -51,11 +51,23 @@ FLOW = ReviewFlow("qualification", {("draft", "submit"): Transition("submitted",
 QualificationRequest.FLOW = FLOW
 
 
+OPEN_REQUEST = Prepared(lambda officer_id: QualificationRequest.select()
+                        .where((QualificationRequest.officer == officer_id)
+                               & QualificationRequest.status.in_(OPEN_STATES)).limit(1))
+OWN_REQUEST = Prepared(lambda request_id, officer_id: QualificationRequest.select(QualificationRequest, University)
+                       .join(University, JOIN.LEFT_OUTER, on=(QualificationRequest.university == University.id))
+                       .where((QualificationRequest.id == request_id)
+                              & (QualificationRequest.officer == officer_id)).limit(1))
+
+
 def open_request(officer):
-    return (QualificationRequest.select()
-            .where((QualificationRequest.officer == officer.id)
-                   & QualificationRequest.status.in_(OPEN_STATES))
-            .first())
+    """The officer's request that is not decided yet (at most one), or None."""
+    return OPEN_REQUEST.first(officer.id)
+
+
+def own_request(officer, request_id: int):
+    """The officer's own request with this id (with its university), or None."""
+    return OWN_REQUEST.first(int(request_id), officer.id)
 
 
 def start_request(officer, actor):

@@ -13,7 +13,7 @@ from peewee import (BooleanField, CharField, ForeignKeyField, IntegerField)
 
 from persian import normalize_text
 
-from .base import BaseModel, db
+from .base import BaseModel, Prepared, db
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 
@@ -93,6 +93,14 @@ class DocumentKind(BaseModel):
 
     def __str__(self):
         return self.name
+
+
+DOCUMENT_KINDS = Prepared(lambda: DocumentKind.select().order_by(DocumentKind.sort_order))
+
+
+def document_kinds() -> list:
+    """Every kind of document an officer files, in the order the forms show them."""
+    return list(DOCUMENT_KINDS.rows())
 
 
 REFERENCE_MODELS = (Province, University, City, FieldOfStudy, DegreeLevel, DocumentKind)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from peewee import CharField, DateField, DateTimeField, ForeignKeyField, IntegerField, TextField
 
 from .accounts import Officer, StaffUser, audit
-from .base import NP_, BaseModel, ConflictError, DomainError, N_, PermissionDenied, db, utcnow
+from .base import NP_, BaseModel, ConflictError, DomainError, N_, PermissionDenied, Prepared, db, utcnow
 from .oversight import clock_changes
 from .reference import DocumentKind, University
 
@@ -133,15 +133,12 @@ class ReviewedRequest(BaseModel):
     FLOW = None
 
     def history(self):
-        return (RequestEvent.select()
-                .where((RequestEvent.request_type == self.REQUEST_TYPE) & (RequestEvent.request_id == self.id))
-                .order_by(RequestEvent.at, RequestEvent.id))
+        """The request's events, oldest first."""
+        return HISTORY.rows(self.REQUEST_TYPE, self.id)
 
     def current_documents(self):
-        return (Document.select(Document, DocumentKind).join(DocumentKind)
-                .where((Document.request_type == self.REQUEST_TYPE) & (Document.request_id == self.id)
-                       & Document.superseded_at.is_null())
-                .order_by(DocumentKind.sort_order))
+        """The documents in force, each with its kind, in the kinds' order."""
+        return CURRENT_DOCUMENTS.rows(self.REQUEST_TYPE, self.id)
 
     def all_documents(self):
         return (Document.select(Document, DocumentKind).join(DocumentKind)
@@ -307,3 +304,14 @@ def reassign(request, actor, university=None, reviewer=None, note: str = ""):
         record_event(request, "reassign", request.status, request.status, actor,
                      (note + " " + detail).strip())
     return request
+
+
+# Read on every request page: compiled once (see Prepared).
+HISTORY = Prepared(lambda request_type, request_id: RequestEvent.select()
+                   .where((RequestEvent.request_type == request_type) & (RequestEvent.request_id == request_id))
+                   .order_by(RequestEvent.at, RequestEvent.id))
+CURRENT_DOCUMENTS = Prepared(lambda request_type, request_id: Document.select(Document, DocumentKind)
+                             .join(DocumentKind)
+                             .where((Document.request_type == request_type) & (Document.request_id == request_id)
+                                    & Document.superseded_at.is_null())
+                             .order_by(DocumentKind.sort_order))

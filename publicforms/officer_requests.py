@@ -16,15 +16,14 @@ from .web import apply_errors, domain_message, get_store, deny
 
 
 def _own_request(request_id) -> QualificationRequest:
-    found = QualificationRequest.get_or_none(
-        (QualificationRequest.id == request_id) & (QualificationRequest.officer == g.account.id))
+    found = models.qualification.own_request(g.account, request_id)
     if found is None:
         deny(404)
     return found
 
 
 def _document_kinds():
-    return list(models.DocumentKind.select().order_by(models.DocumentKind.sort_order))
+    return models.document_kinds()
 
 
 def save_uploaded_documents() -> tuple[list, dict]:

@@ -20,7 +20,7 @@ from models import db
 from conftest import PASSWORD, login
 
 BIG_TABLES = {"qualification_request", "cooperation", "edit_request", "officer", "notice", "notice_read",
-              "request_event", "document", "branch", "distributor"}
+              "request_event", "document", "branch", "distributor", "login_session", "staff_user"}
 
 
 class Recorder:
