@@ -6,10 +6,13 @@ Nothing here imports Flask: the web layer binds the database late through
 from __future__ import annotations
 
 import datetime as _dt
+import itertools
+import re
 import threading
+import weakref
 from dataclasses import dataclass, field
 
-from peewee import DatabaseProxy, Model, SqliteDatabase, Value
+from peewee import DatabaseProxy, Model, PostgresqlDatabase, SqliteDatabase, Value
 from playhouse.db_url import connect
 
 db = DatabaseProxy()
@@ -110,11 +113,18 @@ class Prepared:
 
     ``build`` receives one placeholder per value and returns the query; the values are
     passed to the driver as they are (ids, text), in the same order.
+
+    On PostgreSQL the statement is also prepared on the server (``PREPARE``, once per
+    connection), which saves planning it at every request: half the database's time on
+    an officer's page. (Behind PgBouncer this needs its session pooling mode.)
     """
+
+    _names = itertools.count(1)
 
     def __init__(self, build):
         self._build = build
         self._arity = build.__code__.co_argcount
+        self._name = f"registry_prepared_{next(self._names)}"
         self._compiled: dict = {}
         self._lock = threading.Lock()
 
@@ -132,15 +142,37 @@ class Prepared:
 
     def rows(self, *values):
         """The rows (model instances, as the query would give them) for these values."""
-        _database, sql, params, slots, query = self._for(db.obj)
+        database, sql, params, slots, query = self._for(db.obj)
         params = list(params)
         for position, index in slots:
             params[position] = values[index]
-        return query._get_cursor_wrapper(db.execute_sql(sql, params))
+        if isinstance(database, PostgresqlDatabase):
+            cursor = self._execute_prepared(database, sql, params)
+        else:
+            cursor = database.execute_sql(sql, params)
+        return query._get_cursor_wrapper(cursor)
 
     def first(self, *values):
         """The first row for these values, or None."""
         return next(iter(self.rows(*values)), None)
+
+    def _execute_prepared(self, database, sql, params):
+        connection = database.connection()
+        prepared = _PREPARED_ON.get(connection)
+        if prepared is None:
+            prepared = _PREPARED_ON[connection] = set()
+        if self._name not in prepared:
+            # psycopg2 takes %s, PREPARE takes $1, $2...; a PREPARE outlives a rollback.
+            numbers = itertools.count(1)
+            server_sql = re.sub(r"%%|%s", lambda m: "%" if m.group() == "%%" else f"${next(numbers)}", sql)
+            database.execute_sql(f"PREPARE {self._name} AS {server_sql}")
+            prepared.add(self._name)
+        arguments = f" ({', '.join(['%s'] * len(params))})" if params else ""
+        return database.execute_sql(f"EXECUTE {self._name}{arguments}", params)
+
+
+# The statements each PostgreSQL connection has prepared (a connection is a server session).
+_PREPARED_ON: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 class BaseModel(Model):

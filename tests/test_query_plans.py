@@ -39,7 +39,20 @@ def record(client, path):
     with Recorder() as recorder:
         response = client.get(path)
     assert response.status_code == 200, (path, response.status_code)
-    return [(event.sql, event.params) for event in recorder.events]
+    return unprepared([(event.sql, event.params) for event in recorder.events])
+
+
+def unprepared(statements):
+    """Statements with each server-side EXECUTE of a Prepared query replaced by its SQL."""
+    prepared, plain = {}, []
+    for sql, params in statements:
+        found = re.match(r"PREPARE (\w+) AS (.*)", sql, re.S)
+        if found:
+            prepared[found.group(1)] = re.sub(r"\$\d+", "%s", found.group(2).replace("%", "%%"))
+            continue
+        found = re.match(r"EXECUTE (\w+)", sql)
+        plain.append((prepared[found.group(1)], params) if found else (sql, params))
+    return plain
 
 
 def aliases(sql: str) -> dict:
