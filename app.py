@@ -51,7 +51,9 @@ def _settings(app: Flask, test_config: dict | None) -> None:
         WTF_CSRF_TIME_LIMIT=None,
         SMS_DELIVER_IN_BACKGROUND=os.environ.get("SMS_DELIVER_IN_BACKGROUND", "1") != "0",
         FLASK_ADMIN_SWATCH="default",
-        RATELIMIT_STORAGE_URI=os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # database:// keeps the counters in our database (publicforms/ratelimit_storage.py),
+        # shared by every worker and host; redis:// or memcached:// work too.
+        RATELIMIT_STORAGE_URI=os.environ.get("RATELIMIT_STORAGE_URI", "database://"),
         SEED_DEMO_DATA=env == "development",
         # Proxies in front of the app whose X-Forwarded-For is trusted (gunicorn's
         # FORWARDED_ALLOW_IPS implies one).

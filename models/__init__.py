@@ -27,6 +27,8 @@ from .oversight import Holiday, Setting
 from . import oversight
 from .edit_requests import EditRequest
 from . import edit_requests
+from .ratelimit import RateCounter
+from . import ratelimit
 from .officer_rules import (FIELD_POLICY, FREE_FIELDS, REVIEWED_FIELDS, ValidationFailed,
                             find_officer_for_login, register_officer, update_profile,
                             directly_editable_fields,
@@ -37,7 +39,7 @@ ALL_MODELS = (
     Officer, StaffUser, Distributor, LoginSession, LoginFailure, AuditLog, PasswordReset,
     Notice, NoticeRead, SmsOutbox,
     RequestEvent, Document, QualificationRequest,
-    Branch, Cooperation, TerminationRequest, EditRequest, Setting, Holiday,
+    Branch, Cooperation, TerminationRequest, EditRequest, Setting, Holiday, RateCounter,
 )
 
 

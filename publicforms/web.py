@@ -14,6 +14,8 @@ from flask_login import LoginManager, UserMixin, current_user, login_user, logou
 import models
 import persian
 
+from . import ratelimit_storage  # noqa: F401  (registers the database:// storage)
+
 login_manager = LoginManager()
 # Client address only: X-Forwarded-For is trusted solely through ProxyFix in production.
 limiter = Limiter(key_func=lambda: request.remote_addr or "unknown", default_limits=[])
