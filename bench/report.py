@@ -111,7 +111,7 @@ def http_table(results) -> list[str]:
     for label, entry in results["scales"].items():
         if "http" not in entry:
             continue
-        lines += [f"\n**{results['backend']}, {label}: gunicorn (gunicorn.conf.py: 5 gthread workers) + wrk "
+        lines += [f"\n**{results['backend']}, {label}: gunicorn (gunicorn.conf.py: 5 gthread workers) + wrk or bench/load.py (fixed rate) "
                   "on 127.0.0.1**\n",
                   "| load | connections | req/s | p50 | p90 | p95 | p99 | non-2xx |", "|---|---|---|---|---|---|---|---|"]
         if entry.get("http_note"):
