@@ -101,6 +101,13 @@ def active_cooperation_of(officer):
             .first())
 
 
+def serving_officers(distributor_id: int) -> dict:
+    """``{branch id: its active cooperation, with the officer}`` for every branch of a
+    distributor (at most one each, whatever the length of its history)."""
+    return {c.branch_id: c for c in Cooperation.select(Cooperation, Officer).join(Officer)
+            .where((Cooperation.distributor == distributor_id) & (Cooperation.status == "active"))}
+
+
 def create_branch(actor, name: str, province, city, address: str) -> Branch:
     """A distributor defines one of its branches."""
     if actor.kind != "distributor":

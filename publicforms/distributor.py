@@ -44,7 +44,8 @@ def dashboard():
                         .join(models.Officer).switch(Cooperation).join(Branch)
                         .where(Cooperation.distributor == g.account.id)
                         .order_by(Cooperation.created_at.desc()).limit(500))
-    active = {c.branch_id: c for c in cooperations if c.status == "active"}
+    # Every branch's serving officer, even one whose cooperation is older than the 500 listed.
+    active = coops.serving_officers(g.account.id)
     return render_template("distributor/dashboard.html", distributor=g.account, branches=branches,
                            cooperations=cooperations, active=active, form=ActionForm())
 

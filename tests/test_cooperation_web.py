@@ -127,3 +127,24 @@ def test_directorate_creates_a_distributor_in_the_back_office(app, make_staff, d
     created = models.Distributor.get(models.Distributor.username == "newdist")
     assert created.manager_mobile == "09123334455" and created.password_hash.startswith("$argon2id$")
     assert login(app.test_client(), "/distributor/login", "newdist", "Tazeh-Ramz-1403").status_code == 302
+
+
+def test_dashboard_names_the_serving_officer_behind_a_long_history(app, distributor_client, make_officer,
+                                                                   make_staff, dbc):
+    """The dashboard lists the 500 newest cooperations; a branch's serving officer is found
+    on its own, however old their cooperation is."""
+    officer = make_officer(qualified=True)
+    branch = define_branch(distributor_client)
+    cooperation = models.cooperation.nominate(branch, distributor_client.distributor.as_actor(), officer.national_code)
+    cooperation.apply("officer_approve", officer.as_actor())
+    cooperation.apply("approve", make_staff("university", TEHRAN).as_actor())
+    other = models.Branch.create(distributor=distributor_client.distributor, name="شعبه قدیمی",
+                                 province=branch.province, city=branch.city, address="تهران، پلاک ۲")
+    refused_by = make_officer(qualified=True)
+    later = cooperation.created_at + models.accounts._dt.timedelta(days=1)
+    models.Cooperation.insert_many([
+        {"branch": other.id, "distributor": distributor_client.distributor.id, "officer": refused_by.id,
+         "status": "rejected", "created_at": later} for _ in range(501)]).execute()
+    html = distributor_client.get("/distributor/").get_data(as_text=True)
+    row = html.split(f'data-branch="{branch.id}"', 1)[1].split("</tr>", 1)[0]
+    assert 'data-status="active"' in row and officer.full_name in row and officer.national_code in row
