@@ -60,7 +60,7 @@ def _jalali_date(view, value, name=None):
 
 
 def _yes_no(view, value, name=None):
-    return gettext("Yes") if value else gettext("No")
+    return export.yes_no(value)
 
 
 TYPE_FORMATTERS = dict(BASE_FORMATTERS)
