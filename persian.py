@@ -177,6 +177,15 @@ def _national_code_check_digit(first_nine: str) -> int:
     return remainder if remainder < 2 else 11 - remainder
 
 
+def national_code_for(number: int) -> str:
+    """A valid national code made from a number (its last nine digits and the check digit),
+    never all one digit: test and benchmark data, never a real person's code."""
+    body = f"{number:09d}"[-9:]
+    if len(set(body)) == 1:
+        body = ("2" if body[0] == "1" else "1") + body[1:]
+    return body + str(_national_code_check_digit(body))
+
+
 def is_valid_national_code(code) -> bool:
     """True if ``code`` is a valid Iranian national code (کد ملی).
 

@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import models  # noqa: E402
+import persian  # noqa: E402
 from models import db  # noqa: E402
 
 BENCH_PASSWORD = "Bench-Pass-2024!"
@@ -57,14 +58,7 @@ def reviewer_name(university_code: str, n: int) -> str:
     return f"bench-rev-{university_code}-{n}"
 
 
-def national_code(seed: int) -> str:
-    """A valid national code derived from a number (checksum computed), never all-identical digits."""
-    body = f"{seed:09d}"[-9:]
-    if len(set(body)) == 1:
-        body = "1" + body[1:]
-    total = sum(int(d) * (10 - i) for i, d in enumerate(body))
-    remainder = total % 11
-    return body + str(remainder if remainder < 2 else 11 - remainder)
+national_code = persian.national_code_for  # a valid code made from a number
 
 
 class Loader:

@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import models  # noqa: E402
+import persian  # noqa: E402
 from models import legacy  # noqa: E402
 from models.accounts import aspnet_membership_hash  # noqa: E402
 
@@ -39,13 +40,7 @@ LAST_NAMES = ["احمدی", "محمدی", "کریمی", "رضایی", "حسین�
 ARABIC = str.maketrans({"ی": "ي", "ک": "ك"})
 
 
-def national_code(seed: int) -> str:
-    body = f"{seed:09d}"[-9:]
-    if len(set(body)) == 1:
-        body = "1" + body[1:]
-    total = sum(int(d) * (10 - i) for i, d in enumerate(body))
-    remainder = total % 11
-    return body + str(remainder if remainder < 2 else 11 - remainder)
+national_code = persian.national_code_for  # a valid code made from a number
 
 
 def reference_names():
