@@ -1,5 +1,6 @@
 """The application factory and the command-line interface: the one place that wires
-the domain (``models``), the public forms, the back office, storage and SMS."""
+the domain (``models``), the shared web layer (``web``), the public forms, the back
+office, storage and SMS."""
 from __future__ import annotations
 
 import os
@@ -11,17 +12,13 @@ from pathlib import Path
 import click
 from flask import Flask, g, request
 from flask.cli import with_appcontext
-from flask_babel import Babel
-from flask_wtf.csrf import CSRFProtect
 from jinja2 import ChoiceLoader, FileSystemLoader
 
 import models
 from models import db
+from web.extensions import babel, csrf, limiter, login_manager, select_locale
 
 BASE_DIR = Path(__file__).resolve().parent
-csrf = CSRFProtect()
-babel = Babel()
-LOCALES = ("fa", "en")
 
 
 def _settings(app: Flask, test_config: dict | None) -> None:
@@ -51,7 +48,7 @@ def _settings(app: Flask, test_config: dict | None) -> None:
         WTF_CSRF_TIME_LIMIT=None,
         SMS_DELIVER_IN_BACKGROUND=os.environ.get("SMS_DELIVER_IN_BACKGROUND", "1") != "0",
         FLASK_ADMIN_SWATCH="default",
-        # database:// keeps the counters in our database (publicforms/ratelimit_storage.py),
+        # database:// keeps the counters in our database (web/ratelimit_storage.py),
         # shared by every worker and host; redis:// or memcached:// work too.
         RATELIMIT_STORAGE_URI=os.environ.get("RATELIMIT_STORAGE_URI", "database://"),
         SEED_DEMO_DATA=env == "development",
@@ -81,18 +78,14 @@ def _development_secret(instance: Path) -> str:
     return path.read_text().strip()
 
 
-def select_locale() -> str:
-    chosen = request.cookies.get("lang")
-    return chosen if chosen in LOCALES else "fa"
-
-
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the application; nothing is written to the database here."""
     app = Flask(__name__, instance_relative_config=True,
                 static_folder=str(BASE_DIR / "publicforms" / "static"), static_url_path="/static")
     _settings(app, test_config)
     app.jinja_loader = ChoiceLoader([FileSystemLoader(str(BASE_DIR / "publicforms" / "templates")),
-                                     FileSystemLoader(str(BASE_DIR / "backoffice" / "templates"))])
+                                     FileSystemLoader(str(BASE_DIR / "backoffice" / "templates")),
+                                     FileSystemLoader(str(BASE_DIR / "web" / "templates"))])
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     if app.config["TRUSTED_PROXY_COUNT"]:
@@ -104,8 +97,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     models.bind_url(app.config["DATABASE_URL"])
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
+    login_manager.init_app(app)
+    limiter.init_app(app)
 
-    from publicforms import web
+    import web
     web.init_app(app)
 
     from publicforms.officer import bp as officer_bp

@@ -1,19 +1,18 @@
-"""Persian column and form labels for every model field the back office shows."""
+"""Persian column and form labels for every model field the back office shows. An
+officer's fields are labelled as everywhere else (``web.labels.FIELD_LABELS``, from the
+domain's field table); the columns of other tables are listed here."""
 from flask_babel import lazy_gettext as _l
 
-COLUMN_LABELS = {
-    "id": _l("Number"), "status": _l("Status"), "officer": _l("Officer"), "city": _l("City"),
-    "province": _l("Province"), "university": _l("University"), "reviewer": _l("Reviewer"),
-    "field_of_study": _l("Field of study"), "degree_level": _l("Degree level"),
+from web.labels import FIELD_LABELS
+
+COLUMN_LABELS = dict(FIELD_LABELS, **{
+    "id": _l("Number"), "status": _l("Status"), "officer": _l("Officer"), "university": _l("University"),
+    "reviewer": _l("Reviewer"),
     "created_at": _l("Created"), "submitted_at": _l("Submitted"), "last_submitted_at": _l("Last submitted"),
     "decided_at": _l("Decided"), "decision_note": _l("Note"), "reject_reason": _l("Reason for rejection"),
     "applicant_comment": _l("Applicant's comment"), "qualification_number": _l("Qualification number"),
     "qualified_at": _l("Qualified on"), "due_on": _l("Decision due"), "clock_used_days": _l("Working days used"),
-    "user_code": _l("User code"), "national_code": _l("National code"), "birth_date": _l("Birth date"),
-    "first_name": _l("First name"), "last_name": _l("Last name"), "father_name": _l("Father's name"),
-    "gender": _l("Gender"), "id_card_number": _l("ID booklet number"), "mobile": _l("Mobile"),
-    "phone": _l("Landline"), "email": _l("E-mail"), "address": _l("Postal address"),
-    "postal_code": _l("Postal code"), "is_active": _l("Active"), "legacy": _l("Migrated"),
+    "user_code": _l("User code"), "is_active": _l("Active"), "legacy": _l("Migrated"),
     "username": _l("User name"), "full_name": _l("Full name"), "role": _l("Role"),
     "name": _l("Name"), "name_en": _l("English name"), "code": _l("Code"), "eligible": _l("Eligible"),
     "rank": _l("Rank"), "required": _l("Required"), "sort_order": _l("Order"),
@@ -28,4 +27,4 @@ COLUMN_LABELS = {
     "object_type": _l("Object"), "object_id": _l("Object number"), "detail": _l("Details"),
     "key": _l("Setting"), "value": _l("Value"), "date": _l("Date"), "new_password": _l("New password"),
     "waiting": _l("Days waiting"), "read": _l("Read by"),
-}
+})

@@ -1,11 +1,9 @@
 """University cartables of reviewed requests, and their review pages."""
 from __future__ import annotations
 
-import datetime as _dt
-
 from flask import abort, flash, redirect, request
 from flask_admin import expose
-from flask_admin.contrib.peewee.filters import BasePeeweeFilter, FilterEqual
+from flask_admin.contrib.peewee.filters import FilterEqual
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
@@ -16,65 +14,19 @@ import models
 import persian
 from models import (City, DegreeLevel, Document, FieldOfStudy, Officer, QualificationRequest,
                     StaffUser, University)
-from publicforms.forms import ActionForm
-from publicforms.officer_requests import send_document
-from publicforms.web import deny, domain_message, status_label
+from web.documents import send_document
+from web.errors import ERROR, flash_error, refusals_flashed, status_of
+from web.forms import ActionForm
+from web.labels import status_label
+from web.security import deny
 
-from .base import SecureModelView, cached_options, current_staff, staff_actor, status_badge
+from .base import SecureModelView, current_staff, exported_by_name, staff_actor, status_badge
 from .export import ExportColumn, as_datetime
-from .views import IdFilter, OfficerSearchMixin, options_of
-
-
-class AssignedToMeFilter(BasePeeweeFilter):
-    def apply(self, query, value):
-        staff = current_staff()
-        return query.where(self.column == (staff.id if staff else -1))
-
-    def operation(self):
-        return gettext("is me")
-
-    def get_options(self, view):
-        return [("1", gettext("Yes"))]
-
-
-class JalaliDateFilter(BasePeeweeFilter):
-    """A date typed in the Jalali calendar (Persian digits accepted)."""
-
-    def __init__(self, column, name, after: bool):
-        super().__init__(column, name)
-        self.after = after
-
-    def validate(self, value):
-        return persian.parse_jalali_date(value) is not None
-
-    def clean(self, value):
-        return persian.parse_jalali_date(value)
-
-    def apply(self, query, value):
-        if self.after:
-            return query.where(self.column >= _dt.datetime.combine(value, _dt.time.min))
-        return query.where(self.column < _dt.datetime.combine(value + _dt.timedelta(days=1), _dt.time.min))
-
-    def operation(self):
-        return gettext("from (Jalali)") if self.after else gettext("until (Jalali)")
+from .filters import AssignedToMeFilter, IdFilter, JalaliDateFilter, OfficerSearchMixin, OverdueFilter, options_of
 
 
 def _status_formatter(view, context, model, name):
     return status_badge(model.status, status_label(model.status))
-
-
-class OverdueFilter(BasePeeweeFilter):
-    """Requests waiting on the university past their due date."""
-
-    def apply(self, query, value):
-        return query.where(self.column.model.status.in_(models.oversight.WAITING_STATES)
-                           & (self.column < models.utcnow().date()))
-
-    def operation(self):
-        return gettext("overdue")
-
-    def get_options(self, view):
-        return [("1", gettext("Yes"))]
 
 
 def _due_formatter(view, context, model, name):
@@ -102,12 +54,6 @@ def waiting_days(status, last_submitted_at):
     return (models.utcnow() - as_datetime(last_submitted_at)).days
 
 
-def reference_names(model):
-    """``{id: name}`` of a reference table (cities, fields...), read once a minute."""
-    return lambda: cached_options(("names", model._meta.table_name),
-                                  lambda: dict(model.select(model.id, model.name).tuples()))
-
-
 # A branch's city, joined under its own name next to the request's own city.
 BRANCH_CITY = City.alias("branch_city")
 
@@ -125,7 +71,6 @@ class ReviewQueueView(SecureModelView):
 
     allowed_roles = ("directorate", "university")
     review_template = "admin/review.html"
-    request_label = _l("request")
     column_formatters = {"status": _status_formatter, "waiting": _days_waiting, "due_on": _due_formatter,
                          "id": lambda v, c, m, n: Markup('<a href="{0}">{1}</a>').format(
                              v.get_url(".review_view", id=m.id), m.id)}
@@ -158,7 +103,7 @@ class ReviewQueueView(SecureModelView):
             decision = request.form.get("decision", "")
             action = {"approve": "approve", "reject": "reject", "deficiency": "deficiency"}.get(decision)
             if action is None or action not in self.decisions:
-                flash(gettext("Choose a decision."), "error")
+                flash(gettext("Choose a decision."), ERROR)
             else:
                 reason = request.form.get("deficiency_reason" if action == "deficiency" else "reason", "other")
                 if reason not in models.REASON_LABELS:
@@ -166,9 +111,8 @@ class ReviewQueueView(SecureModelView):
                 try:
                     item.apply(action, actor, note=request.form.get("note", ""), reason=reason)
                 except models.DomainError as error:
-                    flash(domain_message(error), "error")
-                    return self.render(self.review_template, **self.review_context(item, form)), 409 \
-                        if isinstance(error, models.ConflictError) else 422
+                    flash_error(error)
+                    return self.render(self.review_template, **self.review_context(item, form)), status_of(error)
                 flash(gettext("The decision was recorded."), "success")
                 return redirect(self.get_url(".review_view", id=item.id))
         return self.render(self.review_template, **self.review_context(item, form))
@@ -196,12 +140,9 @@ class ReviewQueueView(SecureModelView):
         university = University.get_or_none(University.id == request.form.get("university", type=int))
         reviewer = StaffUser.get_or_none(StaffUser.id == request.form.get("reviewer", type=int)) \
             if request.form.get("reviewer") else None
-        try:
+        with refusals_flashed():
             models.reassign(item, staff_actor(), university=university, reviewer=reviewer,
                             note=request.form.get("note", ""))
-        except models.DomainError as error:
-            flash(domain_message(error), "error")
-        else:
             flash(gettext("The request was reassigned."), "success")
         return redirect(self.get_url(".review_view", id=item.id))
 
@@ -245,9 +186,9 @@ class QualificationView(OfficerSearchMixin, ReviewQueueView):
     column_export_list = ("id", "officer", "national_code", "city", "field_of_study", "degree_level",
                           "status", "submitted_at", "decided_at", "waiting")
     export_columns = request_export_columns(
-        QualificationRequest, city=ExportColumn(QualificationRequest.city, names=reference_names(City)),
-        field_of_study=ExportColumn(QualificationRequest.field_of_study, names=reference_names(FieldOfStudy)),
-        degree_level=ExportColumn(QualificationRequest.degree_level, names=reference_names(DegreeLevel)))
+        QualificationRequest, city=exported_by_name(QualificationRequest.city),
+        field_of_study=exported_by_name(QualificationRequest.field_of_study),
+        degree_level=exported_by_name(QualificationRequest.degree_level))
     column_details_list = ("id", "officer", "status", "university", "reviewer", "city", "field_of_study",
                            "degree_level", "created_at", "submitted_at", "decided_at", "decision_note",
                            "qualification_number")
@@ -269,10 +210,6 @@ class QualificationView(OfficerSearchMixin, ReviewQueueView):
         if staff is not None and staff.role == "university":
             query = query.where(QualificationRequest.status != "draft")
         return query
-
-
-    def get_count_query(self):
-        return self.scope(QualificationRequest.select())
 
 
 class CooperationView(OfficerSearchMixin, ReviewQueueView):
@@ -327,10 +264,6 @@ class CooperationView(OfficerSearchMixin, ReviewQueueView):
         return query
 
 
-    def get_count_query(self):
-        return self.scope(models.Cooperation.select())
-
-
 class EditRequestView(OfficerSearchMixin, ReviewQueueView):
     """Edit requests of the officers whose files the university holds."""
 
@@ -357,10 +290,6 @@ class EditRequestView(OfficerSearchMixin, ReviewQueueView):
     def base_query(self):
         return (models.EditRequest.select(models.EditRequest, Officer)
                 .join(Officer, on=(models.EditRequest.officer == Officer.id)).switch(models.EditRequest))
-
-
-    def get_count_query(self):
-        return self.scope(models.EditRequest.select())
 
     def review_context(self, item, form):
         context = super().review_context(item, form)

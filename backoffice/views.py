@@ -1,12 +1,13 @@
 """Back-office model views: reference data, staff, officers, notices, SMS, audit."""
 from __future__ import annotations
 
-from flask import abort, flash, has_request_context, request
+from flask import abort, flash, request
 from flask_admin import expose
 from flask_admin.actions import action
-from flask_admin.contrib.peewee.filters import BasePeeweeFilter, FilterEqual
+from flask_admin.contrib.peewee.filters import FilterEqual
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from markupsafe import Markup
 from peewee import JOIN, fn
 from wtforms import PasswordField, SelectField, StringField, TextAreaField
@@ -14,45 +15,13 @@ from wtforms.validators import InputRequired, Optional
 
 import models
 import notify
-from models import (AuditLog, City, DegreeLevel, DocumentKind, FieldOfStudy, Notice, NoticeRead,
-                    Officer, Province, SmsOutbox, StaffUser, University)
-from publicforms.web import domain_message
+from models import (AuditLog, City, DegreeLevel, FieldOfStudy, Notice, NoticeRead, Officer, Province,
+                    SmsOutbox, StaffUser, University)
+from web.errors import flash_error, show_error
 
-from .base import JalaliDateField, SecureModelView, cached_options, staff_actor
-
-
-class IdFilter(FilterEqual):
-    """Equality on a foreign key: only a number is a value (anything else is ignored)."""
-
-    def validate(self, value):
-        return str(value).isdigit()
-
-    def clean(self, value):
-        return int(value)
-
-
-def options_of(model, label="name"):
-    """(id, name) options for a filter on a foreign key, read when a page renders.
-
-    Flask-Admin also evaluates options when the view is built; outside a request
-    they are empty, so building the app never touches the database.
-    """
-    def options():
-        if not has_request_context():
-            return []
-        return cached_options(("options_of", model._meta.table_name, label), lambda: [
-            (row.id, getattr(row, label)) for row in model.select().order_by(getattr(model, label))])
-    return options
-
-
-def distinct_options(column):
-    def options():
-        if not has_request_context():
-            return []
-        return cached_options(("distinct_options", column.model._meta.table_name, column.name), lambda: [
-            (value, value) for (value,) in
-            column.model.select(column).distinct().order_by(column).limit(200).tuples()])
-    return options
+from .base import JalaliDateField, SecureModelView, exported_by_name, staff_actor
+from .export import ExportColumn
+from .filters import IdFilter, OfficerSearchMixin, QualifiedFilter, distinct_options, options_of
 
 
 class ReferenceView(SecureModelView):
@@ -74,6 +43,7 @@ class UniversityView(ReferenceView):
     column_list = ("code", "name", "province")
     form_columns = ("code", "name", "name_en", "province")
     column_filters = (IdFilter(University.province, _l("Province"), options=options_of(Province)),)
+    export_columns = {"province": exported_by_name(University.province)}
 
     def base_query(self):
         return University.select(University, Province).join(Province)
@@ -84,6 +54,7 @@ class CityView(ReferenceView):
     form_columns = ("name", "name_en", "province", "university")
     column_filters = (IdFilter(City.province, _l("Province"), options=options_of(Province)),
                       IdFilter(City.university, _l("University"), options=options_of(University)))
+    export_columns = {"province": exported_by_name(City.province), "university": exported_by_name(City.university)}
 
     def base_query(self):
         return City.select(City, Province, University).join(Province).switch(City).join(University)
@@ -125,6 +96,7 @@ class StaffView(SecureModelView):
     column_exclude_list = ("password_hash",)
     column_details_exclude_list = ("password_hash",)
     column_export_exclude_list = ("password_hash",)
+    export_columns = {"university": exported_by_name(StaffUser.university)}
 
     def base_query(self):
         return StaffUser.select(StaffUser, University).join(University, on=(StaffUser.university == University.id),
@@ -141,37 +113,6 @@ class StaffView(SecureModelView):
         if not model.is_active or form.new_password.data:
             models.end_all_sessions("staff", model.id)
         models.audit(staff_actor(), "staff_created" if is_created else "staff_changed", model)
-
-
-class QualifiedFilter(BasePeeweeFilter):
-    """Officers by status: qualified or not yet."""
-
-    def apply(self, query, value):
-        return query.where(Officer.qualified_at.is_null(value != "1"))
-
-    def operation(self):
-        return gettext("is")
-
-    def get_options(self, view):
-        return [("1", gettext("Qualified")), ("0", gettext("Not qualified yet"))]
-
-
-class OfficerSearchMixin:
-    """Search by an officer's national code, user code or name on views whose query
-    already joins the officer (Flask-Admin's own search would join it a second time)."""
-
-    search_placeholder_text = _l("National code, user code or name")
-
-    def init_search(self):
-        return True
-
-    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
-        count, query = super().get_list(page, sort_column, sort_desc, None, filters, execute=False,
-                                        page_size=page_size)
-        if search:
-            query = query.where(officer_search(search))
-            count = query.order_by().limit(None).offset(None).count() if count is not None else None
-        return count, (list(query) if execute else query)
 
 
 def apply_new_password(form, model, is_created) -> None:
@@ -204,9 +145,9 @@ class OfficerView(OfficerSearchMixin, SecureModelView):
     )
     column_formatters = {"user_code": lambda v, c, m, n: Markup('<a href="{0}">{1}</a>').format(
         v.get_url(".history_view", id=m.id), m.user_code)}
-    column_formatters_export = {"province": lambda v, c, m, n: m.province.name, "city": lambda v, c, m, n: m.city.name,
-                                "field_of_study": lambda v, c, m, n: m.field_of_study.name,
-                                "degree_level": lambda v, c, m, n: m.degree_level.name}
+    column_formatters_export = {}  # the list's link on the user code is not exported
+    export_columns = {name: exported_by_name(getattr(Officer, name))
+                      for name in ("province", "city", "field_of_study", "degree_level")}
     column_export_exclude_list = ("password_hash", "university")
 
     def base_query(self):
@@ -236,22 +177,18 @@ class OfficerView(OfficerSearchMixin, SecureModelView):
         return self.render("admin/officer_history.html", officer=officer, entries=entries, requests=requests_)
 
 
-def officer_search(text: str):
-    """National code or user code (Persian digits accepted), or a part of the name."""
-    from persian import normalize_national_code, normalize_text, to_ascii_digits
-    value = to_ascii_digits(normalize_text(text))
-    digits = value.replace(" ", "")
-    if digits.isdigit():
-        return (Officer.national_code == normalize_national_code(digits)) | (Officer.user_code == digits)
-    clause = None
-    for word in value.split():
-        term = (Officer.first_name.contains(word)) | (Officer.last_name.contains(word))
-        clause = term if clause is None else clause & term
-    return clause if clause is not None else (Officer.id == -1)
-
-
 AUDIENCE_CHOICES = [("all", _l("All officers")), ("province", _l("The officers of a province")),
                     ("officer", _l("One officer (by national code)"))]
+
+
+def audience_label(code: str) -> str:
+    return str(dict(AUDIENCE_CHOICES).get(code, code))
+
+
+def read_count():
+    """How many officers opened a notice: a subquery of the notice's row, for the list
+    and its export."""
+    return NoticeRead.select(fn.COUNT(NoticeRead.id)).where(NoticeRead.notice == Notice.id)
 
 
 class MessageView(SecureModelView):
@@ -266,17 +203,14 @@ class MessageView(SecureModelView):
     create_template = "admin/message_create.html"
 
     def base_query(self):
-        reads = (NoticeRead.select(fn.COUNT(NoticeRead.id)).where(NoticeRead.notice == Notice.id))
-        return (Notice.select(Notice, reads.alias("read_total"))
-                .where(Notice.kind == "directorate"))
+        return Notice.select(Notice, read_count().alias("read_total")).where(Notice.kind == "directorate")
 
-    def _format_read(view, context, model, name):
-        return getattr(model, "read_total", 0)
-
-    column_formatters = {"read": _format_read,
-                         "audience": lambda v, c, m, n: dict(AUDIENCE_CHOICES).get(m.audience, m.audience)}
-    column_formatters_export = {"read": lambda v, c, m, n: getattr(m, "read_total", 0),
-                                "audience": lambda v, c, m, n: str(dict(AUDIENCE_CHOICES).get(m.audience, m.audience))}
+    column_formatters = {"read": lambda v, c, m, n: getattr(m, "read_total", 0),
+                         "audience": lambda v, c, m, n: audience_label(m.audience)}
+    column_formatters_export = {}
+    export_columns = {"read": ExportColumn(read_count(), format=lambda count: count or 0),
+                      "audience": ExportColumn(Notice.audience, format=audience_label, memo=True),
+                      "province": exported_by_name(Notice.province)}
 
     def scaffold_form(self):
         from flask_admin.form import BaseForm
@@ -301,10 +235,8 @@ class MessageView(SecureModelView):
                                         officer_national_code=form.officer_national_code.data or "",
                                         province=province)
         except models.DomainError as error:
-            field = getattr(form, error.field or "", None)
-            if field is not None:
-                field.errors = list(field.errors) + [domain_message(error)]
-            flash(domain_message(error), "error")
+            show_error(form, error)
+            flash_error(error)
             return False
         return notice
 
@@ -312,8 +244,9 @@ class MessageView(SecureModelView):
 class SmsView(SecureModelView):
     category = _l("Notices")
     column_list = ("to", "text", "status", "attempts", "last_error", "created_at", "sent_at")
-    column_filters = (FilterEqual(SmsOutbox.status, _l("Status"),
-                                  options=(("pending", "pending"), ("sent", "sent"), ("failed", "failed"))),)
+    column_filters = (FilterEqual(SmsOutbox.status, _l("Status"), options=(
+        ("pending", lazy_pgettext("sms status", "pending")), ("sent", lazy_pgettext("sms status", "sent")),
+        ("failed", lazy_pgettext("sms status", "failed")))),)
     column_searchable_list = ("to",)
     column_default_sort = ("created_at", True)
 
@@ -367,6 +300,9 @@ class BranchView(SecureModelView):
     column_list = ("name", "distributor", "province", "city", "created_at")
     column_searchable_list = ("name",)
     column_filters = (IdFilter(models.Branch.province, _l("Province"), options=options_of(Province)),)
+    export_columns = {"distributor": ExportColumn(models.Distributor.name),
+                      "province": exported_by_name(models.Branch.province),
+                      "city": exported_by_name(models.Branch.city)}
 
     def base_query(self):
         return (models.Branch.select(models.Branch, models.Distributor, Province, City)
@@ -391,28 +327,3 @@ class HolidayView(SecureModelView):
     form_columns = ("date", "name")
     form_overrides = {"date": JalaliDateField}
     column_default_sort = ("date", True)
-
-
-def register_views(admin) -> None:
-    from .requests import CooperationView, EditRequestView, QualificationView
-    admin.add_view(QualificationView(models.QualificationRequest, name=_l("Qualification requests"),
-                                     endpoint="qualification", category=_l("Cartable")))
-    admin.add_view(CooperationView(models.Cooperation, name=_l("Cooperations"),
-                                   endpoint="cooperation", category=_l("Cartable")))
-    admin.add_view(EditRequestView(models.EditRequest, name=_l("Edit requests"),
-                                   endpoint="editrequest", category=_l("Cartable")))
-    admin.add_view(OfficerView(Officer, name=_l("Officers"), endpoint="officer"))
-    admin.add_view(DistributorView(models.Distributor, name=_l("Distributors"), endpoint="distributor"))
-    admin.add_view(BranchView(models.Branch, name=_l("Branches"), endpoint="branch"))
-    admin.add_view(StaffView(StaffUser, name=_l("Staff"), endpoint="staff"))
-    admin.add_view(MessageView(Notice, name=_l("Notices"), endpoint="message"))
-    admin.add_view(SmsView(SmsOutbox, name=_l("SMS outbox"), endpoint="sms"))
-    admin.add_view(AuditView(AuditLog, name=_l("Audit log"), endpoint="audit"))
-    admin.add_view(ProvinceView(Province, name=_l("Provinces"), endpoint="province"))
-    admin.add_view(CityView(City, name=_l("Cities"), endpoint="city"))
-    admin.add_view(UniversityView(University, name=_l("Universities"), endpoint="university"))
-    admin.add_view(FieldView(FieldOfStudy, name=_l("Fields of study"), endpoint="field"))
-    admin.add_view(DegreeView(DegreeLevel, name=_l("Degree levels"), endpoint="degree"))
-    admin.add_view(DocumentKindView(DocumentKind, name=_l("Document kinds"), endpoint="documentkind"))
-    admin.add_view(SettingView(models.Setting, name=_l("Settings"), endpoint="setting"))
-    admin.add_view(HolidayView(models.Holiday, name=_l("Official holidays"), endpoint="holiday"))

@@ -10,7 +10,7 @@ from peewee import ForeignKeyField, IntegrityError, TextField
 from .accounts import Officer, audit
 from .base import ConflictError, DomainError, N_, PermissionDenied, db, translate, utcnow
 from .notices import notify_officer
-from .officer_rules import FREE_FIELDS, REVIEWED_FIELDS, clean_fields
+from .officer_rules import FREE_FIELDS, GENDERS, REVIEWED_FIELDS, clean_fields
 from .oversight import add_working_days, target_working_days
 from .qualification import QualificationRequest
 from .reference import City, DegreeLevel, DocumentKind, FieldOfStudy, Province
@@ -75,7 +75,7 @@ def display_value(field: str, value) -> str:
         row = model.get_or_none(model.id == value)
         return row.name if row else ""
     if field == "gender":
-        return {"male": "مرد", "female": "زن"}.get(value, value)
+        return translate(dict(GENDERS).get(value, value))
     return str(value)
 
 

@@ -1,14 +1,20 @@
-"""The officer's fields: how each is cleaned, and who may change it when.
+"""The officer's fields: how each is cleaned, who may change it when, and how it is shown.
 
-One table (:data:`FIELD_POLICY`) decides, for every field, whether it is locked,
-free (changed at once) or reviewed (changed through a request once the officer is
-qualified); the registration form, the profile form, edit requests, the back
-office and the legacy import all clean values through :func:`clean_field`.
+One table (:data:`OFFICER_FIELDS`, a :class:`FieldSpec` per field, in the order of the
+registration form) decides, for every field, whether it is locked, free (changed at once)
+or reviewed (changed through a request once the officer is qualified), how its value is
+cleaned, and its label. The registration form, the profile form, edit requests, the back
+office and the legacy import all clean values through :func:`clean_fields`; the web
+layer takes the labels and the profile and review pages their rows from the same table.
+Adding a field: a column on ``Officer``, its migration, a line here (and a cleaner), the
+form field and its place on the registration page.
 """
 from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from email_validator import EmailNotValidError, validate_email
 from peewee import IntegrityError
@@ -23,28 +29,27 @@ from .notices import queue_sms
 from .reference import City, DegreeLevel, FieldOfStudy, Province
 
 LOCKED, FREE, REVIEWED = "locked", "free", "reviewed"
+# What kind of value a field holds: text; a code (digits, or an address in Latin letters:
+# written left to right); a date (shown in the Jalali calendar); one of fixed choices; or a
+# row of a reference table (shown by its name).
+TEXT, CODE, DATE, CHOICE, REFERENCE = "text", "code", "date", "choice", "reference"
 
-FIELD_POLICY = {
-    "national_code": LOCKED,
-    "birth_date": LOCKED,
-    "mobile": FREE,
-    "phone": FREE,
-    "email": FREE,
-    "address": FREE,
-    "postal_code": FREE,
-    "father_name": FREE,
-    "gender": FREE,
-    "id_card_number": FREE,
-    "first_name": REVIEWED,
-    "last_name": REVIEWED,
-    "field_of_study": REVIEWED,
-    "degree_level": REVIEWED,
-    "province": REVIEWED,
-    "city": REVIEWED,
-}
-FREE_FIELDS = tuple(f for f, p in FIELD_POLICY.items() if p == FREE)
-REVIEWED_FIELDS = tuple(f for f, p in FIELD_POLICY.items() if p == REVIEWED)
-OPTIONAL_FIELDS = ("phone", "email")
+GENDERS = (("male", N_("Male")), ("female", N_("Female")))
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field of an officer's record."""
+
+    name: str
+    policy: str  # LOCKED, FREE or REVIEWED
+    label: str  # a message id: whoever shows the label translates it
+    clean: Callable | None  # value -> clean value, or DomainError (None: the city, cleaned with its province)
+    kind: str = TEXT
+    choices: tuple = ()  # (value, label message id) of a CHOICE field
+    reference: type | None = None  # the reference table a REFERENCE field names a row of
+    optional: bool = False
+
 
 _NAME_RE = re.compile(r"^[\w\u200c\s'.\-]+$")
 
@@ -138,7 +143,7 @@ def _postal_code(value):
 
 
 def _gender(value):
-    if value not in ("male", "female"):
+    if value not in dict(GENDERS):
         raise DomainError(N_("Choose the gender."))
     return value
 
@@ -178,23 +183,32 @@ def _degree_level(value):
     return degree
 
 
-CLEANERS = {
-    "national_code": _national_code,
-    "birth_date": _birth_date,
-    "first_name": _name,
-    "last_name": lambda v: _name(v, maximum=80),
-    "father_name": _name,
-    "gender": _gender,
-    "id_card_number": _id_card_number,
-    "mobile": _mobile,
-    "phone": _phone,
-    "email": _email,
-    "address": _address,
-    "postal_code": _postal_code,
-    "province": lambda v: _reference(Province, v, N_("Choose your province.")),
-    "field_of_study": _field_of_study,
-    "degree_level": _degree_level,
-}
+OFFICER_FIELDS = (
+    FieldSpec("national_code", LOCKED, N_("National code"), _national_code, CODE),
+    FieldSpec("birth_date", LOCKED, N_("Birth date"), _birth_date, DATE),
+    FieldSpec("first_name", REVIEWED, N_("First name"), _name),
+    FieldSpec("last_name", REVIEWED, N_("Last name"), lambda v: _name(v, maximum=80)),
+    FieldSpec("father_name", FREE, N_("Father's name"), _name),
+    FieldSpec("gender", FREE, N_("Gender"), _gender, CHOICE, choices=GENDERS),
+    FieldSpec("id_card_number", FREE, N_("ID booklet number"), _id_card_number, CODE),
+    FieldSpec("mobile", FREE, N_("Mobile"), _mobile, CODE),
+    FieldSpec("phone", FREE, N_("Landline"), _phone, CODE, optional=True),
+    FieldSpec("email", FREE, N_("E-mail"), _email, CODE, optional=True),
+    FieldSpec("province", REVIEWED, N_("Province"),
+              lambda v: _reference(Province, v, N_("Choose your province.")), REFERENCE, reference=Province),
+    FieldSpec("city", REVIEWED, N_("City"), None, REFERENCE, reference=City),
+    FieldSpec("address", FREE, N_("Postal address"), _address),
+    FieldSpec("postal_code", FREE, N_("Postal code"), _postal_code, CODE),
+    FieldSpec("field_of_study", REVIEWED, N_("Field of study"), _field_of_study, REFERENCE, reference=FieldOfStudy),
+    FieldSpec("degree_level", REVIEWED, N_("Degree level"), _degree_level, REFERENCE, reference=DegreeLevel),
+)
+FIELDS_BY_NAME = {spec.name: spec for spec in OFFICER_FIELDS}
+FIELD_POLICY = {spec.name: spec.policy for spec in OFFICER_FIELDS}
+FREE_FIELDS = tuple(spec.name for spec in OFFICER_FIELDS if spec.policy == FREE)
+REVIEWED_FIELDS = tuple(spec.name for spec in OFFICER_FIELDS if spec.policy == REVIEWED)
+OPTIONAL_FIELDS = tuple(spec.name for spec in OFFICER_FIELDS if spec.optional)
+REGISTRATION_FIELDS = tuple(spec.name for spec in OFFICER_FIELDS)
+CLEANERS = {spec.name: spec.clean for spec in OFFICER_FIELDS if spec.clean is not None}
 
 
 def clean_fields(data: dict, fields) -> dict:
@@ -223,11 +237,6 @@ def clean_city(value, province):
         raise DomainError(N_("The city %(city)s is not in the province %(province)s."),
                           city=city.name, province=province.name)
     return city
-
-
-REGISTRATION_FIELDS = ("national_code", "birth_date", "first_name", "last_name", "father_name",
-                       "gender", "id_card_number", "mobile", "phone", "email", "address",
-                       "postal_code", "province", "city", "field_of_study", "degree_level")
 
 
 def register_officer(data: dict, actor=None) -> Officer:

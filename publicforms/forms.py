@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (EmailField, HiddenField, PasswordField, RadioField, SelectField, StringField,
-                     TextAreaField)
-from wtforms.validators import InputRequired
+from wtforms import EmailField, PasswordField, RadioField, SelectField, StringField, TextAreaField
 
 import models
+from models.officer_rules import FIELDS_BY_NAME, FREE_FIELDS, GENDERS, REFERENCE, REVIEWED_FIELDS
+from web.forms import LoginForm, required
 
 
 def place_choices():
@@ -44,7 +44,7 @@ class PlaceMixin:
         self.province.choices, self.city.choices = place_choices()
 
 
-GENDER_CHOICES = [("male", _l("Male")), ("female", _l("Female"))]
+GENDER_CHOICES = [(value, _l(label)) for value, label in GENDERS]
 
 
 class FreeFieldsMixin:
@@ -58,43 +58,6 @@ class FreeFieldsMixin:
     postal_code = StringField(_l("Postal code"), description=_l("10 digits"))
 
 
-class RegistrationForm(PlaceMixin, FreeFieldsMixin, FlaskForm):
-    # The same fields as ReviewedFieldsMixin, kept explicit for the contract's order.
-    national_code = StringField(_l("National code"), description=_l("10 digits; it cannot be changed later"))
-    birth_date = StringField(_l("Birth date"), description=_l("Jalali, like 1370/05/21; it cannot be changed later"))
-    first_name = StringField(_l("First name"))
-    last_name = StringField(_l("Last name"))
-    field_of_study = NoValidateSelect(_l("Field of study"))
-    degree_level = NoValidateSelect(_l("Degree level"))
-    password = PasswordField(_l("Password"), description=_l("At least 8 characters, not a common password"))
-    password_confirm = PasswordField(_l("Repeat the password"))
-
-    field_order = ("national_code", "birth_date", "first_name", "last_name", "father_name", "gender",
-                   "id_card_number", "mobile", "phone", "email", "province", "city", "address",
-                   "postal_code", "field_of_study", "degree_level", "password", "password_confirm")
-
-    def fill_choices(self):
-        self.fill_places()
-        self.field_of_study.choices, self.degree_level.choices = study_choices()
-
-
-class LoginForm(FlaskForm):
-    username = StringField(_l("User name"), validators=[InputRequired(message=_l("This field is required."))])
-    password = PasswordField(_l("Password"), validators=[InputRequired(message=_l("This field is required."))])
-    next = HiddenField()
-
-
-class OfficerLoginForm(LoginForm):
-    username = StringField(_l("User code or national code"),
-                           validators=[InputRequired(message=_l("This field is required."))])
-
-
-class PasswordChangeForm(FlaskForm):
-    current_password = PasswordField(_l("Current password"))
-    new_password = PasswordField(_l("New password"), description=_l("At least 8 characters, not a common password"))
-    new_password_confirm = PasswordField(_l("Repeat the new password"))
-
-
 class ReviewedFieldsMixin(PlaceMixin):
     first_name = StringField(_l("First name"))
     last_name = StringField(_l("Last name"))
@@ -104,6 +67,24 @@ class ReviewedFieldsMixin(PlaceMixin):
     def fill_choices(self):
         self.fill_places()
         self.field_of_study.choices, self.degree_level.choices = study_choices()
+
+
+class RegistrationForm(ReviewedFieldsMixin, FreeFieldsMixin, FlaskForm):
+    # The page (register.html) places the fields; the form only collects them.
+    national_code = StringField(_l("National code"), description=_l("10 digits; it cannot be changed later"))
+    birth_date = StringField(_l("Birth date"), description=_l("Jalali, like 1370/05/21; it cannot be changed later"))
+    password = PasswordField(_l("Password"), description=_l("At least 8 characters, not a common password"))
+    password_confirm = PasswordField(_l("Repeat the password"))
+
+
+class OfficerLoginForm(LoginForm):
+    username = StringField(_l("User code or national code"), validators=[required()])
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"))
+    new_password = PasswordField(_l("New password"), description=_l("At least 8 characters, not a common password"))
+    new_password_confirm = PasswordField(_l("Repeat the new password"))
 
 
 class ProfileForm(ReviewedFieldsMixin, FreeFieldsMixin, FlaskForm):
@@ -116,10 +97,6 @@ class PlaceForm(PlaceMixin, FlaskForm):
 
 class EditRequestForm(ReviewedFieldsMixin, FreeFieldsMixin, FlaskForm):
     comment = TextAreaField(_l("Your comment for the reviewer (optional)"))
-
-
-class ActionForm(FlaskForm):
-    """A bare form: its CSRF token protects buttons such as log out."""
 
 
 class BranchForm(PlaceMixin, FlaskForm):
@@ -139,13 +116,18 @@ class TerminationForm(FlaskForm):
 
 
 class PasswordResetRequestForm(FlaskForm):
-    username = StringField(_l("User code or national code"),
-                           validators=[InputRequired(message=_l("This field is required."))])
+    username = StringField(_l("User code or national code"), validators=[required()])
 
 
 class PasswordResetForm(FlaskForm):
-    username = StringField(_l("User code or national code"),
-                           validators=[InputRequired(message=_l("This field is required."))])
-    code = StringField(_l("Code sent by SMS"), validators=[InputRequired(message=_l("This field is required."))])
+    username = StringField(_l("User code or national code"), validators=[required()])
+    code = StringField(_l("Code sent by SMS"), validators=[required()])
     new_password = PasswordField(_l("New password"), description=_l("At least 8 characters, not a common password"))
     new_password_confirm = PasswordField(_l("Repeat the new password"))
+
+
+def officer_form_data(officer) -> dict:
+    """The officer's current values as the data of a profile or edit-request form (the id
+    of a reference row for its select)."""
+    return {name: str(getattr(officer, name + "_id")) if FIELDS_BY_NAME[name].kind == REFERENCE
+            else getattr(officer, name) for name in REVIEWED_FIELDS + FREE_FIELDS}

@@ -195,3 +195,22 @@ def test_an_export_leaves_no_transaction_open(app, world):
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
             "AND state = 'idle in transaction'").fetchone()[0]
         assert idle == 0
+
+
+def test_every_back_office_export_reads_tuples(app, world, monkeypatch):
+    """Every list's export selects its columns as tuples: no view builds model instances
+    (export.model_batches is only the reference the test above compares against)."""
+    paths = {}
+    for view in app.extensions["admin"][0]._views:
+        if not getattr(view, "can_export", False):
+            continue
+        original = view.export_plan
+
+        def recording(query, names, view=view, original=original):
+            rows, cells = original(query, names)
+            paths[view.endpoint] = rows.__name__
+            return rows, cells
+        monkeypatch.setattr(view, "export_plan", recording)
+        exported(world["director"], view.endpoint)
+    reader = "tuple_batches" if models.is_sqlite() else "read_ahead"
+    assert len(paths) >= 18 and {e: p for e, p in paths.items() if p != reader} == {}
