@@ -36,43 +36,63 @@ class NoValidateSelect(SelectField):
         pass
 
 
-class PlaceMixin:
-    province = NoValidateSelect(_l("Province of residence"))
-    city = NoValidateSelect(_l("City of residence"))
+GENDER_CHOICES = [(value, _l(label)) for value, label in GENDERS]
 
+# The form field of each of the officer's fields (models.officer_rules.OFFICER_FIELDS),
+# created in the order of the pages: a form lists its fields, and the error summary its
+# errors, in the order they were created. The mixins below take them by policy.
+OFFICER_FORM_FIELDS = {
+    "national_code": StringField(_l("National code"), description=_l("10 digits; it cannot be changed later")),
+    "birth_date": StringField(_l("Birth date"), description=_l("Jalali, like 1370/05/21; it cannot be changed later")),
+    "first_name": StringField(_l("First name")),
+    "last_name": StringField(_l("Last name")),
+    "father_name": StringField(_l("Father's name")),
+    "gender": RadioField(_l("Gender"), choices=GENDER_CHOICES, validate_choice=False),
+    "id_card_number": StringField(_l("ID booklet number")),
+    "mobile": StringField(_l("Mobile"), description=_l("Like 09121234567")),
+    "phone": StringField(_l("Landline (optional)"), description=_l("With the area code, like 02188776655")),
+    "email": EmailField(_l("E-mail (optional)")),
+    "province": NoValidateSelect(_l("Province of residence")),
+    "city": NoValidateSelect(_l("City of residence")),
+    "address": TextAreaField(_l("Postal address")),
+    "postal_code": StringField(_l("Postal code"), description=_l("10 digits")),
+    "field_of_study": NoValidateSelect(_l("Field of study")),
+    "degree_level": NoValidateSelect(_l("Degree level")),
+}
+
+
+def officer_fields(*names):
+    """A class decorator: the class gets the officer's form fields of these names."""
+    def decorate(cls):
+        for name in names:
+            setattr(cls, name, OFFICER_FORM_FIELDS[name])
+        return cls
+    return decorate
+
+
+@officer_fields("province", "city")
+class PlaceMixin:
     def fill_places(self):
         self.province.choices, self.city.choices = place_choices()
 
 
-GENDER_CHOICES = [(value, _l(label)) for value, label in GENDERS]
-
-
+@officer_fields(*FREE_FIELDS)
 class FreeFieldsMixin:
-    father_name = StringField(_l("Father's name"))
-    gender = RadioField(_l("Gender"), choices=GENDER_CHOICES, validate_choice=False)
-    id_card_number = StringField(_l("ID booklet number"))
-    mobile = StringField(_l("Mobile"), description=_l("Like 09121234567"))
-    phone = StringField(_l("Landline (optional)"), description=_l("With the area code, like 02188776655"))
-    email = EmailField(_l("E-mail (optional)"))
-    address = TextAreaField(_l("Postal address"))
-    postal_code = StringField(_l("Postal code"), description=_l("10 digits"))
+    """The fields an officer changes at once."""
 
 
+@officer_fields(*REVIEWED_FIELDS)
 class ReviewedFieldsMixin(PlaceMixin):
-    first_name = StringField(_l("First name"))
-    last_name = StringField(_l("Last name"))
-    field_of_study = NoValidateSelect(_l("Field of study"))
-    degree_level = NoValidateSelect(_l("Degree level"))
+    """The fields reviewed with a request: name, place, field and degree."""
 
     def fill_choices(self):
         self.fill_places()
         self.field_of_study.choices, self.degree_level.choices = study_choices()
 
 
+@officer_fields("national_code", "birth_date")
 class RegistrationForm(ReviewedFieldsMixin, FreeFieldsMixin, FlaskForm):
     # The page (register.html) places the fields; the form only collects them.
-    national_code = StringField(_l("National code"), description=_l("10 digits; it cannot be changed later"))
-    birth_date = StringField(_l("Birth date"), description=_l("Jalali, like 1370/05/21; it cannot be changed later"))
     password = PasswordField(_l("Password"), description=_l("At least 8 characters, not a common password"))
     password_confirm = PasswordField(_l("Repeat the password"))
 
