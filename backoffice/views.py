@@ -29,7 +29,6 @@ class ReferenceView(SecureModelView):
 
     can_create = True
     can_edit = True
-    category = _l("Reference data")
     column_searchable_list = ("name",)
     column_default_sort = "name"
 
@@ -84,7 +83,6 @@ class StaffView(SecureModelView):
 
     can_create = True
     can_edit = True
-    category = _l("Accounts")
     column_list = ("username", "full_name", "role", "university", "is_active", "created_at")
     column_searchable_list = ("username", "full_name")
     column_filters = (FilterEqual(StaffUser.role, _l("Role"),
@@ -130,7 +128,6 @@ def apply_new_password(form, model, is_created) -> None:
 class OfficerView(OfficerSearchMixin, SecureModelView):
     """Officers, for the directorate: national code and birth date are never editable here."""
 
-    category = _l("Accounts")
     column_list = ("user_code", "national_code", "first_name", "last_name", "province", "city",
                    "field_of_study", "degree_level", "qualified_at", "created_at")
     column_details_exclude_list = ("password_hash",)
@@ -195,7 +192,6 @@ class MessageView(SecureModelView):
     """Directorate notices; one row per notice whatever its audience."""
 
     can_create = True
-    category = _l("Notices")
     column_list = ("subject", "audience", "province", "created_at", "read")
     column_labels = {"read": _l("Read by")}
     column_default_sort = ("created_at", True)
@@ -242,7 +238,6 @@ class MessageView(SecureModelView):
 
 
 class SmsView(SecureModelView):
-    category = _l("Notices")
     column_list = ("to", "text", "status", "attempts", "last_error", "created_at", "sent_at")
     column_filters = (FilterEqual(SmsOutbox.status, _l("Status"), options=(
         ("pending", lazy_pgettext("sms status", "pending")), ("sent", lazy_pgettext("sms status", "sent")),
@@ -257,7 +252,6 @@ class SmsView(SecureModelView):
 
 
 class AuditView(SecureModelView):
-    category = _l("Reports")
     column_list = ("at", "actor_kind", "actor_name", "ip", "action", "object_type", "object_id", "detail")
     column_searchable_list = ("action", "actor_name", "ip")
     column_filters = (FilterEqual(AuditLog.action, _l("Action"), options=distinct_options(AuditLog.action)),
@@ -270,7 +264,6 @@ class DistributorView(SecureModelView):
 
     can_create = True
     can_edit = True
-    category = _l("Accounts")
     column_list = ("username", "name", "kind", "manager_name", "manager_mobile", "is_active", "created_at")
     column_searchable_list = ("username", "name", "manager_mobile")
     form_columns = ("username", "name", "kind", "national_id", "manager_name", "manager_mobile", "is_active")
@@ -296,7 +289,6 @@ class DistributorView(SecureModelView):
 
 
 class BranchView(SecureModelView):
-    category = _l("Accounts")
     column_list = ("name", "distributor", "province", "city", "created_at")
     column_searchable_list = ("name",)
     column_filters = (IdFilter(models.Branch.province, _l("Province"), options=options_of(Province)),)
@@ -313,7 +305,6 @@ class BranchView(SecureModelView):
 class SettingView(SecureModelView):
     can_create = True
     can_edit = True
-    category = _l("Reference data")
     column_list = ("key", "value")
     form_columns = ("key", "value")
     column_descriptions = {"key": _l("sla_working_days: working days a university has to decide")}
@@ -322,7 +313,6 @@ class SettingView(SecureModelView):
 class HolidayView(SecureModelView):
     can_create = True
     can_edit = True
-    category = _l("Reference data")
     column_list = ("date", "name")
     form_columns = ("date", "name")
     form_overrides = {"date": JalaliDateField}
