@@ -5,6 +5,7 @@ from flask import abort, flash, request
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.contrib.peewee.filters import FilterEqual
+from flask_admin.form import BaseForm
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
@@ -15,6 +16,7 @@ from wtforms.validators import InputRequired, Optional
 
 import models
 import notify
+from persian import normalize_mobile, normalize_text
 from models import (AuditLog, City, DegreeLevel, FieldOfStudy, Notice, NoticeRead, Officer, Province,
                     SmsOutbox, StaffUser, University)
 from web.errors import flash_error, show_error
@@ -209,8 +211,6 @@ class MessageView(SecureModelView):
                       "province": exported_by_name(Notice.province)}
 
     def scaffold_form(self):
-        from flask_admin.form import BaseForm
-
         class NoticeForm(BaseForm):
             subject = StringField(_l("Subject"), validators=[InputRequired()])
             body = TextAreaField(_l("Text"), validators=[InputRequired()], render_kw={"rows": 8})
@@ -274,7 +274,6 @@ class DistributorView(SecureModelView):
     column_export_exclude_list = ("password_hash",)
 
     def on_model_change(self, form, model, is_created):
-        from persian import normalize_mobile, normalize_text
         mobile = normalize_mobile(model.manager_mobile)
         if not mobile:
             raise ValueError(gettext("Enter a mobile number like 09121234567."))

@@ -10,7 +10,7 @@ from peewee import ForeignKeyField, IntegrityError, TextField
 from .accounts import Officer, audit
 from .base import ConflictError, DomainError, N_, PermissionDenied, db, translate, utcnow
 from .notices import notify_officer
-from .officer_rules import FREE_FIELDS, GENDERS, REVIEWED_FIELDS, clean_fields
+from .officer_rules import FIELDS_BY_NAME, FREE_FIELDS, REVIEWED_FIELDS, clean_fields
 from .oversight import add_working_days, target_working_days
 from .qualification import QualificationRequest
 from .reference import City, DegreeLevel, DocumentKind, FieldOfStudy, Province
@@ -74,8 +74,9 @@ def display_value(field: str, value) -> str:
     if model is not None:
         row = model.get_or_none(model.id == value)
         return row.name if row else ""
-    if field == "gender":
-        return translate(dict(GENDERS).get(value, value))
+    choices = dict(FIELDS_BY_NAME[field].choices) if field in FIELDS_BY_NAME else {}
+    if value in choices:
+        return translate(choices[value])
     return str(value)
 
 

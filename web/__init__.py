@@ -13,15 +13,12 @@
 """
 from __future__ import annotations
 
-from . import errors, labels, security
-from .extensions import login_manager
+from . import errors, labels, security, session  # noqa: F401  (session: Flask-Login's user loader)
 
 
 def init_app(app) -> None:
-    """Register what every request and page shares: sign-in, security headers, NUL
-    refusal, template filters and error pages (the extensions are bound by ``create_app``)."""
-    login_manager.login_view = "officer_site.login"
-    login_manager.session_protection = None  # our server-side sessions already bind the cookie
+    """Register what every request and page shares: security headers, NUL refusal,
+    template filters and error pages (the extensions are bound by ``create_app``)."""
     app.before_request(security.refuse_nul_bytes)
     app.after_request(security.add_security_headers)
     labels.init_app(app)

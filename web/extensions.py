@@ -15,6 +15,7 @@ LOCALES = ("fa", "en")
 csrf = CSRFProtect()
 babel = Babel()
 login_manager = LoginManager()
+login_manager.session_protection = None  # our server-side sessions already bind the cookie
 # Client address only: X-Forwarded-For is trusted solely through ProxyFix in production.
 limiter = Limiter(key_func=lambda: request.remote_addr or "unknown", default_limits=[])
 
