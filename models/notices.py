@@ -6,8 +6,10 @@ from peewee import (JOIN, CharField, DateTimeField, ForeignKeyField, IntegerFiel
 
 from persian import normalize_national_code, normalize_text
 
-from .accounts import Officer, StaffUser, audit
-from .base import BaseModel, DomainError, N_, Prepared, db, utcnow
+from .accounts import Officer, StaffUser
+from .audit import audit
+from .base import BaseModel, DomainError, N_, db, utcnow
+from .prepared import Prepared
 from .reference import Province
 
 AUDIENCES = ("officer", "province", "all")
@@ -85,19 +87,6 @@ def open_notice(officer, notice_id: int):
         return None
     NoticeRead.insert(notice=notice, officer=officer, read_at=utcnow()).on_conflict_ignore().execute()
     return notice
-
-
-def recipients_count(notice) -> int:
-    query = Officer.select(fn.COUNT(Officer.id)).where(Officer.is_active == True)  # noqa: E712
-    if notice.audience == "province":
-        query = query.where(Officer.province == notice.province_id)
-    elif notice.audience == "officer":
-        return 1
-    return query.scalar()
-
-
-def read_count(notice) -> int:
-    return NoticeRead.select().where(NoticeRead.notice == notice.id).count()
 
 
 def send_notice(sender_actor, subject: str, body: str, audience: str,

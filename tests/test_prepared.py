@@ -2,9 +2,11 @@
 and on PostgreSQL are prepared on the server once per connection."""
 from __future__ import annotations
 
+import datetime as dt
+
 import models
 from models import Officer, db
-from models.base import Prepared
+from models.prepared import Prepared
 
 BY_CITY = Prepared(lambda city_id, province_id: Officer.select()
                    .where((Officer.city == city_id) & (Officer.province == province_id))
@@ -28,7 +30,7 @@ def test_session_check_finds_each_kind_of_account(app, make_officer, make_staff,
     officer = make_officer()
     staff = make_staff("directorate")
     distributor = models.create_distributor("pakhsh", "Kh0sh-Amad-2024", "شرکت", "company", "09121110000")
-    day, hours = models.accounts._dt.timedelta(days=1), models.accounts._dt.timedelta(hours=12)
+    day, hours = dt.timedelta(days=1), dt.timedelta(hours=12)
     for kind, account in (("officer", officer), ("staff", staff), ("distributor", distributor)):
         token = models.start_session(kind, account.id)
         loaded = models.load_session(token, day, hours)
