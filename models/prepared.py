@@ -10,8 +10,9 @@ What this module needs from peewee beyond its documented API, checked by
 :func:`check_peewee_internals` (and so by ``tests/test_prepared.py``) so that an
 upgrade that changes one fails with a message naming it, not with a wrong row:
 
-* ``BaseQuery._get_cursor_wrapper(cursor)`` (private): turns a DB-API cursor into the
-  rows the query would give (model instances, with the joined models attached).
+* ``ModelSelect._get_cursor_wrapper(cursor)`` (private, defined on ``_ModelQueryHelper``):
+  turns a DB-API cursor into the rows the query would give (model instances, with the
+  joined models attached).
 * ``Value(obj, converter=False)``: ``False`` (not ``None``, which means "the field's
   converter") leaves ``obj`` itself in the parameters that ``query.sql()`` returns,
   where :class:`Prepared` finds the placeholders again.
@@ -32,7 +33,7 @@ from peewee import CharField, Model, PostgresqlDatabase, Value
 from .base import db
 
 # The private peewee names this module uses, as (owner, attribute).
-PEEWEE_PRIVATE_NAMES = (("peewee.BaseQuery", "_get_cursor_wrapper"),)
+PEEWEE_PRIVATE_NAMES = (("peewee.ModelSelect", "_get_cursor_wrapper"),)
 
 
 class _Slot:
