@@ -19,15 +19,25 @@ above it, and none imports inside a function to hide a cycle):
     dashboards    the dashboards' aggregates (reporting; no operation imports it)
     verification, ratelimit, migrations, legacy
 
-The operations share one shape (callers pass the record first, then the actor, then
-the data): ``operation(record, actor, ...)`` for what is done to an existing record
-(``request.apply(action, actor, note=...)``, ``reassign(request, actor, ...)``,
-``nominate(branch, actor, national_code)``, ``file_edit_request(officer, actor, data,
-uploads)``, ``update_profile(officer, data, actor)`` is the one older exception), and
-``create_*(actor, ...)`` for what creates one. Permission is asked of the record:
-``record.can_manage(actor)``, ``request.can_see(actor)``, ``Model.visible_to(actor)``
-(a query); a refusal raises a :class:`DomainError` subclass whose message id the doors
-translate.
+The operations share one shape: the record acted on first, then the actor, then the
+data: ``request.apply(action, actor, note=...)``, ``reassign(request, actor, ...)``,
+``nominate(branch, actor, national_code)``, ``release(branch, actor)``,
+``start_request(officer, actor)``, ``file_edit_request(officer, actor, data, uploads)``,
+``save_termination(officer, actor, reason)``; an operation that makes a record from
+nothing takes the actor first: ``create_branch(actor, ...)``, ``send_notice(actor, ...)``.
+Older exceptions, kept because both doors call them: ``update_profile(officer, data,
+actor)`` and ``update_place_before_qualification(officer, data, actor)``;
+``register_officer(data, actor=None)`` (the applicant has no account yet); and
+``create_staff``/``create_distributor``, which take no actor (the command line and the
+back office audit them). The actor is always a parameter, never a web global.
+
+Permission is asked of the actor and the record, in one style: ``actor.is_officer(id)``,
+``actor.is_distributor(id)``, ``actor.is_reviewer``, ``actor.is_directorate``, and on the
+records ``officer.can_manage(actor)``, ``branch.can_manage(actor)``,
+``request.can_see(actor)``, ``Model.visible_to(actor)`` (a query) and
+``Model.find(actor, id)``. A refusal raises a :class:`DomainError` subclass
+(``PermissionDenied``, ``ConflictError``, ``ValidationFailed``) whose message id the
+doors translate.
 
 This package re-exports what the rest of the application uses, so callers write
 ``from models import Officer``.

@@ -1,6 +1,8 @@
 """Directorate notices and the officers' inbox."""
 import re
 
+import pytest
+
 import models
 from conftest import staff_client_for
 
@@ -63,4 +65,12 @@ def test_officer_cannot_open_someone_elses_notice(app, make_staff, make_officer,
 def test_reviewer_cannot_send_notices(app, make_staff, dbc):
     reviewer = staff_client_for(app, make_staff("university"))
     assert send(reviewer, subject="x", body="y", audience="all").status_code == 403
+    assert models.Notice.select().count() == 0
+
+
+def test_only_the_directorate_may_send_a_notice_whatever_the_door(make_staff, make_officer, dbc):
+    officer = make_officer()
+    for actor in (make_staff("university").as_actor(), officer.as_actor(), models.SYSTEM):
+        with pytest.raises(models.PermissionDenied):
+            models.send_notice(actor, "اطلاعیه", "متن", "all")
     assert models.Notice.select().count() == 0
