@@ -21,7 +21,8 @@ from .base import BaseModel, ConflictError, DomainError, N_, PermissionDenied, d
 from .notices import notify_officer
 from .officer_rules import ValidationFailed
 from .reference import City, Province
-from .review import CHANGED_MEANWHILE, NEW, NOTHING, ReviewedRequest, ReviewFlow, Transition, is_owner, is_reviewer_of, record_event
+from .review import (CHANGED_MEANWHILE, NEW, NOTHING, ReviewedRequest, ReviewFlow, Transition, is_owner,
+                     is_reviewer_of, record_event)
 from .vocabulary import Action, State
 
 
@@ -120,8 +121,9 @@ FLOW = ReviewFlow(Cooperation, {
     (State.ACTIVE, Action.RELEASE): Transition(State.ENDED, is_branch_distributor),
     (State.ACTIVE, Action.TERMINATE): Transition(State.ENDED, is_owner),
 }, messages={
-    Action.NOMINATE: (N_("A new cooperation request"),
-                      N_("%(company)s asks you to be the technical officer of its branch %(branch)s. Answer it under Contracted centres.")),
+    Action.NOMINATE: (
+        N_("A new cooperation request"),
+        N_("%(company)s asks you to be the technical officer of its branch %(branch)s. Answer it under Contracted centres.")),
     Action.APPROVE: (N_("Your cooperation was approved"),
                      N_("You are now the technical officer of %(branch)s (%(company)s).")),
     Action.REJECT: (N_("A cooperation request was rejected"),

@@ -58,8 +58,9 @@ FLOW = ReviewFlow(QualificationRequest, {
                      N_("Your qualification request number %(id)s was approved. Qualification number: %(number)s.")),
     Action.REJECT: (N_("Your qualification request was rejected"),
                     N_("Your qualification request number %(id)s was rejected. Reason: %(note)s. You may file a new request.")),
-    Action.DEFICIENCY: (N_("Your qualification request needs corrections"),
-                        N_("Deficiencies were declared on your qualification request number %(id)s: %(note)s. Fix them and resubmit.")),
+    Action.DEFICIENCY: (
+        N_("Your qualification request needs corrections"),
+        N_("Deficiencies were declared on your qualification request number %(id)s: %(note)s. Fix them and resubmit.")),
 })
 
 # One open request per officer, enforced by the database as well as by the code.

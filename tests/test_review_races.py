@@ -168,7 +168,7 @@ def test_two_reviewers_clicking_approve_together_get_one_success_and_one_409(app
         statuses[cooperation.id] = client.post(f"/admin/cooperation/review/?id={cooperation.id}",
                                                data={"decision": "approve"}).status_code
 
-    threads = [threading.Thread(target=post, args=pair) for pair in zip(clients, race["cooperations"])]
+    threads = [threading.Thread(target=post, args=pair) for pair in zip(clients, race["cooperations"], strict=True)]
     for thread in threads:
         thread.start()
     for thread in threads:
