@@ -110,7 +110,6 @@ class AccountMixin:
 
 
 GENDERS = ("male", "female")
-GENDER_LABELS = {"male": N_("Male"), "female": N_("Female")}
 
 
 class Officer(AccountMixin, BaseModel):

@@ -7,9 +7,9 @@ import json
 
 from peewee import ForeignKeyField, TextField
 
-from .accounts import GENDER_LABELS, Officer
+from .accounts import Officer
 from .audit import audit
-from .base import ConflictError, DomainError, N_, PermissionDenied, db, translate
+from .base import ConflictError, DomainError, N_, PermissionDenied, db
 from .officer_rules import FREE_FIELDS, REVIEWED_FIELDS, clean_fields
 from .reference import City, DegreeLevel, FieldOfStudy, Province
 from .review import NEW, ReviewedRequest, ReviewFlow, Transition, is_owner, record_document, review_transitions
@@ -92,7 +92,7 @@ def display_value(field: str, value) -> str:
         row = model.get_or_none(model.id == value)
         return row.name if row else ""
     if field == "gender":
-        return translate(GENDER_LABELS[value]) if value in GENDER_LABELS else str(value)
+        return {"male": "مرد", "female": "زن"}.get(value, value)
     return str(value)
 
 
