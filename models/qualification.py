@@ -6,12 +6,11 @@ qualification number an approval issues to the officer.
 """
 from __future__ import annotations
 
+import jdatetime
 from peewee import JOIN, CharField, ForeignKeyField, IntegrityError
 
-from persian import jalali_today, to_tehran
-
 from .accounts import Officer
-from .base import ConflictError, DomainError, N_, PermissionDenied, db, utcnow
+from .base import ConflictError, DomainError, N_, PermissionDenied, db, tehran_today
 from .prepared import Prepared
 from .reference import City, DegreeLevel, DocumentKind, FieldOfStudy, University
 from .review import ReviewedRequest, ReviewFlow, Transition, is_owner, record_document, review_transitions
@@ -158,7 +157,7 @@ def _on_approve(request, actor, note, now, **_):
 
 def qualification_number_for(request, now=None) -> str:
     """``<Jalali year in Tehran>-<request id>``: unique because request ids are."""
-    year = jalali_today(to_tehran(now or utcnow())).year
+    year = jdatetime.date.fromgregorian(date=tehran_today(now)).year
     return f"{year}-{request.id:06d}"
 
 
