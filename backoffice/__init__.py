@@ -26,26 +26,25 @@ def init_admin(app) -> Admin:
                   theme=Bootstrap4Theme(base_template="admin/rtl_base.html"),
                   index_view=StaffIndexView(name=_l("Dashboard"), url="/admin"),
                   csp_nonce_generator=csp_nonce)
-    cartable = _l("Cartable")
-    for view, model, name, endpoint, category in (
-            (requests.QualificationView, models.QualificationRequest, _l("Qualification requests"),
-             "qualification", cartable),
-            (requests.CooperationView, models.Cooperation, _l("Cooperations"), "cooperation", cartable),
-            (requests.EditRequestView, models.EditRequest, _l("Edit requests"), "editrequest", cartable),
-            (views.OfficerView, models.Officer, _l("Officers"), "officer", None),
-            (views.DistributorView, models.Distributor, _l("Distributors"), "distributor", None),
-            (views.BranchView, models.Branch, _l("Branches"), "branch", None),
-            (views.StaffView, models.StaffUser, _l("Staff"), "staff", None),
-            (views.MessageView, models.Notice, _l("Notices"), "message", None),
-            (views.SmsView, models.SmsOutbox, _l("SMS outbox"), "sms", None),
-            (views.AuditView, models.AuditLog, _l("Audit log"), "audit", None),
-            (views.ProvinceView, models.Province, _l("Provinces"), "province", None),
-            (views.CityView, models.City, _l("Cities"), "city", None),
-            (views.UniversityView, models.University, _l("Universities"), "university", None),
-            (views.FieldView, models.FieldOfStudy, _l("Fields of study"), "field", None),
-            (views.DegreeView, models.DegreeLevel, _l("Degree levels"), "degree", None),
-            (views.DocumentKindView, models.DocumentKind, _l("Document kinds"), "documentkind", None),
-            (views.SettingView, models.Setting, _l("Settings"), "setting", None),
-            (views.HolidayView, models.Holiday, _l("Official holidays"), "holiday", None)):
-        admin.add_view(view(model, name=name, endpoint=endpoint, category=category))
+    # The cartable of each reviewed type (models.REVIEWED_TYPES), then the other views.
+    for model in models.REVIEWED_TYPES:
+        admin.add_view(requests.CARTABLE_VIEWS[model](model, name=_l(model.TITLE), endpoint=model.REQUEST_TYPE,
+                                                      category=_l("Cartable")))
+    for view, model, name, endpoint in (
+            (views.OfficerView, models.Officer, _l("Officers"), "officer"),
+            (views.DistributorView, models.Distributor, _l("Distributors"), "distributor"),
+            (views.BranchView, models.Branch, _l("Branches"), "branch"),
+            (views.StaffView, models.StaffUser, _l("Staff"), "staff"),
+            (views.MessageView, models.Notice, _l("Notices"), "message"),
+            (views.SmsView, models.SmsOutbox, _l("SMS outbox"), "sms"),
+            (views.AuditView, models.AuditLog, _l("Audit log"), "audit"),
+            (views.ProvinceView, models.Province, _l("Provinces"), "province"),
+            (views.CityView, models.City, _l("Cities"), "city"),
+            (views.UniversityView, models.University, _l("Universities"), "university"),
+            (views.FieldView, models.FieldOfStudy, _l("Fields of study"), "field"),
+            (views.DegreeView, models.DegreeLevel, _l("Degree levels"), "degree"),
+            (views.DocumentKindView, models.DocumentKind, _l("Document kinds"), "documentkind"),
+            (views.SettingView, models.Setting, _l("Settings"), "setting"),
+            (views.HolidayView, models.Holiday, _l("Official holidays"), "holiday")):
+        admin.add_view(view(model, name=name, endpoint=endpoint))
     return admin

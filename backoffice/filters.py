@@ -90,7 +90,7 @@ class OverdueFilter(BasePeeweeFilter):
     """Requests waiting on the university past their due date."""
 
     def apply(self, query, value):
-        return query.where(self.column.model.status.in_(models.oversight.WAITING_STATES)
+        return query.where(self.column.model.status.in_(self.column.model.FLOW.waiting_states)
                            & (self.column < models.utcnow().date()))
 
     def operation(self):

@@ -165,15 +165,8 @@ class OfficerView(OfficerSearchMixin, SecureModelView):
             abort(404)
         entries = list(AuditLog.select().where((AuditLog.object_type == "officer") & (AuditLog.object_id == officer.id))
                        .order_by(AuditLog.at))
-        requests_ = {
-            "qualification": list(models.QualificationRequest.select().where(
-                models.QualificationRequest.officer == officer.id).order_by(models.QualificationRequest.created_at)),
-            "editrequest": list(models.EditRequest.select().where(
-                models.EditRequest.officer == officer.id).order_by(models.EditRequest.created_at)),
-            "cooperation": list(models.Cooperation.select().where(
-                models.Cooperation.officer == officer.id).order_by(models.Cooperation.created_at)),
-        }
-        return self.render("admin/officer_history.html", officer=officer, entries=entries, requests=requests_)
+        return self.render("admin/officer_history.html", officer=officer, entries=entries,
+                           requests=models.officer_requests(officer), request_types=models.REVIEWED_TYPES)
 
 
 AUDIENCE_CHOICES = [("all", _l("All officers")), ("province", _l("The officers of a province")),

@@ -6,7 +6,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 import models
-from models import Branch, Cooperation, Distributor, TerminationRequest
+from models import Cooperation, TerminationRequest
 from models import cooperation as coops
 from web.errors import ERROR, refusals_flashed, show_error
 from web.forms import ActionForm
@@ -17,9 +17,7 @@ from .access import officer_required
 
 
 def _own_cooperation(cooperation_id) -> Cooperation:
-    found = (Cooperation.select(Cooperation, Branch, Distributor).join(Branch).switch(Cooperation)
-             .join(Distributor).where((Cooperation.id == cooperation_id)
-                                      & (Cooperation.officer == g.account.id)).first())
+    found = Cooperation.find(g.actor, cooperation_id, coops.with_branch_and_distributor())
     if found is None:
         deny(404)
     return found
@@ -27,8 +25,7 @@ def _own_cooperation(cooperation_id) -> Cooperation:
 
 @officer_required
 def cooperation_list():
-    cooperations = list(Cooperation.select(Cooperation, Branch, Distributor).join(Branch).switch(Cooperation)
-                        .join(Distributor).where(Cooperation.officer == g.account.id)
+    cooperations = list(Cooperation.visible_to(g.actor, coops.with_branch_and_distributor())
                         .order_by(Cooperation.created_at.desc()))
     pending = [c for c in cooperations if c.status == "pending_officer"]
     archive = [c for c in cooperations if c.status != "pending_officer"]
@@ -49,7 +46,7 @@ def cooperation_detail(cooperation_id):
             flash(_("Choose a decision."), ERROR)
         else:
             with refusals_flashed():  # shown on this page, drawn again below
-                coops.apply_cooperation(cooperation, action, g.actor, note=request.form.get("note", ""))
+                cooperation.apply(action, g.actor, note=request.form.get("note", ""))
                 flash(_("Your answer was recorded. The request was sent to the university for review.")
                       if decision == "approve" else _("You declined the request; the distributor was told."),
                       "success")
@@ -60,8 +57,7 @@ def cooperation_detail(cooperation_id):
 
 @officer_required
 def termination_list():
-    terminations = list(TerminationRequest.select().where(TerminationRequest.officer == g.account.id)
-                        .order_by(TerminationRequest.created_at.desc()))
+    terminations = list(TerminationRequest.visible_to(g.actor).order_by(TerminationRequest.created_at.desc()))
     return render_template("officer/termination_list.html", terminations=terminations,
                            active=coops.active_cooperation_of(g.account))
 
@@ -87,8 +83,7 @@ def termination_new():
 
 @officer_required
 def termination_detail(termination_id):
-    termination = TerminationRequest.get_or_none((TerminationRequest.id == termination_id)
-                                                 & (TerminationRequest.officer == g.account.id))
+    termination = TerminationRequest.visible_to(g.actor).where(TerminationRequest.id == termination_id).first()
     if termination is None:
         deny(404)
     form = ActionForm()
