@@ -2,7 +2,7 @@
 import pytest
 
 import models
-from conftest import PASSWORD, login, staff_client_for
+from helpers import PASSWORD, login, staff_client_for
 
 TEHRAN = "دانشگاه علوم پزشکی تهران"
 

@@ -1,6 +1,6 @@
 """Directorate notices and the officers' inbox."""
 import models
-from conftest import staff_client_for
+from helpers import staff_client_for
 
 
 def send(client, **data):

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 import models
-from conftest import (JPEG_BYTES, MINIMAL_PDF, PASSWORD, csrf_token_from, documents_payload, login,
+from helpers import (JPEG_BYTES, MINIMAL_PDF, PASSWORD, csrf_token_from, documents_payload, login,
                       png_bytes, registration_data, staff_client_for)
 from test_security_matrix import NOT_5XX, admin_views, all_cells, build_world, fingerprint
 
@@ -839,6 +839,7 @@ def test_sigkill_of_a_gunicorn_worker_mid_transaction(app, dbc, tmp_path):
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+        server.stderr.close()
     rows = models.AuditLog.select().where(models.AuditLog.action == "crash-test")
     assert [r.detail for r in rows] == ["retried"]
     if models.is_sqlite():
