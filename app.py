@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -259,11 +260,10 @@ def deliver_sms_command(loop):
 def import_legacy_command(directory, dry_run, report_path):
     """Migrate the old system's CSV files in DIRECTORY (officers, distributors, branches, contracts)."""
     from models import legacy
-    stderr = click.get_text_stream("stderr")
     with database_connection():
         try:
             with click.progressbar(length=legacy.count_rows(directory), label="import-legacy",
-                                   file=stderr, show_pos=True) as bar:
+                                   file=sys.stderr, show_pos=True) as bar:
                 result = legacy.import_legacy(directory, report_path=report_path, dry_run=dry_run,
                                               progress=bar.update)
         except legacy.LegacyFileError as error:
