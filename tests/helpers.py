@@ -5,6 +5,7 @@ Test modules ``from helpers import ...`` (tests/ is on sys.path under pytest); t
 scripts in bench/ ``from tests.helpers import ...``. Fixtures stay in conftest.py. Nothing in
 the application imports this module: test data never ships with it.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -24,6 +25,7 @@ PASSWORD = "Kh0sh-Amad-2024"
 
 
 # ------------------------------------------------------------- test data
+
 
 def national_code(number: int) -> str:
     """A valid national code made from a number (its last nine digits and the mod-11 check
@@ -81,6 +83,7 @@ def jalali_today(today=None) -> jdatetime.date:
 
 # ------------------------------------------------------------- forms and accounts
 
+
 def city_named(name: str):
     return models.City.get(models.City.name == name)
 
@@ -88,17 +91,29 @@ def city_named(name: str):
 def registration_data(**overrides) -> dict:
     """A complete, valid officer registration form (in Tehran); ``overrides`` replace fields."""
     tehran = city_named("تهران")
-    field = models.FieldOfStudy.get(models.FieldOfStudy.code == "biomedical-engineering") \
-        if models.FieldOfStudy.select().where(models.FieldOfStudy.code == "biomedical-engineering").exists() \
-        else models.FieldOfStudy.select().where(models.FieldOfStudy.eligible == True).first()  # noqa: E712
+    field = models.FieldOfStudy.get_or_none(models.FieldOfStudy.code == "biomedical-engineering")
+    if field is None:
+        field = models.FieldOfStudy.select().where(models.FieldOfStudy.eligible == True).first()
     degree = models.DegreeLevel.get(models.DegreeLevel.rank == 2)
     data = {
-        "national_code": "0499370899", "birth_date": "1370/05/21", "first_name": "مریم",
-        "last_name": "احمدی", "father_name": "علی", "gender": "female", "id_card_number": "1234",
-        "mobile": "09121234567", "phone": "", "email": "maryam@example.com",
-        "address": "تهران، خیابان انقلاب، کوچه یکم، پلاک ۱۰", "postal_code": "1314567890",
-        "province": str(tehran.province_id), "city": str(tehran.id), "field_of_study": str(field.id),
-        "degree_level": str(degree.id), "password": PASSWORD, "password_confirm": PASSWORD,
+        "national_code": "0499370899",
+        "birth_date": "1370/05/21",
+        "first_name": "مریم",
+        "last_name": "احمدی",
+        "father_name": "علی",
+        "gender": "female",
+        "id_card_number": "1234",
+        "mobile": "09121234567",
+        "phone": "",
+        "email": "maryam@example.com",
+        "address": "تهران، خیابان انقلاب، کوچه یکم، پلاک ۱۰",
+        "postal_code": "1314567890",
+        "province": str(tehran.province_id),
+        "city": str(tehran.id),
+        "field_of_study": str(field.id),
+        "degree_level": str(degree.id),
+        "password": PASSWORD,
+        "password_confirm": PASSWORD,
     }
     data.update(overrides)
     return data
@@ -125,19 +140,27 @@ def csrf_token_from(html: str) -> str:
 
 # ------------------------------------------------------------- sample files
 
-MINIMAL_PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
-               b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
-               b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\n"
-               b"trailer<</Root 1 0 R>>\n%%EOF\n")
+MINIMAL_PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\n"
+    b"trailer<</Root 1 0 R>>\n%%EOF\n"
+)
 
 
 def png_bytes() -> bytes:
     """A valid one-pixel PNG."""
+
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
     header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
-            + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
+        + chunk(b"IEND", b"")
+    )
 
 
 JPEG_BYTES = bytes.fromhex(
@@ -147,7 +170,8 @@ JPEG_BYTES = bytes.fromhex(
     "017d01020300041105122131410613516107227114328191a1082342b1c11552d1f02433627282090a161718191a25262728292a"
     "3435363738393a434445464748494a535455565758595a636465666768696a737475767778797a838485868788898a9293949596"
     "9798999aa2a3a4a5a6a7a8a9aab2b3b4b5b6b7b8b9bac2c3c4c5c6c7c8c9cad2d3d4d5d6d7d8d9dae1e2e3e4e5e6e7e8e9eaf1f2"
-    "f3f4f5f6f7f8f9faffda0008010100003f00fbd3ffd9")
+    "f3f4f5f6f7f8f9faffda0008010100003f00fbd3ffd9"
+)
 
 
 def documents_payload(kinds=("degree", "national_card", "id_booklet", "photo")) -> dict:
