@@ -48,9 +48,14 @@ psql_super() { as_owner "$BIN/psql" -X -q -h "$DIR" -p "$PORT" -U postgres -d po
 
 running() { [ -f "$DIR/postmaster.pid" ] && as_owner "$BIN/pg_ctl" -D "$DIR" status >/dev/null 2>&1; }
 
+# The user the cluster runs as.
+owner() { if [ "$(id -u)" = 0 ]; then echo postgres; else id -un; fi; }
+
 start() {
-  if [ -e "$DIR" ] && [ ! -O "$DIR" ] && [ "$(id -u)" != 0 ]; then
-    die "$DIR belongs to another user; set PG_TEST_DIR (or PG_TEST_PORT) to a cluster of your own"
+  # /tmp is shared: never follow a link, never adopt a directory someone else made.
+  [ -L "$DIR" ] && die "$DIR is a symbolic link; remove it or set PG_TEST_DIR"
+  if [ -e "$DIR" ] && [ "$(stat -c %U "$DIR")" != "$(owner)" ]; then
+    die "$DIR belongs to $(stat -c %U "$DIR"), not $(owner); set PG_TEST_DIR (or PG_TEST_PORT) to a cluster of your own"
   fi
   if [ -e "$DIR" ] && [ ! -f "$DIR/PG_VERSION" ] && [ -n "$(ls -A "$DIR" 2>/dev/null)" ]; then
     die "$DIR exists and is not a PostgreSQL cluster; remove it or set PG_TEST_DIR"
