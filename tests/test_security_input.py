@@ -822,11 +822,13 @@ def test_sigkill_of_a_gunicorn_worker_mid_transaction(app, dbc, tmp_path):
         os.kill(worker, signal.SIGKILL)
         thread.join(30)
         assert "response" not in outcome
-        # The master starts a new worker; the client retries.
+        # The master starts a new worker; the client retries while the port refuses. Once the
+        # master accepts, the request waits for the new worker (seconds on a busy machine):
+        # a short timeout would send it twice.
         deadline = time.time() + 30
         while True:
             try:
-                assert _post(base + "/__test/write", {"key": "retried"}).status == 200
+                assert _post(base + "/__test/write", {"key": "retried"}, timeout=120).status == 200
                 break
             except (urllib.error.URLError, ConnectionError, OSError):
                 if time.time() > deadline:
