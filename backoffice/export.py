@@ -96,7 +96,7 @@ def jalali_stamp(value) -> str:
         minutes = int(value[11:13]) * 60 + int(value[14:16])
     elif isinstance(value, _dt.datetime):
         if value.tzinfo is not None:
-            value = value.astimezone(_dt.timezone.utc).replace(tzinfo=None)
+            value = value.astimezone(_dt.UTC).replace(tzinfo=None)
         key = value.date()
         day = _utc_days.get(key, False)
         if day is False:
@@ -337,8 +337,8 @@ def csv_chunks(titles, batches, cells):
     for batch in batches:
         buffer.seek(0)
         buffer.truncate()
-        values = list(zip(*batch)) if any(positions is not None for _f, positions in cells) else None
+        values = list(zip(*batch, strict=True)) if any(positions is not None for _f, positions in cells) else None
         columns = [map(function, batch) if positions is None else
                    map(function, *[values[i] for i in positions]) for function, positions in cells]
-        writer.writerows(zip(*columns))
+        writer.writerows(zip(*columns, strict=True))
         yield buffer.getvalue()

@@ -4,16 +4,14 @@ from __future__ import annotations
 from flask import abort, flash, redirect, request
 from flask_admin import expose
 from flask_admin.contrib.peewee.filters import FilterEqual
-from flask_babel import gettext
+from flask_babel import gettext, lazy_pgettext
 from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_pgettext
 from markupsafe import Markup
 from peewee import JOIN
 
 import models
 import persian
-from models import (City, DegreeLevel, Document, FieldOfStudy, Officer, QualificationRequest,
-                    StaffUser, University)
+from models import City, DegreeLevel, Document, FieldOfStudy, Officer, QualificationRequest, StaffUser, University
 from web.documents import send_document
 from web.errors import ERROR, flash_error, refusals_flashed, status_of
 from web.forms import ActionForm
@@ -175,7 +173,8 @@ class QualificationView(OfficerSearchMixin, ReviewQueueView):
                                     national_code=lambda v, c, m, n: m.officer.national_code,
                                     officer=lambda v, c, m, n: m.officer.full_name,
                                     city=lambda v, c, m, n: m.city.name if m.city_id else "",
-                                    field_of_study=lambda v, c, m, n: m.field_of_study.name if m.field_of_study_id else "",
+                                    field_of_study=lambda v, c, m, n:
+                                    m.field_of_study.name if m.field_of_study_id else "",
                                     degree_level=lambda v, c, m, n: m.degree_level.name if m.degree_level_id else "")
     column_export_list = ("id", "officer", "national_code", "city", "field_of_study", "degree_level",
                           "status", "submitted_at", "decided_at", "waiting")

@@ -6,19 +6,29 @@ from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.contrib.peewee.filters import FilterEqual
 from flask_admin.form import BaseForm
-from flask_babel import gettext
+from flask_babel import gettext, lazy_pgettext
 from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_pgettext
 from markupsafe import Markup
 from peewee import JOIN, fn
-from wtforms import PasswordField, SelectField, StringField, TextAreaField
+from wtforms import PasswordField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Optional
 
 import models
 import notify
+from models import (
+    AuditLog,
+    City,
+    DegreeLevel,
+    FieldOfStudy,
+    Notice,
+    NoticeRead,
+    Officer,
+    Province,
+    SmsOutbox,
+    StaffUser,
+    University,
+)
 from persian import normalize_mobile, normalize_text
-from models import (AuditLog, City, DegreeLevel, FieldOfStudy, Notice, NoticeRead, Officer, Province,
-                    SmsOutbox, StaffUser, University)
 from web.errors import flash_error, show_error
 
 from .base import JalaliDateField, SecureModelView, exported_by_name, staff_actor
@@ -88,10 +98,12 @@ class StaffView(SecureModelView):
     column_list = ("username", "full_name", "role", "university", "is_active", "created_at")
     column_searchable_list = ("username", "full_name")
     column_filters = (FilterEqual(StaffUser.role, _l("Role"),
-                                  options=(("directorate", _l("Directorate")), ("university", _l("University reviewer")))),)
+                                  options=(("directorate", _l("Directorate")),
+                                           ("university", _l("University reviewer")))),)
     form_columns = ("username", "full_name", "mobile", "role", "university", "is_active")
     form_overrides = {"role": SelectField}
-    form_args = {"role": {"choices": [("directorate", _l("Directorate")), ("university", _l("University reviewer"))]}}
+    form_args = {"role": {"choices": [SelectChoice("directorate", _l("Directorate")),
+                                      SelectChoice("university", _l("University reviewer"))]}}
     form_extra_fields = {"new_password": PasswordField(_l("New password"), validators=[Optional()])}
     column_exclude_list = ("password_hash",)
     column_details_exclude_list = ("password_hash",)
@@ -169,12 +181,13 @@ class OfficerView(OfficerSearchMixin, SecureModelView):
                            requests=models.officer_requests(officer), request_types=models.REVIEWED_TYPES)
 
 
-AUDIENCE_CHOICES = [("all", _l("All officers")), ("province", _l("The officers of a province")),
-                    ("officer", _l("One officer (by national code)"))]
+AUDIENCE_CHOICES = [SelectChoice("all", _l("All officers")), SelectChoice("province", _l("The officers of a province")),
+                    SelectChoice("officer", _l("One officer (by national code)"))]
+AUDIENCE_LABELS = {choice.value: choice.label for choice in AUDIENCE_CHOICES}
 
 
 def audience_label(code: str) -> str:
-    return str(dict(AUDIENCE_CHOICES).get(code, code))
+    return str(AUDIENCE_LABELS.get(code, code))
 
 
 def read_count():
@@ -214,7 +227,8 @@ class MessageView(SecureModelView):
 
     def create_form(self, obj=None):
         form = super().create_form(obj)
-        form.province.choices = [("", "")] + [(str(p.id), p.name) for p in Province.select().order_by(Province.name)]
+        form.province.choices = [SelectChoice("", "")] + [SelectChoice(str(p.id), p.name)
+                                                          for p in Province.select().order_by(Province.name)]
         return form
 
     def create_model(self, form):
@@ -261,7 +275,7 @@ class DistributorView(SecureModelView):
     column_searchable_list = ("username", "name", "manager_mobile")
     form_columns = ("username", "name", "kind", "national_id", "manager_name", "manager_mobile", "is_active")
     form_overrides = {"kind": SelectField}
-    form_args = {"kind": {"choices": [("company", _l("Company")), ("guild", _l("Guild"))]}}
+    form_args = {"kind": {"choices": [SelectChoice("company", _l("Company")), SelectChoice("guild", _l("Guild"))]}}
     form_extra_fields = {"new_password": PasswordField(_l("New password"), validators=[Optional()])}
     column_details_exclude_list = ("password_hash",)
     column_export_exclude_list = ("password_hash",)

@@ -7,7 +7,7 @@ from flask import Flask
 from wtforms import StringField
 
 import models
-from models import ConflictError, DomainError, N_, PermissionDenied, ValidationFailed
+from models import N_, ConflictError, DomainError, PermissionDenied, ValidationFailed
 from web import errors, security
 from web.forms import ActionForm
 

@@ -12,8 +12,7 @@ from web.forms import ActionForm
 from web.login import login_page
 from web.session import client_ip, sign_out
 
-from ..forms import (OfficerLoginForm, PasswordChangeForm, PasswordResetForm, PasswordResetRequestForm,
-                     RegistrationForm)
+from ..forms import OfficerLoginForm, PasswordChangeForm, PasswordResetForm, PasswordResetRequestForm, RegistrationForm
 from .access import officer_required
 
 
