@@ -58,9 +58,11 @@ def aspnet_membership_hash(password: str, salt_b64: str) -> str:
     return base64.b64encode(digest).decode("ascii")
 
 
-def wrap_legacy_hash(legacy_hash_b64: str, salt_b64: str) -> str:
-    """Store a legacy SHA-1 hash only inside argon2id, so no bare SHA-1 stays in the database."""
-    return LEGACY_PREFIX + salt_b64 + "$" + PASSWORD_HASHER.hash(legacy_hash_b64)
+def wrap_legacy_hash(legacy_hash_b64: str, salt_b64: str, hasher: PasswordHasher | None = None) -> str:
+    """Store a legacy SHA-1 hash only inside argon2id, so no bare SHA-1 stays in the database.
+
+    ``hasher`` defaults to the production profile; the legacy import passes its own."""
+    return LEGACY_PREFIX + salt_b64 + "$" + (hasher or PASSWORD_HASHER).hash(legacy_hash_b64)
 
 
 def verify_password(stored: str, password: str) -> tuple[bool, str | None]:
