@@ -1,8 +1,8 @@
 """The phase protocol: one legacy file, validated row by row, checked and written by batch.
 
-Contract. A phase reads a :class:`Context` (the same for every phase, never changed)
-and the :class:`Outcome` of each earlier phase it refers to, passed to its constructor
-by name; it owns its own ``outcome``, the only state it keeps. It never writes the
+Contract. A phase reads a :class:`Context` (the same for every phase, read-only) and
+the :class:`Outcome` of each earlier phase it refers to, passed to its constructor by
+name; it owns its own ``outcome``, the only state it keeps. It never writes the
 report nor counts rows: it returns its decisions and the runner applies them.
 
 The runner calls :meth:`Phase.validate` for each row (no database), :meth:`Phase.precheck`
@@ -25,8 +25,9 @@ from .report import Problem
 
 @dataclass(frozen=True)
 class Context:
-    """What every phase reads: the reference names, the first pass's duplicated keys
-    ({file: {kind: {key: [lines]}}}), the run's clock and whether it is a dry run."""
+    """What every phase reads and none changes: the reference names (whose index memoises
+    its answers), the first pass's duplicated keys ({file: {kind: {key: [lines]}}}), the
+    run's clock and whether it is a dry run."""
 
     ref: ReferenceIndex
     duplicates: dict
