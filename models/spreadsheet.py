@@ -4,6 +4,7 @@ One escaper for every CSV that people open in Excel or LibreOffice: the back off
 exports and the legacy import's report. It lives in ``models/`` (which imports no Flask)
 so that the domain's own writers and the web layer share it.
 """
+
 from __future__ import annotations
 
 # What a spreadsheet would run as a formula (or hide behind a direction mark) at the

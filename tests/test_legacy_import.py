@@ -9,8 +9,7 @@ import pytest
 
 import models
 from conftest import login, national_code
-from models import legacy, officer_rules
-from models.spreadsheet import FORMULA_PREFIXES
+from models import legacy
 
 # The ASP.NET Membership test vector of the issue.
 VECTOR_PASSWORD, VECTOR_SALT, VECTOR_HASH = "12345678", "UhVlqavmEX9CiKcUXkSwCw==", "h8A5hga0Cy93JsKxYnJl/U2AluU="
@@ -243,10 +242,11 @@ def test_report_codes_do_not_depend_on_the_messages_wording(dbc, dataset, monkey
                 raise models.DomainError("Reworded: " + error.msgid, code=error.code, **error.params) from None
         return clean
 
-    for name, cleaner in list(officer_rules.CLEANERS.items()):
-        monkeypatch.setitem(officer_rules.CLEANERS, name, reworded(cleaner))
-    monkeypatch.setattr(officer_rules, "clean_city", reworded(officer_rules.clean_city))
-    monkeypatch.setattr(legacy.cleaning, "clean_city", officer_rules.clean_city)
+    rules = models.officer_rules
+    for name, cleaner in list(rules.CLEANERS.items()):
+        monkeypatch.setitem(rules.CLEANERS, name, reworded(cleaner))
+    monkeypatch.setattr(rules, "clean_city", reworded(rules.clean_city))
+    monkeypatch.setattr(legacy.cleaning, "clean_city", rules.clean_city)
     run_import(dataset)
     rows = read_report(dataset.directory / "import-report.csv")
     assert any(r["reason"].startswith("Reworded: ") for r in rows)
@@ -264,7 +264,7 @@ def test_report_cells_are_formula_safe(dbc, dataset):
     report = read_report(dataset.directory / "import-report.csv")
     keys = {r["key"] for r in report if r["file"] == D}
     assert {"'" + username for username in formulas} <= keys
-    assert not any(r[c].startswith(FORMULA_PREFIXES) for r in report for c in ("key", "reason"))
+    assert not any(r[c].startswith(models.spreadsheet.FORMULA_PREFIXES) for r in report for c in ("key", "reason"))
 
 
 def test_physical_line_numbers_count_a_multiline_address(dbc, dataset):

@@ -14,6 +14,7 @@ names), ``passwords`` (what is stored, the hashing pool), ``report``, ``phase`` 
 phase protocol), ``distributors``, ``officers``, ``contracts`` (the four phases) and
 ``runner`` (the pipeline).
 """
+
 from . import runner
 from .cleaning import name_key
 from .files import BRANCHES, COLUMNS, COOPERATIONS, DISTRIBUTORS, FILE_ORDER, OFFICERS, LegacyFileError, count_rows
@@ -22,8 +23,25 @@ from .report import REPORT_COLUMNS, FileCounts, ImportResult, Problem, message
 from .runner import DEFAULT_BATCH_SIZE, DEFAULT_POOL_MIN_ROWS, import_legacy
 
 __all__ = [
-    "BRANCHES", "COLUMNS", "COOPERATIONS", "DEFAULT_BATCH_SIZE", "DEFAULT_POOL_MIN_ROWS", "DISTRIBUTORS",
-    "FILE_ORDER", "IMPORT_HASHER", "OFFICERS", "REPORT_COLUMNS", "FileCounts", "ImportResult",
-    "LegacyFileError", "Problem", "count_rows", "import_legacy", "message", "name_key", "password_job",
-    "runner", "stored_password",
+    "BRANCHES",
+    "COLUMNS",
+    "COOPERATIONS",
+    "DEFAULT_BATCH_SIZE",
+    "DEFAULT_POOL_MIN_ROWS",
+    "DISTRIBUTORS",
+    "FILE_ORDER",
+    "IMPORT_HASHER",
+    "OFFICERS",
+    "REPORT_COLUMNS",
+    "FileCounts",
+    "ImportResult",
+    "LegacyFileError",
+    "Problem",
+    "count_rows",
+    "import_legacy",
+    "message",
+    "name_key",
+    "password_job",
+    "runner",
+    "stored_password",
 ]

@@ -7,6 +7,7 @@ degree into reference ids (a missing or unknown name is a :class:`Problem` of it
 reads the cleaner's machine code, never its message. Reads the reference tables once
 (:class:`ReferenceIndex`); writes nothing.
 """
+
 from __future__ import annotations
 
 import re
@@ -86,14 +87,17 @@ class ReferenceIndex:
         return self.city_in_province.get((province_id, key)) or self.city_anywhere.get(key)
 
 
-def resolve_places(row: dict, ref: ReferenceIndex, data: dict, fields: list, problems: list,
-                   with_study: bool = True) -> None:
+def resolve_places(
+    row: dict, ref: ReferenceIndex, data: dict, fields: list, problems: list, with_study: bool = True
+) -> None:
     """Replace Persian names by ids in ``data`` for the form cleaners; a missing or unknown
     name is a problem of its own and its field is left out of the cleaning."""
     lookups = [("province", lambda v: ref.provinces.get(name_key(v)))]
     if with_study:
-        lookups += [("field_of_study", lambda v: ref.fields.get(name_key(v))),
-                    ("degree_level", lambda v: ref.degrees.get(name_key(v)))]
+        lookups += [
+            ("field_of_study", lambda v: ref.fields.get(name_key(v))),
+            ("degree_level", lambda v: ref.degrees.get(name_key(v))),
+        ]
     lookups.append(("city", lambda v: ref.city(v, int(data["province"]) if "province" in fields else None)))
     for name, lookup in lookups:
         value = normalize_text(row.get(name))

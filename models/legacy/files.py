@@ -6,6 +6,7 @@ missing, lacks a column or is not UTF-8 (with or without a BOM); :func:`rows` st
 over all four files, keeping only the keys found on more than one row. Nothing here
 touches the database, and no file is ever held in memory.
 """
+
 from __future__ import annotations
 
 import csv
@@ -16,14 +17,47 @@ from persian import normalize_national_code, normalize_text, to_ascii_digits
 from ..base import N_, DomainError
 
 DISTRIBUTORS, BRANCHES, OFFICERS, COOPERATIONS = (
-    "distributors.csv", "branches.csv", "officers.csv", "cooperations.csv")
+    "distributors.csv",
+    "branches.csv",
+    "officers.csv",
+    "cooperations.csv",
+)
 COLUMNS = {
-    OFFICERS: ("user_code", "national_code", "birth_date", "first_name", "last_name", "father_name",
-               "gender", "id_card_number", "mobile", "phone", "email", "address", "postal_code",
-               "province", "city", "field_of_study", "degree_level", "password_format", "password",
-               "password_salt", "qualified"),
-    DISTRIBUTORS: ("legacy_id", "name", "kind", "national_id", "manager_name", "manager_mobile",
-                   "username", "password_format", "password", "password_salt"),
+    OFFICERS: (
+        "user_code",
+        "national_code",
+        "birth_date",
+        "first_name",
+        "last_name",
+        "father_name",
+        "gender",
+        "id_card_number",
+        "mobile",
+        "phone",
+        "email",
+        "address",
+        "postal_code",
+        "province",
+        "city",
+        "field_of_study",
+        "degree_level",
+        "password_format",
+        "password",
+        "password_salt",
+        "qualified",
+    ),
+    DISTRIBUTORS: (
+        "legacy_id",
+        "name",
+        "kind",
+        "national_id",
+        "manager_name",
+        "manager_mobile",
+        "username",
+        "password_format",
+        "password",
+        "password_salt",
+    ),
     BRANCHES: ("legacy_id", "distributor_legacy_id", "name", "province", "city", "address"),
     COOPERATIONS: ("branch_legacy_id", "officer_national_code", "started_at"),
 }
@@ -47,8 +81,9 @@ def _open(path: Path):
 
 
 def _not_csv(name: str, line: int) -> LegacyFileError:
-    return LegacyFileError(N_("The file %(file)s is not a UTF-8 CSV file (near line %(line)s)."),
-                           code="not_utf8_csv", file=name, line=line)
+    return LegacyFileError(
+        N_("The file %(file)s is not a UTF-8 CSV file (near line %(line)s)."), code="not_utf8_csv", file=name, line=line
+    )
 
 
 def check_header(path: Path, name: str) -> list[str]:
@@ -63,8 +98,12 @@ def check_header(path: Path, name: str) -> list[str]:
     names = [h.strip().lower() for h in header]
     missing = [c for c in COLUMNS[name] if c not in names]
     if missing:
-        raise LegacyFileError(N_("The file %(file)s lacks the columns: %(columns)s."), code="missing_columns",
-                              file=name, columns=", ".join(missing))
+        raise LegacyFileError(
+            N_("The file %(file)s lacks the columns: %(columns)s."),
+            code="missing_columns",
+            file=name,
+            columns=", ".join(missing),
+        )
     return names
 
 
@@ -84,8 +123,8 @@ def rows(path: Path, name: str):
                 line = start
                 if not any(value.strip() for value in raw):
                     continue  # a blank line is not a row
-                if len(raw) > len(header) and not any(v.strip() for v in raw[len(header):]):
-                    raw = raw[:len(header)]  # empty trailing cells, as spreadsheets write them
+                if len(raw) > len(header) and not any(v.strip() for v in raw[len(header) :]):
+                    raw = raw[: len(header)]  # empty trailing cells, as spreadsheets write them
                 if len(raw) != len(header):
                     yield start, None, (len(raw), len(header))
                 else:
@@ -115,10 +154,14 @@ def count_rows(directory) -> int:
 UNIQUE_KEYS = {
     DISTRIBUTORS: {"legacy_id": lambda r: plain_key(r["legacy_id"]), "username": lambda r: r["username"].strip()},
     BRANCHES: {"legacy_id": lambda r: plain_key(r["legacy_id"])},
-    OFFICERS: {"national_code": lambda r: normalize_national_code(r["national_code"]),
-               "user_code": lambda r: plain_key(r["user_code"])},
-    COOPERATIONS: {"officer": lambda r: normalize_national_code(r["officer_national_code"]),
-                   "branch": lambda r: plain_key(r["branch_legacy_id"])},
+    OFFICERS: {
+        "national_code": lambda r: normalize_national_code(r["national_code"]),
+        "user_code": lambda r: plain_key(r["user_code"]),
+    },
+    COOPERATIONS: {
+        "officer": lambda r: normalize_national_code(r["officer_national_code"]),
+        "branch": lambda r: plain_key(r["branch_legacy_id"]),
+    },
 }
 
 

@@ -6,6 +6,7 @@ is imported qualified (number ``L-<user code>``, the university of its city). Th
 phase publishes, by national code, whether each accepted officer is qualified, and the
 national codes it refused, for the contracts phase.
 """
+
 from __future__ import annotations
 
 import re
@@ -36,8 +37,14 @@ class OfficerPhase(Phase):
         user_code = plain_key(row["user_code"])
         national_code = normalize_national_code(row["national_code"])
         if not _USER_CODE_RE.fullmatch(user_code):
-            problems.append(Problem("user_code", "invalid_user_code",
-                                    N_("The user code is missing or not valid (at most 12 letters or digits)."), {}))
+            problems.append(
+                Problem(
+                    "user_code",
+                    "invalid_user_code",
+                    N_("The user code is missing or not valid (at most 12 letters or digits)."),
+                    {},
+                )
+            )
         data = {name: row.get(name, "") for name in REGISTRATION_FIELDS}
         gender = normalize_text(row["gender"]).lower()
         data["gender"] = _GENDERS.get(gender, gender)
@@ -49,41 +56,67 @@ class OfficerPhase(Phase):
             problems.append(Problem("qualified", "invalid_qualified", N_("The qualified column must be 1 or 0."), {}))
         password = password_job(row, problems)
         for kind, key, msgid in (
-                ("national_code", national_code,
-                 N_("Several rows have this national code (lines %(lines)s); none of them was imported.")),
-                ("user_code", user_code,
-                 N_("Several rows have this user code (lines %(lines)s); none of them was imported."))):
+            (
+                "national_code",
+                national_code,
+                N_("Several rows have this national code (lines %(lines)s); none of them was imported."),
+            ),
+            (
+                "user_code",
+                user_code,
+                N_("Several rows have this user code (lines %(lines)s); none of them was imported."),
+            ),
+        ):
             dup = self.duplicate_problem(kind, key, msgid)
             if dup:
                 problems.append(dup)
         if problems:
             problems.sort(key=lambda p: _COLUMN_ORDER.get(p.field, len(_COLUMN_ORDER)))
             return Refusal(line, user_code or national_code, problems, national_code or None)
-        return Candidate(line, user_code, self._values(user_code, cleaned, qualified == "1"), password,
-                         extra={"qualified": qualified == "1"}, ref=national_code)
+        return Candidate(
+            line,
+            user_code,
+            self._values(user_code, cleaned, qualified == "1"),
+            password,
+            extra={"qualified": qualified == "1"},
+            ref=national_code,
+        )
 
     def _values(self, user_code: str, cleaned: dict, qualified: bool) -> dict:
         now, city = self.context.now, cleaned["city"].id
         return {
-            "user_code": user_code, "national_code": cleaned["national_code"],
-            "birth_date": cleaned["birth_date"], "first_name": cleaned["first_name"],
-            "last_name": cleaned["last_name"], "father_name": cleaned["father_name"],
-            "gender": cleaned["gender"], "id_card_number": cleaned["id_card_number"],
-            "mobile": cleaned["mobile"], "phone": cleaned["phone"], "email": cleaned["email"],
-            "address": cleaned["address"], "postal_code": cleaned["postal_code"],
-            "province": cleaned["province"].id, "city": city,
-            "field_of_study": cleaned["field_of_study"].id, "degree_level": cleaned["degree_level"].id,
-            "password_hash": "", "is_active": True,
+            "user_code": user_code,
+            "national_code": cleaned["national_code"],
+            "birth_date": cleaned["birth_date"],
+            "first_name": cleaned["first_name"],
+            "last_name": cleaned["last_name"],
+            "father_name": cleaned["father_name"],
+            "gender": cleaned["gender"],
+            "id_card_number": cleaned["id_card_number"],
+            "mobile": cleaned["mobile"],
+            "phone": cleaned["phone"],
+            "email": cleaned["email"],
+            "address": cleaned["address"],
+            "postal_code": cleaned["postal_code"],
+            "province": cleaned["province"].id,
+            "city": city,
+            "field_of_study": cleaned["field_of_study"].id,
+            "degree_level": cleaned["degree_level"].id,
+            "password_hash": "",
+            "is_active": True,
             "university": self.context.ref.city_university[city] if qualified else None,
             "qualified_at": now if qualified else None,
             "qualification_number": f"L-{user_code}" if qualified else None,
-            "created_at": now, "legacy": True,
+            "created_at": now,
+            "legacy": True,
         }
 
     def precheck(self, batch):
-        existing = select_in(Officer, (Officer.national_code, Officer.user_code, Officer.qualified_at),
-                             [(Officer.national_code, [c.ref for c in batch]),
-                              (Officer.user_code, [c.key for c in batch])])
+        existing = select_in(
+            Officer,
+            (Officer.national_code, Officer.user_code, Officer.qualified_at),
+            [(Officer.national_code, [c.ref for c in batch]), (Officer.user_code, [c.key for c in batch])],
+        )
         by_code = {o.national_code: o for o in existing}
         by_user_code = {o.user_code: o for o in existing}
         checked = Checked()
@@ -94,11 +127,24 @@ class OfficerPhase(Phase):
                 c.extra["qualified"] = found.qualified_at is not None
                 checked.present.append(c)
             elif found is not None:
-                checked.refused.append(self.refusal(c, Problem(None, "national_code_exists", N_(
-                    "An officer with this national code is already registered under another user code."), {})))
+                checked.refused.append(
+                    self.refusal(
+                        c,
+                        Problem(
+                            None,
+                            "national_code_exists",
+                            N_("An officer with this national code is already registered under another user code."),
+                            {},
+                        ),
+                    )
+                )
             elif c.key in by_user_code:
-                checked.refused.append(self.refusal(c, Problem(None, "user_code_taken", N_(
-                    "This user code already belongs to another officer."), {})))
+                checked.refused.append(
+                    self.refusal(
+                        c,
+                        Problem(None, "user_code_taken", N_("This user code already belongs to another officer."), {}),
+                    )
+                )
             else:
                 checked.new.append(c)
         return checked
@@ -110,6 +156,10 @@ class OfficerPhase(Phase):
     def insert(self, batch):
         insert_rows(Officer, [c.values for c in batch])
         wanted = {c.ref: c.key for c in batch}
-        return {o.user_code for o in select_in(Officer, (Officer.national_code, Officer.user_code),
-                                               [(Officer.national_code, list(wanted))])
-                if wanted.get(o.national_code) == o.user_code}
+        return {
+            o.user_code
+            for o in select_in(
+                Officer, (Officer.national_code, Officer.user_code), [(Officer.national_code, list(wanted))]
+            )
+            if wanted.get(o.national_code) == o.user_code
+        }

@@ -7,6 +7,7 @@ wrapped by :func:`models.accounts.wrap_legacy_hash`; never the clear password no
 bare SHA-1); :class:`Hashing` computes a batch's stored passwords, in order, in a
 process pool or inline. Why the import has its own argon2id profile: README.md.
 """
+
 from __future__ import annotations
 
 import base64
@@ -34,9 +35,14 @@ def password_job(row: dict, problems: list):
     fmt = to_ascii_digits(row.get("password_format", "")).strip()
     password, salt = row.get("password", ""), (row.get("password_salt") or "").strip()
     if fmt not in ("0", "1"):
-        problems.append(Problem("password_format", "unknown_password_format", N_(
-            "Unknown password format %(format)s: only 0 (clear) and 1 (hashed) can be imported."),
-            {"format": fmt or "-"}))
+        problems.append(
+            Problem(
+                "password_format",
+                "unknown_password_format",
+                N_("Unknown password format %(format)s: only 0 (clear) and 1 (hashed) can be imported."),
+                {"format": fmt or "-"},
+            )
+        )
         return None
     if not password:
         problems.append(Problem("password", "missing_password", N_("The password is empty."), {}))
@@ -51,8 +57,14 @@ def password_job(row: dict, problems: list):
     except (binascii.Error, ValueError):
         digest, salt_ok = b"", False
     if len(digest) != 20 or not salt_ok:
-        problems.append(Problem("password", "invalid_password_hash",
-                                N_("The password hash or its salt is not valid base64 of the expected length."), {}))
+        problems.append(
+            Problem(
+                "password",
+                "invalid_password_hash",
+                N_("The password hash or its salt is not valid base64 of the expected length."),
+                {},
+            )
+        )
         return None
     return ("1", password, salt)
 

@@ -10,6 +10,7 @@ for each batch of candidates (reads the database), :meth:`Phase.insert` in one
 transaction per batch (a real run only), and :meth:`Phase.accept` or :meth:`Phase.reject`
 as each row's fate is known.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -32,7 +33,7 @@ class Context:
     ref: ReferenceIndex
     duplicates: dict
     now: _dt.datetime  # UTC: created_at of every imported row
-    today: _dt.date    # in Tehran: the contracts' dates are Tehran dates
+    today: _dt.date  # in Tehran: the contracts' dates are Tehran dates
     dry_run: bool
 
 

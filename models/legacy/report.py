@@ -6,6 +6,7 @@ rows were read; the reason is in Persian, the code a stable English word from th
 raise site, never derived from the reason's wording. :class:`ImportResult` holds the
 counts per file and prints the summary the CLI shows.
 """
+
 from __future__ import annotations
 
 import csv
@@ -53,8 +54,9 @@ class Report:
 
     def add(self, file: str, line: int, key: str, problem: Problem):
         reason = message(problem.msgid, **(problem.params or {}))
-        self.buffer.append((line, len(self.buffer),
-                            [file, line, escape_formula(key), escape_formula(reason), problem.code]))
+        self.buffer.append(
+            (line, len(self.buffer), [file, line, escape_formula(key), escape_formula(reason), problem.code])
+        )
         self.entries += 1
 
     def release(self, up_to_line=None):
@@ -89,8 +91,10 @@ class ImportResult:
 
     def summary_lines(self) -> list[str]:
         verb = "would import" if self.dry_run else "imported"
-        lines = [f"{name}: {verb} {c.imported}, already present {c.present}, refused {c.refused}"
-                 for name, c in self.counts.items()]
+        lines = [
+            f"{name}: {verb} {c.imported}, already present {c.present}, refused {c.refused}"
+            for name, c in self.counts.items()
+        ]
         lines.append(f"report: {self.report_path} ({self.problems} problems)")
         if self.dry_run:
             lines.append("dry run: the database was not changed")

@@ -7,6 +7,7 @@ crash completes the import) and every refused row to the report; it raises
 run writes only the report. While the pool hashes one batch's passwords, the main
 process validates the next; at most two batches are in flight.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -45,18 +46,44 @@ def write_batch(phase: Phase, candidates) -> set:
 
 
 def _wrong_column_count(line: int, widths: tuple) -> Refusal:
-    return Refusal(line, "", [Problem(None, "wrong_column_count", N_(
-        "This row has %(found)s columns; the header has %(expected)s."), {"found": widths[0], "expected": widths[1]})])
+    return Refusal(
+        line,
+        "",
+        [
+            Problem(
+                None,
+                "wrong_column_count",
+                N_("This row has %(found)s columns; the header has %(expected)s."),
+                {"found": widths[0], "expected": widths[1]},
+            )
+        ],
+    )
 
 
 def _conflict_meanwhile(phase: Phase, candidate) -> Refusal:
-    return phase.refusal(candidate, Problem(None, "conflict_concurrent_write", N_(
-        "The row could not be saved: a conflicting record was written meanwhile."), {}))
+    return phase.refusal(
+        candidate,
+        Problem(
+            None,
+            "conflict_concurrent_write",
+            N_("The row could not be saved: a conflicting record was written meanwhile."),
+            {},
+        ),
+    )
 
 
 class _Run:
-    def __init__(self, directory: Path, report_path: Path, dry_run: bool, batch_size: int, progress,
-                 hasher: PasswordHasher, processes: int | None, pool_min_rows: int):
+    def __init__(
+        self,
+        directory: Path,
+        report_path: Path,
+        dry_run: bool,
+        batch_size: int,
+        progress,
+        hasher: PasswordHasher,
+        processes: int | None,
+        pool_min_rows: int,
+    ):
         self.directory = directory
         self.dry_run = dry_run
         self.batch_size = max(1, batch_size)
@@ -88,12 +115,18 @@ class _Run:
     def run(self) -> ImportResult:
         started = time.perf_counter()
         duplicates = scan(self.directory)
-        context = Context(ref=ReferenceIndex(), duplicates=duplicates, now=utcnow(),
-                          today=_dt.datetime.now(TEHRAN).date(), dry_run=self.dry_run)
+        context = Context(
+            ref=ReferenceIndex(),
+            duplicates=duplicates,
+            now=utcnow(),
+            today=_dt.datetime.now(TEHRAN).date(),
+            dry_run=self.dry_run,
+        )
         self.result.seconds["scan"] = time.perf_counter() - started
         passwords = count_lines(self.directory / OFFICERS) + count_lines(self.directory / DISTRIBUTORS)
-        self.hashing = Hashing(self.hasher, self.processes,
-                               use_pool=self.processes > 1 and passwords >= self.pool_min_rows)
+        self.hashing = Hashing(
+            self.hasher, self.processes, use_pool=self.processes > 1 and passwords >= self.pool_min_rows
+        )
         self.report = Report(self.result.report_path)
         # Each phase is handed the outcomes of the earlier phases it refers to, and nothing else.
         distributors = DistributorPhase(context)
@@ -114,8 +147,12 @@ class _Run:
             self.report.close()
         if not self.dry_run:
             with db.atomic():
-                audit(SYSTEM, "legacy_import", object_type="legacy_import",
-                      detail="; ".join(self.result.summary_lines()[:len(FILE_ORDER)]))
+                audit(
+                    SYSTEM,
+                    "legacy_import",
+                    object_type="legacy_import",
+                    detail="; ".join(self.result.summary_lines()[: len(FILE_ORDER)]),
+                )
         return self.result
 
     def _run_phase(self, phase: Phase):
@@ -178,9 +215,16 @@ class _Run:
         self.report.release(last_line)
 
 
-def import_legacy(directory, report_path=None, dry_run: bool = False, batch_size: int = DEFAULT_BATCH_SIZE,
-                  progress=None, hasher: PasswordHasher = IMPORT_HASHER, processes: int | None = None,
-                  pool_min_rows: int = DEFAULT_POOL_MIN_ROWS) -> ImportResult:
+def import_legacy(
+    directory,
+    report_path=None,
+    dry_run: bool = False,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    progress=None,
+    hasher: PasswordHasher = IMPORT_HASHER,
+    processes: int | None = None,
+    pool_min_rows: int = DEFAULT_POOL_MIN_ROWS,
+) -> ImportResult:
     """Import the four legacy files from ``directory`` (see this module's docstring and README.md).
 
     ``report_path`` defaults to ``directory/import-report.csv``. ``progress(n)`` is called
