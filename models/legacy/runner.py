@@ -20,7 +20,7 @@ from argon2 import PasswordHasher
 
 from persian import TEHRAN
 
-from ..accounts import audit
+from ..audit import audit
 from ..base import N_, SYSTEM, db, utcnow
 from .cleaning import ReferenceIndex
 from .contracts import CooperationPhase
