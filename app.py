@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -36,6 +37,7 @@ def _settings(app: Flask, test_config: dict | None) -> None:
         KAVENEGAR_API_KEY=os.environ.get("KAVENEGAR_API_KEY", ""),
         KAVENEGAR_SENDER=os.environ.get("KAVENEGAR_SENDER", ""),
         KAVENEGAR_URL=os.environ.get("KAVENEGAR_URL", "https://api.kavenegar.com"),
+        KAVENEGAR_TIMEOUT=float(os.environ.get("KAVENEGAR_TIMEOUT", 10)),
         SECRET_KEY=os.environ.get("SECRET_KEY"),
         # A body larger than this is refused with 413 before any view runs:
         # five documents of 5 MB and the form fields.
@@ -192,8 +194,11 @@ def init_db_command():
     with database_connection():
         for name in migrations.migrate():
             click.echo(f"migration applied: {name}")
-        added = models.load_reference_data()
-        click.echo("reference data added: " + ", ".join(f"{k}={v}" for k, v in added.items()))
+        added = {table: count for table, count in models.load_reference_data().items() if count}
+        if added:
+            click.echo("reference data added: " + ", ".join(f"{k}={v}" for k, v in added.items()))
+        else:
+            click.echo("reference data: up to date")
         if current_app.config["SEED_DEMO_DATA"] and not models.StaffUser.select().exists():
             from demo import create_demo_accounts
             for line in create_demo_accounts(Path(current_app.instance_path)):
@@ -259,11 +264,10 @@ def deliver_sms_command(loop):
 def import_legacy_command(directory, dry_run, report_path):
     """Migrate the old system's CSV files in DIRECTORY (officers, distributors, branches, contracts)."""
     from models import legacy
-    stderr = click.get_text_stream("stderr")
     with database_connection():
         try:
             with click.progressbar(length=legacy.count_rows(directory), label="import-legacy",
-                                   file=stderr, show_pos=True) as bar:
+                                   file=sys.stderr, show_pos=True) as bar:
                 result = legacy.import_legacy(directory, report_path=report_path, dry_run=dry_run,
                                               progress=bar.update)
         except legacy.LegacyFileError as error:

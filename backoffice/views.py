@@ -9,7 +9,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from peewee import JOIN, fn
-from wtforms import PasswordField, SelectField, StringField, TextAreaField
+from wtforms import PasswordField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Optional
 
 import models
@@ -120,7 +120,8 @@ class StaffView(SecureModelView):
                                   options=(("directorate", _l("Directorate")), ("university", _l("University reviewer")))),)
     form_columns = ("username", "full_name", "mobile", "role", "university", "is_active")
     form_overrides = {"role": SelectField}
-    form_args = {"role": {"choices": [("directorate", _l("Directorate")), ("university", _l("University reviewer"))]}}
+    form_args = {"role": {"choices": [SelectChoice("directorate", _l("Directorate")),
+                                      SelectChoice("university", _l("University reviewer"))]}}
     form_extra_fields = {"new_password": PasswordField(_l("New password"), validators=[Optional()])}
     column_exclude_list = ("password_hash",)
     column_details_exclude_list = ("password_hash",)
@@ -243,8 +244,9 @@ def officer_search(text: str):
     return clause if clause is not None else (Officer.id == -1)
 
 
-AUDIENCE_CHOICES = [("all", _l("All officers")), ("province", _l("The officers of a province")),
-                    ("officer", _l("One officer (by national code)"))]
+AUDIENCE_CHOICES = [SelectChoice("all", _l("All officers")), SelectChoice("province", _l("The officers of a province")),
+                    SelectChoice("officer", _l("One officer (by national code)"))]
+AUDIENCE_LABELS = {choice.value: choice.label for choice in AUDIENCE_CHOICES}
 
 
 class MessageView(SecureModelView):
@@ -267,9 +269,9 @@ class MessageView(SecureModelView):
         return getattr(model, "read_total", 0)
 
     column_formatters = {"read": _format_read,
-                         "audience": lambda v, c, m, n: dict(AUDIENCE_CHOICES).get(m.audience, m.audience)}
+                         "audience": lambda v, c, m, n: AUDIENCE_LABELS.get(m.audience, m.audience)}
     column_formatters_export = {"read": lambda v, c, m, n: getattr(m, "read_total", 0),
-                                "audience": lambda v, c, m, n: str(dict(AUDIENCE_CHOICES).get(m.audience, m.audience))}
+                                "audience": lambda v, c, m, n: str(AUDIENCE_LABELS.get(m.audience, m.audience))}
 
     def scaffold_form(self):
         from flask_admin.form import BaseForm
@@ -284,7 +286,8 @@ class MessageView(SecureModelView):
 
     def create_form(self, obj=None):
         form = super().create_form(obj)
-        form.province.choices = [("", "")] + [(str(p.id), p.name) for p in Province.select().order_by(Province.name)]
+        form.province.choices = [SelectChoice("", "")] + [SelectChoice(str(p.id), p.name)
+                                                          for p in Province.select().order_by(Province.name)]
         return form
 
     def create_model(self, form):
@@ -335,7 +338,7 @@ class DistributorView(SecureModelView):
     column_searchable_list = ("username", "name", "manager_mobile")
     form_columns = ("username", "name", "kind", "national_id", "manager_name", "manager_mobile", "is_active")
     form_overrides = {"kind": SelectField}
-    form_args = {"kind": {"choices": [("company", _l("Company")), ("guild", _l("Guild"))]}}
+    form_args = {"kind": {"choices": [SelectChoice("company", _l("Company")), SelectChoice("guild", _l("Guild"))]}}
     form_extra_fields = {"new_password": PasswordField(_l("New password"), validators=[Optional()])}
     column_details_exclude_list = ("password_hash",)
     column_export_exclude_list = ("password_hash",)

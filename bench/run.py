@@ -82,7 +82,7 @@ def serving_url(url: str) -> str:
 # ------------------------------------------------------------------ data
 
 def ensure_postgres() -> None:
-    subprocess.run([str(ROOT / "tools" / "postgres.sh"), "start"], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([str(BENCH / "postgres.sh"), "start"], check=True, stdout=subprocess.DEVNULL)
     for name in PG_NAMES.values():
         found = subprocess.run(["su", "postgres", "-c", f"psql -qtAc \"SELECT 1 FROM pg_database WHERE datname='{name}'\""],
                                capture_output=True, text=True).stdout.strip()

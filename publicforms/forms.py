@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (EmailField, HiddenField, PasswordField, RadioField, SelectField, StringField,
-                     TextAreaField)
+from wtforms import (EmailField, HiddenField, PasswordField, RadioField, SelectChoice, SelectField,
+                     StringField, TextAreaField)
 from wtforms.validators import InputRequired
 
 import models
@@ -14,18 +14,18 @@ import models
 def place_choices():
     """Province options, and every city grouped by province (an <optgroup> each)."""
     grouped = models.cities_by_province()
-    provinces = [("", _l("Choose…"))] + [(str(p.id), p.name) for p, _ in grouped]
-    cities = {None: [("", _l("Choose…"))]}  # a None group renders outside any <optgroup>
+    provinces = [SelectChoice("", _l("Choose…"))] + [SelectChoice(str(p.id), p.name) for p, _ in grouped]
+    cities = [SelectChoice("", _l("Choose…"))]  # no optgroup: rendered outside any <optgroup>
     for province, cities_of in grouped:
-        cities[province.name] = [(str(c.id), c.name) for c in cities_of]
+        cities += [SelectChoice(str(c.id), c.name, optgroup=province.name) for c in cities_of]
     return provinces, cities
 
 
 def study_choices():
-    fields = [("", _l("Choose…"))] + [(str(f.id), f.name) for f in
-                                        models.FieldOfStudy.select().order_by(models.FieldOfStudy.name)]
-    degrees = [("", _l("Choose…"))] + [(str(d.id), d.name) for d in
-                                         models.DegreeLevel.select().order_by(models.DegreeLevel.rank)]
+    fields = [SelectChoice("", _l("Choose…"))] + [SelectChoice(str(f.id), f.name) for f in
+                                                  models.FieldOfStudy.select().order_by(models.FieldOfStudy.name)]
+    degrees = [SelectChoice("", _l("Choose…"))] + [SelectChoice(str(d.id), d.name) for d in
+                                                   models.DegreeLevel.select().order_by(models.DegreeLevel.rank)]
     return fields, degrees
 
 
@@ -44,7 +44,7 @@ class PlaceMixin:
         self.province.choices, self.city.choices = place_choices()
 
 
-GENDER_CHOICES = [("male", _l("Male")), ("female", _l("Female"))]
+GENDER_CHOICES = [SelectChoice("male", _l("Male")), SelectChoice("female", _l("Female"))]
 
 
 class FreeFieldsMixin:

@@ -4,7 +4,7 @@ import re
 import pytest
 
 import models
-from conftest import login, staff_client_for
+from helpers import login, staff_client_for
 
 DIRECTORATE_ONLY = ("officer", "staff", "message", "sms", "audit", "province", "city", "university",
                     "field", "degree", "documentkind", "distributor", "branch", "setting", "holiday")

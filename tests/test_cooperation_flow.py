@@ -3,6 +3,7 @@ import itertools
 import threading
 
 import pytest
+from peewee import IntegrityError
 
 import models
 from models import Actor, ConflictError, Cooperation, DomainError, PermissionDenied
@@ -180,7 +181,7 @@ def test_database_refuses_a_second_active_cooperation(world):
     cooperation = cooperation_in_state(world, "active")
     other_branch = coops.create_branch(world["actors"]["other_distributor"], "شعبه ب", world["tehran"].province,
                                        world["tehran"], "تهران، خیابان ب، پلاک ۲")
-    with pytest.raises(Exception):
+    with pytest.raises(IntegrityError):
         with models.db.atomic():
             Cooperation.create(branch=other_branch, distributor=other_branch.distributor_id,
                                officer=cooperation.officer_id, status="active")

@@ -4,7 +4,7 @@ import datetime as dt
 import pytest
 
 import models
-from conftest import PASSWORD, login, staff_client_for
+from helpers import PASSWORD, login, staff_client_for
 
 TEHRAN = "دانشگاه علوم پزشکی تهران"
 

@@ -11,7 +11,7 @@ import pytest
 import models
 import persian
 from backoffice import export
-from conftest import PASSWORD, staff_client_for
+from helpers import PASSWORD, staff_client_for
 
 TEHRAN = "دانشگاه علوم پزشکی تهران"
 NOW = models.utcnow().replace(microsecond=0)

@@ -8,7 +8,7 @@ import jdatetime
 import pytest
 
 import models
-from conftest import login, national_code
+from helpers import login, national_code
 from models import legacy
 
 # The ASP.NET Membership test vector of the issue.

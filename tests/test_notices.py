@@ -4,7 +4,7 @@ import re
 import pytest
 
 import models
-from conftest import staff_client_for
+from helpers import staff_client_for
 
 
 def send(client, **data):

@@ -5,7 +5,7 @@ import pytest
 from freezegun import freeze_time
 
 import models
-from conftest import staff_client_for
+from helpers import staff_client_for
 from models import dashboards, sla
 from models import qualification as quals
 from storage import StoredFile

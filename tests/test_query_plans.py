@@ -17,7 +17,7 @@ import pytest
 import models
 from models import db
 
-from conftest import PASSWORD, login
+from helpers import PASSWORD, login
 
 BIG_TABLES = {"qualification_request", "cooperation", "edit_request", "officer", "notice", "notice_read",
               "request_event", "document", "branch", "distributor", "login_session", "staff_user"}

@@ -11,7 +11,7 @@ import pytest
 
 import models
 from models import db, ratelimit
-from conftest import ROOT
+from helpers import ROOT
 
 VERIFY_LIMIT = 30  # per minute, publicforms/public.py
 

@@ -11,7 +11,7 @@ import pytest
 
 import models
 import storage
-from conftest import MINIMAL_PDF, documents_payload
+from helpers import MINIMAL_PDF, documents_payload
 from models import QualificationRequest
 from models import qualification as quals
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 import models
-from conftest import (JPEG_BYTES, MINIMAL_PDF, PASSWORD, csrf_token_from, documents_payload, login,
+from helpers import (JPEG_BYTES, MINIMAL_PDF, PASSWORD, csrf_token_from, documents_payload, login,
                       png_bytes, registration_data, staff_client_for)
 from test_security_matrix import NOT_5XX, admin_views, all_cells, build_world, fingerprint
 
@@ -822,11 +822,13 @@ def test_sigkill_of_a_gunicorn_worker_mid_transaction(app, dbc, tmp_path):
         os.kill(worker, signal.SIGKILL)
         thread.join(30)
         assert "response" not in outcome
-        # The master starts a new worker; the client retries.
+        # The master starts a new worker; the client retries while the port refuses. Once the
+        # master accepts, the request waits for the new worker (seconds on a busy machine):
+        # a short timeout would send it twice.
         deadline = time.time() + 30
         while True:
             try:
-                assert _post(base + "/__test/write", {"key": "retried"}).status == 200
+                assert _post(base + "/__test/write", {"key": "retried"}, timeout=120).status == 200
                 break
             except (urllib.error.URLError, ConnectionError, OSError):
                 if time.time() > deadline:
@@ -839,6 +841,7 @@ def test_sigkill_of_a_gunicorn_worker_mid_transaction(app, dbc, tmp_path):
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+        server.stderr.close()
     rows = models.AuditLog.select().where(models.AuditLog.action == "crash-test")
     assert [r.detail for r in rows] == ["retried"]
     if models.is_sqlite():

@@ -27,7 +27,7 @@ import pytest
 
 import models
 import storage
-from conftest import JPEG_BYTES, MINIMAL_PDF, PASSWORD, login, staff_client_for
+from helpers import JPEG_BYTES, MINIMAL_PDF, PASSWORD, login, staff_client_for
 from models import cooperation as coops
 from models import edit_requests as edits
 from models import qualification as quals
@@ -773,7 +773,7 @@ def test_crafted_officer_posts_change_nothing_they_should_not(app, make_officer,
 
     # Registration with extra fields: the new account is plain.
     anon = world.clients["anonymous"]
-    from conftest import national_code, registration_data
+    from helpers import national_code, registration_data
     code = national_code(555555)
     data = registration_data(national_code=code, mobile="09129998877")
     response = anon.post("/officer/register", data={**extra, **data})

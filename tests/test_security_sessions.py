@@ -15,7 +15,7 @@ import pytest
 from freezegun import freeze_time
 
 import models
-from conftest import PASSWORD, csrf_token_from, login, registration_data
+from helpers import PASSWORD, csrf_token_from, login, registration_data
 
 TEHRAN_UNI = "دانشگاه علوم پزشکی تهران"
 # Exactly 64 characters, with a zero-width non-joiner, Persian only.
@@ -136,7 +136,7 @@ def test_password_rules_on_every_path_that_sets_one(app, accounts, dbc):
 
     def register(password):
         n = next(seq)
-        from conftest import national_code
+        from helpers import national_code
         data = registration_data(national_code=national_code(900000 + n), mobile=f"0935{n:07d}",
                                  password=password, password_confirm=password)
         return app.test_client().post("/officer/register", data=data).status_code == 200

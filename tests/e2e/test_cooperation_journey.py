@@ -7,7 +7,8 @@ from playwright.sync_api import expect
 
 import models
 
-from .helpers import PASSWORD, assert_accessible, make_staff, officer_login, staff_login
+from helpers import PASSWORD
+from browser import assert_accessible, make_staff, officer_login, staff_login
 
 pytestmark = pytest.mark.e2e
 

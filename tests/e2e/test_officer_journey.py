@@ -6,7 +6,8 @@ from playwright.sync_api import expect
 
 import models
 
-from .helpers import (PASSWORD, assert_accessible, assert_no_dialogs, make_staff, officer_login,
+from helpers import PASSWORD
+from browser import (assert_accessible, assert_no_dialogs, make_staff, officer_login,
                       staff_login)
 
 pytestmark = pytest.mark.e2e

@@ -4,7 +4,7 @@ from playwright.sync_api import expect
 
 import models
 
-from .helpers import assert_accessible, make_staff, officer_login, staff_login
+from browser import assert_accessible, make_staff, officer_login, staff_login
 
 pytestmark = pytest.mark.e2e
 

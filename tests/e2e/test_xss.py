@@ -19,7 +19,8 @@ import pytest
 import models
 from test_security_matrix import build_world
 
-from .helpers import PASSWORD, _submit_login, assert_no_dialogs, officer_login, staff_login, watch_dialogs
+from helpers import PASSWORD
+from browser import _submit_login, assert_no_dialogs, officer_login, staff_login, watch_dialogs
 
 pytestmark = pytest.mark.e2e
 
@@ -166,7 +167,7 @@ def test_stored_markup_is_escaped_everywhere(new_context, live_server, make_offi
 
 
 def test_sms_resend_action_works_under_the_csp(new_context, live_server, app):
-    from .helpers import make_staff as create_staff
+    from browser import make_staff as create_staff
     base = live_server
     create_staff("director9", "directorate", university=None)
     with models.db.connection_context():
