@@ -29,22 +29,14 @@ from peewee import AutoField, BooleanField, DateField, DateTimeField, ForeignKey
 
 import persian
 from models import db, is_sqlite
+from models.spreadsheet import FORMULA_PREFIXES, escape_formula  # noqa: F401  (one escaper for every CSV)
 
 from .flask_admin_adapter import model_rows
 
-# What a spreadsheet would run as a formula (or hide with a direction mark) at the start of a cell.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\u200f", "\u200e", "\u202b", "\u202a")
 # Rows per chunk written to the client, and fetched per round trip on PostgreSQL.
 EXPORT_CHUNK_ROWS = 2_000
 # The first chunk is small, so that the first rows reach the client at once.
 FIRST_CHUNK_ROWS = 50
-
-
-def escape_formula(value) -> str:
-    """A cell that a spreadsheet would run as a formula is prefixed with a quote."""
-    if value.__class__ is not str:
-        value = "" if value is None else str(value)
-    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
 
 
 # ---------------------------------------------------------------------- Jalali cells

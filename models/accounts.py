@@ -17,7 +17,6 @@ from peewee import BooleanField, CharField, DateField, DateTimeField, ForeignKey
 
 from persian import normalize_mobile, normalize_text
 
-from .audit import audit  # noqa: F401  (re-exported: models/legacy imports it from here)
 from .base import Actor, BaseModel, DomainError, N_, db, utcnow
 from .reference import City, DegreeLevel, FieldOfStudy, Province, University
 
@@ -59,9 +58,11 @@ def aspnet_membership_hash(password: str, salt_b64: str) -> str:
     return base64.b64encode(digest).decode("ascii")
 
 
-def wrap_legacy_hash(legacy_hash_b64: str, salt_b64: str) -> str:
-    """Store a legacy SHA-1 hash only inside argon2id, so no bare SHA-1 stays in the database."""
-    return LEGACY_PREFIX + salt_b64 + "$" + PASSWORD_HASHER.hash(legacy_hash_b64)
+def wrap_legacy_hash(legacy_hash_b64: str, salt_b64: str, hasher: PasswordHasher | None = None) -> str:
+    """Store a legacy SHA-1 hash only inside argon2id, so no bare SHA-1 stays in the database.
+
+    ``hasher`` defaults to the production profile; the legacy import passes its own."""
+    return LEGACY_PREFIX + salt_b64 + "$" + (hasher or PASSWORD_HASHER).hash(legacy_hash_b64)
 
 
 def verify_password(stored: str, password: str) -> tuple[bool, str | None]:

@@ -54,13 +54,16 @@ class DomainError(Exception):
     """A rule of the domain refused an operation.
 
     ``msgid`` is an untranslated English message id with ``%(name)s`` placeholders;
-    ``field`` names the form field the error belongs to, when there is one.
+    ``field`` names the form field the error belongs to, when there is one; ``code``
+    is a stable machine code (e.g. ``"required"``, ``"under_age"``) for callers that
+    must not depend on the wording, such as the legacy import's report.
     """
 
-    def __init__(self, msgid: str, field: str | None = None, **params):
+    def __init__(self, msgid: str, field: str | None = None, *, code: str | None = None, **params):
         super().__init__(msgid % params if params else msgid)
         self.msgid = msgid
         self.field = field
+        self.code = code
         self.params = params
 
 

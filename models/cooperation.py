@@ -199,12 +199,14 @@ def nominate(branch, actor, national_code: str) -> Cooperation:
     code = normalize_national_code(national_code)
     officer = Officer.get_or_none((Officer.national_code == code) & (Officer.is_active == True))  # noqa: E712
     if officer is None:
-        raise DomainError(N_("No officer is registered with this national code."), field="national_code")
+        raise DomainError(N_("No officer is registered with this national code."), field="national_code",
+                          code="unknown_officer")
     if not officer.is_qualified:
         raise DomainError(N_("This officer's qualification has not been approved yet, so they cannot be chosen."),
-                          field="national_code")
+                          field="national_code", code="officer_not_qualified")
     if active_cooperation_of(officer) is not None:
-        raise DomainError(N_("This officer is already the technical officer of a branch."), field="national_code")
+        raise DomainError(N_("This officer is already the technical officer of a branch."), field="national_code",
+                          code="officer_already_active")
     waiting = N_("This branch already has a nomination waiting for an answer.")
     if branch_open_request(branch) is not None:
         raise DomainError(waiting, field="national_code")

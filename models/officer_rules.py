@@ -55,28 +55,30 @@ _NAME_RE = re.compile(r"^[\w\u200c\s'.\-]+$")
 
 
 class ValidationFailed(DomainError):
-    """Several fields were refused; ``errors`` maps a field to (msgid, params)."""
+    """Several fields were refused; ``errors`` maps a field to (msgid, params) and
+    ``codes`` a field to its cleaner's machine code (when the raise site gave one)."""
 
-    def __init__(self, errors: dict):
-        super().__init__(N_("Please correct the errors below."))
+    def __init__(self, errors: dict, codes: dict | None = None):
+        super().__init__(N_("Please correct the errors below."), code="invalid_fields")
         self.errors = errors
+        self.codes = codes or {}
 
 
 def _name(value, minimum=2, maximum=60):
     value = normalize_text(value)
     if not value:
-        raise DomainError(N_("This field is required."))
+        raise DomainError(N_("This field is required."), code="required")
     if len(value) < minimum or len(value) > maximum or not _NAME_RE.match(value) or re.search(r"\d|_", value):
-        raise DomainError(N_("Enter a name of %(min)s to %(max)s letters."), min=minimum, max=maximum)
+        raise DomainError(N_("Enter a name of %(min)s to %(max)s letters."), code="invalid", min=minimum, max=maximum)
     return value
 
 
 def _national_code(value):
     code = normalize_national_code(value)
     if not code:
-        raise DomainError(N_("This field is required."))
+        raise DomainError(N_("This field is required."), code="required")
     if not is_valid_national_code(code):
-        raise DomainError(N_("This national code is not valid; check its ten digits."))
+        raise DomainError(N_("This national code is not valid; check its ten digits."), code="invalid")
     return code
 
 
@@ -86,26 +88,26 @@ def is_adult(birth_date, today, minimum_age: int = 18) -> bool:
 
 def _birth_date(value, today=None):
     if not normalize_text(value):
-        raise DomainError(N_("This field is required."))
+        raise DomainError(N_("This field is required."), code="required")
     date = parse_jalali_date(value)
     if date is None:
-        raise DomainError(N_("Enter a real Jalali date like 1370/05/21."))
+        raise DomainError(N_("Enter a real Jalali date like 1370/05/21."), code="invalid")
     today = today or tehran_today()
     if date > today:
-        raise DomainError(N_("The birth date cannot be in the future."))
+        raise DomainError(N_("The birth date cannot be in the future."), code="birth_date_in_future")
     if not is_adult(date, today):
-        raise DomainError(N_("A technical officer must be at least 18 years old."))
+        raise DomainError(N_("A technical officer must be at least 18 years old."), code="under_age")
     if today.year - date.year > 100:
-        raise DomainError(N_("Enter a real Jalali date like 1370/05/21."))
+        raise DomainError(N_("Enter a real Jalali date like 1370/05/21."), code="invalid")
     return date
 
 
 def _mobile(value):
     if not normalize_text(value):
-        raise DomainError(N_("This field is required."))
+        raise DomainError(N_("This field is required."), code="required")
     mobile = normalize_mobile(value)
     if not mobile:
-        raise DomainError(N_("Enter a mobile number like 09121234567."))
+        raise DomainError(N_("Enter a mobile number like 09121234567."), code="invalid")
     return mobile
 
 
@@ -114,7 +116,7 @@ def _phone(value):
         return ""
     phone = normalize_phone(value)
     if not phone:
-        raise DomainError(N_("Enter a landline number with its area code, like 02188776655."))
+        raise DomainError(N_("Enter a landline number with its area code, like 02188776655."), code="invalid")
     return phone
 
 
@@ -125,39 +127,39 @@ def _email(value):
     try:
         return validate_email(value, check_deliverability=False).normalized
     except EmailNotValidError:
-        raise DomainError(N_("Enter a valid e-mail address.")) from None
+        raise DomainError(N_("Enter a valid e-mail address."), code="invalid") from None
 
 
 def _address(value):
     value = normalize_text(value)
     if not value:
-        raise DomainError(N_("This field is required."))
+        raise DomainError(N_("This field is required."), code="required")
     if len(value) < 10 or len(value) > 500:
-        raise DomainError(N_("Enter the full postal address (10 to 500 characters)."))
+        raise DomainError(N_("Enter the full postal address (10 to 500 characters)."), code="invalid")
     return value
 
 
 def _postal_code(value):
     if not normalize_text(value):
-        raise DomainError(N_("This field is required."))
+        raise DomainError(N_("This field is required."), code="required")
     code = normalize_postal_code(value)
     if not code:
-        raise DomainError(N_("The postal code has 10 digits."))
+        raise DomainError(N_("The postal code has 10 digits."), code="invalid")
     return code
 
 
 def _gender(value):
     if value not in dict(GENDERS):
-        raise DomainError(N_("Choose the gender."))
+        raise DomainError(N_("Choose the gender."), code="invalid")
     return value
 
 
 def _id_card_number(value):
     value = to_ascii_digits(normalize_text(value)).replace(" ", "")
     if not value:
-        raise DomainError(N_("This field is required."))
+        raise DomainError(N_("This field is required."), code="required")
     if not value.isdigit() or len(value) > 10:
-        raise DomainError(N_("The ID booklet number is at most 10 digits."))
+        raise DomainError(N_("The ID booklet number is at most 10 digits."), code="invalid")
     return value
 
 
@@ -167,7 +169,7 @@ def _reference(model, value, message):
     except (TypeError, ValueError):
         row = None
     if row is None:
-        raise DomainError(message)
+        raise DomainError(message, code="invalid")
     return row
 
 
@@ -175,7 +177,7 @@ def _field_of_study(value):
     field = _reference(FieldOfStudy, value, N_("Choose your field of study."))
     if not field.eligible:
         raise DomainError(N_("The field of study %(name)s is not accepted for technical officers under the current rules."),
-                          name=field.name)
+                          code="ineligible_field_of_study", name=field.name)
     return field
 
 
@@ -183,7 +185,7 @@ def _degree_level(value):
     degree = _reference(DegreeLevel, value, N_("Choose your degree level."))
     if not degree.eligible:
         raise DomainError(N_("The degree level %(name)s is not accepted for technical officers under the current rules."),
-                          name=degree.name)
+                          code="ineligible_degree_level", name=degree.name)
     return degree
 
 
@@ -217,21 +219,21 @@ CLEANERS = {spec.name: spec.clean for spec in OFFICER_FIELDS if spec.clean is no
 
 def clean_fields(data: dict, fields) -> dict:
     """Clean the named fields; raise ValidationFailed listing every bad one."""
-    clean, errors = {}, {}
+    clean, errors, codes = {}, {}, {}
     for name in fields:
         if name == "city":
             continue
         try:
             clean[name] = CLEANERS[name](data.get(name, ""))
         except DomainError as error:
-            errors[name] = (error.msgid, error.params)
+            errors[name], codes[name] = (error.msgid, error.params), error.code
     if "city" in fields:
         try:
             clean["city"] = clean_city(data.get("city"), clean.get("province"))
         except DomainError as error:
-            errors["city"] = (error.msgid, error.params)
+            errors["city"], codes["city"] = (error.msgid, error.params), error.code
     if errors:
-        raise ValidationFailed(errors)
+        raise ValidationFailed(errors, codes)
     return clean
 
 
@@ -239,7 +241,7 @@ def clean_city(value, province):
     city = _reference(City, value, N_("Choose your city."))
     if province is not None and city.province_id != province.id:
         raise DomainError(N_("The city %(city)s is not in the province %(province)s."),
-                          city=city.name, province=province.name)
+                          code="city_not_in_province", city=city.name, province=province.name)
     return city
 
 

@@ -146,7 +146,7 @@ def _on_resubmit(request, actor, note, **_):
 def _require_documents(request):
     missing = missing_documents(request)
     if missing:
-        raise DomainError(N_("Upload the required documents first: %(kinds)s"),
+        raise DomainError(N_("Upload the required documents first: %(kinds)s"), code="missing_documents",
                           kinds="، ".join(k.name for k in missing))
 
 

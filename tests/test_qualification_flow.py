@@ -115,7 +115,7 @@ def test_submit_needs_every_required_document(setting):
     request = quals.start_request(officer, actors["owner"])
     with pytest.raises(DomainError) as error:
         request.apply("submit", actors["owner"])
-    assert "documents" in error.value.msgid
+    assert error.value.code == "missing_documents"
     assert QualificationRequest.get_by_id(request.id).status == "draft"
 
 
