@@ -7,6 +7,7 @@ review pages), ``views`` (accounts, notices, SMS, audit, reference data), ``filt
 ``export`` (the CSV writer), ``labels``, ``dashboard`` (its numbers), and
 ``flask_admin_adapter`` (every private Flask-Admin name we rely on, in one place).
 """
+
 from __future__ import annotations
 
 from flask_admin import Admin
@@ -22,29 +23,36 @@ from .auth import StaffIndexView
 
 def init_admin(app) -> Admin:
     """Create the Admin with the RTL theme and register every view."""
-    admin = Admin(app, name=_l("Technical officers registry"),
-                  theme=Bootstrap4Theme(base_template="admin/rtl_base.html"),
-                  index_view=StaffIndexView(name=_l("Dashboard"), url="/admin"),
-                  csp_nonce_generator=csp_nonce)
+    admin = Admin(
+        app,
+        name=_l("Technical officers registry"),
+        theme=Bootstrap4Theme(base_template="admin/rtl_base.html"),
+        index_view=StaffIndexView(name=_l("Dashboard"), url="/admin"),
+        csp_nonce_generator=csp_nonce,
+    )
     # The cartable of each reviewed type (models.REVIEWED_TYPES), then the other views.
     for model in models.REVIEWED_TYPES:
-        admin.add_view(requests.CARTABLE_VIEWS[model](model, name=_l(model.TITLE), endpoint=model.REQUEST_TYPE,
-                                                      category=_l("Cartable")))
+        admin.add_view(
+            requests.CARTABLE_VIEWS[model](
+                model, name=_l(model.TITLE), endpoint=model.REQUEST_TYPE, category=_l("Cartable")
+            )
+        )
     for view, model, name, endpoint in (
-            (views.OfficerView, models.Officer, _l("Officers"), "officer"),
-            (views.DistributorView, models.Distributor, _l("Distributors"), "distributor"),
-            (views.BranchView, models.Branch, _l("Branches"), "branch"),
-            (views.StaffView, models.StaffUser, _l("Staff"), "staff"),
-            (views.MessageView, models.Notice, _l("Notices"), "message"),
-            (views.SmsView, models.SmsOutbox, _l("SMS outbox"), "sms"),
-            (views.AuditView, models.AuditLog, _l("Audit log"), "audit"),
-            (views.ProvinceView, models.Province, _l("Provinces"), "province"),
-            (views.CityView, models.City, _l("Cities"), "city"),
-            (views.UniversityView, models.University, _l("Universities"), "university"),
-            (views.FieldView, models.FieldOfStudy, _l("Fields of study"), "field"),
-            (views.DegreeView, models.DegreeLevel, _l("Degree levels"), "degree"),
-            (views.DocumentKindView, models.DocumentKind, _l("Document kinds"), "documentkind"),
-            (views.SettingView, models.Setting, _l("Settings"), "setting"),
-            (views.HolidayView, models.Holiday, _l("Official holidays"), "holiday")):
+        (views.OfficerView, models.Officer, _l("Officers"), "officer"),
+        (views.DistributorView, models.Distributor, _l("Distributors"), "distributor"),
+        (views.BranchView, models.Branch, _l("Branches"), "branch"),
+        (views.StaffView, models.StaffUser, _l("Staff"), "staff"),
+        (views.MessageView, models.Notice, _l("Notices"), "message"),
+        (views.SmsView, models.SmsOutbox, _l("SMS outbox"), "sms"),
+        (views.AuditView, models.AuditLog, _l("Audit log"), "audit"),
+        (views.ProvinceView, models.Province, _l("Provinces"), "province"),
+        (views.CityView, models.City, _l("Cities"), "city"),
+        (views.UniversityView, models.University, _l("Universities"), "university"),
+        (views.FieldView, models.FieldOfStudy, _l("Fields of study"), "field"),
+        (views.DegreeView, models.DegreeLevel, _l("Degree levels"), "degree"),
+        (views.DocumentKindView, models.DocumentKind, _l("Document kinds"), "documentkind"),
+        (views.SettingView, models.Setting, _l("Settings"), "setting"),
+        (views.HolidayView, models.Holiday, _l("Official holidays"), "holiday"),
+    ):
         admin.add_view(view(model, name=name, endpoint=endpoint))
     return admin

@@ -1,4 +1,5 @@
 """The back-office home (a dashboard), staff login and logout."""
+
 from __future__ import annotations
 
 from flask import redirect, url_for
@@ -20,13 +21,15 @@ class StaffIndexView(StaffAccessMixin, PublicViewsMixin, AdminIndexView):
 
     @expose("/")
     def index(self):
-        return self.render("admin/dashboard.html", numbers=dashboard_numbers(current_staff()),
-                           reason_labels=models.REASON_LABELS)
+        return self.render(
+            "admin/dashboard.html", numbers=dashboard_numbers(current_staff()), reason_labels=models.REASON_LABELS
+        )
 
     @expose("/login", methods=("GET", "POST"))
     def login_view(self):
-        return login_page("staff", LoginForm(), lambda form: self.render("admin/login.html", form=form),
-                          url_for("admin.index"))
+        return login_page(
+            "staff", LoginForm(), lambda form: self.render("admin/login.html", form=form), url_for("admin.index")
+        )
 
     @expose("/logout", methods=("POST",))
     def logout_view(self):

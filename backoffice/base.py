@@ -1,5 +1,6 @@
 """What every back-office view shares: staff-only access, scope in every query,
 Jalali dates, no deletes, and CSV exports that stream, escape formulas and carry a BOM."""
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -105,8 +106,9 @@ def cached_options(key, load):
 def reference_names(model):
     """``{id: name}`` of a reference table (cities, fields...), read once a minute: an
     export shows a reference column by name without a join (``export.ExportColumn``)."""
-    return lambda: cached_options(("names", model._meta.table_name),
-                                  lambda: dict(model.select(model.id, model.name).tuples()))
+    return lambda: cached_options(
+        ("names", model._meta.table_name), lambda: dict(model.select(model.id, model.name).tuples())
+    )
 
 
 def exported_by_name(field) -> export.ExportColumn:
@@ -134,8 +136,12 @@ class SecureModelView(StaffAccessMixin, internals.ModelViewHooks, ModelView):
     # below counts at most COUNT_CAP rows, inside the page's own query.
     simple_list_pager = False
     column_type_formatters = TYPE_FORMATTERS
-    column_type_formatters_export = {_dt.datetime: _jalali_datetime, _dt.date: _jalali_date,
-                                     bool: _yes_no, type(None): lambda v, x, n=None: ""}
+    column_type_formatters_export = {
+        _dt.datetime: _jalali_datetime,
+        _dt.date: _jalali_date,
+        bool: _yes_no,
+        type(None): lambda v, x, n=None: "",
+    }
     list_template = "admin/model/list.html"
     details_template = "admin/model/details.html"
 
@@ -144,8 +150,7 @@ class SecureModelView(StaffAccessMixin, internals.ModelViewHooks, ModelView):
     def __init__(self, model, *args, **kwargs):
         # Persian labels for list columns and form fields alike, unless a view sets its own.
         self.column_labels = dict(COLUMN_LABELS, **(self.column_labels or {}))
-        form_args = {name: {"label": label} for name, label in COLUMN_LABELS.items()
-                     if name in model._meta.fields}
+        form_args = {name: {"label": label} for name, label in COLUMN_LABELS.items() if name in model._meta.fields}
         for name, extra in (self.form_args or {}).items():
             form_args[name] = dict(form_args.get(name, {}), **extra)
         self.form_args = form_args
@@ -199,16 +204,19 @@ class SecureModelView(StaffAccessMixin, internals.ModelViewHooks, ModelView):
         if not page_size:  # an export: every row, no count
             return None, (list(query) if execute else query)
         # A crafted ?page= must not overflow OFFSET or go negative.
-        page = min(max(int(page or 0), 0), 10 ** 6)
+        page = min(max(int(page or 0), 0), 10**6)
         if search is None and internals.page_searches(self):
             query = query.limit(page_size).offset(page * page_size if page else None)
             return None, (list(query) if execute else query)
         if page:
             # A deep page: skip the rows in the narrow (unjoined, index-only) query and join
             # only the page's rows, instead of joining every skipped row.
-            ids = (self._filtered_query(self._narrow_query(search, filters), sort_column, sort_desc,
-                                        search, filters)
-                   .select(self.model._meta.primary_key).limit(page_size).offset(page * page_size))
+            ids = (
+                self._filtered_query(self._narrow_query(search, filters), sort_column, sort_desc, search, filters)
+                .select(self.model._meta.primary_key)
+                .limit(page_size)
+                .offset(page * page_size)
+            )
             query = query.where(self.model._meta.primary_key.in_(ids))
         query = query.limit(page_size)
         query = query.select_extend(self._capped_total(search, filters).alias("_list_total"))
@@ -237,8 +245,9 @@ class SecureModelView(StaffAccessMixin, internals.ModelViewHooks, ModelView):
     def _narrow_query(self, search, filters):
         """The scoped query without joins (get_count_query) when the search and filters
         need none, else the joined one."""
-        own = all(getattr(column, "model", self.model) is self.model
-                  for column in internals.filter_columns(self, filters))
+        own = all(
+            getattr(column, "model", self.model) is self.model for column in internals.filter_columns(self, filters)
+        )
         return self.get_count_query() if own and not search else self.get_query()
 
     def _count_source(self, search, filters):
@@ -246,8 +255,7 @@ class SecureModelView(StaffAccessMixin, internals.ModelViewHooks, ModelView):
         return query.select(SQL("1")).order_by().limit(COUNT_CAP + 1).offset(None)
 
     def _capped_total(self, search, filters):
-        return Select(from_list=[self._count_source(search, filters).alias("_capped")],
-                      columns=[fn.COUNT(SQL("*"))])
+        return Select(from_list=[self._count_source(search, filters).alias("_capped")], columns=[fn.COUNT(SQL("*"))])
 
     def _capped_count(self, search, filters) -> int:
         return int(db.execute(self._capped_total(search, filters)).fetchone()[0])
@@ -283,8 +291,7 @@ class SecureModelView(StaffAccessMixin, internals.ModelViewHooks, ModelView):
         def type_formatter(value):
             kind = type(value)
             if kind not in by_type:
-                by_type[kind] = next((f for typeobj, f in type_formatters.items() if isinstance(value, typeobj)),
-                                     None)
+                by_type[kind] = next((f for typeobj, f in type_formatters.items() if isinstance(value, typeobj)), None)
             return by_type[kind]
 
         def cell_for(name):
@@ -302,7 +309,9 @@ class SecureModelView(StaffAccessMixin, internals.ModelViewHooks, ModelView):
                     formatter = type_formatter(value)
                     value = value if formatter is None else formatter(self, value, name)
                 return export.escape_formula(value)
+
             return cell
+
         return [cell_for(name) for name in names]
 
     def export_plan(self, query, names):
@@ -328,16 +337,24 @@ class SecureModelView(StaffAccessMixin, internals.ModelViewHooks, ModelView):
         flat whatever the row count; BOM, Persian titles, formulas escaped."""
         view_args = internals.list_arguments(self)
         sort = internals.sort_column(self, view_args.sort)
-        _count, query = self.get_list(0, sort[0] if sort else None, view_args.sort_desc,
-                                      view_args.search, view_args.filters, execute=False,
-                                      page_size=0)
+        _count, query = self.get_list(
+            0,
+            sort[0] if sort else None,
+            view_args.sort_desc,
+            view_args.search,
+            view_args.filters,
+            execute=False,
+            page_size=0,
+        )
         columns = internals.export_column_names(self)
         rows, cells = self.export_plan(query, [name for name, _title in columns])
         chunks = export.csv_chunks([title for _name, title in columns], rows, cells)
         filename = f"{self.endpoint}-{_dt.date.today().isoformat()}.csv"
-        return Response(stream_with_context(chunks), mimetype="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": storage.content_disposition(filename),
-                                 "Cache-Control": "no-store"})
+        return Response(
+            stream_with_context(chunks),
+            mimetype="text/csv; charset=utf-8",
+            headers={"Content-Disposition": storage.content_disposition(filename), "Cache-Control": "no-store"},
+        )
 
 
 class JalaliDateField(StringField):
@@ -362,4 +379,3 @@ class JalaliDateField(StringField):
 
 def status_badge(code: str, label: str) -> Markup:
     return Markup('<span class="status-badge" data-status="{0}">{1}</span>').format(code, label)
-

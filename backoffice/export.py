@@ -14,6 +14,7 @@ Two row paths give the same cells:
 Both read the result without holding it: SQLite steps through it, PostgreSQL through a
 server-side cursor (psycopg2 would otherwise load the whole result into memory).
 """
+
 from __future__ import annotations
 
 import csv
@@ -41,6 +42,7 @@ FIRST_CHUNK_ROWS = 50
 
 # ---------------------------------------------------------------------- Jalali cells
 
+
 @lru_cache(maxsize=8192)
 def jalali_day(day: _dt.date) -> str:
     """``YYYY/MM/DD`` in the Jalali calendar; cached because the conversion is pure Python
@@ -63,8 +65,10 @@ def _utc_day(key, day: _dt.date):
     if persian.to_tehran(start + _ONE_DAY - _dt.timedelta(microseconds=1)).utcoffset() != offset:
         found = None
     else:
-        found = (int(offset.total_seconds()) // 60,
-                 (jalali_day(day - _ONE_DAY), jalali_day(day), jalali_day(day + _ONE_DAY)))
+        found = (
+            int(offset.total_seconds()) // 60,
+            (jalali_day(day - _ONE_DAY), jalali_day(day), jalali_day(day + _ONE_DAY)),
+        )
     if len(_utc_days) >= _UTC_DAYS_KEPT:
         _utc_days.clear()
     _utc_days[key] = found
@@ -128,6 +132,7 @@ def yes_no(value) -> str:
 
 # ---------------------------------------------------------------------- the tuple path
 
+
 class ExportColumn:
     """An exported column read straight from the database.
 
@@ -157,6 +162,7 @@ class ExportColumn:
 
             def format(*values):
                 return escape_formula(custom(*values))
+
         if self.memo:
             format = _memoized(format)
         return format
@@ -172,6 +178,7 @@ def _memoized(function):
         except KeyError:
             seen[key] = result = function(*values)
             return result
+
     return cell
 
 
@@ -210,6 +217,7 @@ def tuple_plan(model, names, declared, formatted):
 
 
 # ---------------------------------------------------------------------- reading the rows
+
 
 def _cursors(query, chunk: int = EXPORT_CHUNK_ROWS):
     """Driver cursors over the result of ``query``, without holding the whole result."""
@@ -330,7 +338,9 @@ def csv_chunks(titles, batches, cells):
         buffer.seek(0)
         buffer.truncate()
         values = list(zip(*batch, strict=True)) if any(positions is not None for _f, positions in cells) else None
-        columns = [map(function, batch) if positions is None else
-                   map(function, *[values[i] for i in positions]) for function, positions in cells]
+        columns = [
+            map(function, batch) if positions is None else map(function, *[values[i] for i in positions])
+            for function, positions in cells
+        ]
         writer.writerows(zip(*columns, strict=True))
         yield buffer.getvalue()

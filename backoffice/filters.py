@@ -1,6 +1,7 @@
 """List filters and the officer search the back-office views share: foreign keys by id,
 Jalali dates, "assigned to me", overdue, qualified, and search by national code, user code
 or name."""
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -33,22 +34,32 @@ def options_of(model, label="name"):
     Flask-Admin also evaluates options when the view is built; outside a request
     they are empty, so building the app never touches the database.
     """
+
     def options():
         if not has_request_context():
             return []
-        return cached_options(("options_of", model._meta.table_name, label), lambda: [
-            (row.id, getattr(row, label)) for row in model.select().order_by(getattr(model, label))])
+        return cached_options(
+            ("options_of", model._meta.table_name, label),
+            lambda: [(row.id, getattr(row, label)) for row in model.select().order_by(getattr(model, label))],
+        )
+
     return options
 
 
 def distinct_options(column):
     """The values a column holds (at most 200), as filter options."""
+
     def options():
         if not has_request_context():
             return []
-        return cached_options(("distinct_options", column.model._meta.table_name, column.name), lambda: [
-            (value, value) for (value,) in
-            column.model.select(column).distinct().order_by(column).limit(200).tuples()])
+        return cached_options(
+            ("distinct_options", column.model._meta.table_name, column.name),
+            lambda: [
+                (value, value)
+                for (value,) in column.model.select(column).distinct().order_by(column).limit(200).tuples()
+            ],
+        )
+
     return options
 
 
@@ -90,8 +101,9 @@ class OverdueFilter(BasePeeweeFilter):
     """Requests waiting on the university past their due date."""
 
     def apply(self, query, value):
-        return query.where(self.column.model.status.in_(self.column.model.FLOW.waiting_states)
-                           & (self.column < models.utcnow().date()))
+        return query.where(
+            self.column.model.status.in_(self.column.model.FLOW.waiting_states) & (self.column < models.utcnow().date())
+        )
 
     def operation(self):
         return gettext("overdue")
@@ -123,8 +135,7 @@ class OfficerSearchMixin:
         return True
 
     def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
-        count, query = super().get_list(page, sort_column, sort_desc, None, filters, execute=False,
-                                        page_size=page_size)
+        count, query = super().get_list(page, sort_column, sort_desc, None, filters, execute=False, page_size=page_size)
         if search:
             query = query.where(officer_search(search))
             count = query.order_by().limit(None).offset(None).count() if count is not None else None

@@ -29,6 +29,7 @@ details, delete, export and action views call the module-level function directly
 offer no method to override short of copying each view. It is replaced when this module
 is imported, and the import fails loudly if the function is no longer there.
 """
+
 from __future__ import annotations
 
 import flask_admin.actions
@@ -41,15 +42,28 @@ from web.security import safe_next
 PRIVATE_METHODS = {
     "flask_admin.base.BaseView": {"_handle_view": ("name",)},
     "flask_admin.model.base.BaseModelView": {
-        "_get_list_extra_args": (), "_refresh_filters_cache": (), "_get_filter_groups": (),
-        "_get_field_value": ("model", "name"), "_get_column_by_idx": ("idx",), "_get_default_order": (),
-        "_export_csv": ("return_url",)},
+        "_get_list_extra_args": (),
+        "_refresh_filters_cache": (),
+        "_get_filter_groups": (),
+        "_get_field_value": ("model", "name"),
+        "_get_column_by_idx": ("idx",),
+        "_get_default_order": (),
+        "_export_csv": ("return_url",),
+    },
     "flask_admin.contrib.peewee.view.ModelView": {
-        "_handle_join": ("query", "field", "joins"), "_order_by": ("query", "joins", "order")},
+        "_handle_join": ("query", "field", "joins"),
+        "_order_by": ("query", "joins", "order"),
+    },
     "peewee.BaseQuery": {"_get_cursor_wrapper": ("cursor",)},
 }
-PRIVATE_VIEW_ATTRIBUTES = ("_filters", "_search_supported", "_search_fields", "_sortable_columns",
-                           "_export_columns", "_column_choices_map")
+PRIVATE_VIEW_ATTRIBUTES = (
+    "_filters",
+    "_search_supported",
+    "_search_fields",
+    "_sortable_columns",
+    "_export_columns",
+    "_column_choices_map",
+)
 PRIVATE_FUNCTIONS = {
     "flask_admin.contrib.peewee.tools": ("parse_like_term",),
     "flask_admin.model.base": ("get_redirect_target",),
@@ -58,6 +72,7 @@ PRIVATE_FUNCTIONS = {
 
 
 # ---------------------------------------------------------------------- reading a view
+
 
 def list_arguments(view):
     """The list page's arguments (``.search``, ``.filters``, ``.sort``, ``.sort_desc``)."""
@@ -100,6 +115,7 @@ def column_choices(view) -> dict:
 
 # ---------------------------------------------------------------------- building a query
 
+
 def apply_search(view, query, search, joins: set):
     """Every word of ``search`` matches one of the view's search fields (LIKE)."""
     if not (view._search_supported and search and view._search_fields):
@@ -110,7 +126,7 @@ def apply_search(view, query, search, joins: set):
         term, clause = parse_like_term(value), None
         for field in view._search_fields:
             query = view._handle_join(query, field, joins)
-            clause = field ** term if clause is None else clause | (field ** term)
+            clause = field**term if clause is None else clause | (field**term)
         query = query.where(clause)
     return query
 
@@ -142,6 +158,7 @@ def model_rows(query, cursor):
 
 # ---------------------------------------------------------------------- hooks Flask-Admin calls
 
+
 class ModelViewHooks:
     """The private methods Flask-Admin calls on a model view, forwarded to ours."""
 
@@ -168,6 +185,7 @@ class PublicViewsMixin:
 
 # ---------------------------------------------------------------------- the return url
 
+
 def safe_redirect_target(param_name: str = "url"):
     """Flask-Admin's return ``url`` limited to a path on this site (its own check lets
     'https:evil.example' through)."""
@@ -177,8 +195,10 @@ def safe_redirect_target(param_name: str = "url"):
 def _replace_redirect_targets() -> None:
     for module in (flask_admin.model.base, flask_admin.actions):
         if not callable(getattr(module, "get_redirect_target", None)):
-            raise RuntimeError(f"{module.__name__}.get_redirect_target is gone: the back office's return "
-                               "urls would not be checked (see backoffice/flask_admin_adapter.py)")
+            raise RuntimeError(
+                f"{module.__name__}.get_redirect_target is gone: the back office's return "
+                "urls would not be checked (see backoffice/flask_admin_adapter.py)"
+            )
         module.get_redirect_target = safe_redirect_target
 
 

@@ -1,4 +1,5 @@
 """Back-office model views: reference data, staff, officers, notices, SMS, audit."""
+
 from __future__ import annotations
 
 from flask import abort, flash, request
@@ -63,8 +64,10 @@ class UniversityView(ReferenceView):
 class CityView(ReferenceView):
     column_list = ("name", "province", "university")
     form_columns = ("name", "name_en", "province", "university")
-    column_filters = (IdFilter(City.province, _l("Province"), options=options_of(Province)),
-                      IdFilter(City.university, _l("University"), options=options_of(University)))
+    column_filters = (
+        IdFilter(City.province, _l("Province"), options=options_of(Province)),
+        IdFilter(City.university, _l("University"), options=options_of(University)),
+    )
     export_columns = {"province": exported_by_name(City.province), "university": exported_by_name(City.university)}
 
     def base_query(self):
@@ -97,13 +100,23 @@ class StaffView(SecureModelView):
     can_edit = True
     column_list = ("username", "full_name", "role", "university", "is_active", "created_at")
     column_searchable_list = ("username", "full_name")
-    column_filters = (FilterEqual(StaffUser.role, _l("Role"),
-                                  options=(("directorate", _l("Directorate")),
-                                           ("university", _l("University reviewer")))),)
+    column_filters = (
+        FilterEqual(
+            StaffUser.role,
+            _l("Role"),
+            options=(("directorate", _l("Directorate")), ("university", _l("University reviewer"))),
+        ),
+    )
     form_columns = ("username", "full_name", "mobile", "role", "university", "is_active")
     form_overrides = {"role": SelectField}
-    form_args = {"role": {"choices": [SelectChoice("directorate", _l("Directorate")),
-                                      SelectChoice("university", _l("University reviewer"))]}}
+    form_args = {
+        "role": {
+            "choices": [
+                SelectChoice("directorate", _l("Directorate")),
+                SelectChoice("university", _l("University reviewer")),
+            ]
+        }
+    }
     form_extra_fields = {"new_password": PasswordField(_l("New password"), validators=[Optional()])}
     column_exclude_list = ("password_hash",)
     column_details_exclude_list = ("password_hash",)
@@ -111,8 +124,9 @@ class StaffView(SecureModelView):
     export_columns = {"university": exported_by_name(StaffUser.university)}
 
     def base_query(self):
-        return StaffUser.select(StaffUser, University).join(University, on=(StaffUser.university == University.id),
-                                                            join_type=JOIN.LEFT_OUTER)
+        return StaffUser.select(StaffUser, University).join(
+            University, on=(StaffUser.university == University.id), join_type=JOIN.LEFT_OUTER
+        )
 
     def on_model_change(self, form, model, is_created):
         apply_new_password(form, model, is_created)
@@ -142,8 +156,18 @@ def apply_new_password(form, model, is_created) -> None:
 class OfficerView(OfficerSearchMixin, SecureModelView):
     """Officers, for the directorate: national code and birth date are never editable here."""
 
-    column_list = ("user_code", "national_code", "first_name", "last_name", "province", "city",
-                   "field_of_study", "degree_level", "qualified_at", "created_at")
+    column_list = (
+        "user_code",
+        "national_code",
+        "first_name",
+        "last_name",
+        "province",
+        "city",
+        "field_of_study",
+        "degree_level",
+        "qualified_at",
+        "created_at",
+    )
     column_details_exclude_list = ("password_hash",)
     column_sortable_list = ("user_code", "last_name", "qualified_at", "created_at")
     column_default_sort = ("created_at", True)
@@ -154,20 +178,30 @@ class OfficerView(OfficerSearchMixin, SecureModelView):
         IdFilter(Officer.degree_level, _l("Degree level"), options=options_of(DegreeLevel)),
         QualifiedFilter(Officer.qualified_at, _l("Status")),
     )
-    column_formatters = {"user_code": lambda v, c, m, n: Markup('<a href="{0}">{1}</a>').format(
-        v.get_url(".history_view", id=m.id), m.user_code)}
+    column_formatters = {
+        "user_code": lambda v, c, m, n: Markup('<a href="{0}">{1}</a>').format(
+            v.get_url(".history_view", id=m.id), m.user_code
+        )
+    }
     column_formatters_export = {}  # the list's link on the user code is not exported
-    export_columns = {name: exported_by_name(getattr(Officer, name))
-                      for name in ("province", "city", "field_of_study", "degree_level")}
+    export_columns = {
+        name: exported_by_name(getattr(Officer, name))
+        for name in ("province", "city", "field_of_study", "degree_level")
+    }
     column_export_exclude_list = ("password_hash", "university")
 
     def base_query(self):
-        return (Officer.select(Officer, Province, City, FieldOfStudy, DegreeLevel)
-                .join(Province, on=(Officer.province == Province.id)).switch(Officer)
-                .join(City, on=(Officer.city == City.id)).switch(Officer)
-                .join(FieldOfStudy, on=(Officer.field_of_study == FieldOfStudy.id)).switch(Officer)
-                .join(DegreeLevel, on=(Officer.degree_level == DegreeLevel.id)).switch(Officer))
-
+        return (
+            Officer.select(Officer, Province, City, FieldOfStudy, DegreeLevel)
+            .join(Province, on=(Officer.province == Province.id))
+            .switch(Officer)
+            .join(City, on=(Officer.city == City.id))
+            .switch(Officer)
+            .join(FieldOfStudy, on=(Officer.field_of_study == FieldOfStudy.id))
+            .switch(Officer)
+            .join(DegreeLevel, on=(Officer.degree_level == DegreeLevel.id))
+            .switch(Officer)
+        )
 
     @expose("/history/")
     def history_view(self):
@@ -175,14 +209,25 @@ class OfficerView(OfficerSearchMixin, SecureModelView):
         officer = self.get_one(request.args.get("id"))
         if officer is None:
             abort(404)
-        entries = list(AuditLog.select().where((AuditLog.object_type == "officer") & (AuditLog.object_id == officer.id))
-                       .order_by(AuditLog.at))
-        return self.render("admin/officer_history.html", officer=officer, entries=entries,
-                           requests=models.officer_requests(officer), request_types=models.REVIEWED_TYPES)
+        entries = list(
+            AuditLog.select()
+            .where((AuditLog.object_type == "officer") & (AuditLog.object_id == officer.id))
+            .order_by(AuditLog.at)
+        )
+        return self.render(
+            "admin/officer_history.html",
+            officer=officer,
+            entries=entries,
+            requests=models.officer_requests(officer),
+            request_types=models.REVIEWED_TYPES,
+        )
 
 
-AUDIENCE_CHOICES = [SelectChoice("all", _l("All officers")), SelectChoice("province", _l("The officers of a province")),
-                    SelectChoice("officer", _l("One officer (by national code)"))]
+AUDIENCE_CHOICES = [
+    SelectChoice("all", _l("All officers")),
+    SelectChoice("province", _l("The officers of a province")),
+    SelectChoice("officer", _l("One officer (by national code)")),
+]
 AUDIENCE_LABELS = {choice.value: choice.label for choice in AUDIENCE_CHOICES}
 
 
@@ -209,12 +254,16 @@ class MessageView(SecureModelView):
     def base_query(self):
         return Notice.select(Notice, read_count().alias("read_total")).where(Notice.kind == "directorate")
 
-    column_formatters = {"read": lambda v, c, m, n: getattr(m, "read_total", 0),
-                         "audience": lambda v, c, m, n: audience_label(m.audience)}
+    column_formatters = {
+        "read": lambda v, c, m, n: getattr(m, "read_total", 0),
+        "audience": lambda v, c, m, n: audience_label(m.audience),
+    }
     column_formatters_export = {}
-    export_columns = {"read": ExportColumn(read_count(), format=lambda count: count or 0),
-                      "audience": ExportColumn(Notice.audience, format=audience_label, memo=True),
-                      "province": exported_by_name(Notice.province)}
+    export_columns = {
+        "read": ExportColumn(read_count(), format=lambda count: count or 0),
+        "audience": ExportColumn(Notice.audience, format=audience_label, memo=True),
+        "province": exported_by_name(Notice.province),
+    }
 
     def scaffold_form(self):
         class NoticeForm(BaseForm):
@@ -223,20 +272,27 @@ class MessageView(SecureModelView):
             audience = SelectField(_l("Recipients"), choices=AUDIENCE_CHOICES)
             officer_national_code = StringField(_l("National code of the officer"))
             province = SelectField(_l("Province"), choices=[], validate_choice=False)
+
         return NoticeForm
 
     def create_form(self, obj=None):
         form = super().create_form(obj)
-        form.province.choices = [SelectChoice("", "")] + [SelectChoice(str(p.id), p.name)
-                                                          for p in Province.select().order_by(Province.name)]
+        form.province.choices = [SelectChoice("", "")] + [
+            SelectChoice(str(p.id), p.name) for p in Province.select().order_by(Province.name)
+        ]
         return form
 
     def create_model(self, form):
         province = Province.get_or_none(Province.id == form.province.data) if form.province.data else None
         try:
-            notice = models.send_notice(staff_actor(), form.subject.data, form.body.data, form.audience.data,
-                                        officer_national_code=form.officer_national_code.data or "",
-                                        province=province)
+            notice = models.send_notice(
+                staff_actor(),
+                form.subject.data,
+                form.body.data,
+                form.audience.data,
+                officer_national_code=form.officer_national_code.data or "",
+                province=province,
+            )
         except models.DomainError as error:
             show_error(form, error)
             flash_error(error)
@@ -246,9 +302,17 @@ class MessageView(SecureModelView):
 
 class SmsView(SecureModelView):
     column_list = ("to", "text", "status", "attempts", "last_error", "created_at", "sent_at")
-    column_filters = (FilterEqual(SmsOutbox.status, _l("Status"), options=(
-        ("pending", lazy_pgettext("sms status", "pending")), ("sent", lazy_pgettext("sms status", "sent")),
-        ("failed", lazy_pgettext("sms status", "failed")))),)
+    column_filters = (
+        FilterEqual(
+            SmsOutbox.status,
+            _l("Status"),
+            options=(
+                ("pending", lazy_pgettext("sms status", "pending")),
+                ("sent", lazy_pgettext("sms status", "sent")),
+                ("failed", lazy_pgettext("sms status", "failed")),
+            ),
+        ),
+    )
     column_searchable_list = ("to",)
     column_default_sort = ("created_at", True)
 
@@ -261,8 +325,10 @@ class SmsView(SecureModelView):
 class AuditView(SecureModelView):
     column_list = ("at", "actor_kind", "actor_name", "ip", "action", "object_type", "object_id", "detail")
     column_searchable_list = ("action", "actor_name", "ip")
-    column_filters = (FilterEqual(AuditLog.action, _l("Action"), options=distinct_options(AuditLog.action)),
-                      FilterEqual(AuditLog.object_type, _l("Object"), options=distinct_options(AuditLog.object_type)))
+    column_filters = (
+        FilterEqual(AuditLog.action, _l("Action"), options=distinct_options(AuditLog.action)),
+        FilterEqual(AuditLog.object_type, _l("Object"), options=distinct_options(AuditLog.object_type)),
+    )
     column_default_sort = ("at", True)
 
 
@@ -298,14 +364,22 @@ class BranchView(SecureModelView):
     column_list = ("name", "distributor", "province", "city", "created_at")
     column_searchable_list = ("name",)
     column_filters = (IdFilter(models.Branch.province, _l("Province"), options=options_of(Province)),)
-    export_columns = {"distributor": ExportColumn(models.Distributor.name),
-                      "province": exported_by_name(models.Branch.province),
-                      "city": exported_by_name(models.Branch.city)}
+    export_columns = {
+        "distributor": ExportColumn(models.Distributor.name),
+        "province": exported_by_name(models.Branch.province),
+        "city": exported_by_name(models.Branch.city),
+    }
 
     def base_query(self):
-        return (models.Branch.select(models.Branch, models.Distributor, Province, City)
-                .join(models.Distributor).switch(models.Branch).join(Province).switch(models.Branch)
-                .join(City).switch(models.Branch))
+        return (
+            models.Branch.select(models.Branch, models.Distributor, Province, City)
+            .join(models.Distributor)
+            .switch(models.Branch)
+            .join(Province)
+            .switch(models.Branch)
+            .join(City)
+            .switch(models.Branch)
+        )
 
 
 class SettingView(SecureModelView):

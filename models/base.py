@@ -3,6 +3,7 @@
 Nothing here imports Flask: the web layer binds the database late through
 :func:`bind_database` and translates :class:`DomainError` message ids itself.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -39,7 +40,7 @@ def NP_(context: str, message: str) -> str:
 
 def utcnow() -> _dt.datetime:
     """Naive UTC now: every timestamp is stored in UTC and shown in Tehran time."""
-    return _dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None)
+    return _dt.datetime.now(_dt.UTC).replace(tzinfo=None)
 
 
 def tehran_today(now: _dt.datetime | None = None) -> _dt.date:
@@ -80,8 +81,7 @@ def connect_database(url: str):
     if url.startswith("sqlite"):
         # IMMEDIATE takes the write lock at BEGIN, so a read-then-write
         # transaction never fails half-way with SQLITE_BUSY on upgrade.
-        return connect(url, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE",
-                       check_same_thread=False)
+        return connect(url, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE", check_same_thread=False)
     return connect(url)
 
 

@@ -9,6 +9,7 @@ layer takes the labels and the profile and review pages their rows from the same
 Adding a field: a column on ``Officer``, its migration, a line here (and a cleaner), the
 form field and its place on the registration page.
 """
+
 from __future__ import annotations
 
 import re
@@ -18,13 +19,21 @@ from dataclasses import dataclass
 from email_validator import EmailNotValidError, validate_email
 from peewee import IntegrityError
 
-from persian import (age_on, is_valid_national_code, normalize_mobile, normalize_national_code,
-                     normalize_phone, normalize_postal_code, normalize_text, parse_jalali_date,
-                     to_ascii_digits)
+from persian import (
+    age_on,
+    is_valid_national_code,
+    normalize_mobile,
+    normalize_national_code,
+    normalize_phone,
+    normalize_postal_code,
+    normalize_text,
+    parse_jalali_date,
+    to_ascii_digits,
+)
 
 from .accounts import Officer, new_user_code, password_problem
 from .audit import audit
-from .base import DomainError, N_, db, tehran_today, translate
+from .base import N_, DomainError, db, tehran_today, translate
 from .notices import queue_sms
 from .reference import City, DegreeLevel, FieldOfStudy, Province
 
@@ -176,16 +185,22 @@ def _reference(model, value, message):
 def _field_of_study(value):
     field = _reference(FieldOfStudy, value, N_("Choose your field of study."))
     if not field.eligible:
-        raise DomainError(N_("The field of study %(name)s is not accepted for technical officers under the current rules."),
-                          code="ineligible_field_of_study", name=field.name)
+        raise DomainError(
+            N_("The field of study %(name)s is not accepted for technical officers under the current rules."),
+            code="ineligible_field_of_study",
+            name=field.name,
+        )
     return field
 
 
 def _degree_level(value):
     degree = _reference(DegreeLevel, value, N_("Choose your degree level."))
     if not degree.eligible:
-        raise DomainError(N_("The degree level %(name)s is not accepted for technical officers under the current rules."),
-                          code="ineligible_degree_level", name=degree.name)
+        raise DomainError(
+            N_("The degree level %(name)s is not accepted for technical officers under the current rules."),
+            code="ineligible_degree_level",
+            name=degree.name,
+        )
     return degree
 
 
@@ -200,8 +215,14 @@ OFFICER_FIELDS = (
     FieldSpec("mobile", FREE, N_("Mobile"), _mobile, CODE),
     FieldSpec("phone", FREE, N_("Landline"), _phone, CODE, optional=True),
     FieldSpec("email", FREE, N_("E-mail"), _email, CODE, optional=True),
-    FieldSpec("province", REVIEWED, N_("Province"),
-              lambda v: _reference(Province, v, N_("Choose your province.")), REFERENCE, reference=Province),
+    FieldSpec(
+        "province",
+        REVIEWED,
+        N_("Province"),
+        lambda v: _reference(Province, v, N_("Choose your province.")),
+        REFERENCE,
+        reference=Province,
+    ),
     FieldSpec("city", REVIEWED, N_("City"), None, REFERENCE, reference=City),
     FieldSpec("address", FREE, N_("Postal address"), _address),
     FieldSpec("postal_code", FREE, N_("Postal code"), _postal_code, CODE),
@@ -240,8 +261,12 @@ def clean_fields(data: dict, fields) -> dict:
 def clean_city(value, province):
     city = _reference(City, value, N_("Choose your city."))
     if province is not None and city.province_id != province.id:
-        raise DomainError(N_("The city %(city)s is not in the province %(province)s."),
-                          code="city_not_in_province", city=city.name, province=province.name)
+        raise DomainError(
+            N_("The city %(city)s is not in the province %(province)s."),
+            code="city_not_in_province",
+            city=city.name,
+            province=province.name,
+        )
     return city
 
 
@@ -260,7 +285,10 @@ def register_officer(data: dict, actor=None) -> Officer:
         errors["password_confirm"] = (N_("The two passwords are not the same."), {})
     code = clean.get("national_code")
     if code and Officer.select().where(Officer.national_code == code).exists():
-        errors["national_code"] = (N_("An officer is already registered with this national code. Log in, or recover your password."), {})
+        errors["national_code"] = (
+            N_("An officer is already registered with this national code. Log in, or recover your password."),
+            {},
+        )
     if errors:
         raise ValidationFailed(errors)
     officer = Officer(**clean)
@@ -270,16 +298,28 @@ def register_officer(data: dict, actor=None) -> Officer:
         try:
             with db.atomic():
                 officer.save()
-                queue_sms(officer.mobile, translate(
-                    N_("Your registration as a technical officer is complete. Your user code: %(code)s"),
-                    code=officer.user_code))
+                queue_sms(
+                    officer.mobile,
+                    translate(
+                        N_("Your registration as a technical officer is complete. Your user code: %(code)s"),
+                        code=officer.user_code,
+                    ),
+                )
                 audit(actor or officer.as_actor(), "officer_registered", officer)
             return officer
         except IntegrityError:
             officer.id = None
             if Officer.select().where(Officer.national_code == code).exists():
-                raise ValidationFailed({"national_code": (
-                    N_("An officer is already registered with this national code. Log in, or recover your password."), {})}) from None
+                raise ValidationFailed(
+                    {
+                        "national_code": (
+                            N_(
+                                "An officer is already registered with this national code. Log in, or recover your password."  # noqa: E501  (one message id)
+                            ),
+                            {},
+                        )
+                    }
+                ) from None
     raise RuntimeError("could not issue a unique user code")
 
 

@@ -1,4 +1,5 @@
 """Distributor pages: branches, nominating an officer, releasing one."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
@@ -22,8 +23,12 @@ distributor_required = account_required("distributor", "distributor_site.login")
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    return login_page("distributor", LoginForm(), lambda form: render_template("distributor/login.html", form=form),
-                      url_for("distributor_site.dashboard"))
+    return login_page(
+        "distributor",
+        LoginForm(),
+        lambda form: render_template("distributor/login.html", form=form),
+        url_for("distributor_site.dashboard"),
+    )
 
 
 @bp.route("/logout", methods=["POST"])
@@ -44,13 +49,27 @@ def _own_branch(branch_id) -> Branch:
 @distributor_required
 def dashboard():
     branches = list(Branch.visible_to(g.actor).order_by(Branch.name))
-    cooperations = list(Cooperation.visible_to(g.actor, Cooperation.select(Cooperation, models.Officer, Branch)
-                                               .join(models.Officer).switch(Cooperation).join(Branch))
-                        .order_by(Cooperation.created_at.desc()).limit(500))
+    cooperations = list(
+        Cooperation.visible_to(
+            g.actor,
+            Cooperation.select(Cooperation, models.Officer, Branch)
+            .join(models.Officer)
+            .switch(Cooperation)
+            .join(Branch),
+        )
+        .order_by(Cooperation.created_at.desc())
+        .limit(500)
+    )
     # Every branch's serving officer, even one whose cooperation is older than the 500 listed.
     active = coops.serving_officers(g.account.id)
-    return render_template("distributor/dashboard.html", distributor=g.account, branches=branches,
-                           cooperations=cooperations, active=active, form=ActionForm())
+    return render_template(
+        "distributor/dashboard.html",
+        distributor=g.account,
+        branches=branches,
+        cooperations=cooperations,
+        active=active,
+        form=ActionForm(),
+    )
 
 
 @bp.route("/branches/new", methods=["GET", "POST"])
@@ -91,8 +110,9 @@ def nominate(branch_id):
         else:
             flash(_("The request was sent to the officer; they must accept it."), "success")
             return redirect(url_for("distributor_site.dashboard"))
-    return render_template("distributor/nominate.html", form=form, branch=branch,
-                           current=branch.active_cooperation()), (422 if form.errors else 200)
+    return render_template(
+        "distributor/nominate.html", form=form, branch=branch, current=branch.active_cooperation()
+    ), (422 if form.errors else 200)
 
 
 @bp.route("/branches/<int:branch_id>/release", methods=["POST"])
@@ -105,4 +125,3 @@ def release(branch_id):
         coops.release(branch, g.actor)
         flash(_("The officer was released; the branch has no technical officer now."), "success")
     return redirect(url_for("distributor_site.dashboard"))
-

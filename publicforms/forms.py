@@ -1,5 +1,6 @@
 """Flask-WTF forms of the public pages. They collect and render; the rules that decide
 whether a value is acceptable live in ``models`` and are applied by the views."""
+
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -22,10 +23,12 @@ def place_choices():
 
 
 def study_choices():
-    fields = [SelectChoice("", _l("Choose…"))] + [SelectChoice(str(f.id), f.name) for f in
-                                                  models.FieldOfStudy.select().order_by(models.FieldOfStudy.name)]
-    degrees = [SelectChoice("", _l("Choose…"))] + [SelectChoice(str(d.id), d.name) for d in
-                                                   models.DegreeLevel.select().order_by(models.DegreeLevel.rank)]
+    fields = [SelectChoice("", _l("Choose…"))] + [
+        SelectChoice(str(f.id), f.name) for f in models.FieldOfStudy.select().order_by(models.FieldOfStudy.name)
+    ]
+    degrees = [SelectChoice("", _l("Choose…"))] + [
+        SelectChoice(str(d.id), d.name) for d in models.DegreeLevel.select().order_by(models.DegreeLevel.rank)
+    ]
     return fields, degrees
 
 
@@ -63,10 +66,12 @@ OFFICER_FORM_FIELDS = {
 
 def officer_fields(*names):
     """A class decorator: the class gets the officer's form fields of these names."""
+
     def decorate(cls):
         for name in names:
             setattr(cls, name, OFFICER_FORM_FIELDS[name])
         return cls
+
     return decorate
 
 
@@ -127,8 +132,10 @@ class BranchForm(PlaceMixin, FlaskForm):
 
 
 class NominationForm(FlaskForm):
-    national_code = StringField(_l("National code of the technical officer"),
-                                description=_l("The officer must be qualified and free; they will be asked to accept."))
+    national_code = StringField(
+        _l("National code of the technical officer"),
+        description=_l("The officer must be qualified and free; they will be asked to accept."),
+    )
 
 
 class TerminationForm(FlaskForm):
@@ -149,5 +156,7 @@ class PasswordResetForm(FlaskForm):
 def officer_form_data(officer) -> dict:
     """The officer's current values as the data of a profile or edit-request form (the id
     of a reference row for its select)."""
-    return {name: str(getattr(officer, name + "_id")) if FIELDS_BY_NAME[name].kind == REFERENCE
-            else getattr(officer, name) for name in REVIEWED_FIELDS + FREE_FIELDS}
+    return {
+        name: str(getattr(officer, name + "_id")) if FIELDS_BY_NAME[name].kind == REFERENCE else getattr(officer, name)
+        for name in REVIEWED_FIELDS + FREE_FIELDS
+    }

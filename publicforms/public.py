@@ -1,4 +1,5 @@
 """Pages for everyone: home, language switch, public verification, a branch's page."""
+
 from __future__ import annotations
 
 import segno
@@ -51,6 +52,9 @@ def branch(branch_id):
     if found is None:
         abort(404)
     active = found.active_cooperation()
-    return render_template("branch.html", branch=found, active=active,
-                           qr=qr_svg(url_for("public.branch", branch_id=found.id, _external=True)))
-
+    return render_template(
+        "branch.html",
+        branch=found,
+        active=active,
+        qr=qr_svg(url_for("public.branch", branch_id=found.id, _external=True)),
+    )

@@ -1,6 +1,7 @@
 """Shared fixtures: a real database (SQLite by default, PostgreSQL when
 TEST_DATABASE_URL says so), an app per test, clients, and account factories.
 What tests share that is not a fixture (sample files, login, form data) is in helpers.py."""
+
 from __future__ import annotations
 
 import os
@@ -47,10 +48,12 @@ def _worker_database(url: str, worker: str) -> str:
     from urllib.parse import urlsplit, urlunsplit
 
     import psycopg2
+
     parts = urlsplit(url)
     name = f"{parts.path.lstrip('/')}_{worker}"
-    admin = psycopg2.connect(dbname="postgres", user=parts.username, password=parts.password,
-                             host=parts.hostname, port=parts.port or 5432)
+    admin = psycopg2.connect(
+        dbname="postgres", user=parts.username, password=parts.password, host=parts.hostname, port=parts.port or 5432
+    )
     admin.autocommit = True
     with admin.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
@@ -84,8 +87,7 @@ def reset_database(ineligible_fields: tuple):
         else:
             names = ", ".join(f'"{m._meta.table_name}"' for m in tables)
             db.execute_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
-        models.FieldOfStudy.update(eligible=True).where(
-            models.FieldOfStudy.code.not_in(ineligible_fields)).execute()
+        models.FieldOfStudy.update(eligible=True).where(models.FieldOfStudy.code.not_in(ineligible_fields)).execute()
         models.DegreeLevel.update(eligible=True).execute()
 
 
@@ -94,8 +96,7 @@ def ineligible_fields(database_url) -> tuple:
     """The fields of study the reference data marks ineligible, read once before any test
     switches one: what reset_database puts back."""
     with db.connection_context():
-        return tuple(f.code for f in models.FieldOfStudy.select().where(
-            models.FieldOfStudy.eligible == False))  # noqa: E712
+        return tuple(f.code for f in models.FieldOfStudy.select().where(models.FieldOfStudy.eligible == False))  # noqa: E712
 
 
 @pytest.fixture(autouse=True)
@@ -105,8 +106,8 @@ def fast_password_hashing(request, monkeypatch):
     if request.node.get_closest_marker("real_hasher"):
         return
     from argon2 import PasswordHasher
-    monkeypatch.setattr(models.accounts, "PASSWORD_HASHER",
-                        PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))
+
+    monkeypatch.setattr(models.accounts, "PASSWORD_HASHER", PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))
 
 
 class ClosingClient(FlaskClient):
@@ -136,17 +137,20 @@ def closing_test_clients():
 @pytest.fixture
 def app(database_url, ineligible_fields, tmp_path):
     from app import create_app
-    application = create_app({
-        "TESTING": True,
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": "test-secret",
-        "UPLOAD_DIR": str(tmp_path / "documents"),
-        "SMS_LOG_FILE": str(tmp_path / "sms.log"),
-        "SMS_DELIVER_IN_BACKGROUND": False,
-        "SEED_DEMO_DATA": False,
-        "WTF_CSRF_ENABLED": False,
-        "RATELIMIT_ENABLED": False,
-    })
+
+    application = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "test-secret",
+            "UPLOAD_DIR": str(tmp_path / "documents"),
+            "SMS_LOG_FILE": str(tmp_path / "sms.log"),
+            "SMS_DELIVER_IN_BACKGROUND": False,
+            "SEED_DEMO_DATA": False,
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_ENABLED": False,
+        }
+    )
     with db.connection_context():
         reset_database(ineligible_fields)
     yield application
@@ -166,6 +170,7 @@ def dbc(app):
 
 # ---------------------------------------------------------------- factories
 
+
 @pytest.fixture
 def make_officer(app):
     counter = {"n": 100}
@@ -174,16 +179,23 @@ def make_officer(app):
         counter["n"] += 1
         with db.connection_context():
             c = city_named(city)
-            data = registration_data(national_code=national_code(counter["n"] * 7919),
-                                     mobile=f"0912{counter['n']:07d}", province=str(c.province_id),
-                                     city=str(c.id), **overrides)
+            data = registration_data(
+                national_code=national_code(counter["n"] * 7919),
+                mobile=f"0912{counter['n']:07d}",
+                province=str(c.province_id),
+                city=str(c.id),
+                **overrides,
+            )
             officer = models.register_officer(data)
             if qualified:
-                models.Officer.update(qualified_at=models.utcnow(), university=c.university_id,
-                                      qualification_number=f"1405-{officer.id:06d}").where(
-                    models.Officer.id == officer.id).execute()
+                models.Officer.update(
+                    qualified_at=models.utcnow(),
+                    university=c.university_id,
+                    qualification_number=f"1405-{officer.id:06d}",
+                ).where(models.Officer.id == officer.id).execute()
                 officer = models.Officer.get_by_id(officer.id)
             return officer
+
     return make
 
 
@@ -195,8 +207,10 @@ def make_staff(app):
         counter["n"] += 1
         with db.connection_context():
             uni = models.University.get(models.University.name == university) if role == "university" else None
-            return models.create_staff(username or f"staff{counter['n']}", PASSWORD, role, university=uni,
-                                       full_name=f"کارشناس {counter['n']}")
+            return models.create_staff(
+                username or f"staff{counter['n']}", PASSWORD, role, university=uni, full_name=f"کارشناس {counter['n']}"
+            )
+
     return make
 
 

@@ -2,6 +2,7 @@
 ``backoffice/flask_admin_adapter.py`` relies on still exists with the arguments it passes,
 and no other module of the back office reaches for one. An upgrade that renames or removes
 one fails here, with its name, instead of as a 500 on a list page."""
+
 from __future__ import annotations
 
 import ast
@@ -27,25 +28,28 @@ def resolve(dotted: str):
         return importlib.import_module(dotted)
 
 
-METHODS = [(owner, name, params) for owner, names in adapter.PRIVATE_METHODS.items()
-           for name, params in names.items()]
+METHODS = [(owner, name, params) for owner, names in adapter.PRIVATE_METHODS.items() for name, params in names.items()]
 
 
 @pytest.mark.parametrize("owner, name, params", METHODS, ids=[f"{o}.{n}" for o, n, _p in METHODS])
 def test_each_private_method_still_exists_with_its_arguments(owner, name, params):
     method = getattr(resolve(owner), name, None)
-    assert callable(method), (f"{VERSIONS}: {owner}.{name} is gone; backoffice/flask_admin_adapter.py "
-                              "relies on it (see its docstring) and must be adapted before upgrading")
+    assert callable(method), (
+        f"{VERSIONS}: {owner}.{name} is gone; backoffice/flask_admin_adapter.py "
+        "relies on it (see its docstring) and must be adapted before upgrading"
+    )
     taken = [p for p in inspect.signature(method).parameters if p not in ("self", "args", "kwargs")]
-    assert taken[:len(params)] == list(params), (
-        f"{VERSIONS}: {owner}.{name} now takes {taken}, the adapter passes {list(params)}")
+    assert taken[: len(params)] == list(params), (
+        f"{VERSIONS}: {owner}.{name} now takes {taken}, the adapter passes {list(params)}"
+    )
 
 
 def test_each_private_function_still_exists():
     for module, names in adapter.PRIVATE_FUNCTIONS.items():
         for name in names:
             assert hasattr(importlib.import_module(module), name), (
-                f"{VERSIONS}: {module}.{name} is gone; backoffice/flask_admin_adapter.py relies on it")
+                f"{VERSIONS}: {module}.{name} is gone; backoffice/flask_admin_adapter.py relies on it"
+            )
 
 
 def test_every_model_view_has_the_private_attributes_read(app):
@@ -53,13 +57,16 @@ def test_every_model_view_has_the_private_attributes_read(app):
     assert len(views) >= 18
     for view in views:
         for name in adapter.PRIVATE_VIEW_ATTRIBUTES:
-            assert hasattr(view, name), (f"{VERSIONS}: a model view ({view.endpoint}) no longer has {name}; "
-                                         "backoffice/flask_admin_adapter.py reads it")
+            assert hasattr(view, name), (
+                f"{VERSIONS}: a model view ({view.endpoint}) no longer has {name}; "
+                "backoffice/flask_admin_adapter.py reads it"
+            )
 
 
 def test_the_return_url_check_is_in_place():
     import flask_admin.actions
     import flask_admin.model.base
+
     assert flask_admin.model.base.get_redirect_target is adapter.safe_redirect_target
     assert flask_admin.actions.get_redirect_target is adapter.safe_redirect_target
 
@@ -76,9 +83,14 @@ def test_no_other_back_office_module_uses_a_private_name():
         if path.name == "flask_admin_adapter.py":
             continue
         tree = ast.parse(path.read_text(), str(path))
-        used = {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)} | \
-               {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)}
-        imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
-                    and (node.module or "").startswith("flask_admin") for alias in node.names}
+        used = {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)} | {
+            node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)
+        }
+        imported = {
+            alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("flask_admin")
+            for alias in node.names
+        }
         assert not (used & private), f"{path.name} uses {sorted(used & private)}: go through the adapter"
         assert "get_redirect_target" not in imported and "parse_like_term" not in imported, path.name

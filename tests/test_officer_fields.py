@@ -1,6 +1,7 @@
 """One table of the officer's fields (models.officer_rules.OFFICER_FIELDS) drives the labels,
 the forms and the pages: a field declared there is labelled, has a form field, and shows on
 the profile and the review page."""
+
 from __future__ import annotations
 
 import models
@@ -13,13 +14,14 @@ def test_every_field_has_a_label_a_form_field_and_a_policy(app):
     from backoffice.labels import COLUMN_LABELS
     from publicforms.forms import OFFICER_FORM_FIELDS, RegistrationForm
     from web.labels import FIELD_LABELS
+
     assert list(OFFICER_FORM_FIELDS) == NAMES
     assert set(FIELD_POLICY) == set(NAMES) and set(FIELD_LABELS) == set(NAMES)
     assert all(COLUMN_LABELS[name] is FIELD_LABELS[name] for name in NAMES)
     with app.test_request_context():
         form = RegistrationForm()
         # The form lists its fields (and the error summary its errors) in the pages' order.
-        assert [field.name for field in form][:len(NAMES)] == NAMES
+        assert [field.name for field in form][: len(NAMES)] == NAMES
 
 
 def test_the_profile_and_the_review_page_show_every_field(app, officer_client, make_staff, dbc):
@@ -27,8 +29,9 @@ def test_the_profile_and_the_review_page_show_every_field(app, officer_client, m
     profile = officer_client.get("/officer/profile").get_data(as_text=True)
     assert all(f'data-field="{name}"' in profile for name in NAMES)
     assert "زن" in profile and officer.city.name in profile  # a choice's label, a place's name
-    request = models.QualificationRequest.create(officer=officer, status="submitted",
-                                                 university=officer.city.university)
+    request = models.QualificationRequest.create(
+        officer=officer, status="submitted", university=officer.city.university
+    )
     staff = make_staff("university")
     reviewer = app.test_client()
     # make_staff gives every account the suite's one password.

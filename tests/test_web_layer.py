@@ -1,5 +1,6 @@
 """The shared web layer (web/): how a refusal is shown on both doors, and the security
 policy built from a dict."""
+
 from __future__ import annotations
 
 import pytest
@@ -24,8 +25,10 @@ def form(app):
 
 
 def test_show_error_puts_each_message_where_it_belongs(form):
-    errors.show_error(form, ValidationFailed({"name": (N_("This field is required."), {}),
-                                              "elsewhere": (N_("Choose your city."), {})}))
+    errors.show_error(
+        form,
+        ValidationFailed({"name": (N_("This field is required."), {}), "elsewhere": (N_("Choose your city."), {})}),
+    )
     errors.show_error(form, DomainError(N_("Enter a valid e-mail address."), field="code"))
     errors.show_error(form, DomainError(N_("The postal code has 10 digits.")), fallback=form.code)
     errors.show_error(form, DomainError(N_("Choose the gender.")))
@@ -44,15 +47,19 @@ def test_status_of_a_refusal():
 
 def refusing_app(app: Flask) -> Flask:
     """The test app with three routes that let a refusal escape, and one that flashes it."""
+
     def escape(kind):
         raise {"conflict": ConflictError, "permission": PermissionDenied, "other": DomainError}[kind](
-            N_("You may not do this on this request."))
+            N_("You may not do this on this request.")
+        )
 
     def flashed():
         from flask import redirect
+
         with errors.refusals_flashed():
             raise ConflictError(N_("You may not do this on this request."))
         return redirect("/")
+
     app.add_url_rule("/test-refusal/<kind>", view_func=escape)
     app.add_url_rule("/test-flashed", view_func=flashed, methods=["POST"])
     return app

@@ -11,6 +11,7 @@
 * ``forms``: ``ActionForm``, ``LoginForm``;
 * ``ratelimit_storage``: Flask-Limiter's counters in our database.
 """
+
 from __future__ import annotations
 
 from . import errors, labels, security, session  # noqa: F401  (session: Flask-Login's user loader)

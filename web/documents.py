@@ -1,5 +1,6 @@
 """Documents on both doors: the app's document store, storing uploads before the rows that
 name them, and serving a stored document so that no browser runs it."""
+
 from __future__ import annotations
 
 from flask import current_app, g, request, send_file
@@ -64,6 +65,7 @@ def store_uploads(owner, attach) -> dict:
     def record():
         for code, stored in uploads:
             attach(owner, g.actor, code, stored)
+
     recorded_or_removed(uploads, record)
     return errors
 
@@ -75,8 +77,7 @@ def send_document(document, inline: bool):
         handle = get_store().open(document.storage_name)
     except FileNotFoundError:
         deny(404)
-    response = send_file(handle, mimetype=document.content_type, as_attachment=False,
-                         max_age=0, conditional=False)
+    response = send_file(handle, mimetype=document.content_type, as_attachment=False, max_age=0, conditional=False)
     response.headers.update(storage.safe_headers(document.content_type))
     response.headers["Content-Disposition"] = storage.content_disposition(document.display_name, inline=inline)
     policy = parse_policy(response.headers["Content-Security-Policy"])

@@ -13,6 +13,7 @@ in one of two ways, and nowhere else does code place an error:
 A refusal no view expected reaches the app's handlers: an error page with the message and
 the refusal's status (``status_of``: 403, 409, 429 or 422), never a 500.
 """
+
 from __future__ import annotations
 
 from contextlib import contextmanager

@@ -1,5 +1,6 @@
 """The Flask extension objects, in one place: created here unbound, bound by ``create_app``
 (``app.py``), imported by whatever needs them (``from web.extensions import limiter``)."""
+
 from __future__ import annotations
 
 from flask import request

@@ -1,4 +1,5 @@
 """Forms both doors use. They collect and render; the rules live in ``models``."""
+
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l

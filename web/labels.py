@@ -1,6 +1,7 @@
 """Labels both doors show, translated in the visitor's language: officer fields (from the
 domain's field table, ``models.officer_rules.OFFICER_FIELDS``), states and history actions
 (from ``models.review``), and the Jinja filters and globals the templates use."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -58,11 +59,17 @@ def jalali_datetime(value) -> str:
 
 def init_app(app) -> None:
     """The filters and globals of every template, and the page's language and direction."""
-    app.jinja_env.filters.update(jdate=jalali_date, jdatetime=jalali_datetime,
-                                 fa_digits=persian.to_persian_digits, status_label=status_label)
-    app.jinja_env.globals.update(status_label=status_label, action_label=action_label, field_label=field_label,
-                                 field_value=field_value, officer_fields=OFFICER_FIELDS,
-                                 has_endpoint=lambda name: name in app.view_functions)
+    app.jinja_env.filters.update(
+        jdate=jalali_date, jdatetime=jalali_datetime, fa_digits=persian.to_persian_digits, status_label=status_label
+    )
+    app.jinja_env.globals.update(
+        status_label=status_label,
+        action_label=action_label,
+        field_label=field_label,
+        field_value=field_value,
+        officer_fields=OFFICER_FIELDS,
+        has_endpoint=lambda name: name in app.view_functions,
+    )
 
     @app.context_processor
     def _layout_values():

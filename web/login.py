@@ -1,5 +1,6 @@
 """The login page every kind of account shares, on both doors: throttled, one message
 that does not say which part was wrong, and a ``next`` page on this site only."""
+
 from __future__ import annotations
 
 from flask import redirect, request

@@ -1,6 +1,7 @@
 """Security of every response and request, on both doors: headers, the Content Security
 Policy (built from a dict, one directive per key), safe redirect targets, NUL refusal, and
 refused accesses (``deny``) with their audit row."""
+
 from __future__ import annotations
 
 import secrets
@@ -97,8 +98,14 @@ def safe_next(target: str | None, default: str) -> str:
         return default
     target = target.strip()
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") \
-            or "\\" in target or any(ord(c) < 32 for c in target):
+    if (
+        parts.scheme
+        or parts.netloc
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or any(ord(c) < 32 for c in target)
+    ):
         return default
     return target
 
@@ -111,6 +118,7 @@ def deny(status: int = 404):
 
 def audit_denial(action: str) -> None:
     """Record a refused access (who, from where, what) without leaking it to the user."""
-    actor = current_user.actor() if current_user and current_user.is_authenticated \
-        else models.anonymous_actor(client_ip())
+    actor = (
+        current_user.actor() if current_user and current_user.is_authenticated else models.anonymous_actor(client_ip())
+    )
     models.audit(actor, action, detail=request.path[:200], object_type="route")

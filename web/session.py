@@ -1,5 +1,6 @@
 """Sessions for both doors: the logged-in account (``CurrentUser``), starting and ending a
 server-side session, and restricting a view to one kind of account."""
+
 from __future__ import annotations
 
 import functools
@@ -35,8 +36,9 @@ class CurrentUser(UserMixin):
 
 @login_manager.user_loader
 def _load_user(token):
-    account = models.load_session(token, current_app.config["SESSION_IDLE_TIMEOUT"],
-                                  current_app.config["SESSION_ABSOLUTE_TIMEOUT"])
+    account = models.load_session(
+        token, current_app.config["SESSION_IDLE_TIMEOUT"], current_app.config["SESSION_ABSOLUTE_TIMEOUT"]
+    )
     return CurrentUser(account, token) if account is not None else None
 
 
@@ -68,6 +70,7 @@ def sign_out() -> None:
 def account_required(kind: str, login_endpoint: str):
     """Restrict a view to one kind of account; others are sent to that kind's login.
     The view finds the account in ``g.account`` and the acting ``Actor`` in ``g.actor``."""
+
     def decorator(view):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
@@ -76,6 +79,7 @@ def account_required(kind: str, login_endpoint: str):
             g.account = current_user.account
             g.actor = current_user.actor()
             return view(*args, **kwargs)
-        return wrapper
-    return decorator
 
+        return wrapper
+
+    return decorator

@@ -12,6 +12,7 @@ so there is no import cycle):
 * ``edit_requests``: reviewed changes;
 * ``access``: ``officer_required``.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint

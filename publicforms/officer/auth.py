@@ -1,4 +1,5 @@
 """Officer accounts: registration, login and logout, password reset and change."""
+
 from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
@@ -30,8 +31,12 @@ def register():
 
 
 def login():
-    return login_page("officer", OfficerLoginForm(), lambda form: render_template("officer/login.html", form=form),
-                      url_for("officer_site.dashboard"))
+    return login_page(
+        "officer",
+        OfficerLoginForm(),
+        lambda form: render_template("officer/login.html", form=form),
+        url_for("officer_site.dashboard"),
+    )
 
 
 def logout():
@@ -47,8 +52,9 @@ def password_reset():
     form = PasswordResetRequestForm()
     if form.validate_on_submit():
         models.request_password_reset(form.username.data, client_ip())
-        flash(_("If this account exists, a code was sent to its registered mobile. It is valid for 10 minutes."),
-              "info")
+        flash(
+            _("If this account exists, a code was sent to its registered mobile. It is valid for 10 minutes."), "info"
+        )
         return redirect(url_for("officer_site.password_reset_confirm", username=form.username.data.strip()))
     return render_template("officer/password_reset.html", form=form), (422 if form.errors else 200)
 
@@ -80,8 +86,9 @@ def password_change_view(template, done_endpoint):
     form = PasswordChangeForm()
     if form.validate_on_submit() and _same_passwords(form):
         try:
-            models.change_password(g.account, form.current_password.data or "",
-                                   form.new_password.data or "", keep_token=current_user.token)
+            models.change_password(
+                g.account, form.current_password.data or "", form.new_password.data or "", keep_token=current_user.token
+            )
         except models.DomainError as error:
             show_error(form, error)
         else:

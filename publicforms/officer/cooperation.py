@@ -1,5 +1,6 @@
 """The officer's "Contracted centres": cooperation requests from distributors, and ending
 the active cooperation (a termination)."""
+
 from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
@@ -25,8 +26,9 @@ def _own_cooperation(cooperation_id) -> Cooperation:
 
 @officer_required
 def cooperation_list():
-    cooperations = list(Cooperation.visible_to(g.actor, coops.with_branch_and_distributor())
-                        .order_by(Cooperation.created_at.desc()))
+    cooperations = list(
+        Cooperation.visible_to(g.actor, coops.with_branch_and_distributor()).order_by(Cooperation.created_at.desc())
+    )
     pending = [c for c in cooperations if c.status == "pending_officer"]
     archive = [c for c in cooperations if c.status != "pending_officer"]
     return render_template("officer/cooperation_list.html", pending=pending, archive=archive)
@@ -47,19 +49,24 @@ def cooperation_detail(cooperation_id):
         else:
             with refusals_flashed():  # shown on this page, drawn again below
                 cooperation.apply(action, g.actor, note=request.form.get("note", ""))
-                flash(_("Your answer was recorded. The request was sent to the university for review.")
-                      if decision == "approve" else _("You declined the request; the distributor was told."),
-                      "success")
+                flash(
+                    _("Your answer was recorded. The request was sent to the university for review.")
+                    if decision == "approve"
+                    else _("You declined the request; the distributor was told."),
+                    "success",
+                )
                 return redirect(url_for("officer_site.cooperation_list"))
-    return render_template("officer/cooperation_detail.html", cooperation=cooperation, form=form,
-                           history=list(cooperation.history()))
+    return render_template(
+        "officer/cooperation_detail.html", cooperation=cooperation, form=form, history=list(cooperation.history())
+    )
 
 
 @officer_required
 def termination_list():
     terminations = list(TerminationRequest.visible_to(g.actor).order_by(TerminationRequest.created_at.desc()))
-    return render_template("officer/termination_list.html", terminations=terminations,
-                           active=coops.active_cooperation_of(g.account))
+    return render_template(
+        "officer/termination_list.html", terminations=terminations, active=coops.active_cooperation_of(g.account)
+    )
 
 
 @officer_required
@@ -92,5 +99,9 @@ def termination_detail(termination_id):
             coops.finalize_termination(termination, g.actor)
             flash(_("The cooperation has ended. The distributor's management was informed by SMS."), "success")
         return redirect(url_for("officer_site.termination_detail", termination_id=termination.id))
-    return render_template("officer/termination_detail.html", termination=termination, form=form,
-                           cooperation=_own_cooperation(termination.cooperation_id))
+    return render_template(
+        "officer/termination_detail.html",
+        termination=termination,
+        form=form,
+        cooperation=_own_cooperation(termination.cooperation_id),
+    )

@@ -1,4 +1,5 @@
 """The officer's desk: the dashboard, the inbox of notices, the printable certificate."""
+
 from __future__ import annotations
 
 from flask import abort, flash, g, redirect, render_template, url_for
@@ -14,8 +15,9 @@ from .access import officer_required
 def dashboard():
     officer = g.account
     current = models.qualification.open_request(officer)
-    return render_template("officer/dashboard.html", officer=officer, current=current,
-                           unread=models.unread_count(officer))
+    return render_template(
+        "officer/dashboard.html", officer=officer, current=current, unread=models.unread_count(officer)
+    )
 
 
 @officer_required

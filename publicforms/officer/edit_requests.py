@@ -1,4 +1,5 @@
 """The officer's edit requests: reviewed changes to the profile and the documents."""
+
 from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
@@ -36,8 +37,9 @@ def _form(officer) -> EditRequestForm:
 @officer_required
 def edit_request_list():
     requests_ = list(EditRequest.visible_to(g.actor).order_by(EditRequest.created_at.desc()))
-    return render_template("officer/edit_request_list.html", requests=requests_,
-                           open_request=edits.open_edit_request(g.account))
+    return render_template(
+        "officer/edit_request_list.html", requests=requests_, open_request=edits.open_edit_request(g.account)
+    )
 
 
 @officer_required
@@ -58,18 +60,26 @@ def edit_request_new():
         else:
             try:
                 created = []
-                recorded_or_removed(uploads, lambda: created.append(
-                    edits.file_edit_request(officer, g.actor, _submitted_fields(), uploads)))
+                recorded_or_removed(
+                    uploads,
+                    lambda: created.append(edits.file_edit_request(officer, g.actor, _submitted_fields(), uploads)),
+                )
             except models.DomainError as error:
                 show_error(form, error)
             else:
-                flash(_("Your edit request was sent to %(university)s.",
-                        university=created[0].university.name), "success")
+                flash(
+                    _("Your edit request was sent to %(university)s.", university=created[0].university.name), "success"
+                )
                 return redirect(url_for("officer_site.edit_request_detail", request_id=created[0].id))
     failed = bool(form.errors or upload_errors)
-    return render_template("officer/edit_request_new.html", form=form, officer=officer,
-                           kinds=models.document_kinds(), documents={},
-                           upload_errors=upload_errors), (422 if failed else 200)
+    return render_template(
+        "officer/edit_request_new.html",
+        form=form,
+        officer=officer,
+        kinds=models.document_kinds(),
+        documents={},
+        upload_errors=upload_errors,
+    ), (422 if failed else 200)
 
 
 @officer_required
@@ -91,7 +101,13 @@ def edit_request_detail(request_id):
                 flash(_("Your request was sent back to the reviewer."), "success")
                 return redirect(url_for("officer_site.edit_request_detail", request_id=edit.id))
     failed = bool(form.errors or upload_errors)
-    return render_template("officer/edit_request_detail.html", edit=edit, form=form,
-                           history=list(edit.history()), kinds=models.document_kinds(),
-                           documents={d.kind.code: d for d in edit.current_documents()},
-                           upload_errors=upload_errors, comparison=edit.comparison()), (422 if failed else 200)
+    return render_template(
+        "officer/edit_request_detail.html",
+        edit=edit,
+        form=form,
+        history=list(edit.history()),
+        kinds=models.document_kinds(),
+        documents={d.kind.code: d for d in edit.current_documents()},
+        upload_errors=upload_errors,
+        comparison=edit.comparison(),
+    ), (422 if failed else 200)

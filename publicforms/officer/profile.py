@@ -1,4 +1,5 @@
 """The officer's profile: what is on record, and the changes that need no review."""
+
 from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
@@ -33,5 +34,6 @@ def profile_edit():
         else:
             flash(_("Your information was saved.") if changed else _("Nothing was changed."), "success")
             return redirect(url_for("officer_site.profile"))
-    return render_template("officer/profile_edit.html", form=form, direct=direct,
-                           officer=officer), (422 if form.errors else 200)
+    return render_template("officer/profile_edit.html", form=form, direct=direct, officer=officer), (
+        422 if form.errors else 200
+    )

@@ -1,4 +1,5 @@
 """The officer's qualification requests and their documents."""
+
 from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
@@ -31,8 +32,11 @@ def _documents_by_kind(qrequest) -> dict:
 
 @officer_required
 def qualification_list():
-    requests_ = list(QualificationRequest.select().where(QualificationRequest.officer == g.account.id)
-                     .order_by(QualificationRequest.created_at.desc()))
+    requests_ = list(
+        QualificationRequest.select()
+        .where(QualificationRequest.officer == g.account.id)
+        .order_by(QualificationRequest.created_at.desc())
+    )
     return render_template("officer/qualification_list.html", requests=requests_, officer=g.account)
 
 
@@ -54,8 +58,10 @@ def qualification_new():
             upload_errors = store_uploads(qrequest, quals.attach_document)
             if action == "submit" and not upload_errors:
                 qrequest.apply("submit", g.actor)
-                flash(_("Your request was sent to %(university)s for review.",
-                        university=qrequest.university.name), "success")
+                flash(
+                    _("Your request was sent to %(university)s for review.", university=qrequest.university.name),
+                    "success",
+                )
                 return redirect(url_for("officer_site.qualification_detail", request_id=qrequest.id))
         except models.DomainError as error:
             show_error(form, error)
@@ -66,9 +72,16 @@ def qualification_new():
     place_form = PlaceForm(province=str(officer.province_id), city=str(officer.city_id))
     place_form.fill_places()
     status = 422 if (upload_errors or form.errors) else 200
-    return render_template("officer/qualification_new.html", officer=officer, qrequest=current,
-                           kinds=models.document_kinds(), upload_errors=upload_errors, form=form,
-                           place_form=place_form, documents=_documents_by_kind(current)), status
+    return render_template(
+        "officer/qualification_new.html",
+        officer=officer,
+        qrequest=current,
+        kinds=models.document_kinds(),
+        upload_errors=upload_errors,
+        form=form,
+        place_form=place_form,
+        documents=_documents_by_kind(current),
+    ), status
 
 
 @officer_required
@@ -79,8 +92,13 @@ def qualification_place():
     if form.validate_on_submit():
         with refusals_flashed():
             models.update_place_before_qualification(g.account, request.form.to_dict(), g.actor)
-            flash(_("Your province and city were saved. Your request will be reviewed by %(university)s.",
-                    university=g.account.reviewing_university().name), "success")
+            flash(
+                _(
+                    "Your province and city were saved. Your request will be reviewed by %(university)s.",
+                    university=g.account.reviewing_university().name,
+                ),
+                "success",
+            )
     return redirect(url_for("officer_site.qualification_new"))
 
 
@@ -92,8 +110,9 @@ def qualification_detail(request_id):
     if form.validate_on_submit():
         action = request.form.get("action", "")
         try:
-            upload_errors = store_uploads(qrequest, quals.attach_document) \
-                if quals.can_change_documents(qrequest, g.actor) else {}
+            upload_errors = (
+                store_uploads(qrequest, quals.attach_document) if quals.can_change_documents(qrequest, g.actor) else {}
+            )
             if action in ("submit", "resubmit") and not upload_errors:
                 qrequest.apply(action, g.actor, note=request.form.get("comment", ""))
                 flash(_("Your request was sent back to the reviewer."), "success")
@@ -104,16 +123,21 @@ def qualification_detail(request_id):
             flash(_("Your changes were saved."), "success")
             return redirect(url_for("officer_site.qualification_detail", request_id=qrequest.id))
     status = 422 if (upload_errors or form.errors) else 200
-    return render_template("officer/qualification_detail.html", qrequest=qrequest,
-                           history=list(qrequest.history()), documents=_documents_by_kind(qrequest),
-                           kinds=models.document_kinds(), form=form, upload_errors=upload_errors,
-                           can_fix=quals.can_change_documents(qrequest, g.actor)), status
+    return render_template(
+        "officer/qualification_detail.html",
+        qrequest=qrequest,
+        history=list(qrequest.history()),
+        documents=_documents_by_kind(qrequest),
+        kinds=models.document_kinds(),
+        form=form,
+        upload_errors=upload_errors,
+        can_fix=quals.can_change_documents(qrequest, g.actor),
+    ), status
 
 
 @officer_required
 def document(document_id):
-    found = models.Document.get_or_none((models.Document.id == document_id)
-                                        & (models.Document.officer == g.account.id))
+    found = models.Document.get_or_none((models.Document.id == document_id) & (models.Document.officer == g.account.id))
     if found is None:
         deny(404)
     return send_document(found, inline=False)

@@ -5,6 +5,7 @@ The live server runs the per-test ``app`` of tests/conftest.py (database reset p
 test) in a daemon thread; peewee keeps a connection per thread and the app opens
 one per request, so the server threads and the test thread never share one.
 """
+
 from __future__ import annotations
 
 import logging
@@ -20,11 +21,17 @@ from browser import assert_no_dialogs, watch_dialogs
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT_DIR = ROOT / "test-artifacts" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 # ------------------------------------------------------------------ browser
+
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
@@ -34,11 +41,16 @@ def browser_type_launch_args(browser_type_launch_args):
 
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args):
-    return {**browser_context_args, "locale": "fa-IR", "timezone_id": "Asia/Tehran",
-            "viewport": {"width": 1280, "height": 900}}
+    return {
+        **browser_context_args,
+        "locale": "fa-IR",
+        "timezone_id": "Asia/Tehran",
+        "viewport": {"width": 1280, "height": 900},
+    }
 
 
 # ------------------------------------------------------------------ server
+
 
 class _ServerErrors(logging.Handler):
     """Collects what the server logs at ERROR: unhandled exceptions, with tracebacks."""
@@ -80,6 +92,7 @@ def live_server(app):
 
 # ------------------------------------------------------------------ pages
 
+
 @pytest.fixture
 def dialogs():
     """Every JavaScript dialog any page of the test opened; none is allowed."""
@@ -105,6 +118,7 @@ def second_page(new_context, dialogs):
 
 # ------------------------------------------------------------------ screenshots
 
+
 @pytest.fixture
 def shot(request):
     """shot(page, "step") saves test-artifacts/screenshots/<test-name>-<step>.png (full page)."""
@@ -115,4 +129,5 @@ def shot(request):
         path = SCREENSHOT_DIR / f"{name}-{step}.png"
         page.screenshot(path=str(path), full_page=True)
         return path
+
     return take
