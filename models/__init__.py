@@ -17,6 +17,8 @@ above it, and none imports inside a function to hide a cycle):
     qualification, edit_requests, cooperation   the reviewed request types
     request_types the registry of reviewed types (REVIEWED_TYPES)
     dashboards    the dashboards' aggregates (reporting; no operation imports it)
+    identity      the identity adapters (civil registry, Shahkar)
+    registration  registration and mobile changes confirmed by an SMS code
     verification, ratelimit, migrations, legacy
 
 The operations share one shape: the record acted on first, then the actor, then the
@@ -48,6 +50,7 @@ from . import (
     cooperation,
     dashboards,
     edit_requests,
+    identity,
     legacy,  # the legacy CSV migration; imports the models above
     qualification,
     ratelimit,
@@ -125,6 +128,15 @@ from .officer_rules import (
     update_profile,
 )
 from .prepared import Prepared
+from .identity import IdentityRefused, IdentityUnavailable, identity_from_settings
+from .registration import (
+    MobileVerification,
+    Throttled,
+    confirm_mobile_change,
+    confirm_registration,
+    start_mobile_change,
+    start_registration,
+)
 from .qualification import QualificationRequest
 from .ratelimit import RateCounter
 from .reference import (
@@ -181,6 +193,7 @@ ALL_MODELS = (
     Setting,
     Holiday,
     RateCounter,
+    MobileVerification,
 )
 
 
@@ -265,6 +278,17 @@ __all__ = [
     "register_officer",
     "update_place_before_qualification",
     "update_profile",
+    # identity and verified mobiles
+    "IdentityRefused",
+    "IdentityUnavailable",
+    "identity_from_settings",
+    "MobileVerification",
+    "Throttled",
+    "confirm_mobile_change",
+    "confirm_registration",
+    "start_mobile_change",
+    "start_registration",
+    "identity",
     # review
     "ACTION_LABELS",
     "DEFICIENCY_REASONS",

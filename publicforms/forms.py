@@ -146,6 +146,17 @@ class PasswordResetRequestForm(FlaskForm):
     username = StringField(_l("User code or national code"), validators=[required()])
 
 
+class CodeForm(FlaskForm):
+    """The one field of a confirmation by SMS (registration, a new mobile)."""
+
+    code = StringField(_l("Code sent by SMS"), validators=[required()])
+
+
+class MobileChangeForm(FlaskForm):
+    mobile = StringField(_l("New mobile"), validators=[required()])
+    current_password = PasswordField(_l("Current password"))
+
+
 class PasswordResetForm(FlaskForm):
     username = StringField(_l("User code or national code"), validators=[required()])
     code = StringField(_l("Code sent by SMS"), validators=[required()])

@@ -26,6 +26,8 @@ GET, POST, BOTH = ("GET",), ("POST",), ("GET", "POST")
 # (rule, view, methods): the endpoint is the view's name, as the contract lists them.
 URLS = (
     ("/register", auth.register, BOTH),
+    ("/register/confirm/<token>", auth.register_confirm, BOTH),
+    ("/register/done", auth.registered, GET),
     ("/login", auth.login, BOTH),
     ("/logout", auth.logout, POST),
     ("/password/reset", auth.password_reset, BOTH),
