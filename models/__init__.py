@@ -18,7 +18,8 @@ above it, and none imports inside a function to hide a cycle):
     request_types the registry of reviewed types (REVIEWED_TYPES)
     dashboards    the dashboards' aggregates (reporting; no operation imports it)
     identity      the identity adapters (civil registry, Shahkar)
-    registration  registration and mobile changes confirmed by an SMS code
+    registration  registration and mobile changes confirmed by an SMS code; claims
+    account_admin the directorate's account tools (deactivate, holds, corrections)
     verification, ratelimit, migrations, legacy
 
 The operations share one shape: the record acted on first, then the actor, then the
@@ -46,6 +47,7 @@ This package re-exports what the rest of the application uses, so callers write
 """
 
 from . import (
+    account_admin,
     auth,
     cooperation,
     dashboards,
@@ -57,6 +59,7 @@ from . import (
     sla,
     verification,
 )
+from .account_admin import IdentityCorrection
 from .accounts import (
     Distributor,
     Officer,
@@ -105,6 +108,7 @@ from .base import (
 )
 from .cooperation import Branch, Cooperation, TerminationRequest
 from .edit_requests import EditRequest
+from .identity import IdentityRefused, IdentityUnavailable, identity_from_settings
 from .legacy import LegacyFileError, import_legacy
 from .notices import (
     Notice,
@@ -128,15 +132,6 @@ from .officer_rules import (
     update_profile,
 )
 from .prepared import Prepared
-from .identity import IdentityRefused, IdentityUnavailable, identity_from_settings
-from .registration import (
-    MobileVerification,
-    Throttled,
-    confirm_mobile_change,
-    confirm_registration,
-    start_mobile_change,
-    start_registration,
-)
 from .qualification import QualificationRequest
 from .ratelimit import RateCounter
 from .reference import (
@@ -151,6 +146,15 @@ from .reference import (
     document_kinds,
     find_by_persian_name,
     load_reference_data,
+)
+from .registration import (
+    IdentityClaim,
+    MobileVerification,
+    Throttled,
+    confirm_mobile_change,
+    confirm_registration,
+    start_mobile_change,
+    start_registration,
 )
 from .request_types import REVIEWED_TYPES, WAITING_STATES, officer_documents, officer_requests, reviewed_type
 from .review import Document, RequestEvent, ReviewFlow, reassign
@@ -194,6 +198,8 @@ ALL_MODELS = (
     Holiday,
     RateCounter,
     MobileVerification,
+    IdentityClaim,
+    IdentityCorrection,
 )
 
 
@@ -283,6 +289,9 @@ __all__ = [
     "IdentityUnavailable",
     "identity_from_settings",
     "MobileVerification",
+    "IdentityClaim",
+    "IdentityCorrection",
+    "account_admin",
     "Throttled",
     "confirm_mobile_change",
     "confirm_registration",

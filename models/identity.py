@@ -99,7 +99,9 @@ class IdentityAdapter:
         if not names_match(first_name, last_name, record):
             raise IdentityRefused(
                 N_("The first and last name do not match the civil registry's record for this national code."),
-                field="last_name" if comparable_name(first_name) == comparable_name(record.first_name) else "first_name",
+                field="last_name"
+                if comparable_name(first_name) == comparable_name(record.first_name)
+                else "first_name",
                 code="identity_names_differ",
             )
 

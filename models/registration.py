@@ -23,15 +23,23 @@ from peewee import CharField, DateTimeField, ForeignKeyField, IntegerField, Text
 from persian import normalize_mobile, to_ascii_digits
 
 from . import ratelimit
-from .accounts import Officer, hash_password
+from .accounts import Officer, StaffUser, hash_password
 from .audit import audit
 from .base import N_, BaseModel, DomainError, anonymous_actor, db, translate, utcnow
 from .identity import IdentityAdapter, IdentityRefused, check_identity
 from .notices import queue_sms
-from .officer_rules import REGISTRATION_FIELDS, ValidationFailed, create_officer, validate_registration
+from .officer_rules import (
+    ALREADY_REGISTERED,
+    REGISTRATION_FIELDS,
+    ValidationFailed,
+    clean_fields,
+    create_officer,
+    validate_registration,
+)
 
 CODE_LIFETIME = _dt.timedelta(minutes=10)
 MAX_ATTEMPTS = 5
+PENDING = "pending"
 REGISTRATION = "registration"
 MOBILE_CHANGE = "mobile_change"
 PURPOSES = (REGISTRATION, MOBILE_CHANGE)
@@ -66,6 +74,32 @@ class MobileVerification(BaseModel):
 
     class Meta:
         table_name = "mobile_verification"
+
+
+class IdentityClaim(BaseModel):
+    """A person whose identity checks pass found their national code registered with a
+    mobile Shahkar does not give them: the directorate decides (usually by changing the
+    account's mobile to the claimant's)."""
+
+    officer = ForeignKeyField(Officer, on_delete="RESTRICT", index=True)
+    national_code = CharField(max_length=10)
+    mobile = CharField(max_length=11)
+    first_name = CharField(max_length=60)
+    last_name = CharField(max_length=80)
+    status = CharField(max_length=10, default=PENDING, index=True)
+    created_at = DateTimeField(default=utcnow)
+    resolved_by = ForeignKeyField(StaffUser, null=True, on_delete="RESTRICT", backref="+")
+    resolved_at = DateTimeField(null=True)
+    note = TextField(default="")
+
+    class Meta:
+        table_name = "identity_claim"
+
+
+def open_claims(officer=None):
+    """Claims waiting for the directorate, oldest first (of one officer if named)."""
+    query = IdentityClaim.select().where(IdentityClaim.status == PENDING).order_by(IdentityClaim.created_at)
+    return query.where(IdentityClaim.officer == officer.id) if officer is not None else query
 
 
 class Throttled(DomainError):
@@ -114,7 +148,12 @@ def start_registration(data: dict, identity: IdentityAdapter, ip: str = "") -> M
 
     Raises ValidationFailed (the form's fields), Throttled, IdentityRefused (with the field
     to mark) or IdentityUnavailable; in each case nothing is stored."""
-    clean = validate_registration(data)
+    try:
+        clean = validate_registration(data)
+    except ValidationFailed as failed:
+        if set(failed.errors) == {"national_code"} and failed.errors["national_code"][0] == ALREADY_REGISTERED:
+            _claim_if_squatted(data, identity, ip)
+        raise
     _enforce(REGISTRATION_LIMITS, {"ip": ip, "mobile": clean["mobile"], "national_code": clean["national_code"]}, ip)
     try:
         check_identity(
@@ -142,6 +181,39 @@ def start_registration(data: dict, identity: IdentityAdapter, ip: str = "") -> M
     )
     audit(anonymous_actor(ip), "registration_code_sent", verification)
     return verification
+
+
+def _claim_if_squatted(data: dict, identity: IdentityAdapter, ip: str) -> None:
+    """The national code is taken. If this person passes both checks and the account's
+    mobile is not the holder's line, someone else registered it: file a claim for the
+    directorate (once per number) and say so. Otherwise the usual "already registered"."""
+    if not identity.checks_identity:
+        return
+    clean = clean_fields(data, ("national_code", "birth_date", "first_name", "last_name", "mobile"))
+    _enforce(REGISTRATION_LIMITS, {"ip": ip, "mobile": clean["mobile"], "national_code": clean["national_code"]}, ip)
+    check_identity(
+        identity, clean["national_code"], clean["birth_date"], clean["first_name"], clean["last_name"], clean["mobile"]
+    )
+    officer = Officer.get(Officer.national_code == clean["national_code"])
+    if officer.mobile == clean["mobile"] or identity.mobile_belongs_to(officer.national_code, officer.mobile):
+        return
+    with db.atomic():
+        if not open_claims(officer).where(IdentityClaim.mobile == clean["mobile"]).exists():
+            claim = IdentityClaim.create(
+                officer=officer,
+                national_code=officer.national_code,
+                mobile=clean["mobile"],
+                first_name=clean["first_name"],
+                last_name=clean["last_name"],
+            )
+            audit(anonymous_actor(ip), "identity_claim_filed", officer, detail=f"claim {claim.id}")
+    raise DomainError(
+        N_(
+            "Your identity was confirmed, but this national code was registered with a mobile that is not yours. "
+            "Your claim was sent to the directorate; they will contact you at this mobile number."
+        ),
+        code="claim_filed",
+    )
 
 
 def pending(token: str, purpose: str, officer=None) -> MobileVerification | None:
@@ -234,7 +306,9 @@ def start_mobile_change(officer: Officer, password: str, new_mobile, identity: I
     _enforce(MOBILE_CHANGE_LIMITS, {"officer": str(officer.id), "mobile": mobile}, ip)
     identity.check_mobile(officer.national_code, mobile)
     verification = _send_code(
-        dict(purpose=MOBILE_CHANGE, officer=officer.id, national_code=officer.national_code, mobile=mobile, ip=ip or ""),
+        dict(
+            purpose=MOBILE_CHANGE, officer=officer.id, national_code=officer.national_code, mobile=mobile, ip=ip or ""
+        ),
         N_("Your code to confirm this number as your mobile: %(code)s. It is valid for 10 minutes."),
     )
     audit(officer.as_actor(ip=ip), "mobile_change_code_sent", officer)
@@ -251,17 +325,17 @@ def confirm_mobile_change(officer: Officer, token: str, code: str, ip: str = "")
     return old
 
 
+MOBILE_CHANGED = N_(
+    "The mobile number of your technical officer account was changed. If you did not ask for this, call the directorate."  # noqa: E501  (one message id)
+)
+
+
 def set_mobile(officer: Officer, mobile: str, actor, action: str, detail: str = "") -> None:
     """Change the mobile (inside the caller's transaction) and tell the old number."""
     old = officer.mobile
     Officer.update(mobile=mobile).where(Officer.id == officer.id).execute()
     officer.mobile = mobile
-    queue_sms(
-        old,
-        translate(
-            N_("The mobile number of your technical officer account was changed. If you did not ask for this, call the directorate.")  # noqa: E501  (one message id)
-        ),
-    )
+    queue_sms(old, translate(MOBILE_CHANGED))
     audit(actor, action, officer, detail=detail or f"mobile: {old} → {mobile}")
 
 

@@ -23,7 +23,9 @@ def test_successful_registration_issues_a_user_code_and_queues_its_sms(client, d
     assert 'id="user-code"' in html and officer.user_code in html
     assert len(officer.user_code) == 8 and officer.user_code.isdigit()
     assert officer.password_hash.startswith("$argon2id$")
-    sms = models.SmsOutbox.select().where(models.SmsOutbox.to == "09121234567").order_by(models.SmsOutbox.id.desc()).get()
+    sms = (
+        models.SmsOutbox.select().where(models.SmsOutbox.to == "09121234567").order_by(models.SmsOutbox.id.desc()).get()
+    )
     assert officer.user_code in sms.text
     assert "کد کاربری" in sms.text  # Persian, from the catalogue
 

@@ -655,6 +655,15 @@ def public_and_site_cells(world, rule, endpoint, methods):
     if endpoint == "admin.static":
         add("GET", "/admin/static/" + _admin_static_file(rule), everyone(OK))
         return cells
+    if endpoint == "officer_site.register_confirm":
+        # Without a live registration attempt there is nothing to confirm, for anyone.
+        add("GET", "/officer/register/confirm/no-such-attempt", everyone(410))
+        add("POST", "/officer/register/confirm/no-such-attempt", everyone(410), body={"code": "123456"})
+        return cells
+    if endpoint == "officer_site.registered":
+        # Shows only the account this browser just registered.
+        add("GET", "/officer/register/done", everyone(404))
+        return cells
     if endpoint == "public.branch":
         add("GET", f"/branch/{w['b1']}", everyone(OK))
         add("GET", f"/branch/{w['b2']}", everyone(OK))
@@ -1068,7 +1077,11 @@ def test_crafted_officer_posts_change_nothing_they_should_not(app, make_officer,
     code = national_code(555555)
     data = registration_data(national_code=code, mobile="09129998877")
     response = anon.post("/officer/register", data={**extra, **data})
-    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    assert response.status_code == 303, response.get_data(as_text=True)[:500]
+    from helpers import sms_code_to
+
+    response = anon.post(response.headers["Location"], data={**extra, "code": sms_code_to("09129998877")})
+    assert response.status_code == 303, response.get_data(as_text=True)[:500]
     new = models.Officer.get(models.Officer.national_code == code)
     assert new.qualified_at is None and new.university_id is None and new.is_active
     assert new.qualification_number is None and new.user_code != "11111111"
