@@ -27,7 +27,7 @@ from .cooperation import active_cooperation_of
 from .identity import IdentityAdapter
 from .notices import notify_officer
 from .officer_rules import ALREADY_REGISTERED, clean_fields
-from .registration import PENDING, IdentityClaim, open_claims, set_mobile
+from .registration import PENDING, IdentityClaim, set_mobile
 from .review import Document, record_document
 from .vocabulary import Action
 

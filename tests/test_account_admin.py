@@ -9,9 +9,8 @@ import io
 
 import pytest
 
-import storage
-
 import models
+import storage
 from helpers import MINIMAL_PDF, PASSWORD, login, staff_client_for
 from models import account_admin
 from models import cooperation as coops
