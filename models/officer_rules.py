@@ -270,6 +270,9 @@ def clean_city(value, province):
     return city
 
 
+MOBILE_NEEDS_CODE = N_(
+    "A new mobile takes effect only after the code sent to it is confirmed; enter your current password to change it."
+)
 ALREADY_REGISTERED = N_("An officer is already registered with this national code. Log in, or recover your password.")
 
 
@@ -345,6 +348,10 @@ def update_profile(officer, data: dict, actor) -> list[str]:
         data, present = dict(data, province=str(officer.province_id)), present + ["province"]
     clean = clean_fields(data, present)
     changed = [f for f, v in clean.items() if getattr(officer, f) != v]
+    if "mobile" in changed:
+        # The recovery channel changes only through models.registration.start_mobile_change
+        # (the password, Shahkar, a code to the new number) or the directorate.
+        raise ValidationFailed({"mobile": (MOBILE_NEEDS_CODE, {})}, {"mobile": "mobile_needs_code"})
     if not changed:
         return []
     detail = "; ".join(f"{f}: {getattr(officer, f)} → {clean[f]}" for f in changed)

@@ -115,6 +115,10 @@ class PasswordChangeForm(FlaskForm):
 class ProfileForm(ReviewedFieldsMixin, FreeFieldsMixin, FlaskForm):
     """Free fields, and the reviewed ones while they are still directly editable."""
 
+    current_password = PasswordField(
+        _l("Current password"), description=_l("Needed only to change the mobile: a code will be sent to the new number.")
+    )
+
 
 class PlaceForm(PlaceMixin, FlaskForm):
     pass
@@ -150,11 +154,6 @@ class CodeForm(FlaskForm):
     """The one field of a confirmation by SMS (registration, a new mobile)."""
 
     code = StringField(_l("Code sent by SMS"), validators=[required()])
-
-
-class MobileChangeForm(FlaskForm):
-    mobile = StringField(_l("New mobile"), validators=[required()])
-    current_password = PasswordField(_l("Current password"))
 
 
 class PasswordResetForm(FlaskForm):

@@ -201,3 +201,129 @@ def test_a_refused_form_sends_nothing_and_counts_nothing(client, dbc):
         client.post("/officer/register", data=registration_data(postal_code="12"))
     assert models.SmsOutbox.select().count() == 0
     assert client.post("/officer/register", data=registration_data()).status_code == 303
+
+
+# ------------------------------------------------------------------ changing the mobile (L3)
+
+
+def profile_post(client, **data):
+    return client.post("/officer/profile/edit", data=data)
+
+
+def test_a_new_mobile_needs_the_password_and_changes_nothing_without_it(officer_client, dbc):
+    officer = officer_client.officer
+    response = profile_post(officer_client, mobile="09399999999")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'role="alert"' in html
+    wrong = profile_post(officer_client, mobile="09399999999", current_password="Wrong-pass-99")
+    assert wrong.status_code == 422
+    assert models.Officer.get_by_id(officer.id).mobile == officer.mobile
+    assert sms_to("09399999999") == 0
+
+
+def test_a_new_mobile_takes_effect_after_the_code_and_the_old_number_is_told(officer_client, app, dbc):
+    """L3: the mobile (the recovery channel) changed with the session alone, and nobody told."""
+    officer = officer_client.officer
+    response = profile_post(officer_client, mobile="09399999999", current_password=PASSWORD, email="new@example.com")
+    assert response.status_code == 303, response.get_data(as_text=True)[:1500]
+    confirm_url = response.headers["Location"]
+    assert models.Officer.get_by_id(officer.id).mobile == officer.mobile  # not yet
+    assert models.Officer.get_by_id(officer.id).email == "new@example.com"  # the rest was saved
+    page = officer_client.get(confirm_url).get_data(as_text=True)
+    assert 'name="code"' in page
+    # Another officer cannot use this attempt.
+    assert officer_client.post(confirm_url, data={"code": wrong(sms_code_to("09399999999"))}).status_code == 422
+    done = officer_client.post(confirm_url, data={"code": sms_code_to("09399999999")})
+    assert done.status_code == 303
+    assert models.Officer.get_by_id(officer.id).mobile == "09399999999"
+    told = models.SmsOutbox.select().where(models.SmsOutbox.to == officer.mobile).order_by(models.SmsOutbox.id.desc())
+    assert "تغییر" in told.get().text
+    # The next reset code goes to the new, confirmed number.
+    app.test_client().post("/officer/password/reset", data={"username": officer.national_code})
+    assert models.SmsOutbox.select().order_by(models.SmsOutbox.id.desc()).get().to == "09399999999"
+
+
+def test_another_officer_cannot_confirm_someone_elses_mobile_change(officer_client, app, make_officer, dbc):
+    from helpers import login
+
+    response = profile_post(officer_client, mobile="09399999999", current_password=PASSWORD)
+    confirm_url = response.headers["Location"]
+    other = app.test_client()
+    login(other, "/officer/login", make_officer().user_code)
+    assert other.post(confirm_url, data={"code": sms_code_to("09399999999")}).status_code == 302
+    assert models.Officer.get_by_id(officer_client.officer.id).mobile == officer_client.officer.mobile
+
+
+def test_the_domain_never_changes_the_mobile_directly(officer_client, dbc):
+    officer = officer_client.officer
+    with pytest.raises(models.ValidationFailed):
+        models.update_profile(officer, {"mobile": "09399999999"}, officer.as_actor())
+    assert models.Officer.get_by_id(officer.id).mobile == officer.mobile
+
+
+def test_a_mobile_change_is_checked_with_shahkar(officer_client, app, httpserver, dbc):
+    from models.identity import SHAHKAR_PATH, HttpIdentity
+
+    httpserver.expect_request(SHAHKAR_PATH, method="POST").respond_with_json({"match": False})
+    app.extensions["identity"] = HttpIdentity(httpserver.url_for(""), timeout=1)
+    response = profile_post(officer_client, mobile="09399999999", current_password=PASSWORD)
+    assert response.status_code == 422 and "شاهکار" in response.get_data(as_text=True)
+    assert sms_to("09399999999") == 0
+
+
+def test_password_change_and_reset_tell_the_officer_by_sms(officer_client, app, dbc):
+    officer = officer_client.officer
+    before = sms_to(officer.mobile)
+    response = officer_client.post(
+        "/officer/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "Tazeh-Ramz-2025",
+            "new_password_confirm": "Tazeh-Ramz-2025",
+        },
+    )
+    assert response.status_code == 302
+    assert sms_to(officer.mobile) == before + 1
+    anonymous = app.test_client()
+    anonymous.post("/officer/password/reset", data={"username": officer.user_code})
+    code = sms_code_to(officer.mobile)
+    anonymous.post(
+        "/officer/password/reset/confirm",
+        data={
+            "username": officer.user_code,
+            "code": code,
+            "new_password": "Sevomin-Ramz-2026",
+            "new_password_confirm": "Sevomin-Ramz-2026",
+        },
+    )
+    assert models.Officer.get_by_id(officer.id).check_password("Sevomin-Ramz-2026")
+    assert sms_to(officer.mobile) == before + 3  # change, reset code, reset done
+
+
+def test_a_distributor_changes_its_password_and_the_manager_is_told(app, dbc):
+    from helpers import login
+
+    models.create_distributor("dist1", PASSWORD, "شرکت الف", "company", "09120000001")
+    client = app.test_client()
+    assert login(client, "/distributor/login", "dist1").status_code == 302
+    assert 'name="current_password"' in client.get("/distributor/password").get_data(as_text=True)
+    wrong = client.post(
+        "/distributor/password",
+        data={
+            "current_password": "nope-nope-1",
+            "new_password": "Tazeh-Ramz-2025",
+            "new_password_confirm": "Tazeh-Ramz-2025",
+        },
+    )
+    assert wrong.status_code == 422 and 'role="alert"' in wrong.get_data(as_text=True)
+    response = client.post(
+        "/distributor/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "Tazeh-Ramz-2025",
+            "new_password_confirm": "Tazeh-Ramz-2025",
+        },
+    )
+    assert response.status_code == 302
+    assert models.Distributor.get().check_password("Tazeh-Ramz-2025")
+    assert sms_to("09120000001") == 1

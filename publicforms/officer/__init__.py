@@ -39,6 +39,7 @@ URLS = (
     ("/certificate", desk.certificate, GET),
     ("/profile", profile.profile, GET),
     ("/profile/edit", profile.profile_edit, BOTH),
+    ("/profile/mobile/<token>", profile.mobile_confirm, BOTH),
     ("/qualification/", qualification.qualification_list, GET),
     ("/qualification/new", qualification.qualification_new, BOTH),
     ("/qualification/place", qualification.qualification_place, POST),
