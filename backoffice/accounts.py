@@ -115,7 +115,7 @@ class OfficerManageMixin:
             errors=errors,
             typed=request.form if errors else {},
             corrections=list(account_admin.corrections_of(officer)),
-            claims=list(account_admin.open_claims(officer)),
+            claims=list(models.registration.open_claims(officer)),
             cooperation=models.cooperation.active_cooperation_of(officer),
             me=actor.id,
         ), status
@@ -136,7 +136,7 @@ class OfficerManageMixin:
     @expose("/claims/")
     def claims_view(self):
         """Open claims on registered national codes, oldest first."""
-        return self.render("admin/officer_claims.html", claims=list(account_admin.open_claims()))
+        return self.render("admin/officer_claims.html", claims=list(models.registration.open_claims()))
 
 
 def _messages(error) -> list[str]:

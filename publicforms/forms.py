@@ -116,7 +116,8 @@ class ProfileForm(ReviewedFieldsMixin, FreeFieldsMixin, FlaskForm):
     """Free fields, and the reviewed ones while they are still directly editable."""
 
     current_password = PasswordField(
-        _l("Current password"), description=_l("Needed only to change the mobile: a code will be sent to the new number.")
+        _l("Current password"),
+        description=_l("Needed only to change the mobile: a code will be sent to the new number."),
     )
 
 
