@@ -135,8 +135,8 @@ def change_password(account, current: str, new: str, keep_token: str | None = No
 
 # The owner hears of every password change, so a stolen session or code shows at once.
 PASSWORD_CHANGED = N_(
-    "The password of your account in the technical officers registry was changed. If it was not you, call the directorate."
-)  # noqa: E501  (one message id)
+    "The password of your account in the technical officers registry was changed. If it was not you, call the directorate."  # noqa: E501  (one message id)
+)
 
 
 def mobile_of(account) -> str:
