@@ -200,7 +200,11 @@ class IdentityCorrection(BaseModel):
     def change_list(self) -> list[tuple[str, str, str]]:
         """``[(field, before, after)]`` as the manage page shows them."""
         changes, previous = json.loads(self.changes), json.loads(self.previous)
-        return [(name, previous.get(name, ""), value) for name, value in changes.items()]
+
+        def shown(name, value):
+            return format_jalali_date(_iso(value)) if name == "birth_date" and value else value
+
+        return [(name, shown(name, previous.get(name, "")), shown(name, value)) for name, value in changes.items()]
 
     def evidence(self):
         return Document.select().where((Document.request_type == self.REQUEST_TYPE) & (Document.request_id == self.id))
