@@ -300,10 +300,11 @@ def start_mobile_change(officer: Officer, password: str, new_mobile, identity: I
         raise DomainError(N_("Enter a mobile number like 09121234567."), field="mobile", code="invalid")
     if mobile == officer.mobile:
         raise DomainError(N_("This is already your mobile number."), field="mobile", code="unchanged")
+    # Counted before the password is checked: a stolen session gets 3 guesses an hour here.
+    _enforce(MOBILE_CHANGE_LIMITS, {"officer": str(officer.id), "mobile": mobile}, ip)
     if not officer.check_password(password or ""):
         audit(officer.as_actor(ip=ip), "mobile_change_bad_password", officer)
         raise DomainError(N_("The current password is not correct."), field="current_password")
-    _enforce(MOBILE_CHANGE_LIMITS, {"officer": str(officer.id), "mobile": mobile}, ip)
     identity.check_mobile(officer.national_code, mobile)
     verification = _send_code(
         dict(
