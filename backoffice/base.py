@@ -173,6 +173,15 @@ class SecureModelView(StaffAccessMixin, internals.ModelViewHooks, ModelView):
         """The scoped query without joins: what a capped count and a deep page skip over."""
         return self.scope(self.model.select())
 
+    def list_query(self):
+        """What a list page and its export show: ``get_query`` unless a view narrows its
+        list further (a cartable's tab) while its detail pages stay as wide as the scope."""
+        return self.get_query()
+
+    def list_count_query(self):
+        """``get_count_query`` narrowed as ``list_query`` is."""
+        return self.get_count_query()
+
     def get_one(self, id):
         # Flask-Admin's get_one ignores get_query: scope it, or details/edit leak.
         try:
@@ -198,7 +207,7 @@ class SecureModelView(StaffAccessMixin, internals.ModelViewHooks, ModelView):
         itself (it passes ``search=None`` while the page has one) gets no count, and its
         results use the simple pager: it then issues the one query it runs itself.
         """
-        query = self._filtered_query(self.get_query(), sort_column, sort_desc, search, filters)
+        query = self._filtered_query(self.list_query(), sort_column, sort_desc, search, filters)
         if page_size is None:
             page_size = self.page_size
         if not page_size:  # an export: every row, no count
@@ -248,7 +257,7 @@ class SecureModelView(StaffAccessMixin, internals.ModelViewHooks, ModelView):
         own = all(
             getattr(column, "model", self.model) is self.model for column in internals.filter_columns(self, filters)
         )
-        return self.get_count_query() if own and not search else self.get_query()
+        return self.list_count_query() if own and not search else self.list_query()
 
     def _count_source(self, search, filters):
         query = self._filtered_query(self._narrow_query(search, filters), None, None, search, filters)

@@ -33,7 +33,7 @@ from .review import (
     is_reviewer_of,
     record_event,
 )
-from .vocabulary import Action, State
+from .vocabulary import COOPERATION_REJECT_REASONS, Action, State
 
 
 class Branch(BaseModel):
@@ -75,6 +75,7 @@ class Branch(BaseModel):
 class Cooperation(ReviewedRequest):
     REQUEST_TYPE = "cooperation"
     TITLE = N_("Cooperations")
+    REJECT_REASONS = COOPERATION_REJECT_REASONS
 
     branch = ForeignKeyField(Branch, backref="cooperations", on_delete="RESTRICT", index=True)
     distributor = ForeignKeyField(Distributor, backref="+", on_delete="RESTRICT", index=True)

@@ -35,7 +35,7 @@ from .notices import notify_officer, queue_sms
 from .prepared import Prepared
 from .reference import DocumentKind, University
 from .sla import clock_changes
-from .vocabulary import REASONED_ACTIONS, Action, State, reject_reason_code
+from .vocabulary import DEFICIENCY_REASONS, REASONED_ACTIONS, REJECT_REASONS, Action, State, reject_reason_code
 
 # The source state of a creation transition: the request does not exist yet. Its
 # first history event is recorded "from" this empty state.
@@ -116,6 +116,9 @@ class ReviewedRequest(BaseModel):
     REQUEST_TYPE = ""
     TITLE = ""
     HAS_DOCUMENTS = False
+    # The standard reasons a reviewer picks from, per decision (a type may have its own).
+    REJECT_REASONS = REJECT_REASONS
+    DEFICIENCY_REASONS = DEFICIENCY_REASONS
     FLOW: ReviewFlow | None = None
 
     def history(self):

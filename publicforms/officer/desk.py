@@ -16,7 +16,11 @@ def dashboard():
     officer = g.account
     current = models.qualification.open_request(officer)
     return render_template(
-        "officer/dashboard.html", officer=officer, current=current, unread=models.unread_count(officer)
+        "officer/dashboard.html",
+        officer=officer,
+        current=current,
+        unread=models.unread_count(officer),
+        **models.desk.next_steps(officer, current),
     )
 
 
