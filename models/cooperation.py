@@ -327,6 +327,7 @@ def _on_approve(cooperation, actor, note, now, **_):
                 N_("Another officer was approved for %(branch)s; you are no longer its technical officer."),
                 branch=cooperation.branch.name,
             ),
+            about=previous,
         )
     return {Cooperation.started_at: now}
 

@@ -465,7 +465,7 @@ class ReviewFlow:
         params = dict(request.message_params(), id=request.id, note=note)
         if action in self.messages:
             subject, body = self.messages[action]
-            notify_officer(request.officer, translate(subject), translate(body, **params))
+            notify_officer(request.officer, translate(subject), translate(body, **params), about=request)
         if action in self.texts:
             queue_sms(request.text_recipient(), translate(self.texts[action], **params))
 

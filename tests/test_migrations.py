@@ -97,7 +97,7 @@ def _where(sql, schema) -> str:
 def test_migrations_build_what_create_tables_builds(fresh):
     migrated = fresh()
     applied = migrations.migrate(migrated)
-    assert applied == ["001_initial", "002_cartable_indexes", "003_rate_counter"]
+    assert applied == ["001_initial", "002_cartable_indexes", "003_rate_counter", "010_notice_subject"]
     assert migrations.migrate(migrated) == []  # safe to run again
     expected = fresh()
     models.create_tables()
@@ -198,6 +198,7 @@ def test_init_db_applies_the_pending_migrations(tmp_path):
         assert "migration applied: 001_initial" in result.output
         assert "migration applied: 002_cartable_indexes" in result.output
         assert "migration applied: 003_rate_counter" in result.output
+        assert "migration applied: 010_notice_subject" in result.output
         assert "reference data added: province=31," in result.output
         again = app.test_cli_runner().invoke(args=["init-db"])
         assert "migration applied" not in again.output

@@ -146,13 +146,17 @@ def test_cartable_tabs_row_open_decision_and_next(page, live_server, queue, shot
     shot(page, "06-review-phone")
 
 
-def officer_pages(base):
+def officer_pages(request_id):
     return [
         "/officer/",
         "/officer/qualification/",
+        f"/officer/qualification/{request_id}",
         "/officer/profile",
+        "/officer/profile/edit",
         "/officer/messages/",
         "/officer/cooperation/",
+        "/officer/termination/",
+        "/officer/edit-requests/",
         "/officer/password",
     ]
 
@@ -162,7 +166,7 @@ def test_no_sideways_scroll_at_360_px(page, second_page, live_server, app, make_
     base = live_server
     reviewer = make_staff("rev", "university", full_name="بازبین تهران")
     officer = make_officer()
-    submitted_request(app, officer, reviewer, "deficient")
+    request = submitted_request(app, officer, reviewer, "deficient")
     with models.db.connection_context():
         models.create_distributor("pakhsh", PASSWORD, "شرکت پخش سلامت", "company", "09121110000", manager_name="رضا")
     page.set_viewport_size(PHONE)
@@ -190,7 +194,7 @@ def test_no_sideways_scroll_at_360_px(page, second_page, live_server, app, make_
     expect(page.locator("#site-menu")).to_be_visible()
     expect(page.locator("#site-menu [aria-current=page]")).to_have_count(1)
     shot(page, "officer-menu-open-phone")
-    for path in officer_pages(base):
+    for path in officer_pages(request.id):
         check(path, "officer" + path.replace("/", "-").rstrip("-"))
 
     page.context.clear_cookies()
@@ -208,6 +212,7 @@ def test_no_sideways_scroll_at_360_px(page, second_page, live_server, app, make_
         ("/admin/", "admin-dashboard"),
         ("/admin/qualification/", "admin-cartable"),
         ("/admin/qualification/?tab=applicant", "admin-cartable-applicant"),
+        (f"/admin/qualification/review/?id={request.id}&tab=applicant", "admin-review"),
         ("/admin/cooperation/", "admin-cooperation"),
         ("/admin/editrequest/", "admin-editrequest"),
     ):

@@ -1,0 +1,91 @@
+"""The officer's dashboard says the next step (issue 20, finding 5): a company waiting for
+an answer, the branch the officer is responsible for and since when, and what a reviewer
+asked them to fix (the note and the kind of deficiency); the menu counts unread notices
+and marks the current page."""
+
+import models
+from helpers import PASSWORD, login
+from models import qualification as quals
+from storage import StoredFile
+
+TEHRAN = "دانشگاه علوم پزشکی تهران"
+
+
+def officer_client(app, officer):
+    client = app.test_client()
+    assert login(client, "/officer/login", officer.user_code).status_code == 302
+    return client
+
+
+def branch_of(distributor):
+    city = models.City.get(models.City.name == "تهران")
+    return models.cooperation.create_branch(distributor.as_actor(), "شعبه ونک", city.province, city, "تهران، ونک")
+
+
+def test_a_nomination_then_the_active_cooperation(app, make_officer, make_staff, dbc):
+    officer = make_officer(qualified=True)
+    distributor = models.create_distributor(
+        "pakhsh", PASSWORD, "شرکت پخش سلامت", "company", "09121110000", manager_name="رضا"
+    )
+    cooperation = models.cooperation.nominate(branch_of(distributor), distributor.as_actor(), officer.national_code)
+    client = officer_client(app, officer)
+    page = client.get("/officer/").get_data(as_text=True)
+    card = page.split(f'id="next-step-nomination-{cooperation.id}"')[1].split("</section>")[0]
+    assert "شرکت پخش سلامت" in card and "شعبه ونک" in card
+    assert f"/officer/cooperation/{cooperation.id}" in card
+    assert 'id="active-cooperation"' not in page
+
+    cooperation.apply("officer_approve", officer.as_actor())
+    cooperation.apply("approve", make_staff("university", TEHRAN).as_actor())
+    page = client.get("/officer/").get_data(as_text=True)
+    assert "next-step-nomination" not in page
+    card = page.split('id="active-cooperation"')[1].split("</section>")[0]
+    assert "شعبه ونک" in card and "شرکت پخش سلامت" in card
+    assert models.Cooperation.get_by_id(cooperation.id).started_at is not None
+    assert '<span class="nowrap">' in card  # since when (its Jalali date)
+
+
+def test_a_deficiency_shows_the_note_and_its_kind(app, make_officer, make_staff, dbc):
+    officer = make_officer()
+    owner = officer.as_actor()
+    request = quals.start_request(officer, owner)
+    for i, kind in enumerate(("degree", "national_card", "id_booklet", "photo")):
+        quals.attach_document(
+            request,
+            owner,
+            kind,
+            StoredFile(f"dd/{(request.id * 10 + i):032x}.pdf", f"{kind}.pdf", "application/pdf", 10, "0" * 64),
+        )
+    request = request.apply("submit", owner)
+    request.apply(
+        "deficiency",
+        make_staff("university", TEHRAN).as_actor(),
+        note="کارت ملی ناخواناست",
+        reason="illegible_document",
+    )
+    page = officer_client(app, officer).get("/officer/").get_data(as_text=True)
+    card = page.split('id="next-step-deficient"')[1].split("</div>")[0]
+    assert "کارت ملی ناخواناست" in card
+    assert 'data-reason="illegible_document"' in card
+    # The menu: the unread notice of the deficiency, and the current page.
+    assert 'id="menu-unread" data-count="1"' in page
+    assert 'href="/officer/" aria-current="page"' in page
+
+
+def test_a_decision_notice_links_to_its_request(app, make_officer, make_staff, dbc):
+    officer = make_officer()
+    owner = officer.as_actor()
+    request = quals.start_request(officer, owner)
+    for i, kind in enumerate(("degree", "national_card", "id_booklet", "photo")):
+        quals.attach_document(
+            request,
+            owner,
+            kind,
+            StoredFile(f"dn/{(request.id * 10 + i):032x}.pdf", f"{kind}.pdf", "application/pdf", 10, "0" * 64),
+        )
+    request = request.apply("submit", owner)
+    request.apply("deficiency", make_staff("university", TEHRAN).as_actor(), note="عکس تار است", reason="photo")
+    notice = models.Notice.select().where(models.Notice.officer == officer.id).get()
+    assert (notice.request_type, notice.request_id) == ("qualification", request.id)
+    page = officer_client(app, officer).get(f"/officer/messages/{notice.id}").get_data(as_text=True)
+    assert f'id="notice-about" href="/officer/qualification/{request.id}"' in page
