@@ -462,7 +462,8 @@ class ReviewFlow:
     def _send(self, request, action, note):
         if action not in self.messages and action not in self.texts:
             return
-        params = dict(request.message_params(), id=request.id, note=note)
+        # The messages put their own full stop after the note: "..." never reaches the officer.
+        params = dict(request.message_params(), id=request.id, note=note.rstrip().rstrip(".").rstrip())
         if action in self.messages:
             subject, body = self.messages[action]
             notify_officer(request.officer, translate(subject), translate(body, **params), about=request)

@@ -89,3 +89,56 @@ def test_a_decision_notice_links_to_its_request(app, make_officer, make_staff, d
     assert (notice.request_type, notice.request_id) == ("qualification", request.id)
     page = officer_client(app, officer).get(f"/officer/messages/{notice.id}").get_data(as_text=True)
     assert f'id="notice-about" href="/officer/qualification/{request.id}"' in page
+
+
+def test_a_note_ending_with_a_full_stop_gives_no_double_stop(app, make_officer, make_staff, dbc):
+    officer = make_officer()
+    owner = officer.as_actor()
+    request = quals.start_request(officer, owner)
+    for i, kind in enumerate(("degree", "national_card", "id_booklet", "photo")):
+        quals.attach_document(
+            request,
+            owner,
+            kind,
+            StoredFile(f"ds/{(request.id * 10 + i):032x}.pdf", f"{kind}.pdf", "application/pdf", 10, "0" * 64),
+        )
+    request = request.apply("submit", owner)
+    request.apply("deficiency", make_staff("university", TEHRAN).as_actor(), note="عکس را دوباره بارگذاری کنید.")
+    notice = models.Notice.select().where(models.Notice.officer == officer.id).get()
+    assert "بارگذاری کنید" in notice.body and ".." not in notice.body
+    sms = models.SmsOutbox.select().where(models.SmsOutbox.to == officer.mobile).order_by(models.SmsOutbox.id.desc())
+    assert ".." not in sms.first().text
+
+
+def test_the_first_submission_is_not_sent_back(app, make_officer, dbc):
+    officer = make_officer()
+    request = quals.start_request(officer, officer.as_actor())
+    for i, kind in enumerate(("degree", "national_card", "id_booklet", "photo")):
+        quals.attach_document(
+            request,
+            officer.as_actor(),
+            kind,
+            StoredFile(f"df/{(request.id * 10 + i):032x}.pdf", f"{kind}.pdf", "application/pdf", 10, "0" * 64),
+        )
+    client = officer_client(app, officer)
+    response = client.post(f"/officer/qualification/{request.id}", data={"action": "submit"}, follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert (
+        "برای بررسی به دانشگاه ارسال شد" in page and "دوباره" not in page.split('role="status"')[1].split("</div>")[0]
+    )
+
+
+def test_no_message_says_branch_twice():
+    """A branch's name usually starts with «شعبه»: the messages quote it instead of
+    prefixing the word again («شعبه شعبه مرکزی»)."""
+    from helpers import ROOT
+
+    catalogue = (ROOT / "translations" / "fa" / "LC_MESSAGES" / "messages.po").read_text(encoding="utf-8")
+    assert "شعبه %(branch)s" not in catalogue
+
+
+def test_the_reviewing_university_does_not_repeat_a_city_named_as_its_province(app, make_officer, dbc):
+    officer = make_officer(city="تهران")
+    page = officer_client(app, officer).get("/officer/qualification/new").get_data(as_text=True)
+    sentence = page.split('id="reviewing-university">')[1].split("</p>")[0]
+    assert "تهران (تهران)" not in sentence and "تهران" in sentence
