@@ -240,3 +240,37 @@ def test_officer_dashboard_shows_the_next_step(page, live_server, app, make_offi
     assert page.evaluate(NO_SIDEWAYS_SCROLL) <= 0
     shot(page, "02-dashboard-deficient-phone")
     page.set_viewport_size(DESK)
+
+
+def test_termination_asks_for_confirmation_only_once_the_reason_is_written(
+    page, live_server, make_officer, dialogs, shot
+):
+    """An empty reason is reported first; the confirm dialog comes only for a valid form."""
+    base = live_server
+    officer = make_officer(qualified=True)
+    with models.db.connection_context():
+        distributor = models.create_distributor(
+            "pakhsh", PASSWORD, "شرکت پخش سلامت", "company", "09121110000", manager_name="رضا"
+        )
+        city = models.City.get(models.City.name == "تهران")
+        branch = models.cooperation.create_branch(
+            distributor.as_actor(), "شعبه ونک", city.province, city, "تهران، میدان ونک، پلاک ۵"
+        )
+        cooperation = models.cooperation.nominate(branch, distributor.as_actor(), officer.national_code)
+        cooperation.apply("officer_approve", officer.as_actor())
+    reviewer = make_staff("rev", "university", full_name="بازبین تهران")
+    with models.db.connection_context():
+        models.Cooperation.get_by_id(cooperation.id).apply("approve", reviewer.as_actor())
+    officer_login(page, base, officer.user_code)
+    page.goto(base + "/officer/termination/new")
+    with page.expect_navigation():
+        page.click("button[value=finalize]")
+    expect(page.locator("#error-summary[role=alert]")).to_be_visible()
+    assert dialogs == []  # no confirm for a form that is not valid yet
+    shot(page, "01-termination-noreason")
+    page.fill("#reason", "پایان قرارداد با شرکت")
+    page.click("button[value=finalize]")
+    assert [d["type"] for d in dialogs] == ["confirm"]  # dismissed: nothing ended
+    dialogs.clear()
+    with models.db.connection_context():
+        assert models.Cooperation.get_by_id(cooperation.id).status == "active"

@@ -64,8 +64,13 @@
   if (summary) { summary.focus(); }
 
   // Buttons that ask before acting (data-confirm="question").
+  // data-confirm-requires="field": ask only once that field is filled in; an empty form
+  // goes to the server first, which says what is missing (nothing is confirmed in vain).
   document.querySelectorAll('[data-confirm]').forEach(function (el) {
     el.addEventListener('click', function (event) {
+      var needs = el.getAttribute('data-confirm-requires');
+      var input = needs && el.form && el.form.elements[needs];
+      if (input && !input.value.trim()) { return; }
       if (!window.confirm(el.getAttribute('data-confirm'))) { event.preventDefault(); }
     });
   });
