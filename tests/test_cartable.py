@@ -250,3 +250,20 @@ def test_the_review_page_lists_the_applicants_other_requests(app, queue_setting,
     page = client.get(f"/admin/qualification/review/?id={newer.id}").get_data(as_text=True)
     earlier = page.split('id="earlier-requests"')[1].split("</ul>")[0]
     assert f"id={requests['submitted'].id}" in earlier
+
+
+def test_the_dashboard_weeks_are_jalali(app, queue_setting):
+    _requests, _actors, staff = queue_setting
+    from backoffice.dashboard import dashboard_numbers
+
+    weeks = [week for week, _n in dashboard_numbers(staff["directorate"])["per_week"]]
+    assert weeks and all(week.startswith("14") and "/" in week for week in weeks), weeks
+
+
+def test_details_pages_show_jalali_times(app, queue_setting):
+    requests, _actors, staff = queue_setting
+    client = staff_client_for(app, staff["directorate"])
+    page = client.get(f"/admin/qualification/details/?id={requests['submitted'].id}").get_data(as_text=True)
+    submitted = QualificationRequest.get_by_id(requests["submitted"].id).submitted_at
+    assert submitted.isoformat(sep=" ")[:16] not in page
+    assert "1405/" in page or "1404/" in page or "1406/" in page
