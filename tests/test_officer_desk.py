@@ -142,3 +142,12 @@ def test_the_reviewing_university_does_not_repeat_a_city_named_as_its_province(a
     page = officer_client(app, officer).get("/officer/qualification/new").get_data(as_text=True)
     sentence = page.split('id="reviewing-university">')[1].split("</p>")[0]
     assert "تهران (تهران)" not in sentence and "تهران" in sentence
+
+
+def test_a_hint_sits_between_the_label_and_the_input(client):
+    """GOV.UK: the hint is read before typing (finding 6)."""
+    page = client.get("/officer/register").get_data(as_text=True)
+    label = page.index('for="national_code"')
+    hint = page.index('id="national_code-help"')
+    field = page.index("<input", hint)
+    assert label < hint < field and page.index('id="national_code"', hint) > field

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 import models
 import storage
-from browser import assert_accessible, make_staff, officer_login, staff_login
+from browser import axe_violations, format_violations, make_staff, officer_login, staff_login
 from helpers import JPEG_BYTES, MINIMAL_PDF, PASSWORD
 
 pytestmark = pytest.mark.e2e
@@ -21,6 +21,12 @@ DESK = {"width": 1280, "height": 900}
 
 # Wider than the viewport by this many pixels is a sideways scroll.
 NO_SIDEWAYS_SCROLL = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+
+
+def assert_accessible(page, label):
+    """No axe violation of impact moderate or above (the issue's bar for key pages)."""
+    found = [v for v in axe_violations(page) if v["impact"] in ("moderate", "serious", "critical")]
+    assert not found, f"axe on {label}:\n" + format_violations(found)
 
 
 def submitted_request(app, officer, reviewer=None, state="submitted"):
@@ -112,6 +118,7 @@ def test_cartable_tabs_row_open_decision_and_next(page, live_server, queue, shot
     expect(page.locator("#reason")).to_be_hidden()
     expect(page.locator("#deficiency_reason")).to_have_value("")
     shot(page, "02-review-desk")
+    assert_accessible(page, "review")
     # A missing note and kind: both marked, the decision kept.
     with page.expect_navigation():
         page.click("#decision-form button[type=submit]")
@@ -141,6 +148,7 @@ def test_cartable_tabs_row_open_decision_and_next(page, live_server, queue, shot
     assert page.evaluate("el => getComputedStyle(el).display", first_cell.element_handle()) == "block"
     assert page.evaluate("el => getComputedStyle(el, '::before').content", first_cell.element_handle()) != "none"
     shot(page, "05-cartable-phone")
+    assert_accessible(page, "cartable at 360 px")
     page.goto(base + page.locator("tr.cartable-row").first.locator("a.review-link").get_attribute("href"))
     assert page.evaluate(NO_SIDEWAYS_SCROLL) <= 0
     shot(page, "06-review-phone")
