@@ -151,3 +151,17 @@ def test_a_hint_sits_between_the_label_and_the_input(client):
     hint = page.index('id="national_code-help"')
     field = page.index("<input", hint)
     assert label < hint < field and page.index('id="national_code"', hint) > field
+
+
+def test_a_password_change_reports_every_mistake_at_once(app, make_officer, dbc):
+    """A wrong current password, a short new one and a different confirmation: all three
+    in one round (finding 6), not one per attempt."""
+    officer = make_officer()
+    response = officer_client(app, officer).post(
+        "/officer/password",
+        data={"current_password": "wrong-one", "new_password": "abc12", "new_password_confirm": "abc13"},
+    )
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    for field in ("current_password", "new_password", "new_password_confirm"):
+        assert f'id="{field}-error"' in page, field
