@@ -37,7 +37,7 @@ def _status_formatter(view, context, model, name):
 def _review_link(view, context, model, name):
     """The request number, linking to the review in the current tab (the whole row opens it)."""
     return Markup('<a class="review-link" href="{0}">{1}</a>').format(
-        view.get_url(".review_view", id=model.id, tab=view.current_tab()), persian.to_persian_digits(model.id)
+        view.get_url(".review_view", id=model.id, tab=view.current_tab()), model.id
     )
 
 

@@ -254,6 +254,18 @@ def nominate(branch, actor, national_code: str) -> Cooperation:
     """The distributor names an officer for its branch; the officer must accept.
 
     Refusals name the reason but reveal nothing about another distributor."""
+    officer = nominee(branch, actor, national_code)
+    waiting = N_("This branch already has a nomination waiting for an answer.")
+    cooperation = Cooperation(
+        branch=branch, distributor=branch.distributor_id, officer=officer, university=branch.city.university_id
+    )
+    return FLOW.create(cooperation, Action.NOMINATE, actor, conflict=ConflictError(waiting, field="national_code"))
+
+
+def nominee(branch, actor, national_code: str) -> Officer:
+    """The officer ``national_code`` names, if the distributor may nominate them for the
+    branch now (the same refusals as :func:`nominate`): what the distributor confirms
+    ("is this the person?") before the request goes out."""
     if not branch.can_manage(actor):
         raise PermissionDenied(N_("You may not do this on this request."))
     code = normalize_national_code(national_code)
@@ -274,13 +286,9 @@ def nominate(branch, actor, national_code: str) -> Cooperation:
             field="national_code",
             code="officer_already_active",
         )
-    waiting = N_("This branch already has a nomination waiting for an answer.")
     if branch_open_request(branch) is not None:
-        raise DomainError(waiting, field="national_code")
-    cooperation = Cooperation(
-        branch=branch, distributor=branch.distributor_id, officer=officer, university=branch.city.university_id
-    )
-    return FLOW.create(cooperation, Action.NOMINATE, actor, conflict=ConflictError(waiting, field="national_code"))
+        raise DomainError(N_("This branch already has a nomination waiting for an answer."), field="national_code")
+    return officer
 
 
 def branch_open_request(branch):
