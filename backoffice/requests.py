@@ -19,7 +19,7 @@ from web.forms import ActionForm
 from web.labels import status_label
 from web.security import deny
 
-from .base import SecureModelView, current_staff, exported_by_name, staff_actor, status_badge
+from .base import COUNT_CAP, SecureModelView, current_staff, exported_by_name, staff_actor, status_badge
 from .export import ExportColumn, as_datetime
 from .filters import AssignedToMeFilter, IdFilter, JalaliDateFilter, OfficerSearchMixin, OverdueFilter, options_of
 
@@ -144,7 +144,8 @@ class ReviewQueueView(SecureModelView):
         self._template_args.update(
             cartable_tabs=models.cartable.TABS,
             cartable_tab=self.current_tab(),
-            cartable_counts=models.cartable.tab_counts(self.model, staff_actor()),
+            cartable_counts=models.cartable.tab_counts(self.model, staff_actor(), cap=COUNT_CAP),
+            cartable_cap=COUNT_CAP,
             cartable_hidden=() if staff_actor().is_directorate else self.directorate_columns,
         )
         return super().index_view()

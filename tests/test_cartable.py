@@ -267,3 +267,11 @@ def test_details_pages_show_jalali_times(app, queue_setting):
     submitted = QualificationRequest.get_by_id(requests["submitted"].id).submitted_at
     assert submitted.isoformat(sep=" ")[:16] not in page
     assert "1405/" in page or "1404/" in page or "1406/" in page
+
+
+def test_capped_counts_stop_at_the_cap(queue_setting):
+    _requests, actors, _staff = queue_setting
+    exact = queue.tab_counts(QualificationRequest, actors["directorate"])
+    assert queue.tab_counts(QualificationRequest, actors["directorate"], cap=100) == exact
+    capped = queue.tab_counts(QualificationRequest, actors["directorate"], cap=2)
+    assert capped["all"] == 3 and capped["overdue"] == 1  # "2+" for a tab of 6

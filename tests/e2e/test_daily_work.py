@@ -184,6 +184,10 @@ def test_no_sideways_scroll_at_360_px(page, second_page, live_server, app, make_
         wide = page.evaluate(NO_SIDEWAYS_SCROLL)
         shot(page, f"{label}-phone")
         assert wide <= 0, f"{path} scrolls sideways by {wide} px at 360 px"
+        # The same page at 1280 px, saved next to it (the screenshots of every page).
+        page.set_viewport_size(DESK)
+        shot(page, f"{label}-desk")
+        page.set_viewport_size(PHONE)
 
     for path, label in (
         ("/", "home"),
