@@ -475,8 +475,8 @@ class EditRequestView(OfficerSearchMixin, ReviewQueueView):
             .switch(models.EditRequest)
         )
 
-    def review_context(self, item, form):
-        context = super().review_context(item, form)
+    def review_context(self, item, form, chosen=None, errors=None):
+        context = super().review_context(item, form, chosen=chosen, errors=errors)
         context["comparison"] = item.comparison()
         context["documents_in_force"] = models.officer_documents(item.officer)
         return context

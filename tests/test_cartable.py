@@ -275,3 +275,17 @@ def test_capped_counts_stop_at_the_cap(queue_setting):
     assert queue.tab_counts(QualificationRequest, actors["directorate"], cap=100) == exact
     capped = queue.tab_counts(QualificationRequest, actors["directorate"], cap=2)
     assert capped["all"] == 3 and capped["overdue"] == 1  # "2+" for a tab of 6
+
+
+def test_an_edit_request_decision_with_a_mistake_is_drawn_again(app, make_officer, make_staff, dbc):
+    """Every cartable's review page redraws a refused decision (the edit requests' page
+    has a context of its own)."""
+    officer = make_officer(qualified=True)
+    edit = models.edit_requests.file_edit_request(officer, officer.as_actor(), {"first_name": "مرجان"}, {})
+    client = staff_client_for(app, make_staff("university", TEHRAN))
+    response = client.post(
+        f"/admin/editrequest/review/?id={edit.id}", data={"decision": "reject", "reason": "", "note": ""}
+    )
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert 'id="note-error"' in page and 'id="reason-error"' in page
