@@ -12,10 +12,14 @@ above it, and none imports inside a function to hide a cycle):
     auth          sessions, login throttling, password change and reset
     officer_rules the officer's fields: policy, cleaning, registration, profile
     vocabulary    states, actions, reasons and their labels
-    sla           the service-level clock: settings, holidays, working days
+    sla           the service-level clock: settings (with bounds), holidays, working days
+    tick          the time-based rules' runner: named jobs under leases (``flask tick``)
+    staff_notices notices to a university's reviewers or to the directorate
     review        the review lifecycle every reviewed request type shares
     qualification, edit_requests, cooperation   the reviewed request types
     request_types the registry of reviewed types (REVIEWED_TYPES)
+    reassignment  reassigning requests; a reviewer who leaves returns them to the pool
+    time_rules    expiry, escalation, reminders, branches without an officer (tick's jobs)
     dashboards    the dashboards' aggregates (reporting; no operation imports it)
     verification, ratelimit, migrations, legacy
 
@@ -51,7 +55,11 @@ from . import (
     legacy,  # the legacy CSV migration; imports the models above
     qualification,
     ratelimit,
+    reassignment,
     sla,
+    staff_notices,
+    tick,
+    time_rules,  # registers the time-based rules' jobs with tick
     verification,
 )
 from .accounts import (
@@ -127,6 +135,7 @@ from .officer_rules import (
 from .prepared import Prepared
 from .qualification import QualificationRequest
 from .ratelimit import RateCounter
+from .reassignment import bulk_reassign, deactivate_staff, reassign
 from .reference import (
     REFERENCE_MODELS,
     City,
@@ -141,8 +150,10 @@ from .reference import (
     load_reference_data,
 )
 from .request_types import REVIEWED_TYPES, WAITING_STATES, officer_documents, officer_requests, reviewed_type
-from .review import Document, RequestEvent, ReviewFlow, reassign
+from .review import Document, RequestEvent, ReviewFlow
 from .sla import Holiday, Setting
+from .staff_notices import StaffNotice
+from .tick import TickJob, TickMark, job_lags, register_job
 from .vocabulary import (
     ACTION_LABELS,
     DEFICIENCY_REASONS,
@@ -181,6 +192,9 @@ ALL_MODELS = (
     Setting,
     Holiday,
     RateCounter,
+    TickJob,
+    TickMark,
+    StaffNotice,
 )
 
 
@@ -280,6 +294,13 @@ __all__ = [
     "RequestEvent",
     "ReviewFlow",
     "reassign",
+    "bulk_reassign",
+    "deactivate_staff",
+    "StaffNotice",
+    "TickJob",
+    "TickMark",
+    "job_lags",
+    "register_job",
     "QualificationRequest",
     "Branch",
     "Cooperation",
@@ -305,4 +326,8 @@ __all__ = [
     "sla",
     "verification",
     "legacy",
+    "reassignment",
+    "staff_notices",
+    "tick",
+    "time_rules",
 ]
