@@ -21,6 +21,7 @@ from web.security import deny
 
 from .base import SecureModelView, current_staff, exported_by_name, staff_actor, status_badge
 from .export import ExportColumn, as_datetime
+from .housekeeping import HousekeepingMixin
 from .filters import AssignedToMeFilter, IdFilter, JalaliDateFilter, OfficerSearchMixin, OverdueFilter, options_of
 
 
@@ -74,7 +75,7 @@ def request_export_columns(model, **more):
     )
 
 
-class ReviewQueueView(SecureModelView):
+class ReviewQueueView(HousekeepingMixin, SecureModelView):
     """A cartable: reviewers see their university's requests only, in every view."""
 
     allowed_roles = ("directorate", "university")
@@ -140,6 +141,7 @@ class ReviewQueueView(SecureModelView):
             "reasons": models.REJECT_REASONS,
             "deficiency_reasons": models.DEFICIENCY_REASONS,
             "can_reassign": actor.is_directorate,
+            "cancellable": [a for a in item.allowed_actions(actor) if a == models.Action.CANCEL],
             "universities": list(University.select().order_by(University.name)) if actor.is_directorate else [],
             "reviewers": list(
                 StaffUser.select()
