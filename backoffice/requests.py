@@ -21,8 +21,8 @@ from web.security import deny
 
 from .base import SecureModelView, current_staff, exported_by_name, staff_actor, status_badge
 from .export import ExportColumn, as_datetime
-from .housekeeping import HousekeepingMixin
 from .filters import AssignedToMeFilter, IdFilter, JalaliDateFilter, OfficerSearchMixin, OverdueFilter, options_of
+from .housekeeping import HousekeepingMixin
 
 
 def _status_formatter(view, context, model, name):

@@ -13,13 +13,19 @@ from __future__ import annotations
 from .accounts import StaffUser
 from .audit import audit
 from .auth import end_all_sessions
-from .base import N_, ConflictError, DomainError, PermissionDenied, db, translate
+from .base import N_, ConflictError, DomainError, PermissionDenied, db, is_sqlite, translate
 from .request_types import REVIEWED_TYPES, reviewed_type
 from .review import CHANGED_MEANWHILE, record_event, same_reviewer
 from .staff_notices import notify_university
 from .vocabulary import Action
 
 BULK_LIMIT = 500
+
+
+def _locked(query):
+    """The query locking its rows until the transaction ends: PostgreSQL's FOR UPDATE;
+    SQLite's IMMEDIATE transactions already hold the one write lock."""
+    return query if is_sqlite() else query.for_update()
 
 
 def _check_reviewer(reviewer, university):
@@ -44,7 +50,7 @@ def reassign(request, actor, university=None, reviewer=None, note: str = ""):
     with db.atomic():
         if reviewer is not None:
             # Locks the account's row: a deactivation running now waits, then finds this request.
-            fresh = StaffUser.select().where(StaffUser.id == reviewer.id).for_update().first()
+            fresh = _locked(StaffUser.select().where(StaffUser.id == reviewer.id)).first()
             if fresh is None or not fresh.is_active:
                 raise DomainError(N_("This account is deactivated; choose an active reviewer."), field="reviewer")
         updated = (
@@ -136,7 +142,7 @@ def deactivate_staff(staff, actor, reason: str = "") -> int:
     if not (actor.is_directorate or actor.kind == "system"):
         raise PermissionDenied(N_("Only the directorate can deactivate accounts."))
     with db.atomic():
-        StaffUser.select().where(StaffUser.id == staff.id).for_update().first()
+        _locked(StaffUser.select().where(StaffUser.id == staff.id)).first()
         StaffUser.update(is_active=False).where(StaffUser.id == staff.id).execute()
         staff.is_active = False
         end_all_sessions("staff", staff.id)

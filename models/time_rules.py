@@ -28,6 +28,7 @@ from .tick import once, register_job
 from .vocabulary import Action, State
 
 REMINDER_DAYS = (7, 14)
+REMINDER = N_("Request #%(id)s has waited %(days)s days for you to fix its deficiencies; fix and resubmit it.")
 
 
 def as_datetime(value):
@@ -154,13 +155,7 @@ def remind_deficient(now: _dt.datetime) -> int:
                 if max(due) in fresh:
                     queue_sms(
                         request.officer.mobile,
-                        translate(
-                            N_(
-                                "Your request #%(id)s has waited %(days)s days for you to fix its deficiencies. Open it under your requests and resubmit it."
-                            ),  # noqa: E501  (one message id)
-                            id=request.id,
-                            days=max(due),
-                        ),
+                        translate(REMINDER, id=request.id, days=max(due)),
                     )
                     sent += 1
     return sent
@@ -240,7 +235,7 @@ def chase_vacancies(now: _dt.datetime) -> int:
             if once("branch_non_compliant", key):
                 text = translate(
                     N_(
-                        "The branch %(branch)s has had no technical officer for longer than the grace period: it is non-compliant."
+                        "The branch %(branch)s is non-compliant: it has had no technical officer past the grace period."
                     ),  # noqa: E501  (one message id)
                     branch=branch.name,
                 )

@@ -7,9 +7,8 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 import models
-from models import Branch, Cooperation
+from models import Branch, Cooperation, time_rules
 from models import cooperation as coops
-from models import time_rules
 from persian import to_ascii_digits
 from web.errors import refusals_flashed, show_error
 from web.forms import ActionForm, LoginForm
