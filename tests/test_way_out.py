@@ -44,6 +44,7 @@ COOPERATION = {
     (S.PENDING_UNIVERSITY, A.CANCEL): ("directorate", S.CANCELLED),
     (S.ACTIVE, A.RELEASE): ("distributor", S.ENDED),
     (S.ACTIVE, A.TERMINATE): ("officer", S.ENDED),
+    (S.ACTIVE, A.DIRECTORATE_END): ("directorate", S.ENDED),
 }
 QUALIFICATION = {
     (S.DRAFT, A.SUBMIT): ("officer", S.SUBMITTED),
