@@ -225,6 +225,11 @@ def test_every_action_and_every_state_is_produced_by_the_real_operations(make_of
     coops.expire_nominations(models.utcnow() + dt.timedelta(days=30))
     assert models.Cooperation.get_by_id(stale.id).status == State.EXPIRED
     coops.nominate(branch2, distributor.as_actor(), c.national_code).apply(Action.CANCEL, director, note="تکراری")
+    # The directorate ends an active cooperation (what deactivating or revoking the officer does).
+    ending = coops.nominate(branch2, distributor.as_actor(), c.national_code).apply(
+        Action.OFFICER_APPROVE, c.as_actor()
+    )
+    ending.apply(Action.APPROVE, reviewer).apply(Action.DIRECTORATE_END, director, note="ابطال صلاحیت")
     leaving = make_staff("university", TEHRAN)
     third = submitted_request(make_officer())
     third.apply(Action.DEFICIENCY, leaving.as_actor(), note="نقص")
