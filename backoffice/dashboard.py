@@ -8,7 +8,7 @@ import json
 
 import models
 import persian
-from models import dashboards, sla
+from models import dashboards, sla, staff_notices, time_rules
 
 
 def dashboard_numbers(staff) -> dict:
@@ -18,11 +18,15 @@ def dashboard_numbers(staff) -> dict:
         "target_days": sla.target_working_days(),
         "request_types": models.REVIEWED_TYPES,
     }
+    in_scope = (lambda model: model.university == university_id) if university_id else (lambda model: True)
     for model in models.REVIEWED_TYPES:
         numbers[model.REQUEST_TYPE] = {
             "by_state": dashboards.counts_by_state_and_university(model, university_id),
-            "overdue": sla.overdue(model).where((model.university == university_id) if university_id else True).count(),
+            "overdue": sla.overdue(model).where(in_scope(model)).count(),
+            "escalated": time_rules.escalated(model).where(in_scope(model)).count(),
         }
+    numbers["vacancies"] = time_rules.vacancies(models.utcnow(), university_id=university_id)
+    numbers["staff_notices"] = staff_notices.notices_for(staff.as_actor(), limit=10)
     q = models.QualificationRequest
     # Week starts in the Jalali calendar, like every date of the back office.
     numbers["per_week"] = [

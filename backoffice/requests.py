@@ -22,6 +22,7 @@ from web.security import deny
 from .base import COUNT_CAP, SecureModelView, current_staff, exported_by_name, staff_actor, status_badge
 from .export import ExportColumn, as_datetime
 from .filters import AssignedToMeFilter, IdFilter, JalaliDateFilter, OfficerSearchMixin, OverdueFilter, options_of
+from .housekeeping import HousekeepingMixin
 
 
 def _status_formatter(view, context, model, name):
@@ -97,7 +98,7 @@ def request_export_columns(model, **more):
     )
 
 
-class ReviewQueueView(SecureModelView):
+class ReviewQueueView(HousekeepingMixin, SecureModelView):
     """A cartable: reviewers see their university's requests only, in every view."""
 
     allowed_roles = ("directorate", "university")
@@ -222,6 +223,7 @@ class ReviewQueueView(SecureModelView):
             "reasons": models.cartable.reasons_for(self.model, "reject"),
             "deficiency_reasons": models.cartable.reasons_for(self.model, "deficiency"),
             "can_reassign": actor.is_directorate,
+            "cancellable": [a for a in item.allowed_actions(actor) if a == models.Action.CANCEL],
             "universities": list(University.select().order_by(University.name)) if actor.is_directorate else [],
             "reviewers": list(
                 StaffUser.select()

@@ -12,11 +12,15 @@ above it, and none imports inside a function to hide a cycle):
     auth          sessions, login throttling, password change and reset
     officer_rules the officer's fields: policy, cleaning, registration, profile
     vocabulary    states, actions, reasons and their labels
-    sla           the service-level clock: settings, holidays, working days
+    sla           the service-level clock: settings (with bounds), holidays, working days
+    tick          the time-based rules' runner: named jobs under leases (``flask tick``)
+    staff_notices notices to a university's reviewers or to the directorate
     review        the review lifecycle every reviewed request type shares
     qualification, edit_requests, cooperation   the reviewed request types
     request_types the registry of reviewed types (REVIEWED_TYPES)
     cartable      the cartable's tabs, counts and next request; the reviewer's decision
+    reassignment  reassigning requests; a reviewer who leaves returns them to the pool
+    time_rules    expiry, escalation, reminders, branches without an officer (tick's jobs)
     dashboards    the dashboards' aggregates (reporting; no operation imports it)
     identity      the identity adapters (civil registry, Shahkar)
     registration  registration and mobile changes confirmed by an SMS code; claims
@@ -60,7 +64,11 @@ from . import (
     legacy,  # the legacy CSV migration; imports the models above
     qualification,
     ratelimit,
+    reassignment,
     sla,
+    staff_notices,
+    tick,
+    time_rules,  # registers the time-based rules' jobs with tick
     verification,
 )
 from .account_admin import IdentityCorrection
@@ -138,6 +146,7 @@ from .officer_rules import (
 from .prepared import Prepared
 from .qualification import QualificationRequest
 from .ratelimit import RateCounter
+from .reassignment import bulk_reassign, deactivate_staff, reassign
 from .reference import (
     REFERENCE_MODELS,
     City,
@@ -161,8 +170,10 @@ from .registration import (
     start_registration,
 )
 from .request_types import REVIEWED_TYPES, WAITING_STATES, officer_documents, officer_requests, reviewed_type
-from .review import Document, RequestEvent, ReviewFlow, reassign
+from .review import Document, RequestEvent, ReviewFlow
 from .sla import Holiday, Setting
+from .staff_notices import StaffNotice
+from .tick import TickJob, TickMark, job_lags, register_job
 from .vocabulary import (
     ACTION_LABELS,
     DEFICIENCY_REASONS,
@@ -201,6 +212,9 @@ ALL_MODELS = (
     Setting,
     Holiday,
     RateCounter,
+    TickJob,
+    TickMark,
+    StaffNotice,
     MobileVerification,
     IdentityClaim,
     IdentityCorrection,
@@ -317,6 +331,13 @@ __all__ = [
     "RequestEvent",
     "ReviewFlow",
     "reassign",
+    "bulk_reassign",
+    "deactivate_staff",
+    "StaffNotice",
+    "TickJob",
+    "TickMark",
+    "job_lags",
+    "register_job",
     "QualificationRequest",
     "Branch",
     "Cooperation",
@@ -344,4 +365,8 @@ __all__ = [
     "sla",
     "verification",
     "legacy",
+    "reassignment",
+    "staff_notices",
+    "tick",
+    "time_rules",
 ]

@@ -38,6 +38,10 @@ class State(_Labelled):
     ACTIVE = "active", NP_("status", "active")
     ENDED = "ended", NP_("status", "ended")
     REJECTED = "rejected", NP_("status", "rejected")
+    # Ended without a decision: by the applicant, by time, by the directorate.
+    WITHDRAWN = "withdrawn", NP_("status", "withdrawn")
+    EXPIRED = "expired", NP_("status", "expired")
+    CANCELLED = "cancelled", NP_("status", "cancelled")
     # A termination request's only states besides draft (it is not reviewed).
     FINALIZED = "finalized", NP_("status", "finalized")
 
@@ -61,6 +65,12 @@ class Action(_Labelled):
     APPROVE = "approve", N_("approved")
     REJECT = "reject", N_("rejected")
     REASSIGN = "reassign", N_("reassigned")
+    WITHDRAW = "withdraw", N_("withdrew the request")
+    EXPIRE = "expire", N_("expired: no answer in time")
+    CANCEL = "cancel", N_("cancelled by the directorate")
+    # The reviewer it was bound to left (deactivated or moved): back to the university's pool.
+    RETURN_TO_POOL = "return_to_pool", N_("returned to the university's pool")
+    ESCALATE = "escalate", N_("escalated: past its due date")
     RELEASE = "release", N_("released the officer")
     TERMINATE = "terminate", N_("ended the cooperation")
     # The directorate deactivated the officer or suspended or revoked the qualification.

@@ -97,7 +97,14 @@ def _where(sql, schema) -> str:
 def test_migrations_build_what_create_tables_builds(fresh):
     migrated = fresh()
     applied = migrations.migrate(migrated)
-    assert applied == ["001_initial", "002_cartable_indexes", "003_rate_counter", "006_identity", "010_notice_subject"]
+    assert applied == [
+        "001_initial",
+        "002_cartable_indexes",
+        "003_rate_counter",
+        "005_time_rules",
+        "006_identity",
+        "010_notice_subject",
+    ]
     assert migrations.migrate(migrated) == []  # safe to run again
     expected = fresh()
     models.create_tables()
@@ -230,6 +237,7 @@ def test_init_db_applies_the_pending_migrations(tmp_path):
         assert "migration applied: 001_initial" in result.output
         assert "migration applied: 002_cartable_indexes" in result.output
         assert "migration applied: 003_rate_counter" in result.output
+        assert "migration applied: 005_time_rules" in result.output
         assert "migration applied: 006_identity" in result.output
         assert "migration applied: 010_notice_subject" in result.output
         assert "reference data added: province=31," in result.output
