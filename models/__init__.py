@@ -5,9 +5,10 @@ application uses, so callers write ``from models import Officer``.
 """
 from .base import (SYSTEM, Actor, BaseModel, ConflictError, DomainError, N_, PermissionDenied,
                    bind_database, bind_url, connect_database, db, is_sqlite, translate, utcnow)
-from .reference import (REFERENCE_MODELS, City, DegreeLevel, DocumentKind, FieldOfStudy, Province,
-                        University, cities_by_province, document_kinds, find_by_persian_name,
-                        load_reference_data)
+from .reference import (REFERENCE_MODELS, City, CityDistrict, DegreeLevel, DocumentKind, FieldDegree,
+                        FieldOfStudy, Province, University, check_study, cities_by_province,
+                        clean_district, districts_by_city, document_kinds, find_by_persian_name,
+                        find_university, in_persian_order, load_reference_data, route)
 from .accounts import (AuditLog, Distributor, LoginFailure, LoginSession, LoginThrottled,
                        Officer, PasswordReset, StaffUser, audit, authenticate,
                        request_password_reset, reset_password,
@@ -35,7 +36,7 @@ from .officer_rules import (FIELD_POLICY, FREE_FIELDS, REVIEWED_FIELDS, Validati
                             update_place_before_qualification)
 
 ALL_MODELS = (
-    Province, University, City, FieldOfStudy, DegreeLevel, DocumentKind,
+    Province, University, City, CityDistrict, FieldOfStudy, DegreeLevel, FieldDegree, DocumentKind,
     Officer, StaffUser, Distributor, LoginSession, LoginFailure, AuditLog, PasswordReset,
     Notice, NoticeRead, SmsOutbox,
     RequestEvent, Document, QualificationRequest,

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Debian packages the test suite needs: Chromium (browser tests) and PostgreSQL.
+# Debian packages the application and its tests need: ICU's headers and a C++ compiler (PyICU,
+# Persian alphabetical order), Chromium (browser tests) and PostgreSQL.
 set -euo pipefail
 need=()
+dpkg -s libicu-dev >/dev/null 2>&1 || need+=(libicu-dev)
+command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
+command -v g++ >/dev/null 2>&1 || need+=(g++)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v pg_ctlcluster >/dev/null 2>&1 || need+=(postgresql)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi

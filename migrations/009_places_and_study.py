@@ -1,0 +1,76 @@
+"""009 -- places that match the country, and the field x degree matrix (issue 19).
+
+- ``university.kind``: a university (دانشگاه) or a school (دانشکده) of medical sciences.
+- ``city.county``: the county (شهرستان) of each city, now that every city is listed.
+- ``city_district``: the municipal districts of a city split between universities (Tehran),
+  each routed to its own university.
+- ``field_degree``: the degree levels at which a restricted field of study is allowed; the
+  fields already in the database get the restrictions of ``data/field_degrees.csv`` once,
+  here (later loads seed only the fields they create, so an edit of the matrix stays).
+
+Independent of 004-008: it touches only its own columns and tables.
+"""
+import csv
+
+import peewee as pw
+from peewee_migrate import Migrator
+
+from models.reference import DATA_DIR  # a path only: the migration builds its own models
+
+FIELD_DEGREES = DATA_DIR / "field_degrees.csv"
+
+
+def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
+    """Add the columns and tables; seed the matrix of the fields already there."""
+    migrator.add_fields("university", kind=pw.CharField(max_length=12, default="university"))
+    migrator.add_fields("city", county=pw.CharField(max_length=80, default=""))
+
+    @migrator.create_model
+    class CityDistrict(pw.Model):
+        id = pw.AutoField()
+        city = pw.ForeignKeyField(column_name="city_id", field="id", model=migrator.orm["city"], on_delete="CASCADE")
+        number = pw.IntegerField()
+        university = pw.ForeignKeyField(column_name="university_id", field="id", model=migrator.orm["university"],
+                                        on_delete="RESTRICT")
+
+        class Meta:
+            legacy_table_names = False
+            table_name = "city_district"
+            indexes = [(("city", "number"), True)]
+
+    @migrator.create_model
+    class FieldDegree(pw.Model):
+        id = pw.AutoField()
+        field = pw.ForeignKeyField(column_name="field_id", field="id", model=migrator.orm["field_of_study"],
+                                   on_delete="CASCADE")
+        degree = pw.ForeignKeyField(column_name="degree_id", field="id", model=migrator.orm["degree_level"],
+                                    on_delete="CASCADE")
+
+        class Meta:
+            legacy_table_names = False
+            table_name = "field_degree"
+            indexes = [(("field", "degree"), True)]
+
+    if not fake:
+        migrator.run(_seed_field_degrees, database)
+
+
+def _seed_field_degrees(database):
+    if not FIELD_DEGREES.exists():
+        return
+    with open(FIELD_DEGREES, encoding="utf-8-sig", newline="") as handle:
+        pairs = [(row["field_code"].strip(), row["degree_code"].strip()) for row in csv.DictReader(handle)]
+    for field_code, degree_code in pairs:
+        database.execute_sql(
+            'INSERT INTO "field_degree" ("field_id", "degree_id") '
+            'SELECT f."id", d."id" FROM "field_of_study" f, "degree_level" d '
+            'WHERE f."code" = %s AND d."code" = %s' .replace("%s", database.param),
+            (field_code, degree_code))
+
+
+def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
+    """Drop them again."""
+    migrator.remove_model("field_degree")
+    migrator.remove_model("city_district")
+    migrator.remove_fields("city", "county")
+    migrator.remove_fields("university", "kind")
