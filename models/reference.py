@@ -402,7 +402,7 @@ def check_study(field, degree) -> None:
         return
     allowed = {d for (d,) in FieldDegree.select(FieldDegree.degree).where(FieldDegree.field == field).tuples()}
     if allowed and degree.id not in allowed:
-        raise DomainError(N_("The field of study %(field)s is accepted only at these degree levels: %(degrees)s."),
-                          field=field.name, degrees="، ".join(
+        raise DomainError(N_("The field of study %(name)s is accepted only at these degree levels: %(degrees)s."),
+                          field="degree_level", name=field.name, degrees="، ".join(
                               d.name for d in DegreeLevel.select().where(DegreeLevel.id.in_(allowed))
                               .order_by(DegreeLevel.rank)))
