@@ -4,6 +4,7 @@
 - ``city.county``: the county (شهرستان) of each city, now that every city is listed.
 - ``city_district``: the municipal districts of a city split between universities (Tehran),
   each routed to its own university.
+- ``officer.district``: the municipal district of an officer living in a split city.
 - ``field_degree``: the degree levels at which a restricted field of study is allowed; the
   fields already in the database get the restrictions of ``data/field_degrees.csv`` once,
   here (later loads seed only the fields they create, so an edit of the matrix stays).
@@ -24,6 +25,7 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
     """Add the columns and tables; seed the matrix of the fields already there."""
     migrator.add_fields("university", kind=pw.CharField(max_length=12, default="university"))
     migrator.add_fields("city", county=pw.CharField(max_length=80, default=""))
+    migrator.add_fields("officer", district=pw.IntegerField(null=True))
 
     @migrator.create_model
     class CityDistrict(pw.Model):
@@ -72,5 +74,6 @@ def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
     """Drop them again."""
     migrator.remove_model("field_degree")
     migrator.remove_model("city_district")
+    migrator.remove_fields("officer", "district")
     migrator.remove_fields("city", "county")
     migrator.remove_fields("university", "kind")

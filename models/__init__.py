@@ -32,7 +32,7 @@ from .ratelimit import RateCounter
 from . import ratelimit
 from .officer_rules import (FIELD_POLICY, FREE_FIELDS, REVIEWED_FIELDS, ValidationFailed,
                             find_officer_for_login, register_officer, update_profile,
-                            directly_editable_fields,
+                            directly_editable_fields, set_district,
                             update_place_before_qualification)
 
 ALL_MODELS = (

@@ -20,7 +20,7 @@ from persian import (is_valid_national_code, normalize_mobile, normalize_nationa
 from .accounts import Officer, audit, is_adult, new_user_code, password_problem
 from .base import DomainError, N_, db, translate, utcnow
 from .notices import queue_sms
-from .reference import City, DegreeLevel, FieldOfStudy, Province
+from .reference import City, DegreeLevel, FieldOfStudy, Province, check_study, clean_district, route_id
 
 LOCKED, FREE, REVIEWED = "locked", "free", "reviewed"
 
@@ -41,6 +41,7 @@ FIELD_POLICY = {
     "degree_level": REVIEWED,
     "province": REVIEWED,
     "city": REVIEWED,
+    "district": REVIEWED,
 }
 FREE_FIELDS = tuple(f for f, p in FIELD_POLICY.items() if p == FREE)
 REVIEWED_FIELDS = tuple(f for f, p in FIELD_POLICY.items() if p == REVIEWED)
@@ -197,11 +198,15 @@ CLEANERS = {
 }
 
 
-def clean_fields(data: dict, fields) -> dict:
-    """Clean the named fields; raise ValidationFailed listing every bad one."""
+def clean_fields(data: dict, fields, officer=None) -> dict:
+    """Clean the named fields; raise ValidationFailed listing every bad one.
+
+    The city, the district and the field x degree pair are checked together; when only one
+    of a pair is named, ``officer`` (if given) supplies the other as it stands.
+    """
     clean, errors = {}, {}
     for name in fields:
-        if name == "city":
+        if name in ("city", "district"):
             continue
         try:
             clean[name] = CLEANERS[name](data.get(name, ""))
@@ -212,6 +217,20 @@ def clean_fields(data: dict, fields) -> dict:
             clean["city"] = clean_city(data.get("city"), clean.get("province"))
         except DomainError as error:
             errors["city"] = (error.msgid, error.params)
+    if "district" in fields:
+        city = clean.get("city") if "city" in fields else getattr(officer, "city", None)
+        try:
+            clean["district"] = clean_district(city, data.get("district"))
+        except DomainError as error:
+            errors["district"] = (error.msgid, error.params)
+    if ("field_of_study" in fields or "degree_level" in fields) and not (
+            {"field_of_study", "degree_level"} & set(errors)):
+        field = clean.get("field_of_study", getattr(officer, "field_of_study", None))
+        degree = clean.get("degree_level", getattr(officer, "degree_level", None))
+        try:
+            check_study(field, degree)
+        except DomainError as error:
+            errors[error.field] = (error.msgid, error.params)
     if errors:
         raise ValidationFailed(errors)
     return clean
@@ -227,7 +246,7 @@ def clean_city(value, province):
 
 REGISTRATION_FIELDS = ("national_code", "birth_date", "first_name", "last_name", "father_name",
                        "gender", "id_card_number", "mobile", "phone", "email", "address",
-                       "postal_code", "province", "city", "field_of_study", "degree_level")
+                       "postal_code", "province", "city", "district", "field_of_study", "degree_level")
 
 
 def register_officer(data: dict, actor=None) -> Officer:
@@ -282,15 +301,18 @@ def update_profile(officer, data: dict, actor) -> list[str]:
     present = [f for f in allowed if f in data]
     if "city" in present and "province" not in present:
         data, present = dict(data, province=str(officer.province_id)), present + ["province"]
-    clean = clean_fields(data, present)
+    if "city" in present and "district" not in present and "district" in allowed:
+        data, present = dict(data, district=data.get("district", "")), present + ["district"]
+    clean = clean_fields(data, present, officer=officer)
     changed = [f for f, v in clean.items() if getattr(officer, f) != v]
     if not changed:
         return []
     detail = "; ".join(f"{f}: {getattr(officer, f)} → {clean[f]}" for f in changed)
     with db.atomic():
         update = {getattr(Officer, f): clean[f] for f in changed}
-        if "city" in changed and officer.university_id is not None:
-            update[Officer.university] = clean["city"].university_id
+        if {"city", "district"} & set(changed) and officer.university_id is not None:
+            update[Officer.university] = route_id(clean.get("city", officer.city),
+                                                  clean.get("district", officer.district))
         Officer.update(update).where(Officer.id == officer.id).execute()
         for f in changed:
             setattr(officer, f, clean[f])
@@ -299,11 +321,27 @@ def update_profile(officer, data: dict, actor) -> list[str]:
 
 
 def update_place_before_qualification(officer, data: dict, actor):
-    """Before the first approval, the officer corrects province and city directly."""
+    """Before the first approval, the officer corrects province, city and district directly."""
     if not officer.can_edit_reviewed_fields_directly():
         raise DomainError(N_("After qualification, the province and city change only through an edit request."))
-    clean_fields(data, ("province", "city"))  # both are required here
-    update_profile(officer, {"province": data.get("province"), "city": data.get("city")}, actor)
+    clean_fields(data, ("province", "city", "district"))  # all required here (the district for a split city)
+    update_profile(officer, {"province": data.get("province"), "city": data.get("city"),
+                             "district": data.get("district", "")}, actor)
+    return officer
+
+
+def set_district(officer, value, actor):
+    """An officer of a split city who has no district yet (the first release did not ask) tells
+    it, at login. Their requests already open stay with the university that has them; the
+    ones to come, and the file once qualified, go to the district's university."""
+    district = clean_district(officer.city, value)
+    with db.atomic():
+        update = {Officer.district: district}
+        if officer.university_id is not None:
+            update[Officer.university] = route_id(officer.city, district)
+        Officer.update(update).where(Officer.id == officer.id).execute()
+        audit(actor, "district_set", officer, detail=f"district: {district}")
+    officer.district = district
     return officer
 
 

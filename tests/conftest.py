@@ -153,6 +153,8 @@ def registration_data(**overrides) -> dict:
         "degree_level": str(degree.id), "password": "Kh0sh-Amad-2024", "password_confirm": "Kh0sh-Amad-2024",
     }
     data.update(overrides)
+    if "district" not in overrides:  # Tehran is split by district: one of Tehran University's
+        data["district"] = "17" if data["city"] == str(tehran.id) else ""
     return data
 
 
