@@ -23,8 +23,10 @@ FIELD_DEGREES = DATA_DIR / "field_degrees.csv"
 
 def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
     """Add the columns and tables; seed the matrix of the fields already there."""
-    migrator.add_fields("university", kind=pw.CharField(max_length=12, default="university"))
-    migrator.add_fields("city", county=pw.CharField(max_length=80, default=""))
+    # NOT NULL columns added with a default in one statement: SQLite would otherwise rebuild the
+    # table, which the foreign keys pointing at it forbid.
+    migrator.sql("""ALTER TABLE "university" ADD COLUMN "kind" VARCHAR(12) NOT NULL DEFAULT 'university'""")
+    migrator.sql("""ALTER TABLE "city" ADD COLUMN "county" VARCHAR(80) NOT NULL DEFAULT ''""")
     migrator.add_fields("officer", district=pw.IntegerField(null=True))
 
     @migrator.create_model
@@ -75,5 +77,5 @@ def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
     migrator.remove_model("field_degree")
     migrator.remove_model("city_district")
     migrator.remove_fields("officer", "district")
-    migrator.remove_fields("city", "county")
-    migrator.remove_fields("university", "kind")
+    migrator.sql('ALTER TABLE "city" DROP COLUMN "county"')
+    migrator.sql('ALTER TABLE "university" DROP COLUMN "kind"')
