@@ -2,6 +2,7 @@
 whether a value is acceptable live in ``models`` and are applied by the views."""
 from __future__ import annotations
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (EmailField, HiddenField, PasswordField, RadioField, SelectField, StringField,
@@ -9,6 +10,7 @@ from wtforms import (EmailField, HiddenField, PasswordField, RadioField, SelectF
 from wtforms.validators import InputRequired
 
 import models
+from persian import to_persian_digits
 
 
 def place_choices():
@@ -21,9 +23,19 @@ def place_choices():
     return provinces, cities
 
 
+def district_choices():
+    """The municipal districts of the split cities (Tehran's 22), «منطقه ۱» … «منطقه ۲۲»;
+    the value is the number."""
+    numbers = sorted({n for ns in models.districts_by_city().values() for n in ns})
+    persian_digits = str(get_locale() or "fa").startswith("fa")
+    return [("", _l("Choose…"))] + [
+        (str(n), _l("District %(number)s", number=to_persian_digits(n) if persian_digits else n))
+        for n in numbers]
+
+
 def study_choices():
     fields = [("", _l("Choose…"))] + [(str(f.id), f.name) for f in
-                                        models.FieldOfStudy.select().order_by(models.FieldOfStudy.name)]
+                                        models.in_persian_order(models.FieldOfStudy.select())]
     degrees = [("", _l("Choose…"))] + [(str(d.id), d.name) for d in
                                          models.DegreeLevel.select().order_by(models.DegreeLevel.rank)]
     return fields, degrees
@@ -39,9 +51,15 @@ class NoValidateSelect(SelectField):
 class PlaceMixin:
     province = NoValidateSelect(_l("Province of residence"))
     city = NoValidateSelect(_l("City of residence"))
+    district = NoValidateSelect(_l("Municipal district"),
+                                description=_l("Only in Tehran, whose districts are covered by three universities; "
+                                               "leave it empty elsewhere."))
 
     def fill_places(self):
         self.province.choices, self.city.choices = place_choices()
+        self.district.choices = district_choices()
+        # The script shows the district only for these cities (the page works without it).
+        self.split_city_ids = " ".join(str(city_id) for city_id in models.districts_by_city())
 
 
 GENDER_CHOICES = [("male", _l("Male")), ("female", _l("Female"))]
@@ -70,7 +88,7 @@ class RegistrationForm(PlaceMixin, FreeFieldsMixin, FlaskForm):
     password_confirm = PasswordField(_l("Repeat the password"))
 
     field_order = ("national_code", "birth_date", "first_name", "last_name", "father_name", "gender",
-                   "id_card_number", "mobile", "phone", "email", "province", "city", "address",
+                   "id_card_number", "mobile", "phone", "email", "province", "city", "district", "address",
                    "postal_code", "field_of_study", "degree_level", "password", "password_confirm")
 
     def fill_choices(self):
