@@ -18,7 +18,7 @@ from peewee import (BooleanField, CharField, DateField, DateTimeField, ForeignKe
 from persian import age_on, normalize_text
 
 from .base import BaseModel, DomainError, N_, Prepared, db, translate, utcnow
-from .reference import City, DegreeLevel, FieldOfStudy, Province, University, district_numbers, route
+from .reference import City, DegreeLevel, FieldOfStudy, Province, University, route, split_city_ids
 
 # argon2id with OWASP's first recommended profile (m=19 MiB, t=2, p=1): strong, and
 # cheap enough that a login burst does not exhaust a two-core server's memory.
@@ -176,7 +176,7 @@ class Officer(AccountMixin, BaseModel):
     def needs_district(self) -> bool:
         """An officer of a split city who has not told their district (the first release
         did not ask): asked for it at login."""
-        return self.district is None and bool(district_numbers(self.city))
+        return self.district is None and self.city_id in split_city_ids()
 
     def as_actor(self, ip=None):
         from .base import Actor

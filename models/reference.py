@@ -12,6 +12,7 @@ place, a (city, district) pair.
 from __future__ import annotations
 
 import csv
+import time
 from pathlib import Path
 
 from peewee import (BooleanField, CharField, ForeignKeyField, IntegerField)
@@ -335,6 +336,21 @@ def districts_by_city() -> dict[int, list[int]]:
                             .order_by(CityDistrict.city, CityDistrict.number).tuples()):
         split.setdefault(city_id, []).append(number)
     return split
+
+
+_SPLIT_CACHE: dict = {"at": -1e9, "ids": frozenset()}
+SPLIT_CACHE_SECONDS = 60
+
+
+def split_city_ids() -> frozenset:
+    """The ids of the cities split by district, read at most once a minute: every officer page
+    asks whether its officer still owes a district, and the answer changes only when the
+    directorate adds districts to a city."""
+    now = time.monotonic()
+    if now - _SPLIT_CACHE["at"] > SPLIT_CACHE_SECONDS:
+        ids = frozenset(c for (c,) in CityDistrict.select(CityDistrict.city).distinct().tuples())
+        _SPLIT_CACHE.update(at=now, ids=ids)
+    return _SPLIT_CACHE["ids"]
 
 
 def district_numbers(city) -> list[int]:

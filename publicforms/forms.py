@@ -128,6 +128,17 @@ class ProfileForm(ReviewedFieldsMixin, FreeFieldsMixin, FlaskForm):
     """Free fields, and the reviewed ones while they are still directly editable."""
 
 
+class DistrictForm(FlaskForm):
+    """The municipal district alone, for an officer of a split city who has none yet."""
+
+    district = NoValidateSelect(_l("Municipal district"))
+    next = HiddenField()
+
+    def fill_districts(self, city):
+        numbers = set(models.districts_by_city().get(city.id, []))
+        self.district.choices = [choice for choice in district_choices() if not choice[0] or int(choice[0]) in numbers]
+
+
 class PlaceForm(PlaceMixin, FlaskForm):
     pass
 

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 import models
 from models import DomainError, ValidationFailed
 
-from .forms import (ActionForm, OfficerLoginForm, PasswordChangeForm, PasswordResetForm,
+from .forms import (ActionForm, DistrictForm, OfficerLoginForm, PasswordChangeForm, PasswordResetForm,
                     PasswordResetRequestForm, ProfileForm, RegistrationForm)
 from .web import (account_required, apply_errors, client_ip, domain_message, limiter, safe_next,
                   sign_in, sign_out)
@@ -68,6 +68,29 @@ def dashboard():
     current = models.qualification.open_request(officer)
     return render_template("officer/dashboard.html", officer=officer, current=current,
                            unread=models.unread_count(officer))
+
+
+@bp.route("/district", methods=["GET", "POST"])
+@officer_required
+def district():
+    """Asked once of an officer of a split city (Tehran) registered before districts existed."""
+    officer = g.account
+    target = safe_next(request.values.get("next"), url_for("officer_site.dashboard"))
+    if not officer.needs_district():
+        return redirect(target)
+    form = DistrictForm()
+    form.fill_districts(officer.city)
+    if form.validate_on_submit():
+        try:
+            models.set_district(officer, form.district.data, g.actor)
+        except DomainError as error:
+            apply_errors(form, {"district": (error.msgid, error.params)})
+        else:
+            flash(_("Thank you: your municipal district is saved."), "success")
+            return redirect(target)
+    elif request.method == "GET":
+        form.next.data = target
+    return render_template("officer/district.html", form=form, officer=officer), (422 if request.method == "POST" else 200)
 
 
 @bp.route("/messages/")

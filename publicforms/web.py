@@ -71,6 +71,9 @@ def sign_out() -> None:
     session.clear()
 
 
+DISTRICT_ENDPOINT = "officer_site.district"
+
+
 def account_required(kind: str, login_endpoint: str):
     """Restrict a view to one kind of account; others are sent to that kind's login."""
     def decorator(view):
@@ -80,6 +83,9 @@ def account_required(kind: str, login_endpoint: str):
                 return redirect(url_for(login_endpoint, next=request.full_path.rstrip("?")))
             g.account = current_user.account
             g.actor = current_user.actor()
+            # The first release's Tehran officers tell their municipal district before anything else.
+            if kind == "officer" and request.endpoint != DISTRICT_ENDPOINT and g.account.needs_district():
+                return redirect(url_for(DISTRICT_ENDPOINT, next=request.full_path.rstrip("?")))
             return view(*args, **kwargs)
         return wrapper
     return decorator
@@ -120,8 +126,8 @@ FIELD_LABELS = {
     "last_name": _l("Last name"), "father_name": _l("Father's name"), "gender": _l("Gender"),
     "id_card_number": _l("ID booklet number"), "mobile": _l("Mobile"), "phone": _l("Landline"),
     "email": _l("E-mail"), "address": _l("Postal address"), "postal_code": _l("Postal code"),
-    "province": _l("Province"), "city": _l("City"), "field_of_study": _l("Field of study"),
-    "degree_level": _l("Degree level"),
+    "province": _l("Province"), "city": _l("City"), "district": _l("Municipal district"),
+    "field_of_study": _l("Field of study"), "degree_level": _l("Degree level"),
 }
 
 
