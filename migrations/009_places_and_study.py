@@ -23,11 +23,7 @@ FIELD_DEGREES = DATA_DIR / "field_degrees.csv"
 
 def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
     """Add the columns and tables; seed the matrix of the fields already there."""
-    # NOT NULL columns added with a default in one statement: SQLite would otherwise rebuild the
-    # table, which the foreign keys pointing at it forbid.
-    migrator.sql("""ALTER TABLE "university" ADD COLUMN "kind" VARCHAR(12) NOT NULL DEFAULT 'university'""")
-    migrator.sql("""ALTER TABLE "city" ADD COLUMN "county" VARCHAR(80) NOT NULL DEFAULT ''""")
-    migrator.add_fields("officer", district=pw.IntegerField(null=True))
+    migrator.run(_add_columns, database)
 
     @migrator.create_model
     class CityDistrict(pw.Model):
@@ -59,6 +55,22 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
         migrator.run(_seed_field_degrees, database)
 
 
+# (table, column, definition). A NOT NULL column is added with its default in one statement:
+# SQLite would otherwise rebuild the table, which the foreign keys pointing at it forbid. A
+# database that models.create_tables() made already has them (like 002's indexes).
+COLUMNS = (
+    ("university", "kind", "VARCHAR(12) NOT NULL DEFAULT 'university'"),
+    ("city", "county", "VARCHAR(80) NOT NULL DEFAULT ''"),
+    ("officer", "district", "INTEGER"),
+)
+
+
+def _add_columns(database):
+    for table, column, definition in COLUMNS:
+        if column not in {c.name for c in database.get_columns(table)}:
+            database.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN "{column}" {definition}')
+
+
 def _seed_field_degrees(database):
     if not FIELD_DEGREES.exists():
         return
@@ -68,7 +80,8 @@ def _seed_field_degrees(database):
         database.execute_sql(
             'INSERT INTO "field_degree" ("field_id", "degree_id") '
             'SELECT f."id", d."id" FROM "field_of_study" f, "degree_level" d '
-            'WHERE f."code" = %s AND d."code" = %s' .replace("%s", database.param),
+            'WHERE f."code" = %s AND d."code" = %s AND NOT EXISTS (SELECT 1 FROM "field_degree" x '
+            'WHERE x."field_id" = f."id" AND x."degree_id" = d."id")'.replace("%s", database.param),
             (field_code, degree_code))
 
 
@@ -76,6 +89,5 @@ def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
     """Drop them again."""
     migrator.remove_model("field_degree")
     migrator.remove_model("city_district")
-    migrator.remove_fields("officer", "district")
-    migrator.sql('ALTER TABLE "city" DROP COLUMN "county"')
-    migrator.sql('ALTER TABLE "university" DROP COLUMN "kind"')
+    for table, column, _definition in reversed(COLUMNS):
+        migrator.sql(f'ALTER TABLE "{table}" DROP COLUMN "{column}"')
