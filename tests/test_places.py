@@ -11,6 +11,7 @@ import pytest
 import models
 import persian
 from models import db
+from models import edit_requests as edits
 from models.reference import DATA_DIR
 
 TEHRAN = "تهران"
@@ -243,3 +244,49 @@ def test_restricting_a_field_takes_effect_and_lifting_it_too(restore_reference_r
         models.check_study(field, bachelor)
     models.FieldDegree.delete().where(models.FieldDegree.field == field).execute()
     models.check_study(field, bachelor)
+
+
+# --- the matrix and the district in edit requests --------------------------------------
+
+
+def test_an_edit_request_is_checked_against_the_matrix_with_the_unchanged_value(make_officer, dbc):
+    officer = make_officer(qualified=True)  # a bachelor's degree
+    with pytest.raises(models.ValidationFailed) as refused:
+        edits.file_edit_request(officer, officer.as_actor(), {"field_of_study": str(_field("medicine").id)}, [])
+    assert "degree_level" in refused.value.errors
+    request_ = edits.file_edit_request(officer, officer.as_actor(), {
+        "field_of_study": str(_field("medicine").id),
+        "degree_level": str(_degree("professional-doctorate").id)}, [])
+    assert set(request_.change_map) == {"field_of_study", "degree_level"}
+
+
+def test_an_approval_checks_the_matrix_of_the_day(make_officer, make_staff, restore_reference_rows):
+    officer = make_officer(qualified=True)
+    request_ = edits.file_edit_request(officer, officer.as_actor(),
+                                       {"field_of_study": str(_field("physics").id)}, [])
+    models.FieldDegree.create(field=_field("physics"), degree=_degree("phd"))  # restricted meanwhile
+    with pytest.raises(models.DomainError):
+        request_.apply("approve", make_staff("university", "دانشگاه علوم پزشکی تهران").as_actor())
+    assert models.Officer.get_by_id(officer.id).field_of_study_id != _field("physics").id
+    models.FieldDegree.delete().where(models.FieldDegree.field == _field("physics")).execute()
+
+
+def test_an_approved_change_of_district_moves_the_file(make_officer, make_staff, dbc):
+    officer = make_officer(qualified=True)  # Tehran, district 17: Tehran University
+    assert officer.reviewing_university().code == "tehran"
+    request_ = edits.file_edit_request(officer, officer.as_actor(), {"district": "۶"}, [])
+    assert request_.change_map == {"district": 6}
+    request_.apply("approve", make_staff("university", "دانشگاه علوم پزشکی تهران").as_actor())
+    again = models.Officer.get_by_id(officer.id)
+    assert (again.district, again.university.code) == (6, "iran")
+
+
+def test_moving_out_of_tehran_drops_the_district(make_officer, make_staff, dbc):
+    officer = make_officer(qualified=True)
+    shiraz = models.City.get(models.City.name == "شیراز")
+    request_ = edits.file_edit_request(officer, officer.as_actor(),
+                                       {"province": str(shiraz.province_id), "city": str(shiraz.id)}, [])
+    assert request_.change_map["district"] is None
+    request_.apply("approve", make_staff("university", "دانشگاه علوم پزشکی تهران").as_actor())
+    again = models.Officer.get_by_id(officer.id)
+    assert (again.city_id, again.district, again.university.code) == (shiraz.id, None, "shiraz")
