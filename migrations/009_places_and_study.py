@@ -4,7 +4,8 @@
 - ``city.county``: the county (شهرستان) of each city, now that every city is listed.
 - ``city_district``: the municipal districts of a city split between universities (Tehran),
   each routed to its own university.
-- ``officer.district``: the municipal district of an officer living in a split city.
+- ``officer.district``, ``branch.district``: the municipal district of a place in a split city;
+  ``qualification_request.district``: the officer's, snapshotted with the city at submission.
 - ``field_degree``: the degree levels at which a restricted field of study is allowed; the
   fields already in the database get the restrictions of ``data/field_degrees.csv`` once,
   here (later loads seed only the fields they create, so an edit of the matrix stays).
@@ -62,6 +63,8 @@ COLUMNS = (
     ("university", "kind", "VARCHAR(12) NOT NULL DEFAULT 'university'"),
     ("city", "county", "VARCHAR(80) NOT NULL DEFAULT ''"),
     ("officer", "district", "INTEGER"),
+    ("qualification_request", "district", "INTEGER"),
+    ("branch", "district", "INTEGER"),
 )
 
 

@@ -11,7 +11,7 @@ officer is active at one branch at most; a branch has one active officer at most
 """
 from __future__ import annotations
 
-from peewee import (BooleanField, CharField, DateTimeField, ForeignKeyField, IntegrityError,
+from peewee import (BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, IntegrityError,
                     TextField)
 
 from persian import normalize_national_code, normalize_text
@@ -19,7 +19,7 @@ from persian import normalize_national_code, normalize_text
 from .accounts import Distributor, Officer, audit
 from .base import BaseModel, ConflictError, DomainError, N_, PermissionDenied, db, translate, utcnow
 from .notices import notify_officer, queue_sms
-from .reference import City, Province
+from .reference import City, Province, clean_district, route_id
 from .review import ReviewedRequest, ReviewFlow, Transition, is_owner, is_reviewer_of, record_event
 
 OPEN_COOPERATION_STATES = ("pending_officer", "pending_university")
@@ -30,6 +30,7 @@ class Branch(BaseModel):
     name = CharField(max_length=200)
     province = ForeignKeyField(Province, on_delete="RESTRICT")
     city = ForeignKeyField(City, on_delete="RESTRICT", index=True)
+    district = IntegerField(null=True)  # the city's municipal district, when it is split (Tehran)
     address = TextField(default="")
     legacy_id = CharField(max_length=40, null=True, unique=True)
     is_active = BooleanField(default=True)
@@ -108,8 +109,8 @@ def serving_officers(distributor_id: int) -> dict:
             .where((Cooperation.distributor == distributor_id) & (Cooperation.status == "active"))}
 
 
-def create_branch(actor, name: str, province, city, address: str) -> Branch:
-    """A distributor defines one of its branches."""
+def create_branch(actor, name: str, province, city, address: str, district="") -> Branch:
+    """A distributor defines one of its branches (in a split city, in one of its districts)."""
     if actor.kind != "distributor":
         raise PermissionDenied(N_("Only a distributor can define its branches."))
     errors = {}
@@ -123,13 +124,19 @@ def create_branch(actor, name: str, province, city, address: str) -> Branch:
     elif province is not None and city.province_id != province.id:
         errors["city"] = (N_("The city %(city)s is not in the province %(province)s."),
                           {"city": city.name, "province": province.name})
+    if "city" not in errors:
+        try:
+            district = clean_district(city, district)
+        except DomainError as error:
+            errors["district"] = (error.msgid, error.params)
     if len(address) < 10:
         errors["address"] = (N_("Enter the full postal address (10 to 500 characters)."), {})
     if errors:
         from .officer_rules import ValidationFailed
         raise ValidationFailed(errors)
     with db.atomic():
-        branch = Branch.create(distributor=actor.id, name=name, province=province, city=city, address=address)
+        branch = Branch.create(distributor=actor.id, name=name, province=province, city=city, district=district,
+                               address=address)
         audit(actor, "branch_created", branch)
     return branch
 
@@ -154,7 +161,7 @@ def nominate(branch, actor, national_code: str) -> Cooperation:
     try:
         with db.atomic():
             cooperation = Cooperation.create(branch=branch, distributor=branch.distributor_id, officer=officer,
-                                             status="pending_officer", university=branch.city.university_id,
+                                             status="pending_officer", university=route_id(branch.city, branch.district),
                                              submitted_at=utcnow(), last_submitted_at=utcnow())
             record_event(cooperation, "nominate", "", "pending_officer", actor)
             notify_officer(officer, translate(N_("A new cooperation request")),

@@ -13,6 +13,7 @@ import persian
 from models import db
 from models import edit_requests as edits
 from models.reference import DATA_DIR
+from storage import StoredFile
 
 TEHRAN = "تهران"
 
@@ -290,3 +291,32 @@ def test_moving_out_of_tehran_drops_the_district(make_officer, make_staff, dbc):
     request_.apply("approve", make_staff("university", "دانشگاه علوم پزشکی تهران").as_actor())
     again = models.Officer.get_by_id(officer.id)
     assert (again.city_id, again.district, again.university.code) == (shiraz.id, None, "shiraz")
+
+
+# --- requests and branches ---------------------------------------------------------
+
+
+def test_a_qualification_request_snapshots_the_district_and_goes_to_its_university(make_officer, dbc):
+    officer = make_officer(district="9")
+    owner = officer.as_actor()
+    request_ = models.qualification.start_request(officer, owner)
+    for i, kind in enumerate(("degree", "national_card", "id_booklet", "photo")):
+        models.qualification.attach_document(request_, owner, kind, StoredFile(
+            storage_name=f"aa/{(request_.id * 10 + i):032x}.pdf", display_name=f"{kind}.pdf",
+            content_type="application/pdf", size=10, sha256="0" * 64))
+    request_.apply("submit", owner)
+    submitted = models.QualificationRequest.get_by_id(request_.id)
+    assert (submitted.city_id, submitted.district, submitted.university.code) == (_tehran().id, 9, "iran")
+
+
+def test_a_branch_in_tehran_needs_a_district_and_routes_by_it(dbc):
+    distributor = models.create_distributor("dist19", "Kh0sh-Amad-2024", "شرکت نمونه", "company", "09121112233")
+    actor = distributor.as_actor()
+    tehran = _tehran()
+    with pytest.raises(models.ValidationFailed) as refused:
+        models.cooperation.create_branch(actor, "شعبه مرکزی", tehran.province, tehran, "تهران، خیابان آزادی، پلاک ۱۲")
+    assert "district" in refused.value.errors
+    branch = models.cooperation.create_branch(actor, "شعبه مرکزی", tehran.province, tehran,
+                                              "تهران، خیابان آزادی، پلاک ۱۲", district="۲۱")
+    assert branch.district == 21
+    assert models.route(branch.city, branch.district).code == "iran"
