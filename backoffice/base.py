@@ -14,11 +14,12 @@ from flask_admin.model.typefmt import BASE_FORMATTERS
 from flask_babel import gettext
 from flask_login import current_user
 from markupsafe import Markup, escape
-from peewee import SQL, Select, fn
+from peewee import SQL, CharField, Select, TextField, fn
 from wtforms import StringField
 
 import persian
 import storage
+import models
 from models import is_sqlite
 
 from . import export
@@ -219,6 +220,15 @@ class SecureModelView(StaffAccessMixin, ModelView):
             seen = page * page_size + len(rows) + (1 if len(rows) == page_size else 0)
             count = CappedCount(max(total, seen))
         return count, (rows if execute else query)
+
+    def _sort_clause(self, query, joins, sort_field, sort_desc):
+        """Text columns sort in Persian alphabetical order (the database's ICU collation)."""
+        query, joins, clause = super()._sort_clause(query, joins, sort_field, sort_desc)
+        field = getattr(self.model, sort_field) if isinstance(sort_field, str) else sort_field
+        if isinstance(field, (CharField, TextField)) and not field.name.endswith("code"):
+            ordered = models.sql_persian_order(field)
+            clause = ordered.desc() if sort_desc else ordered.asc()
+        return query, joins, clause
 
     def _filtered_query(self, query, sort_column, sort_desc, search, filters):
         """A scoped query with the search, the filters and the order of the page."""

@@ -3,6 +3,8 @@ from flask_babel import lazy_gettext as _l
 
 COLUMN_LABELS = {
     "id": _l("Number"), "status": _l("Status"), "officer": _l("Officer"), "city": _l("City"),
+    "district": _l("Municipal district"), "county": _l("County"), "number": _l("District"),
+    "allowed_degrees": _l("Allowed degrees"),
     "province": _l("Province"), "university": _l("University"), "reviewer": _l("Reviewer"),
     "field_of_study": _l("Field of study"), "degree_level": _l("Degree level"),
     "created_at": _l("Created"), "submitted_at": _l("Submitted"), "last_submitted_at": _l("Last submitted"),

@@ -183,7 +183,8 @@ class ReviewQueueView(SecureModelView):
                 "old_documents": [d for d in item.all_documents() if d.superseded_at],
                 "reasons": models.REJECT_REASONS, "deficiency_reasons": models.DEFICIENCY_REASONS,
                 "can_reassign": actor.is_directorate,
-                "universities": list(University.select().order_by(University.name)) if actor.is_directorate else [],
+                "universities": persian.sorted_persian(University.select(), key=lambda u: u.name)
+                if actor.is_directorate else [],
                 "reviewers": list(StaffUser.select().where(StaffUser.role == "university",
                                                            StaffUser.is_active == True)  # noqa: E712
                                   .order_by(StaffUser.username)) if actor.is_directorate else []}
@@ -217,7 +218,7 @@ class ReviewQueueView(SecureModelView):
 
 
 class QualificationView(OfficerSearchMixin, ReviewQueueView):
-    column_list = ("id", "officer", "national_code", "city", "field_of_study", "degree_level",
+    column_list = ("id", "officer", "national_code", "city", "district", "field_of_study", "degree_level",
                    "status", "submitted_at", "waiting", "due_on")
     column_labels = dict(ReviewQueueView.column_labels, national_code=_l("National code"))
     column_sortable_list = ("id", "status", "submitted_at")
@@ -233,6 +234,8 @@ class QualificationView(OfficerSearchMixin, ReviewQueueView):
         JalaliDateFilter(QualificationRequest.submitted_at, _l("Submitted"), after=False),
         AssignedToMeFilter(QualificationRequest.reviewer, _l("Assigned")),
         OverdueFilter(QualificationRequest.due_on, _l("Decision due")),
+        FilterEqual(QualificationRequest.district, _l("Municipal district"),
+                    options=[(str(n), str(n)) for n in range(1, 23)]),
     )
     column_formatters = dict(ReviewQueueView.column_formatters,
                              national_code=lambda v, c, m, n: m.officer.national_code)

@@ -9,13 +9,14 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from peewee import JOIN, fn
-from wtforms import PasswordField, SelectField, StringField, TextAreaField
+from wtforms import PasswordField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Optional
 
 import models
 import notify
-from models import (AuditLog, City, DegreeLevel, DocumentKind, FieldOfStudy, Notice, NoticeRead,
-                    Officer, Province, SmsOutbox, StaffUser, University)
+import persian
+from models import (AuditLog, City, CityDistrict, DegreeLevel, DocumentKind, FieldDegree, FieldOfStudy, Notice,
+                    NoticeRead, Officer, Province, SmsOutbox, StaffUser, University)
 from publicforms.web import domain_message
 
 from .base import JalaliDateField, SecureModelView, cached_options, staff_actor
@@ -41,7 +42,7 @@ def options_of(model, label="name"):
         if not has_request_context():
             return []
         return cached_options(("options_of", model._meta.table_name, label), lambda: [
-            (row.id, getattr(row, label)) for row in model.select().order_by(getattr(model, label))])
+            (row.id, getattr(row, label)) for row in persian.sorted_persian(model.select(), key=lambda r: getattr(r, label))])
     return options
 
 
@@ -50,8 +51,8 @@ def distinct_options(column):
         if not has_request_context():
             return []
         return cached_options(("distinct_options", column.model._meta.table_name, column.name), lambda: [
-            (value, value) for (value,) in
-            column.model.select(column).distinct().order_by(column).limit(200).tuples()])
+            (value, value) for value in persian.sorted_persian(
+                value for (value,) in column.model.select(column).distinct().order_by(column).limit(200).tuples())])
     return options
 
 
@@ -71,8 +72,10 @@ class ProvinceView(ReferenceView):
 
 
 class UniversityView(ReferenceView):
-    column_list = ("code", "name", "province")
-    form_columns = ("code", "name", "name_en", "province")
+    column_list = ("code", "name", "kind", "province")
+    form_columns = ("code", "name", "name_en", "kind", "province")
+    form_overrides = {"kind": SelectField}
+    form_args = {"kind": {"choices": [("university", _l("University (دانشگاه)")), ("school", _l("School (دانشکده)"))]}}
     column_filters = (IdFilter(University.province, _l("Province"), options=options_of(Province)),)
 
     def base_query(self):
@@ -80,8 +83,8 @@ class UniversityView(ReferenceView):
 
 
 class CityView(ReferenceView):
-    column_list = ("name", "province", "university")
-    form_columns = ("name", "name_en", "province", "university")
+    column_list = ("name", "county", "province", "university")
+    form_columns = ("name", "name_en", "county", "province", "university")
     column_filters = (IdFilter(City.province, _l("Province"), options=options_of(Province)),
                       IdFilter(City.university, _l("University"), options=options_of(University)))
 
@@ -89,10 +92,58 @@ class CityView(ReferenceView):
         return City.select(City, Province, University).join(Province).switch(City).join(University)
 
 
+class CityDistrictView(SecureModelView):
+    """The municipal districts of a city split between universities: which one covers each."""
+
+    can_create = True
+    can_edit = True
+    column_list = ("city", "number", "university")
+    form_columns = ("city", "number", "university")
+    column_default_sort = "number"
+    column_filters = (IdFilter(CityDistrict.university, _l("University"), options=options_of(University)),)
+
+    def base_query(self):
+        return CityDistrict.select(CityDistrict, City, University).join(City).switch(CityDistrict).join(University)
+
+
 class FieldView(ReferenceView):
-    column_list = ("code", "name", "eligible")
+    """Fields of study: the eligible switch, and the degrees a restricted field is allowed at
+    (the field x degree matrix; none chosen: every eligible degree)."""
+
+    column_list = ("code", "name", "eligible", "allowed_degrees")
     form_columns = ("code", "name", "name_en", "eligible")
     column_editable_list = ("eligible",)
+    form_extra_fields = {"allowed_degrees": SelectMultipleField(
+        _l("Allowed only at these degrees"), coerce=int,
+        description=_l("Leave empty to allow every eligible degree."))}
+    column_formatters = {"allowed_degrees": lambda v, c, m, n: "، ".join(
+        d.name for d in DegreeLevel.select().join(FieldDegree).where(FieldDegree.field == m.id)
+        .order_by(DegreeLevel.rank))}
+
+    def _fill_degrees(self, form, obj=None):
+        form.allowed_degrees.choices = [(d.id, d.name) for d in DegreeLevel.select().order_by(DegreeLevel.rank)]
+        if obj is not None and request.method == "GET":
+            form.allowed_degrees.data = [d for (d,) in FieldDegree.select(FieldDegree.degree)
+                                         .where(FieldDegree.field == obj.id).tuples()]
+        return form
+
+    def create_form(self, obj=None):
+        return self._fill_degrees(super().create_form(obj))
+
+    def edit_form(self, obj=None):
+        return self._fill_degrees(super().edit_form(obj), obj)
+
+    def after_model_change(self, form, model, is_created):
+        if not hasattr(form, "allowed_degrees"):  # the list's inline edit of the eligible switch
+            return super().after_model_change(form, model, is_created)
+        chosen = set(form.allowed_degrees.data or ())
+        with models.db.atomic():
+            FieldDegree.delete().where((FieldDegree.field == model.id) & FieldDegree.degree.not_in(chosen or {0})).execute()
+            present = {d for (d,) in FieldDegree.select(FieldDegree.degree).where(FieldDegree.field == model.id).tuples()}
+            for degree_id in chosen - present:
+                FieldDegree.create(field=model.id, degree=degree_id)
+        models.audit(staff_actor(), "field_degrees_changed", model, detail=", ".join(map(str, sorted(chosen))))
+        return super().after_model_change(form, model, is_created)
 
 
 class DegreeView(ReferenceView):
@@ -190,7 +241,7 @@ class OfficerView(OfficerSearchMixin, SecureModelView):
     """Officers, for the directorate: national code and birth date are never editable here."""
 
     category = _l("Accounts")
-    column_list = ("user_code", "national_code", "first_name", "last_name", "province", "city",
+    column_list = ("user_code", "national_code", "first_name", "last_name", "province", "city", "district",
                    "field_of_study", "degree_level", "qualified_at", "created_at")
     column_details_exclude_list = ("password_hash",)
     column_sortable_list = ("user_code", "last_name", "qualified_at", "created_at")
@@ -201,6 +252,7 @@ class OfficerView(OfficerSearchMixin, SecureModelView):
         IdFilter(Officer.field_of_study, _l("Field of study"), options=options_of(FieldOfStudy)),
         IdFilter(Officer.degree_level, _l("Degree level"), options=options_of(DegreeLevel)),
         QualifiedFilter(Officer.qualified_at, _l("Status")),
+        FilterEqual(Officer.district, _l("Municipal district"), options=[(str(n), str(n)) for n in range(1, 23)]),
     )
     column_formatters = {"user_code": lambda v, c, m, n: Markup('<a href="{0}">{1}</a>').format(
         v.get_url(".history_view", id=m.id), m.user_code)}
@@ -364,7 +416,7 @@ class DistributorView(SecureModelView):
 
 class BranchView(SecureModelView):
     category = _l("Accounts")
-    column_list = ("name", "distributor", "province", "city", "created_at")
+    column_list = ("name", "distributor", "province", "city", "district", "created_at")
     column_searchable_list = ("name",)
     column_filters = (IdFilter(models.Branch.province, _l("Province"), options=options_of(Province)),)
 
@@ -410,6 +462,8 @@ def register_views(admin) -> None:
     admin.add_view(AuditView(AuditLog, name=_l("Audit log"), endpoint="audit"))
     admin.add_view(ProvinceView(Province, name=_l("Provinces"), endpoint="province"))
     admin.add_view(CityView(City, name=_l("Cities"), endpoint="city"))
+    admin.add_view(CityDistrictView(CityDistrict, name=_l("Municipal districts"), endpoint="citydistrict",
+                                    category=_l("Reference data")))
     admin.add_view(UniversityView(University, name=_l("Universities"), endpoint="university"))
     admin.add_view(FieldView(FieldOfStudy, name=_l("Fields of study"), endpoint="field"))
     admin.add_view(DegreeView(DegreeLevel, name=_l("Degree levels"), endpoint="degree"))

@@ -4,7 +4,8 @@ Split into modules by subject; this package re-exports what the rest of the
 application uses, so callers write ``from models import Officer``.
 """
 from .base import (SYSTEM, Actor, BaseModel, ConflictError, DomainError, N_, PermissionDenied,
-                   bind_database, bind_url, connect_database, db, is_sqlite, translate, utcnow)
+                   bind_database, bind_url, connect_database, db, is_sqlite, sql_persian_order, translate,
+                   utcnow)
 from .reference import (REFERENCE_MODELS, City, CityDistrict, DegreeLevel, DocumentKind, FieldDegree,
                         FieldOfStudy, Province, University, check_study, cities_by_province,
                         clean_district, districts_by_city, document_kinds, find_by_persian_name,

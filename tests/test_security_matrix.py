@@ -43,9 +43,9 @@ PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 # Back-office policy (what the directorate may do in each view). Written out here on
 # purpose rather than read from the views: a view that starts allowing more fails the matrix.
 SHARED_VIEWS = ("qualification", "cooperation", "editrequest")
-CREATABLE = {"message", "distributor", "staff", "province", "city", "university", "field", "degree",
+CREATABLE = {"message", "distributor", "staff", "province", "city", "citydistrict", "university", "field", "degree",
              "documentkind", "setting", "holiday"}
-EDITABLE = {"distributor", "staff", "province", "city", "university", "field", "degree",
+EDITABLE = {"distributor", "staff", "province", "city", "citydistrict", "university", "field", "degree",
             "documentkind", "setting", "holiday"}
 INLINE_EDITABLE = {"field", "degree"}  # column_editable_list (ajax/update)
 # Flask-Admin's generic sub-routes, and the custom ones of this project.
@@ -126,7 +126,8 @@ def build_world(app, make_officer, make_staff, login_clients=True) -> World:
                                    manager_name="مدیر زاگرس", national_id="20202020202")
     tehran = models.City.get(models.City.name == "تهران")
     isfahan = models.City.get(models.City.name == "اصفهان")
-    b1 = coops.create_branch(d1.as_actor(), "شعبه ونک", tehran.province, tehran, "تهران، میدان ونک، پلاک ۵")
+    b1 = coops.create_branch(d1.as_actor(), "شعبه ونک", tehran.province, tehran, "تهران، میدان ونک، پلاک ۵",
+                             district="17")  # a district of Tehran University
     b2 = coops.create_branch(d2.as_actor(), "شعبه نقش جهان", isfahan.province, isfahan,
                              "اصفهان، میدان نقش جهان، پلاک ۹")
     coop_q = coops.nominate(b1, d1.as_actor(), officer_q.national_code)
@@ -169,6 +170,7 @@ def build_world(app, make_officer, make_staff, login_clients=True) -> World:
         "sms": models.SmsOutbox.select().order_by(models.SmsOutbox.id).first().id,
         "audit": models.AuditLog.select().order_by(models.AuditLog.id).first().id,
         "province": tehran.province_id, "city": tehran.id,
+        "citydistrict": models.CityDistrict.select().order_by(models.CityDistrict.id).first().id,
         "field": models.FieldOfStudy.select().order_by(models.FieldOfStudy.id).first().id,
         "degree": models.DegreeLevel.select().order_by(models.DegreeLevel.id).first().id,
         "documentkind": models.DocumentKind.select().order_by(models.DocumentKind.id).first().id,
@@ -311,6 +313,7 @@ def record_ids(world, view):
         "officer": [world["officer_a"]], "distributor": [world["d1"]], "branch": [world["b1"]],
         "staff": [world["reviewer_a"]], "message": [world["notice_a"]], "sms": [world["sms"]],
         "audit": [world["audit"]], "province": [world["province"]], "city": [world["city"]],
+        "citydistrict": [world["citydistrict"]],
         "university": [world["uni_a"]], "field": [world["field"]], "degree": [world["degree"]],
         "documentkind": [world["documentkind"]], "setting": [world["setting"]], "holiday": [world["holiday"]],
     }[view]
@@ -474,6 +477,8 @@ def public_and_site_cells(world, rule, endpoint, methods):
         "officer_site.profile": ("/officer/profile", OK, OK),
         "officer_site.profile_edit": ("/officer/profile/edit", OK, OK),
         "officer_site.password": ("/officer/password", OK, OK),
+        # Both officers have a district (or a city without districts): nothing to ask.
+        "officer_site.district": ("/officer/district", redirect_to("/officer/"), redirect_to("/officer/")),
         "officer_site.qualification_list": ("/officer/qualification/", OK, OK),
         "officer_site.cooperation_list": ("/officer/cooperation/", OK, OK),
         "officer_site.termination_list": ("/officer/termination/", OK, OK),
@@ -792,7 +797,8 @@ def test_crafted_distributor_posts_change_nothing_they_should_not(app, make_offi
              "status": "active", "university": str(world["uni_b"]), "officer": str(world["officer_a"]),
              "branch": str(world["b2"]), "id": str(world["b2"])}
     response = client.post("/distributor/branches/new", data=dict(extra, name="شعبه جدید", province=str(tehran.province_id),
-                                                                  city=str(tehran.id), address="تهران، خیابان ولیعصر، پلاک ۳۳"))
+                                                                  city=str(tehran.id), district="17",
+                                                                  address="تهران، خیابان ولیعصر، پلاک ۳۳"))
     assert response.status_code == 302
     branch = models.Branch.select().order_by(models.Branch.id.desc()).first()
     assert branch.name == "شعبه جدید" and branch.distributor_id == world["d1"] and branch.is_active
