@@ -77,7 +77,7 @@ from .accounts import LEGACY_PREFIX, Distributor, Officer, audit
 from .base import SYSTEM, DomainError, N_, db, translate, utcnow
 from .cooperation import Branch, Cooperation
 from .officer_rules import CLEANERS, REGISTRATION_FIELDS, ValidationFailed, clean_city, clean_fields
-from .reference import City, DegreeLevel, FieldOfStudy, Province
+from .reference import City, DegreeLevel, FieldOfStudy, Province, check_study, clean_district, route_id
 from .review import RequestEvent
 
 # argon2id for imported hashes only; replaced by the production profile at the first login.
@@ -95,6 +95,8 @@ COLUMNS = {
     BRANCHES: ("legacy_id", "distributor_legacy_id", "name", "province", "city", "address"),
     COOPERATIONS: ("branch_legacy_id", "officer_national_code", "started_at"),
 }
+# Columns a file may have (the old system's exports differ): read when present.
+OPTIONAL_COLUMNS = {OFFICERS: ("district",)}
 # The order of the phases: a later file refers to the earlier ones.
 FILE_ORDER = (DISTRIBUTORS, BRANCHES, OFFICERS, COOPERATIONS)
 REPORT_COLUMNS = ("file", "line", "key", "reason", "code")
@@ -125,6 +127,9 @@ _CLEANER_CODES = {
         "ineligible_field_of_study",
     "The degree level %(name)s is not accepted for technical officers under the current rules.":
         "ineligible_degree_level",
+    "The field of study %(name)s is accepted only at these degree levels: %(degrees)s.": "field_degree_not_allowed",
+    "%(city)s has no municipal district %(district)s.": "unknown_district",
+    "The city %(city)s has no municipal districts to choose; leave the district empty.": "district_not_expected",
 }
 
 
@@ -218,7 +223,7 @@ def clean_row(ref: ReferenceIndex, data: dict, fields: list, problems: list) -> 
     but once per distinct value: their answer depends only on the value and the
     reference rows, and a database query per row and field would cost more than
     the rest of the validation together."""
-    plain = [name for name in fields if name not in REFERENCE_FIELDS]
+    plain = [name for name in fields if name not in REFERENCE_FIELDS and name != "district"]
     try:
         cleaned = clean_fields(data, plain)
     except ValidationFailed as failed:
@@ -236,7 +241,41 @@ def clean_row(ref: ReferenceIndex, data: dict, fields: list, problems: list) -> 
             cleaned[name] = value
         else:
             problems.append((name, _cleaner_code(name, error[0]), error[0], error[1]))
+    _clean_district_and_study(ref, data, fields, cleaned, problems)
     return cleaned
+
+
+def _once(ref, key, check):
+    """``check()``'s value or DomainError, computed once per run for each key (a reference
+    answer: it depends on the reference rows only, not on the row being imported)."""
+    answers = ref.__dict__.setdefault("_answers", {})
+    if key not in answers:
+        try:
+            answers[key] = (check(), None)
+        except DomainError as error:
+            answers[key] = (None, error)
+    value, error = answers[key]
+    if error is not None:
+        raise error
+    return value
+
+
+def _clean_district_and_study(ref, data: dict, fields: list, cleaned: dict, problems: list) -> None:
+    """The optional district column (a Tehran officer of the old system without one is imported
+    without it and asked at login) and the field x degree matrix, as the forms check them."""
+    if "district" in fields and "city" in cleaned:
+        value, city = normalize_text(data.get("district", "")), cleaned["city"]
+        try:
+            cleaned["district"] = _once(ref, ("district", city.id, value),
+                                        lambda: clean_district(city, value) if value else None)
+        except DomainError as error:
+            problems.append(("district", _cleaner_code("district", error.msgid), error.msgid, error.params))
+    if "field_of_study" in cleaned and "degree_level" in cleaned:
+        field, degree = cleaned["field_of_study"], cleaned["degree_level"]
+        try:
+            _once(ref, ("study", field.id, degree.id), lambda: check_study(field, degree))
+        except DomainError as error:
+            problems.append(("degree_level", _cleaner_code("degree_level", error.msgid), error.msgid, error.params))
 
 
 # ----------------------------------------------------------------- passwords
@@ -368,7 +407,8 @@ def _rows(path: Path, name: str):
     """(physical line where the row starts, {column: value}, None) for each row; a row with
     the wrong number of columns comes as (line, None, (found, expected))."""
     header = _check_header(path, name)
-    positions = {c: header.index(c) for c in COLUMNS[name]}
+    positions = {c: header.index(c) for c in COLUMNS[name] + tuple(
+        c for c in OPTIONAL_COLUMNS.get(name, ()) if c in header)}
     line = 1
     try:
         with _open(path) as handle:
@@ -905,10 +945,10 @@ class _OfficerPhase(_Phase):
             "gender": cleaned["gender"], "id_card_number": cleaned["id_card_number"],
             "mobile": cleaned["mobile"], "phone": cleaned["phone"], "email": cleaned["email"],
             "address": cleaned["address"], "postal_code": cleaned["postal_code"],
-            "province": cleaned["province"].id, "city": cleaned["city"].id,
+            "province": cleaned["province"].id, "city": cleaned["city"].id, "district": cleaned.get("district"),
             "field_of_study": cleaned["field_of_study"].id, "degree_level": cleaned["degree_level"].id,
             "password_hash": "", "is_active": True,
-            "university": self.run.ref.city_university[cleaned["city"].id] if is_qualified else None,
+            "university": route_id(cleaned["city"], cleaned.get("district")) if is_qualified else None,
             "qualified_at": self.run.now if is_qualified else None,
             "qualification_number": f"L-{user_code}" if is_qualified else None,
             "created_at": self.run.now, "legacy": True,
