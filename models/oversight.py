@@ -7,7 +7,7 @@ import datetime as _dt
 
 from peewee import SQL, Case, CharField, DateField, fn
 
-from .base import BaseModel, is_sqlite, utcnow
+from .base import BaseModel, is_sqlite, sql_persian_order, utcnow
 
 DEFAULT_TARGET_DAYS = 10
 FRIDAY = 4  # date.weekday(): Monday 0 ... Friday 4
@@ -107,7 +107,7 @@ def counts_by_state_and_university(model, university_id=None):
     from .reference import University
     query = (model.select(University.name, model.status, fn.COUNT(model.id))
              .join(University, on=(model.university == University.id))
-             .group_by(University.name, model.status).order_by(University.name))
+             .group_by(University.name, model.status).order_by(sql_persian_order(University.name)))
     if university_id:
         query = query.where(model.university == university_id)
     return list(query.tuples())
@@ -150,7 +150,7 @@ def decision_time_percentiles(model, university_id=None):
                                fn.MAX(Case(None, [(ranked.c.rn == median_rank, ranked.c.days)], None)),
                                fn.MAX(Case(None, [(ranked.c.rn == p90_rank, ranked.c.days)], None)))
              .join(ranked, on=(ranked.c.uid == University.id))
-             .group_by(University.name).order_by(University.name))
+             .group_by(University.name).order_by(sql_persian_order(University.name)))
     return [(name, count, round(float(median or 0), 1), round(float(p90 or 0), 1))
             for name, count, median, p90 in query.tuples()]
 
