@@ -10,6 +10,7 @@ export FLASK_APP := app
 .PHONY: run test test-sqlite test-postgres install install-test system-deps postgres bench serve-prod i18n assets clean
 
 $(BIN)/flask: pyproject.toml
+	tools/system-deps.sh app
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e .

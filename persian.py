@@ -26,6 +26,8 @@ __all__ = [
     "to_ascii_digits",
     "to_persian_digits",
     "normalize_text",
+    "sort_key",
+    "sorted_persian",
     "digits_only",
     "normalize_national_code",
     "is_valid_national_code",

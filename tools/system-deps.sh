@@ -2,12 +2,16 @@
 # Debian packages the application and its tests need: ICU's headers and a C++ compiler (PyICU,
 # Persian alphabetical order), Chromium (browser tests) and PostgreSQL.
 set -euo pipefail
+#   tools/system-deps.sh        everything (make test)
+#   tools/system-deps.sh app    only what installing the application needs (make install, make run)
 need=()
 dpkg -s libicu-dev >/dev/null 2>&1 || need+=(libicu-dev)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 command -v g++ >/dev/null 2>&1 || need+=(g++)
-command -v chromium >/dev/null 2>&1 || need+=(chromium)
-command -v pg_ctlcluster >/dev/null 2>&1 || need+=(postgresql)
+if [ "${1:-all}" != app ]; then
+  command -v chromium >/dev/null 2>&1 || need+=(chromium)
+  command -v pg_ctlcluster >/dev/null 2>&1 || need+=(postgresql)
+fi
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" != 0 ]; then
   echo "missing packages: ${need[*]} (run as root or install them: apt-get install ${need[*]})" >&2
