@@ -221,11 +221,15 @@ class SecureModelView(StaffAccessMixin, ModelView):
             count = CappedCount(max(total, seen))
         return count, (rows if execute else query)
 
+    # Columns of Persian words; codes and states (English, indexed) keep their plain order.
+    PERSIAN_TEXT_COLUMNS = frozenset({"name", "first_name", "last_name", "father_name", "full_name", "county",
+                                      "manager_name", "subject"})
+
     def _sort_clause(self, query, joins, sort_field, sort_desc):
-        """Text columns sort in Persian alphabetical order (the database's ICU collation)."""
+        """Persian text columns sort in Persian alphabetical order (the database's ICU collation)."""
         query, joins, clause = super()._sort_clause(query, joins, sort_field, sort_desc)
         field = getattr(self.model, sort_field) if isinstance(sort_field, str) else sort_field
-        if isinstance(field, (CharField, TextField)) and not field.name.endswith("code"):
+        if isinstance(field, (CharField, TextField)) and field.name in self.PERSIAN_TEXT_COLUMNS:
             ordered = models.sql_persian_order(field)
             clause = ordered.desc() if sort_desc else ordered.asc()
         return query, joins, clause

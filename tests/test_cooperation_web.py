@@ -21,6 +21,7 @@ def define_branch(client, city_name="تهران"):
     city = models.City.get(models.City.name == city_name)
     response = client.post("/distributor/branches/new", data={
         "name": "شعبه ونک", "province": str(city.province_id), "city": str(city.id),
+        "district": "17" if city_name == "تهران" else "",  # a district of Tehran University
         "address": "تهران، میدان ونک، پلاک ۵"})
     assert response.status_code == 302, response.get_data(as_text=True)[:1000]
     return models.Branch.select().order_by(models.Branch.id.desc()).first()

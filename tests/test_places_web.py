@@ -10,7 +10,7 @@ import pytest
 import models
 import persian
 from models import Officer, QualificationRequest
-from conftest import PASSWORD, city_named, login, registration_data
+from conftest import PASSWORD, city_named, login, registration_data, staff_client_for
 
 
 def _select(html: str, name: str) -> str:
@@ -118,3 +118,13 @@ def test_officers_elsewhere_or_with_a_district_are_not_asked(app, make_officer, 
         login(client, "/officer/login", officer.user_code, PASSWORD)
         assert client.get("/officer/").status_code == 200
         assert client.get("/officer/district").status_code == 302
+
+
+def test_back_office_lists_sort_names_in_persian_order(app, make_staff, dbc):
+    director = staff_client_for(app, make_staff("directorate"))
+    html = director.get("/admin/province/?sort=1").get_data(as_text=True)  # by name
+    shown = [name for name in re.findall(r"<td[^>]*>\s*([^<]+?)\s*</td>", html)
+             if name in {p.name for p in models.Province.select()}]
+    assert shown == sorted(shown, key=persian.sort_key) and len(shown) >= 10
+    # In code-point order «چهارمحال و بختیاری» would come after «همدان», off the first page.
+    assert "چهارمحال و بختیاری" in shown
