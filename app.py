@@ -1,5 +1,6 @@
 """The application factory and the command-line interface: the one place that wires
 the domain (``models``), the public forms, the back office, storage and SMS."""
+
 from __future__ import annotations
 
 import os
@@ -57,14 +58,16 @@ def _settings(app: Flask, test_config: dict | None) -> None:
         SEED_DEMO_DATA=env == "development",
         # Proxies in front of the app whose X-Forwarded-For is trusted (gunicorn's
         # FORWARDED_ALLOW_IPS implies one).
-        TRUSTED_PROXY_COUNT=int(os.environ.get("TRUSTED_PROXY_COUNT",
-                                               "1" if os.environ.get("FORWARDED_ALLOW_IPS") else "0")),
+        TRUSTED_PROXY_COUNT=int(
+            os.environ.get("TRUSTED_PROXY_COUNT", "1" if os.environ.get("FORWARDED_ALLOW_IPS") else "0")
+        ),
     )
     if env == "production":
         if not app.config["SECRET_KEY"]:
             raise RuntimeError("SECRET_KEY must be set when APP_ENV=production")
-        app.config.update(SESSION_COOKIE_SECURE=True, SESSION_COOKIE_NAME="__Host-session",
-                          PREFERRED_URL_SCHEME="https")
+        app.config.update(
+            SESSION_COOKIE_SECURE=True, SESSION_COOKIE_NAME="__Host-session", PREFERRED_URL_SCHEME="https"
+        )
     elif not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _development_secret(instance)
     if test_config:
@@ -88,17 +91,26 @@ def select_locale() -> str:
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the application; nothing is written to the database here."""
-    app = Flask(__name__, instance_relative_config=True,
-                static_folder=str(BASE_DIR / "publicforms" / "static"), static_url_path="/static")
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        static_folder=str(BASE_DIR / "publicforms" / "static"),
+        static_url_path="/static",
+    )
     _settings(app, test_config)
-    app.jinja_loader = ChoiceLoader([FileSystemLoader(str(BASE_DIR / "publicforms" / "templates")),
-                                     FileSystemLoader(str(BASE_DIR / "backoffice" / "templates"))])
+    app.jinja_loader = ChoiceLoader(
+        [
+            FileSystemLoader(str(BASE_DIR / "publicforms" / "templates")),
+            FileSystemLoader(str(BASE_DIR / "backoffice" / "templates")),
+        ]
+    )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     if app.config["TRUSTED_PROXY_COUNT"]:
         # Behind a TLS proxy: take the client's address and scheme from the proxy's
         # headers (only this many hops), so throttling and the audit see real clients.
         from werkzeug.middleware.proxy_fix import ProxyFix
+
         hops = app.config["TRUSTED_PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0)
     models.bind_url(app.config["DATABASE_URL"])
@@ -106,16 +118,19 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
 
     from publicforms import web
+
     web.init_app(app)
 
-    from publicforms.officer import bp as officer_bp
     from publicforms.distributor import bp as distributor_bp
+    from publicforms.officer import bp as officer_bp
     from publicforms.public import bp as public_bp
+
     app.register_blueprint(public_bp)
     app.register_blueprint(officer_bp)
     app.register_blueprint(distributor_bp)
 
     from backoffice import init_admin
+
     init_admin(app)
 
     @app.before_request
@@ -140,6 +155,7 @@ def _deliver_sms_after_writes(app: Flask) -> None:
     message appears within seconds with nothing else running (``deliver-sms --loop``
     remains the way to run delivery as a separate worker)."""
     import notify
+
     sender = notify.BackgroundSender(lambda: notify.backend_from_config(app.config), app.config["DATABASE_URL"])
     app.extensions["sms_sender"] = sender
 
@@ -162,9 +178,16 @@ def database_connection():
 
 
 def register_commands(app: Flask) -> None:
-    for command in (init_db_command, create_staff_command, create_distributor_command,
-                    deliver_sms_command, import_legacy_command, backup_command, restore_command,
-                    sweep_documents_command):
+    for command in (
+        init_db_command,
+        create_staff_command,
+        create_distributor_command,
+        deliver_sms_command,
+        import_legacy_command,
+        backup_command,
+        restore_command,
+        sweep_documents_command,
+    ):
         app.cli.add_command(command)
 
 
@@ -190,6 +213,7 @@ def init_db_command():
     from flask import current_app
 
     from models import migrations
+
     with database_connection():
         for name in migrations.migrate():
             click.echo(f"migration applied: {name}")
@@ -197,6 +221,7 @@ def init_db_command():
         click.echo("reference data added: " + ", ".join(f"{k}={v}" for k, v in added.items()))
         if current_app.config["SEED_DEMO_DATA"] and not models.StaffUser.select().exists():
             from demo import create_demo_accounts
+
             for line in create_demo_accounts(Path(current_app.instance_path)):
                 click.echo(line)
 
@@ -206,15 +231,15 @@ def init_db_command():
 @click.option("--username", required=True)
 @click.option("--password", required=True)
 @click.option("--role", type=click.Choice(models.StaffUser.ROLES), required=True)
-@click.option("--university", "university_name", default=None,
-              help="Persian name, e.g. دانشگاه علوم پزشکی اصفهان")
+@click.option("--university", "university_name", default=None, help="Persian name, e.g. دانشگاه علوم پزشکی اصفهان")
 @click.option("--full-name", default="")
 def create_staff_command(username, password, role, university_name, full_name):
     """Create a back-office account."""
     with database_connection():
         university = _university_by_name(university_name) if university_name else None
-        staff = _fail_on_domain_error(models.create_staff, username, password, role,
-                                      university=university, full_name=full_name)
+        staff = _fail_on_domain_error(
+            models.create_staff, username, password, role, university=university, full_name=full_name
+        )
         click.echo(f"created staff {staff.username} ({staff.role})")
 
 
@@ -229,8 +254,9 @@ def create_staff_command(username, password, role, university_name, full_name):
 def create_distributor_command(username, password, name, kind, manager_mobile, manager_name):
     """Create a distributor account."""
     with database_connection():
-        distributor = _fail_on_domain_error(models.create_distributor, username, password, name,
-                                            kind, manager_mobile, manager_name=manager_name)
+        distributor = _fail_on_domain_error(
+            models.create_distributor, username, password, name, kind, manager_mobile, manager_name=manager_name
+        )
         click.echo(f"created distributor {distributor.username}")
 
 
@@ -242,6 +268,7 @@ def deliver_sms_command(loop):
     from flask import current_app
 
     import notify
+
     backend = notify.backend_from_config(current_app.config)
     if loop:
         notify.deliver_loop(backend)
@@ -255,18 +282,24 @@ def deliver_sms_command(loop):
 @with_appcontext
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="validate everything and write the report; change nothing")
-@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="where to write the report (default: DIR/import-report.csv)")
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="where to write the report (default: DIR/import-report.csv)",
+)
 def import_legacy_command(directory, dry_run, report_path):
     """Migrate the old system's CSV files in DIRECTORY (officers, distributors, branches, contracts)."""
     from models import legacy
+
     stderr = click.get_text_stream("stderr")
     with database_connection():
         try:
-            with click.progressbar(length=legacy.count_rows(directory), label="import-legacy",
-                                   file=stderr, show_pos=True) as bar:
-                result = legacy.import_legacy(directory, report_path=report_path, dry_run=dry_run,
-                                              progress=bar.update)
+            with click.progressbar(
+                length=legacy.count_rows(directory), label="import-legacy", file=stderr, show_pos=True
+            ) as bar:
+                result = legacy.import_legacy(directory, report_path=report_path, dry_run=dry_run, progress=bar.update)
         except legacy.LegacyFileError as error:
             raise click.ClickException(legacy.message(error.msgid, **error.params)) from None
     for line in result.summary_lines():
@@ -278,8 +311,10 @@ def import_legacy_command(directory, dry_run, report_path):
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 def backup_command(directory):
     """Consistent online backup of the database and the documents, with a hash manifest."""
-    import backup
     from flask import current_app
+
+    import backup
+
     manifest = backup.backup(current_app.config["DATABASE_URL"], current_app.config["UPLOAD_DIR"], directory)
     click.echo(f"backup written to {directory}: {len(manifest['files'])} files")
 
@@ -289,8 +324,10 @@ def backup_command(directory):
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def restore_command(directory):
     """Verify a backup's manifest, then restore its database and documents."""
-    import backup
     from flask import current_app
+
+    import backup
+
     try:
         manifest = backup.restore(current_app.config["DATABASE_URL"], current_app.config["UPLOAD_DIR"], directory)
     except ValueError as error:
@@ -306,6 +343,7 @@ def sweep_documents_command(older_than):
     from flask import current_app
 
     import storage
+
     store = storage.DocumentStore(current_app.config["UPLOAD_DIR"])
     with database_connection():
         known = {d.storage_name for d in models.Document.select(models.Document.storage_name)}

@@ -7,6 +7,7 @@ Order matters: the database is copied first, then the documents. A document is a
 written before the row that names it commits, and documents are never deleted while
 a row names them, so every document the database copy refers to is in the copy.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -31,14 +32,22 @@ def _sha256(path: Path) -> str:
 
 
 def _sqlite_path(url: str) -> Path:
-    return Path(url[len("sqlite:///"):])
+    return Path(url[len("sqlite:///") :])
 
 
 def _pg_env(url: str) -> tuple[list[str], dict]:
     parts = urlsplit(url)
     env = dict(os.environ, PGPASSWORD=parts.password or "")
-    args = ["-h", parts.hostname or "127.0.0.1", "-p", str(parts.port or 5432), "-U", parts.username or "",
-            "-d", parts.path.lstrip("/")]
+    args = [
+        "-h",
+        parts.hostname or "127.0.0.1",
+        "-p",
+        str(parts.port or 5432),
+        "-U",
+        parts.username or "",
+        "-d",
+        parts.path.lstrip("/"),
+    ]
     return args, env
 
 
@@ -46,6 +55,7 @@ def backup(database_url: str, upload_dir: str, target: str) -> dict:
     """Write a backup into ``target`` (created; must be empty) and return its manifest."""
     import models
     from storage import DocumentStore
+
     target_dir = Path(target)
     target_dir.mkdir(parents=True, exist_ok=True)
     if any(target_dir.iterdir()):
@@ -60,8 +70,10 @@ def backup(database_url: str, upload_dir: str, target: str) -> dict:
         source.close()
         files["database.sqlite3"] = _sha256(target_dir / "database.sqlite3")
         counts_db = sqlite3.connect(str(target_dir / "database.sqlite3"))
-        counts = {m._meta.table_name: counts_db.execute(f'SELECT COUNT(*) FROM "{m._meta.table_name}"').fetchone()[0]
-                  for m in models.ALL_MODELS}
+        counts = {
+            m._meta.table_name: counts_db.execute(f'SELECT COUNT(*) FROM "{m._meta.table_name}"').fetchone()[0]
+            for m in models.ALL_MODELS
+        }
         counts_db.close()
     else:
         args, env = _pg_env(database_url)
@@ -76,9 +88,12 @@ def backup(database_url: str, upload_dir: str, target: str) -> dict:
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(store.path_for(name), destination)
         files["documents/" + name] = _sha256(destination)
-    manifest = {"created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(), "database_url_kind":
-                "sqlite" if database_url.startswith("sqlite") else "postgresql", "files": files,
-                "row_counts": counts}
+    manifest = {
+        "created_at": _dt.datetime.now(_dt.UTC).isoformat(),
+        "database_url_kind": "sqlite" if database_url.startswith("sqlite") else "postgresql",
+        "files": files,
+        "row_counts": counts,
+    }
     (target_dir / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
     return manifest
 
@@ -109,13 +124,17 @@ def restore(database_url: str, upload_dir: str, source: str) -> dict:
         backup_db.close()
     else:
         args, env = _pg_env(database_url)
-        subprocess.run(["pg_restore", "--clean", "--if-exists", "--no-owner", *args,
-                        str(source_dir / "database.dump")], check=True, env=env)
+        subprocess.run(
+            ["pg_restore", "--clean", "--if-exists", "--no-owner", *args, str(source_dir / "database.dump")],
+            check=True,
+            env=env,
+        )
     from storage import DocumentStore
+
     store = DocumentStore(upload_dir)
     for name in manifest["files"]:
         if name.startswith("documents/"):
-            relative = name[len("documents/"):]
+            relative = name[len("documents/") :]
             destination = store.path_for(relative)
             destination.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source_dir / name, destination)

@@ -4,6 +4,7 @@ from the environment. Run behind a TLS-terminating proxy, on PostgreSQL:
     APP_ENV=production SECRET_KEY=... DATABASE_URL=postgresql://... UPLOAD_DIR=/srv/registry/documents \\
         .venv/bin/gunicorn -c gunicorn.conf.py 'app:create_app()'
 """
+
 import multiprocessing
 import os
 

@@ -387,7 +387,7 @@ def to_tehran(dt) -> datetime.datetime | None:
     if dt is None:
         return None
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=datetime.timezone.utc)
+        dt = dt.replace(tzinfo=datetime.UTC)
     return dt.astimezone(TEHRAN)
 
 

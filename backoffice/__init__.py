@@ -1,4 +1,5 @@
 """The back office: Flask-Admin in Persian, right-to-left, scoped by role and university."""
+
 from __future__ import annotations
 
 import secrets
@@ -21,6 +22,7 @@ def _safe_redirect_target(param_name: str = "url"):
     from flask import request
 
     from publicforms.web import safe_next
+
     target = request.values.get(param_name)
     return safe_next(target, "") or None
 
@@ -28,6 +30,7 @@ def _safe_redirect_target(param_name: str = "url"):
 def _patch_redirect_targets() -> None:
     import flask_admin.actions
     import flask_admin.model.base
+
     flask_admin.model.base.get_redirect_target = _safe_redirect_target
     flask_admin.actions.get_redirect_target = _safe_redirect_target
 
@@ -37,10 +40,13 @@ def init_admin(app) -> Admin:
     from .auth import StaffIndexView
     from .views import register_views
 
-    admin = Admin(app, name=_l("Technical officers registry"),
-                  theme=Bootstrap4Theme(base_template="admin/rtl_base.html"),
-                  index_view=StaffIndexView(name=_l("Dashboard"), url="/admin"),
-                  csp_nonce_generator=_csp_nonce)
+    admin = Admin(
+        app,
+        name=_l("Technical officers registry"),
+        theme=Bootstrap4Theme(base_template="admin/rtl_base.html"),
+        index_view=StaffIndexView(name=_l("Dashboard"), url="/admin"),
+        csp_nonce_generator=_csp_nonce,
+    )
     _patch_redirect_targets()
     register_views(admin)
     return admin

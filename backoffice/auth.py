@@ -1,4 +1,5 @@
 """The back-office home (a dashboard), staff login and logout."""
+
 from __future__ import annotations
 
 from flask import redirect, request, url_for
@@ -23,8 +24,10 @@ class StaffIndexView(StaffAccessMixin, AdminIndexView):
     @expose("/")
     def index(self):
         from .dashboard import dashboard_numbers
-        return self.render("admin/dashboard.html", numbers=dashboard_numbers(current_staff()),
-                           reason_labels=models.REASON_LABELS)
+
+        return self.render(
+            "admin/dashboard.html", numbers=dashboard_numbers(current_staff()), reason_labels=models.REASON_LABELS
+        )
 
     @expose("/login", methods=("GET", "POST"))
     def login_view(self):
@@ -53,4 +56,3 @@ class StaffIndexView(StaffAccessMixin, AdminIndexView):
         if ActionForm().validate_on_submit():
             sign_out()
         return redirect(url_for("admin.login_view"))
-

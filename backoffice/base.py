@@ -1,13 +1,13 @@
 """What every back-office view shares: staff-only access, scope in every query,
 Jalali dates, no deletes, and CSV exports that stream, escape formulas and carry a BOM."""
+
 from __future__ import annotations
 
 import datetime as _dt
 import threading
 import time
 
-from flask import (Response, abort, has_request_context, redirect, request, stream_with_context,
-                   url_for)
+from flask import Response, abort, has_request_context, redirect, request, stream_with_context, url_for
 from flask_admin import expose
 from flask_admin.contrib.peewee import ModelView
 from flask_admin.model.typefmt import BASE_FORMATTERS
@@ -17,9 +17,9 @@ from markupsafe import Markup, escape
 from peewee import SQL, CharField, Select, TextField, fn
 from wtforms import StringField
 
+import models
 import persian
 import storage
-import models
 from models import is_sqlite
 
 from . import export
@@ -33,6 +33,7 @@ def current_staff():
 
 def staff_actor():
     from publicforms.web import client_ip
+
     return current_staff().as_actor(ip=client_ip())
 
 
@@ -49,6 +50,7 @@ class StaffAccessMixin:
         if current_staff() is None:
             return redirect(url_for("admin.login_view", next=request.full_path.rstrip("?")))
         from publicforms.web import deny
+
         deny(403)
 
 
@@ -90,6 +92,7 @@ _options_lock = threading.Lock()
 def cached_options(key, load):
     """``load()`` at most once per FILTER_OPTIONS_TTL seconds for a key (and database)."""
     from models import db
+
     key = (id(db.obj), key)
     now = time.monotonic()
     found = _options_cache.get(key)
@@ -121,8 +124,12 @@ class SecureModelView(StaffAccessMixin, ModelView):
     # below counts at most COUNT_CAP rows, inside the page's own query.
     simple_list_pager = False
     column_type_formatters = TYPE_FORMATTERS
-    column_type_formatters_export = {_dt.datetime: _jalali_datetime, _dt.date: _jalali_date,
-                                     bool: _yes_no, type(None): lambda v, x, n=None: ""}
+    column_type_formatters_export = {
+        _dt.datetime: _jalali_datetime,
+        _dt.date: _jalali_date,
+        bool: _yes_no,
+        type(None): lambda v, x, n=None: "",
+    }
     list_template = "admin/model/list.html"
     details_template = "admin/model/details.html"
 
@@ -131,9 +138,9 @@ class SecureModelView(StaffAccessMixin, ModelView):
     def __init__(self, model, *args, **kwargs):
         # Persian labels for list columns and form fields alike, unless a view sets its own.
         from .labels import COLUMN_LABELS
+
         self.column_labels = dict(COLUMN_LABELS, **(self.column_labels or {}))
-        form_args = {name: {"label": label} for name, label in COLUMN_LABELS.items()
-                     if name in model._meta.fields}
+        form_args = {name: {"label": label} for name, label in COLUMN_LABELS.items() if name in model._meta.fields}
         for name, extra in (self.form_args or {}).items():
             form_args[name] = dict(form_args.get(name, {}), **extra)
         self.form_args = form_args
@@ -192,17 +199,19 @@ class SecureModelView(StaffAccessMixin, ModelView):
         if not page_size:  # an export: every row, no count
             return None, (list(query) if execute else query)
         # A crafted ?page= must not overflow OFFSET or go negative.
-        page = min(max(int(page or 0), 0), 10 ** 6)
-        if search is None and self._search_supported and has_request_context() \
-                and self._get_list_extra_args().search:
+        page = min(max(int(page or 0), 0), 10**6)
+        if search is None and self._search_supported and has_request_context() and self._get_list_extra_args().search:
             query = query.limit(page_size).offset(page * page_size if page else None)
             return None, (list(query) if execute else query)
         if page:
             # A deep page: skip the rows in the narrow (unjoined, index-only) query and join
             # only the page's rows, instead of joining every skipped row.
-            ids = (self._filtered_query(self._narrow_query(search, filters), sort_column, sort_desc,
-                                        search, filters)
-                   .select(self.model._meta.primary_key).limit(page_size).offset(page * page_size))
+            ids = (
+                self._filtered_query(self._narrow_query(search, filters), sort_column, sort_desc, search, filters)
+                .select(self.model._meta.primary_key)
+                .limit(page_size)
+                .offset(page * page_size)
+            )
             query = query.where(self.model._meta.primary_key.in_(ids))
         query = query.limit(page_size)
         query = query.select_extend(self._capped_total(search, filters).alias("_list_total"))
@@ -222,8 +231,9 @@ class SecureModelView(StaffAccessMixin, ModelView):
         return count, (rows if execute else query)
 
     # Columns of Persian words; codes and states (English, indexed) keep their plain order.
-    PERSIAN_TEXT_COLUMNS = frozenset({"name", "first_name", "last_name", "father_name", "full_name", "county",
-                                      "manager_name", "subject"})
+    PERSIAN_TEXT_COLUMNS = frozenset(
+        {"name", "first_name", "last_name", "father_name", "full_name", "county", "manager_name", "subject"}
+    )
 
     def _sort_clause(self, query, joins, sort_field, sort_desc):
         """Persian text columns sort in Persian alphabetical order (the database's ICU collation)."""
@@ -239,13 +249,14 @@ class SecureModelView(StaffAccessMixin, ModelView):
         joins = set()
         if self._search_supported and search and self._search_fields:
             from flask_admin.contrib.peewee.tools import parse_like_term
+
             for value in search.split(" "):
                 if not value:
                     continue
                 term, clause = parse_like_term(value), None
                 for field in self._search_fields:
                     query = self._handle_join(query, field, joins)
-                    clause = field ** term if clause is None else clause | (field ** term)
+                    clause = field**term if clause is None else clause | (field**term)
                 query = query.where(clause)
         for index, _name, value in (filters or ()) if self._filters else ():
             flt = self._filters[index]
@@ -262,8 +273,14 @@ class SecureModelView(StaffAccessMixin, ModelView):
     def _narrow_query(self, search, filters):
         """The scoped query without joins (get_count_query) when the search and filters
         need none, else the joined one."""
-        own = all(getattr(self._filters[index].column, "model", self.model) is self.model
-                  for index, _name, _value in (filters or ())) if self._filters else True
+        own = (
+            all(
+                getattr(self._filters[index].column, "model", self.model) is self.model
+                for index, _name, _value in (filters or ())
+            )
+            if self._filters
+            else True
+        )
         return self.get_count_query() if own and not search else self.get_query()
 
     def _count_source(self, search, filters):
@@ -271,11 +288,11 @@ class SecureModelView(StaffAccessMixin, ModelView):
         return query.select(SQL("1")).order_by().limit(COUNT_CAP + 1).offset(None)
 
     def _capped_total(self, search, filters):
-        return Select(from_list=[self._count_source(search, filters).alias("_capped")],
-                      columns=[fn.COUNT(SQL("*"))])
+        return Select(from_list=[self._count_source(search, filters).alias("_capped")], columns=[fn.COUNT(SQL("*"))])
 
     def _capped_count(self, search, filters) -> int:
         from models import db
+
         return int(db.execute(self._capped_total(search, filters)).fetchone()[0])
 
     @expose("/ajax/update/", methods=("POST",))
@@ -309,8 +326,7 @@ class SecureModelView(StaffAccessMixin, ModelView):
         def type_formatter(value):
             kind = type(value)
             if kind not in by_type:
-                by_type[kind] = next((f for typeobj, f in type_formatters.items() if isinstance(value, typeobj)),
-                                     None)
+                by_type[kind] = next((f for typeobj, f in type_formatters.items() if isinstance(value, typeobj)), None)
             return by_type[kind]
 
         def cell_for(name):
@@ -328,7 +344,9 @@ class SecureModelView(StaffAccessMixin, ModelView):
                     formatter = type_formatter(value)
                     value = value if formatter is None else formatter(self, value, name)
                 return export.escape_formula(value)
+
             return cell
+
         return [cell_for(name) for name in names]
 
     def export_plan(self, query, names):
@@ -354,16 +372,24 @@ class SecureModelView(StaffAccessMixin, ModelView):
         flat whatever the row count; BOM, Persian titles, formulas escaped."""
         view_args = self._get_list_extra_args()
         sort = self._get_column_by_idx(view_args.sort)
-        _count, query = self.get_list(0, sort[0] if sort else None, view_args.sort_desc,
-                                      view_args.search, view_args.filters, execute=False,
-                                      page_size=0)
+        _count, query = self.get_list(
+            0,
+            sort[0] if sort else None,
+            view_args.sort_desc,
+            view_args.search,
+            view_args.filters,
+            execute=False,
+            page_size=0,
+        )
         columns = self._export_columns
         rows, cells = self.export_plan(query, [name for name, _title in columns])
         chunks = export.csv_chunks([title for _name, title in columns], rows, cells)
         filename = f"{self.endpoint}-{_dt.date.today().isoformat()}.csv"
-        return Response(stream_with_context(chunks), mimetype="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": storage.content_disposition(filename),
-                                 "Cache-Control": "no-store"})
+        return Response(
+            stream_with_context(chunks),
+            mimetype="text/csv; charset=utf-8",
+            headers={"Content-Disposition": storage.content_disposition(filename), "Cache-Control": "no-store"},
+        )
 
 
 class JalaliDateField(StringField):

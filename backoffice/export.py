@@ -13,6 +13,7 @@ Two row paths give the same cells:
 Both read the result without holding it: SQLite steps through it, PostgreSQL through a
 server-side cursor (psycopg2 would otherwise load the whole result into memory).
 """
+
 from __future__ import annotations
 
 import csv
@@ -25,8 +26,19 @@ from itertools import islice
 from operator import itemgetter
 
 from flask_babel import gettext
-from peewee import (ROW, AutoField, BooleanField, CharField, DateField, DateTimeField, ForeignKeyField,
-                    IntegerField, ModelCursorWrapper, ModelSelect, TextField)
+from peewee import (
+    ROW,
+    AutoField,
+    BooleanField,
+    CharField,
+    DateField,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    ModelCursorWrapper,
+    ModelSelect,
+    TextField,
+)
 
 import persian
 
@@ -46,6 +58,7 @@ def escape_formula(value) -> str:
 
 
 # ---------------------------------------------------------------------- Jalali cells
+
 
 @lru_cache(maxsize=8192)
 def jalali_day(day: _dt.date) -> str:
@@ -69,8 +82,10 @@ def _utc_day(key, day: _dt.date):
     if persian.to_tehran(start + _ONE_DAY - _dt.timedelta(microseconds=1)).utcoffset() != offset:
         found = None
     else:
-        found = (int(offset.total_seconds()) // 60,
-                 (jalali_day(day - _ONE_DAY), jalali_day(day), jalali_day(day + _ONE_DAY)))
+        found = (
+            int(offset.total_seconds()) // 60,
+            (jalali_day(day - _ONE_DAY), jalali_day(day), jalali_day(day + _ONE_DAY)),
+        )
     if len(_utc_days) >= _UTC_DAYS_KEPT:
         _utc_days.clear()
     _utc_days[key] = found
@@ -94,7 +109,7 @@ def jalali_stamp(value) -> str:
         minutes = int(value[11:13]) * 60 + int(value[14:16])
     elif isinstance(value, _dt.datetime):
         if value.tzinfo is not None:
-            value = value.astimezone(_dt.timezone.utc).replace(tzinfo=None)
+            value = value.astimezone(_dt.UTC).replace(tzinfo=None)
         key = value.date()
         day = _utc_days.get(key, False)
         if day is False:
@@ -134,6 +149,7 @@ def yes_no(value) -> str:
 
 # ---------------------------------------------------------------------- the tuple path
 
+
 class ExportColumn:
     """An exported column read straight from the database.
 
@@ -163,6 +179,7 @@ class ExportColumn:
 
             def format(*values):
                 return escape_formula(custom(*values))
+
         if self.memo:
             format = _memoized(format)
         return format
@@ -178,6 +195,7 @@ def _memoized(function):
         except KeyError:
             seen[key] = result = function(*values)
             return result
+
     return cell
 
 
@@ -217,9 +235,11 @@ def tuple_plan(model, names, declared, formatted):
 
 # ---------------------------------------------------------------------- reading the rows
 
+
 def _cursors(query, chunk: int = EXPORT_CHUNK_ROWS):
     """Driver cursors over the result of ``query``, without holding the whole result."""
     from models import db, is_sqlite
+
     if is_sqlite():
         yield db.execute(query)
         return
@@ -263,6 +283,7 @@ def read_ahead(batches, depth: int = 4):
     while they wait for or step through rows). Memory stays bounded by ``depth``; an error
     of the reader is raised here; closing this generator stops the reader."""
     from models import db
+
     handoff: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
@@ -336,13 +357,16 @@ def csv_chunks(titles, batches, cells):
         buffer.seek(0)
         buffer.truncate()
         values = list(zip(*batch)) if any(positions is not None for _f, positions in cells) else None
-        columns = [map(function, batch) if positions is None else
-                   map(function, *[values[i] for i in positions]) for function, positions in cells]
+        columns = [
+            map(function, batch) if positions is None else map(function, *[values[i] for i in positions])
+            for function, positions in cells
+        ]
         writer.writerows(zip(*columns))
         yield buffer.getvalue()
 
 
 # ---------------------------------------------------------------------- the model path
+
 
 class FastModelRows(ModelCursorWrapper):
     """Peewee's ModelCursorWrapper (rows of a joined select as model instances linked like

@@ -1,4 +1,5 @@
 """University cartables of reviewed requests, and their review pages."""
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -6,16 +7,14 @@ import datetime as _dt
 from flask import abort, flash, redirect, request
 from flask_admin import expose
 from flask_admin.contrib.peewee.filters import BasePeeweeFilter, FilterEqual
-from flask_babel import gettext
+from flask_babel import gettext, lazy_pgettext
 from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_pgettext
 from markupsafe import Markup
 from peewee import JOIN
 
 import models
 import persian
-from models import (City, DegreeLevel, Document, FieldOfStudy, Officer, QualificationRequest,
-                    StaffUser, University)
+from models import City, DegreeLevel, Document, FieldOfStudy, Officer, QualificationRequest, StaffUser, University
 from publicforms.forms import ActionForm
 from publicforms.officer_requests import send_document
 from publicforms.web import deny, domain_message, status_label
@@ -67,8 +66,9 @@ class OverdueFilter(BasePeeweeFilter):
     """Requests waiting on the university past their due date."""
 
     def apply(self, query, value):
-        return query.where(self.column.model.status.in_(models.oversight.WAITING_STATES)
-                           & (self.column < models.utcnow().date()))
+        return query.where(
+            self.column.model.status.in_(models.oversight.WAITING_STATES) & (self.column < models.utcnow().date())
+        )
 
     def operation(self):
         return gettext("overdue")
@@ -82,8 +82,11 @@ def _due_formatter(view, context, model, name):
         return ""
     late = model.status in models.oversight.WAITING_STATES and model.due_on < models.utcnow().date()
     return Markup('<span class="due{0}" data-overdue="{1}">{2}{3}</span>').format(
-        " due-late" if late else "", "1" if late else "0", persian.format_jalali_date(model.due_on),
-        Markup(" <strong>{0}</strong>").format(gettext("overdue")) if late else "")
+        " due-late" if late else "",
+        "1" if late else "0",
+        persian.format_jalali_date(model.due_on),
+        Markup(" <strong>{0}</strong>").format(gettext("overdue")) if late else "",
+    )
 
 
 def _days_waiting(view, context, model, name):
@@ -92,7 +95,8 @@ def _days_waiting(view, context, model, name):
     days = (models.utcnow() - (model.last_submitted_at or model.submitted_at)).days
     level = "old" if days > 14 else ("aging" if days > 7 else "fresh")
     return Markup('<span class="aging aging-{0}" data-days="{1}">{2}</span>').format(
-        level, days, persian.to_persian_digits(days))
+        level, days, persian.to_persian_digits(days)
+    )
 
 
 def waiting_days(status, last_submitted_at):
@@ -104,8 +108,9 @@ def waiting_days(status, last_submitted_at):
 
 def reference_names(model):
     """``{id: name}`` of a reference table (cities, fields...), read once a minute."""
-    return lambda: cached_options(("names", model._meta.table_name),
-                                  lambda: dict(model.select(model.id, model.name).tuples()))
+    return lambda: cached_options(
+        ("names", model._meta.table_name), lambda: dict(model.select(model.id, model.name).tuples())
+    )
 
 
 # A branch's city, joined under its own name next to the request's own city.
@@ -114,10 +119,15 @@ BRANCH_CITY = City.alias("branch_city")
 
 def request_export_columns(model, **more):
     """The exported columns every cartable reads the same way from its joined query."""
-    return dict({"status": ExportColumn(model.status, format=status_label, memo=True),
-                 "waiting": ExportColumn(model.status, model.last_submitted_at, format=waiting_days),
-                 "officer": ExportColumn(Officer.first_name, Officer.last_name, format=Officer.name_of),
-                 "national_code": ExportColumn(Officer.national_code)}, **more)
+    return dict(
+        {
+            "status": ExportColumn(model.status, format=status_label, memo=True),
+            "waiting": ExportColumn(model.status, model.last_submitted_at, format=waiting_days),
+            "officer": ExportColumn(Officer.first_name, Officer.last_name, format=Officer.name_of),
+            "national_code": ExportColumn(Officer.national_code),
+        },
+        **more,
+    )
 
 
 class ReviewQueueView(SecureModelView):
@@ -126,12 +136,17 @@ class ReviewQueueView(SecureModelView):
     allowed_roles = ("directorate", "university")
     review_template = "admin/review.html"
     request_label = _l("request")
-    column_formatters = {"status": _status_formatter, "waiting": _days_waiting, "due_on": _due_formatter,
-                         "id": lambda v, c, m, n: Markup('<a href="{0}">{1}</a>').format(
-                             v.get_url(".review_view", id=m.id), m.id)}
+    column_formatters = {
+        "status": _status_formatter,
+        "waiting": _days_waiting,
+        "due_on": _due_formatter,
+        "id": lambda v, c, m, n: Markup('<a href="{0}">{1}</a>').format(v.get_url(".review_view", id=m.id), m.id),
+    }
     column_labels = {"waiting": _l("Days waiting"), "due_on": _l("Decision due")}
-    column_formatters_export = {"status": lambda v, c, m, n: status_label(m.status),
-                                "waiting": lambda v, c, m, n: waiting_days(m.status, m.last_submitted_at)}
+    column_formatters_export = {
+        "status": lambda v, c, m, n: status_label(m.status),
+        "waiting": lambda v, c, m, n: waiting_days(m.status, m.last_submitted_at),
+    }
 
     def scope(self, query):
         staff = current_staff()
@@ -167,8 +182,9 @@ class ReviewQueueView(SecureModelView):
                     item.apply(action, actor, note=request.form.get("note", ""), reason=reason)
                 except models.DomainError as error:
                     flash(domain_message(error), "error")
-                    return self.render(self.review_template, **self.review_context(item, form)), 409 \
-                        if isinstance(error, models.ConflictError) else 422
+                    return self.render(self.review_template, **self.review_context(item, form)), 409 if isinstance(
+                        error, models.ConflictError
+                    ) else 422
                 flash(gettext("The decision was recorded."), "success")
                 return redirect(self.get_url(".review_view", id=item.id))
         return self.render(self.review_template, **self.review_context(item, form))
@@ -178,16 +194,27 @@ class ReviewQueueView(SecureModelView):
     def review_context(self, item, form):
         actor = staff_actor()
         allowed = [a for a in item.allowed_actions(actor) if a in self.decisions]
-        return {"item": item, "form": form, "allowed": allowed, "history": list(item.history()),
-                "documents": list(item.current_documents()),
-                "old_documents": [d for d in item.all_documents() if d.superseded_at],
-                "reasons": models.REJECT_REASONS, "deficiency_reasons": models.DEFICIENCY_REASONS,
-                "can_reassign": actor.is_directorate,
-                "universities": persian.sorted_persian(University.select(), key=lambda u: u.name)
-                if actor.is_directorate else [],
-                "reviewers": list(StaffUser.select().where(StaffUser.role == "university",
-                                                           StaffUser.is_active == True)  # noqa: E712
-                                  .order_by(StaffUser.username)) if actor.is_directorate else []}
+        return {
+            "item": item,
+            "form": form,
+            "allowed": allowed,
+            "history": list(item.history()),
+            "documents": list(item.current_documents()),
+            "old_documents": [d for d in item.all_documents() if d.superseded_at],
+            "reasons": models.REJECT_REASONS,
+            "deficiency_reasons": models.DEFICIENCY_REASONS,
+            "can_reassign": actor.is_directorate,
+            "universities": persian.sorted_persian(University.select(), key=lambda u: u.name)
+            if actor.is_directorate
+            else [],
+            "reviewers": list(
+                StaffUser.select()
+                .where(StaffUser.role == "university", StaffUser.is_active == True)  # noqa: E712
+                .order_by(StaffUser.username)
+            )
+            if actor.is_directorate
+            else [],
+        }
 
     @expose("/reassign/", methods=("POST",))
     def reassign_view(self):
@@ -195,11 +222,15 @@ class ReviewQueueView(SecureModelView):
         if not ActionForm().validate_on_submit():
             abort(400)
         university = University.get_or_none(University.id == request.form.get("university", type=int))
-        reviewer = StaffUser.get_or_none(StaffUser.id == request.form.get("reviewer", type=int)) \
-            if request.form.get("reviewer") else None
+        reviewer = (
+            StaffUser.get_or_none(StaffUser.id == request.form.get("reviewer", type=int))
+            if request.form.get("reviewer")
+            else None
+        )
         try:
-            models.reassign(item, staff_actor(), university=university, reviewer=reviewer,
-                            note=request.form.get("note", ""))
+            models.reassign(
+                item, staff_actor(), university=university, reviewer=reviewer, note=request.form.get("note", "")
+            )
         except models.DomainError as error:
             flash(domain_message(error), "error")
         else:
@@ -218,15 +249,31 @@ class ReviewQueueView(SecureModelView):
 
 
 class QualificationView(OfficerSearchMixin, ReviewQueueView):
-    column_list = ("id", "officer", "national_code", "city", "district", "field_of_study", "degree_level",
-                   "status", "submitted_at", "waiting", "due_on")
+    column_list = (
+        "id",
+        "officer",
+        "national_code",
+        "city",
+        "district",
+        "field_of_study",
+        "degree_level",
+        "status",
+        "submitted_at",
+        "waiting",
+        "due_on",
+    )
     column_labels = dict(ReviewQueueView.column_labels, national_code=_l("National code"))
     column_sortable_list = ("id", "status", "submitted_at")
     column_default_sort = ("submitted_at", False)
     column_filters = (
-        FilterEqual(QualificationRequest.status, _l("Status"), options=[
-            (code, lazy_pgettext("status", code)) for code in
-            ("draft", "submitted", "deficient", "approved", "rejected")]),
+        FilterEqual(
+            QualificationRequest.status,
+            _l("Status"),
+            options=[
+                (code, lazy_pgettext("status", code))
+                for code in ("draft", "submitted", "deficient", "approved", "rejected")
+            ],
+        ),
         IdFilter(QualificationRequest.city, _l("City"), options=options_of(City)),
         IdFilter(QualificationRequest.field_of_study, _l("Field of study"), options=options_of(FieldOfStudy)),
         IdFilter(QualificationRequest.degree_level, _l("Degree level"), options=options_of(DegreeLevel)),
@@ -234,36 +281,67 @@ class QualificationView(OfficerSearchMixin, ReviewQueueView):
         JalaliDateFilter(QualificationRequest.submitted_at, _l("Submitted"), after=False),
         AssignedToMeFilter(QualificationRequest.reviewer, _l("Assigned")),
         OverdueFilter(QualificationRequest.due_on, _l("Decision due")),
-        FilterEqual(QualificationRequest.district, _l("Municipal district"),
-                    options=[(str(n), str(n)) for n in range(1, 23)]),
+        FilterEqual(
+            QualificationRequest.district, _l("Municipal district"), options=[(str(n), str(n)) for n in range(1, 23)]
+        ),
     )
-    column_formatters = dict(ReviewQueueView.column_formatters,
-                             national_code=lambda v, c, m, n: m.officer.national_code)
-    column_formatters_export = dict(ReviewQueueView.column_formatters_export,
-                                    national_code=lambda v, c, m, n: m.officer.national_code,
-                                    officer=lambda v, c, m, n: m.officer.full_name,
-                                    city=lambda v, c, m, n: m.city.name if m.city_id else "",
-                                    field_of_study=lambda v, c, m, n: m.field_of_study.name if m.field_of_study_id else "",
-                                    degree_level=lambda v, c, m, n: m.degree_level.name if m.degree_level_id else "")
-    column_export_list = ("id", "officer", "national_code", "city", "field_of_study", "degree_level",
-                          "status", "submitted_at", "decided_at", "waiting")
+    column_formatters = dict(
+        ReviewQueueView.column_formatters, national_code=lambda v, c, m, n: m.officer.national_code
+    )
+    column_formatters_export = dict(
+        ReviewQueueView.column_formatters_export,
+        national_code=lambda v, c, m, n: m.officer.national_code,
+        officer=lambda v, c, m, n: m.officer.full_name,
+        city=lambda v, c, m, n: m.city.name if m.city_id else "",
+        field_of_study=lambda v, c, m, n: m.field_of_study.name if m.field_of_study_id else "",
+        degree_level=lambda v, c, m, n: m.degree_level.name if m.degree_level_id else "",
+    )
+    column_export_list = (
+        "id",
+        "officer",
+        "national_code",
+        "city",
+        "field_of_study",
+        "degree_level",
+        "status",
+        "submitted_at",
+        "decided_at",
+        "waiting",
+    )
     export_columns = request_export_columns(
-        QualificationRequest, city=ExportColumn(QualificationRequest.city, names=reference_names(City)),
+        QualificationRequest,
+        city=ExportColumn(QualificationRequest.city, names=reference_names(City)),
         field_of_study=ExportColumn(QualificationRequest.field_of_study, names=reference_names(FieldOfStudy)),
-        degree_level=ExportColumn(QualificationRequest.degree_level, names=reference_names(DegreeLevel)))
-    column_details_list = ("id", "officer", "status", "university", "reviewer", "city", "field_of_study",
-                           "degree_level", "created_at", "submitted_at", "decided_at", "decision_note",
-                           "qualification_number")
+        degree_level=ExportColumn(QualificationRequest.degree_level, names=reference_names(DegreeLevel)),
+    )
+    column_details_list = (
+        "id",
+        "officer",
+        "status",
+        "university",
+        "reviewer",
+        "city",
+        "field_of_study",
+        "degree_level",
+        "created_at",
+        "submitted_at",
+        "decided_at",
+        "decision_note",
+        "qualification_number",
+    )
 
     def base_query(self):
-        return (QualificationRequest
-                .select(QualificationRequest, Officer, City, FieldOfStudy, DegreeLevel)
-                .join(Officer, on=(QualificationRequest.officer == Officer.id)).switch(QualificationRequest)
-                .join(City, JOIN.LEFT_OUTER, on=(QualificationRequest.city == City.id)).switch(QualificationRequest)
-                .join(FieldOfStudy, JOIN.LEFT_OUTER, on=(QualificationRequest.field_of_study == FieldOfStudy.id))
-                .switch(QualificationRequest)
-                .join(DegreeLevel, JOIN.LEFT_OUTER, on=(QualificationRequest.degree_level == DegreeLevel.id))
-                .switch(QualificationRequest))
+        return (
+            QualificationRequest.select(QualificationRequest, Officer, City, FieldOfStudy, DegreeLevel)
+            .join(Officer, on=(QualificationRequest.officer == Officer.id))
+            .switch(QualificationRequest)
+            .join(City, JOIN.LEFT_OUTER, on=(QualificationRequest.city == City.id))
+            .switch(QualificationRequest)
+            .join(FieldOfStudy, JOIN.LEFT_OUTER, on=(QualificationRequest.field_of_study == FieldOfStudy.id))
+            .switch(QualificationRequest)
+            .join(DegreeLevel, JOIN.LEFT_OUTER, on=(QualificationRequest.degree_level == DegreeLevel.id))
+            .switch(QualificationRequest)
+        )
 
     def scope(self, query):
         # Drafts belong to the officer until submitted; reviewers never see them.
@@ -272,7 +350,6 @@ class QualificationView(OfficerSearchMixin, ReviewQueueView):
         if staff is not None and staff.role == "university":
             query = query.where(QualificationRequest.status != "draft")
         return query
-
 
     def get_count_query(self):
         return self.scope(QualificationRequest.select())
@@ -283,43 +360,78 @@ class CooperationView(OfficerSearchMixin, ReviewQueueView):
 
     decisions = ("approve", "reject")
     review_template = "admin/review_cooperation.html"
-    column_list = ("id", "officer", "national_code", "distributor", "branch", "city", "status",
-                   "started_at", "ended_at", "waiting", "due_on")
+    column_list = (
+        "id",
+        "officer",
+        "national_code",
+        "distributor",
+        "branch",
+        "city",
+        "status",
+        "started_at",
+        "ended_at",
+        "waiting",
+        "due_on",
+    )
     column_labels = dict(ReviewQueueView.column_labels, national_code=_l("National code"), city=_l("City"))
     column_sortable_list = ("id", "status", "started_at", "ended_at")
     column_default_sort = ("last_submitted_at", False)
     column_filters = (
-        FilterEqual(models.Cooperation.status, _l("Status"), options=[
-            (code, lazy_pgettext("status", code)) for code in
-            ("pending_officer", "pending_university", "active", "ended", "rejected")]),
+        FilterEqual(
+            models.Cooperation.status,
+            _l("Status"),
+            options=[
+                (code, lazy_pgettext("status", code))
+                for code in ("pending_officer", "pending_university", "active", "ended", "rejected")
+            ],
+        ),
         IdFilter(models.Cooperation.university, _l("University"), options=options_of(University)),
         AssignedToMeFilter(models.Cooperation.reviewer, _l("Assigned")),
         OverdueFilter(models.Cooperation.due_on, _l("Decision due")),
     )
-    column_formatters = dict(ReviewQueueView.column_formatters,
-                             national_code=lambda v, c, m, n: m.officer.national_code,
-                             city=lambda v, c, m, n: m.branch.city.name)
-    column_formatters_export = dict(ReviewQueueView.column_formatters_export,
-                                    national_code=lambda v, c, m, n: m.officer.national_code,
-                                    officer=lambda v, c, m, n: m.officer.full_name,
-                                    distributor=lambda v, c, m, n: m.distributor.name,
-                                    branch=lambda v, c, m, n: m.branch.name,
-                                    city=lambda v, c, m, n: m.branch.city.name)
-    column_export_list = ("id", "officer", "national_code", "distributor", "branch", "city", "status",
-                          "started_at", "ended_at", "end_reason")
-    export_columns = request_export_columns(models.Cooperation, distributor=ExportColumn(models.Distributor.name),
-                                            branch=ExportColumn(models.Branch.name),
-                                            city=ExportColumn(BRANCH_CITY.name))
+    column_formatters = dict(
+        ReviewQueueView.column_formatters,
+        national_code=lambda v, c, m, n: m.officer.national_code,
+        city=lambda v, c, m, n: m.branch.city.name,
+    )
+    column_formatters_export = dict(
+        ReviewQueueView.column_formatters_export,
+        national_code=lambda v, c, m, n: m.officer.national_code,
+        officer=lambda v, c, m, n: m.officer.full_name,
+        distributor=lambda v, c, m, n: m.distributor.name,
+        branch=lambda v, c, m, n: m.branch.name,
+        city=lambda v, c, m, n: m.branch.city.name,
+    )
+    column_export_list = (
+        "id",
+        "officer",
+        "national_code",
+        "distributor",
+        "branch",
+        "city",
+        "status",
+        "started_at",
+        "ended_at",
+        "end_reason",
+    )
+    export_columns = request_export_columns(
+        models.Cooperation,
+        distributor=ExportColumn(models.Distributor.name),
+        branch=ExportColumn(models.Branch.name),
+        city=ExportColumn(BRANCH_CITY.name),
+    )
 
     def base_query(self):
-        return (models.Cooperation
-                .select(models.Cooperation, Officer, models.Distributor, models.Branch, BRANCH_CITY)
-                .join(Officer, on=(models.Cooperation.officer == Officer.id)).switch(models.Cooperation)
-                .join(models.Distributor, on=(models.Cooperation.distributor == models.Distributor.id))
-                .switch(models.Cooperation)
-                .join(models.Branch, on=(models.Cooperation.branch == models.Branch.id))
-                .join(BRANCH_CITY, on=(models.Branch.city == BRANCH_CITY.id), attr="city")
-                .switch(models.Cooperation))
+        return (
+            models.Cooperation.select(models.Cooperation, Officer, models.Distributor, models.Branch, BRANCH_CITY)
+            .join(Officer, on=(models.Cooperation.officer == Officer.id))
+            .switch(models.Cooperation)
+            .join(models.Distributor, on=(models.Cooperation.distributor == models.Distributor.id))
+            .switch(models.Cooperation)
+            .join(models.Branch, on=(models.Cooperation.branch == models.Branch.id))
+            .join(BRANCH_CITY, on=(models.Branch.city == BRANCH_CITY.id), attr="city")
+            .switch(models.Cooperation)
+        )
 
     def scope(self, query):
         query = super().scope(query)
@@ -328,7 +440,6 @@ class CooperationView(OfficerSearchMixin, ReviewQueueView):
             # The university sees a request only once the officer has accepted it.
             query = query.where(models.Cooperation.status != "pending_officer")
         return query
-
 
     def get_count_query(self):
         return self.scope(models.Cooperation.select())
@@ -343,24 +454,34 @@ class EditRequestView(OfficerSearchMixin, ReviewQueueView):
     column_sortable_list = ("id", "status", "submitted_at")
     column_default_sort = ("last_submitted_at", False)
     column_filters = (
-        FilterEqual(models.EditRequest.status, _l("Status"), options=[
-            (code, lazy_pgettext("status", code)) for code in ("submitted", "deficient", "approved", "rejected")]),
+        FilterEqual(
+            models.EditRequest.status,
+            _l("Status"),
+            options=[
+                (code, lazy_pgettext("status", code)) for code in ("submitted", "deficient", "approved", "rejected")
+            ],
+        ),
         AssignedToMeFilter(models.EditRequest.reviewer, _l("Assigned")),
         OverdueFilter(models.EditRequest.due_on, _l("Decision due")),
     )
-    column_formatters = dict(ReviewQueueView.column_formatters,
-                             national_code=lambda v, c, m, n: m.officer.national_code)
-    column_formatters_export = dict(ReviewQueueView.column_formatters_export,
-                                    national_code=lambda v, c, m, n: m.officer.national_code,
-                                    officer=lambda v, c, m, n: m.officer.full_name)
+    column_formatters = dict(
+        ReviewQueueView.column_formatters, national_code=lambda v, c, m, n: m.officer.national_code
+    )
+    column_formatters_export = dict(
+        ReviewQueueView.column_formatters_export,
+        national_code=lambda v, c, m, n: m.officer.national_code,
+        officer=lambda v, c, m, n: m.officer.full_name,
+    )
     column_export_list = ("id", "officer", "national_code", "status", "submitted_at", "decided_at")
     export_columns = request_export_columns(models.EditRequest)
     column_details_exclude_list = ("changes", "previous")
 
     def base_query(self):
-        return (models.EditRequest.select(models.EditRequest, Officer)
-                .join(Officer, on=(models.EditRequest.officer == Officer.id)).switch(models.EditRequest))
-
+        return (
+            models.EditRequest.select(models.EditRequest, Officer)
+            .join(Officer, on=(models.EditRequest.officer == Officer.id))
+            .switch(models.EditRequest)
+        )
 
     def get_count_query(self):
         return self.scope(models.EditRequest.select())
@@ -375,8 +496,9 @@ class EditRequestView(OfficerSearchMixin, ReviewQueueView):
     def officer_document_view(self):
         """A document in force of the officer of a request this staff member may see."""
         item = self._visible_request()
-        document = Document.get_or_none((Document.id == request.args.get("doc", type=int))
-                                        & (Document.officer == item.officer_id))
+        document = Document.get_or_none(
+            (Document.id == request.args.get("doc", type=int)) & (Document.officer == item.officer_id)
+        )
         if document is None:
             deny(404)
         return send_document(document, inline=request.args.get("inline") == "1")

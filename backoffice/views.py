@@ -1,4 +1,5 @@
 """Back-office model views: reference data, staff, officers, notices, SMS, audit."""
+
 from __future__ import annotations
 
 from flask import abort, flash, has_request_context, request
@@ -15,8 +16,22 @@ from wtforms.validators import InputRequired, Optional
 import models
 import notify
 import persian
-from models import (AuditLog, City, CityDistrict, DegreeLevel, DocumentKind, FieldDegree, FieldOfStudy, Notice,
-                    NoticeRead, Officer, Province, SmsOutbox, StaffUser, University)
+from models import (
+    AuditLog,
+    City,
+    CityDistrict,
+    DegreeLevel,
+    DocumentKind,
+    FieldDegree,
+    FieldOfStudy,
+    Notice,
+    NoticeRead,
+    Officer,
+    Province,
+    SmsOutbox,
+    StaffUser,
+    University,
+)
 from publicforms.web import domain_message
 
 from .base import JalaliDateField, SecureModelView, cached_options, staff_actor
@@ -38,11 +53,18 @@ def options_of(model, label="name"):
     Flask-Admin also evaluates options when the view is built; outside a request
     they are empty, so building the app never touches the database.
     """
+
     def options():
         if not has_request_context():
             return []
-        return cached_options(("options_of", model._meta.table_name, label), lambda: [
-            (row.id, getattr(row, label)) for row in persian.sorted_persian(model.select(), key=lambda r: getattr(r, label))])
+        return cached_options(
+            ("options_of", model._meta.table_name, label),
+            lambda: [
+                (row.id, getattr(row, label))
+                for row in persian.sorted_persian(model.select(), key=lambda r: getattr(r, label))
+            ],
+        )
+
     return options
 
 
@@ -50,9 +72,16 @@ def distinct_options(column):
     def options():
         if not has_request_context():
             return []
-        return cached_options(("distinct_options", column.model._meta.table_name, column.name), lambda: [
-            (value, value) for value in persian.sorted_persian(
-                value for (value,) in column.model.select(column).distinct().order_by(column).limit(200).tuples())])
+        return cached_options(
+            ("distinct_options", column.model._meta.table_name, column.name),
+            lambda: [
+                (value, value)
+                for value in persian.sorted_persian(
+                    value for (value,) in column.model.select(column).distinct().order_by(column).limit(200).tuples()
+                )
+            ],
+        )
+
     return options
 
 
@@ -85,8 +114,10 @@ class UniversityView(ReferenceView):
 class CityView(ReferenceView):
     column_list = ("name", "county", "province", "university")
     form_columns = ("name", "name_en", "county", "province", "university")
-    column_filters = (IdFilter(City.province, _l("Province"), options=options_of(Province)),
-                      IdFilter(City.university, _l("University"), options=options_of(University)))
+    column_filters = (
+        IdFilter(City.province, _l("Province"), options=options_of(Province)),
+        IdFilter(City.university, _l("University"), options=options_of(University)),
+    )
 
     def base_query(self):
         return City.select(City, Province, University).join(Province).switch(City).join(University)
@@ -113,18 +144,26 @@ class FieldView(ReferenceView):
     column_list = ("code", "name", "eligible", "allowed_degrees")
     form_columns = ("code", "name", "name_en", "eligible")
     column_editable_list = ("eligible",)
-    form_extra_fields = {"allowed_degrees": SelectMultipleField(
-        _l("Allowed only at these degrees"), coerce=int,
-        description=_l("Leave empty to allow every eligible degree."))}
-    column_formatters = {"allowed_degrees": lambda v, c, m, n: "، ".join(
-        d.name for d in DegreeLevel.select().join(FieldDegree).where(FieldDegree.field == m.id)
-        .order_by(DegreeLevel.rank))}
+    form_extra_fields = {
+        "allowed_degrees": SelectMultipleField(
+            _l("Allowed only at these degrees"),
+            coerce=int,
+            description=_l("Leave empty to allow every eligible degree."),
+        )
+    }
+    column_formatters = {
+        "allowed_degrees": lambda v, c, m, n: "، ".join(
+            d.name
+            for d in DegreeLevel.select().join(FieldDegree).where(FieldDegree.field == m.id).order_by(DegreeLevel.rank)
+        )
+    }
 
     def _fill_degrees(self, form, obj=None):
         form.allowed_degrees.choices = [(d.id, d.name) for d in DegreeLevel.select().order_by(DegreeLevel.rank)]
         if obj is not None and request.method == "GET":
-            form.allowed_degrees.data = [d for (d,) in FieldDegree.select(FieldDegree.degree)
-                                         .where(FieldDegree.field == obj.id).tuples()]
+            form.allowed_degrees.data = [
+                d for (d,) in FieldDegree.select(FieldDegree.degree).where(FieldDegree.field == obj.id).tuples()
+            ]
         return form
 
     def create_form(self, obj=None):
@@ -138,8 +177,12 @@ class FieldView(ReferenceView):
             return super().after_model_change(form, model, is_created)
         chosen = set(form.allowed_degrees.data or ())
         with models.db.atomic():
-            FieldDegree.delete().where((FieldDegree.field == model.id) & FieldDegree.degree.not_in(chosen or {0})).execute()
-            present = {d for (d,) in FieldDegree.select(FieldDegree.degree).where(FieldDegree.field == model.id).tuples()}
+            FieldDegree.delete().where(
+                (FieldDegree.field == model.id) & FieldDegree.degree.not_in(chosen or {0})
+            ).execute()
+            present = {
+                d for (d,) in FieldDegree.select(FieldDegree.degree).where(FieldDegree.field == model.id).tuples()
+            }
             for degree_id in chosen - present:
                 FieldDegree.create(field=model.id, degree=degree_id)
         models.audit(staff_actor(), "field_degrees_changed", model, detail=", ".join(map(str, sorted(chosen))))
@@ -167,8 +210,13 @@ class StaffView(SecureModelView):
     category = _l("Accounts")
     column_list = ("username", "full_name", "role", "university", "is_active", "created_at")
     column_searchable_list = ("username", "full_name")
-    column_filters = (FilterEqual(StaffUser.role, _l("Role"),
-                                  options=(("directorate", _l("Directorate")), ("university", _l("University reviewer")))),)
+    column_filters = (
+        FilterEqual(
+            StaffUser.role,
+            _l("Role"),
+            options=(("directorate", _l("Directorate")), ("university", _l("University reviewer"))),
+        ),
+    )
     form_columns = ("username", "full_name", "mobile", "role", "university", "is_active")
     form_overrides = {"role": SelectField}
     form_args = {"role": {"choices": [("directorate", _l("Directorate")), ("university", _l("University reviewer"))]}}
@@ -178,8 +226,9 @@ class StaffView(SecureModelView):
     column_export_exclude_list = ("password_hash",)
 
     def base_query(self):
-        return StaffUser.select(StaffUser, University).join(University, on=(StaffUser.university == University.id),
-                                                            join_type=JOIN.LEFT_OUTER)
+        return StaffUser.select(StaffUser, University).join(
+            University, on=(StaffUser.university == University.id), join_type=JOIN.LEFT_OUTER
+        )
 
     def on_model_change(self, form, model, is_created):
         apply_new_password(form, model, is_created)
@@ -217,8 +266,7 @@ class OfficerSearchMixin:
         return True
 
     def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
-        count, query = super().get_list(page, sort_column, sort_desc, None, filters, execute=False,
-                                        page_size=page_size)
+        count, query = super().get_list(page, sort_column, sort_desc, None, filters, execute=False, page_size=page_size)
         if search:
             query = query.where(officer_search(search))
             count = query.order_by().limit(None).offset(None).count() if count is not None else None
@@ -241,8 +289,19 @@ class OfficerView(OfficerSearchMixin, SecureModelView):
     """Officers, for the directorate: national code and birth date are never editable here."""
 
     category = _l("Accounts")
-    column_list = ("user_code", "national_code", "first_name", "last_name", "province", "city", "district",
-                   "field_of_study", "degree_level", "qualified_at", "created_at")
+    column_list = (
+        "user_code",
+        "national_code",
+        "first_name",
+        "last_name",
+        "province",
+        "city",
+        "district",
+        "field_of_study",
+        "degree_level",
+        "qualified_at",
+        "created_at",
+    )
     column_details_exclude_list = ("password_hash",)
     column_sortable_list = ("user_code", "last_name", "qualified_at", "created_at")
     column_default_sort = ("created_at", True)
@@ -254,20 +313,31 @@ class OfficerView(OfficerSearchMixin, SecureModelView):
         QualifiedFilter(Officer.qualified_at, _l("Status")),
         FilterEqual(Officer.district, _l("Municipal district"), options=[(str(n), str(n)) for n in range(1, 23)]),
     )
-    column_formatters = {"user_code": lambda v, c, m, n: Markup('<a href="{0}">{1}</a>').format(
-        v.get_url(".history_view", id=m.id), m.user_code)}
-    column_formatters_export = {"province": lambda v, c, m, n: m.province.name, "city": lambda v, c, m, n: m.city.name,
-                                "field_of_study": lambda v, c, m, n: m.field_of_study.name,
-                                "degree_level": lambda v, c, m, n: m.degree_level.name}
+    column_formatters = {
+        "user_code": lambda v, c, m, n: Markup('<a href="{0}">{1}</a>').format(
+            v.get_url(".history_view", id=m.id), m.user_code
+        )
+    }
+    column_formatters_export = {
+        "province": lambda v, c, m, n: m.province.name,
+        "city": lambda v, c, m, n: m.city.name,
+        "field_of_study": lambda v, c, m, n: m.field_of_study.name,
+        "degree_level": lambda v, c, m, n: m.degree_level.name,
+    }
     column_export_exclude_list = ("password_hash", "university")
 
     def base_query(self):
-        return (Officer.select(Officer, Province, City, FieldOfStudy, DegreeLevel)
-                .join(Province, on=(Officer.province == Province.id)).switch(Officer)
-                .join(City, on=(Officer.city == City.id)).switch(Officer)
-                .join(FieldOfStudy, on=(Officer.field_of_study == FieldOfStudy.id)).switch(Officer)
-                .join(DegreeLevel, on=(Officer.degree_level == DegreeLevel.id)).switch(Officer))
-
+        return (
+            Officer.select(Officer, Province, City, FieldOfStudy, DegreeLevel)
+            .join(Province, on=(Officer.province == Province.id))
+            .switch(Officer)
+            .join(City, on=(Officer.city == City.id))
+            .switch(Officer)
+            .join(FieldOfStudy, on=(Officer.field_of_study == FieldOfStudy.id))
+            .switch(Officer)
+            .join(DegreeLevel, on=(Officer.degree_level == DegreeLevel.id))
+            .switch(Officer)
+        )
 
     @expose("/history/")
     def history_view(self):
@@ -275,15 +345,27 @@ class OfficerView(OfficerSearchMixin, SecureModelView):
         officer = self.get_one(request.args.get("id"))
         if officer is None:
             abort(404)
-        entries = list(AuditLog.select().where((AuditLog.object_type == "officer") & (AuditLog.object_id == officer.id))
-                       .order_by(AuditLog.at))
+        entries = list(
+            AuditLog.select()
+            .where((AuditLog.object_type == "officer") & (AuditLog.object_id == officer.id))
+            .order_by(AuditLog.at)
+        )
         requests_ = {
-            "qualification": list(models.QualificationRequest.select().where(
-                models.QualificationRequest.officer == officer.id).order_by(models.QualificationRequest.created_at)),
-            "editrequest": list(models.EditRequest.select().where(
-                models.EditRequest.officer == officer.id).order_by(models.EditRequest.created_at)),
-            "cooperation": list(models.Cooperation.select().where(
-                models.Cooperation.officer == officer.id).order_by(models.Cooperation.created_at)),
+            "qualification": list(
+                models.QualificationRequest.select()
+                .where(models.QualificationRequest.officer == officer.id)
+                .order_by(models.QualificationRequest.created_at)
+            ),
+            "editrequest": list(
+                models.EditRequest.select()
+                .where(models.EditRequest.officer == officer.id)
+                .order_by(models.EditRequest.created_at)
+            ),
+            "cooperation": list(
+                models.Cooperation.select()
+                .where(models.Cooperation.officer == officer.id)
+                .order_by(models.Cooperation.created_at)
+            ),
         }
         return self.render("admin/officer_history.html", officer=officer, entries=entries, requests=requests_)
 
@@ -291,6 +373,7 @@ class OfficerView(OfficerSearchMixin, SecureModelView):
 def officer_search(text: str):
     """National code or user code (Persian digits accepted), or a part of the name."""
     from persian import normalize_national_code, normalize_text, to_ascii_digits
+
     value = to_ascii_digits(normalize_text(text))
     digits = value.replace(" ", "")
     if digits.isdigit():
@@ -302,8 +385,11 @@ def officer_search(text: str):
     return clause if clause is not None else (Officer.id == -1)
 
 
-AUDIENCE_CHOICES = [("all", _l("All officers")), ("province", _l("The officers of a province")),
-                    ("officer", _l("One officer (by national code)"))]
+AUDIENCE_CHOICES = [
+    ("all", _l("All officers")),
+    ("province", _l("The officers of a province")),
+    ("officer", _l("One officer (by national code)")),
+]
 
 
 class MessageView(SecureModelView):
@@ -318,17 +404,20 @@ class MessageView(SecureModelView):
     create_template = "admin/message_create.html"
 
     def base_query(self):
-        reads = (NoticeRead.select(fn.COUNT(NoticeRead.id)).where(NoticeRead.notice == Notice.id))
-        return (Notice.select(Notice, reads.alias("read_total"))
-                .where(Notice.kind == "directorate"))
+        reads = NoticeRead.select(fn.COUNT(NoticeRead.id)).where(NoticeRead.notice == Notice.id)
+        return Notice.select(Notice, reads.alias("read_total")).where(Notice.kind == "directorate")
 
     def _format_read(view, context, model, name):
         return getattr(model, "read_total", 0)
 
-    column_formatters = {"read": _format_read,
-                         "audience": lambda v, c, m, n: dict(AUDIENCE_CHOICES).get(m.audience, m.audience)}
-    column_formatters_export = {"read": lambda v, c, m, n: getattr(m, "read_total", 0),
-                                "audience": lambda v, c, m, n: str(dict(AUDIENCE_CHOICES).get(m.audience, m.audience))}
+    column_formatters = {
+        "read": _format_read,
+        "audience": lambda v, c, m, n: dict(AUDIENCE_CHOICES).get(m.audience, m.audience),
+    }
+    column_formatters_export = {
+        "read": lambda v, c, m, n: getattr(m, "read_total", 0),
+        "audience": lambda v, c, m, n: str(dict(AUDIENCE_CHOICES).get(m.audience, m.audience)),
+    }
 
     def scaffold_form(self):
         from flask_admin.form import BaseForm
@@ -339,6 +428,7 @@ class MessageView(SecureModelView):
             audience = SelectField(_l("Recipients"), choices=AUDIENCE_CHOICES)
             officer_national_code = StringField(_l("National code of the officer"))
             province = SelectField(_l("Province"), choices=[], validate_choice=False)
+
         return NoticeForm
 
     def create_form(self, obj=None):
@@ -349,9 +439,14 @@ class MessageView(SecureModelView):
     def create_model(self, form):
         province = Province.get_or_none(Province.id == form.province.data) if form.province.data else None
         try:
-            notice = models.send_notice(staff_actor(), form.subject.data, form.body.data, form.audience.data,
-                                        officer_national_code=form.officer_national_code.data or "",
-                                        province=province)
+            notice = models.send_notice(
+                staff_actor(),
+                form.subject.data,
+                form.body.data,
+                form.audience.data,
+                officer_national_code=form.officer_national_code.data or "",
+                province=province,
+            )
         except models.DomainError as error:
             field = getattr(form, error.field or "", None)
             if field is not None:
@@ -364,8 +459,11 @@ class MessageView(SecureModelView):
 class SmsView(SecureModelView):
     category = _l("Notices")
     column_list = ("to", "text", "status", "attempts", "last_error", "created_at", "sent_at")
-    column_filters = (FilterEqual(SmsOutbox.status, _l("Status"),
-                                  options=(("pending", "pending"), ("sent", "sent"), ("failed", "failed"))),)
+    column_filters = (
+        FilterEqual(
+            SmsOutbox.status, _l("Status"), options=(("pending", "pending"), ("sent", "sent"), ("failed", "failed"))
+        ),
+    )
     column_searchable_list = ("to",)
     column_default_sort = ("created_at", True)
 
@@ -379,8 +477,10 @@ class AuditView(SecureModelView):
     category = _l("Reports")
     column_list = ("at", "actor_kind", "actor_name", "ip", "action", "object_type", "object_id", "detail")
     column_searchable_list = ("action", "actor_name", "ip")
-    column_filters = (FilterEqual(AuditLog.action, _l("Action"), options=distinct_options(AuditLog.action)),
-                      FilterEqual(AuditLog.object_type, _l("Object"), options=distinct_options(AuditLog.object_type)))
+    column_filters = (
+        FilterEqual(AuditLog.action, _l("Action"), options=distinct_options(AuditLog.action)),
+        FilterEqual(AuditLog.object_type, _l("Object"), options=distinct_options(AuditLog.object_type)),
+    )
     column_default_sort = ("at", True)
 
 
@@ -401,6 +501,7 @@ class DistributorView(SecureModelView):
 
     def on_model_change(self, form, model, is_created):
         from persian import normalize_mobile, normalize_text
+
         mobile = normalize_mobile(model.manager_mobile)
         if not mobile:
             raise ValueError(gettext("Enter a mobile number like 09121234567."))
@@ -421,9 +522,15 @@ class BranchView(SecureModelView):
     column_filters = (IdFilter(models.Branch.province, _l("Province"), options=options_of(Province)),)
 
     def base_query(self):
-        return (models.Branch.select(models.Branch, models.Distributor, Province, City)
-                .join(models.Distributor).switch(models.Branch).join(Province).switch(models.Branch)
-                .join(City).switch(models.Branch))
+        return (
+            models.Branch.select(models.Branch, models.Distributor, Province, City)
+            .join(models.Distributor)
+            .switch(models.Branch)
+            .join(Province)
+            .switch(models.Branch)
+            .join(City)
+            .switch(models.Branch)
+        )
 
 
 class SettingView(SecureModelView):
@@ -447,12 +554,21 @@ class HolidayView(SecureModelView):
 
 def register_views(admin) -> None:
     from .requests import CooperationView, EditRequestView, QualificationView
-    admin.add_view(QualificationView(models.QualificationRequest, name=_l("Qualification requests"),
-                                     endpoint="qualification", category=_l("Cartable")))
-    admin.add_view(CooperationView(models.Cooperation, name=_l("Cooperations"),
-                                   endpoint="cooperation", category=_l("Cartable")))
-    admin.add_view(EditRequestView(models.EditRequest, name=_l("Edit requests"),
-                                   endpoint="editrequest", category=_l("Cartable")))
+
+    admin.add_view(
+        QualificationView(
+            models.QualificationRequest,
+            name=_l("Qualification requests"),
+            endpoint="qualification",
+            category=_l("Cartable"),
+        )
+    )
+    admin.add_view(
+        CooperationView(models.Cooperation, name=_l("Cooperations"), endpoint="cooperation", category=_l("Cartable"))
+    )
+    admin.add_view(
+        EditRequestView(models.EditRequest, name=_l("Edit requests"), endpoint="editrequest", category=_l("Cartable"))
+    )
     admin.add_view(OfficerView(Officer, name=_l("Officers"), endpoint="officer"))
     admin.add_view(DistributorView(models.Distributor, name=_l("Distributors"), endpoint="distributor"))
     admin.add_view(BranchView(models.Branch, name=_l("Branches"), endpoint="branch"))
@@ -462,8 +578,11 @@ def register_views(admin) -> None:
     admin.add_view(AuditView(AuditLog, name=_l("Audit log"), endpoint="audit"))
     admin.add_view(ProvinceView(Province, name=_l("Provinces"), endpoint="province"))
     admin.add_view(CityView(City, name=_l("Cities"), endpoint="city"))
-    admin.add_view(CityDistrictView(CityDistrict, name=_l("Municipal districts"), endpoint="citydistrict",
-                                    category=_l("Reference data")))
+    admin.add_view(
+        CityDistrictView(
+            CityDistrict, name=_l("Municipal districts"), endpoint="citydistrict", category=_l("Reference data")
+        )
+    )
     admin.add_view(UniversityView(University, name=_l("Universities"), endpoint="university"))
     admin.add_view(FieldView(FieldOfStudy, name=_l("Fields of study"), endpoint="field"))
     admin.add_view(DegreeView(DegreeLevel, name=_l("Degree levels"), endpoint="degree"))

@@ -12,6 +12,7 @@
 
 Independent of 004-008: it touches only its own columns and tables.
 """
+
 import csv
 
 import peewee as pw
@@ -31,8 +32,9 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
         id = pw.AutoField()
         city = pw.ForeignKeyField(column_name="city_id", field="id", model=migrator.orm["city"], on_delete="CASCADE")
         number = pw.IntegerField()
-        university = pw.ForeignKeyField(column_name="university_id", field="id", model=migrator.orm["university"],
-                                        on_delete="RESTRICT")
+        university = pw.ForeignKeyField(
+            column_name="university_id", field="id", model=migrator.orm["university"], on_delete="RESTRICT"
+        )
 
         class Meta:
             legacy_table_names = False
@@ -42,10 +44,12 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
     @migrator.create_model
     class FieldDegree(pw.Model):
         id = pw.AutoField()
-        field = pw.ForeignKeyField(column_name="field_id", field="id", model=migrator.orm["field_of_study"],
-                                   on_delete="CASCADE")
-        degree = pw.ForeignKeyField(column_name="degree_id", field="id", model=migrator.orm["degree_level"],
-                                    on_delete="CASCADE")
+        field = pw.ForeignKeyField(
+            column_name="field_id", field="id", model=migrator.orm["field_of_study"], on_delete="CASCADE"
+        )
+        degree = pw.ForeignKeyField(
+            column_name="degree_id", field="id", model=migrator.orm["degree_level"], on_delete="CASCADE"
+        )
 
         class Meta:
             legacy_table_names = False
@@ -85,7 +89,8 @@ def _seed_field_degrees(database):
             'SELECT f."id", d."id" FROM "field_of_study" f, "degree_level" d '
             'WHERE f."code" = %s AND d."code" = %s AND NOT EXISTS (SELECT 1 FROM "field_degree" x '
             'WHERE x."field_id" = f."id" AND x."degree_id" = d."id")'.replace("%s", database.param),
-            (field_code, degree_code))
+            (field_code, degree_code),
+        )
 
 
 def rollback(migrator: Migrator, database: pw.Database, *, fake=False):

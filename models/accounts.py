@@ -1,4 +1,5 @@
 """Accounts of the four kinds of user, passwords, login sessions and the audit log."""
+
 from __future__ import annotations
 
 import base64
@@ -12,12 +13,21 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from peewee import (BooleanField, CharField, DateField, DateTimeField, ForeignKeyField,
-                    JOIN, IntegerField, IntegrityError, TextField)
+from peewee import (
+    JOIN,
+    BooleanField,
+    CharField,
+    DateField,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    IntegrityError,
+    TextField,
+)
 
 from persian import age_on, normalize_text
 
-from .base import BaseModel, DomainError, N_, Prepared, db, translate, utcnow
+from .base import N_, BaseModel, DomainError, Prepared, db, translate, utcnow
 from .reference import City, DegreeLevel, FieldOfStudy, Province, University, route, split_city_ids
 
 # argon2id with OWASP's first recommended profile (m=19 MiB, t=2, p=1): strong, and
@@ -68,7 +78,7 @@ def verify_password(stored: str, password: str) -> tuple[bool, str | None]:
     if not stored or not password:
         return False, None
     if stored.startswith(LEGACY_PREFIX):
-        salt_b64, _, wrapped = stored[len(LEGACY_PREFIX):].partition("$")
+        salt_b64, _, wrapped = stored[len(LEGACY_PREFIX) :].partition("$")
         try:
             candidate = aspnet_membership_hash(password, salt_b64)
             PASSWORD_HASHER.verify(wrapped, candidate)
@@ -180,6 +190,7 @@ class Officer(AccountMixin, BaseModel):
 
     def as_actor(self, ip=None):
         from .base import Actor
+
         return Actor(kind="officer", id=self.id, name=self.full_name, ip=ip)
 
 
@@ -205,8 +216,8 @@ class StaffUser(AccountMixin, BaseModel):
 
     def as_actor(self, ip=None):
         from .base import Actor
-        return Actor(kind="staff", id=self.id, role=self.role, university_id=self.university_id,
-                     name=str(self), ip=ip)
+
+        return Actor(kind="staff", id=self.id, role=self.role, university_id=self.university_id, name=str(self), ip=ip)
 
 
 class Distributor(AccountMixin, BaseModel):
@@ -230,6 +241,7 @@ class Distributor(AccountMixin, BaseModel):
 
     def as_actor(self, ip=None):
         from .base import Actor
+
         return Actor(kind="distributor", id=self.id, name=self.name, ip=ip)
 
 
@@ -264,8 +276,12 @@ def _session_with_account(token):
     # kind names, each LEFT JOINed under "<kind>_account" (the others come back empty).
     query = LoginSession.select(LoginSession, *ACCOUNT_MODELS.values())
     for kind, model in ACCOUNT_MODELS.items():
-        query = query.join(model, JOIN.LEFT_OUTER, attr=f"{kind}_account",
-                           on=((LoginSession.account_kind == kind) & (LoginSession.account_id == model.id)))
+        query = query.join(
+            model,
+            JOIN.LEFT_OUTER,
+            attr=f"{kind}_account",
+            on=((LoginSession.account_kind == kind) & (LoginSession.account_id == model.id)),
+        )
         query = query.switch(LoginSession)
     return query.where(LoginSession.token == token).limit(1)
 
@@ -284,8 +300,9 @@ def load_session(token: str, idle: _dt.timedelta, absolute: _dt.timedelta):
     if now - session.last_seen_at > idle or now - session.created_at > absolute:
         end_session(token)
         return None
-    account = getattr(session, f"{session.account_kind}_account", None) \
-        if session.account_kind in ACCOUNT_MODELS else None
+    account = (
+        getattr(session, f"{session.account_kind}_account", None) if session.account_kind in ACCOUNT_MODELS else None
+    )
     if account is None or not account.is_active:
         end_session(token)
         return None
@@ -297,13 +314,16 @@ def load_session(token: str, idle: _dt.timedelta, absolute: _dt.timedelta):
 
 def end_session(token: str) -> None:
     LoginSession.update(ended_at=utcnow()).where(
-        (LoginSession.token == token) & LoginSession.ended_at.is_null()).execute()
+        (LoginSession.token == token) & LoginSession.ended_at.is_null()
+    ).execute()
 
 
 def end_all_sessions(account_kind: str, account_id: int, keep_token: str | None = None) -> int:
     query = LoginSession.update(ended_at=utcnow()).where(
-        (LoginSession.account_kind == account_kind) & (LoginSession.account_id == account_id)
-        & LoginSession.ended_at.is_null())
+        (LoginSession.account_kind == account_kind)
+        & (LoginSession.account_id == account_id)
+        & LoginSession.ended_at.is_null()
+    )
     if keep_token:
         query = query.where(LoginSession.token != keep_token)
     return query.execute()
@@ -340,11 +360,15 @@ def _one_line(text: str) -> str:
 def audit(actor, action: str, obj=None, detail: str = "", object_type: str = "", object_id=None):
     """Write one audit row; inside the caller's transaction when there is one."""
     return AuditLog.create(
-        actor_kind=getattr(actor, "kind", "system"), actor_id=getattr(actor, "id", None),
-        actor_name=_one_line(getattr(actor, "name", ""))[:120], ip=getattr(actor, "ip", None) or "",
-        action=action, object_type=object_type or (type(obj).__name__.lower() if obj is not None else ""),
+        actor_kind=getattr(actor, "kind", "system"),
+        actor_id=getattr(actor, "id", None),
+        actor_name=_one_line(getattr(actor, "name", ""))[:120],
+        ip=getattr(actor, "ip", None) or "",
+        action=action,
+        object_type=object_type or (type(obj).__name__.lower() if obj is not None else ""),
         object_id=object_id if object_id is not None else getattr(obj, "id", None),
-        detail=_one_line(detail))
+        detail=_one_line(detail),
+    )
 
 
 def change_password(account, current: str, new: str, keep_token: str | None = None) -> None:
@@ -357,8 +381,7 @@ def change_password(account, current: str, new: str, keep_token: str | None = No
     kind = {Officer: "officer", StaffUser: "staff", Distributor: "distributor"}[type(account)]
     with db.atomic():
         account.set_password(new)
-        type(account).update(password_hash=account.password_hash).where(
-            type(account).id == account.id).execute()
+        type(account).update(password_hash=account.password_hash).where(type(account).id == account.id).execute()
         end_all_sessions(kind, account.id, keep_token=keep_token)
         audit(account.as_actor(), "password_changed", account)
 
@@ -376,8 +399,12 @@ def create_staff(username: str, password: str, role: str, university=None, full_
     problem = password_problem(password)
     if problem:
         raise DomainError(problem, field="password")
-    staff = StaffUser(username=username.strip(), role=role, full_name=normalize_text(full_name),
-                      university=university if role == "university" else None)
+    staff = StaffUser(
+        username=username.strip(),
+        role=role,
+        full_name=normalize_text(full_name),
+        university=university if role == "university" else None,
+    )
     staff.set_password(password)
     try:
         with db.atomic():
@@ -387,9 +414,9 @@ def create_staff(username: str, password: str, role: str, university=None, full_
     return staff
 
 
-def create_distributor(username, password, name, kind, manager_mobile, manager_name="",
-                       national_id=""):
+def create_distributor(username, password, name, kind, manager_mobile, manager_name="", national_id=""):
     from persian import normalize_mobile
+
     if kind not in Distributor.KINDS:
         raise DomainError(N_("The kind must be company or guild."), field="kind")
     mobile = normalize_mobile(manager_mobile)
@@ -398,9 +425,14 @@ def create_distributor(username, password, name, kind, manager_mobile, manager_n
     problem = password_problem(password)
     if problem:
         raise DomainError(problem, field="password")
-    distributor = Distributor(username=username.strip(), name=normalize_text(name), kind=kind,
-                              manager_mobile=mobile, manager_name=normalize_text(manager_name),
-                              national_id=national_id)
+    distributor = Distributor(
+        username=username.strip(),
+        name=normalize_text(name),
+        kind=kind,
+        manager_mobile=mobile,
+        manager_name=normalize_text(manager_name),
+        national_id=national_id,
+    )
     distributor.set_password(password)
     try:
         with db.atomic():
@@ -452,6 +484,7 @@ def authenticate(kind: str, username: str, password: str, ip: str = ""):
     """Check a login; return the account or raise DomainError with a message that does
     not tell whether the user name exists."""
     from .officer_rules import find_officer_for_login
+
     key = f"{kind}:{(username or '').strip().lower()}"[:80]
     if login_blocked(key, ip):
         audit(SYSTEM_ACTOR(ip), "login_throttled", detail=key.split(":")[0], object_type=kind)
@@ -465,8 +498,7 @@ def authenticate(kind: str, username: str, password: str, ip: str = ""):
         burn_password_check(password)
     if account is None or not account.check_password(password) or not account.is_active:
         record_login_failure(key, ip)
-        audit(SYSTEM_ACTOR(ip), "login_failed", object_type=kind,
-              object_id=account.id if account is not None else None)
+        audit(SYSTEM_ACTOR(ip), "login_failed", object_type=kind, object_id=account.id if account is not None else None)
         raise DomainError(N_("The user name or the password is not correct."))
     clear_login_failures(key)
     audit(account.as_actor(ip=ip), "login", account)
@@ -479,6 +511,7 @@ class LoginThrottled(DomainError):
 
 def SYSTEM_ACTOR(ip=""):
     from .base import Actor
+
     return Actor(kind="system", name="anonymous", ip=ip)
 
 
@@ -511,24 +544,32 @@ def request_password_reset(username: str, ip: str = "") -> None:
     Says nothing about whether the account exists; at most three codes an hour."""
     from .notices import queue_sms
     from .officer_rules import find_officer_for_login
+
     officer = find_officer_for_login(username)
     if officer is None or not officer.is_active:
         audit(SYSTEM_ACTOR(ip), "password_reset_unknown", object_type="officer")
         return
-    recent = PasswordReset.select().where((PasswordReset.officer == officer.id)
-                                          & (PasswordReset.created_at > utcnow() - _dt.timedelta(hours=1))).count()
+    recent = (
+        PasswordReset.select()
+        .where((PasswordReset.officer == officer.id) & (PasswordReset.created_at > utcnow() - _dt.timedelta(hours=1)))
+        .count()
+    )
     if recent >= RESETS_PER_HOUR:
         audit(SYSTEM_ACTOR(ip), "password_reset_throttled", officer)
         return
     code = f"{secrets.randbelow(1_000_000):06d}"
     with db.atomic():
         # A new code replaces any earlier one.
-        PasswordReset.update(used_at=utcnow()).where((PasswordReset.officer == officer.id)
-                                                     & PasswordReset.used_at.is_null()).execute()
-        PasswordReset.create(officer=officer, code_hash=_code_digest(officer.id, code),
-                             expires_at=utcnow() + RESET_CODE_LIFETIME)
-        queue_sms(officer.mobile, translate(N_("Your password recovery code: %(code)s. It is valid for 10 minutes."),
-                                            code=code))
+        PasswordReset.update(used_at=utcnow()).where(
+            (PasswordReset.officer == officer.id) & PasswordReset.used_at.is_null()
+        ).execute()
+        PasswordReset.create(
+            officer=officer, code_hash=_code_digest(officer.id, code), expires_at=utcnow() + RESET_CODE_LIFETIME
+        )
+        queue_sms(
+            officer.mobile,
+            translate(N_("Your password recovery code: %(code)s. It is valid for 10 minutes."), code=code),
+        )
         audit(SYSTEM_ACTOR(ip), "password_reset_requested", officer)
 
 
@@ -537,13 +578,21 @@ def reset_password(username: str, code: str, new_password: str, ip: str = "") ->
     from persian import to_ascii_digits
 
     from .officer_rules import find_officer_for_login
+
     failure = DomainError(N_("The code is not valid or has expired. Request a new code."), field="code")
     officer = find_officer_for_login(username)
     reset = None
     if officer is not None:
-        reset = (PasswordReset.select().where((PasswordReset.officer == officer.id) & PasswordReset.used_at.is_null()
-                                              & (PasswordReset.expires_at > utcnow()))
-                 .order_by(PasswordReset.id.desc()).first())
+        reset = (
+            PasswordReset.select()
+            .where(
+                (PasswordReset.officer == officer.id)
+                & PasswordReset.used_at.is_null()
+                & (PasswordReset.expires_at > utcnow())
+            )
+            .order_by(PasswordReset.id.desc())
+            .first()
+        )
     if reset is None or reset.attempts >= RESET_MAX_ATTEMPTS:
         raise failure
     PasswordReset.update(attempts=PasswordReset.attempts + 1).where(PasswordReset.id == reset.id).execute()
@@ -555,8 +604,11 @@ def reset_password(username: str, code: str, new_password: str, ip: str = "") ->
     if problem:
         raise DomainError(problem, field="new_password")
     with db.atomic():
-        used = PasswordReset.update(used_at=utcnow()).where((PasswordReset.id == reset.id)
-                                                            & PasswordReset.used_at.is_null()).execute()
+        used = (
+            PasswordReset.update(used_at=utcnow())
+            .where((PasswordReset.id == reset.id) & PasswordReset.used_at.is_null())
+            .execute()
+        )
         if used != 1:
             raise failure
         Officer.update(password_hash=hash_password(new_password)).where(Officer.id == officer.id).execute()

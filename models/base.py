@@ -3,6 +3,7 @@
 Nothing here imports Flask: the web layer binds the database late through
 :func:`bind_database` and translates :class:`DomainError` message ids itself.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -40,7 +41,7 @@ def NP_(context: str, message: str) -> str:
 
 def utcnow() -> _dt.datetime:
     """Naive UTC now: every timestamp is stored in UTC and shown in Tehran time."""
-    return _dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None)
+    return _dt.datetime.now(_dt.UTC).replace(tzinfo=None)
 
 
 class DomainError(Exception):
@@ -80,8 +81,7 @@ def connect_database(url: str):
     if url.startswith("sqlite"):
         # IMMEDIATE takes the write lock at BEGIN, so a read-then-write
         # transaction never fails half-way with SQLITE_BUSY on upgrade.
-        database = connect(url, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE",
-                           check_same_thread=False)
+        database = connect(url, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE", check_same_thread=False)
         database.register_collation(_persian_compare, PERSIAN_COLLATION)
         return database
     return connect(url)
@@ -152,8 +152,7 @@ class Prepared:
         if found is None or found[0] is not database:
             query = self._build(*[Value(_Slot(i), converter=False) for i in range(self._arity)])
             sql, params = query.sql()
-            slots = [(position, value.index) for position, value in enumerate(params)
-                     if isinstance(value, _Slot)]
+            slots = [(position, value.index) for position, value in enumerate(params) if isinstance(value, _Slot)]
             found = (database, sql, params, slots, query)
             with self._lock:
                 self._compiled[id(database)] = found
@@ -191,7 +190,7 @@ class Prepared:
 
 
 # The statements each PostgreSQL connection has prepared (a connection is a server session).
-_PREPARED_ON: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_PREPARED_ON: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class BaseModel(Model):
@@ -235,6 +234,7 @@ def translate(msgid: str, locale: str = "fa", **params) -> str:
     from pathlib import Path
 
     from babel.support import NullTranslations, Translations
+
     if locale not in _TRANSLATIONS:
         directory = Path(__file__).resolve().parent.parent / "translations"
         loaded = Translations.load(str(directory), [locale], domain="messages")

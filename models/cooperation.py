@@ -9,15 +9,15 @@ an active cooperation alone; the distributor may release its officer.
 Invariants, held by the code and by partial unique indexes in the database: an
 officer is active at one branch at most; a branch has one active officer at most.
 """
+
 from __future__ import annotations
 
-from peewee import (BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, IntegrityError,
-                    TextField)
+from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, IntegrityError, TextField
 
 from persian import normalize_national_code, normalize_text
 
 from .accounts import Distributor, Officer, audit
-from .base import BaseModel, ConflictError, DomainError, N_, PermissionDenied, db, translate, utcnow
+from .base import N_, BaseModel, ConflictError, DomainError, PermissionDenied, db, translate, utcnow
 from .notices import notify_officer, queue_sms
 from .reference import City, Province, clean_district, route_id
 from .review import ReviewedRequest, ReviewFlow, Transition, is_owner, is_reviewer_of, record_event
@@ -40,8 +40,12 @@ class Branch(BaseModel):
         return self.name
 
     def active_cooperation(self):
-        return (Cooperation.select(Cooperation, Officer).join(Officer)
-                .where((Cooperation.branch == self.id) & (Cooperation.status == "active")).first())
+        return (
+            Cooperation.select(Cooperation, Officer)
+            .join(Officer)
+            .where((Cooperation.branch == self.id) & (Cooperation.status == "active"))
+            .first()
+        )
 
 
 class Cooperation(ReviewedRequest):
@@ -59,54 +63,82 @@ class Cooperation(ReviewedRequest):
 
     class Meta:
         table_name = "cooperation"
-        indexes = ((("university", "status", "last_submitted_at"), False),
-                   # Cartable filters and sorts, each ordered by the last submission (migration 002).
-                   (("university", "last_submitted_at", "status"), False),
-                   (("status", "last_submitted_at"), False),
-                   (("reviewer", "last_submitted_at"), False),
-                   (("last_submitted_at",), False),
-                   (("started_at",), False),
-                   (("ended_at",), False))
+        indexes = (
+            (("university", "status", "last_submitted_at"), False),
+            # Cartable filters and sorts, each ordered by the last submission (migration 002).
+            (("university", "last_submitted_at", "status"), False),
+            (("status", "last_submitted_at"), False),
+            (("reviewer", "last_submitted_at"), False),
+            (("last_submitted_at",), False),
+            (("started_at",), False),
+            (("ended_at",), False),
+        )
 
     def __str__(self):
         return f"#{self.id}"
 
 
-Cooperation.add_index(Cooperation.index(Cooperation.officer, unique=True, where=Cooperation.status == "active",
-                                        name="cooperation_one_active_per_officer"))
-Cooperation.add_index(Cooperation.index(Cooperation.branch, unique=True, where=Cooperation.status == "active",
-                                        name="cooperation_one_active_per_branch"))
-Cooperation.add_index(Cooperation.index(Cooperation.branch, unique=True,
-                                        where=Cooperation.status.in_(OPEN_COOPERATION_STATES),
-                                        name="cooperation_one_open_per_branch"))
+Cooperation.add_index(
+    Cooperation.index(
+        Cooperation.officer,
+        unique=True,
+        where=Cooperation.status == "active",
+        name="cooperation_one_active_per_officer",
+    )
+)
+Cooperation.add_index(
+    Cooperation.index(
+        Cooperation.branch, unique=True, where=Cooperation.status == "active", name="cooperation_one_active_per_branch"
+    )
+)
+Cooperation.add_index(
+    Cooperation.index(
+        Cooperation.branch,
+        unique=True,
+        where=Cooperation.status.in_(OPEN_COOPERATION_STATES),
+        name="cooperation_one_open_per_branch",
+    )
+)
 
 
 def is_branch_distributor(cooperation, actor) -> bool:
     return actor.kind == "distributor" and actor.id == cooperation.distributor_id
 
 
-FLOW = ReviewFlow("cooperation", {
-    ("pending_officer", "officer_approve"): Transition("pending_university", is_owner),
-    ("pending_officer", "officer_reject"): Transition("rejected", is_owner),
-    ("pending_university", "approve"): Transition("active", is_reviewer_of),
-    ("pending_university", "reject"): Transition("rejected", is_reviewer_of, note_required=True),
-    ("active", "release"): Transition("ended", is_branch_distributor),
-    ("active", "terminate"): Transition("ended", is_owner),
-})
+FLOW = ReviewFlow(
+    "cooperation",
+    {
+        ("pending_officer", "officer_approve"): Transition("pending_university", is_owner),
+        ("pending_officer", "officer_reject"): Transition("rejected", is_owner),
+        ("pending_university", "approve"): Transition("active", is_reviewer_of),
+        ("pending_university", "reject"): Transition("rejected", is_reviewer_of, note_required=True),
+        ("active", "release"): Transition("ended", is_branch_distributor),
+        ("active", "terminate"): Transition("ended", is_owner),
+    },
+)
 Cooperation.FLOW = FLOW
 
 
 def active_cooperation_of(officer):
-    return (Cooperation.select(Cooperation, Branch, Distributor).join(Branch).switch(Cooperation)
-            .join(Distributor).where((Cooperation.officer == officer.id) & (Cooperation.status == "active"))
-            .first())
+    return (
+        Cooperation.select(Cooperation, Branch, Distributor)
+        .join(Branch)
+        .switch(Cooperation)
+        .join(Distributor)
+        .where((Cooperation.officer == officer.id) & (Cooperation.status == "active"))
+        .first()
+    )
 
 
 def serving_officers(distributor_id: int) -> dict:
     """``{branch id: its active cooperation, with the officer}`` for every branch of a
     distributor (at most one each, whatever the length of its history)."""
-    return {c.branch_id: c for c in Cooperation.select(Cooperation, Officer).join(Officer)
-            .where((Cooperation.distributor == distributor_id) & (Cooperation.status == "active"))}
+    return {
+        c.branch_id: c
+        for c in Cooperation.select(Cooperation, Officer)
+        .join(Officer)
+        .where((Cooperation.distributor == distributor_id) & (Cooperation.status == "active"))
+    }
 
 
 def create_branch(actor, name: str, province, city, address: str, district="") -> Branch:
@@ -122,8 +154,10 @@ def create_branch(actor, name: str, province, city, address: str, district="") -
     if city is None:
         errors["city"] = (N_("Choose the city."), {})
     elif province is not None and city.province_id != province.id:
-        errors["city"] = (N_("The city %(city)s is not in the province %(province)s."),
-                          {"city": city.name, "province": province.name})
+        errors["city"] = (
+            N_("The city %(city)s is not in the province %(province)s."),
+            {"city": city.name, "province": province.name},
+        )
     if "city" not in errors:
         try:
             district = clean_district(city, district)
@@ -133,10 +167,12 @@ def create_branch(actor, name: str, province, city, address: str, district="") -
         errors["address"] = (N_("Enter the full postal address (10 to 500 characters)."), {})
     if errors:
         from .officer_rules import ValidationFailed
+
         raise ValidationFailed(errors)
     with db.atomic():
-        branch = Branch.create(distributor=actor.id, name=name, province=province, city=city, district=district,
-                               address=address)
+        branch = Branch.create(
+            distributor=actor.id, name=name, province=province, city=city, district=district, address=address
+        )
         audit(actor, "branch_created", branch)
     return branch
 
@@ -152,30 +188,50 @@ def nominate(branch, actor, national_code: str) -> Cooperation:
     if officer is None:
         raise DomainError(N_("No officer is registered with this national code."), field="national_code")
     if not officer.is_qualified:
-        raise DomainError(N_("This officer's qualification has not been approved yet, so they cannot be chosen."),
-                          field="national_code")
+        raise DomainError(
+            N_("This officer's qualification has not been approved yet, so they cannot be chosen."),
+            field="national_code",
+        )
     if active_cooperation_of(officer) is not None:
         raise DomainError(N_("This officer is already the technical officer of a branch."), field="national_code")
     if branch_open_request(branch) is not None:
         raise DomainError(N_("This branch already has a nomination waiting for an answer."), field="national_code")
     try:
         with db.atomic():
-            cooperation = Cooperation.create(branch=branch, distributor=branch.distributor_id, officer=officer,
-                                             status="pending_officer", university=route_id(branch.city, branch.district),
-                                             submitted_at=utcnow(), last_submitted_at=utcnow())
+            cooperation = Cooperation.create(
+                branch=branch,
+                distributor=branch.distributor_id,
+                officer=officer,
+                status="pending_officer",
+                university=route_id(branch.city, branch.district),
+                submitted_at=utcnow(),
+                last_submitted_at=utcnow(),
+            )
             record_event(cooperation, "nominate", "", "pending_officer", actor)
-            notify_officer(officer, translate(N_("A new cooperation request")),
-                           translate(N_("%(company)s asks you to be the technical officer of its branch %(branch)s. Answer it under Contracted centres."),
-                                     company=branch.distributor.name, branch=branch.name))
+            notify_officer(
+                officer,
+                translate(N_("A new cooperation request")),
+                translate(
+                    N_(
+                        "%(company)s asks you to be the technical officer of its branch %(branch)s. Answer it under Contracted centres."
+                    ),
+                    company=branch.distributor.name,
+                    branch=branch.name,
+                ),
+            )
     except IntegrityError:
-        raise DomainError(N_("This branch already has a nomination waiting for an answer."),
-                          field="national_code") from None
+        raise DomainError(
+            N_("This branch already has a nomination waiting for an answer."), field="national_code"
+        ) from None
     return cooperation
 
 
 def branch_open_request(branch):
-    return (Cooperation.select().where((Cooperation.branch == branch.id)
-                                       & Cooperation.status.in_(OPEN_COOPERATION_STATES)).first())
+    return (
+        Cooperation.select()
+        .where((Cooperation.branch == branch.id) & Cooperation.status.in_(OPEN_COOPERATION_STATES))
+        .first()
+    )
 
 
 @FLOW.on("officer_approve")
@@ -199,15 +255,25 @@ def _after_officer_reject(cooperation, actor, note, **_):
 
 @FLOW.on("reject")
 def _on_reject(cooperation, actor, note, **_):
-    return {Cooperation.rejected_by: "university", Cooperation.decision_note: note,
-            Cooperation.decided_at: utcnow(), Cooperation.reviewer: cooperation.reviewer_id or actor.id}
+    return {
+        Cooperation.rejected_by: "university",
+        Cooperation.decision_note: note,
+        Cooperation.decided_at: utcnow(),
+        Cooperation.reviewer: cooperation.reviewer_id or actor.id,
+    }
 
 
 @FLOW.on("after_reject")
 def _after_reject(cooperation, actor, note, **_):
-    notify_officer(cooperation.officer, translate(N_("A cooperation request was rejected")),
-                   translate(N_("The university rejected your cooperation with %(branch)s. Reason: %(note)s"),
-                             branch=cooperation.branch.name, note=note))
+    notify_officer(
+        cooperation.officer,
+        translate(N_("A cooperation request was rejected")),
+        translate(
+            N_("The university rejected your cooperation with %(branch)s. Reason: %(note)s"),
+            branch=cooperation.branch.name,
+            note=note,
+        ),
+    )
     _tell_distributor(cooperation, N_("The university rejected the cooperation of %(officer)s with %(branch)s."))
 
 
@@ -217,23 +283,40 @@ def _on_approve(cooperation, actor, note, **_):
     if not officer.is_qualified:
         raise ConflictError(N_("This officer's qualification has not been approved yet, so they cannot be chosen."))
     if active_cooperation_of(officer) is not None:
-        raise ConflictError(N_("The officer became active at another branch meanwhile; this request cannot be approved."))
+        raise ConflictError(
+            N_("The officer became active at another branch meanwhile; this request cannot be approved.")
+        )
     previous = cooperation.branch.active_cooperation()
     if previous is not None:
         _end(previous, "replaced", actor)
-        notify_officer(previous.officer, translate(N_("Your cooperation has ended")),
-                       translate(N_("Another officer was approved for %(branch)s; you are no longer its technical officer."),
-                                 branch=cooperation.branch.name))
+        notify_officer(
+            previous.officer,
+            translate(N_("Your cooperation has ended")),
+            translate(
+                N_("Another officer was approved for %(branch)s; you are no longer its technical officer."),
+                branch=cooperation.branch.name,
+            ),
+        )
     now = utcnow()
-    return {Cooperation.decided_at: now, Cooperation.started_at: now, Cooperation.decision_note: note,
-            Cooperation.reviewer: cooperation.reviewer_id or actor.id}
+    return {
+        Cooperation.decided_at: now,
+        Cooperation.started_at: now,
+        Cooperation.decision_note: note,
+        Cooperation.reviewer: cooperation.reviewer_id or actor.id,
+    }
 
 
 @FLOW.on("after_approve")
 def _after_approve(cooperation, actor, note, **_):
-    notify_officer(cooperation.officer, translate(N_("Your cooperation was approved")),
-                   translate(N_("You are now the technical officer of %(branch)s (%(company)s)."),
-                             branch=cooperation.branch.name, company=cooperation.distributor.name))
+    notify_officer(
+        cooperation.officer,
+        translate(N_("Your cooperation was approved")),
+        translate(
+            N_("You are now the technical officer of %(branch)s (%(company)s)."),
+            branch=cooperation.branch.name,
+            company=cooperation.distributor.name,
+        ),
+    )
     _tell_distributor(cooperation, N_("%(officer)s is now the technical officer of %(branch)s."))
 
 
@@ -242,13 +325,18 @@ def apply_cooperation(cooperation, action, actor, note=""):
     try:
         return cooperation.apply(action, actor, note=note)
     except IntegrityError:
-        raise ConflictError(N_("The officer became active at another branch meanwhile; this request cannot be approved.")) from None
+        raise ConflictError(
+            N_("The officer became active at another branch meanwhile; this request cannot be approved.")
+        ) from None
 
 
 def _end(cooperation, reason: str, actor):
     """End an active cooperation because another officer replaced it at its branch."""
-    updated = (Cooperation.update(status="ended", ended_at=utcnow(), end_reason=reason)
-               .where((Cooperation.id == cooperation.id) & (Cooperation.status == "active")).execute())
+    updated = (
+        Cooperation.update(status="ended", ended_at=utcnow(), end_reason=reason)
+        .where((Cooperation.id == cooperation.id) & (Cooperation.status == "active"))
+        .execute()
+    )
     if updated != 1:
         raise ConflictError(N_("Someone else changed this request a moment ago; reload the page to see its state."))
     record_event(cooperation, "replace", "active", "ended", actor)
@@ -261,15 +349,20 @@ def _on_release(cooperation, actor, note, **_):
 
 @FLOW.on("after_release")
 def _after_release(cooperation, actor, note, **_):
-    notify_officer(cooperation.officer, translate(N_("You were released by the distributor")),
-                   translate(N_("%(company)s released you as the technical officer of %(branch)s."),
-                             company=cooperation.distributor.name, branch=cooperation.branch.name))
+    notify_officer(
+        cooperation.officer,
+        translate(N_("You were released by the distributor")),
+        translate(
+            N_("%(company)s released you as the technical officer of %(branch)s."),
+            company=cooperation.distributor.name,
+            branch=cooperation.branch.name,
+        ),
+    )
 
 
 @FLOW.on("terminate")
 def _on_terminate(cooperation, actor, note, **_):
-    return {Cooperation.ended_at: utcnow(), Cooperation.end_reason: "terminated",
-            Cooperation.decision_note: note}
+    return {Cooperation.ended_at: utcnow(), Cooperation.end_reason: "terminated", Cooperation.decision_note: note}
 
 
 @FLOW.on("after_terminate")
@@ -289,8 +382,10 @@ def release(branch, actor):
 
 def _tell_distributor(cooperation, msgid):
     distributor = Distributor.get_by_id(cooperation.distributor_id)
-    queue_sms(distributor.manager_mobile, translate(msgid, officer=cooperation.officer.full_name,
-                                                    branch=cooperation.branch.name))
+    queue_sms(
+        distributor.manager_mobile,
+        translate(msgid, officer=cooperation.officer.full_name, branch=cooperation.branch.name),
+    )
 
 
 class TerminationRequest(BaseModel):
@@ -307,9 +402,14 @@ class TerminationRequest(BaseModel):
         table_name = "termination_request"
 
 
-TerminationRequest.add_index(TerminationRequest.index(
-    TerminationRequest.cooperation, unique=True, where=TerminationRequest.status == "draft",
-    name="termination_one_draft_per_cooperation"))
+TerminationRequest.add_index(
+    TerminationRequest.index(
+        TerminationRequest.cooperation,
+        unique=True,
+        where=TerminationRequest.status == "draft",
+        name="termination_one_draft_per_cooperation",
+    )
+)
 
 
 def save_termination(officer, actor, reason: str) -> TerminationRequest:
@@ -321,8 +421,9 @@ def save_termination(officer, actor, reason: str) -> TerminationRequest:
     cooperation = active_cooperation_of(officer)
     if cooperation is None:
         raise ConflictError(N_("You have no active cooperation to end."))
-    existing = TerminationRequest.get_or_none((TerminationRequest.cooperation == cooperation.id)
-                                              & (TerminationRequest.status == "draft"))
+    existing = TerminationRequest.get_or_none(
+        (TerminationRequest.cooperation == cooperation.id) & (TerminationRequest.status == "draft")
+    )
     with db.atomic():
         if existing:
             TerminationRequest.update(reason=reason).where(TerminationRequest.id == existing.id).execute()
@@ -337,9 +438,11 @@ def finalize_termination(termination, actor) -> TerminationRequest:
     if actor.kind != "officer" or actor.id != termination.officer_id:
         raise PermissionDenied(N_("You may not do this on this request."))
     with db.atomic():
-        updated = (TerminationRequest.update(status="finalized", finalized_at=utcnow())
-                   .where((TerminationRequest.id == termination.id) & (TerminationRequest.status == "draft"))
-                   .execute())
+        updated = (
+            TerminationRequest.update(status="finalized", finalized_at=utcnow())
+            .where((TerminationRequest.id == termination.id) & (TerminationRequest.status == "draft"))
+            .execute()
+        )
         if updated != 1:
             raise ConflictError(N_("This request was already finalized."))
         Cooperation.get_by_id(termination.cooperation_id).apply("terminate", actor, note=termination.reason)

@@ -1,6 +1,7 @@
 """Edit requests: after the first approval, reviewed fields (name, field and degree,
 province and city) and documents change only through a request that the university
 holding the officer's file reviews with the same loop as qualification requests."""
+
 from __future__ import annotations
 
 import json
@@ -10,18 +11,25 @@ from peewee import ForeignKeyField, IntegrityError, TextField
 from persian import to_persian_digits
 
 from .accounts import Officer, audit
-from .base import ConflictError, DomainError, N_, PermissionDenied, db, translate, utcnow
+from .base import N_, ConflictError, DomainError, PermissionDenied, db, translate, utcnow
 from .notices import notify_officer
 from .officer_rules import FREE_FIELDS, REVIEWED_FIELDS, clean_fields
 from .oversight import add_working_days, target_working_days
 from .qualification import QualificationRequest
 from .reference import City, DegreeLevel, DocumentKind, FieldOfStudy, Province, route_id
-from .review import (OPEN_STATES, Document, ReviewedRequest, ReviewFlow, is_owner, record_document,
-                     record_event, review_transitions)
+from .review import (
+    OPEN_STATES,
+    Document,
+    ReviewedRequest,
+    ReviewFlow,
+    is_owner,
+    record_document,
+    record_event,
+    review_transitions,
+)
 
 EDITABLE_FIELDS = REVIEWED_FIELDS + FREE_FIELDS
-REFERENCE_FIELDS = {"province": Province, "city": City, "field_of_study": FieldOfStudy,
-                    "degree_level": DegreeLevel}
+REFERENCE_FIELDS = {"province": Province, "city": City, "field_of_study": FieldOfStudy, "degree_level": DegreeLevel}
 
 
 class EditRequest(ReviewedRequest):
@@ -34,12 +42,14 @@ class EditRequest(ReviewedRequest):
 
     class Meta:
         table_name = "edit_request"
-        indexes = ((("university", "status", "last_submitted_at"), False),
-                   # Cartable filters and sorts, each ordered by the last submission (migration 002).
-                   (("university", "last_submitted_at"), False),
-                   (("status", "last_submitted_at"), False),
-                   (("reviewer", "last_submitted_at"), False),
-                   (("last_submitted_at",), False))
+        indexes = (
+            (("university", "status", "last_submitted_at"), False),
+            # Cartable filters and sorts, each ordered by the last submission (migration 002).
+            (("university", "last_submitted_at"), False),
+            (("status", "last_submitted_at"), False),
+            (("reviewer", "last_submitted_at"), False),
+            (("last_submitted_at",), False),
+        )
 
     def __str__(self):
         return f"#{self.id}"
@@ -61,9 +71,14 @@ class EditRequest(ReviewedRequest):
         return rows
 
 
-EditRequest.add_index(EditRequest.index(EditRequest.officer, unique=True,
-                                        where=EditRequest.status.in_(OPEN_STATES),
-                                        name="editrequest_one_open_per_officer"))
+EditRequest.add_index(
+    EditRequest.index(
+        EditRequest.officer,
+        unique=True,
+        where=EditRequest.status.in_(OPEN_STATES),
+        name="editrequest_one_open_per_officer",
+    )
+)
 
 FLOW = ReviewFlow("editrequest", review_transitions())
 EditRequest.FLOW = FLOW
@@ -91,8 +106,11 @@ def changed_values(officer, data: dict) -> tuple[dict, dict]:
     """Clean the submitted fields and keep those that differ from the profile.
 
     Locked fields (national code, birth date) are never read, whatever is posted."""
-    present = [f for f in EDITABLE_FIELDS if f in data and str(data.get(f) or "").strip() != ""
-               or (f in ("phone", "email") and f in data)]
+    present = [
+        f
+        for f in EDITABLE_FIELDS
+        if f in data and str(data.get(f) or "").strip() != "" or (f in ("phone", "email") and f in data)
+    ]
     if "city" in present and "province" not in present:
         data = dict(data, province=str(officer.province_id))
         present.append("province")
@@ -111,8 +129,7 @@ def changed_values(officer, data: dict) -> tuple[dict, dict]:
 
 
 def open_edit_request(officer):
-    return EditRequest.select().where((EditRequest.officer == officer.id)
-                                      & EditRequest.status.in_(OPEN_STATES)).first()
+    return EditRequest.select().where((EditRequest.officer == officer.id) & EditRequest.status.in_(OPEN_STATES)).first()
 
 
 def file_edit_request(officer, actor, data: dict, uploads: list) -> EditRequest:
@@ -129,12 +146,16 @@ def file_edit_request(officer, actor, data: dict, uploads: list) -> EditRequest:
     now = utcnow()
     try:
         with db.atomic():
-            request = EditRequest.create(officer=officer, status="submitted",
-                                         due_on=add_working_days(now.date(), target_working_days()),
-                                         university=officer.reviewing_university(),
-                                         changes=json.dumps(changes, ensure_ascii=False),
-                                         previous=json.dumps(_jsonable(previous), ensure_ascii=False),
-                                         submitted_at=now, last_submitted_at=now)
+            request = EditRequest.create(
+                officer=officer,
+                status="submitted",
+                due_on=add_working_days(now.date(), target_working_days()),
+                university=officer.reviewing_university(),
+                changes=json.dumps(changes, ensure_ascii=False),
+                previous=json.dumps(_jsonable(previous), ensure_ascii=False),
+                submitted_at=now,
+                last_submitted_at=now,
+            )
             for kind_code, stored in uploads:
                 record_document(request, kind_code, stored)
             record_event(request, "submit", "", "submitted", actor)
@@ -156,9 +177,9 @@ def revise(request, actor, data: dict, uploads: list):
     with db.atomic():
         merged = dict(request.change_map, **changes)
         merged_previous = dict(request.previous_map, **_jsonable(previous))
-        EditRequest.update(changes=json.dumps(merged, ensure_ascii=False),
-                           previous=json.dumps(merged_previous, ensure_ascii=False)).where(
-            EditRequest.id == request.id).execute()
+        EditRequest.update(
+            changes=json.dumps(merged, ensure_ascii=False), previous=json.dumps(merged_previous, ensure_ascii=False)
+        ).where(EditRequest.id == request.id).execute()
         request.changes, request.previous = json.dumps(merged, ensure_ascii=False), json.dumps(merged_previous)
         for kind_code, stored in uploads:
             record_document(request, kind_code, stored)
@@ -176,14 +197,20 @@ def _on_deficiency(request, actor, note, **_):
 
 @FLOW.on("reject")
 def _on_reject(request, actor, note, **_):
-    return {EditRequest.decided_at: utcnow(), EditRequest.decision_note: note,
-            EditRequest.reviewer: request.reviewer_id or actor.id}
+    return {
+        EditRequest.decided_at: utcnow(),
+        EditRequest.decision_note: note,
+        EditRequest.reviewer: request.reviewer_id or actor.id,
+    }
 
 
 @FLOW.on("approve")
 def _on_approve(request, actor, note, **_):
-    return {EditRequest.decided_at: utcnow(), EditRequest.decision_note: note,
-            EditRequest.reviewer: request.reviewer_id or actor.id}
+    return {
+        EditRequest.decided_at: utcnow(),
+        EditRequest.decision_note: note,
+        EditRequest.reviewer: request.reviewer_id or actor.id,
+    }
 
 
 @FLOW.on("after_approve")
@@ -203,23 +230,38 @@ def _after_approve(request, actor, note, **_):
         update[Officer.university] = route_id(clean.get("city", officer.city), clean.get("district", officer.district))
     Officer.update(update).where(Officer.id == officer.id).execute()
     previous = request.previous_map
-    audit(actor, "profile_changed", officer, detail=f"edit request #{request.id}: " + "; ".join(
-        f"{f}: {display_value(f, previous.get(f))} → {display_value(f, v)}" for f, v in changes.items()))
-    _tell(request, N_("Your edit request was approved"),
-          N_("Your edit request number %(id)s was approved and your profile was updated."))
+    audit(
+        actor,
+        "profile_changed",
+        officer,
+        detail=f"edit request #{request.id}: "
+        + "; ".join(f"{f}: {display_value(f, previous.get(f))} → {display_value(f, v)}" for f, v in changes.items()),
+    )
+    _tell(
+        request,
+        N_("Your edit request was approved"),
+        N_("Your edit request number %(id)s was approved and your profile was updated."),
+    )
 
 
 @FLOW.on("after_reject")
 def _after_reject(request, actor, note, **_):
-    _tell(request, N_("Your edit request was rejected"),
-          N_("Your edit request number %(id)s was rejected. Reason: %(note)s"), note=note)
+    _tell(
+        request,
+        N_("Your edit request was rejected"),
+        N_("Your edit request number %(id)s was rejected. Reason: %(note)s"),
+        note=note,
+    )
 
 
 @FLOW.on("after_deficiency")
 def _after_deficiency(request, actor, note, **_):
-    _tell(request, N_("Your edit request needs corrections"),
-          N_("Deficiencies were declared on your edit request number %(id)s: %(note)s. Fix them and resubmit."),
-          note=note)
+    _tell(
+        request,
+        N_("Your edit request needs corrections"),
+        N_("Deficiencies were declared on your edit request number %(id)s: %(note)s. Fix them and resubmit."),
+        note=note,
+    )
 
 
 def _tell(request, subject_id, body_id, **params):
@@ -229,17 +271,32 @@ def _tell(request, subject_id, body_id, **params):
 
 def officer_documents(officer) -> dict:
     """The officer's documents in force: the latest of each kind from approved requests."""
-    approved_q = [r.id for r in QualificationRequest.select(QualificationRequest.id).where(
-        (QualificationRequest.officer == officer.id) & (QualificationRequest.status == "approved"))]
-    approved_e = [r.id for r in EditRequest.select(EditRequest.id).where(
-        (EditRequest.officer == officer.id) & (EditRequest.status == "approved"))]
-    query = (Document.select(Document, DocumentKind).join(DocumentKind)
-             .where((Document.officer == officer.id) & Document.superseded_at.is_null()
-                    & (((Document.request_type == "qualification") & Document.request_id.in_(approved_q or [0]))
-                       | ((Document.request_type == "editrequest") & Document.request_id.in_(approved_e or [0]))))
-             .order_by(Document.uploaded_at))
+    approved_q = [
+        r.id
+        for r in QualificationRequest.select(QualificationRequest.id).where(
+            (QualificationRequest.officer == officer.id) & (QualificationRequest.status == "approved")
+        )
+    ]
+    approved_e = [
+        r.id
+        for r in EditRequest.select(EditRequest.id).where(
+            (EditRequest.officer == officer.id) & (EditRequest.status == "approved")
+        )
+    ]
+    query = (
+        Document.select(Document, DocumentKind)
+        .join(DocumentKind)
+        .where(
+            (Document.officer == officer.id)
+            & Document.superseded_at.is_null()
+            & (
+                ((Document.request_type == "qualification") & Document.request_id.in_(approved_q or [0]))
+                | ((Document.request_type == "editrequest") & Document.request_id.in_(approved_e or [0]))
+            )
+        )
+        .order_by(Document.uploaded_at)
+    )
     latest = {}
     for document in query:
         latest[document.kind.code] = document
     return latest
-

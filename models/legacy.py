@@ -53,6 +53,7 @@ successful login replaces the hash with a production one.
   The bare SHA-1 never reaches the database.
 * Any other format, or an empty password, refuses the row.
 """
+
 from __future__ import annotations
 
 import base64
@@ -70,11 +71,19 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from peewee import chunked
 
-from persian import (TEHRAN, digits_only, is_valid_national_code, normalize_mobile,
-                     normalize_national_code, normalize_text, parse_jalali_date, to_ascii_digits)
+from persian import (
+    TEHRAN,
+    digits_only,
+    is_valid_national_code,
+    normalize_mobile,
+    normalize_national_code,
+    normalize_text,
+    parse_jalali_date,
+    to_ascii_digits,
+)
 
 from .accounts import LEGACY_PREFIX, Distributor, Officer, audit
-from .base import SYSTEM, DomainError, N_, db, translate, utcnow
+from .base import N_, SYSTEM, DomainError, db, translate, utcnow
 from .cooperation import Branch, Cooperation
 from .officer_rules import CLEANERS, REGISTRATION_FIELDS, ValidationFailed, clean_city, clean_fields
 from .reference import City, DegreeLevel, FieldOfStudy, Province, check_study, clean_district, route_id
@@ -84,14 +93,47 @@ from .review import RequestEvent
 IMPORT_HASHER = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
 
 DISTRIBUTORS, BRANCHES, OFFICERS, COOPERATIONS = (
-    "distributors.csv", "branches.csv", "officers.csv", "cooperations.csv")
+    "distributors.csv",
+    "branches.csv",
+    "officers.csv",
+    "cooperations.csv",
+)
 COLUMNS = {
-    OFFICERS: ("user_code", "national_code", "birth_date", "first_name", "last_name", "father_name",
-               "gender", "id_card_number", "mobile", "phone", "email", "address", "postal_code",
-               "province", "city", "field_of_study", "degree_level", "password_format", "password",
-               "password_salt", "qualified"),
-    DISTRIBUTORS: ("legacy_id", "name", "kind", "national_id", "manager_name", "manager_mobile",
-                   "username", "password_format", "password", "password_salt"),
+    OFFICERS: (
+        "user_code",
+        "national_code",
+        "birth_date",
+        "first_name",
+        "last_name",
+        "father_name",
+        "gender",
+        "id_card_number",
+        "mobile",
+        "phone",
+        "email",
+        "address",
+        "postal_code",
+        "province",
+        "city",
+        "field_of_study",
+        "degree_level",
+        "password_format",
+        "password",
+        "password_salt",
+        "qualified",
+    ),
+    DISTRIBUTORS: (
+        "legacy_id",
+        "name",
+        "kind",
+        "national_id",
+        "manager_name",
+        "manager_mobile",
+        "username",
+        "password_format",
+        "password",
+        "password_salt",
+    ),
     BRANCHES: ("legacy_id", "distributor_legacy_id", "name", "province", "city", "address"),
     COOPERATIONS: ("branch_legacy_id", "officer_national_code", "started_at"),
 }
@@ -111,6 +153,7 @@ class LegacyFileError(DomainError):
 
 # ------------------------------------------------------------------ messages
 
+
 def message(msgid: str, **params) -> str:
     """The Persian text of a message id (the report is in Persian, like SMS and notices)."""
     return translate(msgid, **params)
@@ -123,10 +166,8 @@ _CLEANER_CODES = {
     "A technical officer must be at least 18 years old.": "under_age",
     "The birth date cannot be in the future.": "birth_date_in_future",
     "The city %(city)s is not in the province %(province)s.": "city_not_in_province",
-    "The field of study %(name)s is not accepted for technical officers under the current rules.":
-        "ineligible_field_of_study",
-    "The degree level %(name)s is not accepted for technical officers under the current rules.":
-        "ineligible_degree_level",
+    "The field of study %(name)s is not accepted for technical officers under the current rules.": "ineligible_field_of_study",
+    "The degree level %(name)s is not accepted for technical officers under the current rules.": "ineligible_degree_level",
     "The field of study %(name)s is accepted only at these degree levels: %(degrees)s.": "field_degree_not_allowed",
     "%(city)s has no municipal district %(district)s.": "unknown_district",
     "The city %(city)s has no municipal districts to choose; leave the district empty.": "district_not_expected",
@@ -190,14 +231,17 @@ _UNKNOWN_REFERENCE = {
 }
 
 
-def _resolve_places(row: dict, ref: ReferenceIndex, data: dict, fields: list, problems: list,
-                    with_study: bool = True) -> None:
+def _resolve_places(
+    row: dict, ref: ReferenceIndex, data: dict, fields: list, problems: list, with_study: bool = True
+) -> None:
     """Replace Persian names by ids in ``data`` for the form cleaners; a missing or unknown
     name is a problem of its own and its field is left out of the cleaning."""
     lookups = [("province", lambda v: ref.provinces.get(name_key(v)))]
     if with_study:
-        lookups += [("field_of_study", lambda v: ref.fields.get(name_key(v))),
-                    ("degree_level", lambda v: ref.degrees.get(name_key(v)))]
+        lookups += [
+            ("field_of_study", lambda v: ref.fields.get(name_key(v))),
+            ("degree_level", lambda v: ref.degrees.get(name_key(v))),
+        ]
     lookups.append(("city", lambda v: ref.city(v, int(data["province"]) if "province" in fields else None)))
     for name, lookup in lookups:
         value = normalize_text(row.get(name))
@@ -266,8 +310,9 @@ def _clean_district_and_study(ref, data: dict, fields: list, cleaned: dict, prob
     if "district" in fields and "city" in cleaned:
         value, city = normalize_text(data.get("district", "")), cleaned["city"]
         try:
-            cleaned["district"] = _once(ref, ("district", city.id, value),
-                                        lambda: clean_district(city, value) if value else None)
+            cleaned["district"] = _once(
+                ref, ("district", city.id, value), lambda: clean_district(city, value) if value else None
+            )
         except DomainError as error:
             problems.append(("district", _cleaner_code("district", error.msgid), error.msgid, error.params))
     if "field_of_study" in cleaned and "degree_level" in cleaned:
@@ -280,14 +325,20 @@ def _clean_district_and_study(ref, data: dict, fields: list, cleaned: dict, prob
 
 # ----------------------------------------------------------------- passwords
 
+
 def _password_job(row: dict, problems: list):
     """(format, secret, salt) to hash, or None with a problem added."""
     fmt = to_ascii_digits(row.get("password_format", "")).strip()
     password, salt = row.get("password", ""), (row.get("password_salt") or "").strip()
     if fmt not in ("0", "1"):
-        problems.append(("password_format", "unknown_password_format",
-                         N_("Unknown password format %(format)s: only 0 (clear) and 1 (hashed) can be imported."),
-                         {"format": fmt or "-"}))
+        problems.append(
+            (
+                "password_format",
+                "unknown_password_format",
+                N_("Unknown password format %(format)s: only 0 (clear) and 1 (hashed) can be imported."),
+                {"format": fmt or "-"},
+            )
+        )
         return None
     if not password:
         problems.append(("password", "missing_password", N_("The password is empty."), {}))
@@ -302,8 +353,14 @@ def _password_job(row: dict, problems: list):
     except (binascii.Error, ValueError):
         digest, salt_ok = b"", False
     if len(digest) != 20 or not salt_ok:
-        problems.append(("password", "invalid_password_hash",
-                         N_("The password hash or its salt is not valid base64 of the expected length."), {}))
+        problems.append(
+            (
+                "password",
+                "invalid_password_hash",
+                N_("The password hash or its salt is not valid base64 of the expected length."),
+                {},
+            )
+        )
         return None
     return ("1", password, salt)
 
@@ -348,12 +405,17 @@ class _Hashing:
         if not self.use_pool:
             return _Done(_hash_chunk_with(self.hasher, jobs))
         if self.pool is None:
-            params = {"time_cost": self.hasher.time_cost, "memory_cost": self.hasher.memory_cost,
-                      "parallelism": self.hasher.parallelism, "hash_len": self.hasher.hash_len,
-                      "salt_len": self.hasher.salt_len}
+            params = {
+                "time_cost": self.hasher.time_cost,
+                "memory_cost": self.hasher.memory_cost,
+                "parallelism": self.hasher.parallelism,
+                "hash_len": self.hasher.hash_len,
+                "salt_len": self.hasher.salt_len,
+            }
             # spawn: a fresh interpreter, so no database connection or lock is inherited.
             self.pool = multiprocessing.get_context("spawn").Pool(
-                self.processes, initializer=_init_worker, initargs=(params,))
+                self.processes, initializer=_init_worker, initargs=(params,)
+            )
         size = max(1, -(-len(jobs) // (self.processes * 4)))
         pending = self.pool.map_async(_hash_chunk, list(chunked(jobs, size)))
         return _Flatten(pending)
@@ -382,6 +444,7 @@ def _hash_chunk_with(hasher, jobs):
 
 # -------------------------------------------------------------------- files
 
+
 def _open(path: Path):
     return open(path, encoding="utf-8-sig", newline="")
 
@@ -393,13 +456,15 @@ def _check_header(path: Path, name: str) -> list[str]:
         with _open(path) as handle:
             header = next(csv.reader(handle), None) or []
     except (UnicodeDecodeError, csv.Error):
-        raise LegacyFileError(N_("The file %(file)s is not a UTF-8 CSV file (near line %(line)s)."),
-                              file=name, line=1) from None
+        raise LegacyFileError(
+            N_("The file %(file)s is not a UTF-8 CSV file (near line %(line)s)."), file=name, line=1
+        ) from None
     names = [h.strip().lower() for h in header]
     missing = [c for c in COLUMNS[name] if c not in names]
     if missing:
-        raise LegacyFileError(N_("The file %(file)s lacks the columns: %(columns)s."), file=name,
-                              columns=", ".join(missing))
+        raise LegacyFileError(
+            N_("The file %(file)s lacks the columns: %(columns)s."), file=name, columns=", ".join(missing)
+        )
     return names
 
 
@@ -407,8 +472,9 @@ def _rows(path: Path, name: str):
     """(physical line where the row starts, {column: value}, None) for each row; a row with
     the wrong number of columns comes as (line, None, (found, expected))."""
     header = _check_header(path, name)
-    positions = {c: header.index(c) for c in COLUMNS[name] + tuple(
-        c for c in OPTIONAL_COLUMNS.get(name, ()) if c in header)}
+    positions = {
+        c: header.index(c) for c in COLUMNS[name] + tuple(c for c in OPTIONAL_COLUMNS.get(name, ()) if c in header)
+    }
     line = 1
     try:
         with _open(path) as handle:
@@ -420,15 +486,16 @@ def _rows(path: Path, name: str):
                 line = start
                 if not any(value.strip() for value in raw):
                     continue  # a blank line is not a row
-                if len(raw) > len(header) and not any(v.strip() for v in raw[len(header):]):
-                    raw = raw[:len(header)]  # empty trailing cells, as spreadsheets write them
+                if len(raw) > len(header) and not any(v.strip() for v in raw[len(header) :]):
+                    raw = raw[: len(header)]  # empty trailing cells, as spreadsheets write them
                 if len(raw) != len(header):
                     yield start, None, (len(raw), len(header))
                 else:
                     yield start, {c: raw[i] for c, i in positions.items()}, None
     except (UnicodeDecodeError, csv.Error):
-        raise LegacyFileError(N_("The file %(file)s is not a UTF-8 CSV file (near line %(line)s)."),
-                              file=name, line=line) from None
+        raise LegacyFileError(
+            N_("The file %(file)s is not a UTF-8 CSV file (near line %(line)s)."), file=name, line=line
+        ) from None
 
 
 def count_rows(directory) -> int:
@@ -478,6 +545,7 @@ def _lines(lines) -> str:
 
 # ------------------------------------------------------------------- report
 
+
 class Report:
     """The report CSV (UTF-8 with BOM, formula-safe), written as the import goes.
 
@@ -494,8 +562,9 @@ class Report:
         self.buffer = []
 
     def add(self, file: str, line: int, key: str, code: str, msgid: str, params=None):
-        self.buffer.append((line, len(self.buffer), [file, line, _safe(key),
-                                                     _safe(message(msgid, **(params or {}))), code]))
+        self.buffer.append(
+            (line, len(self.buffer), [file, line, _safe(key), _safe(message(msgid, **(params or {}))), code])
+        )
         self.entries += 1
 
     def release(self, up_to_line=None):
@@ -518,6 +587,7 @@ def _safe(value) -> str:
 
 # ------------------------------------------------------------------ results
 
+
 @dataclass
 class FileCounts:
     imported: int = 0
@@ -535,8 +605,10 @@ class ImportResult:
 
     def summary_lines(self) -> list[str]:
         verb = "would import" if self.dry_run else "imported"
-        lines = [f"{name}: {verb} {c.imported}, already present {c.present}, refused {c.refused}"
-                 for name, c in self.counts.items()]
+        lines = [
+            f"{name}: {verb} {c.imported}, already present {c.present}, refused {c.refused}"
+            for name, c in self.counts.items()
+        ]
         lines.append(f"report: {self.report_path} ({self.problems} problems)")
         if self.dry_run:
             lines.append("dry run: the database was not changed")
@@ -554,6 +626,7 @@ class _Candidate:
 
 # ------------------------------------------------------------------- import
 
+
 def _write_batch(phase, candidates) -> set:
     """Write one batch in its own transaction; return the keys that are now in the database.
     A module-level function so that a test can make it fail half-way."""
@@ -562,8 +635,7 @@ def _write_batch(phase, candidates) -> set:
 
 
 class _Import:
-    def __init__(self, directory, report_path, dry_run, batch_size, progress, hasher, processes,
-                 pool_min_rows):
+    def __init__(self, directory, report_path, dry_run, batch_size, progress, hasher, processes, pool_min_rows):
         self.directory = Path(directory)
         self.dry_run = dry_run
         self.batch_size = max(1, batch_size)
@@ -606,26 +678,39 @@ class _Import:
             _check_header(path, name)
         # First passes (also prove that every file decodes before anything is written).
         self.duplicates = {
-            DISTRIBUTORS: _duplicates(paths[DISTRIBUTORS], DISTRIBUTORS, {
-                "legacy_id": lambda r: _key(r["legacy_id"]), "username": lambda r: r["username"].strip()}),
+            DISTRIBUTORS: _duplicates(
+                paths[DISTRIBUTORS],
+                DISTRIBUTORS,
+                {"legacy_id": lambda r: _key(r["legacy_id"]), "username": lambda r: r["username"].strip()},
+            ),
             BRANCHES: _duplicates(paths[BRANCHES], BRANCHES, {"legacy_id": lambda r: _key(r["legacy_id"])}),
-            OFFICERS: _duplicates(paths[OFFICERS], OFFICERS, {
-                "national_code": lambda r: normalize_national_code(r["national_code"]),
-                "user_code": lambda r: _key(r["user_code"])}),
-            COOPERATIONS: _duplicates(paths[COOPERATIONS], COOPERATIONS, {
-                "officer": lambda r: normalize_national_code(r["officer_national_code"]),
-                "branch": lambda r: _key(r["branch_legacy_id"])}),
+            OFFICERS: _duplicates(
+                paths[OFFICERS],
+                OFFICERS,
+                {
+                    "national_code": lambda r: normalize_national_code(r["national_code"]),
+                    "user_code": lambda r: _key(r["user_code"]),
+                },
+            ),
+            COOPERATIONS: _duplicates(
+                paths[COOPERATIONS],
+                COOPERATIONS,
+                {
+                    "officer": lambda r: normalize_national_code(r["officer_national_code"]),
+                    "branch": lambda r: _key(r["branch_legacy_id"]),
+                },
+            ),
         }
         self.ref = ReferenceIndex()
         self.result.seconds["scan"] = time.perf_counter() - started
         passwords = _count_lines(paths[OFFICERS]) + _count_lines(paths[DISTRIBUTORS])
-        self.hashing = _Hashing(self.hasher, self.processes,
-                                use_pool=self.processes > 1 and passwords >= self.pool_min_rows)
+        self.hashing = _Hashing(
+            self.hasher, self.processes, use_pool=self.processes > 1 and passwords >= self.pool_min_rows
+        )
         self.report = Report(self.result.report_path)
         failed = True
         try:
-            for phase in (_DistributorPhase(self), _BranchPhase(self), _OfficerPhase(self),
-                          _CooperationPhase(self)):
+            for phase in (_DistributorPhase(self), _BranchPhase(self), _OfficerPhase(self), _CooperationPhase(self)):
                 started = time.perf_counter()
                 self._run_phase(phase)
                 self.result.seconds[phase.file] = time.perf_counter() - started
@@ -637,8 +722,12 @@ class _Import:
             self.report.close()
         if not self.dry_run:
             with db.atomic():
-                audit(SYSTEM, "legacy_import", object_type="legacy_import",
-                      detail="; ".join(self.result.summary_lines()[:len(FILE_ORDER)]))
+                audit(
+                    SYSTEM,
+                    "legacy_import",
+                    object_type="legacy_import",
+                    detail="; ".join(self.result.summary_lines()[: len(FILE_ORDER)]),
+                )
         return self.result
 
     def _run_phase(self, phase):
@@ -648,9 +737,19 @@ class _Import:
             self.tick()
             rows_read += 1
             if row is None:
-                self.refuse(phase.file, line, "", [(None, "wrong_column_count",
+                self.refuse(
+                    phase.file,
+                    line,
+                    "",
+                    [
+                        (
+                            None,
+                            "wrong_column_count",
                             N_("This row has %(found)s columns; the header has %(expected)s."),
-                            {"found": widths[0], "expected": widths[1]})])
+                            {"found": widths[0], "expected": widths[1]},
+                        )
+                    ],
+                )
             else:
                 candidate = phase.validate(line, row)
                 if candidate is not None:
@@ -693,8 +792,19 @@ class _Import:
                 counts.imported += 1
             else:
                 phase.reject(candidate)
-                self.refuse(phase.file, candidate.line, candidate.key, [(None, "conflict_concurrent_write",
-                            N_("The row could not be saved: a conflicting record was written meanwhile."), {})])
+                self.refuse(
+                    phase.file,
+                    candidate.line,
+                    candidate.key,
+                    [
+                        (
+                            None,
+                            "conflict_concurrent_write",
+                            N_("The row could not be saved: a conflicting record was written meanwhile."),
+                            {},
+                        )
+                    ],
+                )
         self.report.release(last_line)
 
 
@@ -733,10 +843,12 @@ class _Phase:
     def legacy_id_problems(self, legacy_id) -> list:
         """A distributor's or branch's legacy id: present, at most 40 characters, unique in its file."""
         if not legacy_id or len(legacy_id) > 40:
-            return [("legacy_id", "invalid_legacy_id",
-                     N_("The legacy id is missing or longer than 40 characters."), {})]
-        dup = self.duplicate_problem("legacy_id", legacy_id, N_(
-            "Several rows have this legacy id (lines %(lines)s); none of them was imported."))
+            return [
+                ("legacy_id", "invalid_legacy_id", N_("The legacy id is missing or longer than 40 characters."), {})
+            ]
+        dup = self.duplicate_problem(
+            "legacy_id", legacy_id, N_("Several rows have this legacy id (lines %(lines)s); none of them was imported.")
+        )
         return [dup] if dup else []
 
     def duplicate_problem(self, kind, key, msgid):
@@ -758,18 +870,23 @@ class _DistributorPhase(_Phase):
         problems = self.legacy_id_problems(legacy_id)
         username = row["username"].strip()
         if not username or len(username) > 60:
-            problems.append(("username", "invalid_username",
-                             N_("The user name is missing or longer than 60 characters."), {}))
+            problems.append(
+                ("username", "invalid_username", N_("The user name is missing or longer than 60 characters."), {})
+            )
         else:
-            dup = self.duplicate_problem("username", username, N_(
-                "Several rows have this user name (lines %(lines)s); none of them was imported."))
+            dup = self.duplicate_problem(
+                "username",
+                username,
+                N_("Several rows have this user name (lines %(lines)s); none of them was imported."),
+            )
             if dup:
                 problems.append(dup)
         name = normalize_text(row["name"])
         if not 2 <= len(name) <= 200:
             problems.append(("name", "invalid_name", N_("Write the distributor's name (2 to 200 characters)."), {}))
         kind = {"company": "company", "guild": "guild", "شرکت": "company", "صنف": "guild"}.get(
-            normalize_text(row["kind"]).lower())
+            normalize_text(row["kind"]).lower()
+        )
         if kind is None:
             problems.append(("kind", "invalid_kind", N_("The kind must be company or guild (شرکت or صنف)."), {}))
         national_id = digits_only(row["national_id"])
@@ -778,25 +895,42 @@ class _DistributorPhase(_Phase):
         manager_name = normalize_text(row["manager_name"])[:120]
         mobile = normalize_mobile(row["manager_mobile"])
         if not mobile:
-            problems.append(("manager_mobile", "invalid_manager_mobile",
-                             N_("Enter a mobile number like 09121234567."), {}))
+            problems.append(
+                ("manager_mobile", "invalid_manager_mobile", N_("Enter a mobile number like 09121234567."), {})
+            )
         password = _password_job(row, problems)
         if problems:
             self.run.refuse(self.file, line, legacy_id or username, problems)
             if legacy_id:
                 self.run.distributors_refused.add(legacy_id)
             return None
-        return _Candidate(line, legacy_id, {
-            "username": username, "password_hash": "", "name": name, "kind": kind,
-            "national_id": national_id, "manager_name": manager_name, "manager_mobile": mobile,
-            "legacy_id": legacy_id, "is_active": True, "created_at": self.run.now}, password)
+        return _Candidate(
+            line,
+            legacy_id,
+            {
+                "username": username,
+                "password_hash": "",
+                "name": name,
+                "kind": kind,
+                "national_id": national_id,
+                "manager_name": manager_name,
+                "manager_mobile": mobile,
+                "legacy_id": legacy_id,
+                "is_active": True,
+                "created_at": self.run.now,
+            },
+            password,
+        )
 
     def precheck(self, batch):
         ids = [c.key for c in batch]
         usernames = [c.values["username"] for c in batch]
         # Two queries rather than one with OR, which would not use the indexes.
-        existing = _select_in(Distributor, (Distributor.legacy_id, Distributor.username),
-                              [(Distributor.legacy_id, ids), (Distributor.username, usernames)])
+        existing = _select_in(
+            Distributor,
+            (Distributor.legacy_id, Distributor.username),
+            [(Distributor.legacy_id, ids), (Distributor.username, usernames)],
+        )
         by_id = {d.legacy_id: d for d in existing if d.legacy_id}
         by_username = {d.username: d for d in existing}
         new = []
@@ -806,8 +940,11 @@ class _DistributorPhase(_Phase):
                 self.run.result.counts[self.file].present += 1
                 self.accept(c)
             elif found is not None:
-                self._refuse(c, "legacy_id_conflict",
-                             N_("A distributor with this legacy id already exists with another user name."))
+                self._refuse(
+                    c,
+                    "legacy_id_conflict",
+                    N_("A distributor with this legacy id already exists with another user name."),
+                )
             elif c.values["username"] in by_username:
                 self._refuse(c, "username_taken", N_("This user name already belongs to another account."))
             else:
@@ -828,9 +965,13 @@ class _DistributorPhase(_Phase):
         _insert(Distributor, [c.values for c in batch])
         ids = [c.key for c in batch]
         wanted = {c.key: c.values["username"] for c in batch}
-        return {d.legacy_id for d in _select_in(Distributor, (Distributor.legacy_id, Distributor.username),
-                                                [(Distributor.legacy_id, ids)])
-                if wanted.get(d.legacy_id) == d.username}
+        return {
+            d.legacy_id
+            for d in _select_in(
+                Distributor, (Distributor.legacy_id, Distributor.username), [(Distributor.legacy_id, ids)]
+            )
+            if wanted.get(d.legacy_id) == d.username
+        }
 
 
 class _BranchPhase(_Phase):
@@ -841,9 +982,14 @@ class _BranchPhase(_Phase):
         problems = self.legacy_id_problems(legacy_id)
         distributor = _key(row["distributor_legacy_id"])
         if not distributor or distributor in self.run.distributors_refused:
-            problems.append(("distributor_legacy_id", "distributor_not_imported", N_(
-                "The distributor %(id)s was not imported (refused or missing in distributors.csv)."),
-                {"id": distributor or "-"}))
+            problems.append(
+                (
+                    "distributor_legacy_id",
+                    "distributor_not_imported",
+                    N_("The distributor %(id)s was not imported (refused or missing in distributors.csv)."),
+                    {"id": distributor or "-"},
+                )
+            )
         name = normalize_text(row["name"])
         if not 2 <= len(name) <= 200:
             problems.append(("name", "invalid_name", N_("Write the branch's name."), {}))
@@ -852,10 +998,21 @@ class _BranchPhase(_Phase):
         cleaned = clean_row(self.run.ref, data, fields, problems)
         if problems:
             return self._refused(line, legacy_id, problems)
-        return _Candidate(line, legacy_id, {
-            "distributor": None, "name": name, "province": cleaned["province"].id,
-            "city": cleaned["city"].id, "address": cleaned["address"], "legacy_id": legacy_id,
-            "is_active": True, "created_at": self.run.now}, extra={"distributor": distributor})
+        return _Candidate(
+            line,
+            legacy_id,
+            {
+                "distributor": None,
+                "name": name,
+                "province": cleaned["province"].id,
+                "city": cleaned["city"].id,
+                "address": cleaned["address"],
+                "legacy_id": legacy_id,
+                "is_active": True,
+                "created_at": self.run.now,
+            },
+            extra={"distributor": distributor},
+        )
 
     def _refused(self, line, legacy_id, problems):
         self.run.refuse(self.file, line, legacy_id, problems)
@@ -864,10 +1021,17 @@ class _BranchPhase(_Phase):
         return None
 
     def precheck(self, batch):
-        present = {b.legacy_id for b in _select_in(Branch, (Branch.legacy_id,),
-                                                   [(Branch.legacy_id, [c.key for c in batch])])}
-        distributor_ids = {d.legacy_id: d.id for d in _select_in(
-            Distributor, (Distributor.legacy_id,), [(Distributor.legacy_id, {c.extra["distributor"] for c in batch})])}
+        present = {
+            b.legacy_id for b in _select_in(Branch, (Branch.legacy_id,), [(Branch.legacy_id, [c.key for c in batch])])
+        }
+        distributor_ids = {
+            d.legacy_id: d.id
+            for d in _select_in(
+                Distributor,
+                (Distributor.legacy_id,),
+                [(Distributor.legacy_id, {c.extra["distributor"] for c in batch})],
+            )
+        }
         new = []
         for c in batch:
             if c.key in present:
@@ -877,9 +1041,19 @@ class _BranchPhase(_Phase):
             reference = c.extra["distributor"]
             known = reference in self.run.distributors_ok or reference in distributor_ids
             if not known or (not self.run.dry_run and reference not in distributor_ids):
-                self.run.refuse(self.file, c.line, c.key, [("distributor_legacy_id", "distributor_not_imported", N_(
-                    "The distributor %(id)s was not imported (refused or missing in distributors.csv)."),
-                    {"id": reference})])
+                self.run.refuse(
+                    self.file,
+                    c.line,
+                    c.key,
+                    [
+                        (
+                            "distributor_legacy_id",
+                            "distributor_not_imported",
+                            N_("The distributor %(id)s was not imported (refused or missing in distributors.csv)."),
+                            {"id": reference},
+                        )
+                    ],
+                )
                 self.reject(c)
                 continue
             c.values["distributor"] = distributor_ids.get(reference)
@@ -894,8 +1068,9 @@ class _BranchPhase(_Phase):
 
     def insert(self, batch):
         _insert(Branch, [c.values for c in batch])
-        return {b.legacy_id for b in _select_in(Branch, (Branch.legacy_id,),
-                                                [(Branch.legacy_id, [c.key for c in batch])])}
+        return {
+            b.legacy_id for b in _select_in(Branch, (Branch.legacy_id,), [(Branch.legacy_id, [c.key for c in batch])])
+        }
 
 
 _GENDERS = {"male": "male", "female": "female", "m": "male", "f": "female", "مرد": "male", "زن": "female"}
@@ -910,8 +1085,14 @@ class _OfficerPhase(_Phase):
         user_code = _key(row["user_code"])
         national_code = normalize_national_code(row["national_code"])
         if not _USER_CODE_RE.fullmatch(user_code):
-            problems.append(("user_code", "invalid_user_code",
-                             N_("The user code is missing or not valid (at most 12 letters or digits)."), {}))
+            problems.append(
+                (
+                    "user_code",
+                    "invalid_user_code",
+                    N_("The user code is missing or not valid (at most 12 letters or digits)."),
+                    {},
+                )
+            )
         data = {name: row.get(name, "") for name in REGISTRATION_FIELDS}
         gender = normalize_text(row["gender"]).lower()
         data["gender"] = _GENDERS.get(gender, gender)
@@ -923,10 +1104,17 @@ class _OfficerPhase(_Phase):
             problems.append(("qualified", "invalid_qualified", N_("The qualified column must be 1 or 0."), {}))
         password = _password_job(row, problems)
         for kind, key, msgid in (
-                ("national_code", national_code,
-                 N_("Several rows have this national code (lines %(lines)s); none of them was imported.")),
-                ("user_code", user_code,
-                 N_("Several rows have this user code (lines %(lines)s); none of them was imported."))):
+            (
+                "national_code",
+                national_code,
+                N_("Several rows have this national code (lines %(lines)s); none of them was imported."),
+            ),
+            (
+                "user_code",
+                user_code,
+                N_("Several rows have this user code (lines %(lines)s); none of them was imported."),
+            ),
+        ):
             dup = self.duplicate_problem(kind, key, msgid)
             if dup:
                 problems.append(dup)
@@ -939,27 +1127,43 @@ class _OfficerPhase(_Phase):
             return None
         is_qualified = qualified == "1"
         values = {
-            "user_code": user_code, "national_code": cleaned["national_code"],
-            "birth_date": cleaned["birth_date"], "first_name": cleaned["first_name"],
-            "last_name": cleaned["last_name"], "father_name": cleaned["father_name"],
-            "gender": cleaned["gender"], "id_card_number": cleaned["id_card_number"],
-            "mobile": cleaned["mobile"], "phone": cleaned["phone"], "email": cleaned["email"],
-            "address": cleaned["address"], "postal_code": cleaned["postal_code"],
-            "province": cleaned["province"].id, "city": cleaned["city"].id, "district": cleaned.get("district"),
-            "field_of_study": cleaned["field_of_study"].id, "degree_level": cleaned["degree_level"].id,
-            "password_hash": "", "is_active": True,
+            "user_code": user_code,
+            "national_code": cleaned["national_code"],
+            "birth_date": cleaned["birth_date"],
+            "first_name": cleaned["first_name"],
+            "last_name": cleaned["last_name"],
+            "father_name": cleaned["father_name"],
+            "gender": cleaned["gender"],
+            "id_card_number": cleaned["id_card_number"],
+            "mobile": cleaned["mobile"],
+            "phone": cleaned["phone"],
+            "email": cleaned["email"],
+            "address": cleaned["address"],
+            "postal_code": cleaned["postal_code"],
+            "province": cleaned["province"].id,
+            "city": cleaned["city"].id,
+            "district": cleaned.get("district"),
+            "field_of_study": cleaned["field_of_study"].id,
+            "degree_level": cleaned["degree_level"].id,
+            "password_hash": "",
+            "is_active": True,
             "university": route_id(cleaned["city"], cleaned.get("district")) if is_qualified else None,
             "qualified_at": self.run.now if is_qualified else None,
             "qualification_number": f"L-{user_code}" if is_qualified else None,
-            "created_at": self.run.now, "legacy": True,
+            "created_at": self.run.now,
+            "legacy": True,
         }
-        return _Candidate(line, user_code, values, password, extra={"national_code": national_code,
-                                                                      "qualified": is_qualified})
+        return _Candidate(
+            line, user_code, values, password, extra={"national_code": national_code, "qualified": is_qualified}
+        )
 
     def precheck(self, batch):
         codes = [c.extra["national_code"] for c in batch]
-        existing = _select_in(Officer, (Officer.national_code, Officer.user_code, Officer.qualified_at),
-                              [(Officer.national_code, codes), (Officer.user_code, [c.key for c in batch])])
+        existing = _select_in(
+            Officer,
+            (Officer.national_code, Officer.user_code, Officer.qualified_at),
+            [(Officer.national_code, codes), (Officer.user_code, [c.key for c in batch])],
+        )
         by_code = {o.national_code: o for o in existing}
         by_user_code = {o.user_code: o for o in existing}
         new = []
@@ -970,8 +1174,11 @@ class _OfficerPhase(_Phase):
                 self.run.result.counts[self.file].present += 1
                 self.run.officers_ok[code] = found.qualified_at is not None
             elif found is not None:
-                self._refuse(c, "national_code_exists", N_(
-                    "An officer with this national code is already registered under another user code."))
+                self._refuse(
+                    c,
+                    "national_code_exists",
+                    N_("An officer with this national code is already registered under another user code."),
+                )
             elif c.key in by_user_code:
                 self._refuse(c, "user_code_taken", N_("This user code already belongs to another officer."))
             else:
@@ -991,14 +1198,16 @@ class _OfficerPhase(_Phase):
     def insert(self, batch):
         _insert(Officer, [c.values for c in batch])
         wanted = {c.extra["national_code"]: c.key for c in batch}
-        return {o.user_code for o in _select_in(Officer, (Officer.national_code, Officer.user_code),
-                                                [(Officer.national_code, wanted)])
-                if wanted.get(o.national_code) == o.user_code}
+        return {
+            o.user_code
+            for o in _select_in(Officer, (Officer.national_code, Officer.user_code), [(Officer.national_code, wanted)])
+            if wanted.get(o.national_code) == o.user_code
+        }
 
 
 def _tehran_midnight_utc(date: _dt.date) -> _dt.datetime:
     local = _dt.datetime.combine(date, _dt.time(0, 0), tzinfo=TEHRAN)
-    return local.astimezone(_dt.timezone.utc).replace(tzinfo=None)
+    return local.astimezone(_dt.UTC).replace(tzinfo=None)
 
 
 class _CooperationPhase(_Phase):
@@ -1010,26 +1219,48 @@ class _CooperationPhase(_Phase):
         code = normalize_national_code(row["officer_national_code"])
         key = f"{branch}/{code}"
         if not branch:
-            problems.append(("branch_legacy_id", "branch_not_imported", N_(
-                "The branch %(id)s was not imported (refused or missing in branches.csv)."), {"id": "-"}))
+            problems.append(
+                (
+                    "branch_legacy_id",
+                    "branch_not_imported",
+                    N_("The branch %(id)s was not imported (refused or missing in branches.csv)."),
+                    {"id": "-"},
+                )
+            )
         if not is_valid_national_code(code):
             try:
                 CLEANERS["national_code"](row["officer_national_code"])
             except DomainError as error:
-                problems.append(("officer_national_code", _cleaner_code("national_code", error.msgid),
-                                 error.msgid, error.params))
+                problems.append(
+                    ("officer_national_code", _cleaner_code("national_code", error.msgid), error.msgid, error.params)
+                )
         started = parse_jalali_date(row["started_at"])
         if started is None:
             problems.append(("started_at", "invalid_started_at", N_("Enter a real Jalali date like 1370/05/21."), {}))
         elif started > self.run.today:
             problems.append(("started_at", "invalid_started_at", N_("The start date cannot be in the future."), {}))
         for kind, value, msgid in (
-                ("officer", code, N_("This officer has an active contract on several rows (lines %(lines)s); none of them was imported.")),
-                ("branch", branch, N_("This branch has several officers (lines %(lines)s); none of these contracts was imported."))):
+            (
+                "officer",
+                code,
+                N_("This officer has an active contract on several rows (lines %(lines)s); none of them was imported."),
+            ),
+            (
+                "branch",
+                branch,
+                N_("This branch has several officers (lines %(lines)s); none of these contracts was imported."),
+            ),
+        ):
             lines = self.dups[kind].get(value)
             if lines:
-                problems.append((kind, "conflict_two_active_contracts" if kind == "officer"
-                                 else "conflict_branch_two_officers", msgid, {"lines": _lines(lines)}))
+                problems.append(
+                    (
+                        kind,
+                        "conflict_two_active_contracts" if kind == "officer" else "conflict_branch_two_officers",
+                        msgid,
+                        {"lines": _lines(lines)},
+                    )
+                )
         if not problems:
             if branch in self.run.branches_refused:
                 problems.append(self._branch_missing(branch))
@@ -1039,33 +1270,64 @@ class _CooperationPhase(_Phase):
             self.run.refuse(self.file, line, key, problems)
             return None
         started_at = _tehran_midnight_utc(started)
-        return _Candidate(line, key, {
-            "branch": None, "distributor": None, "officer": None, "status": "active", "university": None,
-            "started_at": started_at, "decided_at": started_at, "legacy": True,
-            "created_at": self.run.now}, extra={"branch": branch, "national_code": code})
+        return _Candidate(
+            line,
+            key,
+            {
+                "branch": None,
+                "distributor": None,
+                "officer": None,
+                "status": "active",
+                "university": None,
+                "started_at": started_at,
+                "decided_at": started_at,
+                "legacy": True,
+                "created_at": self.run.now,
+            },
+            extra={"branch": branch, "national_code": code},
+        )
 
     @staticmethod
     def _branch_missing(branch):
-        return ("branch_legacy_id", "branch_not_imported", N_(
-            "The branch %(id)s was not imported (refused or missing in branches.csv)."), {"id": branch})
+        return (
+            "branch_legacy_id",
+            "branch_not_imported",
+            N_("The branch %(id)s was not imported (refused or missing in branches.csv)."),
+            {"id": branch},
+        )
 
     @staticmethod
     def _officer_missing():
-        return ("officer_national_code", "officer_not_imported", N_(
-            "The officer with this national code was not imported (refused or missing in officers.csv)."), {})
+        return (
+            "officer_national_code",
+            "officer_not_imported",
+            N_("The officer with this national code was not imported (refused or missing in officers.csv)."),
+            {},
+        )
 
     def precheck(self, batch):
         codes = list({c.extra["national_code"] for c in batch})
         legacy_ids = list({c.extra["branch"] for c in batch})
-        officers = {o.national_code: o for o in _select_in(
-            Officer, (Officer.national_code, Officer.qualified_at), [(Officer.national_code, codes)])}
-        branches = {b.legacy_id: b for b in _select_in(
-            Branch, (Branch.legacy_id, Branch.distributor, Branch.city), [(Branch.legacy_id, legacy_ids)])}
+        officers = {
+            o.national_code: o
+            for o in _select_in(
+                Officer, (Officer.national_code, Officer.qualified_at), [(Officer.national_code, codes)]
+            )
+        }
+        branches = {
+            b.legacy_id: b
+            for b in _select_in(
+                Branch, (Branch.legacy_id, Branch.distributor, Branch.city), [(Branch.legacy_id, legacy_ids)]
+            )
+        }
         officer_ids = [o.id for o in officers.values()]
         branch_ids = [b.id for b in branches.values()]
-        active = _select_in(Cooperation, (Cooperation.officer, Cooperation.branch),
-                            [(Cooperation.officer, officer_ids), (Cooperation.branch, branch_ids)],
-                            Cooperation.status == "active")
+        active = _select_in(
+            Cooperation,
+            (Cooperation.officer, Cooperation.branch),
+            [(Cooperation.officer, officer_ids), (Cooperation.branch, branch_ids)],
+            Cooperation.status == "active",
+        )
         active_by_officer = {a.officer_id: a.branch_id for a in active}
         active_by_branch = {a.branch_id: a.officer_id for a in active}
         new = []
@@ -1086,24 +1348,46 @@ class _CooperationPhase(_Phase):
                 qualified = True
                 problems.append(self._officer_missing())
             if not qualified:
-                problems.append(("officer_national_code", "officer_not_qualified", N_(
-                    "This officer's qualification has not been approved yet, so they cannot be chosen."), {}))
+                problems.append(
+                    (
+                        "officer_national_code",
+                        "officer_not_qualified",
+                        N_("This officer's qualification has not been approved yet, so they cannot be chosen."),
+                        {},
+                    )
+                )
             if not problems and officer is not None and branch is not None:
                 if active_by_officer.get(officer.id) == branch.id:
                     self.run.result.counts[self.file].present += 1
                     continue
                 if officer.id in active_by_officer:
-                    problems.append(("officer_national_code", "officer_already_active",
-                                     N_("This officer is already the technical officer of a branch."), {}))
+                    problems.append(
+                        (
+                            "officer_national_code",
+                            "officer_already_active",
+                            N_("This officer is already the technical officer of a branch."),
+                            {},
+                        )
+                    )
                 if branch.id in active_by_branch:
-                    problems.append(("branch_legacy_id", "branch_already_taken",
-                                     N_("This branch already has another technical officer."), {}))
+                    problems.append(
+                        (
+                            "branch_legacy_id",
+                            "branch_already_taken",
+                            N_("This branch already has another technical officer."),
+                            {},
+                        )
+                    )
             if problems:
                 self.run.refuse(self.file, c.line, c.key, problems)
                 continue
             if officer is not None and branch is not None:
-                c.values.update(officer=officer.id, branch=branch.id, distributor=branch.distributor_id,
-                                university=self.run.ref.city_university[branch.city_id])
+                c.values.update(
+                    officer=officer.id,
+                    branch=branch.id,
+                    distributor=branch.distributor_id,
+                    university=self.run.ref.city_university[branch.city_id],
+                )
             new.append(c)
         return new
 
@@ -1114,21 +1398,46 @@ class _CooperationPhase(_Phase):
         _insert(Cooperation, [c.values for c in batch])
         wanted = {c.values["officer"]: c for c in batch}
         written = {}
-        for row in _select_in(Cooperation, (Cooperation.officer, Cooperation.branch),
-                              [(Cooperation.officer, wanted)], Cooperation.status == "active"):
+        for row in _select_in(
+            Cooperation,
+            (Cooperation.officer, Cooperation.branch),
+            [(Cooperation.officer, wanted)],
+            Cooperation.status == "active",
+        ):
             c = wanted[row.officer_id]
             if row.branch_id == c.values["branch"]:
                 written[c.key] = row.id
-        _insert(RequestEvent, [{
-            "request_type": "cooperation", "request_id": cooperation_id, "action": "legacy_import",
-            "from_status": "", "to_status": "active", "actor_kind": SYSTEM.kind, "actor_id": None,
-            "actor_name": "legacy import", "note": "", "at": self.run.now} for cooperation_id in written.values()])
+        _insert(
+            RequestEvent,
+            [
+                {
+                    "request_type": "cooperation",
+                    "request_id": cooperation_id,
+                    "action": "legacy_import",
+                    "from_status": "",
+                    "to_status": "active",
+                    "actor_kind": SYSTEM.kind,
+                    "actor_id": None,
+                    "actor_name": "legacy import",
+                    "note": "",
+                    "at": self.run.now,
+                }
+                for cooperation_id in written.values()
+            ],
+        )
         return set(written)
 
 
-def import_legacy(directory, report_path=None, dry_run: bool = False, batch_size: int = DEFAULT_BATCH_SIZE,
-                  progress=None, hasher: PasswordHasher = IMPORT_HASHER, processes: int | None = None,
-                  pool_min_rows: int = DEFAULT_POOL_MIN_ROWS) -> ImportResult:
+def import_legacy(
+    directory,
+    report_path=None,
+    dry_run: bool = False,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    progress=None,
+    hasher: PasswordHasher = IMPORT_HASHER,
+    processes: int | None = None,
+    pool_min_rows: int = DEFAULT_POOL_MIN_ROWS,
+) -> ImportResult:
     """Import the four legacy files from ``directory``; see the module's docstring.
 
     ``progress(n)`` is called with the number of rows read since its last call.
@@ -1138,5 +1447,4 @@ def import_legacy(directory, report_path=None, dry_run: bool = False, batch_size
     anything when a file is missing, lacks a column or is not UTF-8 CSV."""
     directory = Path(directory)
     report_path = Path(report_path) if report_path else directory / "import-report.csv"
-    return _Import(directory, report_path, dry_run, batch_size, progress, hasher, processes,
-                   pool_min_rows).run()
+    return _Import(directory, report_path, dry_run, batch_size, progress, hasher, processes, pool_min_rows).run()

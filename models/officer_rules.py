@@ -5,6 +5,7 @@ free (changed at once) or reviewed (changed through a request once the officer i
 qualified); the registration form, the profile form, edit requests, the back
 office and the legacy import all clean values through :func:`clean_field`.
 """
+
 from __future__ import annotations
 
 import re
@@ -13,12 +14,19 @@ import secrets
 from email_validator import EmailNotValidError, validate_email
 from peewee import IntegrityError
 
-from persian import (is_valid_national_code, normalize_mobile, normalize_national_code,
-                     normalize_phone, normalize_postal_code, normalize_text, parse_jalali_date,
-                     to_ascii_digits)
+from persian import (
+    is_valid_national_code,
+    normalize_mobile,
+    normalize_national_code,
+    normalize_phone,
+    normalize_postal_code,
+    normalize_text,
+    parse_jalali_date,
+    to_ascii_digits,
+)
 
 from .accounts import Officer, audit, is_adult, new_user_code, password_problem
-from .base import DomainError, N_, db, translate, utcnow
+from .base import N_, DomainError, db, translate, utcnow
 from .notices import queue_sms
 from .reference import City, DegreeLevel, FieldOfStudy, Province, check_study, clean_district, route_id
 
@@ -166,16 +174,20 @@ def _reference(model, value, message):
 def _field_of_study(value):
     field = _reference(FieldOfStudy, value, N_("Choose your field of study."))
     if not field.eligible:
-        raise DomainError(N_("The field of study %(name)s is not accepted for technical officers under the current rules."),
-                          name=field.name)
+        raise DomainError(
+            N_("The field of study %(name)s is not accepted for technical officers under the current rules."),
+            name=field.name,
+        )
     return field
 
 
 def _degree_level(value):
     degree = _reference(DegreeLevel, value, N_("Choose your degree level."))
     if not degree.eligible:
-        raise DomainError(N_("The degree level %(name)s is not accepted for technical officers under the current rules."),
-                          name=degree.name)
+        raise DomainError(
+            N_("The degree level %(name)s is not accepted for technical officers under the current rules."),
+            name=degree.name,
+        )
     return degree
 
 
@@ -224,7 +236,8 @@ def clean_fields(data: dict, fields, officer=None) -> dict:
         except DomainError as error:
             errors["district"] = (error.msgid, error.params)
     if ("field_of_study" in fields or "degree_level" in fields) and not (
-            {"field_of_study", "degree_level"} & set(errors)):
+        {"field_of_study", "degree_level"} & set(errors)
+    ):
         field = clean.get("field_of_study", getattr(officer, "field_of_study", None))
         degree = clean.get("degree_level", getattr(officer, "degree_level", None))
         try:
@@ -239,14 +252,31 @@ def clean_fields(data: dict, fields, officer=None) -> dict:
 def clean_city(value, province):
     city = _reference(City, value, N_("Choose your city."))
     if province is not None and city.province_id != province.id:
-        raise DomainError(N_("The city %(city)s is not in the province %(province)s."),
-                          city=city.name, province=province.name)
+        raise DomainError(
+            N_("The city %(city)s is not in the province %(province)s."), city=city.name, province=province.name
+        )
     return city
 
 
-REGISTRATION_FIELDS = ("national_code", "birth_date", "first_name", "last_name", "father_name",
-                       "gender", "id_card_number", "mobile", "phone", "email", "address",
-                       "postal_code", "province", "city", "district", "field_of_study", "degree_level")
+REGISTRATION_FIELDS = (
+    "national_code",
+    "birth_date",
+    "first_name",
+    "last_name",
+    "father_name",
+    "gender",
+    "id_card_number",
+    "mobile",
+    "phone",
+    "email",
+    "address",
+    "postal_code",
+    "province",
+    "city",
+    "district",
+    "field_of_study",
+    "degree_level",
+)
 
 
 def register_officer(data: dict, actor=None) -> Officer:
@@ -264,7 +294,10 @@ def register_officer(data: dict, actor=None) -> Officer:
         errors["password_confirm"] = (N_("The two passwords are not the same."), {})
     code = clean.get("national_code")
     if code and Officer.select().where(Officer.national_code == code).exists():
-        errors["national_code"] = (N_("An officer is already registered with this national code. Log in, or recover your password."), {})
+        errors["national_code"] = (
+            N_("An officer is already registered with this national code. Log in, or recover your password."),
+            {},
+        )
     if errors:
         raise ValidationFailed(errors)
     officer = Officer(**clean)
@@ -274,16 +307,28 @@ def register_officer(data: dict, actor=None) -> Officer:
         try:
             with db.atomic():
                 officer.save()
-                queue_sms(officer.mobile, translate(
-                    N_("Your registration as a technical officer is complete. Your user code: %(code)s"),
-                    code=officer.user_code))
+                queue_sms(
+                    officer.mobile,
+                    translate(
+                        N_("Your registration as a technical officer is complete. Your user code: %(code)s"),
+                        code=officer.user_code,
+                    ),
+                )
                 audit(actor or officer.as_actor(), "officer_registered", officer)
             return officer
         except IntegrityError:
             officer.id = None
             if Officer.select().where(Officer.national_code == code).exists():
-                raise ValidationFailed({"national_code": (
-                    N_("An officer is already registered with this national code. Log in, or recover your password."), {})}) from None
+                raise ValidationFailed(
+                    {
+                        "national_code": (
+                            N_(
+                                "An officer is already registered with this national code. Log in, or recover your password."
+                            ),
+                            {},
+                        )
+                    }
+                ) from None
     raise RuntimeError("could not issue a unique user code")
 
 
@@ -311,8 +356,9 @@ def update_profile(officer, data: dict, actor) -> list[str]:
     with db.atomic():
         update = {getattr(Officer, f): clean[f] for f in changed}
         if {"city", "district"} & set(changed) and officer.university_id is not None:
-            update[Officer.university] = route_id(clean.get("city", officer.city),
-                                                  clean.get("district", officer.district))
+            update[Officer.university] = route_id(
+                clean.get("city", officer.city), clean.get("district", officer.district)
+            )
         Officer.update(update).where(Officer.id == officer.id).execute()
         for f in changed:
             setattr(officer, f, clean[f])
@@ -325,8 +371,11 @@ def update_place_before_qualification(officer, data: dict, actor):
     if not officer.can_edit_reviewed_fields_directly():
         raise DomainError(N_("After qualification, the province and city change only through an edit request."))
     clean_fields(data, ("province", "city", "district"))  # all required here (the district for a split city)
-    update_profile(officer, {"province": data.get("province"), "city": data.get("city"),
-                             "district": data.get("district", "")}, actor)
+    update_profile(
+        officer,
+        {"province": data.get("province"), "city": data.get("city"), "district": data.get("district", "")},
+        actor,
+    )
     return officer
 
 
@@ -350,7 +399,9 @@ def find_officer_for_login(username: str):
     value = to_ascii_digits(normalize_text(username)).replace(" ", "")
     if not value:
         return None
-    query = Officer.select().where((Officer.user_code == value) | (Officer.national_code == normalize_national_code(value)))
+    query = Officer.select().where(
+        (Officer.user_code == value) | (Officer.national_code == normalize_national_code(value))
+    )
     return query.first()
 
 

@@ -9,13 +9,14 @@ reload only adds what is missing and never overwrites an edit.
 Routing lives here: :func:`route` names the university whose cartable receives the files of a
 place, a (city, district) pair.
 """
+
 from __future__ import annotations
 
 import csv
 import time
 from pathlib import Path
 
-from peewee import (BooleanField, CharField, ForeignKeyField, IntegerField)
+from peewee import BooleanField, CharField, ForeignKeyField, IntegerField
 
 from persian import normalize_text, sorted_persian, to_ascii_digits
 
@@ -68,7 +69,7 @@ def contract_form(name: str) -> str:
     """«دانشکده علوم پزشکی X» -> «دانشگاه علوم پزشکی X»; any other name unchanged."""
     name = normalize_text(name)
     if name.startswith(SCHOOL_PREFIX):
-        return UNIVERSITY_PREFIX + name[len(SCHOOL_PREFIX):]
+        return UNIVERSITY_PREFIX + name[len(SCHOOL_PREFIX) :]
     return name
 
 
@@ -78,7 +79,7 @@ def find_university(name: str):
     exact = University.get_or_none(University.name == wanted)
     if exact is not None or not wanted.startswith(UNIVERSITY_PREFIX):
         return exact
-    return University.get_or_none(University.name == SCHOOL_PREFIX + wanted[len(UNIVERSITY_PREFIX):])
+    return University.get_or_none(University.name == SCHOOL_PREFIX + wanted[len(UNIVERSITY_PREFIX) :])
 
 
 class City(BaseModel):
@@ -176,8 +177,7 @@ def document_kinds() -> list:
     return list(DOCUMENT_KINDS.rows())
 
 
-REFERENCE_MODELS = (Province, University, City, CityDistrict, FieldOfStudy, DegreeLevel, FieldDegree,
-                    DocumentKind)
+REFERENCE_MODELS = (Province, University, City, CityDistrict, FieldOfStudy, DegreeLevel, FieldDegree, DocumentKind)
 
 
 def _rows(name: str, data_dir: Path):
@@ -186,9 +186,14 @@ def _rows(name: str, data_dir: Path):
         return
     with open(path, encoding="utf-8-sig", newline="") as handle:
         for row in csv.DictReader(handle):
-            yield {key: (normalize_text(value) if key.startswith(("name", "county", "city", "former_name"))
-                         else value.strip())
-                   for key, value in row.items()}
+            yield {
+                key: (
+                    normalize_text(value)
+                    if key.startswith(("name", "county", "city", "former_name"))
+                    else value.strip()
+                )
+                for key, value in row.items()
+            }
 
 
 def _flag(value: str) -> bool:
@@ -205,14 +210,16 @@ def load_reference_data(data_dir: Path | str = DATA_DIR) -> dict[str, int]:
     renamed in place (its officers and branches keep it).
     """
     data_dir = Path(data_dir)
-    added = dict.fromkeys(("province", "university", "city", "district", "field", "degree",
-                           "field_degree", "document_kind"), 0)
+    added = dict.fromkeys(
+        ("province", "university", "city", "district", "field", "degree", "field_degree", "document_kind"), 0
+    )
     with db.atomic():
         provinces = {p.code: p for p in Province.select()}
         for row in _rows("provinces.csv", data_dir):
             if row["code"] not in provinces:
                 provinces[row["code"]] = Province.create(
-                    code=row["code"], name=row["name_fa"], name_en=row.get("name_en", ""))
+                    code=row["code"], name=row["name_fa"], name_en=row.get("name_en", "")
+                )
                 added["province"] += 1
         universities = _load_universities(data_dir, provinces, added)
         _rename_cities(data_dir, provinces, universities)
@@ -220,25 +227,36 @@ def load_reference_data(data_dir: Path | str = DATA_DIR) -> dict[str, int]:
         for row in _rows("city_districts.csv", data_dir):
             city = cities.get((provinces[row["province_code"]].id, row["city_fa"]))
             number = int(row["district"])
-            if city is not None and not CityDistrict.select().where(
-                    (CityDistrict.city == city) & (CityDistrict.number == number)).exists():
+            if (
+                city is not None
+                and not CityDistrict.select()
+                .where((CityDistrict.city == city) & (CityDistrict.number == number))
+                .exists()
+            ):
                 CityDistrict.create(city=city, number=number, university=universities[row["university_code"]])
                 added["district"] += 1
         fields = {f.code: f for f in FieldOfStudy.select()}
         new_fields = set()
         for row in _rows("fields.csv", data_dir):
             if row["code"] not in fields:
-                fields[row["code"]] = FieldOfStudy.create(code=row["code"], name=row["name_fa"],
-                                                          name_en=row.get("name_en", ""),
-                                                          eligible=_flag(row["eligible"]))
+                fields[row["code"]] = FieldOfStudy.create(
+                    code=row["code"],
+                    name=row["name_fa"],
+                    name_en=row.get("name_en", ""),
+                    eligible=_flag(row["eligible"]),
+                )
                 new_fields.add(row["code"])
                 added["field"] += 1
         degrees = {d.code: d for d in DegreeLevel.select()}
         for row in _rows("degrees.csv", data_dir):
             if row["code"] not in degrees:
-                degrees[row["code"]] = DegreeLevel.create(code=row["code"], name=row["name_fa"],
-                                                          name_en=row.get("name_en", ""), rank=int(row["rank"]),
-                                                          eligible=_flag(row["eligible"]))
+                degrees[row["code"]] = DegreeLevel.create(
+                    code=row["code"],
+                    name=row["name_fa"],
+                    name_en=row.get("name_en", ""),
+                    rank=int(row["rank"]),
+                    eligible=_flag(row["eligible"]),
+                )
                 added["degree"] += 1
         # A field's restrictions are seeded with the field itself (migration 009 seeded the fields
         # that were already there): once the directorate changes them, a reload leaves them be.
@@ -249,8 +267,13 @@ def load_reference_data(data_dir: Path | str = DATA_DIR) -> dict[str, int]:
         codes = {k.code for k in DocumentKind.select(DocumentKind.code)}
         for order, row in enumerate(_rows("document_kinds.csv", data_dir)):
             if row["code"] not in codes:
-                DocumentKind.create(code=row["code"], name=row["name_fa"], name_en=row.get("name_en", ""),
-                                    required=_flag(row["required"]), sort_order=order)
+                DocumentKind.create(
+                    code=row["code"],
+                    name=row["name_fa"],
+                    name_en=row.get("name_en", ""),
+                    required=_flag(row["required"]),
+                    sort_order=order,
+                )
                 added["document_kind"] += 1
     return added
 
@@ -262,8 +285,12 @@ def _load_universities(data_dir: Path, provinces: dict, added: dict) -> dict:
         university = universities.get(row["code"])
         if university is None:
             universities[row["code"]] = University.create(
-                code=row["code"], name=row["name_fa"], name_en=row.get("name_en", ""),
-                province=provinces[row["province_code"]], kind=kind)
+                code=row["code"],
+                name=row["name_fa"],
+                name_en=row.get("name_en", ""),
+                province=provinces[row["province_code"]],
+                kind=kind,
+            )
             added["university"] += 1
         elif university.name != row["name_fa"] and university.name == contract_form(row["name_fa"]):
             university.name, university.kind = row["name_fa"], kind
@@ -274,11 +301,14 @@ def _load_universities(data_dir: Path, provinces: dict, added: dict) -> dict:
 def _rename_cities(data_dir: Path, provinces: dict, universities: dict) -> None:
     routed = {(row["province_code"], row["name_fa"]): row["university_code"] for row in _rows("cities.csv", data_dir)}
     for row in _rows("city_renames.csv", data_dir):
-        former = City.get_or_none((City.province == provinces[row["former_province_code"]].id)
-                                  & (City.name == row["former_name_fa"]))
+        former = City.get_or_none(
+            (City.province == provinces[row["former_province_code"]].id) & (City.name == row["former_name_fa"])
+        )
         target = provinces[row["province_code"]]
-        if former is not None and not City.select().where(
-                (City.province == target.id) & (City.name == row["name_fa"])).exists():
+        if (
+            former is not None
+            and not City.select().where((City.province == target.id) & (City.name == row["name_fa"])).exists()
+        ):
             update = [City.province, City.name]
             if former.university.province_id != target.id:  # it moved province: so did its routing
                 former.university = universities[routed[(row["province_code"], row["name_fa"])]]
@@ -295,8 +325,12 @@ def _load_cities(data_dir: Path, provinces: dict, universities: dict, added: dic
         city = cities.get((province.id, row["name_fa"]))
         if city is None:
             cities[(province.id, row["name_fa"])] = City.create(
-                province=province, county=county, name=row["name_fa"], name_en=row.get("name_en", ""),
-                university=universities[row["university_code"]])
+                province=province,
+                county=county,
+                name=row["name_fa"],
+                name_en=row.get("name_en", ""),
+                university=universities[row["university_code"]],
+            )
             added["city"] += 1
         elif county and not city.county:  # filling a column the first release did not have
             city.county = county
@@ -332,8 +366,11 @@ def in_persian_order(query, key=lambda row: row.name) -> list:
 def districts_by_city() -> dict[int, list[int]]:
     """{city id: [district numbers]} for the cities split between universities; one query."""
     split: dict[int, list[int]] = {}
-    for city_id, number in (CityDistrict.select(CityDistrict.city, CityDistrict.number)
-                            .order_by(CityDistrict.city, CityDistrict.number).tuples()):
+    for city_id, number in (
+        CityDistrict.select(CityDistrict.city, CityDistrict.number)
+        .order_by(CityDistrict.city, CityDistrict.number)
+        .tuples()
+    ):
         split.setdefault(city_id, []).append(number)
     return split
 
@@ -357,8 +394,13 @@ def district_numbers(city) -> list[int]:
     """The municipal districts of ``city`` that route separately; empty for most cities."""
     if city is None:
         return []
-    return [n for (n,) in CityDistrict.select(CityDistrict.number).where(CityDistrict.city == city)
-            .order_by(CityDistrict.number).tuples()]
+    return [
+        n
+        for (n,) in CityDistrict.select(CityDistrict.number)
+        .where(CityDistrict.city == city)
+        .order_by(CityDistrict.number)
+        .tuples()
+    ]
 
 
 def clean_district(city, value) -> int | None:
@@ -371,8 +413,9 @@ def clean_district(city, value) -> int | None:
     numbers = district_numbers(city)
     if not numbers:
         if text and city is not None:
-            raise DomainError(N_("The city %(city)s has no municipal districts to choose; leave the district empty."),
-                              city=city.name)
+            raise DomainError(
+                N_("The city %(city)s has no municipal districts to choose; leave the district empty."), city=city.name
+            )
         return None
     if not text:
         raise DomainError(N_("Choose the municipal district of %(city)s."), city=city.name)
@@ -388,8 +431,11 @@ def route(city, district: int | None = None) -> University:
     their district yet) routes to the city's own university, as before.
     """
     if district is not None:
-        row = (CityDistrict.select(CityDistrict.university).where(
-            (CityDistrict.city == city) & (CityDistrict.number == district)).first())
+        row = (
+            CityDistrict.select(CityDistrict.university)
+            .where((CityDistrict.city == city) & (CityDistrict.number == district))
+            .first()
+        )
         if row is not None:
             return row.university
     return city.university
@@ -398,8 +444,12 @@ def route(city, district: int | None = None) -> University:
 def route_id(city, district: int | None = None) -> int:
     """:func:`route` as an id, for the snapshot columns."""
     if district is not None:
-        row = (CityDistrict.select(CityDistrict.university).where(
-            (CityDistrict.city == city) & (CityDistrict.number == district)).tuples().first())
+        row = (
+            CityDistrict.select(CityDistrict.university)
+            .where((CityDistrict.city == city) & (CityDistrict.number == district))
+            .tuples()
+            .first()
+        )
         if row is not None:
             return row[0]
     return city.university_id
@@ -418,7 +468,11 @@ def check_study(field, degree) -> None:
         return
     allowed = {d for (d,) in FieldDegree.select(FieldDegree.degree).where(FieldDegree.field == field).tuples()}
     if allowed and degree.id not in allowed:
-        raise DomainError(N_("The field of study %(name)s is accepted only at these degree levels: %(degrees)s."),
-                          field="degree_level", name=field.name, degrees="، ".join(
-                              d.name for d in DegreeLevel.select().where(DegreeLevel.id.in_(allowed))
-                              .order_by(DegreeLevel.rank)))
+        raise DomainError(
+            N_("The field of study %(name)s is accepted only at these degree levels: %(degrees)s."),
+            field="degree_level",
+            name=field.name,
+            degrees="، ".join(
+                d.name for d in DegreeLevel.select().where(DegreeLevel.id.in_(allowed)).order_by(DegreeLevel.rank)
+            ),
+        )

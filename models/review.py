@@ -5,6 +5,7 @@ who)``; :class:`ReviewFlow` checks the actor, applies the change with a
 conditional UPDATE (so two concurrent clicks cannot both win), and writes the
 history event in the same transaction. Types add their side effects in hooks.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from peewee import CharField, DateField, DateTimeField, ForeignKeyField, IntegerField, TextField
 
 from .accounts import Officer, StaffUser, audit
-from .base import NP_, BaseModel, ConflictError, DomainError, N_, PermissionDenied, Prepared, db, utcnow
+from .base import N_, NP_, BaseModel, ConflictError, DomainError, PermissionDenied, Prepared, db, utcnow
 from .oversight import clock_changes
 from .reference import DocumentKind, University
 
@@ -51,7 +52,10 @@ OPEN_STATES = ("draft", "submitted", "deficient")
 
 # Standard reasons offered to a reviewer who rejects; the first is the seed's note 3.
 REJECT_REASONS = (
-    ("wrong_province", N_("The province or city of residence was chosen wrongly; file a new request with the right one.")),
+    (
+        "wrong_province",
+        N_("The province or city of residence was chosen wrongly; file a new request with the right one."),
+    ),
     ("ineligible", N_("The field of study or degree does not qualify for this role.")),
     ("documents_invalid", N_("The documents are not valid or do not belong to the applicant.")),
     ("other", N_("Other reason (explained in the note).")),
@@ -141,9 +145,12 @@ class ReviewedRequest(BaseModel):
         return CURRENT_DOCUMENTS.rows(self.REQUEST_TYPE, self.id)
 
     def all_documents(self):
-        return (Document.select(Document, DocumentKind).join(DocumentKind)
-                .where((Document.request_type == self.REQUEST_TYPE) & (Document.request_id == self.id))
-                .order_by(Document.uploaded_at))
+        return (
+            Document.select(Document, DocumentKind)
+            .join(DocumentKind)
+            .where((Document.request_type == self.REQUEST_TYPE) & (Document.request_id == self.id))
+            .order_by(Document.uploaded_at)
+        )
 
     def allowed_actions(self, actor) -> list[str]:
         return self.FLOW.allowed_actions(self, actor)
@@ -170,7 +177,8 @@ def can_see_request(request, actor) -> bool:
     """Read access: the owner, the directorate, any reviewer of the request's university."""
     if actor.kind == "staff":
         return actor.role == "directorate" or (
-            actor.university_id is not None and actor.university_id == request.university_id)
+            actor.university_id is not None and actor.university_id == request.university_id
+        )
     return is_owner(request, actor)
 
 
@@ -205,11 +213,15 @@ class ReviewFlow:
         def register(function):
             self.hooks[action] = function
             return function
+
         return register
 
     def allowed_actions(self, request, actor) -> list[str]:
-        return [action for (state, action), t in self.transitions.items()
-                if state == request.status and t.who(request, actor)]
+        return [
+            action
+            for (state, action), t in self.transitions.items()
+            if state == request.status and t.who(request, actor)
+        ]
 
     def check(self, request, action, actor) -> Transition:
         transition = self.transitions.get((request.status, action))
@@ -233,16 +245,26 @@ class ReviewFlow:
             extra = hook(request, actor, note, **kwargs) if hook else {}
             changes.update(extra or {})
             changes.update(clock_changes(request, source, transition.target, utcnow()))
-            updated = (model.update(changes)
-                       .where((model.id == request.id) & (model.status == source)
-                              & _same_reviewer(model, request))
-                       .execute())
+            updated = (
+                model.update(changes)
+                .where((model.id == request.id) & (model.status == source) & _same_reviewer(model, request))
+                .execute()
+            )
             if updated != 1:
-                raise ConflictError(N_("Someone else changed this request a moment ago; reload the page to see its state."))
+                raise ConflictError(
+                    N_("Someone else changed this request a moment ago; reload the page to see its state.")
+                )
             for field, value in changes.items():
                 setattr(request, field.name, value)
-            record_event(request, action, source, transition.target, actor, note,
-                         reason=kwargs.get("reason", "") if action in ("reject", "deficiency") else "")
+            record_event(
+                request,
+                action,
+                source,
+                transition.target,
+                actor,
+                note,
+                reason=kwargs.get("reason", "") if action in ("reject", "deficiency") else "",
+            )
             after = self.hooks.get("after_" + action)
             if after:
                 after(request, actor, note, **kwargs)
@@ -263,23 +285,44 @@ def record_document(request, kind_code: str, stored) -> Document:
     if kind is None:
         raise DomainError(N_("Unknown document kind."))
     with db.atomic():
-        (Document.update(superseded_at=utcnow())
-         .where((Document.request_type == request.REQUEST_TYPE) & (Document.request_id == request.id)
-                & (Document.kind == kind) & Document.superseded_at.is_null())
-         .execute())
-        return Document.create(officer=request.officer_id, request_type=request.REQUEST_TYPE,
-                               request_id=request.id, kind=kind, storage_name=stored.storage_name,
-                               display_name=stored.display_name, content_type=stored.content_type,
-                               size=stored.size, sha256=stored.sha256)
+        (
+            Document.update(superseded_at=utcnow())
+            .where(
+                (Document.request_type == request.REQUEST_TYPE)
+                & (Document.request_id == request.id)
+                & (Document.kind == kind)
+                & Document.superseded_at.is_null()
+            )
+            .execute()
+        )
+        return Document.create(
+            officer=request.officer_id,
+            request_type=request.REQUEST_TYPE,
+            request_id=request.id,
+            kind=kind,
+            storage_name=stored.storage_name,
+            display_name=stored.display_name,
+            content_type=stored.content_type,
+            size=stored.size,
+            sha256=stored.sha256,
+        )
 
 
 def record_event(request, action, source, target, actor, note="", reason=""):
-    RequestEvent.create(request_type=request.REQUEST_TYPE, request_id=request.id, action=action,
-                        from_status=source, to_status=target, actor_kind=actor.kind,
-                        actor_id=actor.id, actor_name=(actor.name or "")[:120], note=note,
-                        reason=reason or "", university_id=request.university_id)
-    audit(actor, f"{request.REQUEST_TYPE}_{action}", request, detail=note[:200],
-          object_type=request.REQUEST_TYPE)
+    RequestEvent.create(
+        request_type=request.REQUEST_TYPE,
+        request_id=request.id,
+        action=action,
+        from_status=source,
+        to_status=target,
+        actor_kind=actor.kind,
+        actor_id=actor.id,
+        actor_name=(actor.name or "")[:120],
+        note=note,
+        reason=reason or "",
+        university_id=request.university_id,
+    )
+    audit(actor, f"{request.REQUEST_TYPE}_{action}", request, detail=note[:200], object_type=request.REQUEST_TYPE)
 
 
 def reassign(request, actor, university=None, reviewer=None, note: str = ""):
@@ -293,25 +336,36 @@ def reassign(request, actor, university=None, reviewer=None, note: str = ""):
         raise DomainError(N_("The reviewer must belong to the chosen university."), field="reviewer")
     model = type(request)
     with db.atomic():
-        updated = (model.update(university=university, reviewer=reviewer)
-                   .where((model.id == request.id) & (model.status == request.status)
-                          & _same_reviewer(model, request))
-                   .execute())
+        updated = (
+            model.update(university=university, reviewer=reviewer)
+            .where((model.id == request.id) & (model.status == request.status) & _same_reviewer(model, request))
+            .execute()
+        )
         if updated != 1:
             raise ConflictError(N_("Someone else changed this request a moment ago; reload the page to see its state."))
         request.university, request.reviewer = university, reviewer
         detail = f"{university.name}" + (f" / {reviewer}" if reviewer else "")
-        record_event(request, "reassign", request.status, request.status, actor,
-                     (note + " " + detail).strip())
+        record_event(request, "reassign", request.status, request.status, actor, (note + " " + detail).strip())
     return request
 
 
 # Read on every request page: compiled once (see Prepared).
-HISTORY = Prepared(lambda request_type, request_id: RequestEvent.select()
-                   .where((RequestEvent.request_type == request_type) & (RequestEvent.request_id == request_id))
-                   .order_by(RequestEvent.at, RequestEvent.id))
-CURRENT_DOCUMENTS = Prepared(lambda request_type, request_id: Document.select(Document, DocumentKind)
-                             .join(DocumentKind)
-                             .where((Document.request_type == request_type) & (Document.request_id == request_id)
-                                    & Document.superseded_at.is_null())
-                             .order_by(DocumentKind.sort_order))
+HISTORY = Prepared(
+    lambda request_type, request_id: (
+        RequestEvent.select()
+        .where((RequestEvent.request_type == request_type) & (RequestEvent.request_id == request_id))
+        .order_by(RequestEvent.at, RequestEvent.id)
+    )
+)
+CURRENT_DOCUMENTS = Prepared(
+    lambda request_type, request_id: (
+        Document.select(Document, DocumentKind)
+        .join(DocumentKind)
+        .where(
+            (Document.request_type == request_type)
+            & (Document.request_id == request_id)
+            & Document.superseded_at.is_null()
+        )
+        .order_by(DocumentKind.sort_order)
+    )
+)

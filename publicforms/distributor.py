@@ -1,17 +1,18 @@
 """Distributor pages: branches, nominating an officer, releasing one."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 import models
-from persian import to_ascii_digits
 from models import Branch, Cooperation, DomainError, ValidationFailed
 from models import cooperation as coops
+from persian import to_ascii_digits
 
 from .forms import ActionForm, BranchForm, LoginForm, NominationForm
 from .officer import _login_view
-from .web import account_required, apply_errors, domain_message, sign_out, deny
+from .web import account_required, apply_errors, deny, domain_message, sign_out
 
 bp = Blueprint("distributor_site", __name__, url_prefix="/distributor")
 distributor_required = account_required("distributor", "distributor_site.login")
@@ -40,14 +41,25 @@ def _own_branch(branch_id) -> Branch:
 @distributor_required
 def dashboard():
     branches = list(Branch.select().where(Branch.distributor == g.account.id).order_by(Branch.name))
-    cooperations = list(Cooperation.select(Cooperation, models.Officer, Branch)
-                        .join(models.Officer).switch(Cooperation).join(Branch)
-                        .where(Cooperation.distributor == g.account.id)
-                        .order_by(Cooperation.created_at.desc()).limit(500))
+    cooperations = list(
+        Cooperation.select(Cooperation, models.Officer, Branch)
+        .join(models.Officer)
+        .switch(Cooperation)
+        .join(Branch)
+        .where(Cooperation.distributor == g.account.id)
+        .order_by(Cooperation.created_at.desc())
+        .limit(500)
+    )
     # Every branch's serving officer, even one whose cooperation is older than the 500 listed.
     active = coops.serving_officers(g.account.id)
-    return render_template("distributor/dashboard.html", distributor=g.account, branches=branches,
-                           cooperations=cooperations, active=active, form=ActionForm())
+    return render_template(
+        "distributor/dashboard.html",
+        distributor=g.account,
+        branches=branches,
+        cooperations=cooperations,
+        active=active,
+        form=ActionForm(),
+    )
 
 
 @bp.route("/branches/new", methods=["GET", "POST"])
@@ -59,8 +71,9 @@ def branch_new():
         province = models.Province.get_or_none(models.Province.id == _int(form.province.data))
         city = models.City.get_or_none(models.City.id == _int(form.city.data))
         try:
-            coops.create_branch(g.actor, form.name.data, province, city, form.address.data,
-                                district=form.district.data or "")
+            coops.create_branch(
+                g.actor, form.name.data, province, city, form.address.data, district=form.district.data or ""
+            )
         except ValidationFailed as failed:
             apply_errors(form, failed.errors)
         else:
@@ -89,8 +102,9 @@ def nominate(branch_id):
         else:
             flash(_("The request was sent to the officer; they must accept it."), "success")
             return redirect(url_for("distributor_site.dashboard"))
-    return render_template("distributor/nominate.html", form=form, branch=branch,
-                           current=branch.active_cooperation()), (422 if form.errors else 200)
+    return render_template(
+        "distributor/nominate.html", form=form, branch=branch, current=branch.active_cooperation()
+    ), (422 if form.errors else 200)
 
 
 @bp.route("/branches/<int:branch_id>/release", methods=["POST"])
@@ -106,4 +120,3 @@ def release(branch_id):
     else:
         flash(_("The officer was released; the branch has no technical officer now."), "success")
     return redirect(url_for("distributor_site.dashboard"))
-

@@ -1,12 +1,12 @@
 """Flask-WTF forms of the public pages. They collect and render; the rules that decide
 whether a value is acceptable live in ``models`` and are applied by the views."""
+
 from __future__ import annotations
 
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (EmailField, HiddenField, PasswordField, RadioField, SelectField, StringField,
-                     TextAreaField)
+from wtforms import EmailField, HiddenField, PasswordField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired
 
 import models
@@ -29,15 +29,17 @@ def district_choices():
     numbers = sorted({n for ns in models.districts_by_city().values() for n in ns})
     persian_digits = str(get_locale() or "fa").startswith("fa")
     return [("", _l("Choose…"))] + [
-        (str(n), _l("District %(number)s", number=to_persian_digits(n) if persian_digits else n))
-        for n in numbers]
+        (str(n), _l("District %(number)s", number=to_persian_digits(n) if persian_digits else n)) for n in numbers
+    ]
 
 
 def study_choices():
-    fields = [("", _l("Choose…"))] + [(str(f.id), f.name) for f in
-                                        models.in_persian_order(models.FieldOfStudy.select())]
-    degrees = [("", _l("Choose…"))] + [(str(d.id), d.name) for d in
-                                         models.DegreeLevel.select().order_by(models.DegreeLevel.rank)]
+    fields = [("", _l("Choose…"))] + [
+        (str(f.id), f.name) for f in models.in_persian_order(models.FieldOfStudy.select())
+    ]
+    degrees = [("", _l("Choose…"))] + [
+        (str(d.id), d.name) for d in models.DegreeLevel.select().order_by(models.DegreeLevel.rank)
+    ]
     return fields, degrees
 
 
@@ -51,9 +53,10 @@ class NoValidateSelect(SelectField):
 class PlaceMixin:
     province = NoValidateSelect(_l("Province of residence"))
     city = NoValidateSelect(_l("City of residence"))
-    district = NoValidateSelect(_l("Municipal district"),
-                                description=_l("Only in Tehran, whose districts are covered by three universities; "
-                                               "leave it empty elsewhere."))
+    district = NoValidateSelect(
+        _l("Municipal district"),
+        description=_l("Only in Tehran, whose districts are covered by three universities; leave it empty elsewhere."),
+    )
 
     def fill_places(self):
         self.province.choices, self.city.choices = place_choices()
@@ -87,9 +90,27 @@ class RegistrationForm(PlaceMixin, FreeFieldsMixin, FlaskForm):
     password = PasswordField(_l("Password"), description=_l("At least 8 characters, not a common password"))
     password_confirm = PasswordField(_l("Repeat the password"))
 
-    field_order = ("national_code", "birth_date", "first_name", "last_name", "father_name", "gender",
-                   "id_card_number", "mobile", "phone", "email", "province", "city", "district", "address",
-                   "postal_code", "field_of_study", "degree_level", "password", "password_confirm")
+    field_order = (
+        "national_code",
+        "birth_date",
+        "first_name",
+        "last_name",
+        "father_name",
+        "gender",
+        "id_card_number",
+        "mobile",
+        "phone",
+        "email",
+        "province",
+        "city",
+        "district",
+        "address",
+        "postal_code",
+        "field_of_study",
+        "degree_level",
+        "password",
+        "password_confirm",
+    )
 
     def fill_choices(self):
         self.fill_places()
@@ -103,8 +124,9 @@ class LoginForm(FlaskForm):
 
 
 class OfficerLoginForm(LoginForm):
-    username = StringField(_l("User code or national code"),
-                           validators=[InputRequired(message=_l("This field is required."))])
+    username = StringField(
+        _l("User code or national code"), validators=[InputRequired(message=_l("This field is required."))]
+    )
 
 
 class PasswordChangeForm(FlaskForm):
@@ -159,8 +181,10 @@ class BranchForm(PlaceMixin, FlaskForm):
 
 
 class NominationForm(FlaskForm):
-    national_code = StringField(_l("National code of the technical officer"),
-                                description=_l("The officer must be qualified and free; they will be asked to accept."))
+    national_code = StringField(
+        _l("National code of the technical officer"),
+        description=_l("The officer must be qualified and free; they will be asked to accept."),
+    )
 
 
 class TerminationForm(FlaskForm):
@@ -168,13 +192,15 @@ class TerminationForm(FlaskForm):
 
 
 class PasswordResetRequestForm(FlaskForm):
-    username = StringField(_l("User code or national code"),
-                           validators=[InputRequired(message=_l("This field is required."))])
+    username = StringField(
+        _l("User code or national code"), validators=[InputRequired(message=_l("This field is required."))]
+    )
 
 
 class PasswordResetForm(FlaskForm):
-    username = StringField(_l("User code or national code"),
-                           validators=[InputRequired(message=_l("This field is required."))])
+    username = StringField(
+        _l("User code or national code"), validators=[InputRequired(message=_l("This field is required."))]
+    )
     code = StringField(_l("Code sent by SMS"), validators=[InputRequired(message=_l("This field is required."))])
     new_password = PasswordField(_l("New password"), description=_l("At least 8 characters, not a common password"))
     new_password_confirm = PasswordField(_l("Repeat the new password"))

@@ -1,4 +1,5 @@
 """Officer pages: registration, login, dashboard, inbox, profile, password."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
@@ -7,10 +8,17 @@ from flask_babel import gettext as _
 import models
 from models import DomainError, ValidationFailed
 
-from .forms import (ActionForm, DistrictForm, OfficerLoginForm, PasswordChangeForm, PasswordResetForm,
-                    PasswordResetRequestForm, ProfileForm, RegistrationForm)
-from .web import (account_required, apply_errors, client_ip, domain_message, limiter, safe_next,
-                  sign_in, sign_out)
+from .forms import (
+    ActionForm,
+    DistrictForm,
+    OfficerLoginForm,
+    PasswordChangeForm,
+    PasswordResetForm,
+    PasswordResetRequestForm,
+    ProfileForm,
+    RegistrationForm,
+)
+from .web import account_required, apply_errors, client_ip, domain_message, limiter, safe_next, sign_in, sign_out
 
 bp = Blueprint("officer_site", __name__, url_prefix="/officer")
 officer_required = account_required("officer", "officer_site.login")
@@ -66,8 +74,9 @@ def logout():
 def dashboard():
     officer = g.account
     current = models.qualification.open_request(officer)
-    return render_template("officer/dashboard.html", officer=officer, current=current,
-                           unread=models.unread_count(officer))
+    return render_template(
+        "officer/dashboard.html", officer=officer, current=current, unread=models.unread_count(officer)
+    )
 
 
 @bp.route("/district", methods=["GET", "POST"])
@@ -90,7 +99,9 @@ def district():
             return redirect(target)
     elif request.method == "GET":
         form.next.data = target
-    return render_template("officer/district.html", form=form, officer=officer), (422 if request.method == "POST" else 200)
+    return render_template("officer/district.html", form=form, officer=officer), (
+        422 if request.method == "POST" else 200
+    )
 
 
 @bp.route("/messages/")
@@ -133,16 +144,22 @@ def profile_edit():
         else:
             flash(_("Your information was saved.") if changed else _("Nothing was changed."), "success")
             return redirect(url_for("officer_site.profile"))
-    return render_template("officer/profile_edit.html", form=form, direct=direct,
-                           officer=officer), (422 if form.errors else 200)
+    return render_template("officer/profile_edit.html", form=form, direct=direct, officer=officer), (
+        422 if form.errors else 200
+    )
 
 
 def profile_values(officer) -> dict:
     """The officer's current values as form data (ids for the selects)."""
     values = {name: getattr(officer, name) for name in models.FREE_FIELDS}
-    values.update(first_name=officer.first_name, last_name=officer.last_name,
-                  province=str(officer.province_id), city=str(officer.city_id),
-                  field_of_study=str(officer.field_of_study_id), degree_level=str(officer.degree_level_id))
+    values.update(
+        first_name=officer.first_name,
+        last_name=officer.last_name,
+        province=str(officer.province_id),
+        city=str(officer.city_id),
+        field_of_study=str(officer.field_of_study_id),
+        degree_level=str(officer.degree_level_id),
+    )
     return values
 
 
@@ -155,6 +172,7 @@ def certificate():
         flash(_("The certificate is available once your qualification is approved."), "info")
         return redirect(url_for("officer_site.dashboard"))
     from .public import qr_svg
+
     verify_url = url_for("public.verify", q=officer.qualification_number, _external=True)
     return render_template("officer/certificate.html", officer=officer, qr=qr_svg(verify_url), verify_url=verify_url)
 
@@ -167,8 +185,9 @@ def password_reset():
     form = PasswordResetRequestForm()
     if form.validate_on_submit():
         models.request_password_reset(form.username.data, client_ip())
-        flash(_("If this account exists, a code was sent to its registered mobile. It is valid for 10 minutes."),
-              "info")
+        flash(
+            _("If this account exists, a code was sent to its registered mobile. It is valid for 10 minutes."), "info"
+        )
         return redirect(url_for("officer_site.password_reset_confirm", username=form.username.data.strip()))
     return render_template("officer/password_reset.html", form=form), (422 if form.errors else 200)
 
@@ -203,14 +222,19 @@ def password():
 def password_change_view(template, done_endpoint):
     """Change the logged-in account's password; every other session of it ends."""
     from flask_login import current_user
+
     form = PasswordChangeForm()
     if form.validate_on_submit():
         if form.new_password.data != form.new_password_confirm.data:
             form.new_password_confirm.errors = [_("The two passwords are not the same.")]
         else:
             try:
-                models.change_password(g.account, form.current_password.data or "",
-                                       form.new_password.data or "", keep_token=current_user.token)
+                models.change_password(
+                    g.account,
+                    form.current_password.data or "",
+                    form.new_password.data or "",
+                    keep_token=current_user.token,
+                )
             except DomainError as error:
                 field = getattr(form, error.field or "", None)
                 if field is not None:
@@ -223,6 +247,8 @@ def password_change_view(template, done_endpoint):
     return render_template(template, form=form), (422 if form.errors else 200)
 
 
-from . import officer_requests  # noqa: E402,F401  (registers the request pages on bp)
-from . import officer_cooperation  # noqa: E402,F401
-from . import officer_edit_requests  # noqa: E402,F401
+from . import (
+    officer_cooperation,  # noqa: E402,F401
+    officer_edit_requests,  # noqa: E402,F401
+    officer_requests,  # noqa: E402,F401  (registers the request pages on bp)
+)

@@ -1,4 +1,5 @@
 """Officer pages for cooperation requests and terminations ("Contracted centres")."""
+
 from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
@@ -9,13 +10,18 @@ from models import cooperation as coops
 
 from .forms import ActionForm, TerminationForm
 from .officer import bp, officer_required
-from .web import domain_message, deny
+from .web import deny, domain_message
 
 
 def _own_cooperation(cooperation_id) -> Cooperation:
-    found = (Cooperation.select(Cooperation, Branch, Distributor).join(Branch).switch(Cooperation)
-             .join(Distributor).where((Cooperation.id == cooperation_id)
-                                      & (Cooperation.officer == g.account.id)).first())
+    found = (
+        Cooperation.select(Cooperation, Branch, Distributor)
+        .join(Branch)
+        .switch(Cooperation)
+        .join(Distributor)
+        .where((Cooperation.id == cooperation_id) & (Cooperation.officer == g.account.id))
+        .first()
+    )
     if found is None:
         deny(404)
     return found
@@ -24,9 +30,14 @@ def _own_cooperation(cooperation_id) -> Cooperation:
 @bp.route("/cooperation/")
 @officer_required
 def cooperation_list():
-    cooperations = list(Cooperation.select(Cooperation, Branch, Distributor).join(Branch).switch(Cooperation)
-                        .join(Distributor).where(Cooperation.officer == g.account.id)
-                        .order_by(Cooperation.created_at.desc()))
+    cooperations = list(
+        Cooperation.select(Cooperation, Branch, Distributor)
+        .join(Branch)
+        .switch(Cooperation)
+        .join(Distributor)
+        .where(Cooperation.officer == g.account.id)
+        .order_by(Cooperation.created_at.desc())
+    )
     pending = [c for c in cooperations if c.status == "pending_officer"]
     archive = [c for c in cooperations if c.status != "pending_officer"]
     return render_template("officer/cooperation_list.html", pending=pending, archive=archive)
@@ -48,21 +59,29 @@ def cooperation_detail(cooperation_id):
             except DomainError as error:
                 flash(domain_message(error), "danger")
             else:
-                flash(_("Your answer was recorded. The request was sent to the university for review.")
-                      if decision == "approve" else _("You declined the request; the distributor was told."),
-                      "success")
+                flash(
+                    _("Your answer was recorded. The request was sent to the university for review.")
+                    if decision == "approve"
+                    else _("You declined the request; the distributor was told."),
+                    "success",
+                )
                 return redirect(url_for("officer_site.cooperation_list"))
-    return render_template("officer/cooperation_detail.html", cooperation=cooperation, form=form,
-                           history=list(cooperation.history()))
+    return render_template(
+        "officer/cooperation_detail.html", cooperation=cooperation, form=form, history=list(cooperation.history())
+    )
 
 
 @bp.route("/termination/")
 @officer_required
 def termination_list():
-    terminations = list(TerminationRequest.select().where(TerminationRequest.officer == g.account.id)
-                        .order_by(TerminationRequest.created_at.desc()))
-    return render_template("officer/termination_list.html", terminations=terminations,
-                           active=coops.active_cooperation_of(g.account))
+    terminations = list(
+        TerminationRequest.select()
+        .where(TerminationRequest.officer == g.account.id)
+        .order_by(TerminationRequest.created_at.desc())
+    )
+    return render_template(
+        "officer/termination_list.html", terminations=terminations, active=coops.active_cooperation_of(g.account)
+    )
 
 
 @bp.route("/termination/new", methods=["GET", "POST"])
@@ -92,8 +111,9 @@ def termination_new():
 @bp.route("/termination/<int:termination_id>", methods=["GET", "POST"])
 @officer_required
 def termination_detail(termination_id):
-    termination = TerminationRequest.get_or_none((TerminationRequest.id == termination_id)
-                                                 & (TerminationRequest.officer == g.account.id))
+    termination = TerminationRequest.get_or_none(
+        (TerminationRequest.id == termination_id) & (TerminationRequest.officer == g.account.id)
+    )
     if termination is None:
         deny(404)
     form = ActionForm()
@@ -105,5 +125,9 @@ def termination_detail(termination_id):
         else:
             flash(_("The cooperation has ended. The distributor's management was informed by SMS."), "success")
         return redirect(url_for("officer_site.termination_detail", termination_id=termination.id))
-    return render_template("officer/termination_detail.html", termination=termination, form=form,
-                           cooperation=_own_cooperation(termination.cooperation_id))
+    return render_template(
+        "officer/termination_detail.html",
+        termination=termination,
+        form=form,
+        cooperation=_own_cooperation(termination.cooperation_id),
+    )

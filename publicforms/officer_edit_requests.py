@@ -1,4 +1,5 @@
 """Officer pages for edit requests: reviewed changes to the profile and documents."""
+
 from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
@@ -11,7 +12,7 @@ from models import edit_requests as edits
 from .forms import EditRequestForm
 from .officer import bp, officer_required, profile_values
 from .officer_requests import _document_kinds, discard, recorded_or_removed, save_uploaded_documents
-from .web import apply_errors, domain_message, deny
+from .web import apply_errors, deny, domain_message
 
 
 def _own(request_id) -> EditRequest:
@@ -29,10 +30,12 @@ def _submitted_fields() -> dict:
 @bp.route("/edit-requests/")
 @officer_required
 def edit_request_list():
-    requests_ = list(EditRequest.select().where(EditRequest.officer == g.account.id)
-                     .order_by(EditRequest.created_at.desc()))
-    return render_template("officer/edit_request_list.html", requests=requests_,
-                           open_request=edits.open_edit_request(g.account))
+    requests_ = list(
+        EditRequest.select().where(EditRequest.officer == g.account.id).order_by(EditRequest.created_at.desc())
+    )
+    return render_template(
+        "officer/edit_request_list.html", requests=requests_, open_request=edits.open_edit_request(g.account)
+    )
 
 
 @bp.route("/edit-requests/new", methods=["GET", "POST"])
@@ -53,22 +56,32 @@ def edit_request_new():
         if not upload_errors:
             try:
                 created = []
-                recorded_or_removed(uploads, lambda: created.append(
-                    edits.file_edit_request(officer, g.actor, _submitted_fields(), uploads)))
+                recorded_or_removed(
+                    uploads,
+                    lambda: created.append(edits.file_edit_request(officer, g.actor, _submitted_fields(), uploads)),
+                )
             except ValidationFailed as failed:
                 apply_errors(form, failed.errors)
             except DomainError as error:
                 general_errors.append(domain_message(error))
             else:
-                flash(_("Your edit request was sent to %(university)s.",
-                        university=created[0].university.name), "success")
+                flash(
+                    _("Your edit request was sent to %(university)s.", university=created[0].university.name), "success"
+                )
                 return redirect(url_for("officer_site.edit_request_detail", request_id=created[0].id))
         else:
             discard(uploads)
     failed = bool(form.errors or upload_errors or general_errors)
-    return render_template("officer/edit_request_new.html", form=form, officer=officer,
-                           policy=models.FIELD_POLICY, kinds=_document_kinds(), documents={},
-                           upload_errors=upload_errors, general_errors=general_errors), (422 if failed else 200)
+    return render_template(
+        "officer/edit_request_new.html",
+        form=form,
+        officer=officer,
+        policy=models.FIELD_POLICY,
+        kinds=_document_kinds(),
+        documents={},
+        upload_errors=upload_errors,
+        general_errors=general_errors,
+    ), (422 if failed else 200)
 
 
 @bp.route("/edit-requests/<int:request_id>", methods=["GET", "POST"])
@@ -94,8 +107,14 @@ def edit_request_detail(request_id):
                 flash(_("Your request was sent back to the reviewer."), "success")
                 return redirect(url_for("officer_site.edit_request_detail", request_id=edit.id))
     failed = bool(form.errors or upload_errors or general_errors)
-    return render_template("officer/edit_request_detail.html", edit=edit, form=form,
-                           history=list(edit.history()), kinds=_document_kinds(),
-                           documents={d.kind.code: d for d in edit.current_documents()},
-                           upload_errors=upload_errors, general_errors=general_errors,
-                           comparison=edit.comparison()), (422 if failed else 200)
+    return render_template(
+        "officer/edit_request_detail.html",
+        edit=edit,
+        form=form,
+        history=list(edit.history()),
+        kinds=_document_kinds(),
+        documents={d.kind.code: d for d in edit.current_documents()},
+        upload_errors=upload_errors,
+        general_errors=general_errors,
+        comparison=edit.comparison(),
+    ), (422 if failed else 200)

@@ -1,8 +1,8 @@
 """Officer pages for qualification requests and their documents."""
+
 from __future__ import annotations
 
-from flask import (flash, g, redirect, render_template, request, send_file,
-                   url_for)
+from flask import flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
 import models
@@ -12,7 +12,7 @@ from models import qualification as quals
 
 from .forms import ActionForm, PlaceForm
 from .officer import bp, officer_required
-from .web import apply_errors, domain_message, get_store, deny
+from .web import apply_errors, deny, domain_message, get_store
 
 
 def _own_request(request_id) -> QualificationRequest:
@@ -69,6 +69,7 @@ def store_uploads(qrequest, attach) -> dict:
     def record():
         for code, stored in uploads:
             attach(qrequest, g.actor, code, stored)
+
     recorded_or_removed(uploads, record)
     return errors
 
@@ -76,8 +77,11 @@ def store_uploads(qrequest, attach) -> dict:
 @bp.route("/qualification/")
 @officer_required
 def qualification_list():
-    requests_ = list(QualificationRequest.select().where(QualificationRequest.officer == g.account.id)
-                     .order_by(QualificationRequest.created_at.desc()))
+    requests_ = list(
+        QualificationRequest.select()
+        .where(QualificationRequest.officer == g.account.id)
+        .order_by(QualificationRequest.created_at.desc())
+    )
     return render_template("officer/qualification_list.html", requests=requests_, officer=g.account)
 
 
@@ -100,8 +104,10 @@ def qualification_new():
             upload_errors = store_uploads(qrequest, quals.attach_document)
             if action == "submit" and not upload_errors:
                 qrequest.apply("submit", g.actor)
-                flash(_("Your request was sent to %(university)s for review.",
-                        university=qrequest.university.name), "success")
+                flash(
+                    _("Your request was sent to %(university)s for review.", university=qrequest.university.name),
+                    "success",
+                )
                 return redirect(url_for("officer_site.qualification_detail", request_id=qrequest.id))
         except DomainError as error:
             general_errors.append(domain_message(error))
@@ -112,10 +118,17 @@ def qualification_new():
     place_form = PlaceForm(province=str(officer.province_id), city=str(officer.city_id))
     place_form.fill_places()
     status = 422 if (upload_errors or general_errors) else 200
-    return render_template("officer/qualification_new.html", officer=officer, qrequest=current,
-                           kinds=_document_kinds(), upload_errors=upload_errors,
-                           general_errors=general_errors, form=form, place_form=place_form,
-                           documents=_documents_by_kind(current)), status
+    return render_template(
+        "officer/qualification_new.html",
+        officer=officer,
+        qrequest=current,
+        kinds=_document_kinds(),
+        upload_errors=upload_errors,
+        general_errors=general_errors,
+        form=form,
+        place_form=place_form,
+        documents=_documents_by_kind(current),
+    ), status
 
 
 def _documents_by_kind(qrequest):
@@ -140,8 +153,13 @@ def qualification_place():
         except DomainError as error:
             flash(domain_message(error), "danger")
         else:
-            flash(_("Your province and city were saved. Your request will be reviewed by %(university)s.",
-                    university=g.account.reviewing_university().name), "success")
+            flash(
+                _(
+                    "Your province and city were saved. Your request will be reviewed by %(university)s.",
+                    university=g.account.reviewing_university().name,
+                ),
+                "success",
+            )
     return redirect(url_for("officer_site.qualification_new"))
 
 
@@ -154,8 +172,9 @@ def qualification_detail(request_id):
     if form.validate_on_submit():
         action = request.form.get("action", "")
         try:
-            upload_errors = store_uploads(qrequest, quals.attach_document) \
-                if quals.can_change_documents(qrequest, g.actor) else {}
+            upload_errors = (
+                store_uploads(qrequest, quals.attach_document) if quals.can_change_documents(qrequest, g.actor) else {}
+            )
             if action in ("submit", "resubmit") and not upload_errors:
                 qrequest.apply(action, g.actor, note=request.form.get("comment", ""))
                 flash(_("Your request was sent back to the reviewer."), "success")
@@ -166,18 +185,23 @@ def qualification_detail(request_id):
             flash(_("Your changes were saved."), "success")
             return redirect(url_for("officer_site.qualification_detail", request_id=qrequest.id))
     status = 422 if (upload_errors or general_errors) else 200
-    return render_template("officer/qualification_detail.html", qrequest=qrequest,
-                           history=list(qrequest.history()), documents=_documents_by_kind(qrequest),
-                           kinds=_document_kinds(), form=form, upload_errors=upload_errors,
-                           general_errors=general_errors,
-                           can_fix=quals.can_change_documents(qrequest, g.actor)), status
+    return render_template(
+        "officer/qualification_detail.html",
+        qrequest=qrequest,
+        history=list(qrequest.history()),
+        documents=_documents_by_kind(qrequest),
+        kinds=_document_kinds(),
+        form=form,
+        upload_errors=upload_errors,
+        general_errors=general_errors,
+        can_fix=quals.can_change_documents(qrequest, g.actor),
+    ), status
 
 
 @bp.route("/documents/<int:document_id>")
 @officer_required
 def document(document_id):
-    found = models.Document.get_or_none((models.Document.id == document_id)
-                                        & (models.Document.officer == g.account.id))
+    found = models.Document.get_or_none((models.Document.id == document_id) & (models.Document.officer == g.account.id))
     if found is None:
         deny(404)
     return send_document(found, inline=False)
@@ -189,8 +213,7 @@ def send_document(document, inline: bool):
         handle = get_store().open(document.storage_name)
     except FileNotFoundError:
         deny(404)
-    response = send_file(handle, mimetype=document.content_type, as_attachment=False,
-                         max_age=0, conditional=False)
+    response = send_file(handle, mimetype=document.content_type, as_attachment=False, max_age=0, conditional=False)
     response.headers.update(storage.safe_headers(document.content_type))
     response.headers["Content-Disposition"] = storage.content_disposition(document.display_name, inline=inline)
     if inline and document.content_type == "application/pdf":
@@ -201,4 +224,3 @@ def send_document(document, inline: bool):
         response.headers["Content-Security-Policy"] += "; frame-ancestors 'self'"
     response.headers["X-Frame-Options"] = "SAMEORIGIN"
     return response
-

@@ -1,4 +1,5 @@
 """Pages for everyone: home, language switch, public verification, a branch's page."""
+
 from __future__ import annotations
 
 import segno
@@ -21,6 +22,7 @@ def home():
 @bp.route("/lang/<code>", methods=["POST"])
 def set_language(code):
     from .forms import ActionForm
+
     response = redirect(safe_next(request.form.get("next"), url_for("public.home")))
     if ActionForm().validate_on_submit() and code in ("fa", "en"):
         response.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
@@ -51,6 +53,9 @@ def branch(branch_id):
     if found is None:
         abort(404)
     active = found.active_cooperation()
-    return render_template("branch.html", branch=found, active=active,
-                           qr=qr_svg(url_for("public.branch", branch_id=found.id, _external=True)))
-
+    return render_template(
+        "branch.html",
+        branch=found,
+        active=active,
+        qr=qr_svg(url_for("public.branch", branch_id=found.id, _external=True)),
+    )

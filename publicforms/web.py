@@ -1,13 +1,14 @@
 """What every page shares: login sessions, security headers, Jinja filters, error pages."""
+
 from __future__ import annotations
 
 import functools
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from flask import (abort, current_app, g, redirect, render_template, request, session,
-                   url_for)
-from flask_babel import gettext, lazy_gettext as _l, pgettext
+from flask import abort, current_app, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext, pgettext
+from flask_babel import lazy_gettext as _l
 from flask_limiter import Limiter
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
@@ -27,8 +28,9 @@ class CurrentUser(UserMixin):
     def __init__(self, account, token):
         self.account = account
         self.token = token
-        self.kind = {models.Officer: "officer", models.StaffUser: "staff",
-                     models.Distributor: "distributor"}[type(account)]
+        self.kind = {models.Officer: "officer", models.StaffUser: "staff", models.Distributor: "distributor"}[
+            type(account)
+        ]
 
     def get_id(self):
         return self.token
@@ -43,8 +45,9 @@ class CurrentUser(UserMixin):
 
 @login_manager.user_loader
 def _load_user(token):
-    account = models.load_session(token, current_app.config["SESSION_IDLE_TIMEOUT"],
-                                  current_app.config["SESSION_ABSOLUTE_TIMEOUT"])
+    account = models.load_session(
+        token, current_app.config["SESSION_IDLE_TIMEOUT"], current_app.config["SESSION_ABSOLUTE_TIMEOUT"]
+    )
     return CurrentUser(account, token) if account is not None else None
 
 
@@ -76,6 +79,7 @@ DISTRICT_ENDPOINT = "officer_site.district"
 
 def account_required(kind: str, login_endpoint: str):
     """Restrict a view to one kind of account; others are sent to that kind's login."""
+
     def decorator(view):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
@@ -87,7 +91,9 @@ def account_required(kind: str, login_endpoint: str):
             if kind == "officer" and request.endpoint != DISTRICT_ENDPOINT and g.account.needs_district():
                 return redirect(url_for(DISTRICT_ENDPOINT, next=request.full_path.rstrip("?")))
             return view(*args, **kwargs)
+
         return wrapper
+
     return decorator
 
 
@@ -97,8 +103,14 @@ def safe_next(target: str | None, default: str) -> str:
         return default
     target = target.strip()
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") \
-            or "\\" in target or any(ord(c) < 32 for c in target):
+    if (
+        parts.scheme
+        or parts.netloc
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or any(ord(c) < 32 for c in target)
+    ):
         return default
     return target
 
@@ -122,12 +134,23 @@ def apply_errors(form, errors: dict) -> None:
 
 
 FIELD_LABELS = {
-    "national_code": _l("National code"), "birth_date": _l("Birth date"), "first_name": _l("First name"),
-    "last_name": _l("Last name"), "father_name": _l("Father's name"), "gender": _l("Gender"),
-    "id_card_number": _l("ID booklet number"), "mobile": _l("Mobile"), "phone": _l("Landline"),
-    "email": _l("E-mail"), "address": _l("Postal address"), "postal_code": _l("Postal code"),
-    "province": _l("Province"), "city": _l("City"), "district": _l("Municipal district"),
-    "field_of_study": _l("Field of study"), "degree_level": _l("Degree level"),
+    "national_code": _l("National code"),
+    "birth_date": _l("Birth date"),
+    "first_name": _l("First name"),
+    "last_name": _l("Last name"),
+    "father_name": _l("Father's name"),
+    "gender": _l("Gender"),
+    "id_card_number": _l("ID booklet number"),
+    "mobile": _l("Mobile"),
+    "phone": _l("Landline"),
+    "email": _l("E-mail"),
+    "address": _l("Postal address"),
+    "postal_code": _l("Postal code"),
+    "province": _l("Province"),
+    "city": _l("City"),
+    "district": _l("Municipal district"),
+    "field_of_study": _l("Field of study"),
+    "degree_level": _l("Degree level"),
 }
 
 
@@ -151,9 +174,11 @@ SECURITY_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-       "img-src 'self' data:; font-src 'self'; object-src 'none'; base-uri 'self'; "
-       "form-action 'self'; frame-ancestors 'none'; frame-src 'self'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; frame-src 'self'"
+)
 
 
 def _security_headers(response):
@@ -185,8 +210,11 @@ def deny(status: int = 404):
 
 def audit_denial(action: str) -> None:
     """Record a refused access (who, from where, what) without leaking it to the user."""
-    actor = current_user.actor() if current_user and current_user.is_authenticated \
+    actor = (
+        current_user.actor()
+        if current_user and current_user.is_authenticated
         else models.accounts.SYSTEM_ACTOR(client_ip())
+    )
     models.audit(actor, action, detail=request.path[:200], object_type="route")
 
 
@@ -204,18 +232,24 @@ def init_app(app) -> None:
         fa_digits=persian.to_persian_digits,
         status_label=status_label,
     )
-    app.jinja_env.globals.update(status_label=status_label, action_label=action_label, field_label=field_label,
-                                 has_endpoint=lambda name: name in app.view_functions)
+    app.jinja_env.globals.update(
+        status_label=status_label,
+        action_label=action_label,
+        field_label=field_label,
+        has_endpoint=lambda name: name in app.view_functions,
+    )
 
     @app.context_processor
     def _layout_values():
         from flask_babel import get_locale
+
         locale = str(get_locale() or "fa")
         return {"current_locale": locale, "text_direction": "rtl" if locale == "fa" else "ltr"}
 
     for code in (400, 403, 404, 405, 413, 429, 500, 503):
         app.register_error_handler(code, _error_page)
     import storage
+
     app.register_error_handler(storage.StorageUnavailable, _storage_unavailable)
 
 
@@ -244,10 +278,10 @@ def _error_page(error):
     return render_template("error.html", code=code, message=str(ERROR_TITLES.get(code, ERROR_TITLES[500]))), code
 
 
-
 def get_store():
     """The document store of this app (created once per app)."""
     import storage
+
     store = current_app.extensions.get("documents")
     if store is None:
         store = current_app.extensions["documents"] = storage.DocumentStore(current_app.config["UPLOAD_DIR"])

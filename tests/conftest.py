@@ -1,5 +1,6 @@
 """Shared fixtures: a real database (SQLite by default, PostgreSQL when
 TEST_DATABASE_URL says so), an app per test, clients, and account factories."""
+
 from __future__ import annotations
 
 import os
@@ -36,10 +37,12 @@ def _worker_database(url: str, worker: str) -> str:
     from urllib.parse import urlsplit, urlunsplit
 
     import psycopg2
+
     parts = urlsplit(url)
     name = f"{parts.path.lstrip('/')}_{worker}"
-    admin = psycopg2.connect(dbname="postgres", user=parts.username, password=parts.password,
-                             host=parts.hostname, port=parts.port or 5432)
+    admin = psycopg2.connect(
+        dbname="postgres", user=parts.username, password=parts.password, host=parts.hostname, port=parts.port or 5432
+    )
     admin.autocommit = True
     with admin.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
@@ -72,8 +75,7 @@ def reset_database():
         else:
             names = ", ".join(f'"{m._meta.table_name}"' for m in tables)
             db.execute_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
-        models.FieldOfStudy.update(eligible=True).where(
-            models.FieldOfStudy.code.not_in(INELIGIBLE_FIELDS)).execute()
+        models.FieldOfStudy.update(eligible=True).where(models.FieldOfStudy.code.not_in(INELIGIBLE_FIELDS)).execute()
         models.DegreeLevel.update(eligible=True).execute()
 
 
@@ -87,29 +89,33 @@ def fast_password_hashing(request, monkeypatch):
     if request.node.get_closest_marker("real_hasher"):
         return
     from argon2 import PasswordHasher
-    monkeypatch.setattr(models.accounts, "PASSWORD_HASHER",
-                        PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))
+
+    monkeypatch.setattr(models.accounts, "PASSWORD_HASHER", PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))
 
 
 @pytest.fixture
 def app(database_url, tmp_path):
     from app import create_app
+
     global INELIGIBLE_FIELDS
-    application = create_app({
-        "TESTING": True,
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": "test-secret",
-        "UPLOAD_DIR": str(tmp_path / "documents"),
-        "SMS_LOG_FILE": str(tmp_path / "sms.log"),
-        "SMS_DELIVER_IN_BACKGROUND": False,
-        "SEED_DEMO_DATA": False,
-        "WTF_CSRF_ENABLED": False,
-        "RATELIMIT_ENABLED": False,
-    })
+    application = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "test-secret",
+            "UPLOAD_DIR": str(tmp_path / "documents"),
+            "SMS_LOG_FILE": str(tmp_path / "sms.log"),
+            "SMS_DELIVER_IN_BACKGROUND": False,
+            "SEED_DEMO_DATA": False,
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_ENABLED": False,
+        }
+    )
     with db.connection_context():
         if not INELIGIBLE_FIELDS:
-            INELIGIBLE_FIELDS = tuple(f.code for f in models.FieldOfStudy.select().where(
-                models.FieldOfStudy.eligible == False))  # noqa: E712
+            INELIGIBLE_FIELDS = tuple(
+                f.code for f in models.FieldOfStudy.select().where(models.FieldOfStudy.eligible == False)
+            )  # noqa: E712
         reset_database()
     yield application
 
@@ -140,17 +146,31 @@ def city_named(name: str):
 
 def registration_data(**overrides) -> dict:
     tehran = city_named("تهران")
-    field = models.FieldOfStudy.get(models.FieldOfStudy.code == "biomedical-engineering") \
-        if models.FieldOfStudy.select().where(models.FieldOfStudy.code == "biomedical-engineering").exists() \
-        else models.FieldOfStudy.select().where(models.FieldOfStudy.eligible == True).first()  # noqa: E712
+    field = (
+        models.FieldOfStudy.get(models.FieldOfStudy.code == "biomedical-engineering")
+        if models.FieldOfStudy.select().where(models.FieldOfStudy.code == "biomedical-engineering").exists()
+        else models.FieldOfStudy.select().where(models.FieldOfStudy.eligible == True).first()
+    )  # noqa: E712
     degree = models.DegreeLevel.get(models.DegreeLevel.rank == 2)
     data = {
-        "national_code": "0499370899", "birth_date": "1370/05/21", "first_name": "مریم",
-        "last_name": "احمدی", "father_name": "علی", "gender": "female", "id_card_number": "1234",
-        "mobile": "09121234567", "phone": "", "email": "maryam@example.com",
-        "address": "تهران، خیابان انقلاب، کوچه یکم، پلاک ۱۰", "postal_code": "1314567890",
-        "province": str(tehran.province_id), "city": str(tehran.id), "field_of_study": str(field.id),
-        "degree_level": str(degree.id), "password": "Kh0sh-Amad-2024", "password_confirm": "Kh0sh-Amad-2024",
+        "national_code": "0499370899",
+        "birth_date": "1370/05/21",
+        "first_name": "مریم",
+        "last_name": "احمدی",
+        "father_name": "علی",
+        "gender": "female",
+        "id_card_number": "1234",
+        "mobile": "09121234567",
+        "phone": "",
+        "email": "maryam@example.com",
+        "address": "تهران، خیابان انقلاب، کوچه یکم، پلاک ۱۰",
+        "postal_code": "1314567890",
+        "province": str(tehran.province_id),
+        "city": str(tehran.id),
+        "field_of_study": str(field.id),
+        "degree_level": str(degree.id),
+        "password": "Kh0sh-Amad-2024",
+        "password_confirm": "Kh0sh-Amad-2024",
     }
     data.update(overrides)
     if "district" not in overrides:  # Tehran is split by district: one of Tehran University's
@@ -169,16 +189,23 @@ def make_officer(app):
         counter["n"] += 1
         with db.connection_context():
             c = city_named(city)
-            data = registration_data(national_code=national_code(counter["n"] * 7919),
-                                     mobile=f"0912{counter['n']:07d}", province=str(c.province_id),
-                                     city=str(c.id), **overrides)
+            data = registration_data(
+                national_code=national_code(counter["n"] * 7919),
+                mobile=f"0912{counter['n']:07d}",
+                province=str(c.province_id),
+                city=str(c.id),
+                **overrides,
+            )
             officer = models.register_officer(data)
             if qualified:
-                models.Officer.update(qualified_at=models.utcnow(), university=c.university_id,
-                                      qualification_number=f"1405-{officer.id:06d}").where(
-                    models.Officer.id == officer.id).execute()
+                models.Officer.update(
+                    qualified_at=models.utcnow(),
+                    university=c.university_id,
+                    qualification_number=f"1405-{officer.id:06d}",
+                ).where(models.Officer.id == officer.id).execute()
                 officer = models.Officer.get_by_id(officer.id)
             return officer
+
     return make
 
 
@@ -190,8 +217,10 @@ def make_staff(app):
         counter["n"] += 1
         with db.connection_context():
             uni = models.University.get(models.University.name == university) if role == "university" else None
-            return models.create_staff(username or f"staff{counter['n']}", PASSWORD, role, university=uni,
-                                       full_name=f"کارشناس {counter['n']}")
+            return models.create_staff(
+                username or f"staff{counter['n']}", PASSWORD, role, university=uni, full_name=f"کارشناس {counter['n']}"
+            )
+
     return make
 
 
@@ -224,10 +253,12 @@ def csrf_token_from(html: str) -> str:
 
 # ------------------------------------------------------------- sample files
 
-MINIMAL_PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
-               b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
-               b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\n"
-               b"trailer<</Root 1 0 R>>\n%%EOF\n")
+MINIMAL_PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\n"
+    b"trailer<</Root 1 0 R>>\n%%EOF\n"
+)
 
 
 def png_bytes() -> bytes:
@@ -236,9 +267,14 @@ def png_bytes() -> bytes:
 
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
     header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
-            + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
+        + chunk(b"IEND", b"")
+    )
 
 
 JPEG_BYTES = bytes.fromhex(
@@ -248,11 +284,13 @@ JPEG_BYTES = bytes.fromhex(
     "017d01020300041105122131410613516107227114328191a1082342b1c11552d1f02433627282090a161718191a25262728292a"
     "3435363738393a434445464748494a535455565758595a636465666768696a737475767778797a838485868788898a9293949596"
     "9798999aa2a3a4a5a6a7a8a9aab2b3b4b5b6b7b8b9bac2c3c4c5c6c7c8c9cad2d3d4d5d6d7d8d9dae1e2e3e4e5e6e7e8e9eaf1f2"
-    "f3f4f5f6f7f8f9faffda0008010100003f00fbd3ffd9")
+    "f3f4f5f6f7f8f9faffda0008010100003f00fbd3ffd9"
+)
 
 
 def documents_payload(kinds=("degree", "national_card", "id_booklet", "photo")) -> dict:
     import io
+
     files = {}
     for kind in kinds:
         if kind == "photo":

@@ -1,4 +1,5 @@
 """The commands of the contract."""
+
 import models
 
 
@@ -22,13 +23,33 @@ def test_tehran_is_split_between_three_universities(dbc, app):
 
 
 def test_create_staff_names_the_university_in_persian(app, dbc):
-    result = run(app, "create-staff", "--username", "isf", "--password", "Kh0sh-Amad-2024", "--role",
-                 "university", "--university", "دانشگاه علوم پزشكي اصفهان")  # Arabic ک/ی typed
+    result = run(
+        app,
+        "create-staff",
+        "--username",
+        "isf",
+        "--password",
+        "Kh0sh-Amad-2024",
+        "--role",
+        "university",
+        "--university",
+        "دانشگاه علوم پزشكي اصفهان",
+    )  # Arabic ک/ی typed
     assert result.exit_code == 0, result.output
     staff = models.StaffUser.get(models.StaffUser.username == "isf")
     assert staff.university.name == "دانشگاه علوم پزشکی اصفهان"
-    bad = run(app, "create-staff", "--username", "x", "--password", "Kh0sh-Amad-2024", "--role", "university",
-              "--university", "دانشگاه ناموجود")
+    bad = run(
+        app,
+        "create-staff",
+        "--username",
+        "x",
+        "--password",
+        "Kh0sh-Amad-2024",
+        "--role",
+        "university",
+        "--university",
+        "دانشگاه ناموجود",
+    )
     assert bad.exit_code != 0
 
 
@@ -39,8 +60,20 @@ def test_create_staff_refuses_a_weak_password(app, dbc):
 
 
 def test_create_distributor(app, dbc):
-    result = run(app, "create-distributor", "--username", "dd", "--password", "Kh0sh-Amad-2024", "--name",
-                 "شرکت نمونه", "--kind", "company", "--manager-mobile", "+989121234567")
+    result = run(
+        app,
+        "create-distributor",
+        "--username",
+        "dd",
+        "--password",
+        "Kh0sh-Amad-2024",
+        "--name",
+        "شرکت نمونه",
+        "--kind",
+        "company",
+        "--manager-mobile",
+        "+989121234567",
+    )
     assert result.exit_code == 0, result.output
     assert models.Distributor.get().manager_mobile == "09121234567"
 
@@ -63,10 +96,23 @@ def test_demo_accounts_on_an_empty_development_database(app, dbc):
 
 
 def test_create_staff_takes_a_school_by_its_official_name_or_the_contract_form(app, dbc):
-    for username, name in (("khoy1", "دانشکده علوم پزشکی خوی"), ("khoy2", "دانشگاه علوم پزشکی خوی"),
-                           ("gerash", "دانشگاه علوم پزشکی گراش")):
-        result = run(app, "create-staff", "--username", username, "--password", "Kh0sh-Amad-2024", "--role",
-                     "university", "--university", name)
+    for username, name in (
+        ("khoy1", "دانشکده علوم پزشکی خوی"),
+        ("khoy2", "دانشگاه علوم پزشکی خوی"),
+        ("gerash", "دانشگاه علوم پزشکی گراش"),
+    ):
+        result = run(
+            app,
+            "create-staff",
+            "--username",
+            username,
+            "--password",
+            "Kh0sh-Amad-2024",
+            "--role",
+            "university",
+            "--university",
+            name,
+        )
         assert result.exit_code == 0, result.output
         staff = models.StaffUser.get(models.StaffUser.username == username)
         assert staff.university.kind == "school" and staff.university.name.startswith("دانشکده علوم پزشکی ")

@@ -1,11 +1,12 @@
 """Cooperation and termination: the state table with every actor, the invariants, races."""
+
 import itertools
 import threading
 
 import pytest
 
 import models
-from models import Actor, ConflictError, Cooperation, DomainError, PermissionDenied
+from models import ConflictError, Cooperation, DomainError, PermissionDenied
 from models import cooperation as coops
 
 TEHRAN = "دانشگاه علوم پزشکی تهران"
@@ -19,17 +20,26 @@ def world(make_officer, make_staff, dbc):
     distributor = models.create_distributor("dist1", "Kh0sh-Amad-2024", "شرکت الف", "company", "09120000001")
     other_distributor = models.create_distributor("dist2", "Kh0sh-Amad-2024", "شرکت ب", "guild", "09120000002")
     tehran = models.City.get(models.City.name == "تهران")
-    branch = coops.create_branch(distributor.as_actor(), "شعبه مرکزی", tehran.province, tehran,
-                                 "تهران، خیابان آزادی، پلاک ۱", district="17")
+    branch = coops.create_branch(
+        distributor.as_actor(), "شعبه مرکزی", tehran.province, tehran, "تهران، خیابان آزادی، پلاک ۱", district="17"
+    )
     actors = {
-        "officer": officer.as_actor(), "other_officer": other_officer.as_actor(),
-        "distributor": distributor.as_actor(), "other_distributor": other_distributor.as_actor(),
+        "officer": officer.as_actor(),
+        "other_officer": other_officer.as_actor(),
+        "distributor": distributor.as_actor(),
+        "other_distributor": other_distributor.as_actor(),
         "reviewer": make_staff("university", TEHRAN).as_actor(),
         "other_university": make_staff("university", ISFAHAN).as_actor(),
         "directorate": make_staff("directorate").as_actor(),
     }
-    return {"officer": officer, "other_officer": other_officer, "branch": branch, "actors": actors,
-            "distributor": distributor, "tehran": tehran}
+    return {
+        "officer": officer,
+        "other_officer": other_officer,
+        "branch": branch,
+        "actors": actors,
+        "distributor": distributor,
+        "tehran": tehran,
+    }
 
 
 def cooperation_in_state(world, state):
@@ -54,8 +64,7 @@ def cooperation_in_state(world, state):
 
 STATES = ("pending_officer", "officer_rejected", "pending_university", "rejected", "active", "ended")
 ACTIONS = ("officer_approve", "officer_reject", "approve", "reject", "release", "terminate")
-ACTORS = ("officer", "other_officer", "distributor", "other_distributor", "reviewer", "other_university",
-          "directorate")
+ACTORS = ("officer", "other_officer", "distributor", "other_distributor", "reviewer", "other_university", "directorate")
 ALLOWED = {
     ("pending_officer", "officer_approve", "officer"): "pending_university",
     ("pending_officer", "officer_reject", "officer"): "rejected",
@@ -99,8 +108,14 @@ def test_nomination_refusals(world, make_officer, case):
         assert "qualification" in error.value.msgid
     elif case == "active_elsewhere":
         cooperation_in_state(world, "active")
-        other_branch = coops.create_branch(actors["other_distributor"], "شعبه دیگر", world["tehran"].province,
-                                           world["tehran"], "تهران، خیابان دیگر، پلاک ۲", district="17")
+        other_branch = coops.create_branch(
+            actors["other_distributor"],
+            "شعبه دیگر",
+            world["tehran"].province,
+            world["tehran"],
+            "تهران، خیابان دیگر، پلاک ۲",
+            district="17",
+        )
         with pytest.raises(DomainError) as error:
             coops.nominate(other_branch, actors["other_distributor"], world["officer"].national_code)
         assert "already" in error.value.msgid
@@ -132,8 +147,14 @@ def test_approving_a_new_officer_releases_and_notifies_the_previous_one(world):
 
 def test_later_approval_is_refused_when_the_officer_became_active_elsewhere(world):
     actors = world["actors"]
-    other_branch = coops.create_branch(actors["other_distributor"], "شعبه ب", world["tehran"].province,
-                                       world["tehran"], "تهران، خیابان ب، پلاک ۲", district="17")
+    other_branch = coops.create_branch(
+        actors["other_distributor"],
+        "شعبه ب",
+        world["tehran"].province,
+        world["tehran"],
+        "تهران، خیابان ب، پلاک ۲",
+        district="17",
+    )
     a = coops.nominate(world["branch"], actors["distributor"], world["officer"].national_code)
     b = coops.nominate(other_branch, actors["other_distributor"], world["officer"].national_code)
     a.apply("officer_approve", actors["officer"])
@@ -141,16 +162,28 @@ def test_later_approval_is_refused_when_the_officer_became_active_elsewhere(worl
     a.apply("approve", actors["reviewer"])
     with pytest.raises(ConflictError):
         b.apply("approve", actors["reviewer"])
-    assert Cooperation.select().where((Cooperation.officer == world["officer"].id)
-                                      & (Cooperation.status == "active")).count() == 1
+    assert (
+        Cooperation.select()
+        .where((Cooperation.officer == world["officer"].id) & (Cooperation.status == "active"))
+        .count()
+        == 1
+    )
 
 
 def test_two_approvals_at_the_same_moment_one_wins(world, app):
     actors = world["actors"]
-    other_branch = coops.create_branch(actors["other_distributor"], "شعبه ب", world["tehran"].province,
-                                       world["tehran"], "تهران، خیابان ب، پلاک ۲", district="17")
-    requests = [coops.nominate(world["branch"], actors["distributor"], world["officer"].national_code),
-                coops.nominate(other_branch, actors["other_distributor"], world["officer"].national_code)]
+    other_branch = coops.create_branch(
+        actors["other_distributor"],
+        "شعبه ب",
+        world["tehran"].province,
+        world["tehran"],
+        "تهران، خیابان ب، پلاک ۲",
+        district="17",
+    )
+    requests = [
+        coops.nominate(world["branch"], actors["distributor"], world["officer"].national_code),
+        coops.nominate(other_branch, actors["other_distributor"], world["officer"].national_code),
+    ]
     for r in requests:
         r.apply("officer_approve", actors["officer"])
     barrier = threading.Barrier(2)
@@ -172,18 +205,31 @@ def test_two_approvals_at_the_same_moment_one_wins(world, app):
     for t in threads:
         t.join()
     assert sorted(outcomes) == ["approved", "conflict"]
-    assert Cooperation.select().where((Cooperation.officer == world["officer"].id)
-                                      & (Cooperation.status == "active")).count() == 1
+    assert (
+        Cooperation.select()
+        .where((Cooperation.officer == world["officer"].id) & (Cooperation.status == "active"))
+        .count()
+        == 1
+    )
 
 
 def test_database_refuses_a_second_active_cooperation(world):
     cooperation = cooperation_in_state(world, "active")
-    other_branch = coops.create_branch(world["actors"]["other_distributor"], "شعبه ب", world["tehran"].province,
-                                       world["tehran"], "تهران، خیابان ب، پلاک ۲", district="17")
-    with pytest.raises(Exception):
-        with models.db.atomic():
-            Cooperation.create(branch=other_branch, distributor=other_branch.distributor_id,
-                               officer=cooperation.officer_id, status="active")
+    other_branch = coops.create_branch(
+        world["actors"]["other_distributor"],
+        "شعبه ب",
+        world["tehran"].province,
+        world["tehran"],
+        "تهران، خیابان ب، پلاک ۲",
+        district="17",
+    )
+    with pytest.raises(Exception), models.db.atomic():
+        Cooperation.create(
+            branch=other_branch,
+            distributor=other_branch.distributor_id,
+            officer=cooperation.officer_id,
+            status="active",
+        )
 
 
 def test_termination_ends_the_cooperation_and_texts_the_manager(world):
@@ -197,8 +243,12 @@ def test_termination_ends_the_cooperation_and_texts_the_manager(world):
     ended = Cooperation.get_by_id(cooperation.id)
     assert ended.status == "ended" and ended.end_reason == "terminated" and ended.ended_at
     assert world["branch"].active_cooperation() is None
-    sms = models.SmsOutbox.select().where(models.SmsOutbox.to == world["distributor"].manager_mobile) \
-        .order_by(models.SmsOutbox.id.desc()).first()
+    sms = (
+        models.SmsOutbox.select()
+        .where(models.SmsOutbox.to == world["distributor"].manager_mobile)
+        .order_by(models.SmsOutbox.id.desc())
+        .first()
+    )
     assert officer.full_name in sms.text
     with pytest.raises(ConflictError):
         coops.finalize_termination(termination, world["actors"]["officer"])

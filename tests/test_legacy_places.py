@@ -1,5 +1,6 @@
 """The legacy import and issue 19: the optional ``district`` column of officers.csv, routing
 by it, and the field x degree matrix, on generated files."""
+
 from __future__ import annotations
 
 import csv
@@ -21,12 +22,27 @@ def _write(directory, name, columns, rows):
 
 def _officer(n, **overrides):
     row = {
-        "user_code": f"8{n:05d}", "national_code": national_code(n * 7919 + 29), "birth_date": "1365/04/12",
-        "first_name": "رضا", "last_name": "کریمی", "father_name": "حسن", "gender": "male",
-        "id_card_number": str(1000 + n), "mobile": f"0913{n:07d}", "phone": "", "email": "",
-        "address": "تهران، خیابان آزادی، کوچه دوم، پلاک ۱۲", "postal_code": "1314567890",
-        "province": "تهران", "city": "تهران", "field_of_study": "مهندسی پزشکی", "degree_level": "کارشناسی",
-        "password_format": "0", "password": f"old-pass-{n}", "password_salt": "", "qualified": "1",
+        "user_code": f"8{n:05d}",
+        "national_code": national_code(n * 7919 + 29),
+        "birth_date": "1365/04/12",
+        "first_name": "رضا",
+        "last_name": "کریمی",
+        "father_name": "حسن",
+        "gender": "male",
+        "id_card_number": str(1000 + n),
+        "mobile": f"0913{n:07d}",
+        "phone": "",
+        "email": "",
+        "address": "تهران، خیابان آزادی، کوچه دوم، پلاک ۱۲",
+        "postal_code": "1314567890",
+        "province": "تهران",
+        "city": "تهران",
+        "field_of_study": "مهندسی پزشکی",
+        "degree_level": "کارشناسی",
+        "password_format": "0",
+        "password": f"old-pass-{n}",
+        "password_salt": "",
+        "qualified": "1",
     }
     row.update(overrides)
     return row
@@ -42,6 +58,7 @@ def legacy_dir(tmp_path):
         for name in (legacy.DISTRIBUTORS, legacy.BRANCHES, legacy.COOPERATIONS):
             _write(directory, name, legacy.COLUMNS[name], [])
         return directory
+
     return make
 
 
@@ -51,8 +68,13 @@ def _report(directory):
 
 
 def test_the_district_column_routes_and_is_checked(dbc, legacy_dir):
-    rows = [_officer(1, district="۵"), _officer(2, district=""), _officer(3, district="40"),
-            _officer(4, city="شیراز", province="فارس", district="3"), _officer(5, city="شیراز", province="فارس")]
+    rows = [
+        _officer(1, district="۵"),
+        _officer(2, district=""),
+        _officer(3, district="40"),
+        _officer(4, city="شیراز", province="فارس", district="3"),
+        _officer(5, city="شیراز", province="فارس"),
+    ]
     directory = legacy_dir(rows)
     legacy.import_legacy(directory)
     by_user_code = {o.user_code: o for o in models.Officer.select()}
@@ -74,8 +96,12 @@ def test_the_file_without_a_district_column_still_imports(dbc, legacy_dir):
 
 
 def test_a_field_not_allowed_at_the_degree_is_refused(dbc, legacy_dir):
-    directory = legacy_dir([_officer(7, field_of_study="پزشکی عمومی", degree_level="کارشناسی"),
-                            _officer(8, field_of_study="پزشکی عمومی", degree_level="دکترای حرفه‌ای")])
+    directory = legacy_dir(
+        [
+            _officer(7, field_of_study="پزشکی عمومی", degree_level="کارشناسی"),
+            _officer(8, field_of_study="پزشکی عمومی", degree_level="دکترای حرفه‌ای"),
+        ]
+    )
     legacy.import_legacy(directory)
     codes = {o.user_code for o in models.Officer.select()}
     assert "800007" not in codes and "800008" in codes

@@ -2,6 +2,7 @@
 exactly what ``models.create_tables()`` builds, and they upgrade the previous release's
 schema (all migrations but the last) with its data in place. Runs on SQLite, and on
 PostgreSQL when TEST_DATABASE_URL names one (each database in a schema of its own)."""
+
 from __future__ import annotations
 
 import datetime
@@ -13,10 +14,8 @@ import pytest
 from peewee import PostgresqlDatabase
 
 import models
-from models import db
-from models import migrations
-
 from conftest import national_code
+from models import db, migrations
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 PG = PG_URL.startswith("postgres")
@@ -58,9 +57,15 @@ def fresh(tmp_path):
 
 def _pg_params(url):
     from urllib.parse import urlparse
+
     parts = urlparse(url)
-    return {"database": parts.path.lstrip("/"), "user": parts.username, "password": parts.password,
-            "host": parts.hostname, "port": parts.port or 5432}
+    return {
+        "database": parts.path.lstrip("/"),
+        "user": parts.username,
+        "password": parts.password,
+        "host": parts.hostname,
+        "port": parts.port or 5432,
+    }
 
 
 def schema_of(database) -> dict:
@@ -73,8 +78,9 @@ def schema_of(database) -> dict:
         if table == migrations.HISTORY_TABLE:
             continue
         columns = sorted((c.name, c.data_type, c.null, c.primary_key) for c in database.get_columns(table, **kwargs))
-        indexes = sorted((i.name, i.unique, tuple(i.columns), _where(i.sql, schema))
-                         for i in database.get_indexes(table, **kwargs))
+        indexes = sorted(
+            (i.name, i.unique, tuple(i.columns), _where(i.sql, schema)) for i in database.get_indexes(table, **kwargs)
+        )
         keys = sorted((f.column, f.dest_table, f.dest_column) for f in database.get_foreign_keys(table, **kwargs))
         result[table] = {"columns": columns, "indexes": indexes, "foreign_keys": keys}
     return result
@@ -124,8 +130,10 @@ def _insert_as_of(database, model, **values):
             continue
         columns.append(f'"{field.column_name}"')
         params.append(field.db_value(value))
-    sql = (f'INSERT INTO "{model._meta.table_name}" ({", ".join(columns)}) '
-           f'VALUES ({", ".join([database.param] * len(params))})')
+    sql = (
+        f'INSERT INTO "{model._meta.table_name}" ({", ".join(columns)}) '
+        f"VALUES ({', '.join([database.param] * len(params))})"
+    )
     if PG:
         return database.execute_sql(sql + ' RETURNING "id"', params).fetchone()[0]
     return database.execute_sql(sql, params).lastrowid
@@ -139,15 +147,27 @@ def _reference_rows_as_of(database):
         with open(models.reference.DATA_DIR / name, encoding="utf-8", newline="") as handle:
             return list(csv.DictReader(handle))
 
-    provinces = {r["code"]: _insert_as_of(database, models.Province, code=r["code"], name=r["name_fa"])
-                 for r in rows("provinces.csv")}
-    universities = {r["code"]: _insert_as_of(database, models.University, code=r["code"], name=r["name_fa"],
-                                             province=provinces[r["province_code"]])
-                    for r in rows("universities.csv")}
-    cities = {r["name_fa"]: _insert_as_of(database, models.City, name=r["name_fa"],
-                                          province=provinces[r["province_code"]],
-                                          university=universities[r["university_code"]])
-              for r in rows("cities.csv") if r["province_code"] == "tehran"}
+    provinces = {
+        r["code"]: _insert_as_of(database, models.Province, code=r["code"], name=r["name_fa"])
+        for r in rows("provinces.csv")
+    }
+    universities = {
+        r["code"]: _insert_as_of(
+            database, models.University, code=r["code"], name=r["name_fa"], province=provinces[r["province_code"]]
+        )
+        for r in rows("universities.csv")
+    }
+    cities = {
+        r["name_fa"]: _insert_as_of(
+            database,
+            models.City,
+            name=r["name_fa"],
+            province=provinces[r["province_code"]],
+            university=universities[r["university_code"]],
+        )
+        for r in rows("cities.csv")
+        if r["province_code"] == "tehran"
+    }
     field = _insert_as_of(database, models.FieldOfStudy, code="biomedical-engineering", name="مهندسی پزشکی")
     degree = _insert_as_of(database, models.DegreeLevel, code="bachelor", name="کارشناسی", rank=2)
     return provinces["tehran"], cities["تهران"], universities["tehran"], field, degree
@@ -161,13 +181,31 @@ def _previous_release_with_data(database):
     assert applied == names[:-1]
     province, city, university, field, degree = _reference_rows_as_of(database)
     officer_id = _insert_as_of(
-        database, models.Officer, user_code="100042", national_code=national_code(4242),
-        birth_date=datetime.date(1991, 8, 12), first_name="مریم", last_name="احمدی", mobile="09121234567",
-        address="تهران، خیابان انقلاب، کوچه یکم، پلاک ۱۰", postal_code="1314567890", province=province,
-        city=city, field_of_study=field, degree_level=degree, password_hash=models.hash_password("Kh0sh-Amad-2024"))
-    request_id = _insert_as_of(database, models.QualificationRequest, officer=officer_id, status="submitted",
-                               submitted_at=models.utcnow(), last_submitted_at=models.utcnow(),
-                               university=university)
+        database,
+        models.Officer,
+        user_code="100042",
+        national_code=national_code(4242),
+        birth_date=datetime.date(1991, 8, 12),
+        first_name="مریم",
+        last_name="احمدی",
+        mobile="09121234567",
+        address="تهران، خیابان انقلاب، کوچه یکم، پلاک ۱۰",
+        postal_code="1314567890",
+        province=province,
+        city=city,
+        field_of_study=field,
+        degree_level=degree,
+        password_hash=models.hash_password("Kh0sh-Amad-2024"),
+    )
+    request_id = _insert_as_of(
+        database,
+        models.QualificationRequest,
+        officer=officer_id,
+        status="submitted",
+        submitted_at=models.utcnow(),
+        last_submitted_at=models.utcnow(),
+        university=university,
+    )
     return officer_id, request_id, names[-1]
 
 
@@ -182,9 +220,8 @@ def test_upgrade_from_the_previous_release_keeps_the_data(fresh):
     assert models.Province.select().count() == 31
     officer = again
     # The rules the indexes enforce still hold after the upgrade.
-    with pytest.raises(models.IntegrityError if hasattr(models, "IntegrityError") else Exception):
-        with db.atomic():
-            models.QualificationRequest.create(officer=officer, status="draft")
+    with pytest.raises(models.IntegrityError if hasattr(models, "IntegrityError") else Exception), db.atomic():
+        models.QualificationRequest.create(officer=officer, status="draft")
     upgraded = schema_of(database)
     expected = fresh()
     models.create_tables()
@@ -206,11 +243,13 @@ def test_a_database_made_before_migrations_is_adopted(fresh):
 @pytest.mark.sqlite_only
 def test_init_db_applies_the_pending_migrations(tmp_path):
     from app import create_app
+
     original = db.obj
     url = f"sqlite:///{tmp_path / 'init.db'}"
     try:
-        app = create_app({"DATABASE_URL": url, "SECRET_KEY": "x", "SEED_DEMO_DATA": False,
-                          "UPLOAD_DIR": str(tmp_path / "documents")})
+        app = create_app(
+            {"DATABASE_URL": url, "SECRET_KEY": "x", "SEED_DEMO_DATA": False, "UPLOAD_DIR": str(tmp_path / "documents")}
+        )
         result = app.test_cli_runner().invoke(args=["init-db"])
         assert result.exit_code == 0, result.output
         assert "migration applied: 001_initial" in result.output

@@ -431,11 +431,11 @@ def test_to_tehran(utc, expected):
     local = to_tehran(utc)
     assert local.tzinfo == ZoneInfo("Asia/Tehran")
     assert local.replace(tzinfo=None) == expected
-    assert local == utc.replace(tzinfo=datetime.timezone.utc)  # same instant
+    assert local == utc.replace(tzinfo=datetime.UTC)  # same instant
 
 
 def test_to_tehran_aware_and_none():
-    aware = datetime.datetime(2024, 1, 1, 12, tzinfo=datetime.timezone.utc)
+    aware = datetime.datetime(2024, 1, 1, 12, tzinfo=datetime.UTC)
     assert to_tehran(aware).hour == 15
     assert to_tehran(None) is None
 

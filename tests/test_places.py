@@ -1,6 +1,7 @@
 """Places that match the country (issue 19): routing by (city, district), the loader's
 corrections of the first release's rows, the university names, Persian alphabetical order and
 the field x degree matrix, against the real database and the shipped data files."""
+
 from __future__ import annotations
 
 import csv
@@ -36,8 +37,9 @@ def _province(code):
 
 @pytest.mark.parametrize("row", _data("city_districts.csv"), ids=lambda r: f"{r['city_fa']}-{r['district']}")
 def test_every_district_routes_to_the_university_the_data_names(dbc, row):
-    city = models.City.get((models.City.name == row["city_fa"])
-                           & (models.City.province == _province(row["province_code"])))
+    city = models.City.get(
+        (models.City.name == row["city_fa"]) & (models.City.province == _province(row["province_code"]))
+    )
     assert models.route(city, int(row["district"])).code == row["university_code"]
 
 
@@ -85,9 +87,12 @@ def test_other_cities_take_no_district(dbc):
 def test_every_city_of_the_file_is_loaded_with_its_county(dbc):
     rows = _data("cities.csv")
     assert models.City.select().count() >= len(rows)
-    loaded = {(c.province.code, c.name): (c.county, c.university.code)
-              for c in models.City.select(models.City, models.Province, models.University)
-              .join_from(models.City, models.Province).join_from(models.City, models.University)}
+    loaded = {
+        (c.province.code, c.name): (c.county, c.university.code)
+        for c in models.City.select(models.City, models.Province, models.University)
+        .join_from(models.City, models.Province)
+        .join_from(models.City, models.University)
+    }
     for row in rows:
         assert loaded[(row["province_code"], row["name_fa"])] == (row["county_fa"], row["university_code"])
 
@@ -97,12 +102,14 @@ def _first_release_rows():
     a county's name on a city, Tabas in Yazd, no counties."""
     khoy = models.University.get(models.University.code == "khoy")
     models.University.update(name="دانشگاه علوم پزشکی خوی", kind="university").where(
-        models.University.id == khoy.id).execute()
+        models.University.id == khoy.id
+    ).execute()
     haftgel = models.City.get(models.City.name == "هفتگل")
     models.City.update(name="هفتکل", county="").where(models.City.id == haftgel.id).execute()
     tabas = models.City.get((models.City.name == "طبس") & (models.City.province == _province("khorasan-jonubi")))
-    models.City.update(province=_province("yazd"), university=models.University.get(
-        models.University.code == "yazd")).where(models.City.id == tabas.id).execute()
+    models.City.update(
+        province=_province("yazd"), university=models.University.get(models.University.code == "yazd")
+    ).where(models.City.id == tabas.id).execute()
     return khoy.id, haftgel.id, tabas.id
 
 
@@ -129,10 +136,12 @@ def test_reload_corrects_the_rows_nobody_edited(restore_reference_rows):
 def test_reload_keeps_what_the_directorate_edited(restore_reference_rows):
     khoy = models.University.get(models.University.code == "khoy")
     models.University.update(name="دانشکده علوم پزشکی و خدمات بهداشتی درمانی خوی").where(
-        models.University.id == khoy.id).execute()
+        models.University.id == khoy.id
+    ).execute()
     district = models.CityDistrict.get((models.CityDistrict.city == _tehran()) & (models.CityDistrict.number == 1))
     models.CityDistrict.update(university=models.University.get(models.University.code == "iran")).where(
-        models.CityDistrict.id == district.id).execute()
+        models.CityDistrict.id == district.id
+    ).execute()
     medicine = models.FieldOfStudy.get(models.FieldOfStudy.code == "medicine")
     models.FieldDegree.delete().where(models.FieldDegree.field == medicine).execute()
 
@@ -145,14 +154,14 @@ def test_reload_keeps_what_the_directorate_edited(restore_reference_rows):
     # Put the shared rows back as the data has them.
     models.University.update(name="دانشکده علوم پزشکی خوی").where(models.University.id == khoy.id).execute()
     models.CityDistrict.update(university=models.University.get(models.University.code == "shahid-beheshti")).where(
-        models.CityDistrict.id == district.id).execute()
+        models.CityDistrict.id == district.id
+    ).execute()
     for degree in models.DegreeLevel.select().where(models.DegreeLevel.code == "professional-doctorate"):
         models.FieldDegree.create(field=medicine, degree=degree)
 
 
 def test_a_data_directory_without_the_new_files_still_loads(dbc, tmp_path):
-    for name in ("provinces.csv", "universities.csv", "cities.csv", "fields.csv", "degrees.csv",
-                 "document_kinds.csv"):
+    for name in ("provinces.csv", "universities.csv", "cities.csv", "fields.csv", "degrees.csv", "document_kinds.csv"):
         shutil.copy(DATA_DIR / name, tmp_path / name)
     assert set(models.load_reference_data(tmp_path).values()) == {0}
 
@@ -160,13 +169,16 @@ def test_a_data_directory_without_the_new_files_still_loads(dbc, tmp_path):
 # --- names ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name, code", [
-    ("دانشکده علوم پزشکی خوی", "khoy"),
-    ("دانشگاه علوم پزشکی خوی", "khoy"),
-    ("دانشگاه علوم پزشكي خوی", "khoy"),  # Arabic kaf and yeh, as typed on some keyboards
-    ("دانشگاه علوم پزشکی اصفهان", "isfahan"),
-    ("دانشگاه علوم پزشکی شهید بهشتی", "shahid-beheshti"),
-])
+@pytest.mark.parametrize(
+    "name, code",
+    [
+        ("دانشکده علوم پزشکی خوی", "khoy"),
+        ("دانشگاه علوم پزشکی خوی", "khoy"),
+        ("دانشگاه علوم پزشكي خوی", "khoy"),  # Arabic kaf and yeh, as typed on some keyboards
+        ("دانشگاه علوم پزشکی اصفهان", "isfahan"),
+        ("دانشگاه علوم پزشکی شهید بهشتی", "shahid-beheshti"),
+    ],
+)
 def test_a_university_is_found_by_its_official_name_or_the_contract_form(dbc, name, code):
     assert models.find_university(name).code == code
 
@@ -203,8 +215,14 @@ def test_provinces_and_cities_are_in_persian_order(dbc):
 
 
 def test_persian_order_puts_vav_before_he_and_reads_arabic_letters_as_persian():
-    assert sorted(["یزد", "همدان", "ورامین", "كرمان", "گیلان", "قم"], key=persian.sort_key) == \
-        ["قم", "كرمان", "گیلان", "ورامین", "همدان", "یزد"]
+    assert sorted(["یزد", "همدان", "ورامین", "كرمان", "گیلان", "قم"], key=persian.sort_key) == [
+        "قم",
+        "كرمان",
+        "گیلان",
+        "ورامین",
+        "همدان",
+        "یزد",
+    ]
 
 
 # --- field x degree ------------------------------------------------------------------
@@ -218,15 +236,18 @@ def _degree(code):
     return models.DegreeLevel.get(models.DegreeLevel.code == code)
 
 
-@pytest.mark.parametrize("field, degree, allowed", [
-    ("medicine", "professional-doctorate", True),
-    ("medicine", "bachelor", False),
-    ("medicine", "phd", False),
-    ("dentistry", "professional-doctorate", True),
-    ("dentistry", "master", False),
-    ("biomedical-engineering", "associate", True),  # no restriction: every eligible degree
-    ("biomedical-engineering", "phd", True),
-])
+@pytest.mark.parametrize(
+    "field, degree, allowed",
+    [
+        ("medicine", "professional-doctorate", True),
+        ("medicine", "bachelor", False),
+        ("medicine", "phd", False),
+        ("dentistry", "professional-doctorate", True),
+        ("dentistry", "master", False),
+        ("biomedical-engineering", "associate", True),  # no restriction: every eligible degree
+        ("biomedical-engineering", "phd", True),
+    ],
+)
 def test_the_shipped_matrix(dbc, field, degree, allowed):
     if allowed:
         models.check_study(_field(field), _degree(degree))
@@ -255,16 +276,18 @@ def test_an_edit_request_is_checked_against_the_matrix_with_the_unchanged_value(
     with pytest.raises(models.ValidationFailed) as refused:
         edits.file_edit_request(officer, officer.as_actor(), {"field_of_study": str(_field("medicine").id)}, [])
     assert "degree_level" in refused.value.errors
-    request_ = edits.file_edit_request(officer, officer.as_actor(), {
-        "field_of_study": str(_field("medicine").id),
-        "degree_level": str(_degree("professional-doctorate").id)}, [])
+    request_ = edits.file_edit_request(
+        officer,
+        officer.as_actor(),
+        {"field_of_study": str(_field("medicine").id), "degree_level": str(_degree("professional-doctorate").id)},
+        [],
+    )
     assert set(request_.change_map) == {"field_of_study", "degree_level"}
 
 
 def test_an_approval_checks_the_matrix_of_the_day(make_officer, make_staff, restore_reference_rows):
     officer = make_officer(qualified=True)
-    request_ = edits.file_edit_request(officer, officer.as_actor(),
-                                       {"field_of_study": str(_field("physics").id)}, [])
+    request_ = edits.file_edit_request(officer, officer.as_actor(), {"field_of_study": str(_field("physics").id)}, [])
     models.FieldDegree.create(field=_field("physics"), degree=_degree("phd"))  # restricted meanwhile
     with pytest.raises(models.DomainError):
         request_.apply("approve", make_staff("university", "دانشگاه علوم پزشکی تهران").as_actor())
@@ -285,8 +308,9 @@ def test_an_approved_change_of_district_moves_the_file(make_officer, make_staff,
 def test_moving_out_of_tehran_drops_the_district(make_officer, make_staff, dbc):
     officer = make_officer(qualified=True)
     shiraz = models.City.get(models.City.name == "شیراز")
-    request_ = edits.file_edit_request(officer, officer.as_actor(),
-                                       {"province": str(shiraz.province_id), "city": str(shiraz.id)}, [])
+    request_ = edits.file_edit_request(
+        officer, officer.as_actor(), {"province": str(shiraz.province_id), "city": str(shiraz.id)}, []
+    )
     assert request_.change_map["district"] is None
     request_.apply("approve", make_staff("university", "دانشگاه علوم پزشکی تهران").as_actor())
     again = models.Officer.get_by_id(officer.id)
@@ -301,9 +325,18 @@ def test_a_qualification_request_snapshots_the_district_and_goes_to_its_universi
     owner = officer.as_actor()
     request_ = models.qualification.start_request(officer, owner)
     for i, kind in enumerate(("degree", "national_card", "id_booklet", "photo")):
-        models.qualification.attach_document(request_, owner, kind, StoredFile(
-            storage_name=f"aa/{(request_.id * 10 + i):032x}.pdf", display_name=f"{kind}.pdf",
-            content_type="application/pdf", size=10, sha256="0" * 64))
+        models.qualification.attach_document(
+            request_,
+            owner,
+            kind,
+            StoredFile(
+                storage_name=f"aa/{(request_.id * 10 + i):032x}.pdf",
+                display_name=f"{kind}.pdf",
+                content_type="application/pdf",
+                size=10,
+                sha256="0" * 64,
+            ),
+        )
     request_.apply("submit", owner)
     submitted = models.QualificationRequest.get_by_id(request_.id)
     assert (submitted.city_id, submitted.district, submitted.university.code) == (_tehran().id, 9, "iran")
@@ -316,7 +349,8 @@ def test_a_branch_in_tehran_needs_a_district_and_routes_by_it(dbc):
     with pytest.raises(models.ValidationFailed) as refused:
         models.cooperation.create_branch(actor, "شعبه مرکزی", tehran.province, tehran, "تهران، خیابان آزادی، پلاک ۱۲")
     assert "district" in refused.value.errors
-    branch = models.cooperation.create_branch(actor, "شعبه مرکزی", tehran.province, tehran,
-                                              "تهران، خیابان آزادی، پلاک ۱۲", district="۲۱")
+    branch = models.cooperation.create_branch(
+        actor, "شعبه مرکزی", tehran.province, tehran, "تهران، خیابان آزادی، پلاک ۱۲", district="۲۱"
+    )
     assert branch.district == 21
     assert models.route(branch.city, branch.district).code == "iran"

@@ -1,6 +1,7 @@
 """The district on the officer's pages (issue 19): the select on the registration form, its
 rule (required in Tehran, empty elsewhere), the question put to the first release's Tehran
 officers at login, and the Persian order of the form's lists."""
+
 from __future__ import annotations
 
 import re
@@ -9,8 +10,8 @@ import pytest
 
 import models
 import persian
-from models import Officer, QualificationRequest
 from conftest import PASSWORD, city_named, login, registration_data, staff_client_for
+from models import Officer, QualificationRequest
 
 
 def _select(html: str, name: str) -> str:
@@ -70,11 +71,13 @@ def test_a_tehran_registration_without_a_known_district_is_refused(client, dbc, 
 
 def test_elsewhere_the_district_stays_empty(client, dbc):
     shiraz = city_named("شیراز")
-    refused = client.post("/officer/register", data=registration_data(
-        province=str(shiraz.province_id), city=str(shiraz.id), district="3"))
+    refused = client.post(
+        "/officer/register", data=registration_data(province=str(shiraz.province_id), city=str(shiraz.id), district="3")
+    )
     assert refused.status_code == 422 and 'aria-invalid="true"' in _select(refused.get_data(as_text=True), "district")
-    accepted = client.post("/officer/register", data=registration_data(
-        province=str(shiraz.province_id), city=str(shiraz.id), district=""))
+    accepted = client.post(
+        "/officer/register", data=registration_data(province=str(shiraz.province_id), city=str(shiraz.id), district="")
+    )
     assert accepted.status_code == 200
     officer = Officer.get(Officer.national_code == "0499370899")
     assert officer.district is None and officer.reviewing_university().code == "shiraz"
@@ -84,9 +87,13 @@ def _first_release_tehran_officer(make_officer):
     """A Tehran officer registered before districts existed, with a request under review."""
     officer = make_officer()
     Officer.update(district=None).where(Officer.id == officer.id).execute()
-    request_ = QualificationRequest.create(officer=officer, status="submitted", submitted_at=models.utcnow(),
-                                           last_submitted_at=models.utcnow(),
-                                           university=city_named("تهران").university_id)
+    request_ = QualificationRequest.create(
+        officer=officer,
+        status="submitted",
+        submitted_at=models.utcnow(),
+        last_submitted_at=models.utcnow(),
+        university=city_named("تهران").university_id,
+    )
     return Officer.get_by_id(officer.id), request_
 
 
@@ -99,8 +106,9 @@ def test_a_tehran_officer_without_a_district_is_asked_at_login(app, make_officer
     assert dashboard.status_code == 302 and "/officer/district" in dashboard.headers["Location"]
     page = client.get(dashboard.headers["Location"])
     assert page.status_code == 200
-    assert [value for value, _ in _options(_select(page.get_data(as_text=True), "district")) if value] == \
-        [str(n) for n in range(1, 23)]
+    assert [value for value, _ in _options(_select(page.get_data(as_text=True), "district")) if value] == [
+        str(n) for n in range(1, 23)
+    ]
     refused = client.post("/officer/district", data={"district": "40"})
     assert refused.status_code == 422 and 'role="alert"' in refused.get_data(as_text=True)
     saved = client.post("/officer/district", data={"district": "5", "next": "/officer/"})
@@ -123,8 +131,11 @@ def test_officers_elsewhere_or_with_a_district_are_not_asked(app, make_officer, 
 def test_back_office_lists_sort_names_in_persian_order(app, make_staff, dbc):
     director = staff_client_for(app, make_staff("directorate"))
     html = director.get("/admin/province/?sort=1").get_data(as_text=True)  # by name
-    shown = [name for name in re.findall(r"<td[^>]*>\s*([^<]+?)\s*</td>", html)
-             if name in {p.name for p in models.Province.select()}]
+    shown = [
+        name
+        for name in re.findall(r"<td[^>]*>\s*([^<]+?)\s*</td>", html)
+        if name in {p.name for p in models.Province.select()}
+    ]
     assert shown == sorted(shown, key=persian.sort_key) and len(shown) >= 10
     # In code-point order «چهارمحال و بختیاری» would come after «همدان», off the first page.
     assert "چهارمحال و بختیاری" in shown

@@ -115,8 +115,15 @@ def test_31_provinces_with_unique_codes_and_names(provinces):
 
 def test_well_known_provinces_present(provinces):
     names = {p["name_fa"] for p in provinces}
-    for expected in ("تهران", "اصفهان", "خراسان رضوی", "آذربایجان شرقی",
-                     "کهگیلویه و بویراحمد", "سیستان و بلوچستان", "چهارمحال و بختیاری"):
+    for expected in (
+        "تهران",
+        "اصفهان",
+        "خراسان رضوی",
+        "آذربایجان شرقی",
+        "کهگیلویه و بویراحمد",
+        "سیستان و بلوچستان",
+        "چهارمحال و بختیاری",
+    ):
         assert expected in names, expected
 
 
@@ -142,8 +149,22 @@ def test_university_names_use_official_form_of_their_kind(universities):
 
 def test_schools_named_officially_as_daneshkadeh(universities):
     kinds = {u["code"]: u["kind"] for u in universities}
-    for code in ("khoy", "sarab", "asadabad", "saravan", "sirjan", "torbat-jam", "esfarayen",
-                 "khomein", "saveh", "gerash", "maragheh", "larestan", "shushtar", "behbahan"):
+    for code in (
+        "khoy",
+        "sarab",
+        "asadabad",
+        "saravan",
+        "sirjan",
+        "torbat-jam",
+        "esfarayen",
+        "khomein",
+        "saveh",
+        "gerash",
+        "maragheh",
+        "larestan",
+        "shushtar",
+        "behbahan",
+    ):
         assert kinds[code] == "school", code
     for code in ("tehran", "shahid-beheshti", "iran", "isfahan", "shiraz", "mashhad"):
         assert kinds[code] == "university", code
@@ -249,8 +270,11 @@ def test_tehran_province_split_between_the_three_tehran_universities(cities):
 def test_tehran_city_is_split_between_the_three_universities_by_district(cities):
     matches = [c for c in cities if c["province_code"] == TEHRAN_PROVINCE and c["name_fa"] == "تهران"]
     assert len(matches) == 1
-    districts = {int(d["district"]): d["university_code"] for d in read("city_districts.csv")
-                 if (d["province_code"], d["city_fa"]) == (TEHRAN_PROVINCE, "تهران")}
+    districts = {
+        int(d["district"]): d["university_code"]
+        for d in read("city_districts.csv")
+        if (d["province_code"], d["city_fa"]) == (TEHRAN_PROVINCE, "تهران")
+    }
     assert sorted(districts) == list(range(1, 23))
     assert set(districts.values()) == TEHRAN_UNIVERSITIES
     assert {d for d, u in districts.items() if u == "iran"} == IRAN_UNIVERSITY_DISTRICTS

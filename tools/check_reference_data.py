@@ -4,6 +4,7 @@ duplicates, cross-province routing, universities that cover nothing, Tehran's di
 Standard library only, like tests/test_reference_data.py, which enforces the same rules:
     python3 tools/check_reference_data.py      # exit status 1 when a check fails
 """
+
 from __future__ import annotations
 
 import csv
@@ -16,15 +17,37 @@ DATA = Path(__file__).resolve().parent.parent / "data"
 # (cities, counties) per province in the Statistical Centre of Iran's country divisions of 1402
 # (amar.org.ir/geo), the numbered sub-city regions left out. See data/README.md.
 SOURCE_COUNTS = {
-    "azarbaijan-sharqi": (72, 22), "azarbaijan-gharbi": (48, 20), "ardabil": (35, 12),
-    "isfahan": (114, 28), "alborz": (18, 7), "ilam": (28, 12), "bushehr": (41, 10),
-    "tehran": (49, 16), "chaharmahal-bakhtiari": (43, 12), "khorasan-jonubi": (31, 11),
-    "khorasan-razavi": (97, 34), "khorasan-shomali": (25, 10), "khuzestan": (89, 30),
-    "zanjan": (21, 8), "semnan": (21, 8), "sistan-baluchestan": (55, 26), "fars": (124, 37),
-    "qazvin": (28, 6), "qom": (7, 3), "kurdistan": (33, 10), "kerman": (85, 25),
-    "kermanshah": (35, 14), "kohgiluyeh-boyerahmad": (21, 9), "golestan": (37, 14),
-    "gilan": (56, 17), "lorestan": (33, 12), "mazandaran": (64, 22), "markazi": (34, 12),
-    "hormozgan": (49, 13), "hamadan": (33, 10), "yazd": (25, 12),
+    "azarbaijan-sharqi": (72, 22),
+    "azarbaijan-gharbi": (48, 20),
+    "ardabil": (35, 12),
+    "isfahan": (114, 28),
+    "alborz": (18, 7),
+    "ilam": (28, 12),
+    "bushehr": (41, 10),
+    "tehran": (49, 16),
+    "chaharmahal-bakhtiari": (43, 12),
+    "khorasan-jonubi": (31, 11),
+    "khorasan-razavi": (97, 34),
+    "khorasan-shomali": (25, 10),
+    "khuzestan": (89, 30),
+    "zanjan": (21, 8),
+    "semnan": (21, 8),
+    "sistan-baluchestan": (55, 26),
+    "fars": (124, 37),
+    "qazvin": (28, 6),
+    "qom": (7, 3),
+    "kurdistan": (33, 10),
+    "kerman": (85, 25),
+    "kermanshah": (35, 14),
+    "kohgiluyeh-boyerahmad": (21, 9),
+    "golestan": (37, 14),
+    "gilan": (56, 17),
+    "lorestan": (33, 12),
+    "mazandaran": (64, 22),
+    "markazi": (34, 12),
+    "hormozgan": (49, 13),
+    "hamadan": (33, 10),
+    "yazd": (25, 12),
 }
 TEHRAN_DISTRICTS = 22
 
@@ -79,9 +102,11 @@ def problems() -> list[str]:
 
 def main() -> int:
     cities = read("cities.csv")
-    print(f"{len(cities)} cities, {len({(c['province_code'], c['county_fa']) for c in cities})} counties, "
-          f"{len(read('universities.csv'))} universities and schools, "
-          f"{sum(c['name_en_romanized'] == '1' for c in cities)} English names romanized by rule")
+    print(
+        f"{len(cities)} cities, {len({(c['province_code'], c['county_fa']) for c in cities})} counties, "
+        f"{len(read('universities.csv'))} universities and schools, "
+        f"{sum(c['name_en_romanized'] == '1' for c in cities)} English names romanized by rule"
+    )
     found = problems()
     for line in found:
         print("FAIL", line)

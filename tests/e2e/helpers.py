@@ -1,5 +1,6 @@
 """Helpers for the browser tests: accessibility checks with axe-core, dialog watching,
 and logging in through the real forms."""
+
 from __future__ import annotations
 
 import re
@@ -13,12 +14,14 @@ TEHRAN_UNIVERSITY = "دانشگاه علوم پزشکی تهران"
 
 # ------------------------------------------------------------------ dialogs
 
+
 def watch_dialogs(context, fired: list) -> None:
     """Record (and dismiss) every alert/confirm/prompt any page of the context opens."""
+
     def on_dialog(dialog):
-        fired.append({"type": dialog.type, "message": dialog.message,
-                      "url": dialog.page.url if dialog.page else ""})
+        fired.append({"type": dialog.type, "message": dialog.message, "url": dialog.page.url if dialog.page else ""})
         dialog.dismiss()
+
     context.on("dialog", on_dialog)
 
 
@@ -63,8 +66,7 @@ def assert_accessible(page, label: str = "") -> list:
     """No serious or critical WCAG 2 A/AA violation; prints and returns the lesser ones."""
     violations = axe_violations(page)
     serious = [v for v in violations if v["impact"] in ("serious", "critical")]
-    assert not serious, (f"axe found serious/critical violations on {label or page.url}:\n"
-                         + format_violations(serious))
+    assert not serious, f"axe found serious/critical violations on {label or page.url}:\n" + format_violations(serious)
     minor = [v for v in violations if v not in serious]
     if minor:
         print(f"axe (minor/moderate) on {label or page.url}:\n{format_violations(minor)}")
@@ -73,11 +75,12 @@ def assert_accessible(page, label: str = "") -> list:
 
 # ------------------------------------------------------------------ accounts
 
-def make_staff(username: str, role: str, university: str | None = TEHRAN_UNIVERSITY,
-               full_name: str = "کارشناس آزمون"):
+
+def make_staff(username: str, role: str, university: str | None = TEHRAN_UNIVERSITY, full_name: str = "کارشناس آزمون"):
     with models.db.connection_context():
-        uni = models.University.get(models.University.name == university) \
-            if university and role == "university" else None
+        uni = (
+            models.University.get(models.University.name == university) if university and role == "university" else None
+        )
         return models.create_staff(username, PASSWORD, role, university=uni, full_name=full_name)
 
 

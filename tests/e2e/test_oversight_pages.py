@@ -1,8 +1,7 @@
 """The certificate (checked as an image), the public verification and the dashboard."""
+
 import pytest
 from playwright.sync_api import expect
-
-import models
 
 from .helpers import assert_accessible, make_staff, officer_login, staff_login
 

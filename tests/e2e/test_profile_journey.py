@@ -1,4 +1,5 @@
 """An officer changes a free field at once and files a name change that a reviewer approves."""
+
 import pytest
 from playwright.sync_api import expect
 
