@@ -1,10 +1,12 @@
 """The application factory and the command-line interface: the one place that wires
-the domain (``models``), the public forms, the back office, storage and SMS."""
+the domain (``models``), the shared web layer (``web``), the public forms, the back
+office, storage and SMS."""
 
 from __future__ import annotations
 
 import os
 import secrets
+import sys
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -12,17 +14,14 @@ from pathlib import Path
 import click
 from flask import Flask, g, request
 from flask.cli import with_appcontext
-from flask_babel import Babel
-from flask_wtf.csrf import CSRFProtect
 from jinja2 import ChoiceLoader, FileSystemLoader
 
 import models
+import web
 from models import db
+from web.extensions import babel, csrf, limiter, login_manager, select_locale
 
 BASE_DIR = Path(__file__).resolve().parent
-csrf = CSRFProtect()
-babel = Babel()
-LOCALES = ("fa", "en")
 
 
 def _settings(app: Flask, test_config: dict | None) -> None:
@@ -37,6 +36,7 @@ def _settings(app: Flask, test_config: dict | None) -> None:
         KAVENEGAR_API_KEY=os.environ.get("KAVENEGAR_API_KEY", ""),
         KAVENEGAR_SENDER=os.environ.get("KAVENEGAR_SENDER", ""),
         KAVENEGAR_URL=os.environ.get("KAVENEGAR_URL", "https://api.kavenegar.com"),
+        KAVENEGAR_TIMEOUT=float(os.environ.get("KAVENEGAR_TIMEOUT", 10)),
         SECRET_KEY=os.environ.get("SECRET_KEY"),
         # A body larger than this is refused with 413 before any view runs:
         # five documents of 5 MB and the form fields.
@@ -52,7 +52,7 @@ def _settings(app: Flask, test_config: dict | None) -> None:
         WTF_CSRF_TIME_LIMIT=None,
         SMS_DELIVER_IN_BACKGROUND=os.environ.get("SMS_DELIVER_IN_BACKGROUND", "1") != "0",
         FLASK_ADMIN_SWATCH="default",
-        # database:// keeps the counters in our database (publicforms/ratelimit_storage.py),
+        # database:// keeps the counters in our database (web/ratelimit_storage.py),
         # shared by every worker and host; redis:// or memcached:// work too.
         RATELIMIT_STORAGE_URI=os.environ.get("RATELIMIT_STORAGE_URI", "database://"),
         SEED_DEMO_DATA=env == "development",
@@ -84,11 +84,6 @@ def _development_secret(instance: Path) -> str:
     return path.read_text().strip()
 
 
-def select_locale() -> str:
-    chosen = request.cookies.get("lang")
-    return chosen if chosen in LOCALES else "fa"
-
-
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the application; nothing is written to the database here."""
     app = Flask(
@@ -102,6 +97,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         [
             FileSystemLoader(str(BASE_DIR / "publicforms" / "templates")),
             FileSystemLoader(str(BASE_DIR / "backoffice" / "templates")),
+            FileSystemLoader(str(BASE_DIR / "web" / "templates")),
         ]
     )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
@@ -116,9 +112,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     models.bind_url(app.config["DATABASE_URL"])
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
-
-    from publicforms import web
-
+    login_manager.init_app(app)
+    limiter.init_app(app)
     web.init_app(app)
 
     from publicforms.distributor import bp as distributor_bp
@@ -217,8 +212,11 @@ def init_db_command():
     with database_connection():
         for name in migrations.migrate():
             click.echo(f"migration applied: {name}")
-        added = models.load_reference_data()
-        click.echo("reference data added: " + ", ".join(f"{k}={v}" for k, v in added.items()))
+        added = {table: count for table, count in models.load_reference_data().items() if count}
+        if added:
+            click.echo("reference data added: " + ", ".join(f"{k}={v}" for k, v in added.items()))
+        else:
+            click.echo("reference data: up to date")
         if current_app.config["SEED_DEMO_DATA"] and not models.StaffUser.select().exists():
             from demo import create_demo_accounts
 
@@ -293,11 +291,10 @@ def import_legacy_command(directory, dry_run, report_path):
     """Migrate the old system's CSV files in DIRECTORY (officers, distributors, branches, contracts)."""
     from models import legacy
 
-    stderr = click.get_text_stream("stderr")
     with database_connection():
         try:
             with click.progressbar(
-                length=legacy.count_rows(directory), label="import-legacy", file=stderr, show_pos=True
+                length=legacy.count_rows(directory), label="import-legacy", file=sys.stderr, show_pos=True
             ) as bar:
                 result = legacy.import_legacy(directory, report_path=report_path, dry_run=dry_run, progress=bar.update)
         except legacy.LegacyFileError as error:

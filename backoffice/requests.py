@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as _dt
-
 from flask import abort, flash, redirect, request
 from flask_admin import expose
-from flask_admin.contrib.peewee.filters import BasePeeweeFilter, FilterEqual
+from flask_admin.contrib.peewee.filters import FilterEqual
 from flask_babel import gettext, lazy_pgettext
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
@@ -15,72 +13,33 @@ from peewee import JOIN
 import models
 import persian
 from models import City, DegreeLevel, Document, FieldOfStudy, Officer, QualificationRequest, StaffUser, University
-from publicforms.forms import ActionForm
-from publicforms.officer_requests import send_document
-from publicforms.web import deny, domain_message, status_label
+from web.documents import send_document
+from web.errors import ERROR, flash_error, refusals_flashed, status_of
+from web.forms import ActionForm
+from web.labels import status_label
+from web.security import deny
 
-from .base import SecureModelView, cached_options, current_staff, staff_actor, status_badge
+from .base import SecureModelView, current_staff, exported_by_name, staff_actor, status_badge
 from .export import ExportColumn, as_datetime
-from .views import IdFilter, OfficerSearchMixin, options_of
-
-
-class AssignedToMeFilter(BasePeeweeFilter):
-    def apply(self, query, value):
-        staff = current_staff()
-        return query.where(self.column == (staff.id if staff else -1))
-
-    def operation(self):
-        return gettext("is me")
-
-    def get_options(self, view):
-        return [("1", gettext("Yes"))]
-
-
-class JalaliDateFilter(BasePeeweeFilter):
-    """A date typed in the Jalali calendar (Persian digits accepted)."""
-
-    def __init__(self, column, name, after: bool):
-        super().__init__(column, name)
-        self.after = after
-
-    def validate(self, value):
-        return persian.parse_jalali_date(value) is not None
-
-    def clean(self, value):
-        return persian.parse_jalali_date(value)
-
-    def apply(self, query, value):
-        if self.after:
-            return query.where(self.column >= _dt.datetime.combine(value, _dt.time.min))
-        return query.where(self.column < _dt.datetime.combine(value + _dt.timedelta(days=1), _dt.time.min))
-
-    def operation(self):
-        return gettext("from (Jalali)") if self.after else gettext("until (Jalali)")
+from .filters import (
+    AssignedToMeFilter,
+    IdFilter,
+    JalaliDateFilter,
+    OfficerSearchMixin,
+    OverdueFilter,
+    district_filter,
+    options_of,
+)
 
 
 def _status_formatter(view, context, model, name):
     return status_badge(model.status, status_label(model.status))
 
 
-class OverdueFilter(BasePeeweeFilter):
-    """Requests waiting on the university past their due date."""
-
-    def apply(self, query, value):
-        return query.where(
-            self.column.model.status.in_(models.oversight.WAITING_STATES) & (self.column < models.utcnow().date())
-        )
-
-    def operation(self):
-        return gettext("overdue")
-
-    def get_options(self, view):
-        return [("1", gettext("Yes"))]
-
-
 def _due_formatter(view, context, model, name):
     if not model.due_on:
         return ""
-    late = model.status in models.oversight.WAITING_STATES and model.due_on < models.utcnow().date()
+    late = model.status in model.FLOW.waiting_states and model.due_on < models.utcnow().date()
     return Markup('<span class="due{0}" data-overdue="{1}">{2}{3}</span>').format(
         " due-late" if late else "",
         "1" if late else "0",
@@ -90,7 +49,7 @@ def _due_formatter(view, context, model, name):
 
 
 def _days_waiting(view, context, model, name):
-    if model.status not in ("submitted", "pending_university") or not model.last_submitted_at:
+    if model.status not in model.FLOW.waiting_states or not model.last_submitted_at:
         return ""
     days = (models.utcnow() - (model.last_submitted_at or model.submitted_at)).days
     level = "old" if days > 14 else ("aging" if days > 7 else "fresh")
@@ -101,16 +60,9 @@ def _days_waiting(view, context, model, name):
 
 def waiting_days(status, last_submitted_at):
     """Whole days a request has waited on the university since it was last submitted."""
-    if status not in ("submitted", "pending_university") or not last_submitted_at:
+    if status not in models.WAITING_STATES or not last_submitted_at:
         return ""
     return (models.utcnow() - as_datetime(last_submitted_at)).days
-
-
-def reference_names(model):
-    """``{id: name}`` of a reference table (cities, fields...), read once a minute."""
-    return lambda: cached_options(
-        ("names", model._meta.table_name), lambda: dict(model.select(model.id, model.name).tuples())
-    )
 
 
 # A branch's city, joined under its own name next to the request's own city.
@@ -135,7 +87,6 @@ class ReviewQueueView(SecureModelView):
 
     allowed_roles = ("directorate", "university")
     review_template = "admin/review.html"
-    request_label = _l("request")
     column_formatters = {
         "status": _status_formatter,
         "waiting": _days_waiting,
@@ -149,12 +100,7 @@ class ReviewQueueView(SecureModelView):
     }
 
     def scope(self, query):
-        staff = current_staff()
-        if staff is None:
-            return query.where(self.model.id == -1)
-        if staff.role == "university":
-            return query.where(self.model.university == staff.university_id)
-        return query
+        return self.model.visible_to(staff_actor() if current_staff() else None, query)
 
     def _visible_request(self):
         found = self.get_one(request.args.get("id"))
@@ -173,7 +119,7 @@ class ReviewQueueView(SecureModelView):
             decision = request.form.get("decision", "")
             action = {"approve": "approve", "reject": "reject", "deficiency": "deficiency"}.get(decision)
             if action is None or action not in self.decisions:
-                flash(gettext("Choose a decision."), "error")
+                flash(gettext("Choose a decision."), ERROR)
             else:
                 reason = request.form.get("deficiency_reason" if action == "deficiency" else "reason", "other")
                 if reason not in models.REASON_LABELS:
@@ -181,10 +127,8 @@ class ReviewQueueView(SecureModelView):
                 try:
                     item.apply(action, actor, note=request.form.get("note", ""), reason=reason)
                 except models.DomainError as error:
-                    flash(domain_message(error), "error")
-                    return self.render(self.review_template, **self.review_context(item, form)), 409 if isinstance(
-                        error, models.ConflictError
-                    ) else 422
+                    flash_error(error)
+                    return self.render(self.review_template, **self.review_context(item, form)), status_of(error)
                 flash(gettext("The decision was recorded."), "success")
                 return redirect(self.get_url(".review_view", id=item.id))
         return self.render(self.review_template, **self.review_context(item, form))
@@ -227,13 +171,10 @@ class ReviewQueueView(SecureModelView):
             if request.form.get("reviewer")
             else None
         )
-        try:
+        with refusals_flashed():
             models.reassign(
                 item, staff_actor(), university=university, reviewer=reviewer, note=request.form.get("note", "")
             )
-        except models.DomainError as error:
-            flash(domain_message(error), "error")
-        else:
             flash(gettext("The request was reassigned."), "success")
         return redirect(self.get_url(".review_view", id=item.id))
 
@@ -269,10 +210,7 @@ class QualificationView(OfficerSearchMixin, ReviewQueueView):
         FilterEqual(
             QualificationRequest.status,
             _l("Status"),
-            options=[
-                (code, lazy_pgettext("status", code))
-                for code in ("draft", "submitted", "deficient", "approved", "rejected")
-            ],
+            options=[(code, lazy_pgettext("status", code)) for code in QualificationRequest.FLOW.states],
         ),
         IdFilter(QualificationRequest.city, _l("City"), options=options_of(City)),
         IdFilter(QualificationRequest.field_of_study, _l("Field of study"), options=options_of(FieldOfStudy)),
@@ -281,9 +219,7 @@ class QualificationView(OfficerSearchMixin, ReviewQueueView):
         JalaliDateFilter(QualificationRequest.submitted_at, _l("Submitted"), after=False),
         AssignedToMeFilter(QualificationRequest.reviewer, _l("Assigned")),
         OverdueFilter(QualificationRequest.due_on, _l("Decision due")),
-        FilterEqual(
-            QualificationRequest.district, _l("Municipal district"), options=[(str(n), str(n)) for n in range(1, 23)]
-        ),
+        district_filter(QualificationRequest.district),
     )
     column_formatters = dict(
         ReviewQueueView.column_formatters, national_code=lambda v, c, m, n: m.officer.national_code
@@ -301,6 +237,7 @@ class QualificationView(OfficerSearchMixin, ReviewQueueView):
         "officer",
         "national_code",
         "city",
+        "district",
         "field_of_study",
         "degree_level",
         "status",
@@ -310,9 +247,9 @@ class QualificationView(OfficerSearchMixin, ReviewQueueView):
     )
     export_columns = request_export_columns(
         QualificationRequest,
-        city=ExportColumn(QualificationRequest.city, names=reference_names(City)),
-        field_of_study=ExportColumn(QualificationRequest.field_of_study, names=reference_names(FieldOfStudy)),
-        degree_level=ExportColumn(QualificationRequest.degree_level, names=reference_names(DegreeLevel)),
+        city=exported_by_name(QualificationRequest.city),
+        field_of_study=exported_by_name(QualificationRequest.field_of_study),
+        degree_level=exported_by_name(QualificationRequest.degree_level),
     )
     column_details_list = (
         "id",
@@ -321,6 +258,7 @@ class QualificationView(OfficerSearchMixin, ReviewQueueView):
         "university",
         "reviewer",
         "city",
+        "district",
         "field_of_study",
         "degree_level",
         "created_at",
@@ -342,17 +280,6 @@ class QualificationView(OfficerSearchMixin, ReviewQueueView):
             .join(DegreeLevel, JOIN.LEFT_OUTER, on=(QualificationRequest.degree_level == DegreeLevel.id))
             .switch(QualificationRequest)
         )
-
-    def scope(self, query):
-        # Drafts belong to the officer until submitted; reviewers never see them.
-        query = super().scope(query)
-        staff = current_staff()
-        if staff is not None and staff.role == "university":
-            query = query.where(QualificationRequest.status != "draft")
-        return query
-
-    def get_count_query(self):
-        return self.scope(QualificationRequest.select())
 
 
 class CooperationView(OfficerSearchMixin, ReviewQueueView):
@@ -380,10 +307,7 @@ class CooperationView(OfficerSearchMixin, ReviewQueueView):
         FilterEqual(
             models.Cooperation.status,
             _l("Status"),
-            options=[
-                (code, lazy_pgettext("status", code))
-                for code in ("pending_officer", "pending_university", "active", "ended", "rejected")
-            ],
+            options=[(code, lazy_pgettext("status", code)) for code in models.Cooperation.FLOW.states],
         ),
         IdFilter(models.Cooperation.university, _l("University"), options=options_of(University)),
         AssignedToMeFilter(models.Cooperation.reviewer, _l("Assigned")),
@@ -433,17 +357,6 @@ class CooperationView(OfficerSearchMixin, ReviewQueueView):
             .switch(models.Cooperation)
         )
 
-    def scope(self, query):
-        query = super().scope(query)
-        staff = current_staff()
-        if staff is not None and staff.role == "university":
-            # The university sees a request only once the officer has accepted it.
-            query = query.where(models.Cooperation.status != "pending_officer")
-        return query
-
-    def get_count_query(self):
-        return self.scope(models.Cooperation.select())
-
 
 class EditRequestView(OfficerSearchMixin, ReviewQueueView):
     """Edit requests of the officers whose files the university holds."""
@@ -457,9 +370,7 @@ class EditRequestView(OfficerSearchMixin, ReviewQueueView):
         FilterEqual(
             models.EditRequest.status,
             _l("Status"),
-            options=[
-                (code, lazy_pgettext("status", code)) for code in ("submitted", "deficient", "approved", "rejected")
-            ],
+            options=[(code, lazy_pgettext("status", code)) for code in models.EditRequest.FLOW.states],
         ),
         AssignedToMeFilter(models.EditRequest.reviewer, _l("Assigned")),
         OverdueFilter(models.EditRequest.due_on, _l("Decision due")),
@@ -483,13 +394,10 @@ class EditRequestView(OfficerSearchMixin, ReviewQueueView):
             .switch(models.EditRequest)
         )
 
-    def get_count_query(self):
-        return self.scope(models.EditRequest.select())
-
     def review_context(self, item, form):
         context = super().review_context(item, form)
         context["comparison"] = item.comparison()
-        context["documents_in_force"] = models.edit_requests.officer_documents(item.officer)
+        context["documents_in_force"] = models.officer_documents(item.officer)
         return context
 
     @expose("/officer-document/")
@@ -502,3 +410,11 @@ class EditRequestView(OfficerSearchMixin, ReviewQueueView):
         if document is None:
             deny(404)
         return send_document(document, inline=request.args.get("inline") == "1")
+
+
+# The cartable of each reviewed type (models.REVIEWED_TYPES lists the types).
+CARTABLE_VIEWS = {
+    QualificationRequest: QualificationView,
+    models.Cooperation: CooperationView,
+    models.EditRequest: EditRequestView,
+}

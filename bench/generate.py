@@ -38,8 +38,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import models  # noqa: E402
-import persian  # noqa: E402
 from models import db  # noqa: E402
+from tests.helpers import national_code  # noqa: E402
 
 BENCH_PASSWORD = "Bench-Pass-2024!"
 DIRECTOR = "bench-director"
@@ -67,9 +67,6 @@ def default_sqlite_url(scale: float) -> str:
 
 def reviewer_name(university_code: str, n: int) -> str:
     return f"bench-rev-{university_code}-{n}"
-
-
-national_code = persian.national_code_for  # a valid code made from a number
 
 
 class Loader:

@@ -90,7 +90,7 @@ def scaling_table(results) -> list[str]:
     for title, get in pages:
         values = [get(results["scales"][label]) for label in labels]
 
-        def ratio(key):
+        def ratio(key, values=values):
             first, last = values[0].get(key), values[-1].get(key)
             return f"{last / first:.2f}x" if first and last is not None else "—"
 
@@ -135,8 +135,8 @@ def http_table(results) -> list[str]:
         if "http" not in entry:
             continue
         lines += [
-            f"\n**{results['backend']}, {label}: gunicorn (gunicorn.conf.py: 5 gthread workers) + wrk or bench/load.py (fixed rate) "
-            "on 127.0.0.1**\n",
+            f"\n**{results['backend']}, {label}: gunicorn (gunicorn.conf.py: 5 gthread workers) "
+            "+ wrk or bench/load.py (fixed rate) on 127.0.0.1**\n",
             "| load | connections | req/s | p50 | p90 | p95 | p99 | non-2xx |",
             "|---|---|---|---|---|---|---|---|",
         ]

@@ -84,7 +84,7 @@ def serving_url(url: str) -> str:
 
 
 def ensure_postgres() -> None:
-    subprocess.run([str(ROOT / "tools" / "postgres.sh"), "start"], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([str(BENCH / "postgres.sh"), "start"], check=True, stdout=subprocess.DEVNULL)
     for name in PG_NAMES.values():
         found = subprocess.run(
             ["su", "postgres", "-c", f"psql -qtAc \"SELECT 1 FROM pg_database WHERE datname='{name}'\""],
@@ -429,7 +429,7 @@ def gunicorn(url: str, app_spec: str, extra_env=None, workers=None):
     )
     if workers:
         env["WORKERS"] = str(workers)
-    logfile = open(OUT / "logs" / f"gunicorn-{port}.log", "w")
+    logfile = open(OUT / "logs" / f"gunicorn-{port}.log", "w")  # noqa: SIM115  (lives as long as the server)
     process = subprocess.Popen(
         [str(Path(PY).parent / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), "--pythonpath", str(BENCH), app_spec],
         cwd=ROOT,
@@ -589,7 +589,7 @@ def measure_http(url: str, seconds: int, with_stock: bool = True) -> dict:
             result[f"cartable {name}, directorate (ours)"] = wrk(base, [(cookies["director"], ours_path)], 4, seconds)
         dashboards = [(cookie, "/officer/") for cookie, _ in cookies["officers"]]
         pages = [(cookie, f"/officer/qualification/{rid}") for cookie, rid in cookies["officers"]]
-        mixed = [e for pair in zip(dashboards, pages) for e in pair]
+        mixed = [e for pair in zip(dashboards, pages, strict=True) for e in pair]
         # A fixed arrival rate (bench/load.py), latency counted from each request's due time.
         for name, targets in (("dashboard", dashboards), ("request page", pages), ("pages mixed", mixed)):
             for rate in OFFICER_RATES:

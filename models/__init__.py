@@ -1,55 +1,109 @@
 """The domain: Peewee models and every rule of the seed. Imports no Flask.
 
-Split into modules by subject; this package re-exports what the rest of the
-application uses, so callers write ``from models import Officer``.
+Split into modules by subject (bottom of the import graph first; no module imports one
+above it, and none imports inside a function to hide a cycle):
+
+    base          the database binding, the base model, errors, Actor, translate
+    prepared      prepared statements (the one module relying on peewee's insides)
+    reference     provinces, cities, universities, fields, degrees, document kinds
+    audit         the audit log
+    accounts      the three account tables and their passwords
+    notices       the officers' inbox and the SMS outbox
+    auth          sessions, login throttling, password change and reset
+    officer_rules the officer's fields: policy, cleaning, registration, profile
+    vocabulary    states, actions, reasons and their labels
+    sla           the service-level clock: settings, holidays, working days
+    review        the review lifecycle every reviewed request type shares
+    qualification, edit_requests, cooperation   the reviewed request types
+    request_types the registry of reviewed types (REVIEWED_TYPES)
+    dashboards    the dashboards' aggregates (reporting; no operation imports it)
+    verification, ratelimit, migrations, legacy
+
+The operations share one shape: the record acted on first, then the actor, then the
+data: ``request.apply(action, actor, note=...)``, ``reassign(request, actor, ...)``,
+``nominate(branch, actor, national_code)``, ``release(branch, actor)``,
+``start_request(officer, actor)``, ``file_edit_request(officer, actor, data, uploads)``,
+``save_termination(officer, actor, reason)``; an operation that makes a record from
+nothing takes the actor first: ``create_branch(actor, ...)``, ``send_notice(actor, ...)``.
+Older exceptions, kept because both doors call them: ``update_profile(officer, data,
+actor)`` and ``update_place_before_qualification(officer, data, actor)``;
+``register_officer(data, actor=None)`` (the applicant has no account yet); and
+``create_staff``/``create_distributor``, which take no actor (the command line and the
+back office audit them). The actor is always a parameter, never a web global.
+
+Permission is asked of the actor and the record, in one style: ``actor.is_officer(id)``,
+``actor.is_distributor(id)``, ``actor.is_reviewer``, ``actor.is_directorate``, and on the
+records ``officer.can_manage(actor)``, ``branch.can_manage(actor)``,
+``request.can_see(actor)``, ``Model.visible_to(actor)`` (a query) and
+``Model.find(actor, id)``. A refusal raises a :class:`DomainError` subclass
+(``PermissionDenied``, ``ConflictError``, ``ValidationFailed``) whose message id the
+doors translate.
+
+This package re-exports what the rest of the application uses, so callers write
+``from models import Officer``.
 """
 
-from . import cooperation, edit_requests, oversight, qualification, ratelimit, verification
+from . import (
+    auth,
+    cooperation,
+    dashboards,
+    edit_requests,
+    legacy,  # the legacy CSV migration; imports the models above
+    qualification,
+    ratelimit,
+    sla,
+    verification,
+)
 from .accounts import (
-    AuditLog,
     Distributor,
+    Officer,
+    StaffUser,
+    create_distributor,
+    create_staff,
+    hash_password,
+    password_problem,
+    verify_password,
+)
+from .audit import AuditLog, audit
+from .auth import (
     LoginFailure,
     LoginSession,
     LoginThrottled,
-    Officer,
     PasswordReset,
-    StaffUser,
-    audit,
     authenticate,
     burn_password_check,
     change_password,
-    create_distributor,
-    create_staff,
     end_all_sessions,
     end_session,
-    hash_password,
+    find_officer_for_login,
     load_session,
-    mask_national_code,
-    password_problem,
     request_password_reset,
     reset_password,
     start_session,
-    verify_password,
 )
 from .base import (
     N_,
+    NP_,
     SYSTEM,
     Actor,
     BaseModel,
     ConflictError,
     DomainError,
     PermissionDenied,
+    anonymous_actor,
     bind_database,
     bind_url,
     connect_database,
     db,
     is_sqlite,
     sql_persian_order,
+    tehran_today,
     translate,
     utcnow,
 )
 from .cooperation import Branch, Cooperation, TerminationRequest
 from .edit_requests import EditRequest
+from .legacy import LegacyFileError, import_legacy
 from .notices import (
     Notice,
     NoticeRead,
@@ -58,8 +112,6 @@ from .notices import (
     notify_officer,
     open_notice,
     queue_sms,
-    read_count,
-    recipients_count,
     send_notice,
     unread_count,
 )
@@ -69,13 +121,13 @@ from .officer_rules import (
     REVIEWED_FIELDS,
     ValidationFailed,
     directly_editable_fields,
-    find_officer_for_login,
     register_officer,
+    set_allowed_degrees,
     set_district,
     update_place_before_qualification,
     update_profile,
 )
-from .oversight import Holiday, Setting
+from .prepared import Prepared
 from .qualification import QualificationRequest
 from .ratelimit import RateCounter
 from .reference import (
@@ -88,6 +140,7 @@ from .reference import (
     FieldOfStudy,
     Province,
     University,
+    allowed_degrees,
     check_study,
     cities_by_province,
     clean_district,
@@ -99,16 +152,18 @@ from .reference import (
     load_reference_data,
     route,
 )
-from .review import (
+from .request_types import REVIEWED_TYPES, WAITING_STATES, officer_documents, officer_requests, reviewed_type
+from .review import Document, RequestEvent, ReviewFlow, reassign
+from .sla import Holiday, Setting
+from .vocabulary import (
     ACTION_LABELS,
     DEFICIENCY_REASONS,
     REASON_LABELS,
     REJECT_REASONS,
     STATUS_LABELS,
-    Document,
-    RequestEvent,
-    can_see_request,
-    reassign,
+    Action,
+    ReadState,
+    State,
 )
 
 ALL_MODELS = (
@@ -149,5 +204,131 @@ def create_tables() -> None:
         db.create_tables(ALL_MODELS, safe=True)
 
 
-from . import legacy  # noqa: E402  (the legacy CSV migration; imports the models above)
-from .legacy import LegacyFileError, import_legacy  # noqa: E402
+__all__ = [
+    # base
+    "SYSTEM",
+    "Actor",
+    "BaseModel",
+    "ConflictError",
+    "DomainError",
+    "N_",
+    "NP_",
+    "PermissionDenied",
+    "anonymous_actor",
+    "bind_database",
+    "bind_url",
+    "connect_database",
+    "db",
+    "is_sqlite",
+    "sql_persian_order",
+    "tehran_today",
+    "translate",
+    "utcnow",
+    "Prepared",
+    # reference data
+    "REFERENCE_MODELS",
+    "City",
+    "CityDistrict",
+    "DegreeLevel",
+    "DocumentKind",
+    "FieldDegree",
+    "FieldOfStudy",
+    "Province",
+    "University",
+    "allowed_degrees",
+    "check_study",
+    "cities_by_province",
+    "clean_district",
+    "districts_by_city",
+    "document_kinds",
+    "find_by_persian_name",
+    "find_university",
+    "in_persian_order",
+    "load_reference_data",
+    "route",
+    # accounts, audit, notices, signing in
+    "AuditLog",
+    "audit",
+    "Distributor",
+    "Officer",
+    "StaffUser",
+    "create_distributor",
+    "create_staff",
+    "hash_password",
+    "password_problem",
+    "verify_password",
+    "Notice",
+    "NoticeRead",
+    "SmsOutbox",
+    "inbox",
+    "notify_officer",
+    "open_notice",
+    "queue_sms",
+    "send_notice",
+    "unread_count",
+    "LoginFailure",
+    "LoginSession",
+    "LoginThrottled",
+    "PasswordReset",
+    "authenticate",
+    "burn_password_check",
+    "change_password",
+    "end_all_sessions",
+    "end_session",
+    "find_officer_for_login",
+    "load_session",
+    "request_password_reset",
+    "reset_password",
+    "start_session",
+    # the officer's fields
+    "FIELD_POLICY",
+    "FREE_FIELDS",
+    "REVIEWED_FIELDS",
+    "ValidationFailed",
+    "directly_editable_fields",
+    "register_officer",
+    "set_allowed_degrees",
+    "set_district",
+    "update_place_before_qualification",
+    "update_profile",
+    # review
+    "ACTION_LABELS",
+    "DEFICIENCY_REASONS",
+    "REASON_LABELS",
+    "REJECT_REASONS",
+    "STATUS_LABELS",
+    "Action",
+    "ReadState",
+    "State",
+    "Holiday",
+    "Setting",
+    "Document",
+    "RequestEvent",
+    "ReviewFlow",
+    "reassign",
+    "QualificationRequest",
+    "Branch",
+    "Cooperation",
+    "TerminationRequest",
+    "EditRequest",
+    "REVIEWED_TYPES",
+    "WAITING_STATES",
+    "officer_documents",
+    "officer_requests",
+    "reviewed_type",
+    # the rest
+    "RateCounter",
+    "LegacyFileError",
+    "import_legacy",
+    "ALL_MODELS",
+    "create_tables",
+    "auth",
+    "cooperation",
+    "dashboards",
+    "edit_requests",
+    "qualification",
+    "ratelimit",
+    "sla",
+    "verification",
+    "legacy",
+]

@@ -1,6 +1,6 @@
 """Fixed-window request counters kept in the database, so that a limit (the public
 verification page, password reset) holds across every worker process and app host
-without another server to run. Imports no Flask; `publicforms/ratelimit_storage.py`
+without another server to run. Imports no Flask; `web/ratelimit_storage.py`
 plugs it into Flask-Limiter.
 """
 

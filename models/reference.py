@@ -20,7 +20,8 @@ from peewee import BooleanField, CharField, ForeignKeyField, IntegerField
 
 from persian import normalize_text, sorted_persian, to_ascii_digits
 
-from .base import N_, BaseModel, DomainError, Prepared, db
+from .base import N_, BaseModel, DomainError, db
+from .prepared import Prepared
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 
@@ -414,13 +415,17 @@ def clean_district(city, value) -> int | None:
     if not numbers:
         if text and city is not None:
             raise DomainError(
-                N_("The city %(city)s has no municipal districts to choose; leave the district empty."), city=city.name
+                N_("The city %(city)s has no municipal districts to choose; leave the district empty."),
+                code="district_not_applicable",
+                city=city.name,
             )
         return None
     if not text:
-        raise DomainError(N_("Choose the municipal district of %(city)s."), city=city.name)
+        raise DomainError(N_("Choose the municipal district of %(city)s."), code="required", city=city.name)
     if not text.isdigit() or int(text) not in numbers:
-        raise DomainError(N_("%(city)s has no municipal district %(district)s."), city=city.name, district=text)
+        raise DomainError(
+            N_("%(city)s has no municipal district %(district)s."), code="invalid", city=city.name, district=text
+        )
     return int(text)
 
 
@@ -458,6 +463,11 @@ def route_id(city, district: int | None = None) -> int:
 # --- field x degree eligibility ------------------------------------------------------
 
 
+def allowed_degrees(field) -> list:
+    """The degree levels a restricted field is allowed at, by rank (empty: no restriction)."""
+    return list(DegreeLevel.select().join(FieldDegree).where(FieldDegree.field == field).order_by(DegreeLevel.rank))
+
+
 def check_study(field, degree) -> None:
     """Refuse a degree level at which the field of study is not allowed.
 
@@ -471,6 +481,7 @@ def check_study(field, degree) -> None:
         raise DomainError(
             N_("The field of study %(name)s is accepted only at these degree levels: %(degrees)s."),
             field="degree_level",
+            code="degree_not_allowed_for_field",
             name=field.name,
             degrees="، ".join(
                 d.name for d in DegreeLevel.select().where(DegreeLevel.id.in_(allowed)).order_by(DegreeLevel.rank)

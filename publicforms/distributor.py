@@ -6,13 +6,16 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 import models
-from models import Branch, Cooperation, DomainError, ValidationFailed
+from models import Branch, Cooperation
 from models import cooperation as coops
 from persian import to_ascii_digits
+from web.errors import refusals_flashed, show_error
+from web.forms import ActionForm, LoginForm
+from web.login import login_page
+from web.security import deny
+from web.session import account_required, sign_out
 
-from .forms import ActionForm, BranchForm, LoginForm, NominationForm
-from .officer import _login_view
-from .web import account_required, apply_errors, deny, domain_message, sign_out
+from .forms import BranchForm, NominationForm
 
 bp = Blueprint("distributor_site", __name__, url_prefix="/distributor")
 distributor_required = account_required("distributor", "distributor_site.login")
@@ -20,7 +23,12 @@ distributor_required = account_required("distributor", "distributor_site.login")
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    return _login_view("distributor", LoginForm(), "distributor/login.html", "distributor_site.dashboard")
+    return login_page(
+        "distributor",
+        LoginForm(),
+        lambda form: render_template("distributor/login.html", form=form),
+        url_for("distributor_site.dashboard"),
+    )
 
 
 @bp.route("/logout", methods=["POST"])
@@ -31,7 +39,7 @@ def logout():
 
 
 def _own_branch(branch_id) -> Branch:
-    branch = Branch.get_or_none((Branch.id == branch_id) & (Branch.distributor == g.account.id))
+    branch = Branch.visible_to(g.actor).where(Branch.id == branch_id).first()
     if branch is None:
         deny(404)
     return branch
@@ -40,13 +48,15 @@ def _own_branch(branch_id) -> Branch:
 @bp.route("/")
 @distributor_required
 def dashboard():
-    branches = list(Branch.select().where(Branch.distributor == g.account.id).order_by(Branch.name))
+    branches = list(Branch.visible_to(g.actor).order_by(Branch.name))
     cooperations = list(
-        Cooperation.select(Cooperation, models.Officer, Branch)
-        .join(models.Officer)
-        .switch(Cooperation)
-        .join(Branch)
-        .where(Cooperation.distributor == g.account.id)
+        Cooperation.visible_to(
+            g.actor,
+            Cooperation.select(Cooperation, models.Officer, Branch)
+            .join(models.Officer)
+            .switch(Cooperation)
+            .join(Branch),
+        )
         .order_by(Cooperation.created_at.desc())
         .limit(500)
     )
@@ -74,8 +84,8 @@ def branch_new():
             coops.create_branch(
                 g.actor, form.name.data, province, city, form.address.data, district=form.district.data or ""
             )
-        except ValidationFailed as failed:
-            apply_errors(form, failed.errors)
+        except models.DomainError as error:
+            show_error(form, error)
         else:
             flash(_("The branch was defined. Now name its technical officer."), "success")
             return redirect(url_for("distributor_site.dashboard"))
@@ -97,8 +107,8 @@ def nominate(branch_id):
     if form.validate_on_submit():
         try:
             coops.nominate(branch, g.actor, form.national_code.data or "")
-        except DomainError as error:
-            form.national_code.errors = [domain_message(error)]
+        except models.DomainError as error:
+            show_error(form, error, fallback=form.national_code)
         else:
             flash(_("The request was sent to the officer; they must accept it."), "success")
             return redirect(url_for("distributor_site.dashboard"))
@@ -113,10 +123,7 @@ def release(branch_id):
     branch = _own_branch(branch_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    try:
+    with refusals_flashed():
         coops.release(branch, g.actor)
-    except DomainError as error:
-        flash(domain_message(error), "danger")
-    else:
         flash(_("The officer was released; the branch has no technical officer now."), "success")
     return redirect(url_for("distributor_site.dashboard"))

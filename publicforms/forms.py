@@ -6,20 +6,30 @@ from __future__ import annotations
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField, RadioField, SelectField, StringField, TextAreaField
-from wtforms.validators import InputRequired
+from wtforms import (
+    EmailField,
+    HiddenField,
+    PasswordField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 
 import models
+from models.officer_rules import FIELDS_BY_NAME, FREE_FIELDS, GENDERS, REFERENCE, REVIEWED_FIELDS
 from persian import to_persian_digits
+from web.forms import LoginForm, required
 
 
 def place_choices():
     """Province options, and every city grouped by province (an <optgroup> each)."""
     grouped = models.cities_by_province()
-    provinces = [("", _l("Choose…"))] + [(str(p.id), p.name) for p, _ in grouped]
-    cities = {None: [("", _l("Choose…"))]}  # a None group renders outside any <optgroup>
+    provinces = [SelectChoice("", _l("Choose…"))] + [SelectChoice(str(p.id), p.name) for p, _ in grouped]
+    cities = [SelectChoice("", _l("Choose…"))]  # no optgroup: rendered outside any <optgroup>
     for province, cities_of in grouped:
-        cities[province.name] = [(str(c.id), c.name) for c in cities_of]
+        cities += [SelectChoice(str(c.id), c.name, optgroup=province.name) for c in cities_of]
     return provinces, cities
 
 
@@ -28,17 +38,18 @@ def district_choices():
     the value is the number."""
     numbers = sorted({n for ns in models.districts_by_city().values() for n in ns})
     persian_digits = str(get_locale() or "fa").startswith("fa")
-    return [("", _l("Choose…"))] + [
-        (str(n), _l("District %(number)s", number=to_persian_digits(n) if persian_digits else n)) for n in numbers
+    return [SelectChoice("", _l("Choose…"))] + [
+        SelectChoice(str(n), _l("District %(number)s", number=to_persian_digits(n) if persian_digits else n))
+        for n in numbers
     ]
 
 
 def study_choices():
-    fields = [("", _l("Choose…"))] + [
-        (str(f.id), f.name) for f in models.in_persian_order(models.FieldOfStudy.select())
+    fields = [SelectChoice("", _l("Choose…"))] + [
+        SelectChoice(str(f.id), f.name) for f in models.in_persian_order(models.FieldOfStudy.select())
     ]
-    degrees = [("", _l("Choose…"))] + [
-        (str(d.id), d.name) for d in models.DegreeLevel.select().order_by(models.DegreeLevel.rank)
+    degrees = [SelectChoice("", _l("Choose…"))] + [
+        SelectChoice(str(d.id), d.name) for d in models.DegreeLevel.select().order_by(models.DegreeLevel.rank)
     ]
     return fields, degrees
 
@@ -50,14 +61,48 @@ class NoValidateSelect(SelectField):
         pass
 
 
-class PlaceMixin:
-    province = NoValidateSelect(_l("Province of residence"))
-    city = NoValidateSelect(_l("City of residence"))
-    district = NoValidateSelect(
+GENDER_CHOICES = [SelectChoice(value, _l(label)) for value, label in GENDERS]
+
+# The form field of each of the officer's fields (models.officer_rules.OFFICER_FIELDS),
+# created in the order of the pages: a form lists its fields, and the error summary its
+# errors, in the order they were created. The mixins below take them by policy.
+OFFICER_FORM_FIELDS = {
+    "national_code": StringField(_l("National code"), description=_l("10 digits; it cannot be changed later")),
+    "birth_date": StringField(_l("Birth date"), description=_l("Jalali, like 1370/05/21; it cannot be changed later")),
+    "first_name": StringField(_l("First name")),
+    "last_name": StringField(_l("Last name")),
+    "father_name": StringField(_l("Father's name")),
+    "gender": RadioField(_l("Gender"), choices=GENDER_CHOICES, validate_choice=False),
+    "id_card_number": StringField(_l("ID booklet number")),
+    "mobile": StringField(_l("Mobile"), description=_l("Like 09121234567")),
+    "phone": StringField(_l("Landline (optional)"), description=_l("With the area code, like 02188776655")),
+    "email": EmailField(_l("E-mail (optional)")),
+    "province": NoValidateSelect(_l("Province of residence")),
+    "city": NoValidateSelect(_l("City of residence")),
+    "district": NoValidateSelect(
         _l("Municipal district"),
         description=_l("Only in Tehran, whose districts are covered by three universities; leave it empty elsewhere."),
-    )
+    ),
+    "address": TextAreaField(_l("Postal address")),
+    "postal_code": StringField(_l("Postal code"), description=_l("10 digits")),
+    "field_of_study": NoValidateSelect(_l("Field of study")),
+    "degree_level": NoValidateSelect(_l("Degree level")),
+}
 
+
+def officer_fields(*names):
+    """A class decorator: the class gets the officer's form fields of these names."""
+
+    def decorate(cls):
+        for name in names:
+            setattr(cls, name, OFFICER_FORM_FIELDS[name])
+        return cls
+
+    return decorate
+
+
+@officer_fields("province", "city", "district")
+class PlaceMixin:
     def fill_places(self):
         self.province.choices, self.city.choices = place_choices()
         self.district.choices = district_choices()
@@ -65,85 +110,35 @@ class PlaceMixin:
         self.split_city_ids = " ".join(str(city_id) for city_id in models.districts_by_city())
 
 
-GENDER_CHOICES = [("male", _l("Male")), ("female", _l("Female"))]
-
-
+@officer_fields(*FREE_FIELDS)
 class FreeFieldsMixin:
-    father_name = StringField(_l("Father's name"))
-    gender = RadioField(_l("Gender"), choices=GENDER_CHOICES, validate_choice=False)
-    id_card_number = StringField(_l("ID booklet number"))
-    mobile = StringField(_l("Mobile"), description=_l("Like 09121234567"))
-    phone = StringField(_l("Landline (optional)"), description=_l("With the area code, like 02188776655"))
-    email = EmailField(_l("E-mail (optional)"))
-    address = TextAreaField(_l("Postal address"))
-    postal_code = StringField(_l("Postal code"), description=_l("10 digits"))
+    """The fields an officer changes at once."""
 
 
-class RegistrationForm(PlaceMixin, FreeFieldsMixin, FlaskForm):
-    # The same fields as ReviewedFieldsMixin, kept explicit for the contract's order.
-    national_code = StringField(_l("National code"), description=_l("10 digits; it cannot be changed later"))
-    birth_date = StringField(_l("Birth date"), description=_l("Jalali, like 1370/05/21; it cannot be changed later"))
-    first_name = StringField(_l("First name"))
-    last_name = StringField(_l("Last name"))
-    field_of_study = NoValidateSelect(_l("Field of study"))
-    degree_level = NoValidateSelect(_l("Degree level"))
-    password = PasswordField(_l("Password"), description=_l("At least 8 characters, not a common password"))
-    password_confirm = PasswordField(_l("Repeat the password"))
-
-    field_order = (
-        "national_code",
-        "birth_date",
-        "first_name",
-        "last_name",
-        "father_name",
-        "gender",
-        "id_card_number",
-        "mobile",
-        "phone",
-        "email",
-        "province",
-        "city",
-        "district",
-        "address",
-        "postal_code",
-        "field_of_study",
-        "degree_level",
-        "password",
-        "password_confirm",
-    )
+@officer_fields(*REVIEWED_FIELDS)
+class ReviewedFieldsMixin(PlaceMixin):
+    """The fields reviewed with a request: name, place, field and degree."""
 
     def fill_choices(self):
         self.fill_places()
         self.field_of_study.choices, self.degree_level.choices = study_choices()
 
 
-class LoginForm(FlaskForm):
-    username = StringField(_l("User name"), validators=[InputRequired(message=_l("This field is required."))])
-    password = PasswordField(_l("Password"), validators=[InputRequired(message=_l("This field is required."))])
-    next = HiddenField()
+@officer_fields("national_code", "birth_date")
+class RegistrationForm(ReviewedFieldsMixin, FreeFieldsMixin, FlaskForm):
+    # The page (register.html) places the fields; the form only collects them.
+    password = PasswordField(_l("Password"), description=_l("At least 8 characters, not a common password"))
+    password_confirm = PasswordField(_l("Repeat the password"))
 
 
 class OfficerLoginForm(LoginForm):
-    username = StringField(
-        _l("User code or national code"), validators=[InputRequired(message=_l("This field is required."))]
-    )
+    username = StringField(_l("User code or national code"), validators=[required()])
 
 
 class PasswordChangeForm(FlaskForm):
     current_password = PasswordField(_l("Current password"))
     new_password = PasswordField(_l("New password"), description=_l("At least 8 characters, not a common password"))
     new_password_confirm = PasswordField(_l("Repeat the new password"))
-
-
-class ReviewedFieldsMixin(PlaceMixin):
-    first_name = StringField(_l("First name"))
-    last_name = StringField(_l("Last name"))
-    field_of_study = NoValidateSelect(_l("Field of study"))
-    degree_level = NoValidateSelect(_l("Degree level"))
-
-    def fill_choices(self):
-        self.fill_places()
-        self.field_of_study.choices, self.degree_level.choices = study_choices()
 
 
 class ProfileForm(ReviewedFieldsMixin, FreeFieldsMixin, FlaskForm):
@@ -158,7 +153,7 @@ class DistrictForm(FlaskForm):
 
     def fill_districts(self, city):
         numbers = set(models.districts_by_city().get(city.id, []))
-        self.district.choices = [choice for choice in district_choices() if not choice[0] or int(choice[0]) in numbers]
+        self.district.choices = [c for c in district_choices() if not c.value or int(c.value) in numbers]
 
 
 class PlaceForm(PlaceMixin, FlaskForm):
@@ -167,10 +162,6 @@ class PlaceForm(PlaceMixin, FlaskForm):
 
 class EditRequestForm(ReviewedFieldsMixin, FreeFieldsMixin, FlaskForm):
     comment = TextAreaField(_l("Your comment for the reviewer (optional)"))
-
-
-class ActionForm(FlaskForm):
-    """A bare form: its CSRF token protects buttons such as log out."""
 
 
 class BranchForm(PlaceMixin, FlaskForm):
@@ -192,15 +183,22 @@ class TerminationForm(FlaskForm):
 
 
 class PasswordResetRequestForm(FlaskForm):
-    username = StringField(
-        _l("User code or national code"), validators=[InputRequired(message=_l("This field is required."))]
-    )
+    username = StringField(_l("User code or national code"), validators=[required()])
 
 
 class PasswordResetForm(FlaskForm):
-    username = StringField(
-        _l("User code or national code"), validators=[InputRequired(message=_l("This field is required."))]
-    )
-    code = StringField(_l("Code sent by SMS"), validators=[InputRequired(message=_l("This field is required."))])
+    username = StringField(_l("User code or national code"), validators=[required()])
+    code = StringField(_l("Code sent by SMS"), validators=[required()])
     new_password = PasswordField(_l("New password"), description=_l("At least 8 characters, not a common password"))
     new_password_confirm = PasswordField(_l("Repeat the new password"))
+
+
+def officer_form_data(officer) -> dict:
+    """The officer's current values as the data of a profile or edit-request form (the id
+    of a reference row for its select)."""
+    data = {
+        name: str(getattr(officer, name + "_id")) if FIELDS_BY_NAME[name].kind == REFERENCE else getattr(officer, name)
+        for name in REVIEWED_FIELDS + FREE_FIELDS
+    }
+    data["district"] = "" if officer.district is None else str(officer.district)  # the select's value
+    return data

@@ -8,8 +8,9 @@ from markupsafe import Markup
 
 import models
 from persian import normalize_text, to_ascii_digits
-
-from .web import limiter, safe_next
+from web.extensions import LOCALES, limiter
+from web.forms import ActionForm
+from web.security import safe_next
 
 bp = Blueprint("public", __name__)
 
@@ -21,10 +22,8 @@ def home():
 
 @bp.route("/lang/<code>", methods=["POST"])
 def set_language(code):
-    from .forms import ActionForm
-
     response = redirect(safe_next(request.form.get("next"), url_for("public.home")))
-    if ActionForm().validate_on_submit() and code in ("fa", "en"):
+    if ActionForm().validate_on_submit() and code in LOCALES:
         response.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
     return response
 

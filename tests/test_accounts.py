@@ -3,7 +3,7 @@
 import pytest
 
 import models
-from conftest import PASSWORD, login
+from helpers import PASSWORD, login
 
 
 def test_officer_logs_in_with_user_code_or_national_code(app, make_officer):

@@ -3,7 +3,7 @@
 import re
 
 import models
-from conftest import login, staff_client_for
+from helpers import login, staff_client_for
 
 DIRECTORATE_ONLY = (
     "officer",

@@ -1,9 +1,11 @@
 """The cooperation life cycle through the distributor, officer and back-office pages."""
 
+import datetime as dt
+
 import pytest
 
 import models
-from conftest import PASSWORD, login, staff_client_for
+from helpers import PASSWORD, login, staff_client_for
 
 TEHRAN = "دانشگاه علوم پزشکی تهران"
 
@@ -173,7 +175,7 @@ def test_dashboard_names_the_serving_officer_behind_a_long_history(
         address="تهران، پلاک ۲",
     )
     refused_by = make_officer(qualified=True)
-    later = cooperation.created_at + models.accounts._dt.timedelta(days=1)
+    later = cooperation.created_at + dt.timedelta(days=1)
     models.Cooperation.insert_many(
         [
             {

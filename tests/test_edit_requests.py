@@ -6,7 +6,7 @@ import itertools
 import pytest
 
 import models
-from conftest import MINIMAL_PDF, login, staff_client_for
+from helpers import MINIMAL_PDF, login, staff_client_for
 from models import ConflictError, DomainError, EditRequest, Officer
 from models import edit_requests as edits
 

@@ -12,7 +12,7 @@ import pytest
 import models
 import persian
 from backoffice import export
-from conftest import PASSWORD, staff_client_for
+from helpers import PASSWORD, staff_client_for
 
 TEHRAN = "دانشگاه علوم پزشکی تهران"
 NOW = models.utcnow().replace(microsecond=0)
@@ -155,13 +155,13 @@ def test_qualification_export_cells(app, world):
     header, *rows = list(csv.reader(io.StringIO(text[1:])))
     assert text.startswith("\ufeff")
     assert header[:3] == ["شماره", "مسئول فنی", "کد ملی"]
-    first = dict(zip(header, rows[0]))
+    first = dict(zip(header, rows[0], strict=True))
     assert first["مسئول فنی"] == '\'=HYPERLINK("x") محمدی‌نژاد'
     assert first["شهر"] == ""  # no snapshot: an empty cell, not "None"
     assert first["وضعیت"] == "ارسال‌شده"
     assert first["تاریخ ارسال"] == STAMPS[0][1]
     assert first["روزهای انتظار"] == "0"
-    second = dict(zip(header, rows[1]))
+    second = dict(zip(header, rows[1], strict=True))
     assert second["شهر"] == "تهران" and second["وضعیت"] == "تأییدشده"
     assert second["روزهای انتظار"] == ""
     assert second["تاریخ تصمیم"] == persian.format_jalali_datetime(
@@ -226,3 +226,23 @@ def test_an_export_leaves_no_transaction_open(app, world):
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'"
         ).fetchone()[0]
         assert idle == 0
+
+
+def test_every_back_office_export_reads_tuples(app, world, monkeypatch):
+    """Every list's export selects its columns as tuples: no view builds model instances
+    (export.model_batches is only the reference the test above compares against)."""
+    paths = {}
+    for view in app.extensions["admin"][0]._views:
+        if not getattr(view, "can_export", False):
+            continue
+        original = view.export_plan
+
+        def recording(query, names, view=view, original=original):
+            rows, cells = original(query, names)
+            paths[view.endpoint] = rows.__name__
+            return rows, cells
+
+        monkeypatch.setattr(view, "export_plan", recording)
+        exported(world["director"], view.endpoint)
+    reader = "tuple_batches" if models.is_sqlite() else "read_ahead"
+    assert len(paths) >= 18 and {e: p for e, p in paths.items() if p != reader} == {}

@@ -6,7 +6,7 @@ import re
 from freezegun import freeze_time
 
 import models
-from conftest import login
+from helpers import login
 
 
 def last_code(officer):

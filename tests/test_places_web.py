@@ -10,7 +10,7 @@ import pytest
 
 import models
 import persian
-from conftest import PASSWORD, city_named, login, registration_data, staff_client_for
+from helpers import PASSWORD, city_named, login, registration_data, staff_client_for
 from models import Officer, QualificationRequest
 
 

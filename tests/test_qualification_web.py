@@ -5,7 +5,7 @@ import io
 import pytest
 
 import models
-from conftest import MINIMAL_PDF, documents_payload, staff_client_for
+from helpers import MINIMAL_PDF, documents_payload, staff_client_for
 
 TEHRAN = "دانشگاه علوم پزشکی تهران"
 ISFAHAN = "دانشگاه علوم پزشکی اصفهان"

@@ -16,7 +16,7 @@ import re
 import pytest
 
 import models
-from conftest import PASSWORD, login
+from helpers import PASSWORD, login
 from models import db
 
 BIG_TABLES = {

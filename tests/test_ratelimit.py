@@ -11,7 +11,7 @@ import threading
 import pytest
 
 import models
-from conftest import ROOT
+from helpers import ROOT
 from models import db, ratelimit
 
 VERIFY_LIMIT = 30  # per minute, publicforms/public.py
@@ -85,7 +85,7 @@ def test_the_verification_limit_holds_across_processes(app, database_url, tmp_pa
 
 def test_a_limit_check_before_the_request_connection_leaves_no_connection_open(app):
     """The storage opens a connection only when none is open, and closes only its own."""
-    from publicforms.ratelimit_storage import DatabaseStorage
+    from web.ratelimit_storage import DatabaseStorage
 
     storage = DatabaseStorage()
     assert db.is_closed()

@@ -5,7 +5,7 @@ import json
 import pytest
 
 import models
-from conftest import registration_data
+from helpers import registration_data
 
 
 def post_registration(client, **overrides):

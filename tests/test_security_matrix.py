@@ -28,7 +28,7 @@ import pytest
 
 import models
 import storage
-from conftest import JPEG_BYTES, MINIMAL_PDF, PASSWORD, login, staff_client_for
+from helpers import JPEG_BYTES, MINIMAL_PDF, PASSWORD, login, staff_client_for
 from models import cooperation as coops
 from models import edit_requests as edits
 from models import qualification as quals
@@ -191,15 +191,15 @@ def build_world(app, make_officer, make_staff, login_clients=True) -> World:
     isfahan = models.City.get(models.City.name == "اصفهان")
     b1 = coops.create_branch(
         d1.as_actor(), "شعبه ونک", tehran.province, tehran, "تهران، میدان ونک، پلاک ۵", district="17"
-    )  # a district of Tehran University
+    )
     b2 = coops.create_branch(
         d2.as_actor(), "شعبه نقش جهان", isfahan.province, isfahan, "اصفهان، میدان نقش جهان، پلاک ۹"
     )
     coop_q = coops.nominate(b1, d1.as_actor(), officer_q.national_code)
-    coops.apply_cooperation(coop_q, "officer_approve", officer_q.as_actor())
-    coops.apply_cooperation(models.Cooperation.get_by_id(coop_q.id), "approve", reviewer_a.as_actor())
+    coop_q.apply("officer_approve", officer_q.as_actor())
+    models.Cooperation.get_by_id(coop_q.id).apply("approve", reviewer_a.as_actor())
     coop_p = coops.nominate(b2, d2.as_actor(), officer_p.national_code)
-    coops.apply_cooperation(coop_p, "officer_approve", officer_p.as_actor())
+    coop_p.apply("officer_approve", officer_p.as_actor())
     termination = coops.save_termination(officer_q, officer_q.as_actor(), "پایان همکاری به دلیل جابجایی")
 
     edit_q = edits.file_edit_request(
@@ -596,10 +596,8 @@ def admin_cells(world, view, sub, rule):
         }[view]
         for record_key, doc_key in docs:
             url = f"{listing}document/?doc={world[doc_key]}"
-            if view == "cooperation":  # cooperations have no documents: a foreign kind is 404
-                outcome = {r: 404 for r in STAFF}
-            else:
-                outcome = scoped(world[record_key], OK, 404)
+            # cooperations have no documents: a foreign kind is 404
+            outcome = {r: 404 for r in STAFF} if view == "cooperation" else scoped(world[record_key], OK, 404)
             cells.append(
                 Cell(
                     f"{view}.{sub}",
@@ -879,10 +877,7 @@ def test_access_matrix(app, make_officer, make_staff, dbc, role):
     problems = []
 
     def run(cell, body):
-        if cell.method == "GET":
-            response = client.get(cell.url)
-        else:
-            response = client.post(cell.url, data=body)
+        response = client.get(cell.url) if cell.method == "GET" else client.post(cell.url, data=body)
         expected = cell.expect[role]
         problem = check(response, expected)
         if problem:
@@ -1035,7 +1030,7 @@ def test_crafted_officer_posts_change_nothing_they_should_not(app, make_officer,
         "birth_date": "1300/01/01",
         "university_id": str(world["uni_b"]),
     }
-    client.post("/officer/profile/edit", data=dict(extra, address="تهران، خیابان آزادی، پلاک ۱۲"))
+    client.post("/officer/profile/edit", data=dict(extra, address="تهران، خیابان آزادی، پلاک ۱۲", district="17"))
     client.post(f"/officer/qualification/{world['qa']}", data=dict(extra, action="resubmit"))
     fresh = models.Officer.get_by_id(officer_a.id)
     assert (
@@ -1076,7 +1071,7 @@ def test_crafted_officer_posts_change_nothing_they_should_not(app, make_officer,
 
     # Registration with extra fields: the new account is plain.
     anon = world.clients["anonymous"]
-    from conftest import national_code, registration_data
+    from helpers import national_code, registration_data
 
     code = national_code(555555)
     data = registration_data(national_code=code, mobile="09129998877")
@@ -1109,8 +1104,8 @@ def test_crafted_distributor_posts_change_nothing_they_should_not(app, make_offi
             name="شعبه جدید",
             province=str(tehran.province_id),
             city=str(tehran.id),
-            district="17",
             address="تهران، خیابان ولیعصر، پلاک ۳۳",
+            district="17",
         ),
     )
     assert response.status_code == 302

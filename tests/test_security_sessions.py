@@ -16,7 +16,7 @@ import pytest
 from freezegun import freeze_time
 
 import models
-from conftest import PASSWORD, csrf_token_from, login, registration_data
+from helpers import PASSWORD, csrf_token_from, login, registration_data
 
 TEHRAN_UNI = "دانشگاه علوم پزشکی تهران"
 # Exactly 64 characters, with a zero-width non-joiner, Persian only.
@@ -152,7 +152,7 @@ def test_behind_the_proxy_one_attacker_cannot_lock_everyone_out(app, accounts, m
 def top_common_passwords(limit=3000, count=4):
     path = models.accounts.COMMON_PASSWORDS_FILE
     with gzip.open(path, "rt", encoding="utf-8") as handle:
-        head = [line.strip() for _, line in zip(range(limit), handle)]
+        head = [line.strip() for _, line in zip(range(limit), handle, strict=False)]
     return [p for p in head if len(p) >= 8][:count] + [head[-1] if len(head[-1]) >= 8 else "sunshine1"]
 
 
@@ -166,7 +166,7 @@ def test_password_rules_on_every_path_that_sets_one(app, accounts, dbc):
 
     def register(password):
         n = next(seq)
-        from conftest import national_code
+        from helpers import national_code
 
         data = registration_data(
             national_code=national_code(900000 + n), mobile=f"0935{n:07d}", password=password, password_confirm=password

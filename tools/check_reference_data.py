@@ -67,7 +67,7 @@ def problems() -> list[str]:
 
     city_count = Counter(c["province_code"] for c in cities)
     county_count = Counter()
-    for province, county in {(c["province_code"], c["county_fa"]) for c in cities}:
+    for province, _county in {(c["province_code"], c["county_fa"]) for c in cities}:
         county_count[province] += 1
     for code in provinces:
         expected = SOURCE_COUNTS.get(code)

@@ -1,13 +1,9 @@
 """Real-browser fixtures: a live server on a free port, Debian's Chromium, dialog
-watching and full-page screenshots (helpers for tests are in helpers.py).
+watching and full-page screenshots (helpers for tests are in browser.py).
 
 The live server runs the per-test ``app`` of tests/conftest.py (database reset per
 test) in a daemon thread; peewee keeps a connection per thread and the app opens
 one per request, so the server threads and the test thread never share one.
-
-tests/e2e has an ``__init__.py`` on purpose: without it pytest imports this file as
-the module ``conftest`` and replaces tests/conftest.py in sys.modules, which breaks
-``from conftest import ...`` in every test module collected after it.
 """
 
 from __future__ import annotations
@@ -20,7 +16,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from .helpers import assert_no_dialogs, watch_dialogs
+from browser import assert_no_dialogs, watch_dialogs
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT_DIR = ROOT / "test-artifacts" / "screenshots"

@@ -6,8 +6,8 @@ import pytest
 from playwright.sync_api import expect
 
 import models
-
-from .helpers import PASSWORD, assert_accessible, assert_no_dialogs, make_staff, officer_login, staff_login
+from browser import assert_accessible, assert_no_dialogs, make_staff, officer_login, staff_login
+from helpers import PASSWORD
 
 pytestmark = pytest.mark.e2e
 

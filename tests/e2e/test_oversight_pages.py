@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from .helpers import assert_accessible, make_staff, officer_login, staff_login
+from browser import assert_accessible, make_staff, officer_login, staff_login
 
 pytestmark = pytest.mark.e2e
 

@@ -7,9 +7,8 @@ import pytest
 from playwright.sync_api import expect
 
 import models
-from conftest import JPEG_BYTES, MINIMAL_PDF
-
-from .helpers import assert_accessible, assert_no_dialogs, make_staff, officer_login, staff_login
+from browser import assert_accessible, assert_no_dialogs, make_staff, officer_login, staff_login
+from helpers import JPEG_BYTES, MINIMAL_PDF
 
 pytestmark = pytest.mark.e2e
 

@@ -4,7 +4,7 @@ Vazirmatn font (not a system fallback)."""
 import pytest
 from playwright.sync_api import expect
 
-from .helpers import assert_accessible, assert_no_dialogs, make_staff, officer_login, staff_login
+from browser import assert_accessible, assert_no_dialogs, make_staff, officer_login, staff_login
 
 pytestmark = pytest.mark.e2e
 

@@ -13,14 +13,15 @@ even if escaping failed, so "no dialog" alone proves little: the DOM checks are 
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 
 import models
+from browser import _submit_login, assert_no_dialogs, officer_login, staff_login, watch_dialogs
+from helpers import PASSWORD
 from test_security_matrix import build_world
-
-from .helpers import PASSWORD, _submit_login, assert_no_dialogs, officer_login, staff_login, watch_dialogs
 
 pytestmark = pytest.mark.e2e
 
@@ -69,7 +70,7 @@ def poison(world):
             models.Distributor.id == ids["d1"]
         ).execute()
         models.EditRequest.update(
-            changes='{"last_name": "%s"}' % SCRIPT.replace('"', '\\"'), applicant_comment=IMG
+            changes=json.dumps({"last_name": SCRIPT}, ensure_ascii=False), applicant_comment=IMG
         ).where(models.EditRequest.id == ids["edit_q"]).execute()
         models.TerminationRequest.update(reason=IMG + SCRIPT).where(
             models.TerminationRequest.id == ids["termination"]
@@ -238,7 +239,7 @@ def test_stored_markup_is_escaped_everywhere(new_context, live_server, make_offi
 
 
 def test_sms_resend_action_works_under_the_csp(new_context, live_server, app):
-    from .helpers import make_staff as create_staff
+    from browser import make_staff as create_staff
 
     base = live_server
     create_staff("director9", "directorate", university=None)
