@@ -278,6 +278,11 @@ def test_tehran_city_is_split_between_the_three_universities_by_district(cities)
     assert sorted(districts) == list(range(1, 23))
     assert set(districts.values()) == TEHRAN_UNIVERSITIES
     assert {d for d, u in districts.items() if u == "iran"} == IRAN_UNIVERSITY_DISTRICTS
+    # The rows a published source confirms (data/README.md names each source); the others are
+    # assumptions the directorate confirms, and may move.
+    confirmed = {12: "shahid-beheshti", 13: "shahid-beheshti", 14: "shahid-beheshti", 15: "shahid-beheshti"}
+    confirmed |= {10: "tehran", 16: "tehran", 17: "tehran", 19: "tehran"}
+    assert {d: districts[d] for d in confirmed} == confirmed
 
 
 def test_every_split_city_exists(cities):
