@@ -56,7 +56,14 @@ class UniversityView(ReferenceView):
     column_list = ("code", "name", "kind", "province")
     form_columns = ("code", "name", "name_en", "kind", "province")
     form_overrides = {"kind": SelectField}
-    form_args = {"kind": {"choices": [("university", _l("University (دانشگاه)")), ("school", _l("School (دانشکده)"))]}}
+    form_args = {
+        "kind": {
+            "choices": [
+                SelectChoice("university", _l("University (دانشگاه)")),
+                SelectChoice("school", _l("School (دانشکده)")),
+            ]
+        }
+    }
     column_filters = (IdFilter(University.province, _l("Province"), options=options_of(Province)),)
     export_columns = {"province": exported_by_name(University.province)}
 
@@ -100,6 +107,9 @@ class FieldView(ReferenceView):
     (the field x degree matrix; none chosen: every eligible degree)."""
 
     column_list = ("code", "name", "eligible", "allowed_degrees")
+    # The matrix is shown on the list and edited on the form; the export keeps the table's own
+    # columns (read as tuples, like every export).
+    column_export_list = ("code", "name", "name_en", "eligible")
     form_columns = ("code", "name", "name_en", "eligible")
     column_editable_list = ("eligible",)
     form_extra_fields = {
@@ -112,7 +122,9 @@ class FieldView(ReferenceView):
     column_formatters = {"allowed_degrees": lambda v, c, m, n: "، ".join(d.name for d in models.allowed_degrees(m))}
 
     def _fill_degrees(self, form, obj=None):
-        form.allowed_degrees.choices = [(d.id, d.name) for d in DegreeLevel.select().order_by(DegreeLevel.rank)]
+        form.allowed_degrees.choices = [
+            SelectChoice(d.id, d.name) for d in DegreeLevel.select().order_by(DegreeLevel.rank)
+        ]
         if obj is not None and request.method == "GET":
             form.allowed_degrees.data = [d.id for d in models.allowed_degrees(obj)]
         return form
