@@ -139,3 +139,33 @@ def test_back_office_lists_sort_names_in_persian_order(app, make_staff, dbc):
     assert shown == sorted(shown, key=persian.sort_key) and len(shown) >= 10
     # In code-point order «چهارمحال و بختیاری» would come after «همدان», off the first page.
     assert "چهارمحال و بختیاری" in shown
+
+
+def test_the_directorate_restricts_a_field_to_some_degrees_in_the_back_office(app, make_staff, dbc):
+    """The field form's matrix: the degrees chosen are the only ones the field is accepted at,
+    everywhere the switches are checked; choosing none lifts the restriction."""
+    director = staff_client_for(app, make_staff("directorate"))
+    field = models.FieldOfStudy.get(models.FieldOfStudy.code == "biomedical-engineering")
+    bachelor = models.DegreeLevel.get(models.DegreeLevel.code == "bachelor")
+    master = models.DegreeLevel.get(models.DegreeLevel.code == "master")
+    form = {"code": field.code, "name": field.name, "name_en": field.name_en, "eligible": "y"}
+    try:
+        response = director.post(f"/admin/field/edit/?id={field.id}", data=dict(form, allowed_degrees=[str(master.id)]))
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        assert [d.code for d in models.allowed_degrees(field)] == ["master"]
+        with pytest.raises(models.DomainError) as refused:
+            models.check_study(field, bachelor)
+        assert refused.value.code == "degree_not_allowed_for_field"
+        models.check_study(field, master)
+        listed = director.get("/admin/field/", query_string={"search": field.name}).get_data(as_text=True)
+        row = re.search(rf"<tr[^>]*>(?:(?!</tr>).)*{re.escape(field.code)}(?:(?!</tr>).)*</tr>", listed, re.S)
+        assert row and master.name in row.group(0) and bachelor.name not in row.group(0).replace(master.name, "")
+        shown = director.get(f"/admin/field/edit/?id={field.id}").get_data(as_text=True)
+        assert re.search(
+            rf'<option[^>]*selected[^>]*value="{master.id}"|<option[^>]*value="{master.id}"[^>]*selected', shown
+        )
+        assert models.AuditLog.select().where(models.AuditLog.action == "field_degrees_changed").exists()
+    finally:
+        response = director.post(f"/admin/field/edit/?id={field.id}", data=form)
+    assert response.status_code == 302 and models.allowed_degrees(field) == []
+    models.check_study(field, bachelor)
