@@ -10,7 +10,7 @@ import pytest
 
 import models
 import persian
-from helpers import PASSWORD, city_named, login, registration_data, staff_client_for
+from helpers import PASSWORD, city_named, login, register_through_the_form, registration_data, staff_client_for
 from models import Officer, QualificationRequest
 
 
@@ -51,8 +51,8 @@ def test_the_form_s_lists_are_in_persian_order(client, dbc):
 
 @pytest.mark.parametrize("district, university", [("5", "iran"), ("۱۲", "shahid-beheshti"), ("17", "tehran")])
 def test_a_tehran_registration_is_routed_by_its_district(client, dbc, district, university):
-    response = client.post("/officer/register", data=registration_data(district=district))
-    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    response = register_through_the_form(client, district=district)
+    assert response.status_code == 303, response.get_data(as_text=True)[:500]
     officer = Officer.get(Officer.national_code == "0499370899")
     assert officer.district == int(persian.to_ascii_digits(district))
     assert officer.reviewing_university().code == university
@@ -75,10 +75,8 @@ def test_elsewhere_the_district_stays_empty(client, dbc):
         "/officer/register", data=registration_data(province=str(shiraz.province_id), city=str(shiraz.id), district="3")
     )
     assert refused.status_code == 422 and 'aria-invalid="true"' in _select(refused.get_data(as_text=True), "district")
-    accepted = client.post(
-        "/officer/register", data=registration_data(province=str(shiraz.province_id), city=str(shiraz.id), district="")
-    )
-    assert accepted.status_code == 200
+    accepted = register_through_the_form(client, province=str(shiraz.province_id), city=str(shiraz.id), district="")
+    assert accepted.status_code == 303
     officer = Officer.get(Officer.national_code == "0499370899")
     assert officer.district is None and officer.reviewing_university().code == "shiraz"
 

@@ -184,7 +184,7 @@ def test_every_action_and_every_state_is_produced_by_the_real_operations(make_of
     distributor = models.create_distributor("pakhsh", "Kh0sh-Amad-2024", "شرکت الف", "company", "09120000001")
     tehran = models.City.get(models.City.name == "تهران")
     branch = coops.create_branch(
-        distributor.as_actor(), "شعبه مرکزی", tehran.province, tehran, "تهران، خیابان آزادی، پلاک ۱"
+        distributor.as_actor(), "شعبه مرکزی", tehran.province, tehran, "تهران، خیابان آزادی، پلاک ۱", district="17"
     )
     a, b = make_officer(qualified=True), make_officer(qualified=True)
 
