@@ -19,7 +19,7 @@ from wtforms import StringField
 
 import persian
 import storage
-from models import db, is_sqlite
+from models import db, is_sqlite, parse_id
 from web.security import deny
 from web.session import client_ip
 
@@ -175,9 +175,8 @@ class SecureModelView(StaffAccessMixin, internals.ModelViewHooks, ModelView):
 
     def get_one(self, id):
         # Flask-Admin's get_one ignores get_query: scope it, or details/edit leak.
-        try:
-            pk = int(id)
-        except (TypeError, ValueError):
+        pk = parse_id(id)
+        if pk is None:
             return None
         return self.get_query().where(self.model.id == pk).first()
 

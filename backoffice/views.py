@@ -28,6 +28,7 @@ from models import (
     SmsOutbox,
     StaffUser,
     University,
+    is_id,
 )
 from persian import normalize_mobile, normalize_text
 from web.errors import flash_error, show_error
@@ -301,7 +302,11 @@ class MessageView(SecureModelView):
 
 
 class SmsView(SecureModelView):
+    # ``text`` is the message with its one-time codes masked; the template's parameters
+    # (``msgid``, ``params``) are what the sender renders and never reach a screen.
     column_list = ("to", "text", "status", "attempts", "last_error", "created_at", "sent_at")
+    column_details_list = column_list
+    column_export_list = column_list
     column_filters = (
         FilterEqual(
             SmsOutbox.status,
@@ -318,7 +323,7 @@ class SmsView(SecureModelView):
 
     @action("resend", _l("Send again"), _l("Put the selected messages back in the queue?"))
     def action_resend(self, ids):
-        count = notify.resend([int(i) for i in ids if str(i).isdigit()])
+        count = notify.resend([int(i) for i in ids if is_id(i)])
         flash(gettext("%(count)s messages were queued again.", count=count), "success")
 
 

@@ -66,6 +66,7 @@ from .accounts import (
 )
 from .audit import AuditLog, audit
 from .auth import (
+    DEVICE_COOKIE,
     LoginFailure,
     LoginSession,
     LoginThrottled,
@@ -73,6 +74,8 @@ from .auth import (
     authenticate,
     burn_password_check,
     change_password,
+    device_is_known,
+    device_token,
     end_all_sessions,
     end_session,
     find_officer_for_login,
@@ -95,7 +98,9 @@ from .base import (
     bind_url,
     connect_database,
     db,
+    is_id,
     is_sqlite,
+    parse_id,
     tehran_today,
     translate,
     utcnow,
@@ -113,6 +118,7 @@ from .notices import (
     queue_sms,
     send_notice,
     unread_count,
+    wipe_sms_secrets,
 )
 from .officer_rules import (
     FIELD_POLICY,
@@ -206,6 +212,8 @@ __all__ = [
     "connect_database",
     "db",
     "is_sqlite",
+    "is_id",
+    "parse_id",
     "tehran_today",
     "translate",
     "utcnow",
@@ -240,8 +248,12 @@ __all__ = [
     "notify_officer",
     "open_notice",
     "queue_sms",
+    "wipe_sms_secrets",
     "send_notice",
     "unread_count",
+    "DEVICE_COOKIE",
+    "device_is_known",
+    "device_token",
     "LoginFailure",
     "LoginSession",
     "LoginThrottled",

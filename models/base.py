@@ -51,6 +51,25 @@ def tehran_today(now: _dt.datetime | None = None) -> _dt.date:
     return to_tehran(now or utcnow()).date()
 
 
+# The largest id either database stores (a signed 64-bit integer).
+MAX_ID = 2**63 - 1
+
+
+def parse_id(value) -> int | None:
+    """A record id typed in a URL or a form, or None: ASCII digits only (``str.isdigit``
+    is also true for "²" or "①", which ``int`` refuses) and within 63 bits."""
+    text = str(value).strip() if value is not None else ""
+    if not text or len(text) > 19 or not (text.isascii() and text.isdigit()):
+        return None
+    number = int(text)
+    return number if number <= MAX_ID else None
+
+
+def is_id(value) -> bool:
+    """True if ``value`` is a record id (see :func:`parse_id`)."""
+    return parse_id(value) is not None
+
+
 class DomainError(Exception):
     """A rule of the domain refused an operation.
 

@@ -18,7 +18,7 @@ from persian import normalize_national_code, normalize_text
 
 from .accounts import Distributor, Officer
 from .audit import audit
-from .base import N_, BaseModel, ConflictError, DomainError, PermissionDenied, db, translate, utcnow
+from .base import N_, BaseModel, ConflictError, DomainError, PermissionDenied, db, utcnow
 from .notices import notify_officer
 from .officer_rules import ValidationFailed
 from .reference import City, Province
@@ -166,6 +166,9 @@ FLOW = ReviewFlow(
         Action.TERMINATE: N_("%(officer)s ended their cooperation as the technical officer of %(branch)s."),
     },
     conflict_message=BECAME_ACTIVE_ELSEWHERE,
+    # The notices name the branch, whose name the distributor chose: an official SMS from
+    # the registry never carries a distributor's words.
+    officer_sms=N_("There is news about one of your cooperation requests. Read it in your technical officer account."),
 )
 
 Cooperation.add_index(
@@ -321,11 +324,10 @@ def _on_approve(cooperation, actor, note, now, **_):
         _replace(previous, actor)
         notify_officer(
             previous.officer,
-            translate(N_("Your cooperation has ended")),
-            translate(
-                N_("Another officer was approved for %(branch)s; you are no longer its technical officer."),
-                branch=cooperation.branch.name,
-            ),
+            N_("Your cooperation has ended"),
+            N_("Another officer was approved for %(branch)s; you are no longer its technical officer."),
+            sms_text=FLOW.officer_sms,
+            branch=cooperation.branch.name,
         )
     return {Cooperation.started_at: now}
 

@@ -33,7 +33,7 @@ from persian import (
 
 from .accounts import Officer, new_user_code, password_problem
 from .audit import audit
-from .base import N_, DomainError, db, tehran_today, translate
+from .base import N_, DomainError, db, tehran_today
 from .notices import queue_sms
 from .reference import City, DegreeLevel, FieldOfStudy, Province
 
@@ -300,10 +300,8 @@ def register_officer(data: dict, actor=None) -> Officer:
                 officer.save()
                 queue_sms(
                     officer.mobile,
-                    translate(
-                        N_("Your registration as a technical officer is complete. Your user code: %(code)s"),
-                        code=officer.user_code,
-                    ),
+                    N_("Your registration as a technical officer is complete. Your user code: %(user_code)s"),
+                    user_code=officer.user_code,
                 )
                 audit(actor or officer.as_actor(), "officer_registered", officer)
             return officer

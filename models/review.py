@@ -30,7 +30,7 @@ from peewee import SQL, CharField, DateField, DateTimeField, ForeignKeyField, In
 
 from .accounts import Officer, StaffUser
 from .audit import audit
-from .base import N_, BaseModel, ConflictError, DomainError, PermissionDenied, db, translate, utcnow
+from .base import N_, BaseModel, ConflictError, DomainError, PermissionDenied, db, utcnow
 from .notices import notify_officer, queue_sms
 from .prepared import Prepared
 from .reference import DocumentKind, University
@@ -285,7 +285,9 @@ class ReviewFlow:
     officer gets in their inbox (and by SMS); ``texts`` maps an action to the message id
     of an SMS to the request's :meth:`~ReviewedRequest.text_recipient`. The ids may name
     ``%(id)s``, ``%(note)s`` and the type's :meth:`~ReviewedRequest.message_params`.
-    ``conflict_message`` is what a unique-index race is reported as.
+    ``conflict_message`` is what a unique-index race is reported as. ``officer_sms``, when
+    given, is the SMS the officer gets instead of the notice's body (for a type whose
+    notices carry text someone else chose, such as a branch name).
     """
 
     def __init__(
@@ -296,6 +298,7 @@ class ReviewFlow:
         messages: dict | None = None,
         texts: dict | None = None,
         conflict_message: str = CHANGED_MEANWHILE,
+        officer_sms: str | None = None,
     ):
         self.model = model
         self.request_type = model.REQUEST_TYPE
@@ -303,6 +306,7 @@ class ReviewFlow:
         self.messages = messages or {}
         self.texts = texts or {}
         self.conflict_message = conflict_message
+        self.officer_sms = officer_sms
         self.hooks = {}
         model.FLOW = self
         used = {state for (source, _action), t in transitions.items() for state in (source, t.target)}
@@ -462,9 +466,9 @@ class ReviewFlow:
         params = dict(request.message_params(), id=request.id, note=note)
         if action in self.messages:
             subject, body = self.messages[action]
-            notify_officer(request.officer, translate(subject), translate(body, **params))
+            notify_officer(request.officer, subject, body, sms_text=self.officer_sms, **params)
         if action in self.texts:
-            queue_sms(request.text_recipient(), translate(self.texts[action], **params))
+            queue_sms(request.text_recipient(), self.texts[action], **params)
 
 
 def _same_reviewer(model, request):

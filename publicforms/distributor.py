@@ -91,10 +91,7 @@ def branch_new():
 
 
 def _int(value):
-    try:
-        return int(to_ascii_digits(str(value)))
-    except (TypeError, ValueError):
-        return None
+    return models.parse_id(to_ascii_digits(str(value)))
 
 
 @bp.route("/branches/<int:branch_id>/nominate", methods=["GET", "POST"])

@@ -39,6 +39,9 @@ from helpers import (
 )
 from test_security_matrix import NOT_5XX, admin_views, all_cells, build_world, fingerprint
 
+# A production SECRET_KEY must look random (I1): 32 bytes, as an operator would make one.
+PRODUCTION_SECRET = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+
 ROOT = Path(__file__).resolve().parent.parent
 UUID_NAME = re.compile(r"[0-9a-f]{2}/[0-9a-f]{32}\.(pdf|jpg|png)")
 XSS = '"><script>alert(1)</script><img src=x onerror=alert(1)>'
@@ -752,7 +755,8 @@ def test_debug_is_off_in_production(app, monkeypatch):
     from app import create_app
 
     monkeypatch.setenv("APP_ENV", "production")
-    monkeypatch.setenv("SECRET_KEY", "x" * 64)
+    monkeypatch.setenv("SECRET_KEY", PRODUCTION_SECRET)
+    monkeypatch.setenv("SMS_BACKEND_LOG_ACKNOWLEDGED", "1")
     monkeypatch.delenv("FLASK_DEBUG", raising=False)
     production = create_app({"DATABASE_URL": app.config["DATABASE_URL"], "UPLOAD_DIR": app.config["UPLOAD_DIR"]})
     assert production.debug is False and production.config["SEED_DEMO_DATA"] is False

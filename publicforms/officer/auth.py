@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -55,7 +55,10 @@ def password_reset():
         flash(
             _("If this account exists, a code was sent to its registered mobile. It is valid for 10 minutes."), "info"
         )
-        return redirect(url_for("officer_site.password_reset_confirm", username=form.username.data.strip()))
+        # The name typed (often a national code) waits in the session, not in the URL that
+        # access logs and proxies record.
+        session["reset_username"] = form.username.data.strip()[:40]
+        return redirect(url_for("officer_site.password_reset_confirm"))
     return render_template("officer/password_reset.html", form=form), (422 if form.errors else 200)
 
 
@@ -64,7 +67,7 @@ def password_reset_confirm():
     """Step two: the code and a new password."""
     form = PasswordResetForm()
     if request.method == "GET":
-        form.username.data = request.args.get("username", "")
+        form.username.data = session.get("reset_username") or request.args.get("username", "")
     elif form.validate_on_submit() and _same_passwords(form):
         try:
             models.reset_password(form.username.data, form.code.data, form.new_password.data or "", client_ip())
@@ -87,7 +90,11 @@ def password_change_view(template, done_endpoint):
     if form.validate_on_submit() and _same_passwords(form):
         try:
             models.change_password(
-                g.account, form.current_password.data or "", form.new_password.data or "", keep_token=current_user.token
+                g.account,
+                form.current_password.data or "",
+                form.new_password.data or "",
+                keep_token=current_user.token,
+                ip=client_ip(),
             )
         except models.DomainError as error:
             show_error(form, error)
