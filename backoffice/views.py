@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from peewee import JOIN, fn
 from wtforms import PasswordField, SelectChoice, SelectField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Optional
+from wtforms.validators import InputRequired, Length, Optional
 
 import models
 import notify
@@ -268,10 +268,10 @@ class MessageView(SecureModelView):
 
     def scaffold_form(self):
         class NoticeForm(BaseForm):
-            subject = StringField(_l("Subject"), validators=[InputRequired()])
-            body = TextAreaField(_l("Text"), validators=[InputRequired()], render_kw={"rows": 8})
+            subject = StringField(_l("Subject"), validators=[InputRequired(), Length(max=200)])
+            body = TextAreaField(_l("Text"), validators=[InputRequired(), Length(max=10000)], render_kw={"rows": 8})
             audience = SelectField(_l("Recipients"), choices=AUDIENCE_CHOICES)
-            officer_national_code = StringField(_l("National code of the officer"))
+            officer_national_code = StringField(_l("National code of the officer"), validators=[Length(max=20)])
             province = SelectField(_l("Province"), choices=[], validate_choice=False)
 
         return NoticeForm

@@ -141,6 +141,9 @@ class Officer(AccountMixin, BaseModel):
     university = ForeignKeyField(University, null=True, on_delete="RESTRICT", index=True)
     qualified_at = DateTimeField(null=True)
     qualification_number = CharField(max_length=20, null=True, unique=True)
+    # Carried by the certificate's QR code: a scan of the real certificate, told apart
+    # from someone trying numbers (L1).
+    verification_token = CharField(max_length=32, null=True, unique=True)
     created_at = DateTimeField(default=utcnow, index=True)
     legacy = BooleanField(default=False)
 

@@ -20,6 +20,7 @@ from .accounts import Distributor, Officer
 from .audit import audit
 from .base import N_, BaseModel, ConflictError, DomainError, PermissionDenied, db, utcnow
 from .notices import notify_officer
+from .numbers import new_public_token
 from .officer_rules import ValidationFailed
 from .reference import City, Province
 from .review import (
@@ -39,6 +40,9 @@ from .vocabulary import Action, State
 class Branch(BaseModel):
     distributor = ForeignKeyField(Distributor, backref="branches", on_delete="RESTRICT", index=True)
     name = CharField(max_length=200)
+    # The public page's address: branch ids are sequential, so /branch/<id> let anyone
+    # list every branch, its distributor and its officer (L1).
+    public_token = CharField(max_length=32, null=True, unique=True, default=new_public_token)
     province = ForeignKeyField(Province, on_delete="RESTRICT")
     city = ForeignKeyField(City, on_delete="RESTRICT", index=True)
     address = TextField(default="")
@@ -233,6 +237,8 @@ def create_branch(actor, name: str, province, city, address: str) -> Branch:
     name, address = normalize_text(name), normalize_text(address)
     if len(name) < 2:
         errors["name"] = (N_("Write the branch's name."), {})
+    elif len(name) > 200:
+        errors["name"] = (N_("Write at most %(max)d characters."), {"max": 200})
     if province is None:
         errors["province"] = (N_("Choose the province."), {})
     if city is None:
@@ -242,7 +248,7 @@ def create_branch(actor, name: str, province, city, address: str) -> Branch:
             N_("The city %(city)s is not in the province %(province)s."),
             {"city": city.name, "province": province.name},
         )
-    if len(address) < 10:
+    if len(address) < 10 or len(address) > 500:
         errors["address"] = (N_("Enter the full postal address (10 to 500 characters)."), {})
     if errors:
         raise ValidationFailed(errors)

@@ -378,7 +378,7 @@ class ReviewFlow:
     def apply(self, request, action: str, actor, note: str = "", **kwargs):
         """Perform ``action``; raise DomainError subclasses when it is refused, leaving the
         database (and ``request``) as they were."""
-        note = (note or "").strip()
+        note = _bounded_note(note)
         transition = self._checked(request, action, actor, note, None)
         model = type(request)
         source = request.status
@@ -413,7 +413,7 @@ class ReviewFlow:
         """Insert ``request`` (unsaved, its own fields set) through the creation transition
         ``(NEW, action)``; a unique-index violation raises ``conflict`` (by default a
         ConflictError with the flow's message)."""
-        note = (note or "").strip()
+        note = _bounded_note(note)
         transition = self._checked(request, action, actor, note, NEW)
         now = utcnow()
         with db.atomic():
@@ -469,6 +469,18 @@ class ReviewFlow:
             notify_officer(request.officer, subject, body, sms_text=self.officer_sms, **params)
         if action in self.texts:
             queue_sms(request.text_recipient(), self.texts[action], **params)
+
+
+MAX_NOTE_LENGTH = 2000
+
+
+def _bounded_note(note) -> str:
+    """A decision's note or an applicant's comment, refused past 2000 characters (every
+    door: an unbounded text field is free storage for anyone, finding L8)."""
+    note = (note or "").strip()
+    if len(note) > MAX_NOTE_LENGTH:
+        raise DomainError(N_("Write at most %(max)d characters."), field="note", max=MAX_NOTE_LENGTH)
+    return note
 
 
 def _same_reviewer(model, request):
