@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from persian import is_valid_national_code, normalize_national_code
@@ -20,6 +21,8 @@ from .reference import FieldOfStudy
 LOOKUPS_PER_QUERY_PER_HOUR = 20
 MISSES_PER_HOUR = 2000
 HOUR = 3600
+_NEW_NUMBER = re.compile(r"^\d{4}-\d{9}$")
+_ANY_NUMBER = re.compile(r"^(\d{4}|L)-\d+$")
 
 
 class VerificationThrottled(DomainError):
@@ -52,14 +55,16 @@ def lookup(query: str, token: str = "") -> Verification:
     is_national_code = query.isascii() and query.isdigit() and len(query) in (8, 9, 10)
     if is_national_code and not is_valid_national_code(query):
         return Verification(kind="national_code", valid=False)
-    if not is_national_code and "-" in query[:5] and query[:4].isdigit() and len(query) == 14:
-        if not is_well_formed_qualification_number(query):
-            return Verification(kind="number", valid=False)  # a typo: no lookup needed
-    key = normalize_national_code(query) if is_national_code else query
-    if ratelimit.current("verify:misses")[0] >= MISSES_PER_HOUR and not is_national_code:
+    if not is_national_code and _NEW_NUMBER.match(query) and not is_well_formed_qualification_number(query):
+        return Verification(kind="number", valid=False)  # a typo: no lookup needed
+    if not is_national_code and ratelimit.current("verify:misses")[0] >= MISSES_PER_HOUR:
         raise VerificationThrottled(THROTTLED)
-    if ratelimit.hit(f"verify:q:{key}"[:255], HOUR) > LOOKUPS_PER_QUERY_PER_HOUR:
-        raise VerificationThrottled(THROTTLED)
+    if is_national_code or _ANY_NUMBER.match(query):
+        # One person (a national code, a number) asked about again and again, from
+        # however many addresses.
+        key = normalize_national_code(query) if is_national_code else query
+        if ratelimit.hit(f"verify:q:{key}"[:255], HOUR) > LOOKUPS_PER_QUERY_PER_HOUR:
+            raise VerificationThrottled(THROTTLED)
     if is_national_code:
         officer = Officer.get_or_none(
             (Officer.national_code == normalize_national_code(query)) & (Officer.is_active == True)

@@ -97,7 +97,8 @@ def _where(sql, schema) -> str:
 def test_migrations_build_what_create_tables_builds(fresh):
     migrated = fresh()
     applied = migrations.migrate(migrated)
-    assert applied == ["001_initial", "002_cartable_indexes", "003_rate_counter"]
+    assert applied[:3] == ["001_initial", "002_cartable_indexes", "003_rate_counter"]
+    assert "007_security_round2" in applied
     assert migrations.migrate(migrated) == []  # safe to run again
     expected = fresh()
     models.create_tables()
@@ -118,7 +119,23 @@ def _previous_release_with_data(database):
     applied = migrations.migrate(database, upto=names[-2])
     assert applied == names[:-1]
     models.load_reference_data()
-    officer = models.register_officer(
+    # The previous release's sms_outbox lacks this release's columns: its registration SMS
+    # is not what this test keeps, so none is queued.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(models.officer_rules, "queue_sms", lambda *args, **kwargs: None)
+        officer = _register_previous_release_officer()
+    request_ = models.QualificationRequest.create(
+        officer=officer,
+        status="submitted",
+        submitted_at=models.utcnow(),
+        last_submitted_at=models.utcnow(),
+        university=officer.city.university_id,
+    )
+    return officer, request_, names[-1]
+
+
+def _register_previous_release_officer():
+    return models.register_officer(
         {
             "national_code": national_code(4242),
             "birth_date": "1370/05/21",
@@ -140,14 +157,6 @@ def _previous_release_with_data(database):
             "password_confirm": "Kh0sh-Amad-2024",
         }
     )
-    request_ = models.QualificationRequest.create(
-        officer=officer,
-        status="submitted",
-        submitted_at=models.utcnow(),
-        last_submitted_at=models.utcnow(),
-        university=officer.city.university_id,
-    )
-    return officer, request_, names[-1]
 
 
 def test_upgrade_from_the_previous_release_keeps_the_data(fresh):
