@@ -85,7 +85,7 @@ def production_problem(config, explicit_database: bool, environ) -> str:
     if not key:
         return "SECRET_KEY must be set when APP_ENV=production"
     if len(key.encode()) < 32 or len(set(key)) < 10:
-        return "SECRET_KEY must be at least 32 random bytes (e.g. python -c 'import secrets; print(secrets.token_hex(32))')"
+        return "SECRET_KEY must be at least 32 random bytes (e.g. the output of: openssl rand -hex 32)"
     if not explicit_database:
         return "DATABASE_URL must be set when APP_ENV=production (the SQLite file under instance/ is for development)"
     backend = (config.get("SMS_BACKEND") or "log").strip().lower()

@@ -4,17 +4,18 @@ Jalali dates, no deletes, and CSV exports that stream, escape formulas and carry
 from __future__ import annotations
 
 import datetime as _dt
+import logging
 import threading
 import time
 
-from flask import Response, abort, redirect, request, stream_with_context, url_for
+from flask import Response, abort, flash, redirect, request, stream_with_context, url_for
 from flask_admin import expose
 from flask_admin.contrib.peewee import ModelView
 from flask_admin.model.typefmt import BASE_FORMATTERS
 from flask_babel import gettext
 from flask_login import current_user
 from markupsafe import Markup
-from peewee import SQL, Select, fn
+from peewee import SQL, DatabaseError, Select, fn
 from wtforms import StringField
 
 import persian
@@ -172,6 +173,15 @@ class SecureModelView(StaffAccessMixin, internals.ModelViewHooks, ModelView):
     def get_count_query(self):
         """The scoped query without joins: what a capped count and a deep page skip over."""
         return self.scope(self.model.select())
+
+    def handle_view_exception(self, exc: Exception) -> bool:
+        """A database error while saving a form reaches the log, never the screen: its
+        text names tables and constraints (``NOT NULL constraint failed: ...``)."""
+        if isinstance(exc, DatabaseError):
+            logging.getLogger(__name__).error("saving a %s failed", self.model.__name__, exc_info=exc)
+            flash(gettext("The record could not be saved. Check the values and try again."), "error")
+            return True
+        return super().handle_view_exception(exc)
 
     def get_one(self, id):
         # Flask-Admin's get_one ignores get_query: scope it, or details/edit leak.

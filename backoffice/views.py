@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from peewee import JOIN, fn
 from wtforms import PasswordField, SelectChoice, SelectField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import InputRequired, Length, Optional, Regexp
 
 import models
 import notify
@@ -90,7 +90,16 @@ class DegreeView(ReferenceView):
 
 class DocumentKindView(ReferenceView):
     column_list = ("code", "name", "required")
-    form_columns = ("name", "name_en", "required", "sort_order")
+    # The code names the upload field (doc_<code>): required, short, and plain.
+    form_columns = ("code", "name", "name_en", "required", "sort_order")
+    form_args = {
+        "code": {
+            "validators": [
+                InputRequired(),
+                Regexp(r"^[a-z][a-z0-9_]{1,39}$", message=_l("Lower-case Latin letters, digits and _ only.")),
+            ]
+        }
+    }
     column_default_sort = "sort_order"
 
 

@@ -85,6 +85,7 @@ from .auth import (
     start_session,
 )
 from .base import (
+    MAX_ID,
     N_,
     NP_,
     SYSTEM,
@@ -213,6 +214,7 @@ __all__ = [
     "db",
     "is_sqlite",
     "is_id",
+    "MAX_ID",
     "parse_id",
     "tehran_today",
     "translate",

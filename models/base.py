@@ -7,6 +7,7 @@ Nothing here imports Flask: the web layer binds the database late through
 from __future__ import annotations
 
 import datetime as _dt
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -98,10 +99,25 @@ class PermissionDenied(DomainError):
 def connect_database(url: str):
     """Open a database from a URL with the house settings (WAL, foreign keys, timeouts)."""
     if url.startswith("sqlite"):
+        _private_sqlite_file(url)
         # IMMEDIATE takes the write lock at BEGIN, so a read-then-write
         # transaction never fails half-way with SQLITE_BUSY on upgrade.
         return connect(url, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE", check_same_thread=False)
     return connect(url)
+
+
+def _private_sqlite_file(url: str) -> None:
+    """Create the SQLite file 0600 before SQLite does (it would use the umask, 0644): it
+    holds personal data and password hashes. Its -wal and -shm files copy its mode."""
+    path = url.split("///", 1)[1] if "///" in url else ""
+    if not path or path.startswith(":memory:") or path.startswith("file:"):
+        return
+    path = path.split("?", 1)[0]
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        os.chmod(path, 0o600)
+    except OSError:
+        return  # a directory that does not exist yet: SQLite reports it when it opens
 
 
 def bind_database(database) -> None:

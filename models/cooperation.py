@@ -12,6 +12,8 @@ officer is active at one branch at most; a branch has one active officer at most
 
 from __future__ import annotations
 
+import datetime as _dt
+
 from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, TextField
 
 from persian import normalize_national_code, normalize_text
@@ -121,9 +123,21 @@ class Cooperation(ReviewedRequest):
     def message_params(self) -> dict:
         return {"officer": self.officer.full_name, "branch": self.branch.name, "company": self.distributor.name}
 
+    def officer_name_for_distributor(self) -> str:
+        """The officer's name as the distributor's pages show it: in full once the officer
+        has accepted, masked before (nominating must not reveal who holds a national code)."""
+        if self.last_submitted_at is not None:
+            return self.officer.full_name
+        return mask_name(self.officer.first_name, self.officer.last_name)
+
     def text_recipient(self) -> str:
         """The flow's SMS go to the distributor's manager."""
         return Distributor.get_by_id(self.distributor_id).manager_mobile
+
+
+def mask_name(first: str, last: str) -> str:
+    """«م… ا…»: the initials only."""
+    return " ".join(f"{part[:1]}…" for part in (first, last) if part)
 
 
 def is_branch_distributor(cooperation, actor) -> bool:
@@ -258,37 +272,64 @@ def create_branch(actor, name: str, province, city, address: str) -> Branch:
     return branch
 
 
+# Nomination spam (finding L2): a distributor nominates an officer once at a time, waits
+# after a refusal, and sends at most so many nominations a day.
+NOMINATION_COOLDOWN = _dt.timedelta(days=30)
+NOMINATIONS_PER_DAY = 20
+# One answer whatever the reason, so that nominating is not a way to learn whether a
+# national code is registered, qualified or employed.
+CANNOT_NOMINATE = N_(
+    "This national code cannot be nominated now. The officer must be registered and qualified, "
+    "not serving another branch, and not asked by you already or recently."
+)
+
+
 def nominate(branch, actor, national_code: str) -> Cooperation:
     """The distributor names an officer for its branch; the officer must accept.
 
-    Refusals name the reason but reveal nothing about another distributor."""
+    Every reason an officer cannot be named gets the same answer (see CANNOT_NOMINATE)."""
     if not branch.can_manage(actor):
         raise PermissionDenied(N_("You may not do this on this request."))
+    refusal = DomainError(CANNOT_NOMINATE, field="national_code", code="cannot_nominate")
     code = normalize_national_code(national_code)
     officer = Officer.get_or_none((Officer.national_code == code) & (Officer.is_active == True))  # noqa: E712
-    if officer is None:
-        raise DomainError(
-            N_("No officer is registered with this national code."), field="national_code", code="unknown_officer"
-        )
-    if not officer.is_qualified:
-        raise DomainError(
-            N_("This officer's qualification has not been approved yet, so they cannot be chosen."),
-            field="national_code",
-            code="officer_not_qualified",
-        )
-    if active_cooperation_of(officer) is not None:
-        raise DomainError(
-            N_("This officer is already the technical officer of a branch."),
-            field="national_code",
-            code="officer_already_active",
-        )
+    if officer is None or not officer.is_qualified or active_cooperation_of(officer) is not None:
+        raise refusal
+    if _asked_already_or_recently(officer, branch.distributor_id):
+        raise refusal
     waiting = N_("This branch already has a nomination waiting for an answer.")
     if branch_open_request(branch) is not None:
         raise DomainError(waiting, field="national_code")
+    if nominations_today(branch.distributor_id) >= NOMINATIONS_PER_DAY:
+        raise DomainError(
+            N_("You have sent %(count)d nominations in the last 24 hours, the most a day allows. Try again later."),
+            field="national_code",
+            code="daily_cap",
+            count=NOMINATIONS_PER_DAY,
+        )
     cooperation = Cooperation(
         branch=branch, distributor=branch.distributor_id, officer=officer, university=branch.city.university_id
     )
     return FLOW.create(cooperation, Action.NOMINATE, actor, conflict=ConflictError(waiting, field="national_code"))
+
+
+def _asked_already_or_recently(officer, distributor_id) -> bool:
+    """An open nomination of this officer by this distributor, or one refused (by the
+    officer or the university) less than NOMINATION_COOLDOWN ago."""
+    mine = (Cooperation.officer == officer.id) & (Cooperation.distributor == distributor_id)
+    open_ = mine & Cooperation.status.in_(FLOW.open_states)
+    refused = mine & (Cooperation.status == State.REJECTED) & (Cooperation.decided_at > utcnow() - NOMINATION_COOLDOWN)
+    return Cooperation.select().where(open_ | refused).exists()
+
+
+def nominations_today(distributor_id) -> int:
+    """Nominations the distributor made in the last 24 hours."""
+    since = utcnow() - _dt.timedelta(days=1)
+    return (
+        Cooperation.select()
+        .where((Cooperation.distributor == distributor_id) & (Cooperation.created_at > since))
+        .count()
+    )
 
 
 def branch_open_request(branch):

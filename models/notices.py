@@ -180,7 +180,7 @@ def _masked(params: dict) -> dict:
     return {key: (SMS_MASK if key in SECRET_SMS_PARAMS else value) for key, value in params.items()}
 
 
-def queue_sms(to: str, msgid: str, **params):
+def queue_sms(to: str, msgid: str, /, **params):
     """Queue an SMS: a message id (``N_``) and its parameters, rendered in Persian when it
     is sent. A parameter named ``code`` is a secret, never shown in the back office and
     wiped once the message has left. Call inside the transaction of the change it reports."""
@@ -206,7 +206,7 @@ def wipe_sms_secrets(sms_id: int) -> None:
         SmsOutbox.update(params=json.dumps(_masked(params), ensure_ascii=False)).where(SmsOutbox.id == sms_id).execute()
 
 
-def notify_officer(officer, subject: str, body: str, sms_text: str | None = None, **params):
+def notify_officer(officer, subject: str, body: str, /, sms_text: str | None = None, **params):
     """A decision notice in the officer's inbox, and the same news by SMS.
 
     ``subject``, ``body`` and ``sms_text`` are message ids filled with ``params`` (a text

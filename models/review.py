@@ -35,6 +35,7 @@ from .notices import notify_officer, queue_sms
 from .prepared import Prepared
 from .reference import DocumentKind, University
 from .sla import clock_changes
+from .uploads import replace_and_check
 from .vocabulary import REASONED_ACTIONS, Action, State, reject_reason_code
 
 # The source state of a creation transition: the request does not exist yet. Its
@@ -491,23 +492,16 @@ def _same_reviewer(model, request):
 
 
 def record_document(request, kind_code: str, stored) -> Document:
-    """Attach a stored file to a request as its document of a kind; the previous one of
-    that kind stays, marked superseded."""
+    """Attach a stored file to a request as its document of a kind. The previous one of
+    that kind is deleted if no reviewer saw it, else kept and marked superseded; quotas
+    apply (:mod:`models.uploads`). ``document.removed_storage_names`` names the files
+    whose rows went, for the caller to delete."""
     kind = DocumentKind.get_or_none(DocumentKind.code == kind_code)
     if kind is None:
         raise DomainError(N_("Unknown document kind."))
     with db.atomic():
-        (
-            Document.update(superseded_at=utcnow())
-            .where(
-                (Document.request_type == request.REQUEST_TYPE)
-                & (Document.request_id == request.id)
-                & (Document.kind == kind)
-                & Document.superseded_at.is_null()
-            )
-            .execute()
-        )
-        return Document.create(
+        removed = replace_and_check(Document, request, kind, stored)
+        document = Document.create(
             officer=request.officer_id,
             request_type=request.REQUEST_TYPE,
             request_id=request.id,
@@ -518,6 +512,8 @@ def record_document(request, kind_code: str, stored) -> Document:
             size=stored.size,
             sha256=stored.sha256,
         )
+    document.removed_storage_names = removed
+    return document
 
 
 def record_event(request, action, source, target, actor, note="", reason=""):

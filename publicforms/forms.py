@@ -45,15 +45,23 @@ GENDER_CHOICES = [SelectChoice(value, _l(label)) for value, label in GENDERS]
 # created in the order of the pages: a form lists its fields, and the error summary its
 # errors, in the order they were created. The mixins below take them by policy.
 OFFICER_FORM_FIELDS = {
-    "national_code": StringField(_l("National code"), description=_l("10 digits; it cannot be changed later"), validators=[at_most(20)]),
-    "birth_date": StringField(_l("Birth date"), description=_l("Jalali, like 1370/05/21; it cannot be changed later"), validators=[at_most(20)]),
+    "national_code": StringField(
+        _l("National code"), description=_l("10 digits; it cannot be changed later"), validators=[at_most(20)]
+    ),
+    "birth_date": StringField(
+        _l("Birth date"),
+        description=_l("Jalali, like 1370/05/21; it cannot be changed later"),
+        validators=[at_most(20)],
+    ),
     "first_name": StringField(_l("First name"), validators=[at_most(80)]),
     "last_name": StringField(_l("Last name"), validators=[at_most(100)]),
     "father_name": StringField(_l("Father's name"), validators=[at_most(80)]),
     "gender": RadioField(_l("Gender"), choices=GENDER_CHOICES, validate_choice=False),
     "id_card_number": StringField(_l("ID booklet number"), validators=[at_most(30)]),
     "mobile": StringField(_l("Mobile"), description=_l("Like 09121234567"), validators=[at_most(20)]),
-    "phone": StringField(_l("Landline (optional)"), description=_l("With the area code, like 02188776655"), validators=[at_most(20)]),
+    "phone": StringField(
+        _l("Landline (optional)"), description=_l("With the area code, like 02188776655"), validators=[at_most(20)]
+    ),
     "email": EmailField(_l("E-mail (optional)"), validators=[at_most(254)]),
     "province": NoValidateSelect(_l("Province of residence")),
     "city": NoValidateSelect(_l("City of residence")),

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import segno
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from markupsafe import Markup
 
 import models
 from persian import normalize_text, to_ascii_digits
 from web.extensions import LOCALES, limiter
 from web.forms import ActionForm
+from web.security import safe_next
 
 from .forms import VerifyForm
-from web.security import safe_next
 
 bp = Blueprint("public", __name__)
 
@@ -26,7 +26,14 @@ def home():
 def set_language(code):
     response = redirect(safe_next(request.form.get("next"), url_for("public.home")))
     if ActionForm().validate_on_submit() and code in LOCALES:
-        response.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+        response.set_cookie(
+            "lang",
+            code,
+            max_age=365 * 24 * 3600,
+            samesite="Lax",
+            httponly=True,
+            secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
+        )
     return response
 
 

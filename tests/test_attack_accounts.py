@@ -5,6 +5,7 @@ t_sms.py (M2), the reset redirect (L10) and the production settings (I1)."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import stat
@@ -127,7 +128,11 @@ def test_l4_a_wrong_current_password_counts_as_a_failed_login(app, officer_clien
     for _ in range(5):
         response = officer_client.post(
             "/officer/password",
-            data={"current_password": "Wrong-pass-1", "new_password": "N3w-passw0rd!", "new_password_confirm": "N3w-passw0rd!"},
+            data={
+                "current_password": "Wrong-pass-1",
+                "new_password": "N3w-passw0rd!",
+                "new_password_confirm": "N3w-passw0rd!",
+            },
         )
         assert response.status_code == 422
     assert models.LoginFailure.select().count() == 5
@@ -161,11 +166,8 @@ def test_l5_parallel_wrong_codes_take_one_attempt_each(app, make_officer, dbc, m
     monkeypatch.setattr(models.PasswordReset, "update", classmethod(update_after_everyone_read))
 
     def guess(n):
-        with models.db.connection_context():
-            try:
-                models.reset_password(officer.user_code, f"{n:06d}", "N3w-passw0rd!")
-            except models.DomainError:
-                pass
+        with models.db.connection_context(), contextlib.suppress(models.DomainError):
+            models.reset_password(officer.user_code, f"{n:06d}", "N3w-passw0rd!")
 
     threads = [threading.Thread(target=guess, args=(n,)) for n in range(guesses)]
     for thread in threads:

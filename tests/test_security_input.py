@@ -668,7 +668,7 @@ def test_security_headers_everywhere(app, make_officer, make_staff, dbc):
         "/admin/login",
         "/static/css/app.css",
         "/no-such-page",
-        f"/branch/{world['b1']}",
+        f"/branch/{world['b1_token']}",
     ):
         assert_security_headers(anon.get(url), url)
     assert_security_headers(anon.post("/officer/logout"), "POST /officer/logout")

@@ -250,6 +250,8 @@ def build_world(app, make_officer, make_staff, login_clients=True) -> World:
         "d2": d2.id,
         "b1": b1.id,
         "b2": b2.id,
+        "b1_token": b1.public_token,
+        "b2_token": b2.public_token,
         "coop_q": coop_q.id,
         "coop_p": coop_p.id,
         "termination": termination.id,
@@ -656,8 +658,9 @@ def public_and_site_cells(world, rule, endpoint, methods):
         add("GET", "/admin/static/" + _admin_static_file(rule), everyone(OK))
         return cells
     if endpoint == "public.branch":
-        add("GET", f"/branch/{w['b1']}", everyone(OK))
-        add("GET", f"/branch/{w['b2']}", everyone(OK))
+        add("GET", f"/branch/{w['b1_token']}", everyone(OK))
+        add("GET", f"/branch/{w['b2_token']}", everyone(OK))
+        add("GET", f"/branch/{w['b1']}", everyone(404))  # the sequential id no longer opens it (L1)
         add("GET", "/branch/999999", everyone(404))
         return cells
     if endpoint == "public.set_language":
