@@ -126,7 +126,10 @@ class Cooperation(ReviewedRequest):
     def officer_name_for_distributor(self) -> str:
         """The officer's name as the distributor's pages show it: in full once the officer
         has accepted, masked before (nominating must not reveal who holds a national code)."""
-        if self.last_submitted_at is not None:
+        accepted = self.status in (State.PENDING_UNIVERSITY, State.ACTIVE, State.ENDED) or (
+            self.status == State.REJECTED and self.rejected_by == "university"
+        )
+        if accepted:
             return self.officer.full_name
         return mask_name(self.officer.first_name, self.officer.last_name)
 
