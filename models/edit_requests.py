@@ -214,11 +214,10 @@ def _after_approve(request, actor, note, **_):
     if "city" in changes:
         update[Officer.university] = clean["city"].university_id
     Officer.update(update).where(Officer.id == officer.id).execute()
-    previous = request.previous_map
     audit(
         actor,
         "profile_changed",
         officer,
-        detail=f"edit request #{request.id}: "
-        + "; ".join(f"{f}: {display_value(f, previous.get(f))} → {display_value(f, v)}" for f, v in changes.items()),
+        # Ids and field names only (I3): the old and new values stay in the request itself.
+        detail=f"edit request #{request.id}: " + ", ".join(changes),
     )

@@ -339,7 +339,9 @@ def update_profile(officer, data: dict, actor) -> list[str]:
     changed = [f for f, v in clean.items() if getattr(officer, f) != v]
     if not changed:
         return []
-    detail = "; ".join(f"{f}: {getattr(officer, f)} → {clean[f]}" for f in changed)
+    # The names of the changed fields, not their values: the audit log is read and exported
+    # by staff who must not collect mobiles and addresses from it (I3).
+    detail = ", ".join(changed)
     with db.atomic():
         update = {getattr(Officer, f): clean[f] for f in changed}
         if "city" in changed and officer.university_id is not None:

@@ -294,3 +294,16 @@ def test_i1_production_refuses_unsafe_defaults(app, monkeypatch, secret, env, da
             create_app(config)
     else:
         assert create_app(config).config["SESSION_COOKIE_SECURE"] is True
+
+
+# ---------------------------------------------------------------- I3: personal data in the audit log
+
+
+def test_i3_audit_details_name_fields_not_values(app, make_officer, dbc):
+    officer = make_officer()
+    models.update_profile(
+        officer, {"mobile": "09127776655", "address": "اصفهان، خیابان چهارباغ، کوچه دوم، پلاک ۹"}, officer.as_actor()
+    )
+    row = models.AuditLog.get(models.AuditLog.action == "profile_changed")
+    assert "mobile" in row.detail and "address" in row.detail
+    assert "09127776655" not in row.detail and "چهارباغ" not in row.detail and officer.mobile not in row.detail
