@@ -377,3 +377,17 @@ def test_scanner_a_database_error_never_reaches_the_screen(app, make_staff, dbc)
     )
     page = response.get_data(as_text=True)
     assert "UNIQUE" not in page and "constraint" not in page.lower() and "duplicate key" not in page
+
+
+# ---------------------------------------------------------------- I6: the old moment.js
+
+
+def test_i6_the_back_office_loads_a_current_moment_js(app, make_staff, dbc):
+    director = app.test_client()
+    make_staff("directorate", username="boss")
+    login(director, "/admin/login", "boss")
+    page = director.get("/admin/").get_data(as_text=True)
+    assert "moment.min.js?v=2.9.4" not in page and "/static/vendor/moment/moment.min.js" in page
+    script = director.get("/static/vendor/moment/moment.min.js")
+    assert script.status_code == 200
+    assert '.version="2.30.1"' in script.get_data(as_text=True)
