@@ -194,7 +194,7 @@ def sniff_content_type(head: bytes) -> str | None:
         content_type = "image/png"
     else:
         return None
-    if _has_markup(head):
+    if _has_markup(head[:SNIFF_BYTES]):  # the rest of the file is scanned while it is saved
         return None
     return content_type
 
