@@ -113,21 +113,8 @@ ALLOWED_CONTENT_TYPES = frozenset(_EXTENSIONS)
 # The whole file is scanned (finding L13: markup after the first kilobyte, or event
 # handlers in a tag other than these, passed), for markers at least five bytes long so
 # that compressed image or PDF data almost never matches by chance.
-_MARKUP_MARKERS = (
-    b"<html",
-    b"<script",
-    b"<svg",
-    b"<body",
-    b"<iframe",
-    b"<img ",
-    b"<object",
-    b"<embed",
-    b"<meta",
-    b"<!doctype",
-    b"onerror=",
-    b"onload=",
-    b"javascript:",
-)
+_MARKUP_MARKERS = (b"<html", b"<script", b"<svg", b"<body", b"<iframe", b"<img ", b"<object", b"<embed")
+_MARKUP_MARKERS += (b"<meta", b"<!doctype", b"onerror=", b"onload=", b"javascript:")
 _MARKER_OVERLAP = max(len(m) for m in _MARKUP_MARKERS) - 1
 
 
