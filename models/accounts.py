@@ -144,6 +144,9 @@ class Officer(AccountMixin, BaseModel):
     # Carried by the certificate's QR code: a scan of the real certificate, told apart
     # from someone trying numbers (L1).
     verification_token = CharField(max_length=32, null=True, unique=True)
+    # "" while the qualification (if any) is in force; "suspended" or "revoked" by the
+    # directorate (models/account_admin.py). qualified_at stays: the history is kept.
+    qualification_hold = CharField(max_length=10, default="")
     created_at = DateTimeField(default=utcnow, index=True)
     legacy = BooleanField(default=False)
 
@@ -164,7 +167,14 @@ class Officer(AccountMixin, BaseModel):
 
     @property
     def is_qualified(self) -> bool:
+        """Qualified once (by an approved request), whatever happened since."""
         return self.qualified_at is not None
+
+    @property
+    def qualification_in_force(self) -> bool:
+        """Qualified, active, and neither suspended nor revoked: what /verify and a
+        nomination ask."""
+        return self.qualified_at is not None and not self.qualification_hold and bool(self.is_active)
 
     def can_edit_reviewed_fields_directly(self) -> bool:
         """Name, field/degree and place are reviewed with the first request, then locked."""

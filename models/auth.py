@@ -19,6 +19,7 @@ from .accounts import ACCOUNT_MODELS, Officer, burn_password_check, hash_passwor
 from .audit import audit
 from .base import N_, BaseModel, DomainError, anonymous_actor, db, utcnow
 from .notices import queue_sms
+from .officer_rules import ValidationFailed
 from .prepared import Prepared
 
 
@@ -118,8 +119,12 @@ def end_all_sessions(account_kind: str, account_id: int, keep_token: str | None 
     return query.execute()
 
 
-def change_password(account, current: str, new: str, keep_token: str | None = None, ip: str = "") -> None:
-    """Change a password after checking the current one; other sessions end.
+def change_password(
+    account, current: str, new: str, keep_token: str | None = None, confirm: str | None = None, ip: str = ""
+) -> None:
+    """Change a password after checking the current one; other sessions end. Every
+    mistake is reported at once (a ``ValidationFailed`` naming ``current_password``,
+    ``new_password`` and, when ``confirm`` is given, ``new_password_confirm``).
 
     A wrong current password counts as a failed login of the account, so a stolen
     session cannot try passwords faster than the login page allows."""
@@ -128,19 +133,36 @@ def change_password(account, current: str, new: str, keep_token: str | None = No
     if login_blocked(key, ip):
         _audit_throttled_once(kind, key, ip, account)
         raise _throttled(field="current_password")
+    errors = {}
     if not account.check_password(current):
         record_login_failure(key, ip)
         audit(account.as_actor(ip=ip), "password_change_failed", account)
-        raise DomainError(N_("The current password is not correct."), field="current_password")
+        errors["current_password"] = (N_("The current password is not correct."), {})
     problem = password_problem(new)
     if problem:
-        raise DomainError(problem, field="new_password")
+        errors["new_password"] = (problem, {})
+    if confirm is not None and confirm != new:
+        errors["new_password_confirm"] = (N_("The two passwords are not the same."), {})
+    if errors:
+        raise ValidationFailed(errors)
     with db.atomic():
         account.set_password(new)
         type(account).update(password_hash=account.password_hash).where(type(account).id == account.id).execute()
         end_all_sessions(kind, account.id, keep_token=keep_token)
         clear_login_failures(key)
+        queue_sms(mobile_of(account), PASSWORD_CHANGED)
         audit(account.as_actor(), "password_changed", account)
+
+
+# The owner hears of every password change, so a stolen session or code shows at once.
+PASSWORD_CHANGED = N_(
+    "The password of your account in the technical officers registry was changed. If it was not you, call the directorate."  # noqa: E501  (one message id)
+)
+
+
+def mobile_of(account) -> str:
+    """Where an account's SMS go: the officer's mobile, the distributor's manager's; staff's own."""
+    return getattr(account, "manager_mobile", None) or getattr(account, "mobile", "") or ""
 
 
 class LoginFailure(BaseModel):
@@ -411,5 +433,6 @@ def reset_password(username: str, code: str, new_password: str, ip: str = "") ->
             raise failure
         Officer.update(password_hash=hash_password(new_password)).where(Officer.id == officer.id).execute()
         end_all_sessions("officer", officer.id)
+        queue_sms(officer.mobile, PASSWORD_CHANGED)
         clear_login_failures(throttle_key("officer", officer))
         audit(anonymous_actor(ip), "password_reset_done", officer)

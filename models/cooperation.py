@@ -36,7 +36,7 @@ from .review import (
     is_reviewer_of,
     record_event,
 )
-from .vocabulary import Action, State
+from .vocabulary import COOPERATION_REJECT_REASONS, Action, State
 
 
 class Branch(BaseModel):
@@ -81,6 +81,7 @@ class Branch(BaseModel):
 class Cooperation(ReviewedRequest):
     REQUEST_TYPE = "cooperation"
     TITLE = N_("Cooperations")
+    REJECT_REASONS = COOPERATION_REJECT_REASONS
 
     branch = ForeignKeyField(Branch, backref="cooperations", on_delete="RESTRICT", index=True)
     distributor = ForeignKeyField(Distributor, backref="+", on_delete="RESTRICT", index=True)
@@ -89,7 +90,7 @@ class Cooperation(ReviewedRequest):
     rejected_by = CharField(max_length=12, default="")  # officer | university
     started_at = DateTimeField(null=True)
     ended_at = DateTimeField(null=True)
-    end_reason = CharField(max_length=20, default="")  # released | terminated | replaced
+    end_reason = CharField(max_length=20, default="")  # released | terminated | replaced | directorate
     legacy = BooleanField(default=False)
 
     class Meta:
@@ -147,6 +148,10 @@ def is_branch_distributor(cooperation, actor) -> bool:
     return actor.is_distributor(cooperation.distributor_id)
 
 
+def is_directorate(cooperation, actor) -> bool:
+    return actor.is_directorate
+
+
 BECAME_ACTIVE_ELSEWHERE = N_("The officer became active at another branch meanwhile; this request cannot be approved.")
 
 FLOW = ReviewFlow(
@@ -159,6 +164,8 @@ FLOW = ReviewFlow(
         (State.PENDING_UNIVERSITY, Action.REJECT): Transition(State.REJECTED, is_reviewer_of, note_required=True),
         (State.ACTIVE, Action.RELEASE): Transition(State.ENDED, is_branch_distributor),
         (State.ACTIVE, Action.TERMINATE): Transition(State.ENDED, is_owner),
+        # Deactivation, suspension or revocation of the officer (models/account_admin.py).
+        (State.ACTIVE, Action.DIRECTORATE_END): Transition(State.ENDED, is_directorate, note_required=True),
     },
     messages={
         Action.NOMINATE: (
@@ -179,12 +186,19 @@ FLOW = ReviewFlow(
             N_("You were released by the distributor"),
             N_("%(company)s released you as the technical officer of %(branch)s."),
         ),
+        Action.DIRECTORATE_END: (
+            N_("Your cooperation has ended"),
+            N_("The directorate ended your cooperation as the technical officer of %(branch)s. Reason: %(note)s"),
+        ),
     },
     texts={
         Action.OFFICER_REJECT: N_("The officer %(officer)s declined to be the technical officer of %(branch)s."),
         Action.APPROVE: N_("%(officer)s is now the technical officer of %(branch)s."),
         Action.REJECT: N_("The university rejected the cooperation of %(officer)s with %(branch)s."),
         Action.TERMINATE: N_("%(officer)s ended their cooperation as the technical officer of %(branch)s."),
+        Action.DIRECTORATE_END: N_(
+            "The directorate ended the cooperation of %(officer)s with %(branch)s; name a new technical officer."
+        ),
     },
     conflict_message=BECAME_ACTIVE_ELSEWHERE,
     # The notices name the branch, whose name the distributor chose: an official SMS from
@@ -291,18 +305,34 @@ def nominate(branch, actor, national_code: str) -> Cooperation:
     """The distributor names an officer for its branch; the officer must accept.
 
     Every reason an officer cannot be named gets the same answer (see CANNOT_NOMINATE)."""
+    officer = nominee(branch, actor, national_code)
+    waiting = N_("This branch already has a nomination waiting for an answer.")
+    cooperation = Cooperation(
+        branch=branch, distributor=branch.distributor_id, officer=officer, university=branch.city.university_id
+    )
+    return FLOW.create(cooperation, Action.NOMINATE, actor, conflict=ConflictError(waiting, field="national_code"))
+
+
+def nominee(branch, actor, national_code: str) -> Officer:
+    """The officer ``national_code`` names, if the distributor may nominate them for the
+    branch now (the same refusals as :func:`nominate`): what the distributor confirms
+    ("is this the person?") before the request goes out."""
     if not branch.can_manage(actor):
         raise PermissionDenied(N_("You may not do this on this request."))
     refusal = DomainError(CANNOT_NOMINATE, field="national_code", code="cannot_nominate")
     code = normalize_national_code(national_code)
     officer = Officer.get_or_none((Officer.national_code == code) & (Officer.is_active == True))  # noqa: E712
-    if officer is None or not officer.is_qualified or active_cooperation_of(officer) is not None:
+    if (
+        officer is None
+        or not officer.is_qualified
+        or not officer.qualification_in_force
+        or active_cooperation_of(officer) is not None
+    ):
         raise refusal
     if _asked_already_or_recently(officer, branch.distributor_id):
         raise refusal
-    waiting = N_("This branch already has a nomination waiting for an answer.")
     if branch_open_request(branch) is not None:
-        raise DomainError(waiting, field="national_code")
+        raise DomainError(N_("This branch already has a nomination waiting for an answer."), field="national_code")
     if nominations_today(branch.distributor_id) >= NOMINATIONS_PER_DAY:
         raise DomainError(
             N_("You have sent %(count)d nominations in the last 24 hours, the most a day allows. Try again later."),
@@ -310,10 +340,7 @@ def nominate(branch, actor, national_code: str) -> Cooperation:
             code="daily_cap",
             count=NOMINATIONS_PER_DAY,
         )
-    cooperation = Cooperation(
-        branch=branch, distributor=branch.distributor_id, officer=officer, university=branch.city.university_id
-    )
-    return FLOW.create(cooperation, Action.NOMINATE, actor, conflict=ConflictError(waiting, field="national_code"))
+    return officer
 
 
 def _asked_already_or_recently(officer, distributor_id) -> bool:
@@ -343,7 +370,7 @@ def branch_open_request(branch):
 
 @FLOW.on(Action.OFFICER_APPROVE)
 def _on_officer_approve(cooperation, actor, note, now, **_):
-    if not Officer.get_by_id(cooperation.officer_id).is_qualified:
+    if not Officer.get_by_id(cooperation.officer_id).qualification_in_force:
         raise DomainError(N_("This officer's qualification has not been approved yet, so they cannot be chosen."))
     if active_cooperation_of(cooperation.officer) is not None:
         raise DomainError(N_("You are already the technical officer of a branch; end that cooperation first."))
@@ -365,7 +392,7 @@ def _on_reject(cooperation, actor, note, **_):
 def _on_approve(cooperation, actor, note, now, **_):
     """The officer starts at the branch; the branch's previous officer, if any, is released."""
     officer = Officer.get_by_id(cooperation.officer_id)
-    if not officer.is_qualified:
+    if not officer.qualification_in_force:
         raise ConflictError(N_("This officer's qualification has not been approved yet, so they cannot be chosen."))
     if active_cooperation_of(officer) is not None:
         raise ConflictError(BECAME_ACTIVE_ELSEWHERE)
@@ -377,6 +404,7 @@ def _on_approve(cooperation, actor, note, now, **_):
             N_("Your cooperation has ended"),
             N_("Another officer was approved for %(branch)s; you are no longer its technical officer."),
             sms_text=FLOW.officer_sms,
+            about=previous,
             branch=cooperation.branch.name,
         )
     return {Cooperation.started_at: now}
@@ -397,6 +425,11 @@ def _replace(cooperation, actor):
 @FLOW.on(Action.RELEASE)
 def _on_release(cooperation, actor, note, now, **_):
     return {Cooperation.ended_at: now, Cooperation.end_reason: "released"}
+
+
+@FLOW.on(Action.DIRECTORATE_END)
+def _on_directorate_end(cooperation, actor, note, now, **_):
+    return {Cooperation.ended_at: now, Cooperation.end_reason: "directorate", Cooperation.decision_note: note}
 
 
 @FLOW.on(Action.TERMINATE)

@@ -29,6 +29,9 @@ class Notice(BaseModel):
     # 'directorate' for what staff wrote, 'decision' for what the system sent about a request.
     kind = CharField(max_length=12, default="directorate")
     created_at = DateTimeField(default=utcnow, index=True)
+    # A decision notice's request (its type code and id), which the inbox links to.
+    request_type = CharField(max_length=20, default="")
+    request_id = IntegerField(null=True)
 
     def __str__(self):
         return self.subject
@@ -206,8 +209,9 @@ def wipe_sms_secrets(sms_id: int) -> None:
         SmsOutbox.update(params=json.dumps(_masked(params), ensure_ascii=False)).where(SmsOutbox.id == sms_id).execute()
 
 
-def notify_officer(officer, subject: str, body: str, /, sms_text: str | None = None, **params):
-    """A decision notice in the officer's inbox, and the same news by SMS.
+def notify_officer(officer, subject: str, body: str, /, sms_text: str | None = None, about=None, **params):
+    """A decision notice in the officer's inbox, and the same news by SMS; ``about`` is the
+    request it is about (the inbox links to it).
 
     ``subject``, ``body`` and ``sms_text`` are message ids filled with ``params`` (a text
     already rendered works too: it is its own message id)."""
@@ -217,5 +221,7 @@ def notify_officer(officer, subject: str, body: str, /, sms_text: str | None = N
         audience="officer",
         officer=officer,
         kind="decision",
+        request_type=about.REQUEST_TYPE if about is not None else "",
+        request_id=about.id if about is not None else None,
     )
     queue_sms(officer.mobile, sms_text or body, **params)

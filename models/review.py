@@ -36,7 +36,7 @@ from .prepared import Prepared
 from .reference import DocumentKind, University
 from .sla import clock_changes
 from .uploads import replace_and_check
-from .vocabulary import REASONED_ACTIONS, Action, State, reject_reason_code
+from .vocabulary import DEFICIENCY_REASONS, REASONED_ACTIONS, REJECT_REASONS, Action, State, reject_reason_code
 
 # The source state of a creation transition: the request does not exist yet. Its
 # first history event is recorded "from" this empty state.
@@ -117,6 +117,9 @@ class ReviewedRequest(BaseModel):
     REQUEST_TYPE = ""
     TITLE = ""
     HAS_DOCUMENTS = False
+    # The standard reasons a reviewer picks from, per decision (a type may have its own).
+    REJECT_REASONS = REJECT_REASONS
+    DEFICIENCY_REASONS = DEFICIENCY_REASONS
     FLOW: ReviewFlow | None = None
 
     def history(self):
@@ -464,10 +467,11 @@ class ReviewFlow:
     def _send(self, request, action, note):
         if action not in self.messages and action not in self.texts:
             return
-        params = dict(request.message_params(), id=request.id, note=note)
+        # The messages put their own full stop after the note: "..." never reaches the officer.
+        params = dict(request.message_params(), id=request.id, note=note.rstrip().rstrip(".").rstrip())
         if action in self.messages:
             subject, body = self.messages[action]
-            notify_officer(request.officer, subject, body, sms_text=self.officer_sms, **params)
+            notify_officer(request.officer, subject, body, sms_text=self.officer_sms, about=request, **params)
         if action in self.texts:
             queue_sms(request.text_recipient(), self.texts[action], **params)
 

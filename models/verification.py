@@ -69,7 +69,7 @@ def lookup(query: str, token: str = "") -> Verification:
         officer = Officer.get_or_none(
             (Officer.national_code == normalize_national_code(query)) & (Officer.is_active == True)
         )  # noqa: E712
-        return Verification(kind="national_code", valid=bool(officer and officer.is_qualified))
+        return Verification(kind="national_code", valid=bool(officer and officer.qualification_in_force))
     officer = (
         Officer.select(Officer, FieldOfStudy)
         .join(FieldOfStudy)
@@ -95,7 +95,7 @@ def _certificate(number: str, token: str):
 
 
 def _answer(officer) -> Verification:
-    if officer is None or not officer.is_qualified:
+    if officer is None or not officer.qualification_in_force:
         return Verification(kind="number", valid=False)
     cooperation = active_cooperation_of(officer)
     return Verification(

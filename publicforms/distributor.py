@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 import models
@@ -16,6 +16,7 @@ from web.security import deny
 from web.session import account_required, sign_out
 
 from .forms import BranchForm, NominationForm
+from .officer.auth import password_change_view
 
 bp = Blueprint("distributor_site", __name__, url_prefix="/distributor")
 distributor_required = account_required("distributor", "distributor_site.login")
@@ -36,6 +37,13 @@ def logout():
     if ActionForm().validate_on_submit():
         sign_out()
     return redirect(url_for("public.home"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@distributor_required
+def password():
+    """The distributor changes its password; the manager's mobile is told by SMS."""
+    return password_change_view("distributor/password.html", "distributor_site.dashboard")
 
 
 def _own_branch(branch_id) -> Branch:
@@ -101,6 +109,18 @@ def nominate(branch_id):
     form = NominationForm()
     if form.validate_on_submit():
         try:
+            if request.form.get("step") == "check":
+                # The page's own form asks first: is this the person? (A POST of the
+                # national code alone, as the contract has it, nominates at once.)
+                officer = coops.nominee(branch, g.actor, form.national_code.data or "")
+                masked_name = coops.mask_name(officer.first_name, officer.last_name)
+                return render_template(
+                    "distributor/nominate_confirm.html",
+                    form=form,
+                    branch=branch,
+                    officer=officer,
+                    masked_name=masked_name,
+                )
             coops.nominate(branch, g.actor, form.national_code.data or "")
         except models.DomainError as error:
             show_error(form, error, fallback=form.national_code)

@@ -280,6 +280,7 @@ def test_i1_production_refuses_unsafe_defaults(app, monkeypatch, secret, env, da
     from app import create_app
 
     monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.setenv("IDENTITY_BACKEND_NONE_ACKNOWLEDGED", "1")  # these tests are about other settings
     monkeypatch.setenv("SECRET_KEY", secret)
     monkeypatch.delenv("DATABASE_URL", raising=False)
     for name in ("SMS_BACKEND", "SMS_BACKEND_LOG_ACKNOWLEDGED"):
@@ -301,9 +302,12 @@ def test_i1_production_refuses_unsafe_defaults(app, monkeypatch, secret, env, da
 
 def test_i3_audit_details_name_fields_not_values(app, make_officer, dbc):
     officer = make_officer()
+    # The mobile changes only through a code to the new number (issue 16): email and address here.
     models.update_profile(
-        officer, {"mobile": "09127776655", "address": "اصفهان، خیابان چهارباغ، کوچه دوم، پلاک ۹"}, officer.as_actor()
+        officer,
+        {"email": "maryam.ahmadi@example.com", "address": "اصفهان، خیابان چهارباغ، کوچه دوم، پلاک ۹"},
+        officer.as_actor(),
     )
     row = models.AuditLog.get(models.AuditLog.action == "profile_changed")
-    assert "mobile" in row.detail and "address" in row.detail
-    assert "09127776655" not in row.detail and "چهارباغ" not in row.detail and officer.mobile not in row.detail
+    assert "email" in row.detail and "address" in row.detail
+    assert "maryam.ahmadi" not in row.detail and "چهارباغ" not in row.detail and officer.mobile not in row.detail

@@ -318,6 +318,7 @@ def test_scanner_the_lang_cookie_is_secure_in_production(app, monkeypatch):
     from app import create_app
 
     monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.setenv("IDENTITY_BACKEND_NONE_ACKNOWLEDGED", "1")  # this test is about another setting
     monkeypatch.setenv("SECRET_KEY", "0c8f2d6a4b1e9f7035d2c8a61b4e7f90d3a5c2b8e1f4a7d0c9b6e3f2a1d8c5b4")
     monkeypatch.setenv("SMS_BACKEND_LOG_ACKNOWLEDGED", "1")
     production = create_app(

@@ -10,7 +10,7 @@ import re
 import uuid
 
 import pytest
-from peewee import IntegrityError, PostgresqlDatabase
+from peewee import IntegrityError, PostgresqlDatabase, Table
 
 import models
 from helpers import national_code
@@ -97,8 +97,14 @@ def _where(sql, schema) -> str:
 def test_migrations_build_what_create_tables_builds(fresh):
     migrated = fresh()
     applied = migrations.migrate(migrated)
-    assert applied[:3] == ["001_initial", "002_cartable_indexes", "003_rate_counter"]
-    assert "007_security_round2" in applied
+    assert applied == [
+        "001_initial",
+        "002_cartable_indexes",
+        "003_rate_counter",
+        "006_identity",
+        "007_security_round2",
+        "010_notice_subject",
+    ]
     assert migrations.migrate(migrated) == []  # safe to run again
     expected = fresh()
     models.create_tables()
@@ -112,30 +118,40 @@ def test_migrations_build_what_create_tables_builds(fresh):
     assert "draft" in indexes["qualification_one_open_per_officer"][3]
 
 
-def _previous_release_with_data(database):
-    """The schema of the release before (every migration but the last) and some rows."""
+def _insert_as_of(database, row):
+    """Insert a row with only the columns its table has in ``database`` (the previous
+    release's schema lacks the columns the last migration adds); return it as read back."""
+    model = type(row)
+    kwargs = {"schema": database.schema_name} if database.schema_name else {}
+    columns = {c.name for c in database.get_columns(model._meta.table_name, **kwargs)}
+    values = {
+        field.column_name: field.db_value(row.__data__[field.name])
+        for field in model._meta.sorted_fields
+        if field.column_name in columns and field.name in row.__data__ and field.name != "id"
+    }
+    # A bare Table, not the model: the model's insert would add its new columns' defaults.
+    table = Table(model._meta.table_name, ["id", *values]).bind(database)
+    ((new_id,),) = list(table.insert(values).returning(table.id).tuples().execute())
+    return (
+        model.select(*[f for f in model._meta.sorted_fields if f.column_name in columns])
+        .where(model.id == new_id)
+        .get()
+    )
+
+
+# The last migration of the first release, whose databases kept no migration history.
+FIRST_RELEASE = "003_rate_counter"
+
+
+def _previous_release_with_data(database, upto=None):
+    """The schema of an earlier release (by default every migration but the last) and some rows."""
     names = migrations.pending(database)
     assert len(names) >= 2, "a previous release needs at least two migrations"
-    applied = migrations.migrate(database, upto=names[-2])
-    assert applied == names[:-1]
+    upto = upto or names[-2]
+    applied = migrations.migrate(database, upto=upto)
+    assert applied == names[: names.index(upto) + 1]
     models.load_reference_data()
-    # The previous release's sms_outbox lacks this release's columns: its registration SMS
-    # is not what this test keeps, so none is queued.
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(models.officer_rules, "queue_sms", lambda *args, **kwargs: None)
-        officer = _register_previous_release_officer()
-    request_ = models.QualificationRequest.create(
-        officer=officer,
-        status="submitted",
-        submitted_at=models.utcnow(),
-        last_submitted_at=models.utcnow(),
-        university=officer.city.university_id,
-    )
-    return officer, request_, names[-1]
-
-
-def _register_previous_release_officer():
-    return models.register_officer(
+    clean = models.officer_rules.validate_registration(
         {
             "national_code": national_code(4242),
             "birth_date": "1370/05/21",
@@ -157,6 +173,20 @@ def _register_previous_release_officer():
             "password_confirm": "Kh0sh-Amad-2024",
         }
     )
+    officer = models.Officer(**clean, user_code="12345678")
+    officer.set_password("Kh0sh-Amad-2024")
+    officer = _insert_as_of(database, officer)
+    request_ = _insert_as_of(
+        database,
+        models.QualificationRequest(
+            officer=officer,
+            status="submitted",
+            submitted_at=models.utcnow(),
+            last_submitted_at=models.utcnow(),
+            university=officer.city.university_id,
+        ),
+    )
+    return officer, request_, names[-1]
 
 
 def test_upgrade_from_the_previous_release_keeps_the_data(fresh):
@@ -184,7 +214,7 @@ def test_a_database_made_before_migrations_is_adopted(fresh):
     """The previous release created its tables with create_tables() and kept no history:
     it is recorded at 001 and the later migrations run, data in place."""
     database = fresh()
-    officer, request_, last = _previous_release_with_data(database)
+    officer, request_, last = _previous_release_with_data(database, upto=FIRST_RELEASE)
     database.execute_sql(f'DROP TABLE "{migrations.HISTORY_TABLE}"')
     applied = migrations.migrate(database)
     assert applied[-1] == last and applied[0].startswith(migrations.BASELINE)
@@ -207,6 +237,8 @@ def test_init_db_applies_the_pending_migrations(tmp_path):
         assert "migration applied: 001_initial" in result.output
         assert "migration applied: 002_cartable_indexes" in result.output
         assert "migration applied: 003_rate_counter" in result.output
+        assert "migration applied: 006_identity" in result.output
+        assert "migration applied: 010_notice_subject" in result.output
         assert "reference data added: province=31," in result.output
         again = app.test_cli_runner().invoke(args=["init-db"])
         assert "migration applied" not in again.output

@@ -15,7 +15,9 @@ so there is no import cycle):
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, g
+
+import models
 
 from . import auth, cooperation, desk, edit_requests, profile, qualification
 
@@ -26,6 +28,8 @@ GET, POST, BOTH = ("GET",), ("POST",), ("GET", "POST")
 # (rule, view, methods): the endpoint is the view's name, as the contract lists them.
 URLS = (
     ("/register", auth.register, BOTH),
+    ("/register/confirm/<token>", auth.register_confirm, BOTH),
+    ("/register/done", auth.registered, GET),
     ("/login", auth.login, BOTH),
     ("/logout", auth.logout, POST),
     ("/password/reset", auth.password_reset, BOTH),
@@ -37,6 +41,7 @@ URLS = (
     ("/certificate", desk.certificate, GET),
     ("/profile", profile.profile, GET),
     ("/profile/edit", profile.profile_edit, BOTH),
+    ("/profile/mobile/<token>", profile.mobile_confirm, BOTH),
     ("/qualification/", qualification.qualification_list, GET),
     ("/qualification/new", qualification.qualification_new, BOTH),
     ("/qualification/place", qualification.qualification_place, POST),
@@ -54,3 +59,15 @@ URLS = (
 
 for rule, view, methods in URLS:
     bp.add_url_rule(rule, view_func=view, methods=methods)
+
+
+@bp.app_context_processor
+def officer_menu():
+    """``menu_unread()``: the unread notices the menu's badge counts, asked only by a page
+    that draws the officer's menu."""
+
+    def menu_unread():
+        officer = getattr(g, "account", None)
+        return models.unread_count(officer) if isinstance(officer, models.Officer) else 0
+
+    return {"menu_unread": menu_unread}
