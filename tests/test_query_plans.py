@@ -337,8 +337,9 @@ def test_officer_pages_and_verification_read_indexes(app, world):
 
 @pytest.mark.parametrize("endpoint", ["qualification", "cooperation", "editrequest"])
 def test_a_list_page_costs_three_statements_whatever_its_size(app, world, endpoint):
-    """The session check (2) and the page with its capped count (1): no statement per row,
-    no separate COUNT(*), no query per filter's options."""
+    """The session check (2), the page with its capped count (1) and one capped count per
+    tab of the cartable (issue 20): no statement per row, no separate COUNT(*), no query per
+    filter's options."""
     from backoffice.base import clear_options_cache
 
     view = view_of(app, endpoint)
@@ -347,8 +348,9 @@ def test_a_list_page_costs_three_statements_whatever_its_size(app, world, endpoi
     clear_options_cache()  # an entry left by an earlier test could expire in the middle of this one
     record(client, f"/admin/{endpoint}/")  # the filter options are read (once a minute), then cached
     counts = {size: len(record(client, f"/admin/{endpoint}/?page_size={size}")) for size in (25, 100)}
-    assert counts[25] == counts[100] <= 3, counts
-    assert len(record(client, f"/admin/{endpoint}/?page=1&page_size=25")) <= 3
+    budget = 3 + len(models.cartable.TABS)
+    assert counts[25] == counts[100] <= budget, counts
+    assert len(record(client, f"/admin/{endpoint}/?page=1&page_size=25")) <= budget
 
 
 def test_the_count_is_capped_and_shown(app, world, monkeypatch):
@@ -356,11 +358,13 @@ def test_the_count_is_capped_and_shown(app, world, monkeypatch):
 
     monkeypatch.setattr(base, "COUNT_CAP", 10)
     client = staff_client(app, world["director"])
-    html = client.get("/admin/qualification/").get_data(as_text=True)
+    html = client.get("/admin/qualification/?tab=all").get_data(as_text=True)
     assert "(10+)" in html
     monkeypatch.setattr(base, "COUNT_CAP", 10_000)
-    html = client.get("/admin/qualification/").get_data(as_text=True)
-    assert "(30)" in html
+    html = client.get("/admin/qualification/?tab=all").get_data(as_text=True)
+    with db.connection_context():  # the directorate's cartable leaves drafts out (issue 20)
+        shown = models.QualificationRequest.select().where(models.QualificationRequest.status != "draft").count()
+    assert 10 < shown < 30 and f"({shown})" in html
 
 
 def test_deep_pages_and_searches_show_the_same_rows_as_a_plain_offset(app, world):
@@ -368,8 +372,14 @@ def test_deep_pages_and_searches_show_the_same_rows_as_a_plain_offset(app, world
     client = staff_client(app, world["director"])
     ids = []
     for page in range(3):
-        html = client.get(f"/admin/qualification/?page={page}&sort=0").get_data(as_text=True)
+        html = client.get(f"/admin/qualification/?tab=all&page={page}&sort=0").get_data(as_text=True)
         ids += re.findall(r"review/\?id=(\d+)", html)
     with db.connection_context():
-        expected = [str(r.id) for r in models.QualificationRequest.select().order_by(models.QualificationRequest.id)]
+        # The directorate's cartable leaves drafts out (issue 20).
+        expected = [
+            str(r.id)
+            for r in models.QualificationRequest.select()
+            .where(models.QualificationRequest.status != "draft")
+            .order_by(models.QualificationRequest.id)
+        ]
     assert sorted(set(ids), key=int) == expected
