@@ -28,6 +28,9 @@ def nominate(page, base, branch_id, national_code):
     page.fill("#national_code", national_code)
     with page.expect_navigation():
         page.click("main form button[type=submit]")
+    # The distributor confirms the person (issue 20) before the request goes out.
+    with page.expect_navigation():
+        page.click("#confirm-nomination")
 
 
 def test_withdraw_then_expire_from_the_distributors_side(new_context, live_server, make_officer, shot, app):

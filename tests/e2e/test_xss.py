@@ -175,10 +175,10 @@ def test_stored_markup_is_escaped_everywhere(new_context, live_server, make_offi
         director,
         base,
         [
-            "/admin/qualification/",
+            "/admin/qualification/?tab=all",
             "/admin/officer/",
-            "/admin/cooperation/",
-            "/admin/editrequest/",
+            "/admin/cooperation/?tab=all",
+            "/admin/editrequest/?tab=all",
             "/admin/message/",
             "/admin/audit/",
             "/admin/branch/",
@@ -213,7 +213,7 @@ def test_stored_markup_is_escaped_everywhere(new_context, live_server, make_offi
         reviewer,
         base,
         [
-            "/admin/qualification/",
+            "/admin/qualification/?tab=all",
             f"/admin/qualification/review/?id={ids['qa']}",
             f"/admin/editrequest/review/?id={ids['edit_q']}",
             "/admin/",
