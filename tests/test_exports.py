@@ -144,7 +144,10 @@ def test_tuple_export_gives_the_cells_of_the_model_export(app, world, monkeypatc
     slow = exported(world[who], endpoint)
     reader = "tuple_batches" if models.is_sqlite() else "read_ahead"
     assert plans == [f"generator:{reader}", "generator:model_batches"]
-    assert fast == slow
+    # The same rows from both paths; rows tied on the sort key may come in either order on
+    # PostgreSQL (two plans), so they are compared as a set after the same header.
+    assert fast.splitlines()[0] == slow.splitlines()[0]
+    assert sorted(fast.splitlines()[1:]) == sorted(slow.splitlines()[1:])
     rows = list(csv.reader(io.StringIO(fast[1:])))
     assert len(rows) == 1 + len(STAMPS) * 2
     assert all(not cell.startswith(export.FORMULA_PREFIXES) for row in rows[1:] for cell in row)
