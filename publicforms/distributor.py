@@ -44,7 +44,7 @@ def logout():
 @distributor_required
 def password():
     """The distributor changes its password; the manager's mobile is told by SMS."""
-    return password_change_view("distributor/password.html", "distributor_site.dashboard")
+    return password_change_view("distributor_site.dashboard")
 
 
 def _own_branch(branch_id) -> Branch:

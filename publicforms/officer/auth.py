@@ -132,11 +132,12 @@ def password_reset_confirm():
 
 @officer_required
 def password():
-    return password_change_view("officer/password.html", "officer_site.dashboard")
+    return password_change_view("officer_site.dashboard")
 
 
-def password_change_view(template, done_endpoint):
-    """Change the logged-in account's password; every other session of it ends."""
+def password_change_view(done_endpoint):
+    """Change the logged-in account's password (officer or distributor: one page,
+    ``password.html``); every other session of it ends."""
     form = PasswordChangeForm()
     if form.validate_on_submit():
         try:
@@ -153,7 +154,7 @@ def password_change_view(template, done_endpoint):
         else:
             flash(_("Your password was changed. Other sessions were logged out."), "success")
             return redirect(url_for(done_endpoint))
-    return render_template(template, form=form), (422 if form.errors else 200)
+    return render_template("password.html", form=form), (422 if form.errors else 200)
 
 
 def _same_passwords(form) -> bool:
