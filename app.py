@@ -59,6 +59,9 @@ def _settings(app: Flask, test_config: dict | None) -> None:
         # FORWARDED_ALLOW_IPS implies one).
         TRUSTED_PROXY_COUNT=int(os.environ.get("TRUSTED_PROXY_COUNT",
                                                "1" if os.environ.get("FORWARDED_ALLOW_IPS") else "0")),
+        # Names this app host in an X-Served-By header (empty: no header), so an operator,
+        # and the two-host test, can tell which host behind the balancer answered.
+        INSTANCE_NAME=os.environ.get("INSTANCE_NAME", ""),
     )
     if env == "production":
         if not app.config["SECRET_KEY"]:
@@ -108,8 +111,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from publicforms import web
     web.init_app(app)
 
-    from publicforms.officer import bp as officer_bp
     from publicforms.distributor import bp as distributor_bp
+    from publicforms.officer import bp as officer_bp
     from publicforms.public import bp as public_bp
     app.register_blueprint(public_bp)
     app.register_blueprint(officer_bp)
@@ -131,6 +134,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     if app.config["SMS_DELIVER_IN_BACKGROUND"]:
         _deliver_sms_after_writes(app)
 
+    if app.config["INSTANCE_NAME"]:
+        _name_the_host(app, app.config["INSTANCE_NAME"])
+
     register_commands(app)
     return app
 
@@ -147,6 +153,14 @@ def _deliver_sms_after_writes(app: Flask) -> None:
     def _kick(response):
         if request.method == "POST" and response.status_code < 400:
             sender.kick()
+        return response
+
+
+def _name_the_host(app: Flask, name: str) -> None:
+    """Every response, errors and static files included, says which host answered."""
+    @app.after_request
+    def _served_by(response):
+        response.headers["X-Served-By"] = name
         return response
 
 
@@ -277,8 +291,9 @@ def import_legacy_command(directory, dry_run, report_path):
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 def backup_command(directory):
     """Consistent online backup of the database and the documents, with a hash manifest."""
-    import backup
     from flask import current_app
+
+    import backup
     manifest = backup.backup(current_app.config["DATABASE_URL"], current_app.config["UPLOAD_DIR"], directory)
     click.echo(f"backup written to {directory}: {len(manifest['files'])} files")
 
@@ -288,8 +303,9 @@ def backup_command(directory):
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def restore_command(directory):
     """Verify a backup's manifest, then restore its database and documents."""
-    import backup
     from flask import current_app
+
+    import backup
     try:
         manifest = backup.restore(current_app.config["DATABASE_URL"], current_app.config["UPLOAD_DIR"], directory)
     except ValueError as error:

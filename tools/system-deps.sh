@@ -1,14 +1,23 @@
 #!/usr/bin/env bash
-# Debian packages the test suite needs: Chromium (browser tests) and PostgreSQL.
+# Debian packages the test suite needs: Chromium (browser tests), PostgreSQL, and nginx
+# (the two-host test puts it in front of two gunicorn hosts).
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v pg_ctlcluster >/dev/null 2>&1 || need+=(postgresql)
+[ -x /usr/sbin/nginx ] || need+=(nginx)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" != 0 ]; then
   echo "missing packages: ${need[*]} (run as root or install them: apt-get install ${need[*]})" >&2
   exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
+# The tests start their own servers: keep the packages' services (nginx on port 80, the
+# default PostgreSQL cluster) from starting at install time, unless a policy already decides.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+  chmod +x /usr/sbin/policy-rc.d
+  trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 apt-get update -qq
 apt-get install -y -qq "${need[@]}" >/dev/null

@@ -1,0 +1,410 @@
+"""The parts the operations tests assemble a deployment from: processes that are always
+stopped, free ports, app hosts (gunicorn and the loop commands), nginx running the
+repository's example configuration, a fake SMS gateway and a browser-like HTTPS client.
+
+Every process goes through :class:`Processes`: its own process group, stopped (SIGTERM,
+then SIGKILL) by the fixture that owns it whatever the outcome, and told by the kernel to
+stop if the test process itself dies (``PR_SET_PDEATHSIG``), so nothing outlives a run.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import re
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from http.cookiejar import CookieJar
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+NGINX = Path("/usr/sbin/nginx")
+PR_SET_PDEATHSIG = 1
+
+
+# ------------------------------------------------------------------ processes
+
+def _stop_with_parent() -> None:
+    """In the child, before exec: SIGTERM when the test process dies."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class Processes:
+    """The processes one test (or module) started, each logging to a file of its own."""
+
+    def __init__(self, log_dir: Path):
+        self.log_dir = log_dir
+        self.started: dict[str, subprocess.Popen] = {}
+
+    def start(self, name: str, argv: list, env: dict) -> subprocess.Popen:
+        assert name not in self.started, name
+        log = open(self.log_path(name), "ab")
+        try:
+            process = subprocess.Popen([str(a) for a in argv], env=env, cwd=ROOT, stdout=log,
+                                       stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                       start_new_session=True, preexec_fn=_stop_with_parent)
+        finally:
+            log.close()
+        self.started[name] = process
+        return process
+
+    def log_path(self, name: str) -> Path:
+        return self.log_dir / f"{name}.log"
+
+    def log(self, name: str) -> str:
+        path = self.log_path(name)
+        return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+
+    def tail(self, name: str, lines: int = 30) -> str:
+        return "\n".join(self.log(name).splitlines()[-lines:])
+
+    def assert_running(self) -> None:
+        for name, process in self.started.items():
+            if process.poll() is not None:
+                pytest.fail(f"{name} exited with {process.returncode}:\n{self.tail(name)}")
+
+    def stop(self, name: str, timeout: float = 20) -> int:
+        """SIGTERM the process group, wait, SIGKILL what is left; return the exit status."""
+        process = self.started[name]
+        for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5)):
+            try:
+                os.killpg(process.pid, sig)
+            except ProcessLookupError:
+                pass
+            try:
+                process.wait(wait)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        self._reap_group(process.pid)
+        return process.returncode
+
+    @staticmethod
+    def _reap_group(pgid: int) -> None:
+        """A worker whose master died first would keep the group alive: kill it too."""
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def stop_all(self) -> None:
+        for name in reversed(list(self.started)):
+            self.stop(name)
+
+
+# ---------------------------------------------------------------------- ports
+
+class Ports:
+    """Free TCP ports on 127.0.0.1, from OPS_TEST_PORTS when it names a range."""
+
+    def __init__(self, spec: str):
+        self.taken: set[int] = set()
+        self.range = None
+        if spec:
+            first, last = (int(part) for part in spec.split("-"))
+            self.range = range(first, last + 1)
+
+    @staticmethod
+    def _free(port: int) -> bool:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                return False
+        return True
+
+    def take(self) -> int:
+        if self.range is None:
+            while True:
+                with socket.socket() as probe:
+                    probe.bind(("127.0.0.1", 0))
+                    port = probe.getsockname()[1]
+                if port not in self.taken:
+                    self.taken.add(port)
+                    return port
+        for port in self.range:
+            if port not in self.taken and self._free(port):
+                self.taken.add(port)
+                return port
+        raise RuntimeError(f"no free port left in OPS_TEST_PORTS={self.range.start}-{self.range.stop - 1}")
+
+
+def wait_for_port(port: int, process: subprocess.Popen, what: str, processes: Processes,
+                  timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            break
+        with socket.socket() as probe:
+            probe.settimeout(0.5)
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    name = next((n for n, p in processes.started.items() if p is process), what)
+    pytest.fail(f"{what} is not listening on {port}:\n{processes.tail(name)}")
+
+
+# ------------------------------------------------------------------ databases
+
+def _admin(url: str):
+    import psycopg2
+    parts = urlsplit(url)
+    connection = psycopg2.connect(dbname="postgres", user=parts.username, password=parts.password,
+                                  host=parts.hostname, port=parts.port or 5432)
+    connection.autocommit = True
+    return connection
+
+
+def sql(url: str, query: str, params=()) -> list:
+    """Run one statement on ``url`` and return its rows (for checks from outside the app)."""
+    import psycopg2
+    parts = urlsplit(url)
+    connection = psycopg2.connect(dbname=parts.path.lstrip("/"), user=parts.username,
+                                  password=parts.password, host=parts.hostname, port=parts.port or 5432)
+    try:
+        with connection, connection.cursor() as cursor:
+            cursor.execute(query, params)
+            return cursor.fetchall() if cursor.description else []
+    finally:
+        connection.close()
+
+
+# ------------------------------------------------------------- outside edges
+
+class FakeKavenegar:
+    """The SMS gateway (Kavenegar's send API), recording who sent what.
+
+    Each app host gets its own API key, so the key in the path says which host sent.
+    A short delay per message keeps several deliverers busy at the same time.
+    """
+
+    PATH = re.compile(r"^/v1/([^/]+)/sms/send\.json$")
+
+    def __init__(self, port: int, delay: float = 0.01):
+        from pytest_httpserver import HTTPServer
+        self.server = HTTPServer(host="127.0.0.1", port=port)
+        self.delay = delay
+        self.lock = threading.Lock()
+        self.received: list[tuple[str, str, str]] = []  # (api key, receptor, message)
+        self.server.expect_request(self.PATH, method="POST").respond_with_handler(self._send)
+
+    def _send(self, request):
+        import json
+
+        from werkzeug.wrappers import Response
+        time.sleep(self.delay)
+        key = self.PATH.match(request.path).group(1)
+        with self.lock:
+            self.received.append((key, request.form["receptor"], request.form["message"]))
+            number = len(self.received)
+        body = {"return": {"status": 200, "message": "تایید شد"},
+                "entries": [{"messageid": 1000 + number, "status": 1}]}
+        return Response(json.dumps(body, ensure_ascii=False), content_type="application/json")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.port}"
+
+    def messages_to(self, mobile: str) -> list[str]:
+        with self.lock:
+            return [text for _key, to, text in self.received if to == mobile]
+
+    def start(self):
+        self.server.start()
+        return self
+
+    def stop(self):
+        if self.server.is_running():
+            self.server.clear()
+            self.server.stop()
+
+
+# ------------------------------------------------------------- HTTP clients
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+class Answer:
+    """One HTTP response: status, headers, body, and the host that served it."""
+
+    def __init__(self, status: int, headers, body: bytes):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+    @property
+    def host(self) -> str:
+        return self.headers.get("X-Served-By", "")
+
+    def __repr__(self):
+        return f"<Answer {self.status} from {self.host or '?'}: {self.text[:300]!r}>"
+
+
+class Browser:
+    """A cookie-keeping HTTPS client, like one browser tab: no redirects followed, the
+    Referer sent as a browser does (Flask-WTF checks it on HTTPS)."""
+
+    def __init__(self, base_url: str, ca_file: Path):
+        self.base_url = base_url.rstrip("/")
+        self.cookies = CookieJar()
+        context = ssl.create_default_context(cafile=str(ca_file))
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(self.cookies), urllib.request.HTTPSHandler(context=context),
+            _NoRedirects())
+        self.referer = self.base_url + "/"
+
+    def request(self, method: str, path: str, data: bytes | None = None, headers: dict | None = None) -> Answer:
+        url = path if path.startswith("http") else self.base_url + path
+        sent = {"Referer": self.referer, "User-Agent": "two-host-test", **(headers or {})}
+        request = urllib.request.Request(url, data=data, method=method, headers=sent)
+        try:
+            with self.opener.open(request, timeout=30) as response:
+                answer = Answer(response.status, response.headers, response.read())
+        except urllib.error.HTTPError as error:
+            answer = Answer(error.code, error.headers, error.read())
+        if method == "GET" and answer.status == 200:
+            self.referer = url
+        return answer
+
+    def get(self, path: str, **headers) -> Answer:
+        return self.request("GET", path, headers=headers)
+
+    def post(self, path: str, fields: dict, files: dict | None = None) -> Answer:
+        if files:
+            from werkzeug.datastructures import FileStorage
+            from werkzeug.test import encode_multipart
+            values = dict(fields)
+            for name, (content, filename, content_type) in files.items():
+                import io
+                values[name] = FileStorage(io.BytesIO(content), filename=filename, content_type=content_type)
+            boundary, body = encode_multipart(values)
+            content_type = f"multipart/form-data; boundary={boundary}"
+        else:
+            body = urllib.parse.urlencode(fields).encode()
+            content_type = "application/x-www-form-urlencoded"
+        return self.request("POST", path, data=body, headers={"Content-Type": content_type})
+
+
+def csrf_token(html: str) -> str:
+    match = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+# ---------------------------------------------------------------- app hosts
+
+def flask_commands(env: dict) -> set[str]:
+    """The commands this checkout's ``flask --app app`` knows."""
+    listing = subprocess.run([BIN / "flask", "--app", "app", "--help"], env=env, cwd=ROOT,
+                             capture_output=True, text=True, check=True).stdout
+    commands = listing.split("Commands:", 1)[-1]
+    return {line.split()[0] for line in commands.splitlines() if line.strip()}
+
+
+class AppHost:
+    """One application host: gunicorn with the project's gunicorn.conf.py, and any number
+    of long-running commands (``deliver-sms --loop``, ``tick --loop``), all with the same
+    environment, as systemd would run them (deploy/systemd/)."""
+
+    def __init__(self, name: str, port: int, env: dict, processes: Processes):
+        self.name = name
+        self.port = port
+        self.env = {**env, "INSTANCE_NAME": name, "HOST": "127.0.0.1", "PORT": str(port)}
+        self.processes = processes
+        self.loops: list[str] = []
+
+    def flask(self, *args, check: bool = True) -> subprocess.CompletedProcess:
+        return subprocess.run([str(BIN / "flask"), "--app", "app", *map(str, args)], env=self.env, cwd=ROOT,
+                              capture_output=True, text=True, check=check, timeout=300)
+
+    def start_web(self) -> None:
+        process = self.processes.start(f"{self.name}-gunicorn", [BIN / "gunicorn", "-c", ROOT / "gunicorn.conf.py",
+                                                                 "app:create_app()"], self.env)
+        wait_for_port(self.port, process, f"gunicorn of {self.name}", self.processes)
+
+    def start_loop(self, *args) -> None:
+        name = f"{self.name}-{'-'.join(a.lstrip('-') for a in args)}"
+        self.processes.start(name, [BIN / "flask", "--app", "app", *args], self.env)
+        self.loops.append(name)
+
+    def get(self, path: str) -> Answer:
+        """A request straight to this host, past the proxy."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=30) as response:
+                return Answer(response.status, response.headers, response.read())
+        except urllib.error.HTTPError as error:
+            return Answer(error.code, error.headers, error.read())
+
+
+def render_nginx_example(example: str, upstreams: list[int], http_port: int, https_port: int,
+                         certificate: tuple[Path, Path], log_dir: Path) -> str:
+    """deploy/nginx/registry.conf with this machine's addresses, ports, certificate and logs."""
+    cert, key = certificate
+    servers = iter(upstreams)
+    replacements = [
+        (r"server 10\.0\.0\.\d+:8000", lambda m: f"server 127.0.0.1:{next(servers)}"),
+        (r"listen \[::\]:\d+[^;]*;\n", ""),  # the test machine may have no IPv6
+        (r"listen 80;", f"listen 127.0.0.1:{http_port};"),
+        (r"listen 443 ", f"listen 127.0.0.1:{https_port} "),
+        (r"server_name registry\.example\.ir;", "server_name localhost;"),
+        (r"/etc/letsencrypt/live/registry\.example\.ir/fullchain\.pem", str(cert)),
+        (r"/etc/letsencrypt/live/registry\.example\.ir/privkey\.pem", str(key)),
+        (r"/var/log/nginx/registry\.access\.log", str(log_dir / "nginx-access.log")),
+    ]
+    for pattern, replacement in replacements:
+        example, count = re.subn(pattern, replacement, example)
+        assert count, f"the nginx example no longer has {pattern!r}: update the test's rendering"
+    return example
+
+
+def nginx_main_config(site: Path, folder: Path) -> str:
+    """The top of an nginx configuration that keeps every file inside ``folder``."""
+    temp = {name: folder / name for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")}
+    for path in temp.values():
+        path.mkdir(exist_ok=True)
+    user = "user root root;\n" if os.geteuid() == 0 else ""
+    return (f"{user}worker_processes 1;\ndaemon off;\npid {folder / 'nginx.pid'};\n"
+            f"error_log {folder / 'nginx-error.log'} warn;\n"
+            "events { worker_connections 256; }\n"
+            "http {\n"
+            + "".join(f"    {name}_temp_path {path};\n" for name, path in temp.items())
+            + f"    include {site};\n}}\n")
+
+
+class Balancer:
+    """Debian's nginx running the repository's example configuration."""
+
+    def __init__(self, processes: Processes, folder: Path, upstreams: list[int], http_port: int,
+                 https_port: int, certificate: tuple[Path, Path]):
+        if not NGINX.exists():
+            pytest.fail("nginx is not installed: run tools/system-deps.sh (make test does)")
+        site = folder / "registry.conf"
+        site.write_text(render_nginx_example((ROOT / "deploy" / "nginx" / "registry.conf").read_text(),
+                                             upstreams, http_port, https_port, certificate, folder))
+        main = folder / "nginx.conf"
+        main.write_text(nginx_main_config(site, folder))
+        argv = [NGINX, "-p", folder, "-c", main, "-e", folder / "nginx-error.log"]
+        checked = subprocess.run([*map(str, argv), "-t"], capture_output=True, text=True)
+        assert checked.returncode == 0, checked.stderr
+        process = processes.start("nginx", argv, dict(os.environ))
+        wait_for_port(https_port, process, "nginx", processes)
+        self.url = f"https://localhost:{https_port}"
+        self.http_url = f"http://localhost:{http_port}"
+        self.access_log = folder / "nginx-access.log"
