@@ -29,6 +29,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 MANIFEST = "manifest.json"
+# Restored documents get the modes storage.DocumentStore gives the ones it writes.
+DOCUMENT_MODE, BUCKET_MODE = 0o640, 0o750
 
 
 def _sha256(path: Path) -> str:
@@ -145,6 +147,7 @@ def _backup(database_url: str, upload_dir: str, target: str) -> dict:
         destination = documents / name
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(store.path_for(name), destination)
+        os.chmod(destination, 0o600)
         files["documents/" + name] = _sha256(destination)
     manifest = {"created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(), "database_url_kind":
                 "sqlite" if database_url.startswith("sqlite") else "postgresql", "files": files,
@@ -190,8 +193,11 @@ def restore(database_url: str, upload_dir: str, source: str) -> dict:
         if name.startswith("documents/"):
             relative = name[len("documents/"):]
             destination = store.path_for(relative)
-            destination.parent.mkdir(parents=True, exist_ok=True)
+            if not destination.parent.is_dir():
+                destination.parent.mkdir(mode=BUCKET_MODE)
+                os.chmod(destination.parent, BUCKET_MODE)
             shutil.copy2(source_dir / name, destination)
+            os.chmod(destination, DOCUMENT_MODE)
             if _sha256(destination) != manifest["files"][name]:
                 raise ValueError(f"restored document differs from the backup: {relative}")
     _check_row_counts(database_url, manifest.get("row_counts"))

@@ -72,6 +72,16 @@ def new_database(postgres_url):
     admin.close()
 
 
+@pytest.fixture(scope="module")
+def fresh_database(request, tmp_path_factory):
+    """Make empty databases of the suite's kind: PostgreSQL databases (see ``new_database``)
+    when TEST_DATABASE_URL names PostgreSQL, otherwise new SQLite files."""
+    if os.environ.get("TEST_DATABASE_URL", "").startswith("postgres"):
+        return request.getfixturevalue("new_database")
+    folder = tmp_path_factory.mktemp("databases")
+    return lambda purpose: f"sqlite:///{folder / (purpose + '.db')}"
+
+
 @pytest.fixture(scope="session")
 def sql_on():
     return sql
