@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import os
 import re
+import shlex
 import signal
 import socket
 import ssl
@@ -318,31 +319,52 @@ def flask_commands(env: dict) -> set[str]:
     return {line.split()[0] for line in commands.splitlines() if line.strip()}
 
 
+UNITS = ROOT / "deploy" / "systemd"
+INSTALLED_AT = "/srv/registry/app"  # where the units expect the checkout
+
+
+def unit_command(unit: str) -> list[str]:
+    """The ``ExecStart`` of ``deploy/systemd/<unit>``, for this checkout."""
+    line = re.search(r"^ExecStart=(.+)$", (UNITS / unit).read_text(), re.M)
+    assert line, f"{unit} has no ExecStart"
+    return [arg.replace(f"{INSTALLED_AT}/.venv/bin", str(BIN)).replace(INSTALLED_AT, str(ROOT))
+            for arg in shlex.split(line.group(1))]
+
+
+def loop_units(commands: set[str]) -> list[str]:
+    """The always-running units every app host runs besides gunicorn (``deliver-sms --loop``,
+    ``tick --loop``, ...), those whose command this checkout has."""
+    units = sorted(path.name for path in UNITS.glob("*.service")
+                   if re.search(r"^Restart=always$", path.read_text(), re.M))
+    return [unit for unit in units if unit_command(unit)[3] in commands]
+
+
 class AppHost:
-    """One application host: gunicorn with the project's gunicorn.conf.py, and any number
-    of long-running commands (``deliver-sms --loop``, ``tick --loop``), all with the same
-    environment, as systemd would run them (deploy/systemd/)."""
+    """One application host: the commands of the units in deploy/systemd (gunicorn with
+    the project's gunicorn.conf.py, and any number of long-running loops), all with one
+    environment, as systemd runs them from /etc/registry/registry.env."""
 
     def __init__(self, name: str, port: int, env: dict, processes: Processes):
         self.name = name
         self.port = port
         self.env = {**env, "INSTANCE_NAME": name, "HOST": "127.0.0.1", "PORT": str(port)}
         self.processes = processes
-        self.loops: list[str] = []
 
     def flask(self, *args, check: bool = True) -> subprocess.CompletedProcess:
         return subprocess.run([str(BIN / "flask"), "--app", "app", *map(str, args)], env=self.env, cwd=ROOT,
                               capture_output=True, text=True, check=check, timeout=300)
 
-    def start_web(self) -> None:
-        process = self.processes.start(f"{self.name}-gunicorn", [BIN / "gunicorn", "-c", ROOT / "gunicorn.conf.py",
-                                                                 "app:create_app()"], self.env)
-        wait_for_port(self.port, process, f"gunicorn of {self.name}", self.processes)
+    def run_unit(self, unit: str) -> subprocess.CompletedProcess:
+        """Run a one-shot unit's command (registry-migrate) to its end."""
+        return subprocess.run(unit_command(unit), env=self.env, cwd=ROOT, capture_output=True, text=True,
+                              timeout=300)
 
-    def start_loop(self, *args) -> None:
-        name = f"{self.name}-{'-'.join(a.lstrip('-') for a in args)}"
-        self.processes.start(name, [BIN / "flask", "--app", "app", *args], self.env)
-        self.loops.append(name)
+    def start_unit(self, unit: str) -> subprocess.Popen:
+        return self.processes.start(f"{self.name}-{unit.removesuffix('.service')}", unit_command(unit), self.env)
+
+    def start_web(self) -> None:
+        process = self.start_unit("registry-web.service")
+        wait_for_port(self.port, process, f"gunicorn of {self.name}", self.processes)
 
     def get(self, path: str) -> Answer:
         """A request straight to this host, past the proxy."""

@@ -20,7 +20,7 @@ import pytest
 
 import persian
 
-from .harness import ROOT, AppHost, Balancer, Browser, csrf_token, flask_commands
+from .harness import ROOT, AppHost, Balancer, Browser, csrf_token, flask_commands, loop_units
 
 pytestmark = pytest.mark.two_hosts
 
@@ -30,12 +30,6 @@ MINIMAL_PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
                b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
                b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\n"
                b"trailer<</Root 1 0 R>>\n%%EOF\n")
-
-
-def loop_commands(commands: set[str]) -> list[tuple[str, ...]]:
-    """The long-running commands every host runs (deploy/systemd/): those this checkout has."""
-    wanted = [("deliver-sms", "--loop"), ("tick", "--loop")]
-    return [command for command in wanted if command[0] in commands]
 
 
 class Cluster:
@@ -69,16 +63,17 @@ def cluster(new_database, processes, ports, sms_gateway, tls_certificate, tmp_pa
     hosts = [AppHost(name, ports.take(), {**environment, "KAVENEGAR_API_KEY": f"key-{name}"}, processes)
              for name in HOSTS]
     # Migrations on the first host only, as on a real deploy.
-    migrated = hosts[0].flask("init-db")
-    assert "reference data" in migrated.stdout, migrated.stderr
+    migrated = hosts[0].run_unit("registry-migrate.service")
+    assert migrated.returncode == 0 and "reference data" in migrated.stdout, migrated.stderr
     for host in hosts:
         host.start_web()
     balancer = Balancer(processes, tmp_path_factory.mktemp("nginx"), [h.port for h in hosts],
                         ports.take(), ports.take(), tls_certificate)
-    loops = loop_commands(flask_commands(hosts[0].env))
+    # deliver-sms --loop and tick --loop (once it exists), on both hosts, as their units run them.
+    loops = loop_units(flask_commands(hosts[0].env))
     for host in hosts:
-        for command in loops:
-            host.start_loop(*command)
+        for unit in loops:
+            host.start_unit(unit)
     yield Cluster(database, hosts, balancer, sms_gateway, shared / "documents", loops)
     processes.assert_running()  # nobody crashed along the way
 
@@ -289,7 +284,7 @@ def _queue_messages(cluster, count: int, marker: str) -> None:
 
 
 def test_loops_on_both_hosts_deliver_each_sms_exactly_once(cluster, processes, sql_on):
-    assert ("deliver-sms", "--loop") in cluster.loops
+    assert "registry-sms.service" in cluster.loops
     marker = "two-host-" + secrets.token_hex(4)
     count = 250  # more than one delivery pass takes (100), so both hosts' deliverers work
     _queue_messages(cluster, count, marker)
