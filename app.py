@@ -62,6 +62,10 @@ def _settings(app: Flask, test_config: dict | None) -> None:
         # Names this app host in an X-Served-By header (empty: no header), so an operator,
         # and the two-host test, can tell which host behind the balancer answered.
         INSTANCE_NAME=os.environ.get("INSTANCE_NAME", ""),
+        # json (one object per line, the production default) or text; either way scrubbed
+        # of national codes, mobiles, codes and query strings (json_logging.py).
+        LOG_FORMAT=os.environ.get("LOG_FORMAT", "json" if env == "production" else "text"),
+        LOG_LEVEL=os.environ.get("LOG_LEVEL", "info"),
     )
     if env == "production":
         if not app.config["SECRET_KEY"]:
@@ -94,6 +98,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True,
                 static_folder=str(BASE_DIR / "publicforms" / "static"), static_url_path="/static")
     _settings(app, test_config)
+    if not app.testing:
+        import json_logging
+        json_logging.configure(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])
     app.jinja_loader = ChoiceLoader([FileSystemLoader(str(BASE_DIR / "publicforms" / "templates")),
                                      FileSystemLoader(str(BASE_DIR / "backoffice" / "templates"))])
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
@@ -107,6 +114,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     models.bind_url(app.config["DATABASE_URL"])
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
+
+    # First hooks in, last out: the request id exists before anything else runs, and the
+    # request's log line and timing see the final response.
+    from web import health, metrics, request_log
+    request_log.init_app(app)
+    metrics.init_app(app)
+    app.register_blueprint(health.bp)
+    probes = health.NO_DATABASE_ENDPOINTS | metrics.NO_DATABASE_ENDPOINTS
 
     from publicforms import web
     web.init_app(app)
@@ -123,8 +138,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     @app.before_request
     def _open_connection():
-        # A connection per request; one already open (a test, a CLI) is left alone.
-        g.opened_connection = db.connect(reuse_if_open=True)
+        # A connection per request; one already open (a test, a CLI) is left alone. The
+        # probes and /metrics open their own, so they answer while the database is down.
+        if request.endpoint not in probes:
+            g.opened_connection = db.connect(reuse_if_open=True)
 
     @app.teardown_request
     def _close_connection(_exc):
@@ -208,6 +225,9 @@ def init_db_command():
             click.echo(f"migration applied: {name}")
         added = models.load_reference_data()
         click.echo("reference data added: " + ", ".join(f"{k}={v}" for k, v in added.items()))
+        # The document directory too, so /readyz finds it (it never creates one itself).
+        import storage
+        storage.DocumentStore(current_app.config["UPLOAD_DIR"])
         if current_app.config["SEED_DEMO_DATA"] and not models.StaffUser.select().exists():
             from demo import create_demo_accounts
             for line in create_demo_accounts(Path(current_app.instance_path)):

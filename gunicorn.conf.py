@@ -6,6 +6,8 @@ from the environment. Run behind a TLS-terminating proxy, on PostgreSQL:
 """
 import multiprocessing
 import os
+import shutil
+import tempfile
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 
@@ -36,3 +38,39 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 accesslog = os.environ.get("ACCESS_LOG", "-") or None  # ACCESS_LOG= (empty) turns it off
 errorlog = os.environ.get("ERROR_LOG", "-")
 loglevel = os.environ.get("LOG_LEVEL", "info")
+# JSON lines (json_logging.py): the error log, and one access line per request with the
+# path and the request id but never the query string (a national code typed into /verify
+# or a search would land there). LOG_FORMAT=text keeps gunicorn's own lines, with the same
+# rule in the format below.
+if os.environ.get("LOG_FORMAT", "json") == "json":
+    logger_class = "json_logging.GunicornLogger"
+access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms id=%({x-request-id}o)s'
+
+# Prometheus in multi-process mode: every worker writes its counters to files in this
+# directory, and a scrape of any worker adds them up. It must be set before a worker
+# imports prometheus_client, so here, in the arbiter; without a setting, a private
+# directory per start (removed at exit).
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="registry-metrics-")
+    os.environ["REGISTRY_METRICS_DIR_IS_OURS"] = "1"
+
+
+def on_starting(server):
+    """Counters of a previous run would be added to this one's: start from empty files."""
+    folder = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    os.makedirs(folder, exist_ok=True)
+    for name in os.listdir(folder):
+        if name.endswith(".db"):
+            os.remove(os.path.join(folder, name))
+
+
+def child_exit(server, worker):
+    """A worker that exits (recycled after max_requests, killed, or at shutdown) leaves its
+    counters in place but its live gauges are dropped."""
+    from prometheus_client import multiprocess
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if os.environ.get("REGISTRY_METRICS_DIR_IS_OURS") == "1":
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)

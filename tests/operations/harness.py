@@ -8,6 +8,7 @@ stop if the test process itself dies (``PR_SET_PDEATHSIG``), so nothing outlives
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import re
@@ -50,13 +51,10 @@ class Processes:
 
     def start(self, name: str, argv: list, env: dict) -> subprocess.Popen:
         assert name not in self.started, name
-        log = open(self.log_path(name), "ab")
-        try:
+        with open(self.log_path(name), "ab") as log:
             process = subprocess.Popen([str(a) for a in argv], env=env, cwd=ROOT, stdout=log,
                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                        start_new_session=True, preexec_fn=_stop_with_parent)
-        finally:
-            log.close()
         self.started[name] = process
         return process
 
@@ -79,10 +77,8 @@ class Processes:
         """SIGTERM the process group, wait, SIGKILL what is left; return the exit status."""
         process = self.started[name]
         for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5)):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, sig)
-            except ProcessLookupError:
-                pass
             try:
                 process.wait(wait)
                 break
@@ -94,10 +90,8 @@ class Processes:
     @staticmethod
     def _reap_group(pgid: int) -> None:
         """A worker whose master died first would keep the group alive: kill it too."""
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(pgid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
     def stop_all(self) -> None:
         for name in reversed(list(self.started)):
@@ -430,3 +424,12 @@ class Balancer:
         self.url = f"https://localhost:{https_port}"
         self.http_url = f"http://localhost:{http_port}"
         self.access_log = folder / "nginx-access.log"
+
+
+def run_flask(database_url: str, upload_dir: Path, *args) -> subprocess.CompletedProcess:
+    """``flask --app app ARGS`` as an operator runs it on a production host."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "TEST_"))}
+    env.update(APP_ENV="production", DATABASE_URL=database_url, UPLOAD_DIR=str(upload_dir), SECRET_KEY="ops-test",
+               IDENTITY_BACKEND_NONE_ACKNOWLEDGED="1", PYTHONPATH=str(ROOT))
+    return subprocess.run([str(BIN / "flask"), "--app", "app", *map(str, args)], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sqlite3
 import stat
-import subprocess
 import sys
 import threading
 import time
@@ -23,7 +21,7 @@ from conftest import PASSWORD, documents_payload, national_code, registration_da
 
 import models
 
-from .harness import ROOT, sql
+from .harness import run_flask, sql
 
 BIN = Path(sys.executable).parent
 
@@ -72,14 +70,6 @@ def rows(url: str, query: str) -> list[tuple]:
 
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def run_flask(database_url: str, upload_dir: Path, *args) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "TEST_"))}
-    env.update(APP_ENV="production", DATABASE_URL=database_url, UPLOAD_DIR=str(upload_dir), SECRET_KEY="drill",
-               IDENTITY_BACKEND_NONE_ACKNOWLEDGED="1", PYTHONPATH=str(ROOT))
-    return subprocess.run([str(BIN / "flask"), "--app", "app", *args], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
 
 
 class Writers:

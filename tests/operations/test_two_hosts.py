@@ -9,6 +9,7 @@ loop commands of deploy/systemd/ running on both hosts. Each host names itself i
 """
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import secrets
@@ -107,7 +108,7 @@ def test_every_host_answers_and_names_itself(cluster):
 def test_the_balancer_alternates_between_the_hosts(visitor):
     served = [visitor.get("/").host for _ in range(8)]
     assert set(served) == set(HOSTS)
-    assert all(a != b for a, b in zip(served, served[1:])), served
+    assert all(a != b for a, b in itertools.pairwise(served)), served
 
 
 def test_plain_http_is_sent_to_https(cluster, tls_certificate):
@@ -210,7 +211,7 @@ def test_register_on_one_host_and_log_in_on_the_other(cluster, visitor, sql_on):
     person = new_person(cluster, sql_on)
     user_code, steps = register(cluster, visitor, person, sql_on)
     # Round robin: the form came from one host, its POST went to the other.
-    assert all(a != b for a, b in zip(steps, steps[1:])) and set(steps) == set(HOSTS), steps
+    assert all(a != b for a, b in itertools.pairwise(steps)) and set(steps) == set(HOSTS), steps
     registered_on = steps[1]
     log_in(visitor, user_code, other(registered_on))
     dashboard = visitor.get("/officer/")
