@@ -9,7 +9,8 @@ What no log line may carry (the seed's privacy rule and SECURITY-CHECKLIST 30): 
 code, a mobile number, a one-time code, or a query string (``/verify?q=…``,
 ``?username=…``). Rather than trusting every caller, every line is scrubbed on its way
 out: any run of six or more digits (ASCII, Persian or Arabic-Indic; a national code has
-ten, a mobile eleven, a code six) standing alone becomes ``[number]``, and whatever follows
+ten, a mobile eleven, a code six), also percent-encoded in a URL, standing alone becomes
+``[number]``, and whatever follows
 a ``?`` in a path becomes ``[query]``. Digits inside a word (a hexadecimal request id, a
 hash) are left as they are; so are the numbers we log as numbers (status, durations).
 """
@@ -21,8 +22,10 @@ import logging
 import re
 import sys
 
-_DIGIT = "0-9\u06f0-\u06f9\u0660-\u0669"
-LONG_NUMBER = re.compile(rf"(?<!\w)\+?[{_DIGIT}]{{6,}}(?!\w)")
+# A digit: ASCII, Persian (U+06F0-06F9) or Arabic-Indic (U+0660-0669), as it is or
+# percent-encoded in a URL (%3x, %DB%Bx, %D9%Ax).
+_DIGIT = r"(?:[0-9\u06f0-\u06f9\u0660-\u0669]|%3[0-9]|%DB%B[0-9]|%D9%A[0-9])"
+LONG_NUMBER = re.compile(rf"(?<!\w)\+?{_DIGIT}{{6,}}(?!\w)", re.IGNORECASE)
 QUERY_STRING = re.compile(r"(?<=[\w/.%-])\?[^\s\"'<>]+")
 HANDLER_MARK = "_registry_handler"
 

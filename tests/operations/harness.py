@@ -258,12 +258,14 @@ class Browser:
 
     def __init__(self, base_url: str, ca_file: Path):
         self.base_url = base_url.rstrip("/")
+        self.ca_file = ca_file
         self.cookies = CookieJar()
         context = ssl.create_default_context(cafile=str(ca_file))
         self.opener = urllib.request.build_opener(
             urllib.request.HTTPCookieProcessor(self.cookies), urllib.request.HTTPSHandler(context=context),
             _NoRedirects())
         self.referer = self.base_url + "/"
+        self.answers: list[Answer] = []  # every response, in order
 
     def request(self, method: str, path: str, data: bytes | None = None, headers: dict | None = None) -> Answer:
         url = path if path.startswith("http") else self.base_url + path
@@ -276,6 +278,7 @@ class Browser:
             answer = Answer(error.code, error.headers, error.read())
         if method == "GET" and answer.status == 200:
             self.referer = url
+        self.answers.append(answer)
         return answer
 
     def get(self, path: str, **headers) -> Answer:
@@ -295,6 +298,17 @@ class Browser:
             body = urllib.parse.urlencode(fields).encode()
             content_type = "application/x-www-form-urlencoded"
         return self.request("POST", path, data=body, headers={"Content-Type": content_type})
+
+
+def hidden_fields(html: str) -> dict:
+    """The hidden inputs of a page's forms (what a browser posts back untouched)."""
+    fields = {}
+    for tag in re.findall(r"<input[^>]*>", html):
+        if 'type="hidden"' in tag:
+            name, value = re.search(r'name="([^"]+)"', tag), re.search(r'value="([^"]*)"', tag)
+            if name:
+                fields[name.group(1)] = value.group(1) if value else ""
+    return fields
 
 
 def csrf_token(html: str) -> str:
@@ -411,6 +425,7 @@ class Balancer:
                  https_port: int, certificate: tuple[Path, Path]):
         if not NGINX.exists():
             pytest.fail("nginx is not installed: run tools/system-deps.sh (make test does)")
+        folder.mkdir(parents=True, exist_ok=True)
         site = folder / "registry.conf"
         site.write_text(render_nginx_example((ROOT / "deploy" / "nginx" / "registry.conf").read_text(),
                                              upstreams, http_port, https_port, certificate, folder))
