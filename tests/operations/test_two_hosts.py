@@ -308,3 +308,13 @@ def test_loops_on_both_hosts_deliver_each_sms_exactly_once(cluster, processes, s
                       "SELECT attempts, COUNT(*) FROM sms_outbox WHERE text LIKE %s GROUP BY attempts",
                       (marker + "%",))
     assert attempts == [(1, count)]
+
+
+def test_both_hosts_are_ready_and_metrics_stay_off_the_public_name(cluster, visitor):
+    ready = [visitor.get("/readyz") for _ in range(2)]
+    assert {answer.host for answer in ready} == set(HOSTS)
+    assert all(answer.status == 200 and '"ready"' in answer.text for answer in ready), ready
+    assert visitor.get("/metrics").status == 404  # refused by nginx
+    for host in cluster.hosts:  # each host is scraped directly, from an allowed address
+        answer = host.get("/metrics")
+        assert answer.status == 200 and "registry_outbox_pending" in answer.text
