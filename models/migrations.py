@@ -35,7 +35,7 @@ def unapplied(database=None) -> list[str]:
     database = database if database is not None else db.obj
     done = set()
     if HISTORY_TABLE in database.get_tables():
-        done = {name for (name,) in database.execute_sql(f'SELECT name FROM "{HISTORY_TABLE}"').fetchall()}
+        done = {name for (name,) in database.execute_sql('SELECT name FROM "migratehistory"').fetchall()}
     return [name for name in router(database).todo if name not in done]
 
 
