@@ -4,6 +4,7 @@ many requests wait on each university. Every number is one aggregate query."""
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from peewee import fn
@@ -19,6 +20,10 @@ from .reference import University
 # Every outbox: a table of messages that a worker delivers (status "pending" until sent,
 # "failed" when given up; created_at when queued). A new outbox (webhooks) is one more entry.
 OUTBOXES: dict[str, type] = {"sms": SmsOutbox}
+
+# Each job of ``flask tick`` says how late it is: name -> f(now) -> seconds since it fell due
+# without having run (the job's lease row knows). The metric lists every registered job.
+TICK_JOB_LAGS: dict[str, Callable[[_dt.datetime], float]] = {}
 
 # The reviewed request types, named as the API names them (``?type=``).
 REVIEWED: dict[str, type] = {"qualification": QualificationRequest, "cooperation": Cooperation,
@@ -62,5 +67,7 @@ def requests_waiting() -> list[tuple[str, str, int]]:
 
 
 def tick_job_lags(now: _dt.datetime | None = None) -> list[tuple[str, float]]:
-    """[(job, seconds overdue)] of the time-based jobs; none until ``flask tick`` exists."""
-    return []
+    """[(job, seconds overdue)] of the time-based jobs of ``flask tick`` that registered a
+    way to tell it in ``TICK_JOB_LAGS`` (0 when a job is on time)."""
+    now = now or utcnow()
+    return [(name, max(0.0, float(lag(now)))) for name, lag in sorted(TICK_JOB_LAGS.items())]

@@ -114,6 +114,17 @@ def test_every_outbox_in_the_list_is_reported(client, dbc):
         assert value(text, "registry_outbox_pending", outbox=name) is not None
 
 
+def test_each_registered_tick_job_reports_its_lag(client, dbc, monkeypatch):
+    from models import operations
+    due = {"expire-nominations": models.utcnow() - dt.timedelta(minutes=3),
+           "send-reminders": models.utcnow() + dt.timedelta(hours=1)}
+    monkeypatch.setattr(operations, "TICK_JOB_LAGS", {
+        name: (lambda now, at=at: (now - at).total_seconds()) for name, at in due.items()})
+    text = scrape(client)
+    assert 180 <= value(text, "registry_tick_job_lag_seconds", job="expire-nominations") < 240
+    assert value(text, "registry_tick_job_lag_seconds", job="send-reminders") == 0  # not due yet
+
+
 def _submitted_request(officer):
     actor = officer.as_actor()
     request = quals.start_request(officer, actor)
