@@ -67,7 +67,7 @@ class OverdueFilter(BasePeeweeFilter):
     """Requests waiting on the university past their due date."""
 
     def apply(self, query, value):
-        return query.where(self.column.model.status.in_(models.oversight.WAITING_STATES)
+        return query.where(self.column.model.status.in_(self.column.model.FLOW.waiting_states)
                            & (self.column < models.utcnow().date()))
 
     def operation(self):
@@ -80,14 +80,14 @@ class OverdueFilter(BasePeeweeFilter):
 def _due_formatter(view, context, model, name):
     if not model.due_on:
         return ""
-    late = model.status in models.oversight.WAITING_STATES and model.due_on < models.utcnow().date()
+    late = model.status in model.FLOW.waiting_states and model.due_on < models.utcnow().date()
     return Markup('<span class="due{0}" data-overdue="{1}">{2}{3}</span>').format(
         " due-late" if late else "", "1" if late else "0", persian.format_jalali_date(model.due_on),
         Markup(" <strong>{0}</strong>").format(gettext("overdue")) if late else "")
 
 
 def _days_waiting(view, context, model, name):
-    if model.status not in ("submitted", "pending_university") or not model.last_submitted_at:
+    if model.status not in model.FLOW.waiting_states or not model.last_submitted_at:
         return ""
     days = (models.utcnow() - (model.last_submitted_at or model.submitted_at)).days
     level = "old" if days > 14 else ("aging" if days > 7 else "fresh")
@@ -97,7 +97,7 @@ def _days_waiting(view, context, model, name):
 
 def waiting_days(status, last_submitted_at):
     """Whole days a request has waited on the university since it was last submitted."""
-    if status not in ("submitted", "pending_university") or not last_submitted_at:
+    if status not in models.WAITING_STATES or not last_submitted_at:
         return ""
     return (models.utcnow() - as_datetime(last_submitted_at)).days
 
@@ -134,12 +134,7 @@ class ReviewQueueView(SecureModelView):
                                 "waiting": lambda v, c, m, n: waiting_days(m.status, m.last_submitted_at)}
 
     def scope(self, query):
-        staff = current_staff()
-        if staff is None:
-            return query.where(self.model.id == -1)
-        if staff.role == "university":
-            return query.where(self.model.university == staff.university_id)
-        return query
+        return self.model.visible_to(staff_actor() if current_staff() else None, query)
 
     def _visible_request(self):
         found = self.get_one(request.args.get("id"))
@@ -224,8 +219,7 @@ class QualificationView(OfficerSearchMixin, ReviewQueueView):
     column_default_sort = ("submitted_at", False)
     column_filters = (
         FilterEqual(QualificationRequest.status, _l("Status"), options=[
-            (code, lazy_pgettext("status", code)) for code in
-            ("draft", "submitted", "deficient", "approved", "rejected")]),
+            (code, lazy_pgettext("status", code)) for code in QualificationRequest.FLOW.states]),
         IdFilter(QualificationRequest.city, _l("City"), options=options_of(City)),
         IdFilter(QualificationRequest.field_of_study, _l("Field of study"), options=options_of(FieldOfStudy)),
         IdFilter(QualificationRequest.degree_level, _l("Degree level"), options=options_of(DegreeLevel)),
@@ -262,15 +256,6 @@ class QualificationView(OfficerSearchMixin, ReviewQueueView):
                 .join(DegreeLevel, JOIN.LEFT_OUTER, on=(QualificationRequest.degree_level == DegreeLevel.id))
                 .switch(QualificationRequest))
 
-    def scope(self, query):
-        # Drafts belong to the officer until submitted; reviewers never see them.
-        query = super().scope(query)
-        staff = current_staff()
-        if staff is not None and staff.role == "university":
-            query = query.where(QualificationRequest.status != "draft")
-        return query
-
-
     def get_count_query(self):
         return self.scope(QualificationRequest.select())
 
@@ -287,8 +272,7 @@ class CooperationView(OfficerSearchMixin, ReviewQueueView):
     column_default_sort = ("last_submitted_at", False)
     column_filters = (
         FilterEqual(models.Cooperation.status, _l("Status"), options=[
-            (code, lazy_pgettext("status", code)) for code in
-            ("pending_officer", "pending_university", "active", "ended", "rejected")]),
+            (code, lazy_pgettext("status", code)) for code in models.Cooperation.FLOW.states]),
         IdFilter(models.Cooperation.university, _l("University"), options=options_of(University)),
         AssignedToMeFilter(models.Cooperation.reviewer, _l("Assigned")),
         OverdueFilter(models.Cooperation.due_on, _l("Decision due")),
@@ -318,15 +302,6 @@ class CooperationView(OfficerSearchMixin, ReviewQueueView):
                 .join(BRANCH_CITY, on=(models.Branch.city == BRANCH_CITY.id), attr="city")
                 .switch(models.Cooperation))
 
-    def scope(self, query):
-        query = super().scope(query)
-        staff = current_staff()
-        if staff is not None and staff.role == "university":
-            # The university sees a request only once the officer has accepted it.
-            query = query.where(models.Cooperation.status != "pending_officer")
-        return query
-
-
     def get_count_query(self):
         return self.scope(models.Cooperation.select())
 
@@ -341,7 +316,7 @@ class EditRequestView(OfficerSearchMixin, ReviewQueueView):
     column_default_sort = ("last_submitted_at", False)
     column_filters = (
         FilterEqual(models.EditRequest.status, _l("Status"), options=[
-            (code, lazy_pgettext("status", code)) for code in ("submitted", "deficient", "approved", "rejected")]),
+            (code, lazy_pgettext("status", code)) for code in models.EditRequest.FLOW.states]),
         AssignedToMeFilter(models.EditRequest.reviewer, _l("Assigned")),
         OverdueFilter(models.EditRequest.due_on, _l("Decision due")),
     )
@@ -365,7 +340,7 @@ class EditRequestView(OfficerSearchMixin, ReviewQueueView):
     def review_context(self, item, form):
         context = super().review_context(item, form)
         context["comparison"] = item.comparison()
-        context["documents_in_force"] = models.edit_requests.officer_documents(item.officer)
+        context["documents_in_force"] = models.officer_documents(item.officer)
         return context
 
     @expose("/officer-document/")
@@ -377,3 +352,8 @@ class EditRequestView(OfficerSearchMixin, ReviewQueueView):
         if document is None:
             deny(404)
         return send_document(document, inline=request.args.get("inline") == "1")
+
+
+# The cartable of each reviewed type (models.REVIEWED_TYPES lists the types).
+CARTABLE_VIEWS = {QualificationRequest: QualificationView, models.Cooperation: CooperationView,
+                  models.EditRequest: EditRequestView}

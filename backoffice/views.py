@@ -225,15 +225,8 @@ class OfficerView(OfficerSearchMixin, SecureModelView):
             abort(404)
         entries = list(AuditLog.select().where((AuditLog.object_type == "officer") & (AuditLog.object_id == officer.id))
                        .order_by(AuditLog.at))
-        requests_ = {
-            "qualification": list(models.QualificationRequest.select().where(
-                models.QualificationRequest.officer == officer.id).order_by(models.QualificationRequest.created_at)),
-            "editrequest": list(models.EditRequest.select().where(
-                models.EditRequest.officer == officer.id).order_by(models.EditRequest.created_at)),
-            "cooperation": list(models.Cooperation.select().where(
-                models.Cooperation.officer == officer.id).order_by(models.Cooperation.created_at)),
-        }
-        return self.render("admin/officer_history.html", officer=officer, entries=entries, requests=requests_)
+        return self.render("admin/officer_history.html", officer=officer, entries=entries,
+                           requests=models.officer_requests(officer), request_types=models.REVIEWED_TYPES)
 
 
 def officer_search(text: str):
@@ -394,13 +387,10 @@ class HolidayView(SecureModelView):
 
 
 def register_views(admin) -> None:
-    from .requests import CooperationView, EditRequestView, QualificationView
-    admin.add_view(QualificationView(models.QualificationRequest, name=_l("Qualification requests"),
-                                     endpoint="qualification", category=_l("Cartable")))
-    admin.add_view(CooperationView(models.Cooperation, name=_l("Cooperations"),
-                                   endpoint="cooperation", category=_l("Cartable")))
-    admin.add_view(EditRequestView(models.EditRequest, name=_l("Edit requests"),
-                                   endpoint="editrequest", category=_l("Cartable")))
+    from .requests import CARTABLE_VIEWS
+    for model in models.REVIEWED_TYPES:
+        admin.add_view(CARTABLE_VIEWS[model](model, name=_l(model.TITLE), endpoint=model.REQUEST_TYPE,
+                                             category=_l("Cartable")))
     admin.add_view(OfficerView(Officer, name=_l("Officers"), endpoint="officer"))
     admin.add_view(DistributorView(models.Distributor, name=_l("Distributors"), endpoint="distributor"))
     admin.add_view(BranchView(models.Branch, name=_l("Branches"), endpoint="branch"))

@@ -1,38 +1,79 @@
 """The domain: Peewee models and every rule of the seed. Imports no Flask.
 
-Split into modules by subject; this package re-exports what the rest of the
-application uses, so callers write ``from models import Officer``.
+Split into modules by subject (bottom of the import graph first; no module imports one
+above it, and none imports inside a function to hide a cycle):
+
+    base          the database binding, the base model, errors, Actor, translate
+    prepared      prepared statements (the one module relying on peewee's insides)
+    reference     provinces, cities, universities, fields, degrees, document kinds
+    audit         the audit log
+    accounts      the three account tables and their passwords
+    notices       the officers' inbox and the SMS outbox
+    auth          sessions, login throttling, password change and reset
+    officer_rules the officer's fields: policy, cleaning, registration, profile
+    vocabulary    states, actions, reasons and their labels
+    sla           the service-level clock: settings, holidays, working days
+    review        the review lifecycle every reviewed request type shares
+    qualification, edit_requests, cooperation   the reviewed request types
+    request_types the registry of reviewed types (REVIEWED_TYPES)
+    dashboards    the dashboards' aggregates (reporting; no operation imports it)
+    verification, ratelimit, migrations, legacy
+
+The operations share one shape: the record acted on first, then the actor, then the
+data: ``request.apply(action, actor, note=...)``, ``reassign(request, actor, ...)``,
+``nominate(branch, actor, national_code)``, ``release(branch, actor)``,
+``start_request(officer, actor)``, ``file_edit_request(officer, actor, data, uploads)``,
+``save_termination(officer, actor, reason)``; an operation that makes a record from
+nothing takes the actor first: ``create_branch(actor, ...)``, ``send_notice(actor, ...)``.
+Older exceptions, kept because both doors call them: ``update_profile(officer, data,
+actor)`` and ``update_place_before_qualification(officer, data, actor)``;
+``register_officer(data, actor=None)`` (the applicant has no account yet); and
+``create_staff``/``create_distributor``, which take no actor (the command line and the
+back office audit them). The actor is always a parameter, never a web global.
+
+Permission is asked of the actor and the record, in one style: ``actor.is_officer(id)``,
+``actor.is_distributor(id)``, ``actor.is_reviewer``, ``actor.is_directorate``, and on the
+records ``officer.can_manage(actor)``, ``branch.can_manage(actor)``,
+``request.can_see(actor)``, ``Model.visible_to(actor)`` (a query) and
+``Model.find(actor, id)``. A refusal raises a :class:`DomainError` subclass
+(``PermissionDenied``, ``ConflictError``, ``ValidationFailed``) whose message id the
+doors translate.
+
+This package re-exports what the rest of the application uses, so callers write
+``from models import Officer``.
 """
-from .base import (SYSTEM, Actor, BaseModel, ConflictError, DomainError, N_, PermissionDenied,
-                   bind_database, bind_url, connect_database, db, is_sqlite, translate, utcnow)
+from .base import (SYSTEM, Actor, BaseModel, ConflictError, DomainError, N_, NP_, PermissionDenied,
+                   anonymous_actor, bind_database, bind_url, connect_database, db, is_sqlite,
+                   tehran_today, translate, utcnow)
+from .prepared import Prepared
 from .reference import (REFERENCE_MODELS, City, DegreeLevel, DocumentKind, FieldOfStudy, Province,
                         University, cities_by_province, document_kinds, find_by_persian_name,
                         load_reference_data)
-from .accounts import (AuditLog, Distributor, LoginFailure, LoginSession, LoginThrottled,
-                       Officer, PasswordReset, StaffUser, audit, authenticate,
-                       request_password_reset, reset_password,
-                       burn_password_check, change_password, create_distributor, create_staff,
-                       end_all_sessions, end_session, hash_password, load_session,
-                       mask_national_code, password_problem, start_session, verify_password)
-from .notices import (Notice, NoticeRead, SmsOutbox, inbox, notify_officer, open_notice,
-                      queue_sms, read_count, recipients_count, send_notice, unread_count)
-from .review import (ACTION_LABELS, DEFICIENCY_REASONS, REASON_LABELS, REJECT_REASONS, STATUS_LABELS, Document, RequestEvent, can_see_request,
-                     reassign)
-from .qualification import QualificationRequest
-from . import qualification
-from .cooperation import Branch, Cooperation, TerminationRequest
-from . import cooperation
-from . import verification
-from .oversight import Holiday, Setting
-from . import oversight
-from .edit_requests import EditRequest
-from . import edit_requests
-from .ratelimit import RateCounter
-from . import ratelimit
+from .audit import AuditLog, audit
+from .accounts import (Distributor, Officer, StaffUser, create_distributor, create_staff,
+                       hash_password, password_problem, verify_password)
+from .notices import (Notice, NoticeRead, SmsOutbox, inbox, notify_officer, open_notice, queue_sms,
+                      send_notice, unread_count)
+from .auth import (LoginFailure, LoginSession, LoginThrottled, PasswordReset, authenticate,
+                   burn_password_check, change_password, end_all_sessions, end_session,
+                   find_officer_for_login, load_session, request_password_reset, reset_password,
+                   start_session)
 from .officer_rules import (FIELD_POLICY, FREE_FIELDS, REVIEWED_FIELDS, ValidationFailed,
-                            find_officer_for_login, register_officer, update_profile,
-                            directly_editable_fields,
-                            update_place_before_qualification)
+                            directly_editable_fields, register_officer, update_place_before_qualification,
+                            update_profile)
+from .vocabulary import (ACTION_LABELS, DEFICIENCY_REASONS, REASON_LABELS, REJECT_REASONS, STATUS_LABELS,
+                         Action, ReadState, State)
+from .sla import Holiday, Setting
+from .review import Document, RequestEvent, ReviewFlow, reassign
+from .qualification import QualificationRequest
+from .cooperation import Branch, Cooperation, TerminationRequest
+from .edit_requests import EditRequest
+from .request_types import REVIEWED_TYPES, WAITING_STATES, officer_documents, officer_requests, reviewed_type
+from .ratelimit import RateCounter
+from . import (auth, cooperation, dashboards, edit_requests, qualification, ratelimit, sla,
+               verification)
+from . import legacy  # the legacy CSV migration; imports the models above
+from .legacy import LegacyFileError, import_legacy
 
 ALL_MODELS = (
     Province, University, City, FieldOfStudy, DegreeLevel, DocumentKind,
@@ -48,5 +89,33 @@ def create_tables() -> None:
     with db.atomic():
         db.create_tables(ALL_MODELS, safe=True)
 
-from . import legacy  # noqa: E402  (the legacy CSV migration; imports the models above)
-from .legacy import LegacyFileError, import_legacy  # noqa: E402
+
+__all__ = [
+    # base
+    "SYSTEM", "Actor", "BaseModel", "ConflictError", "DomainError", "N_", "NP_", "PermissionDenied",
+    "anonymous_actor", "bind_database", "bind_url", "connect_database", "db", "is_sqlite",
+    "tehran_today", "translate", "utcnow", "Prepared",
+    # reference data
+    "REFERENCE_MODELS", "City", "DegreeLevel", "DocumentKind", "FieldOfStudy", "Province", "University",
+    "cities_by_province", "document_kinds", "find_by_persian_name", "load_reference_data",
+    # accounts, audit, notices, signing in
+    "AuditLog", "audit", "Distributor", "Officer", "StaffUser", "create_distributor", "create_staff",
+    "hash_password", "password_problem", "verify_password",
+    "Notice", "NoticeRead", "SmsOutbox", "inbox", "notify_officer", "open_notice", "queue_sms",
+    "send_notice", "unread_count",
+    "LoginFailure", "LoginSession", "LoginThrottled", "PasswordReset", "authenticate",
+    "burn_password_check", "change_password", "end_all_sessions", "end_session",
+    "find_officer_for_login", "load_session", "request_password_reset", "reset_password", "start_session",
+    # the officer's fields
+    "FIELD_POLICY", "FREE_FIELDS", "REVIEWED_FIELDS", "ValidationFailed", "directly_editable_fields",
+    "register_officer", "update_place_before_qualification", "update_profile",
+    # review
+    "ACTION_LABELS", "DEFICIENCY_REASONS", "REASON_LABELS", "REJECT_REASONS", "STATUS_LABELS",
+    "Action", "ReadState", "State", "Holiday", "Setting", "Document", "RequestEvent", "ReviewFlow",
+    "reassign", "QualificationRequest", "Branch", "Cooperation", "TerminationRequest", "EditRequest",
+    "REVIEWED_TYPES", "WAITING_STATES", "officer_documents", "officer_requests", "reviewed_type",
+    # the rest
+    "RateCounter", "LegacyFileError", "import_legacy", "ALL_MODELS", "create_tables",
+    "auth", "cooperation", "dashboards", "edit_requests", "qualification", "ratelimit", "sla",
+    "verification", "legacy",
+]

@@ -6,14 +6,15 @@ Nothing here imports Flask: the web layer binds the database late through
 from __future__ import annotations
 
 import datetime as _dt
-import itertools
-import re
-import threading
-import weakref
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
 
-from peewee import DatabaseProxy, Model, PostgresqlDatabase, SqliteDatabase, Value
+from babel.support import NullTranslations, Translations
+from peewee import DatabaseProxy, Model, SqliteDatabase
 from playhouse.db_url import connect
+
+from persian import to_tehran
 
 db = DatabaseProxy()
 
@@ -39,6 +40,14 @@ def NP_(context: str, message: str) -> str:
 def utcnow() -> _dt.datetime:
     """Naive UTC now: every timestamp is stored in UTC and shown in Tehran time."""
     return _dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None)
+
+
+def tehran_today(now: _dt.datetime | None = None) -> _dt.date:
+    """Today's (Gregorian) date in Tehran, the date every rule of "today" means.
+
+    Between 00:00 and about 03:30 Tehran time the UTC date is still yesterday, so a
+    birthday or the first day of the Jalali year would come a few hours late."""
+    return to_tehran(now or utcnow()).date()
 
 
 class DomainError(Exception):
@@ -91,103 +100,27 @@ def is_sqlite() -> bool:
     return isinstance(db.obj, SqliteDatabase)
 
 
-class _Slot:
-    """Where a value of a `Prepared` query goes among the parameters of its SQL."""
-
-    def __init__(self, index: int):
-        self.index = index
-
-
-class Prepared:
-    """A select whose SQL is built once per database, then run again with new values.
-
-    Peewee builds a query's SQL from its node tree at every execution; for a select of
-    every column of an officer that costs about 0.3 ms, more than SQLite or PostgreSQL
-    needs to answer it. The few queries that every page runs (the session check, the
-    officer's own request) are declared once::
-
-        REQUEST_OF = Prepared(lambda request_id, officer_id: QualificationRequest.select()
-                              .where((QualificationRequest.id == request_id)
-                                     & (QualificationRequest.officer == officer_id)).limit(1))
-        REQUEST_OF.first(7, 42)
-
-    ``build`` receives one placeholder per value and returns the query; the values are
-    passed to the driver as they are (ids, text), in the same order.
-
-    On PostgreSQL the statement is also prepared on the server (``PREPARE``, once per
-    connection), which saves planning it at every request: half the database's time on
-    an officer's page. (Behind PgBouncer this needs its session pooling mode.)
-    """
-
-    _names = itertools.count(1)
-
-    def __init__(self, build):
-        self._build = build
-        self._arity = build.__code__.co_argcount
-        self._name = f"registry_prepared_{next(self._names)}"
-        self._compiled: dict = {}
-        self._lock = threading.Lock()
-
-    def _for(self, database):
-        found = self._compiled.get(id(database))
-        if found is None or found[0] is not database:
-            query = self._build(*[Value(_Slot(i), converter=False) for i in range(self._arity)])
-            sql, params = query.sql()
-            slots = [(position, value.index) for position, value in enumerate(params)
-                     if isinstance(value, _Slot)]
-            found = (database, sql, params, slots, query)
-            with self._lock:
-                self._compiled[id(database)] = found
-        return found
-
-    def rows(self, *values):
-        """The rows (model instances, as the query would give them) for these values."""
-        database, sql, params, slots, query = self._for(db.obj)
-        params = list(params)
-        for position, index in slots:
-            params[position] = values[index]
-        if isinstance(database, PostgresqlDatabase):
-            cursor = self._execute_prepared(database, sql, params)
-        else:
-            cursor = database.execute_sql(sql, params)
-        return query._get_cursor_wrapper(cursor)
-
-    def first(self, *values):
-        """The first row for these values, or None."""
-        return next(iter(self.rows(*values)), None)
-
-    def _execute_prepared(self, database, sql, params):
-        connection = database.connection()
-        prepared = _PREPARED_ON.get(connection)
-        if prepared is None:
-            prepared = _PREPARED_ON[connection] = set()
-        if self._name not in prepared:
-            # psycopg2 takes %s, PREPARE takes $1, $2...; a PREPARE outlives a rollback.
-            numbers = itertools.count(1)
-            server_sql = re.sub(r"%%|%s", lambda m: "%" if m.group() == "%%" else f"${next(numbers)}", sql)
-            database.execute_sql(f"PREPARE {self._name} AS {server_sql}")
-            prepared.add(self._name)
-        arguments = f" ({', '.join(['%s'] * len(params))})" if params else ""
-        return database.execute_sql(f"EXECUTE {self._name}{arguments}", params)
-
-
-# The statements each PostgreSQL connection has prepared (a connection is a server session).
-_PREPARED_ON: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
 class BaseModel(Model):
     class Meta:
         database = db
         legacy_table_names = False
 
 
+ActorKind = Literal["officer", "distributor", "staff", "system"]
+StaffRole = Literal["directorate", "university"]
+
+
 @dataclass(frozen=True)
 class Actor:
-    """Who performs an operation. Passed explicitly, never read from a web global."""
+    """Who performs an operation. Passed explicitly, never read from a web global.
 
-    kind: str  # officer | distributor | staff | system
+    Permission checks read the actor through these predicates only (``is_officer``,
+    ``is_distributor``, ``is_reviewer``, ``is_directorate``); the models build their
+    ``can_*`` predicates and ``visible_to`` queries on them."""
+
+    kind: ActorKind
     id: int | None = None
-    role: str | None = None  # staff only: directorate | university
+    role: StaffRole | None = None  # staff only
     university_id: int | None = None
     name: str = ""
     ip: str | None = None
@@ -199,12 +132,27 @@ class Actor:
 
     @property
     def is_reviewer(self) -> bool:
+        """A reviewer of a university of medical sciences (``university_id`` says which)."""
         return self.kind == "staff" and self.role == "university"
+
+    def is_officer(self, officer_id=None) -> bool:
+        """An officer; with ``officer_id``, that officer."""
+        return self.kind == "officer" and (officer_id is None or self.id == officer_id)
+
+    def is_distributor(self, distributor_id=None) -> bool:
+        """A distributor; with ``distributor_id``, that distributor."""
+        return self.kind == "distributor" and (distributor_id is None or self.id == distributor_id)
 
 
 SYSTEM = Actor(kind="system", name="system")
 
 
+def anonymous_actor(ip: str = "") -> Actor:
+    """Someone not logged in (a login attempt, a password reset), known by address only."""
+    return Actor(kind="system", name="anonymous", ip=ip)
+
+
+TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "translations"
 _TRANSLATIONS = {}
 
 
@@ -213,11 +161,8 @@ def translate(msgid: str, locale: str = "fa", **params) -> str:
 
     Uses Babel's catalogue directly, so domain code stays free of Flask.
     """
-    from pathlib import Path
-
-    from babel.support import NullTranslations, Translations
     if locale not in _TRANSLATIONS:
-        directory = Path(__file__).resolve().parent.parent / "translations"
+        directory = TRANSLATIONS_DIR
         loaded = Translations.load(str(directory), [locale], domain="messages")
         _TRANSLATIONS[locale] = loaded if loaded is not None else NullTranslations()
     text = _TRANSLATIONS[locale].gettext(msgid)

@@ -11,18 +11,19 @@ officer is active at one branch at most; a branch has one active officer at most
 """
 from __future__ import annotations
 
-from peewee import (BooleanField, CharField, DateTimeField, ForeignKeyField, IntegrityError,
-                    TextField)
+from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, TextField
 
 from persian import normalize_national_code, normalize_text
 
-from .accounts import Distributor, Officer, audit
+from .accounts import Distributor, Officer
+from .audit import audit
 from .base import BaseModel, ConflictError, DomainError, N_, PermissionDenied, db, translate, utcnow
-from .notices import notify_officer, queue_sms
+from .notices import notify_officer
+from .officer_rules import ValidationFailed
 from .reference import City, Province
-from .review import ReviewedRequest, ReviewFlow, Transition, is_owner, is_reviewer_of, record_event
-
-OPEN_COOPERATION_STATES = ("pending_officer", "pending_university")
+from .review import (CHANGED_MEANWHILE, NEW, NOTHING, ReviewedRequest, ReviewFlow, Transition, is_owner,
+                     is_reviewer_of, record_event)
+from .vocabulary import Action, State
 
 
 class Branch(BaseModel):
@@ -38,13 +39,28 @@ class Branch(BaseModel):
     def __str__(self):
         return self.name
 
+    def can_manage(self, actor) -> bool:
+        """The distributor the branch belongs to: it nominates and releases its officer."""
+        return actor.is_distributor(self.distributor_id)
+
+    @classmethod
+    def visible_to(cls, actor, query=None):
+        """A distributor's own branches; every branch for the directorate."""
+        query = cls.select() if query is None else query
+        if actor is not None and actor.is_directorate:
+            return query
+        if actor is not None and actor.is_distributor():
+            return query.where(cls.distributor == actor.id)
+        return query.where(NOTHING)
+
     def active_cooperation(self):
         return (Cooperation.select(Cooperation, Officer).join(Officer)
-                .where((Cooperation.branch == self.id) & (Cooperation.status == "active")).first())
+                .where((Cooperation.branch == self.id) & (Cooperation.status == State.ACTIVE)).first())
 
 
 class Cooperation(ReviewedRequest):
     REQUEST_TYPE = "cooperation"
+    TITLE = N_("Cooperations")
 
     branch = ForeignKeyField(Branch, backref="cooperations", on_delete="RESTRICT", index=True)
     distributor = ForeignKeyField(Distributor, backref="+", on_delete="RESTRICT", index=True)
@@ -70,47 +86,88 @@ class Cooperation(ReviewedRequest):
     def __str__(self):
         return f"#{self.id}"
 
+    @classmethod
+    def applicant_clause(cls, actor):
+        """The officer's cooperations, or the distributor's."""
+        if actor.is_officer():
+            return cls.officer == actor.id
+        if actor.is_distributor():
+            return cls.distributor == actor.id
+        return None
 
-Cooperation.add_index(Cooperation.index(Cooperation.officer, unique=True, where=Cooperation.status == "active",
-                                        name="cooperation_one_active_per_officer"))
-Cooperation.add_index(Cooperation.index(Cooperation.branch, unique=True, where=Cooperation.status == "active",
-                                        name="cooperation_one_active_per_branch"))
-Cooperation.add_index(Cooperation.index(Cooperation.branch, unique=True,
-                                        where=Cooperation.status.in_(OPEN_COOPERATION_STATES),
-                                        name="cooperation_one_open_per_branch"))
+    def is_applicant(self, actor) -> bool:
+        return actor.is_officer(self.officer_id) or actor.is_distributor(self.distributor_id)
+
+    def message_params(self) -> dict:
+        return {"officer": self.officer.full_name, "branch": self.branch.name, "company": self.distributor.name}
+
+    def text_recipient(self) -> str:
+        """The flow's SMS go to the distributor's manager."""
+        return Distributor.get_by_id(self.distributor_id).manager_mobile
 
 
 def is_branch_distributor(cooperation, actor) -> bool:
-    return actor.kind == "distributor" and actor.id == cooperation.distributor_id
+    return actor.is_distributor(cooperation.distributor_id)
 
 
-FLOW = ReviewFlow("cooperation", {
-    ("pending_officer", "officer_approve"): Transition("pending_university", is_owner),
-    ("pending_officer", "officer_reject"): Transition("rejected", is_owner),
-    ("pending_university", "approve"): Transition("active", is_reviewer_of),
-    ("pending_university", "reject"): Transition("rejected", is_reviewer_of, note_required=True),
-    ("active", "release"): Transition("ended", is_branch_distributor),
-    ("active", "terminate"): Transition("ended", is_owner),
-})
-Cooperation.FLOW = FLOW
+BECAME_ACTIVE_ELSEWHERE = N_("The officer became active at another branch meanwhile; this request cannot be approved.")
+
+FLOW = ReviewFlow(Cooperation, {
+    (NEW, Action.NOMINATE): Transition(State.PENDING_OFFICER, is_branch_distributor),
+    (State.PENDING_OFFICER, Action.OFFICER_APPROVE): Transition(State.PENDING_UNIVERSITY, is_owner),
+    (State.PENDING_OFFICER, Action.OFFICER_REJECT): Transition(State.REJECTED, is_owner),
+    (State.PENDING_UNIVERSITY, Action.APPROVE): Transition(State.ACTIVE, is_reviewer_of),
+    (State.PENDING_UNIVERSITY, Action.REJECT): Transition(State.REJECTED, is_reviewer_of, note_required=True),
+    (State.ACTIVE, Action.RELEASE): Transition(State.ENDED, is_branch_distributor),
+    (State.ACTIVE, Action.TERMINATE): Transition(State.ENDED, is_owner),
+}, messages={
+    Action.NOMINATE: (
+        N_("A new cooperation request"),
+        N_("%(company)s asks you to be the technical officer of its branch %(branch)s. Answer it under Contracted centres.")),
+    Action.APPROVE: (N_("Your cooperation was approved"),
+                     N_("You are now the technical officer of %(branch)s (%(company)s).")),
+    Action.REJECT: (N_("A cooperation request was rejected"),
+                    N_("The university rejected your cooperation with %(branch)s. Reason: %(note)s")),
+    Action.RELEASE: (N_("You were released by the distributor"),
+                     N_("%(company)s released you as the technical officer of %(branch)s.")),
+}, texts={
+    Action.OFFICER_REJECT: N_("The officer %(officer)s declined to be the technical officer of %(branch)s."),
+    Action.APPROVE: N_("%(officer)s is now the technical officer of %(branch)s."),
+    Action.REJECT: N_("The university rejected the cooperation of %(officer)s with %(branch)s."),
+    Action.TERMINATE: N_("%(officer)s ended their cooperation as the technical officer of %(branch)s."),
+}, conflict_message=BECAME_ACTIVE_ELSEWHERE)
+
+Cooperation.add_index(Cooperation.index(Cooperation.officer, unique=True, where=Cooperation.status == State.ACTIVE,
+                                        name="cooperation_one_active_per_officer"))
+Cooperation.add_index(Cooperation.index(Cooperation.branch, unique=True, where=Cooperation.status == State.ACTIVE,
+                                        name="cooperation_one_active_per_branch"))
+Cooperation.add_index(Cooperation.index(Cooperation.branch, unique=True,
+                                        where=Cooperation.status.in_(FLOW.open_states),
+                                        name="cooperation_one_open_per_branch"))
 
 
 def active_cooperation_of(officer):
     return (Cooperation.select(Cooperation, Branch, Distributor).join(Branch).switch(Cooperation)
-            .join(Distributor).where((Cooperation.officer == officer.id) & (Cooperation.status == "active"))
+            .join(Distributor).where((Cooperation.officer == officer.id) & (Cooperation.status == State.ACTIVE))
             .first())
+
+
+def with_branch_and_distributor(query=None):
+    """Cooperations with their branch and distributor joined (what the officer's pages show)."""
+    query = Cooperation.select(Cooperation, Branch, Distributor) if query is None else query
+    return query.join(Branch).switch(Cooperation).join(Distributor).switch(Cooperation)
 
 
 def serving_officers(distributor_id: int) -> dict:
     """``{branch id: its active cooperation, with the officer}`` for every branch of a
     distributor (at most one each, whatever the length of its history)."""
     return {c.branch_id: c for c in Cooperation.select(Cooperation, Officer).join(Officer)
-            .where((Cooperation.distributor == distributor_id) & (Cooperation.status == "active"))}
+            .where((Cooperation.distributor == distributor_id) & (Cooperation.status == State.ACTIVE))}
 
 
 def create_branch(actor, name: str, province, city, address: str) -> Branch:
     """A distributor defines one of its branches."""
-    if actor.kind != "distributor":
+    if not actor.is_distributor():
         raise PermissionDenied(N_("Only a distributor can define its branches."))
     errors = {}
     name, address = normalize_text(name), normalize_text(address)
@@ -126,7 +183,6 @@ def create_branch(actor, name: str, province, city, address: str) -> Branch:
     if len(address) < 10:
         errors["address"] = (N_("Enter the full postal address (10 to 500 characters)."), {})
     if errors:
-        from .officer_rules import ValidationFailed
         raise ValidationFailed(errors)
     with db.atomic():
         branch = Branch.create(distributor=actor.id, name=name, province=province, city=city, address=address)
@@ -138,7 +194,7 @@ def nominate(branch, actor, national_code: str) -> Cooperation:
     """The distributor names an officer for its branch; the officer must accept.
 
     Refusals name the reason but reveal nothing about another distributor."""
-    if actor.kind != "distributor" or branch.distributor_id != actor.id:
+    if not branch.can_manage(actor):
         raise PermissionDenied(N_("You may not do this on this request."))
     code = normalize_national_code(national_code)
     officer = Officer.get_or_none((Officer.national_code == code) & (Officer.is_active == True))  # noqa: E712
@@ -149,164 +205,124 @@ def nominate(branch, actor, national_code: str) -> Cooperation:
                           field="national_code")
     if active_cooperation_of(officer) is not None:
         raise DomainError(N_("This officer is already the technical officer of a branch."), field="national_code")
+    waiting = N_("This branch already has a nomination waiting for an answer.")
     if branch_open_request(branch) is not None:
-        raise DomainError(N_("This branch already has a nomination waiting for an answer."), field="national_code")
-    try:
-        with db.atomic():
-            cooperation = Cooperation.create(branch=branch, distributor=branch.distributor_id, officer=officer,
-                                             status="pending_officer", university=branch.city.university_id,
-                                             submitted_at=utcnow(), last_submitted_at=utcnow())
-            record_event(cooperation, "nominate", "", "pending_officer", actor)
-            notify_officer(officer, translate(N_("A new cooperation request")),
-                           translate(N_("%(company)s asks you to be the technical officer of its branch %(branch)s. Answer it under Contracted centres."),
-                                     company=branch.distributor.name, branch=branch.name))
-    except IntegrityError:
-        raise DomainError(N_("This branch already has a nomination waiting for an answer."),
-                          field="national_code") from None
-    return cooperation
+        raise DomainError(waiting, field="national_code")
+    cooperation = Cooperation(branch=branch, distributor=branch.distributor_id, officer=officer,
+                              university=branch.city.university_id)
+    return FLOW.create(cooperation, Action.NOMINATE, actor, conflict=ConflictError(waiting, field="national_code"))
 
 
 def branch_open_request(branch):
     return (Cooperation.select().where((Cooperation.branch == branch.id)
-                                       & Cooperation.status.in_(OPEN_COOPERATION_STATES)).first())
+                                       & Cooperation.status.in_(FLOW.open_states)).first())
 
 
-@FLOW.on("officer_approve")
-def _on_officer_approve(cooperation, actor, note, **_):
+@FLOW.on(Action.OFFICER_APPROVE)
+def _on_officer_approve(cooperation, actor, note, now, **_):
     if not Officer.get_by_id(cooperation.officer_id).is_qualified:
         raise DomainError(N_("This officer's qualification has not been approved yet, so they cannot be chosen."))
     if active_cooperation_of(cooperation.officer) is not None:
         raise DomainError(N_("You are already the technical officer of a branch; end that cooperation first."))
-    return {Cooperation.officer_note: note, Cooperation.last_submitted_at: utcnow()}
+    # From now on the request waits on the university.
+    return {Cooperation.officer_note: note, Cooperation.last_submitted_at: now}
 
 
-@FLOW.on("officer_reject")
-def _on_officer_reject(cooperation, actor, note, **_):
-    return {Cooperation.officer_note: note, Cooperation.rejected_by: "officer", Cooperation.decided_at: utcnow()}
+@FLOW.on(Action.OFFICER_REJECT)
+def _on_officer_reject(cooperation, actor, note, now, **_):
+    return {Cooperation.officer_note: note, Cooperation.rejected_by: "officer", Cooperation.decided_at: now}
 
 
-@FLOW.on("after_officer_reject")
-def _after_officer_reject(cooperation, actor, note, **_):
-    _tell_distributor(cooperation, N_("The officer %(officer)s declined to be the technical officer of %(branch)s."))
-
-
-@FLOW.on("reject")
+@FLOW.on(Action.REJECT)
 def _on_reject(cooperation, actor, note, **_):
-    return {Cooperation.rejected_by: "university", Cooperation.decision_note: note,
-            Cooperation.decided_at: utcnow(), Cooperation.reviewer: cooperation.reviewer_id or actor.id}
+    return {Cooperation.rejected_by: "university"}
 
 
-@FLOW.on("after_reject")
-def _after_reject(cooperation, actor, note, **_):
-    notify_officer(cooperation.officer, translate(N_("A cooperation request was rejected")),
-                   translate(N_("The university rejected your cooperation with %(branch)s. Reason: %(note)s"),
-                             branch=cooperation.branch.name, note=note))
-    _tell_distributor(cooperation, N_("The university rejected the cooperation of %(officer)s with %(branch)s."))
-
-
-@FLOW.on("approve")
-def _on_approve(cooperation, actor, note, **_):
+@FLOW.on(Action.APPROVE)
+def _on_approve(cooperation, actor, note, now, **_):
+    """The officer starts at the branch; the branch's previous officer, if any, is released."""
     officer = Officer.get_by_id(cooperation.officer_id)
     if not officer.is_qualified:
         raise ConflictError(N_("This officer's qualification has not been approved yet, so they cannot be chosen."))
     if active_cooperation_of(officer) is not None:
-        raise ConflictError(N_("The officer became active at another branch meanwhile; this request cannot be approved."))
+        raise ConflictError(BECAME_ACTIVE_ELSEWHERE)
     previous = cooperation.branch.active_cooperation()
     if previous is not None:
-        _end(previous, "replaced", actor)
+        _replace(previous, actor)
         notify_officer(previous.officer, translate(N_("Your cooperation has ended")),
                        translate(N_("Another officer was approved for %(branch)s; you are no longer its technical officer."),
                                  branch=cooperation.branch.name))
-    now = utcnow()
-    return {Cooperation.decided_at: now, Cooperation.started_at: now, Cooperation.decision_note: note,
-            Cooperation.reviewer: cooperation.reviewer_id or actor.id}
+    return {Cooperation.started_at: now}
 
 
-@FLOW.on("after_approve")
-def _after_approve(cooperation, actor, note, **_):
-    notify_officer(cooperation.officer, translate(N_("Your cooperation was approved")),
-                   translate(N_("You are now the technical officer of %(branch)s (%(company)s)."),
-                             branch=cooperation.branch.name, company=cooperation.distributor.name))
-    _tell_distributor(cooperation, N_("%(officer)s is now the technical officer of %(branch)s."))
-
-
-def apply_cooperation(cooperation, action, actor, note=""):
-    """Apply a transition; a unique-index violation (a race) becomes a clean conflict."""
-    try:
-        return cooperation.apply(action, actor, note=note)
-    except IntegrityError:
-        raise ConflictError(N_("The officer became active at another branch meanwhile; this request cannot be approved.")) from None
-
-
-def _end(cooperation, reason: str, actor):
+def _replace(cooperation, actor):
     """End an active cooperation because another officer replaced it at its branch."""
-    updated = (Cooperation.update(status="ended", ended_at=utcnow(), end_reason=reason)
-               .where((Cooperation.id == cooperation.id) & (Cooperation.status == "active")).execute())
+    updated = (Cooperation.update(status=State.ENDED.value, ended_at=utcnow(), end_reason="replaced")
+               .where((Cooperation.id == cooperation.id) & (Cooperation.status == State.ACTIVE)).execute())
     if updated != 1:
-        raise ConflictError(N_("Someone else changed this request a moment ago; reload the page to see its state."))
-    record_event(cooperation, "replace", "active", "ended", actor)
+        raise ConflictError(CHANGED_MEANWHILE)
+    record_event(cooperation, Action.REPLACE, State.ACTIVE, State.ENDED, actor)
 
 
-@FLOW.on("release")
-def _on_release(cooperation, actor, note, **_):
-    return {Cooperation.ended_at: utcnow(), Cooperation.end_reason: "released"}
+@FLOW.on(Action.RELEASE)
+def _on_release(cooperation, actor, note, now, **_):
+    return {Cooperation.ended_at: now, Cooperation.end_reason: "released"}
 
 
-@FLOW.on("after_release")
-def _after_release(cooperation, actor, note, **_):
-    notify_officer(cooperation.officer, translate(N_("You were released by the distributor")),
-                   translate(N_("%(company)s released you as the technical officer of %(branch)s."),
-                             company=cooperation.distributor.name, branch=cooperation.branch.name))
-
-
-@FLOW.on("terminate")
-def _on_terminate(cooperation, actor, note, **_):
-    return {Cooperation.ended_at: utcnow(), Cooperation.end_reason: "terminated",
+@FLOW.on(Action.TERMINATE)
+def _on_terminate(cooperation, actor, note, now, **_):
+    return {Cooperation.ended_at: now, Cooperation.end_reason: "terminated",
             Cooperation.decision_note: note}
-
-
-@FLOW.on("after_terminate")
-def _after_terminate(cooperation, actor, note, **_):
-    _tell_distributor(cooperation, N_("%(officer)s ended their cooperation as the technical officer of %(branch)s."))
 
 
 def release(branch, actor):
     """The distributor frees its branch's officer (and the officer's national code)."""
-    if actor.kind != "distributor" or branch.distributor_id != actor.id:
+    if not branch.can_manage(actor):
         raise PermissionDenied(N_("You may not do this on this request."))
     cooperation = branch.active_cooperation()
     if cooperation is None:
         raise ConflictError(N_("This branch has no technical officer."))
-    return cooperation.apply("release", actor)
-
-
-def _tell_distributor(cooperation, msgid):
-    distributor = Distributor.get_by_id(cooperation.distributor_id)
-    queue_sms(distributor.manager_mobile, translate(msgid, officer=cooperation.officer.full_name,
-                                                    branch=cooperation.branch.name))
+    return cooperation.apply(Action.RELEASE, actor)
 
 
 class TerminationRequest(BaseModel):
     """The officer's request to end an active cooperation; no review, it takes effect when finalized."""
 
+    STATES = (State.DRAFT, State.FINALIZED)
+
     officer = ForeignKeyField(Officer, backref="terminations", on_delete="RESTRICT", index=True)
     cooperation = ForeignKeyField(Cooperation, backref="terminations", on_delete="RESTRICT")
     reason = TextField()
-    status = CharField(max_length=12, default="draft")  # draft | finalized
+    status = CharField(max_length=12, default=State.DRAFT.value)
     created_at = DateTimeField(default=utcnow)
     finalized_at = DateTimeField(null=True)
 
     class Meta:
         table_name = "termination_request"
 
+    def can_manage(self, actor) -> bool:
+        """Only the officer who wrote it may change or finalize it."""
+        return actor.is_officer(self.officer_id)
+
+    @classmethod
+    def visible_to(cls, actor, query=None):
+        """An officer's own termination requests; all of them for the directorate."""
+        query = cls.select() if query is None else query
+        if actor is not None and actor.is_directorate:
+            return query
+        if actor is not None and actor.is_officer():
+            return query.where(cls.officer == actor.id)
+        return query.where(NOTHING)
+
 
 TerminationRequest.add_index(TerminationRequest.index(
-    TerminationRequest.cooperation, unique=True, where=TerminationRequest.status == "draft",
+    TerminationRequest.cooperation, unique=True, where=TerminationRequest.status == State.DRAFT,
     name="termination_one_draft_per_cooperation"))
 
 
 def save_termination(officer, actor, reason: str) -> TerminationRequest:
-    if actor.kind != "officer" or actor.id != officer.id:
+    """Write (or rewrite) the officer's draft request to end their active cooperation."""
+    if not officer.can_manage(actor):
         raise PermissionDenied(N_("You may not do this on this request."))
     reason = (reason or "").strip()
     if len(reason) < 5:
@@ -315,7 +331,7 @@ def save_termination(officer, actor, reason: str) -> TerminationRequest:
     if cooperation is None:
         raise ConflictError(N_("You have no active cooperation to end."))
     existing = TerminationRequest.get_or_none((TerminationRequest.cooperation == cooperation.id)
-                                              & (TerminationRequest.status == "draft"))
+                                              & (TerminationRequest.status == State.DRAFT))
     with db.atomic():
         if existing:
             TerminationRequest.update(reason=reason).where(TerminationRequest.id == existing.id).execute()
@@ -327,15 +343,15 @@ def save_termination(officer, actor, reason: str) -> TerminationRequest:
 def finalize_termination(termination, actor) -> TerminationRequest:
     """End the cooperation now: in one transaction the branch loses its officer and
     the distributor's manager gets an SMS."""
-    if actor.kind != "officer" or actor.id != termination.officer_id:
+    if not termination.can_manage(actor):
         raise PermissionDenied(N_("You may not do this on this request."))
     with db.atomic():
-        updated = (TerminationRequest.update(status="finalized", finalized_at=utcnow())
-                   .where((TerminationRequest.id == termination.id) & (TerminationRequest.status == "draft"))
+        updated = (TerminationRequest.update(status=State.FINALIZED.value, finalized_at=utcnow())
+                   .where((TerminationRequest.id == termination.id) & (TerminationRequest.status == State.DRAFT))
                    .execute())
         if updated != 1:
             raise ConflictError(N_("This request was already finalized."))
-        Cooperation.get_by_id(termination.cooperation_id).apply("terminate", actor, note=termination.reason)
+        Cooperation.get_by_id(termination.cooperation_id).apply(Action.TERMINATE, actor, note=termination.reason)
         audit(actor, "termination_finalized", termination)
-    termination.status = "finalized"
+    termination.status = State.FINALIZED.value
     return termination

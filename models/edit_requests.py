@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import json
 
-from peewee import ForeignKeyField, IntegrityError, TextField
+from peewee import ForeignKeyField, TextField
 
-from .accounts import Officer, audit
-from .base import ConflictError, DomainError, N_, PermissionDenied, db, translate, utcnow
-from .notices import notify_officer
+from .accounts import Officer
+from .audit import audit
+from .base import ConflictError, DomainError, N_, PermissionDenied, db
 from .officer_rules import FREE_FIELDS, REVIEWED_FIELDS, clean_fields
-from .oversight import add_working_days, target_working_days
-from .qualification import QualificationRequest
-from .reference import City, DegreeLevel, DocumentKind, FieldOfStudy, Province
-from .review import (OPEN_STATES, Document, ReviewedRequest, ReviewFlow, is_owner, record_document,
-                     record_event, review_transitions)
+from .reference import City, DegreeLevel, FieldOfStudy, Province
+from .review import NEW, ReviewedRequest, ReviewFlow, Transition, is_owner, record_document, review_transitions
+from .vocabulary import Action, State
 
 EDITABLE_FIELDS = REVIEWED_FIELDS + FREE_FIELDS
 REFERENCE_FIELDS = {"province": Province, "city": City, "field_of_study": FieldOfStudy,
@@ -23,7 +21,11 @@ REFERENCE_FIELDS = {"province": Province, "city": City, "field_of_study": FieldO
 
 
 class EditRequest(ReviewedRequest):
+    # The stored code (history, documents, audit) and the back office's endpoint: one
+    # word, unlike the table's name, because rows already carry it.
     REQUEST_TYPE = "editrequest"
+    TITLE = N_("Edit requests")
+    HAS_DOCUMENTS = True
 
     officer = ForeignKeyField(Officer, backref="edit_requests", on_delete="RESTRICT", index=True)
     # {field: new value} (ids for reference fields) and the values they replace.
@@ -59,12 +61,27 @@ class EditRequest(ReviewedRequest):
         return rows
 
 
-EditRequest.add_index(EditRequest.index(EditRequest.officer, unique=True,
-                                        where=EditRequest.status.in_(OPEN_STATES),
-                                        name="editrequest_one_open_per_officer"))
+ALREADY_OPEN = N_("You already have an edit request under review.")
 
-FLOW = ReviewFlow("editrequest", review_transitions())
-EditRequest.FLOW = FLOW
+# An edit request is filed already submitted (NEW -> submitted), then reviewed like a
+# qualification request.
+FLOW = ReviewFlow(EditRequest, {
+    (NEW, Action.SUBMIT): Transition(State.SUBMITTED, is_owner),
+    **review_transitions(),
+}, messages={
+    Action.APPROVE: (N_("Your edit request was approved"),
+                     N_("Your edit request number %(id)s was approved and your profile was updated.")),
+    Action.REJECT: (N_("Your edit request was rejected"),
+                    N_("Your edit request number %(id)s was rejected. Reason: %(note)s")),
+    Action.DEFICIENCY: (N_("Your edit request needs corrections"),
+                        N_("Deficiencies were declared on your edit request number %(id)s: %(note)s. Fix them and resubmit.")),
+})
+
+# One open request per officer. Migration 001 froze the predicate with "draft" in it, as
+# for qualification requests, although an edit request is never a draft.
+EditRequest.add_index(EditRequest.index(EditRequest.officer, unique=True,
+                                        where=EditRequest.status.in_((State.DRAFT, *FLOW.open_states)),
+                                        name="editrequest_one_open_per_officer"))
 
 
 def display_value(field: str, value) -> str:
@@ -106,35 +123,34 @@ def changed_values(officer, data: dict) -> tuple[dict, dict]:
 
 def open_edit_request(officer):
     return EditRequest.select().where((EditRequest.officer == officer.id)
-                                      & EditRequest.status.in_(OPEN_STATES)).first()
+                                      & EditRequest.status.in_(FLOW.open_states)).first()
 
 
 def file_edit_request(officer, actor, data: dict, uploads: list) -> EditRequest:
-    """File an edit request with changed values and/or new documents (already stored)."""
-    if actor.kind != "officer" or actor.id != officer.id:
+    """File an edit request with changed values and/or new documents (already stored):
+    it is created submitted, to the university holding the officer's file."""
+    if not officer.can_manage(actor):
         raise PermissionDenied(N_("You may not do this on this request."))
     if officer.can_edit_reviewed_fields_directly():
         raise DomainError(N_("Until your first qualification is approved, edit your information directly."))
     if open_edit_request(officer) is not None:
-        raise ConflictError(N_("You already have an edit request under review."))
+        raise ConflictError(ALREADY_OPEN)
     changes, previous = changed_values(officer, data)
     if not changes and not uploads:
         raise DomainError(N_("Change at least one item or attach a new document."))
-    now = utcnow()
-    try:
-        with db.atomic():
-            request = EditRequest.create(officer=officer, status="submitted",
-                                         due_on=add_working_days(now.date(), target_working_days()),
-                                         university=officer.reviewing_university(),
-                                         changes=json.dumps(changes, ensure_ascii=False),
-                                         previous=json.dumps(_jsonable(previous), ensure_ascii=False),
-                                         submitted_at=now, last_submitted_at=now)
-            for kind_code, stored in uploads:
-                record_document(request, kind_code, stored)
-            record_event(request, "submit", "", "submitted", actor)
-    except IntegrityError:
-        raise ConflictError(N_("You already have an edit request under review.")) from None
-    return request
+    request = EditRequest(officer=officer, university=officer.reviewing_university(),
+                          changes=_json(changes), previous=_json(_jsonable(previous)))
+    return FLOW.create(request, Action.SUBMIT, actor, conflict=ConflictError(ALREADY_OPEN), uploads=uploads)
+
+
+@FLOW.on("after_" + Action.SUBMIT)
+def _after_submit(request, actor, note, uploads=(), **_):
+    for kind_code, stored in uploads:
+        record_document(request, kind_code, stored)
+
+
+def _json(values: dict) -> str:
+    return json.dumps(values, ensure_ascii=False)
 
 
 def _jsonable(values: dict) -> dict:
@@ -143,44 +159,20 @@ def _jsonable(values: dict) -> dict:
 
 def revise(request, actor, data: dict, uploads: list):
     """While deficient, the officer changes the requested values or documents."""
-    if not (request.status == "deficient" and is_owner(request, actor)):
+    if not (request.status == State.DEFICIENT and is_owner(request, actor)):
         raise ConflictError(N_("Documents can be changed only while the request is a draft or deficient."))
     officer = Officer.get_by_id(request.officer_id)
     changes, previous = changed_values(officer, data)
     with db.atomic():
-        merged = dict(request.change_map, **changes)
-        merged_previous = dict(request.previous_map, **_jsonable(previous))
-        EditRequest.update(changes=json.dumps(merged, ensure_ascii=False),
-                           previous=json.dumps(merged_previous, ensure_ascii=False)).where(
-            EditRequest.id == request.id).execute()
-        request.changes, request.previous = json.dumps(merged, ensure_ascii=False), json.dumps(merged_previous)
+        merged = _json(dict(request.change_map, **changes))
+        merged_previous = _json(dict(request.previous_map, **_jsonable(previous)))
+        EditRequest.update(changes=merged, previous=merged_previous).where(EditRequest.id == request.id).execute()
+        request.changes, request.previous = merged, merged_previous
         for kind_code, stored in uploads:
             record_document(request, kind_code, stored)
 
 
-@FLOW.on("resubmit")
-def _on_resubmit(request, actor, note, **_):
-    return {EditRequest.last_submitted_at: utcnow(), EditRequest.applicant_comment: note}
-
-
-@FLOW.on("deficiency")
-def _on_deficiency(request, actor, note, **_):
-    return {EditRequest.reviewer: actor.id, EditRequest.decision_note: note}
-
-
-@FLOW.on("reject")
-def _on_reject(request, actor, note, **_):
-    return {EditRequest.decided_at: utcnow(), EditRequest.decision_note: note,
-            EditRequest.reviewer: request.reviewer_id or actor.id}
-
-
-@FLOW.on("approve")
-def _on_approve(request, actor, note, **_):
-    return {EditRequest.decided_at: utcnow(), EditRequest.decision_note: note,
-            EditRequest.reviewer: request.reviewer_id or actor.id}
-
-
-@FLOW.on("after_approve")
+@FLOW.on("after_" + Action.APPROVE)
 def _after_approve(request, actor, note, **_):
     """Apply every change at once; a new city moves the file to its university."""
     officer = Officer.get_by_id(request.officer_id)
@@ -197,41 +189,3 @@ def _after_approve(request, actor, note, **_):
     previous = request.previous_map
     audit(actor, "profile_changed", officer, detail=f"edit request #{request.id}: " + "; ".join(
         f"{f}: {display_value(f, previous.get(f))} → {display_value(f, v)}" for f, v in changes.items()))
-    _tell(request, N_("Your edit request was approved"),
-          N_("Your edit request number %(id)s was approved and your profile was updated."))
-
-
-@FLOW.on("after_reject")
-def _after_reject(request, actor, note, **_):
-    _tell(request, N_("Your edit request was rejected"),
-          N_("Your edit request number %(id)s was rejected. Reason: %(note)s"), note=note)
-
-
-@FLOW.on("after_deficiency")
-def _after_deficiency(request, actor, note, **_):
-    _tell(request, N_("Your edit request needs corrections"),
-          N_("Deficiencies were declared on your edit request number %(id)s: %(note)s. Fix them and resubmit."),
-          note=note)
-
-
-def _tell(request, subject_id, body_id, **params):
-    officer = Officer.get_by_id(request.officer_id)
-    notify_officer(officer, translate(subject_id), translate(body_id, id=request.id, **params))
-
-
-def officer_documents(officer) -> dict:
-    """The officer's documents in force: the latest of each kind from approved requests."""
-    approved_q = [r.id for r in QualificationRequest.select(QualificationRequest.id).where(
-        (QualificationRequest.officer == officer.id) & (QualificationRequest.status == "approved"))]
-    approved_e = [r.id for r in EditRequest.select(EditRequest.id).where(
-        (EditRequest.officer == officer.id) & (EditRequest.status == "approved"))]
-    query = (Document.select(Document, DocumentKind).join(DocumentKind)
-             .where((Document.officer == officer.id) & Document.superseded_at.is_null()
-                    & (((Document.request_type == "qualification") & Document.request_id.in_(approved_q or [0]))
-                       | ((Document.request_type == "editrequest") & Document.request_id.in_(approved_e or [0]))))
-             .order_by(Document.uploaded_at))
-    latest = {}
-    for document in query:
-        latest[document.kind.code] = document
-    return latest
-

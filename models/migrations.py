@@ -9,6 +9,7 @@ migrations are applied to it.
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from pathlib import Path
 
 from .base import db
@@ -44,18 +45,10 @@ def migrate(database=None, upto: str | None = None) -> list[str]:
     database = database if database is not None else db.obj
     routes = router(database)
     applied = []
-    with database.connection_context() if database.is_closed() else _nothing():
+    with database.connection_context() if database.is_closed() else nullcontext():
         if not routes.done and "officer" in database.get_tables():
             routes.run_one(BASELINE, routes.migrator, fake=True, force=True)
             applied.append(BASELINE + " (recorded: the tables were there)")
             routes = router(database)
         applied += routes.run(upto)
     return applied
-
-
-class _nothing:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False

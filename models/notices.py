@@ -6,8 +6,10 @@ from peewee import (JOIN, CharField, DateTimeField, ForeignKeyField, IntegerFiel
 
 from persian import normalize_national_code, normalize_text
 
-from .accounts import Officer, StaffUser, audit
-from .base import BaseModel, DomainError, N_, Prepared, db, utcnow
+from .accounts import Officer, StaffUser
+from .audit import audit
+from .base import BaseModel, DomainError, N_, PermissionDenied, db, utcnow
+from .prepared import Prepared
 from .reference import Province
 
 AUDIENCES = ("officer", "province", "all")
@@ -87,22 +89,11 @@ def open_notice(officer, notice_id: int):
     return notice
 
 
-def recipients_count(notice) -> int:
-    query = Officer.select(fn.COUNT(Officer.id)).where(Officer.is_active == True)  # noqa: E712
-    if notice.audience == "province":
-        query = query.where(Officer.province == notice.province_id)
-    elif notice.audience == "officer":
-        return 1
-    return query.scalar()
-
-
-def read_count(notice) -> int:
-    return NoticeRead.select().where(NoticeRead.notice == notice.id).count()
-
-
 def send_notice(sender_actor, subject: str, body: str, audience: str,
                 officer_national_code: str = "", province=None):
     """Write a directorate notice to one officer, a province's officers, or everyone."""
+    if not sender_actor.is_directorate:
+        raise PermissionDenied(N_("Only the directorate can send notices."))
     subject, body = normalize_text(subject), (body or "").strip()
     if not subject:
         raise DomainError(N_("Write a subject."), field="subject")
@@ -122,7 +113,7 @@ def send_notice(sender_actor, subject: str, body: str, audience: str,
     with db.atomic():
         notice = Notice.create(subject=subject, body=body, audience=audience, officer=officer,
                                province=province if audience == "province" else None,
-                               sender=sender_actor.id if sender_actor.kind == "staff" else None)
+                               sender=sender_actor.id)
         audit(sender_actor, "notice_sent", notice, detail=audience)
     return notice
 

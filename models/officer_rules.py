@@ -8,17 +8,17 @@ office and the legacy import all clean values through :func:`clean_field`.
 from __future__ import annotations
 
 import re
-import secrets
 
 from email_validator import EmailNotValidError, validate_email
 from peewee import IntegrityError
 
-from persian import (is_valid_national_code, normalize_mobile, normalize_national_code,
+from persian import (age_on, is_valid_national_code, normalize_mobile, normalize_national_code,
                      normalize_phone, normalize_postal_code, normalize_text, parse_jalali_date,
                      to_ascii_digits)
 
-from .accounts import Officer, audit, is_adult, new_user_code, password_problem
-from .base import DomainError, N_, db, translate, utcnow
+from .accounts import Officer, new_user_code, password_problem
+from .audit import audit
+from .base import DomainError, N_, db, tehran_today, translate
 from .notices import queue_sms
 from .reference import City, DegreeLevel, FieldOfStudy, Province
 
@@ -75,13 +75,17 @@ def _national_code(value):
     return code
 
 
+def is_adult(birth_date, today, minimum_age: int = 18) -> bool:
+    return age_on(birth_date, today) >= minimum_age
+
+
 def _birth_date(value, today=None):
     if not normalize_text(value):
         raise DomainError(N_("This field is required."))
     date = parse_jalali_date(value)
     if date is None:
         raise DomainError(N_("Enter a real Jalali date like 1370/05/21."))
-    today = today or utcnow().date()
+    today = today or tehran_today()
     if date > today:
         raise DomainError(N_("The birth date cannot be in the future."))
     if not is_adult(date, today):
@@ -305,16 +309,3 @@ def update_place_before_qualification(officer, data: dict, actor):
     clean_fields(data, ("province", "city"))  # both are required here
     update_profile(officer, {"province": data.get("province"), "city": data.get("city")}, actor)
     return officer
-
-
-def find_officer_for_login(username: str):
-    """An officer by user code or national code (Persian digits accepted)."""
-    value = to_ascii_digits(normalize_text(username)).replace(" ", "")
-    if not value:
-        return None
-    query = Officer.select().where((Officer.user_code == value) | (Officer.national_code == normalize_national_code(value)))
-    return query.first()
-
-
-def random_password() -> str:
-    return secrets.token_urlsafe(12)

@@ -1,19 +1,26 @@
-"""Qualification requests (احراز صلاحیت): the seed's notes 1-8."""
+"""Qualification requests (احراز صلاحیت): the seed's notes 1-8.
+
+The review loop is :mod:`models.review`'s; what is a qualification's own is here: the
+documents a submission needs, the snapshot of the officer taken at submission, and the
+qualification number an approval issues to the officer.
+"""
 from __future__ import annotations
 
 import jdatetime
 from peewee import JOIN, CharField, ForeignKeyField, IntegrityError
 
 from .accounts import Officer
-from .base import ConflictError, DomainError, N_, PermissionDenied, Prepared, db, translate, utcnow
-from .notices import notify_officer
+from .base import ConflictError, DomainError, N_, PermissionDenied, db, tehran_today
+from .prepared import Prepared
 from .reference import City, DegreeLevel, DocumentKind, FieldOfStudy, University
-from .review import (OPEN_STATES, REJECT_REASONS, ReviewedRequest, ReviewFlow,
-                     Transition, is_owner, record_document, review_transitions)
+from .review import ReviewedRequest, ReviewFlow, Transition, is_owner, record_document, review_transitions
+from .vocabulary import Action, State
 
 
 class QualificationRequest(ReviewedRequest):
     REQUEST_TYPE = "qualification"
+    TITLE = N_("Qualification requests")
+    HAS_DOCUMENTS = True
 
     officer = ForeignKeyField(Officer, backref="qualification_requests", on_delete="RESTRICT", index=True)
     # Snapshots at submission, so the cartable filters without joining the officer.
@@ -38,22 +45,33 @@ class QualificationRequest(ReviewedRequest):
     def __str__(self):
         return f"#{self.id}"
 
+    def message_params(self) -> dict:
+        return {"number": self.qualification_number or ""}
+
+
+FLOW = ReviewFlow(QualificationRequest, {
+    (State.DRAFT, Action.SUBMIT): Transition(State.SUBMITTED, is_owner),
+    **review_transitions(),
+}, messages={
+    Action.APPROVE: (N_("Your qualification request was approved"),
+                     N_("Your qualification request number %(id)s was approved. Qualification number: %(number)s.")),
+    Action.REJECT: (N_("Your qualification request was rejected"),
+                    N_("Your qualification request number %(id)s was rejected. Reason: %(note)s. You may file a new request.")),
+    Action.DEFICIENCY: (
+        N_("Your qualification request needs corrections"),
+        N_("Deficiencies were declared on your qualification request number %(id)s: %(note)s. Fix them and resubmit.")),
+})
 
 # One open request per officer, enforced by the database as well as by the code.
 QualificationRequest.add_index(
     QualificationRequest.index(QualificationRequest.officer, unique=True,
-                               where=QualificationRequest.status.in_(OPEN_STATES),
+                               where=QualificationRequest.status.in_(FLOW.open_states),
                                name="qualification_one_open_per_officer"))
-
-
-FLOW = ReviewFlow("qualification", {("draft", "submit"): Transition("submitted", is_owner),
-                                    **review_transitions()})
-QualificationRequest.FLOW = FLOW
 
 
 OPEN_REQUEST = Prepared(lambda officer_id: QualificationRequest.select()
                         .where((QualificationRequest.officer == officer_id)
-                               & QualificationRequest.status.in_(OPEN_STATES)).limit(1))
+                               & QualificationRequest.status.in_(FLOW.open_states)).limit(1))
 OWN_REQUEST = Prepared(lambda request_id, officer_id: QualificationRequest.select(QualificationRequest, University)
                        .join(University, JOIN.LEFT_OUTER, on=(QualificationRequest.university == University.id))
                        .where((QualificationRequest.id == request_id)
@@ -66,13 +84,16 @@ def open_request(officer):
 
 
 def own_request(officer, request_id: int):
-    """The officer's own request with this id (with its university), or None."""
+    """The officer's own request with this id (with its university), or None.
+
+    ``QualificationRequest.visible_to`` for an officer, prepared: it runs on every page
+    of the officer's request."""
     return OWN_REQUEST.first(int(request_id), officer.id)
 
 
 def start_request(officer, actor):
     """The officer's open request, or a new draft (one open request at a time)."""
-    if not is_owner_actor(officer, actor):
+    if not officer.can_manage(actor):
         raise PermissionDenied(N_("You may not do this on this request."))
     if officer.is_qualified:
         raise DomainError(N_("You are already qualified."))
@@ -81,18 +102,14 @@ def start_request(officer, actor):
         return existing
     try:
         with db.atomic():
-            return QualificationRequest.create(officer=officer, status="draft")
+            return QualificationRequest.create(officer=officer, status=State.DRAFT.value)
     except IntegrityError:
         # A second tab created it a moment ago.
         return open_request(officer)
 
 
-def is_owner_actor(officer, actor) -> bool:
-    return actor.kind == "officer" and actor.id == officer.id
-
-
 def can_change_documents(request, actor) -> bool:
-    return request.status in ("draft", "deficient") and is_owner(request, actor)
+    return request.status in (State.DRAFT, State.DEFICIENT) and is_owner(request, actor)
 
 
 def attach_document(request, actor, kind_code: str, stored):
@@ -108,26 +125,22 @@ def missing_documents(request) -> list:
             .order_by(DocumentKind.sort_order) if k.id not in present]
 
 
-@FLOW.on("submit")
+@FLOW.on(Action.SUBMIT)
 def _on_submit(request, actor, note, **_):
+    """The request goes to the university of the officer's city, with a snapshot."""
     _require_documents(request)
     officer = request.officer
-    now = utcnow()
     return {
         QualificationRequest.university: officer.reviewing_university(),
         QualificationRequest.city: officer.city_id,
         QualificationRequest.field_of_study: officer.field_of_study_id,
         QualificationRequest.degree_level: officer.degree_level_id,
-        QualificationRequest.submitted_at: now,
-        QualificationRequest.last_submitted_at: now,
     }
 
 
-@FLOW.on("resubmit")
+@FLOW.on(Action.RESUBMIT)
 def _on_resubmit(request, actor, note, **_):
     _require_documents(request)
-    return {QualificationRequest.last_submitted_at: utcnow(),
-            QualificationRequest.applicant_comment: note}
 
 
 def _require_documents(request):
@@ -137,64 +150,24 @@ def _require_documents(request):
                           kinds="، ".join(k.name for k in missing))
 
 
-@FLOW.on("deficiency")
-def _on_deficiency(request, actor, note, **_):
-    return {QualificationRequest.reviewer: actor.id, QualificationRequest.decision_note: note}
+@FLOW.on(Action.APPROVE)
+def _on_approve(request, actor, note, now, **_):
+    return {QualificationRequest.qualification_number: qualification_number_for(request, now)}
 
 
-@FLOW.on("reject")
-def _on_reject(request, actor, note, reason: str = "other", **_):
-    if reason not in dict(REJECT_REASONS):
-        reason = "other"
-    return {QualificationRequest.decided_at: utcnow(), QualificationRequest.decision_note: note,
-            QualificationRequest.reject_reason: reason,
-            QualificationRequest.reviewer: request.reviewer_id or actor.id}
-
-
-@FLOW.on("approve")
-def _on_approve(request, actor, note, **_):
-    return {QualificationRequest.decided_at: utcnow(), QualificationRequest.decision_note: note,
-            QualificationRequest.qualification_number: qualification_number_for(request),
-            QualificationRequest.reviewer: request.reviewer_id or actor.id}
-
-
-def qualification_number_for(request) -> str:
-    """``<Jalali year>-<request id>``: unique because request ids are."""
-    year = jdatetime.date.fromgregorian(date=utcnow().date()).year
+def qualification_number_for(request, now=None) -> str:
+    """``<Jalali year in Tehran>-<request id>``: unique because request ids are."""
+    year = jdatetime.date.fromgregorian(date=tehran_today(now)).year
     return f"{year}-{request.id:06d}"
 
 
-@FLOW.on("after_approve")
+@FLOW.on("after_" + Action.APPROVE)
 def _after_approve(request, actor, note, **_):
-    officer = request.officer
+    """The officer is qualified: the number, the date, and the university holding the file."""
     updated = (Officer.update(qualified_at=request.decided_at,
                               qualification_number=request.qualification_number,
                               university=request.university_id)
-               .where((Officer.id == officer.id) & Officer.qualified_at.is_null())
+               .where((Officer.id == request.officer_id) & Officer.qualified_at.is_null())
                .execute())
     if updated != 1:
         raise ConflictError(N_("This officer is already qualified."))
-    _tell_officer(request, N_("Your qualification request was approved"),
-                  N_("Your qualification request number %(id)s was approved. Qualification number: %(number)s."),
-                  number=request.qualification_number)
-
-
-@FLOW.on("after_reject")
-def _after_reject(request, actor, note, **_):
-    _tell_officer(request, N_("Your qualification request was rejected"),
-                  N_("Your qualification request number %(id)s was rejected. Reason: %(note)s. You may file a new request."),
-                  note=note)
-
-
-@FLOW.on("after_deficiency")
-def _after_deficiency(request, actor, note, **_):
-    _tell_officer(request, N_("Your qualification request needs corrections"),
-                  N_("Deficiencies were declared on your qualification request number %(id)s: %(note)s. Fix them and resubmit."),
-                  note=note)
-
-
-def _tell_officer(request, subject_id, body_id, **params):
-    officer = request.officer
-    subject = translate(subject_id)
-    body = translate(body_id, id=request.id, **params)
-    notify_officer(officer, subject, body)

@@ -13,7 +13,8 @@ from peewee import (BooleanField, CharField, ForeignKeyField, IntegerField)
 
 from persian import normalize_text
 
-from .base import BaseModel, Prepared, db
+from .base import BaseModel, db
+from .prepared import Prepared
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 

@@ -1,72 +1,50 @@
-"""The review vocabulary shared by qualification, edit and cooperation requests.
+"""The review lifecycle, owned once for every reviewed request type.
 
-A request type declares a table of transitions ``(state, action) -> (target,
-who)``; :class:`ReviewFlow` checks the actor, applies the change with a
-conditional UPDATE (so two concurrent clicks cannot both win), and writes the
-history event in the same transaction. Types add their side effects in hooks.
+A request type declares its table of transitions ``(state, action) -> (target, who)``
+in a :class:`ReviewFlow`, with the notices each decision sends; the flow
+
+* checks the actor (the ``who`` predicate) and the note,
+* applies the standard effects of the action (a deficiency binds the reviewer and
+  keeps the note; a decision stamps its time, note and reviewer; a submission stamps
+  its time), then the type's own hook for what is really its own,
+* moves the service-level clock (:mod:`models.sla`),
+* writes the change with a conditional ``UPDATE ... WHERE status = <source>`` so two
+  concurrent clicks cannot both win, and turns a unique-index violation (a race the
+  checks could not see) into a :class:`ConflictError`,
+* records the history event and the audit row, and sends the notices,
+
+all in one transaction. Creation (a nomination, an edit request filed already
+submitted) goes through the same table, from the state :data:`NEW`.
+
+The flow also answers, from its table alone, which states a type uses and which of
+them are open, waiting on a university, or visible to reviewers; the back office and
+the officer pages ask it instead of listing states.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from peewee import CharField, DateField, DateTimeField, ForeignKeyField, IntegerField, TextField
+from peewee import (SQL, CharField, DateField, DateTimeField, ForeignKeyField, IntegerField,
+                    IntegrityError, TextField)
 
-from .accounts import Officer, StaffUser, audit
-from .base import NP_, BaseModel, ConflictError, DomainError, N_, PermissionDenied, Prepared, db, utcnow
-from .oversight import clock_changes
+from .accounts import Officer, StaffUser
+from .audit import audit
+from .base import BaseModel, ConflictError, DomainError, N_, PermissionDenied, db, translate, utcnow
+from .notices import notify_officer, queue_sms
+from .prepared import Prepared
 from .reference import DocumentKind, University
+from .sla import clock_changes
+from .vocabulary import REASONED_ACTIONS, Action, State, reject_reason_code
 
-# Short state names, translated with pgettext("status", ...) by the views.
-STATUS_LABELS = {
-    "draft": NP_("status", "draft"),
-    "submitted": NP_("status", "submitted"),
-    "deficient": NP_("status", "deficient"),
-    "approved": NP_("status", "approved"),
-    "rejected": NP_("status", "rejected"),
-    "pending_officer": NP_("status", "pending_officer"),
-    "pending_university": NP_("status", "pending_university"),
-    "active": NP_("status", "active"),
-    "ended": NP_("status", "ended"),
-    "finalized": NP_("status", "finalized"),
-    "withdrawn": NP_("status", "withdrawn"),
-    "read": NP_("status", "read"),
-    "unread": NP_("status", "unread"),
-}
+# The source state of a creation transition: the request does not exist yet. Its
+# first history event is recorded "from" this empty state.
+NEW = ""
 
-# What each action is called in a request's history.
-ACTION_LABELS = {
-    "submit": N_("submitted the request"),
-    "resubmit": N_("resubmitted after fixing"),
-    "approve": N_("approved"),
-    "reject": N_("rejected"),
-    "deficiency": N_("declared deficiencies"),
-    "reassign": N_("reassigned"),
-    "officer_approve": N_("accepted the cooperation"),
-    "officer_reject": N_("refused the cooperation"),
-    "nominate": N_("nominated the officer"),
-    "finalize": N_("finalized"),
-    "cancel": N_("cancelled"),
-}
-OPEN_STATES = ("draft", "submitted", "deficient")
+# No row at all, for an actor who may see nothing.
+NOTHING = SQL("1 = 0")
 
-# Standard reasons offered to a reviewer who rejects; the first is the seed's note 3.
-REJECT_REASONS = (
-    ("wrong_province", N_("The province or city of residence was chosen wrongly; file a new request with the right one.")),
-    ("ineligible", N_("The field of study or degree does not qualify for this role.")),
-    ("documents_invalid", N_("The documents are not valid or do not belong to the applicant.")),
-    ("other", N_("Other reason (explained in the note).")),
-)
-
-
-# Standard deficiency reasons: the reviewer picks one and explains in the note.
-DEFICIENCY_REASONS = (
-    ("illegible_document", N_("A document is illegible or incomplete.")),
-    ("missing_document", N_("A required document is missing.")),
-    ("mismatch", N_("The documents do not match the profile (name, field or degree).")),
-    ("photo", N_("The photo does not meet the requirements.")),
-    ("other", N_("Other (explained in the note).")),
-)
-REASON_LABELS = dict(REJECT_REASONS + DEFICIENCY_REASONS)
+CHANGED_MEANWHILE = N_("Someone else changed this request a moment ago; reload the page to see its state.")
 
 
 class RequestEvent(BaseModel):
@@ -111,9 +89,15 @@ class Document(BaseModel):
 
 
 class ReviewedRequest(BaseModel):
-    """Fields every reviewed request has. Not a table of its own."""
+    """Fields and behaviour every reviewed request has. Not a table of its own.
 
-    status = CharField(max_length=20, default="draft", index=True)
+    A type sets ``REQUEST_TYPE`` (the code stored in history events, documents and audit
+    actions, and the back office's endpoint), ``TITLE`` (what a list of them is called),
+    ``HAS_DOCUMENTS``, and its ``FLOW``; it is listed once in
+    :data:`models.request_types.REVIEWED_TYPES`.
+    """
+
+    status = CharField(max_length=20, default=State.DRAFT.value, index=True)
     university = ForeignKeyField(University, null=True, backref="+", on_delete="RESTRICT", index=True)
     # The reviewer the request is bound to: set when one declares a deficiency,
     # so the corrected file comes back to them and not to the pool.
@@ -130,7 +114,9 @@ class ReviewedRequest(BaseModel):
     due_on = DateField(null=True, index=True)
 
     REQUEST_TYPE = ""
-    FLOW = None
+    TITLE = ""
+    HAS_DOCUMENTS = False
+    FLOW: ReviewFlow | None = None
 
     def history(self):
         """The request's events, oldest first."""
@@ -149,35 +135,94 @@ class ReviewedRequest(BaseModel):
         return self.FLOW.allowed_actions(self, actor)
 
     def apply(self, action: str, actor, note: str = "", **kwargs):
+        """Perform ``action`` as ``actor`` (see :meth:`ReviewFlow.apply`)."""
         return self.FLOW.apply(self, action, actor, note=note, **kwargs)
+
+    # ------------------------------------------------------------ who sees what
+
+    @classmethod
+    def applicant_clause(cls, actor):
+        """The rows the actor owns as an applicant (an officer's own), or None."""
+        return (cls.officer == actor.id) if actor.is_officer() else None
+
+    def is_applicant(self, actor) -> bool:
+        return actor.is_officer(self.officer_id)
+
+    @classmethod
+    def visible_to(cls, actor, query=None):
+        """``query`` (every request of the type by default) narrowed to what ``actor``
+        may see: the directorate everything; a reviewer their university's requests once
+        they reached it (never a draft, never a nomination the officer has not accepted);
+        an applicant their own; anyone else nothing."""
+        query = cls.select() if query is None else query
+        if actor is None:
+            return query.where(NOTHING)
+        if actor.is_directorate:
+            return query
+        if actor.is_reviewer:
+            if actor.university_id is None:
+                return query.where(NOTHING)
+            clause = cls.university == actor.university_id
+            hidden = [state for state in cls.FLOW.states if state not in cls.FLOW.reviewer_states]
+            if len(hidden) == 1:
+                clause &= cls.status != hidden[0]
+            elif hidden:
+                clause &= cls.status.not_in(hidden)
+            return query.where(clause)
+        clause = cls.applicant_clause(actor)
+        return query.where(clause if clause is not None else NOTHING)
+
+    def can_see(self, actor) -> bool:
+        """The predicate of :meth:`visible_to`, for a request already loaded."""
+        if actor is None:
+            return False
+        if actor.is_directorate:
+            return True
+        if actor.is_reviewer:
+            return (actor.university_id is not None and self.university_id == actor.university_id
+                    and self.status in self.FLOW.reviewer_states)
+        return self.is_applicant(actor)
+
+    @classmethod
+    def find(cls, actor, request_id, query=None):
+        """The request with this id if ``actor`` may see it, else None."""
+        try:
+            request_id = int(request_id)
+        except (TypeError, ValueError):
+            return None
+        return cls.visible_to(actor, query).where(cls.id == request_id).first()
+
+    # ------------------------------------------------------------ notices
+
+    def message_params(self) -> dict:
+        """The values the type's notices may name, besides ``id`` and ``note``."""
+        return {}
+
+    def text_recipient(self) -> str:
+        """The mobile number the flow's ``texts`` (SMS) go to: a type whose flow has texts
+        says whose (the flow refuses texts otherwise)."""
+        return ""
 
 
 # Who may perform a transition; each takes (request, actor).
 def is_owner(request, actor) -> bool:
-    return actor.kind == "officer" and actor.id == request.officer_id
+    """The officer the request belongs to."""
+    return actor.is_officer(request.officer_id)
 
 
 def is_reviewer_of(request, actor) -> bool:
     """A reviewer of the request's university; bound requests only to their reviewer."""
-    if not (actor.kind == "staff" and actor.role == "university"):
+    if not actor.is_reviewer:
         return False
     if request.university_id is None or actor.university_id != request.university_id:
         return False
     return request.reviewer_id is None or request.reviewer_id == actor.id
 
 
-def can_see_request(request, actor) -> bool:
-    """Read access: the owner, the directorate, any reviewer of the request's university."""
-    if actor.kind == "staff":
-        return actor.role == "directorate" or (
-            actor.university_id is not None and actor.university_id == request.university_id)
-    return is_owner(request, actor)
-
-
 @dataclass(frozen=True)
 class Transition:
-    target: str
-    who: callable
+    target: State
+    who: Callable[[ReviewedRequest, object], bool]
     note_required: bool = False
 
 
@@ -186,22 +231,108 @@ def review_transitions() -> dict:
     request's university approves, rejects or declares deficiencies (with a note); the
     applicant fixes and resubmits to the same reviewer."""
     return {
-        ("submitted", "approve"): Transition("approved", is_reviewer_of),
-        ("submitted", "reject"): Transition("rejected", is_reviewer_of, note_required=True),
-        ("submitted", "deficiency"): Transition("deficient", is_reviewer_of, note_required=True),
-        ("deficient", "resubmit"): Transition("submitted", is_owner),
+        (State.SUBMITTED, Action.APPROVE): Transition(State.APPROVED, is_reviewer_of),
+        (State.SUBMITTED, Action.REJECT): Transition(State.REJECTED, is_reviewer_of, note_required=True),
+        (State.SUBMITTED, Action.DEFICIENCY): Transition(State.DEFICIENT, is_reviewer_of, note_required=True),
+        (State.DEFICIENT, Action.RESUBMIT): Transition(State.SUBMITTED, is_owner),
     }
 
 
-class ReviewFlow:
-    """Applies a table of transitions to one request type."""
+def _submission(model, request, actor, note, now, reason):
+    return {model.submitted_at: now, model.last_submitted_at: now}
 
-    def __init__(self, request_type: str, transitions: dict[tuple[str, str], Transition]):
-        self.request_type = request_type
+
+def _resubmission(model, request, actor, note, now, reason):
+    return {model.last_submitted_at: now, model.applicant_comment: note}
+
+
+def _deficiency(model, request, actor, note, now, reason):
+    # Bind the request to this reviewer: the corrected file comes back to them.
+    return {model.reviewer: actor.id, model.decision_note: note}
+
+
+def _decision(model, request, actor, note, now, reason):
+    return {model.decided_at: now, model.decision_note: note,
+            model.reviewer: request.reviewer_id or actor.id}
+
+
+def _rejection(model, request, actor, note, now, reason):
+    changes = _decision(model, request, actor, note, now, reason)
+    changes[model.reject_reason] = reject_reason_code(reason)
+    return changes
+
+
+# What every type's request records for an action before its own hook adds the rest.
+STANDARD_EFFECTS = {
+    Action.SUBMIT: _submission,
+    Action.NOMINATE: _submission,
+    Action.RESUBMIT: _resubmission,
+    Action.DEFICIENCY: _deficiency,
+    Action.APPROVE: _decision,
+    Action.REJECT: _rejection,
+}
+
+
+class ReviewFlow:
+    """Applies a table of transitions to one request type (and binds itself to it).
+
+    ``messages`` maps an action to the ``(subject, body)`` message ids of the notice the
+    officer gets in their inbox (and by SMS); ``texts`` maps an action to the message id
+    of an SMS to the request's :meth:`~ReviewedRequest.text_recipient`. The ids may name
+    ``%(id)s``, ``%(note)s`` and the type's :meth:`~ReviewedRequest.message_params`.
+    ``conflict_message`` is what a unique-index race is reported as.
+    """
+
+    def __init__(self, model, transitions: dict[tuple[str, str], Transition], *,
+                 messages: dict | None = None, texts: dict | None = None,
+                 conflict_message: str = CHANGED_MEANWHILE):
+        self.model = model
+        self.request_type = model.REQUEST_TYPE
         self.transitions = transitions
+        self.messages = messages or {}
+        self.texts = texts or {}
+        self.conflict_message = conflict_message
         self.hooks = {}
+        model.FLOW = self
+        used = {state for (source, _action), t in transitions.items() for state in (source, t.target)}
+        # Every state the type's requests can be in, in lifecycle order.
+        self.states = tuple(state for state in State if state in used)
+        self.actions = tuple(dict.fromkeys(action for _state, action in transitions))
+        # Waiting on a university: a reviewer acts next (the service-level clock runs).
+        self.waiting_states = tuple(state for state in self.states if any(
+            source == state and t.who is is_reviewer_of for (source, _a), t in transitions.items()))
+        # Open: not decided yet, an approval can still come.
+        self.open_states = tuple(state for state in self.states
+                                 if Action.APPROVE in self._actions_reachable_from(state))
+        # Seen by reviewers: from the moment the request first waits on the university.
+        self.reviewer_states = tuple(state for state in self.states
+                                     if state in self._reachable_from(self.waiting_states))
+        # With the university and not decided: what the directorate may reassign.
+        self.reassignable_states = tuple(s for s in self.open_states if s in self.reviewer_states)
+        unknown = (set(self.messages) | set(self.texts)) - set(self.actions)
+        if unknown:
+            raise ValueError(f"{model.__name__}: notices for actions it has not: {sorted(unknown)}")
+        if self.texts and model.text_recipient is ReviewedRequest.text_recipient:
+            raise ValueError(f"{model.__name__} has texts but does not say who receives them")
+
+    def _reachable_from(self, starts) -> set:
+        seen, todo = set(starts), list(starts)
+        while todo:
+            state = todo.pop()
+            for (source, _action), t in self.transitions.items():
+                if source == state and t.target not in seen:
+                    seen.add(t.target)
+                    todo.append(t.target)
+        return seen
+
+    def _actions_reachable_from(self, state) -> set:
+        reachable = self._reachable_from([state])
+        return {action for (source, action) in self.transitions if source in reachable}
 
     def on(self, action):
+        """Register the type's own hook: ``on("approve")`` runs before the update (with
+        ``now``, the time the standard effects stamped) and returns more changes;
+        ``on("after_approve")`` runs after it, in the same transaction."""
         def register(function):
             self.hooks[action] = function
             return function
@@ -211,8 +342,8 @@ class ReviewFlow:
         return [action for (state, action), t in self.transitions.items()
                 if state == request.status and t.who(request, actor)]
 
-    def check(self, request, action, actor) -> Transition:
-        transition = self.transitions.get((request.status, action))
+    def check(self, request, action, actor, source=None) -> Transition:
+        transition = self.transitions.get((request.status if source is None else source, action))
         if transition is None:
             raise ConflictError(N_("This action is not possible in the request's current state."))
         if not transition.who(request, actor):
@@ -220,33 +351,92 @@ class ReviewFlow:
         return transition
 
     def apply(self, request, action: str, actor, note: str = "", **kwargs):
-        """Perform ``action``; raise DomainError subclasses when it is refused."""
+        """Perform ``action``; raise DomainError subclasses when it is refused, leaving the
+        database (and ``request``) as they were."""
         note = (note or "").strip()
-        transition = self.check(request, action, actor)
-        if transition.note_required and not note:
-            raise DomainError(N_("Write the reason; the applicant will read it."), field="note")
+        transition = self._checked(request, action, actor, note, None)
         model = type(request)
         source = request.status
-        with db.atomic():
-            changes = {model.status: transition.target}
-            hook = self.hooks.get(action)
-            extra = hook(request, actor, note, **kwargs) if hook else {}
-            changes.update(extra or {})
-            changes.update(clock_changes(request, source, transition.target, utcnow()))
-            updated = (model.update(changes)
-                       .where((model.id == request.id) & (model.status == source)
-                              & _same_reviewer(model, request))
-                       .execute())
-            if updated != 1:
-                raise ConflictError(N_("Someone else changed this request a moment ago; reload the page to see its state."))
-            for field, value in changes.items():
-                setattr(request, field.name, value)
-            record_event(request, action, source, transition.target, actor, note,
-                         reason=kwargs.get("reason", "") if action in ("reject", "deficiency") else "")
-            after = self.hooks.get("after_" + action)
-            if after:
-                after(request, actor, note, **kwargs)
+        now = utcnow()
+        changes = {}
+        before = {}
+        try:
+            with db.atomic():
+                try:
+                    changes = self._changes(request, action, transition, actor, note, now, source, kwargs)
+                    updated = (model.update(changes)
+                               .where((model.id == request.id) & (model.status == source)
+                                      & _same_reviewer(model, request))
+                               .execute())
+                    if updated != 1:
+                        raise ConflictError(CHANGED_MEANWHILE)
+                    before = {field.name: getattr(request, field.name) for field in changes}
+                    for field, value in changes.items():
+                        setattr(request, field.name, value)
+                    self._record(request, action, source, transition.target, actor, note, kwargs)
+                except IntegrityError:
+                    raise ConflictError(self.conflict_message) from None
+        except Exception:
+            # The transaction rolled back: so does the object the caller holds.
+            for name, value in before.items():
+                setattr(request, name, value)
+            raise
         return request
+
+    def create(self, request, action: str, actor, note: str = "", conflict: DomainError | None = None,
+               **kwargs):
+        """Insert ``request`` (unsaved, its own fields set) through the creation transition
+        ``(NEW, action)``; a unique-index violation raises ``conflict`` (by default a
+        ConflictError with the flow's message)."""
+        note = (note or "").strip()
+        transition = self._checked(request, action, actor, note, NEW)
+        now = utcnow()
+        with db.atomic():
+            try:
+                changes = self._changes(request, action, transition, actor, note, now, NEW, kwargs)
+                for field, value in changes.items():
+                    setattr(request, field.name, value)
+                request.save(force_insert=True)
+                self._record(request, action, NEW, transition.target, actor, note, kwargs)
+            except IntegrityError:
+                raise (conflict or ConflictError(self.conflict_message)) from None
+        return request
+
+    def _checked(self, request, action, actor, note, source) -> Transition:
+        transition = self.check(request, action, actor, source)
+        if transition.note_required and not note:
+            raise DomainError(N_("Write the reason; the applicant will read it."), field="note")
+        return transition
+
+    def _changes(self, request, action, transition, actor, note, now, source, kwargs) -> dict:
+        model = type(request)
+        changes = {model.status: transition.target.value}
+        standard = STANDARD_EFFECTS.get(action)
+        if standard is not None:
+            changes.update(standard(model, request, actor, note, now, kwargs.get("reason", "")))
+        hook = self.hooks.get(action)
+        if hook is not None:
+            changes.update(hook(request, actor, note, now=now, **kwargs) or {})
+        changes.update(clock_changes(request, source, transition.target, now, self.waiting_states))
+        return changes
+
+    def _record(self, request, action, source, target, actor, note, kwargs):
+        record_event(request, action, source, target, actor, note,
+                     reason=kwargs.get("reason", "") if action in REASONED_ACTIONS else "")
+        after = self.hooks.get("after_" + action)
+        if after is not None:
+            after(request, actor, note, **kwargs)
+        self._send(request, action, note)
+
+    def _send(self, request, action, note):
+        if action not in self.messages and action not in self.texts:
+            return
+        params = dict(request.message_params(), id=request.id, note=note)
+        if action in self.messages:
+            subject, body = self.messages[action]
+            notify_officer(request.officer, translate(subject), translate(body, **params))
+        if action in self.texts:
+            queue_sms(request.text_recipient(), translate(self.texts[action], **params))
 
 
 def _same_reviewer(model, request):
@@ -274,11 +464,14 @@ def record_document(request, kind_code: str, stored) -> Document:
 
 
 def record_event(request, action, source, target, actor, note="", reason=""):
-    RequestEvent.create(request_type=request.REQUEST_TYPE, request_id=request.id, action=action,
+    """One line of the request's history, and its audit row. ``action`` must be one of
+    the vocabulary's actions, so that every line of every history has a label."""
+    action = Action(action)
+    RequestEvent.create(request_type=request.REQUEST_TYPE, request_id=request.id, action=action.value,
                         from_status=source, to_status=target, actor_kind=actor.kind,
                         actor_id=actor.id, actor_name=(actor.name or "")[:120], note=note,
                         reason=reason or "", university_id=request.university_id)
-    audit(actor, f"{request.REQUEST_TYPE}_{action}", request, detail=note[:200],
+    audit(actor, f"{request.REQUEST_TYPE}_{action.value}", request, detail=note[:200],
           object_type=request.REQUEST_TYPE)
 
 
@@ -286,7 +479,7 @@ def reassign(request, actor, university=None, reviewer=None, note: str = ""):
     """The directorate moves a pending request to another university and/or reviewer."""
     if not actor.is_directorate:
         raise PermissionDenied(N_("Only the directorate can reassign requests."))
-    if request.status not in ("submitted", "deficient", "pending_university"):
+    if request.status not in request.FLOW.reassignable_states:
         raise ConflictError(N_("Only a request waiting for review can be reassigned."))
     university = university or request.university
     if reviewer is not None and (reviewer.role != "university" or reviewer.university_id != university.id):
@@ -298,10 +491,10 @@ def reassign(request, actor, university=None, reviewer=None, note: str = ""):
                           & _same_reviewer(model, request))
                    .execute())
         if updated != 1:
-            raise ConflictError(N_("Someone else changed this request a moment ago; reload the page to see its state."))
+            raise ConflictError(CHANGED_MEANWHILE)
         request.university, request.reviewer = university, reviewer
         detail = f"{university.name}" + (f" / {reviewer}" if reviewer else "")
-        record_event(request, "reassign", request.status, request.status, actor,
+        record_event(request, Action.REASSIGN, request.status, request.status, actor,
                      (note + " " + detail).strip())
     return request
 

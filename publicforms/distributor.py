@@ -30,7 +30,7 @@ def logout():
 
 
 def _own_branch(branch_id) -> Branch:
-    branch = Branch.get_or_none((Branch.id == branch_id) & (Branch.distributor == g.account.id))
+    branch = Branch.visible_to(g.actor).where(Branch.id == branch_id).first()
     if branch is None:
         deny(404)
     return branch
@@ -39,10 +39,9 @@ def _own_branch(branch_id) -> Branch:
 @bp.route("/")
 @distributor_required
 def dashboard():
-    branches = list(Branch.select().where(Branch.distributor == g.account.id).order_by(Branch.name))
-    cooperations = list(Cooperation.select(Cooperation, models.Officer, Branch)
-                        .join(models.Officer).switch(Cooperation).join(Branch)
-                        .where(Cooperation.distributor == g.account.id)
+    branches = list(Branch.visible_to(g.actor).order_by(Branch.name))
+    cooperations = list(Cooperation.visible_to(g.actor, Cooperation.select(Cooperation, models.Officer, Branch)
+                                               .join(models.Officer).switch(Cooperation).join(Branch))
                         .order_by(Cooperation.created_at.desc()).limit(500))
     # Every branch's serving officer, even one whose cooperation is older than the 500 listed.
     active = coops.serving_officers(g.account.id)

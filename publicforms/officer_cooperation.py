@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from models import Branch, Cooperation, Distributor, DomainError, TerminationRequest
+from models import Cooperation, DomainError, TerminationRequest
 from models import cooperation as coops
 
 from .forms import ActionForm, TerminationForm
@@ -13,9 +13,7 @@ from .web import domain_message, deny
 
 
 def _own_cooperation(cooperation_id) -> Cooperation:
-    found = (Cooperation.select(Cooperation, Branch, Distributor).join(Branch).switch(Cooperation)
-             .join(Distributor).where((Cooperation.id == cooperation_id)
-                                      & (Cooperation.officer == g.account.id)).first())
+    found = Cooperation.find(g.actor, cooperation_id, coops.with_branch_and_distributor())
     if found is None:
         deny(404)
     return found
@@ -24,8 +22,7 @@ def _own_cooperation(cooperation_id) -> Cooperation:
 @bp.route("/cooperation/")
 @officer_required
 def cooperation_list():
-    cooperations = list(Cooperation.select(Cooperation, Branch, Distributor).join(Branch).switch(Cooperation)
-                        .join(Distributor).where(Cooperation.officer == g.account.id)
+    cooperations = list(Cooperation.visible_to(g.actor, coops.with_branch_and_distributor())
                         .order_by(Cooperation.created_at.desc()))
     pending = [c for c in cooperations if c.status == "pending_officer"]
     archive = [c for c in cooperations if c.status != "pending_officer"]
@@ -44,7 +41,7 @@ def cooperation_detail(cooperation_id):
             flash(_("Choose a decision."), "danger")
         else:
             try:
-                coops.apply_cooperation(cooperation, action, g.actor, note=request.form.get("note", ""))
+                cooperation.apply(action, g.actor, note=request.form.get("note", ""))
             except DomainError as error:
                 flash(domain_message(error), "danger")
             else:
@@ -59,8 +56,7 @@ def cooperation_detail(cooperation_id):
 @bp.route("/termination/")
 @officer_required
 def termination_list():
-    terminations = list(TerminationRequest.select().where(TerminationRequest.officer == g.account.id)
-                        .order_by(TerminationRequest.created_at.desc()))
+    terminations = list(TerminationRequest.visible_to(g.actor).order_by(TerminationRequest.created_at.desc()))
     return render_template("officer/termination_list.html", terminations=terminations,
                            active=coops.active_cooperation_of(g.account))
 
@@ -92,8 +88,7 @@ def termination_new():
 @bp.route("/termination/<int:termination_id>", methods=["GET", "POST"])
 @officer_required
 def termination_detail(termination_id):
-    termination = TerminationRequest.get_or_none((TerminationRequest.id == termination_id)
-                                                 & (TerminationRequest.officer == g.account.id))
+    termination = TerminationRequest.visible_to(g.actor).where(TerminationRequest.id == termination_id).first()
     if termination is None:
         deny(404)
     form = ActionForm()

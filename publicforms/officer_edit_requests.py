@@ -15,7 +15,7 @@ from .web import apply_errors, domain_message, deny
 
 
 def _own(request_id) -> EditRequest:
-    found = EditRequest.get_or_none((EditRequest.id == request_id) & (EditRequest.officer == g.account.id))
+    found = EditRequest.find(g.actor, request_id)
     if found is None:
         deny(404)
     return found
@@ -29,8 +29,7 @@ def _submitted_fields() -> dict:
 @bp.route("/edit-requests/")
 @officer_required
 def edit_request_list():
-    requests_ = list(EditRequest.select().where(EditRequest.officer == g.account.id)
-                     .order_by(EditRequest.created_at.desc()))
+    requests_ = list(EditRequest.visible_to(g.actor).order_by(EditRequest.created_at.desc()))
     return render_template("officer/edit_request_list.html", requests=requests_,
                            open_request=edits.open_edit_request(g.account))
 

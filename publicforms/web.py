@@ -180,7 +180,7 @@ def deny(status: int = 404):
 def audit_denial(action: str) -> None:
     """Record a refused access (who, from where, what) without leaking it to the user."""
     actor = current_user.actor() if current_user and current_user.is_authenticated \
-        else models.accounts.SYSTEM_ACTOR(client_ip())
+        else models.anonymous_actor(client_ip())
     models.audit(actor, action, detail=request.path[:200], object_type="route")
 
 

@@ -161,7 +161,7 @@ def test_two_approvals_at_the_same_moment_one_wins(world, app):
             cooperation = Cooperation.get_by_id(cooperation_id)
             barrier.wait()
             try:
-                coops.apply_cooperation(cooperation, "approve", actors["reviewer"])
+                cooperation.apply("approve", actors["reviewer"])
                 outcomes.append("approved")
             except ConflictError:
                 outcomes.append("conflict")

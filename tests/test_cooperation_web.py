@@ -1,4 +1,6 @@
 """The cooperation life cycle through the distributor, officer and back-office pages."""
+import datetime as dt
+
 import pytest
 
 import models
@@ -141,7 +143,7 @@ def test_dashboard_names_the_serving_officer_behind_a_long_history(app, distribu
     other = models.Branch.create(distributor=distributor_client.distributor, name="شعبه قدیمی",
                                  province=branch.province, city=branch.city, address="تهران، پلاک ۲")
     refused_by = make_officer(qualified=True)
-    later = cooperation.created_at + models.accounts._dt.timedelta(days=1)
+    later = cooperation.created_at + dt.timedelta(days=1)
     models.Cooperation.insert_many([
         {"branch": other.id, "distributor": distributor_client.distributor.id, "officer": refused_by.id,
          "status": "rejected", "created_at": later} for _ in range(501)]).execute()

@@ -6,7 +6,7 @@ from freezegun import freeze_time
 
 import models
 from conftest import staff_client_for
-from models import oversight
+from models import dashboards, sla
 from models import qualification as quals
 from storage import StoredFile
 
@@ -23,7 +23,7 @@ SAT = dt.date(2025, 11, 22)
     (SAT, 0, set(), SAT),
 ])
 def test_add_working_days(start, days, holidays, expected):
-    assert oversight.add_working_days(start, days, holidays) == expected
+    assert sla.add_working_days(start, days, holidays) == expected
 
 
 @pytest.mark.parametrize("start, end, holidays, expected", [
@@ -33,7 +33,7 @@ def test_add_working_days(start, days, holidays, expected):
     (SAT + dt.timedelta(days=5), SAT + dt.timedelta(days=6), set(), 0),  # Thursday -> Friday
 ])
 def test_working_days_between(start, end, holidays, expected):
-    assert oversight.working_days_between(start, end, holidays) == expected
+    assert sla.working_days_between(start, end, holidays) == expected
 
 
 def attach_all(request, actor):
@@ -61,9 +61,9 @@ def test_clock_pauses_while_deficient_and_resumes(make_officer, make_staff, dbc)
     with freeze_time(dt.datetime(2025, 12, 13, 9, 0)):  # Saturday, weeks later: resumes with 7 left
         request.apply("resubmit", owner)
         assert request.due_on == dt.date(2025, 12, 21)
-        assert oversight.overdue(models.QualificationRequest).count() == 0
+        assert sla.overdue(models.QualificationRequest).count() == 0
     with freeze_time(dt.datetime(2025, 12, 22, 9, 0)):
-        assert [r.id for r in oversight.overdue(models.QualificationRequest)] == [request.id]
+        assert [r.id for r in sla.overdue(models.QualificationRequest)] == [request.id]
 
 
 def test_dashboard_numbers_match_hand_computed_values(app, make_officer, make_staff, dbc):
@@ -84,14 +84,14 @@ def test_dashboard_numbers_match_hand_computed_values(app, make_officer, make_st
     attach_all(request, waiting.as_actor())
     request.apply("submit", waiting.as_actor())
 
-    rows = oversight.decision_time_percentiles(models.QualificationRequest)
+    rows = dashboards.decision_time_percentiles(models.QualificationRequest)
     assert rows == [("دانشگاه علوم پزشکی تهران", 5, 3.0, 10.0)]
-    states = dict(((u, s), n) for u, s, n in oversight.counts_by_state_and_university(models.QualificationRequest))
+    states = dict(((u, s), n) for u, s, n in dashboards.counts_by_state_and_university(models.QualificationRequest))
     assert states[("دانشگاه علوم پزشکی تهران", "approved")] == 4
     assert states[("دانشگاه علوم پزشکی تهران", "rejected")] == 1
     assert states[("دانشگاه علوم پزشکی تهران", "submitted")] == 1
-    assert oversight.reasons_used() == [("wrong_province", 1)]
-    assert [r.id for r in oversight.longest_waiting(models.QualificationRequest)] == [request.id]
+    assert dashboards.reasons_used() == [("wrong_province", 1)]
+    assert [r.id for r in dashboards.longest_waiting(models.QualificationRequest)] == [request.id]
     director = staff_client_for(app, make_staff("directorate"))
     page = director.get("/admin/").get_data(as_text=True)
     assert 'data-median="3.0"' in page and 'data-p90="10.0"' in page

@@ -2,9 +2,14 @@
 and on PostgreSQL are prepared on the server once per connection."""
 from __future__ import annotations
 
+import datetime as dt
+
+import peewee
+import pytest
+
 import models
 from models import Officer, db
-from models.base import Prepared
+from models.prepared import Prepared, check_peewee_internals
 
 BY_CITY = Prepared(lambda city_id, province_id: Officer.select()
                    .where((Officer.city == city_id) & (Officer.province == province_id))
@@ -28,7 +33,7 @@ def test_session_check_finds_each_kind_of_account(app, make_officer, make_staff,
     officer = make_officer()
     staff = make_staff("directorate")
     distributor = models.create_distributor("pakhsh", "Kh0sh-Amad-2024", "شرکت", "company", "09121110000")
-    day, hours = models.accounts._dt.timedelta(days=1), models.accounts._dt.timedelta(hours=12)
+    day, hours = dt.timedelta(days=1), dt.timedelta(hours=12)
     for kind, account in (("officer", officer), ("staff", staff), ("distributor", distributor)):
         token = models.start_session(kind, account.id)
         loaded = models.load_session(token, day, hours)
@@ -58,3 +63,25 @@ def test_postgresql_prepares_once_per_connection_and_survives_a_rollback(app, ma
     for _ in range(3):
         assert BY_CITY.first(officer.city_id, officer.province_id).id == officer.id
     assert prepared_here() == 1
+
+
+def test_peewee_still_offers_what_prepared_relies_on():
+    """An upgrade of peewee that renames what models/prepared.py uses fails here, by name."""
+    check_peewee_internals()
+
+
+def test_a_renamed_peewee_internal_is_reported_by_name(monkeypatch):
+    monkeypatch.setattr(peewee.ModelSelect, "_get_cursor_wrapper", None)
+    with pytest.raises(RuntimeError, match=r"peewee\.ModelSelect\._get_cursor_wrapper is gone"):
+        check_peewee_internals()
+
+
+def test_a_changed_value_conversion_is_reported(monkeypatch):
+    # As if Value(obj, converter=False) converted obj (to its text) like a field would.
+    original = peewee.Value.__init__
+
+    def converting(self, value, converter=None, unpack=True):
+        original(self, str(value), converter, unpack)
+    monkeypatch.setattr(peewee.Value, "__init__", converting)
+    with pytest.raises(RuntimeError, match=r"converter=False"):
+        check_peewee_internals()

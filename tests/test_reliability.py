@@ -42,7 +42,7 @@ def test_failure_between_decision_audit_and_outbox_leaves_none(officer_client, m
 
     def broken(*args, **kwargs):
         raise RuntimeError("crash after the decision and the audit row")
-    monkeypatch.setattr(models.qualification, "notify_officer", broken)
+    monkeypatch.setattr(models.review, "notify_officer", broken)
     with pytest.raises(RuntimeError):
         request.apply("approve", reviewer)
     assert QualificationRequest.get_by_id(request.id).status == "submitted"

@@ -327,8 +327,8 @@ REVIEWED_SQL = {
     ("backoffice/export.py", 'FETCH FORWARD {int(size)} FROM export_rows'),
     # Server-side prepared statements: a generated name and peewee's own compiled SELECT;
     # the values go separately as params.
-    ("models/base.py", "PREPARE {self._name} AS {server_sql}"),
-    ("models/base.py", "EXECUTE {self._name}{arguments}"),
+    ("models/prepared.py", "PREPARE {self._name} AS {server_sql}"),
+    ("models/prepared.py", "EXECUTE {self._name}{arguments}"),
     # The benchmark's data generator: table, constraint and index names from the schema.
     ("bench/generate.py", "ALTER TABLE {table} DROP CONSTRAINT"),
     ("bench/generate.py", "ALTER TABLE {table} ADD CONSTRAINT"),

@@ -130,10 +130,10 @@ def build_world(app, make_officer, make_staff, login_clients=True) -> World:
     b2 = coops.create_branch(d2.as_actor(), "شعبه نقش جهان", isfahan.province, isfahan,
                              "اصفهان، میدان نقش جهان، پلاک ۹")
     coop_q = coops.nominate(b1, d1.as_actor(), officer_q.national_code)
-    coops.apply_cooperation(coop_q, "officer_approve", officer_q.as_actor())
-    coops.apply_cooperation(models.Cooperation.get_by_id(coop_q.id), "approve", reviewer_a.as_actor())
+    coop_q.apply("officer_approve", officer_q.as_actor())
+    models.Cooperation.get_by_id(coop_q.id).apply("approve", reviewer_a.as_actor())
     coop_p = coops.nominate(b2, d2.as_actor(), officer_p.national_code)
-    coops.apply_cooperation(coop_p, "officer_approve", officer_p.as_actor())
+    coop_p.apply("officer_approve", officer_p.as_actor())
     termination = coops.save_termination(officer_q, officer_q.as_actor(), "پایان همکاری به دلیل جابجایی")
 
     edit_q = edits.file_edit_request(officer_q, officer_q.as_actor(), {"last_name": "نوبخت‌پور"},

@@ -1,100 +1,18 @@
-"""The service-level clock (working days, Friday weekend, official holidays) and the
-aggregate numbers of the dashboards. Every number is one SQL aggregate; no rows are
-loaded into Python to be counted."""
+"""The aggregate numbers of the dashboards. Every number is one SQL aggregate; no rows
+are loaded into Python to be counted. Reporting only: no operation imports this."""
 from __future__ import annotations
 
 import datetime as _dt
 
-from peewee import SQL, Case, CharField, DateField, fn
+from peewee import SQL, Case, fn
 
-from .base import BaseModel, is_sqlite, utcnow
+from .accounts import Officer
+from .base import is_sqlite, utcnow
+from .cooperation import Branch, Cooperation
+from .reference import Province, University
+from .review import RequestEvent
+from .vocabulary import REASONED_ACTIONS, State
 
-DEFAULT_TARGET_DAYS = 10
-FRIDAY = 4  # date.weekday(): Monday 0 ... Friday 4
-
-
-class Setting(BaseModel):
-    """Settings the directorate edits in the back office."""
-
-    key = CharField(max_length=60, unique=True)
-    value = CharField(max_length=200)
-
-    def __str__(self):
-        return self.key
-
-
-class Holiday(BaseModel):
-    """An official holiday: no working day for the service-level clock."""
-
-    date = DateField(unique=True)
-    name = CharField(max_length=120, default="")
-
-    def __str__(self):
-        return self.name or self.date.isoformat()
-
-
-def target_working_days() -> int:
-    row = Setting.get_or_none(Setting.key == "sla_working_days")
-    try:
-        return max(1, int(row.value)) if row else DEFAULT_TARGET_DAYS
-    except ValueError:
-        return DEFAULT_TARGET_DAYS
-
-
-def holidays_between(start: _dt.date, end: _dt.date) -> set:
-    return {h.date for h in Holiday.select(Holiday.date).where(Holiday.date.between(start, end))}
-
-
-def is_working_day(day: _dt.date, holidays: set) -> bool:
-    return day.weekday() != FRIDAY and day not in holidays
-
-
-def add_working_days(start: _dt.date, days: int, holidays: set | None = None) -> _dt.date:
-    """The date on which ``days`` working days after ``start`` have passed."""
-    if holidays is None:
-        holidays = holidays_between(start, start + _dt.timedelta(days=days * 2 + 60))
-    current, remaining = start, max(0, days)
-    while remaining > 0:
-        current += _dt.timedelta(days=1)
-        if is_working_day(current, holidays):
-            remaining -= 1
-    return current
-
-
-def working_days_between(start: _dt.date, end: _dt.date, holidays: set | None = None) -> int:
-    """Working days after ``start`` up to and including ``end`` (0 when end <= start)."""
-    if end <= start:
-        return 0
-    if holidays is None:
-        holidays = holidays_between(start, end)
-    return sum(1 for i in range(1, (end - start).days + 1)
-               if is_working_day(start + _dt.timedelta(days=i), holidays))
-
-
-WAITING_STATES = ("submitted", "pending_university")
-
-
-def clock_changes(request, source: str, target: str, now: _dt.datetime) -> dict:
-    """How a transition moves the clock: it runs while a request waits on the university,
-    pauses while it waits on the applicant (deficient), and stops at the decision."""
-    model = type(request)
-    today = now.date()
-    if target in WAITING_STATES and source not in WAITING_STATES:
-        remaining = target_working_days() - (request.clock_used_days or 0)
-        return {model.due_on: add_working_days(today, remaining)}
-    if source in WAITING_STATES and target not in WAITING_STATES:
-        waited_since = (request.last_submitted_at or request.submitted_at or now).date()
-        used = (request.clock_used_days or 0) + working_days_between(waited_since, today)
-        return {model.clock_used_days: used, model.due_on: None}
-    return {}
-
-
-def overdue(query_model, today: _dt.date | None = None):
-    today = today or utcnow().date()
-    return query_model.select().where(query_model.status.in_(WAITING_STATES) & (query_model.due_on < today))
-
-
-# ------------------------------------------------------------------ dashboards
 
 def _days_between(start, end):
     if is_sqlite():
@@ -104,7 +22,6 @@ def _days_between(start, end):
 
 def counts_by_state_and_university(model, university_id=None):
     """[(university name, status, count)]."""
-    from .reference import University
     query = (model.select(University.name, model.status, fn.COUNT(model.id))
              .join(University, on=(model.university == University.id))
              .group_by(University.name, model.status).order_by(University.name))
@@ -132,7 +49,6 @@ def decided_per_week(model, university_id=None, weeks: int = 12):
 
 def decision_time_percentiles(model, university_id=None):
     """[(university, decided count, median days, 90th percentile days)] via window functions."""
-    from .reference import University
     days = _days_between(model.submitted_at, model.decided_at)
     ranked = (model.select(model.university.alias("uid"), days.alias("days"),
                            fn.ROW_NUMBER().over(partition_by=[model.university], order_by=[days]).alias("rn"),
@@ -157,9 +73,8 @@ def decision_time_percentiles(model, university_id=None):
 
 def longest_waiting(model, university_id=None, limit: int = 10):
     """The requests waiting longest on a university, with their officers (one query)."""
-    from .accounts import Officer
     query = (model.select(model, Officer).join(Officer, on=(model.officer == Officer.id))
-             .where(model.status.in_(WAITING_STATES))
+             .where(model.status.in_(model.FLOW.waiting_states))
              .order_by(model.last_submitted_at.asc()).limit(limit))
     if university_id:
         query = query.where(model.university == university_id)
@@ -168,9 +83,8 @@ def longest_waiting(model, university_id=None, limit: int = 10):
 
 def reasons_used(university_id=None, limit: int = 10):
     """[(reason code, count)] of the standard reasons given for deficiencies and rejections."""
-    from .review import RequestEvent
     query = (RequestEvent.select(RequestEvent.reason, fn.COUNT(RequestEvent.id))
-             .where(RequestEvent.action.in_(("deficiency", "reject")) & (RequestEvent.reason != ""))
+             .where(RequestEvent.action.in_(REASONED_ACTIONS) & (RequestEvent.reason != ""))
              .group_by(RequestEvent.reason).order_by(fn.COUNT(RequestEvent.id).desc()).limit(limit))
     if university_id:
         query = query.where(RequestEvent.university_id == university_id)
@@ -178,11 +92,10 @@ def reasons_used(university_id=None, limit: int = 10):
 
 
 def active_cooperations_per_province(university_id=None):
-    from .cooperation import Branch, Cooperation
-    from .reference import Province
+    """[(province name, active cooperations)], most first."""
     query = (Province.select(Province.name, fn.COUNT(Cooperation.id))
              .join(Branch, on=(Branch.province == Province.id))
-             .join(Cooperation, on=((Cooperation.branch == Branch.id) & (Cooperation.status == "active")))
+             .join(Cooperation, on=((Cooperation.branch == Branch.id) & (Cooperation.status == State.ACTIVE)))
              .group_by(Province.name).order_by(fn.COUNT(Cooperation.id).desc()))
     if university_id:
         query = query.where(Cooperation.university == university_id)
