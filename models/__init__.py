@@ -70,7 +70,7 @@ from .cooperation import Branch, Cooperation, TerminationRequest
 from .edit_requests import EditRequest
 from .request_types import REVIEWED_TYPES, WAITING_STATES, officer_documents, officer_requests, reviewed_type
 from .ratelimit import RateCounter
-from . import (auth, cooperation, dashboards, edit_requests, qualification, ratelimit, sla,
+from . import (auth, cooperation, dashboards, edit_requests, operations, qualification, ratelimit, sla,
                verification)
 from . import legacy  # the legacy CSV migration; imports the models above
 from .legacy import LegacyFileError, import_legacy
@@ -116,6 +116,6 @@ __all__ = [
     "REVIEWED_TYPES", "WAITING_STATES", "officer_documents", "officer_requests", "reviewed_type",
     # the rest
     "RateCounter", "LegacyFileError", "import_legacy", "ALL_MODELS", "create_tables",
-    "auth", "cooperation", "dashboards", "edit_requests", "qualification", "ratelimit", "sla",
+    "auth", "cooperation", "dashboards", "edit_requests", "operations", "qualification", "ratelimit", "sla",
     "verification", "legacy",
 ]

@@ -10,12 +10,9 @@ from dataclasses import dataclass
 from peewee import fn
 
 from .base import utcnow
-from .cooperation import Cooperation
-from .edit_requests import EditRequest
 from .notices import SmsOutbox
-from .oversight import WAITING_STATES
-from .qualification import QualificationRequest
 from .reference import University
+from .request_types import REVIEWED_TYPES, WAITING_STATES
 
 # Every outbox: a table of messages that a worker delivers (status "pending" until sent,
 # "failed" when given up; created_at when queued). A new outbox (webhooks) is one more entry.
@@ -25,9 +22,6 @@ OUTBOXES: dict[str, type] = {"sms": SmsOutbox}
 # without having run (the job's lease row knows). The metric lists every registered job.
 TICK_JOB_LAGS: dict[str, Callable[[_dt.datetime], float]] = {}
 
-# The reviewed request types, named as the API names them (``?type=``).
-REVIEWED: dict[str, type] = {"qualification": QualificationRequest, "cooperation": Cooperation,
-                             "editrequest": EditRequest}
 
 
 @dataclass(frozen=True)
@@ -54,11 +48,13 @@ def outbox_backlogs(now: _dt.datetime | None = None) -> list[OutboxBacklog]:
 
 
 def requests_waiting() -> list[tuple[str, str, int]]:
-    """[(university code, request type, count)] of requests waiting on a university's decision;
-    every university and type appears, with 0 when none waits."""
+    """[(university code, request type, count)] of requests waiting on a university's decision
+    (the type as the API names it: ``qualification``, ``cooperation``, ``editrequest``); every
+    university and type appears, with 0 when none waits."""
     codes = [code for (code,) in University.select(University.code).order_by(University.code).tuples()]
     waiting = []
-    for kind, model in REVIEWED.items():
+    for model in REVIEWED_TYPES:
+        kind = model.REQUEST_TYPE
         counts = dict(model.select(University.code, fn.COUNT(model.id))
                       .join(University, on=(model.university == University.id))
                       .where(model.status.in_(WAITING_STATES)).group_by(University.code).tuples())

@@ -32,6 +32,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 NGINX = Path("/usr/sbin/nginx")
+PASSWORD = "Kh0sh-Amad-2024"
+MINIMAL_PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+               b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+               b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\n"
+               b"trailer<</Root 1 0 R>>\n%%EOF\n")
 PR_SET_PDEATHSIG = 1
 
 
@@ -448,3 +453,16 @@ def run_flask(database_url: str, upload_dir: Path, *args) -> subprocess.Complete
                IDENTITY_BACKEND_NONE_ACKNOWLEDGED="1", PYTHONPATH=str(ROOT))
     return subprocess.run([str(BIN / "flask"), "--app", "app", *map(str, args)], env=env, cwd=ROOT,
                           capture_output=True, text=True, timeout=300)
+
+
+def person_fields(number: int, choices: dict) -> dict:
+    """A registration form filled for a made-up person of Isfahan; ``choices`` are the option
+    values of the province, city, field of study and degree selects."""
+    import persian
+    return {
+        "national_code": persian.national_code_for(number * 7919), "birth_date": "1370/05/21",
+        "first_name": "مریم", "last_name": "احمدی", "father_name": "علی", "gender": "female",
+        "id_card_number": "1234", "mobile": f"0913{number % 10**7:07d}", "phone": "", "email": "",
+        "address": "اصفهان، خیابان چهارباغ، کوچه یکم، پلاک ۱۰", "postal_code": "8134567890",
+        "district": "", "password": PASSWORD, "password_confirm": PASSWORD, **choices,
+    }

@@ -8,6 +8,7 @@ requests (registration, login, document uploads) through the application.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import sqlite3
 import stat
@@ -17,11 +18,10 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import PASSWORD, documents_payload, national_code, registration_data
 
 import models
 
-from .harness import run_flask, sql
+from .harness import MINIMAL_PDF, PASSWORD, person_fields, run_flask, sql
 
 BIN = Path(sys.executable).parent
 
@@ -84,22 +84,33 @@ class Writers:
 
     def _write(self, worker: int) -> None:
         with models.db.connection_context():
-            data = registration_data()  # reference ids, read once
+            choices = self._choices()
         i = 0
         while not self.stop.is_set():
             i += 1
-            number = 100_000 + worker * 10_000 + i
+            person = person_fields(100_000 + worker * 10_000 + i, choices)
             client = self.app.test_client()
-            person = dict(data, national_code=national_code(number * 7919), mobile=f"0914{number:07d}")
+            documents = {f"doc_{kind}": (io.BytesIO(MINIMAL_PDF + f"% {kind} {i}".encode()), f"مدرک {kind}.pdf")
+                         for kind in ("degree", "national_card", "id_booklet", "photo")}
             steps = [client.post("/officer/register", data=person),
                      client.post("/officer/login", data={"username": person["national_code"], "password": PASSWORD}),
-                     client.post("/officer/qualification/new", data={"action": "save", **documents_payload()},
+                     client.post("/officer/qualification/new", data={"action": "save", **documents},
                                  content_type="multipart/form-data")]
             statuses = [s.status_code for s in steps]
             if statuses != [200, 302, 302]:
                 self.errors.append(f"writer {worker}, round {i}: {statuses}")
                 return
             self.done[worker] += 1
+
+    @staticmethod
+    def _choices() -> dict:
+        """The registration selects' values for Isfahan, read once."""
+        city = models.City.get(models.City.name == "اصفهان")
+        field = models.FieldOfStudy.select().where(models.FieldOfStudy.eligible == True).order_by(  # noqa: E712
+            models.FieldOfStudy.id).first()
+        degree = models.DegreeLevel.get(models.DegreeLevel.rank == 2)
+        return {"province": str(city.province_id), "city": str(city.id), "field_of_study": str(field.id),
+                "degree_level": str(degree.id)}
 
     def __enter__(self):
         for thread in self.threads:

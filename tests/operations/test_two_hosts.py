@@ -21,16 +21,22 @@ import pytest
 
 import persian
 
-from .harness import ROOT, AppHost, Balancer, Browser, csrf_token, flask_commands, loop_units
+from .harness import (
+    MINIMAL_PDF,
+    PASSWORD,
+    ROOT,
+    AppHost,
+    Balancer,
+    Browser,
+    csrf_token,
+    flask_commands,
+    loop_units,
+    person_fields,
+)
 
 pytestmark = pytest.mark.two_hosts
 
 HOSTS = ("host-a", "host-b")
-PASSWORD = "Kh0sh-Amad-2024"
-MINIMAL_PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
-               b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
-               b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\n"
-               b"trailer<</Root 1 0 R>>\n%%EOF\n")
 
 
 class Cluster:
@@ -152,15 +158,7 @@ _people = iter(range(7001, 8000))
 
 
 def new_person(cluster, sql_on) -> dict:
-    n = next(_people)
-    return {
-        "national_code": persian.national_code_for(n * 7919), "birth_date": "1370/05/21",
-        "first_name": "مریم", "last_name": "احمدی", "father_name": "علی", "gender": "female",
-        "id_card_number": "1234", "mobile": f"0913{n:07d}", "phone": "", "email": "",
-        "address": "اصفهان، خیابان چهارباغ، کوچه یکم، پلاک ۱۰", "postal_code": "8134567890",
-        "district": "", "password": PASSWORD, "password_confirm": PASSWORD,
-        **_reference_ids(cluster, sql_on),
-    }
+    return person_fields(next(_people), _reference_ids(cluster, sql_on))
 
 
 def _wait_for_sms(cluster, mobile: str, timeout: float = 30) -> str:
