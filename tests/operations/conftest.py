@@ -33,8 +33,9 @@ def pytest_runtest_makereport(item, call):
         item.getparent(pytest.Module).ops_failed = True
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def ports():
+    """Per module: the previous module's servers are stopped by then, so its ports are free."""
     return Ports(os.environ.get("OPS_TEST_PORTS", ""))
 
 
