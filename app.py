@@ -1,9 +1,12 @@
 """The application factory and the command-line interface: the one place that wires
-the domain (``models``), the public forms, the back office, storage and SMS."""
+the domain (``models``), the shared web layer (``web``), the public forms, the back
+office, storage and SMS."""
+
 from __future__ import annotations
 
 import os
 import secrets
+import sys
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -11,17 +14,15 @@ from pathlib import Path
 import click
 from flask import Flask, g, request
 from flask.cli import with_appcontext
-from flask_babel import Babel
-from flask_wtf.csrf import CSRFProtect
 from jinja2 import ChoiceLoader, FileSystemLoader
 
+import json_logging
 import models
+import web
 from models import db
+from web.extensions import babel, csrf, limiter, login_manager, select_locale
 
 BASE_DIR = Path(__file__).resolve().parent
-csrf = CSRFProtect()
-babel = Babel()
-LOCALES = ("fa", "en")
 
 
 def _settings(app: Flask, test_config: dict | None) -> None:
@@ -36,6 +37,7 @@ def _settings(app: Flask, test_config: dict | None) -> None:
         KAVENEGAR_API_KEY=os.environ.get("KAVENEGAR_API_KEY", ""),
         KAVENEGAR_SENDER=os.environ.get("KAVENEGAR_SENDER", ""),
         KAVENEGAR_URL=os.environ.get("KAVENEGAR_URL", "https://api.kavenegar.com"),
+        KAVENEGAR_TIMEOUT=float(os.environ.get("KAVENEGAR_TIMEOUT", 10)),
         SECRET_KEY=os.environ.get("SECRET_KEY"),
         # A body larger than this is refused with 413 before any view runs:
         # five documents of 5 MB and the form fields.
@@ -51,14 +53,15 @@ def _settings(app: Flask, test_config: dict | None) -> None:
         WTF_CSRF_TIME_LIMIT=None,
         SMS_DELIVER_IN_BACKGROUND=os.environ.get("SMS_DELIVER_IN_BACKGROUND", "1") != "0",
         FLASK_ADMIN_SWATCH="default",
-        # database:// keeps the counters in our database (publicforms/ratelimit_storage.py),
+        # database:// keeps the counters in our database (web/ratelimit_storage.py),
         # shared by every worker and host; redis:// or memcached:// work too.
         RATELIMIT_STORAGE_URI=os.environ.get("RATELIMIT_STORAGE_URI", "database://"),
         SEED_DEMO_DATA=env == "development",
         # Proxies in front of the app whose X-Forwarded-For is trusted (gunicorn's
         # FORWARDED_ALLOW_IPS implies one).
-        TRUSTED_PROXY_COUNT=int(os.environ.get("TRUSTED_PROXY_COUNT",
-                                               "1" if os.environ.get("FORWARDED_ALLOW_IPS") else "0")),
+        TRUSTED_PROXY_COUNT=int(
+            os.environ.get("TRUSTED_PROXY_COUNT", "1" if os.environ.get("FORWARDED_ALLOW_IPS") else "0")
+        ),
         # Names this app host in an X-Served-By header (empty: no header), so an operator,
         # and the two-host test, can tell which host behind the balancer answered.
         INSTANCE_NAME=os.environ.get("INSTANCE_NAME", ""),
@@ -70,8 +73,9 @@ def _settings(app: Flask, test_config: dict | None) -> None:
     if env == "production":
         if not app.config["SECRET_KEY"]:
             raise RuntimeError("SECRET_KEY must be set when APP_ENV=production")
-        app.config.update(SESSION_COOKIE_SECURE=True, SESSION_COOKIE_NAME="__Host-session",
-                          PREFERRED_URL_SCHEME="https")
+        app.config.update(
+            SESSION_COOKIE_SECURE=True, SESSION_COOKIE_NAME="__Host-session", PREFERRED_URL_SCHEME="https"
+        )
     elif not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _development_secret(instance)
     if test_config:
@@ -88,52 +92,60 @@ def _development_secret(instance: Path) -> str:
     return path.read_text().strip()
 
 
-def select_locale() -> str:
-    chosen = request.cookies.get("lang")
-    return chosen if chosen in LOCALES else "fa"
-
-
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the application; nothing is written to the database here."""
-    app = Flask(__name__, instance_relative_config=True,
-                static_folder=str(BASE_DIR / "publicforms" / "static"), static_url_path="/static")
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        static_folder=str(BASE_DIR / "publicforms" / "static"),
+        static_url_path="/static",
+    )
     _settings(app, test_config)
     if not app.testing:
-        import json_logging
         json_logging.configure(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])
-    app.jinja_loader = ChoiceLoader([FileSystemLoader(str(BASE_DIR / "publicforms" / "templates")),
-                                     FileSystemLoader(str(BASE_DIR / "backoffice" / "templates"))])
+    app.jinja_loader = ChoiceLoader(
+        [
+            FileSystemLoader(str(BASE_DIR / "publicforms" / "templates")),
+            FileSystemLoader(str(BASE_DIR / "backoffice" / "templates")),
+            FileSystemLoader(str(BASE_DIR / "web" / "templates")),
+        ]
+    )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     if app.config["TRUSTED_PROXY_COUNT"]:
         # Behind a TLS proxy: take the client's address and scheme from the proxy's
         # headers (only this many hops), so throttling and the audit see real clients.
         from werkzeug.middleware.proxy_fix import ProxyFix
+
         hops = app.config["TRUSTED_PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0)
     models.bind_url(app.config["DATABASE_URL"])
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
+    login_manager.init_app(app)
+    limiter.init_app(app)
 
     # First hooks in, last out: the request id exists before anything else runs, and the
     # request's log line and timing see the final response.
     from web import health, metrics, request_log
+
     request_log.init_app(app)
     metrics.init_app(app)
     app.register_blueprint(health.bp)
     probes = health.NO_DATABASE_ENDPOINTS | metrics.NO_DATABASE_ENDPOINTS
 
-    from publicforms import web
     web.init_app(app)
 
     from publicforms.distributor import bp as distributor_bp
     from publicforms.officer import bp as officer_bp
     from publicforms.public import bp as public_bp
+
     app.register_blueprint(public_bp)
     app.register_blueprint(officer_bp)
     app.register_blueprint(distributor_bp)
 
     from backoffice import init_admin
+
     init_admin(app)
 
     @app.before_request
@@ -163,6 +175,7 @@ def _deliver_sms_after_writes(app: Flask) -> None:
     message appears within seconds with nothing else running (``deliver-sms --loop``
     remains the way to run delivery as a separate worker)."""
     import notify
+
     sender = notify.BackgroundSender(lambda: notify.backend_from_config(app.config), app.config["DATABASE_URL"])
     app.extensions["sms_sender"] = sender
 
@@ -175,6 +188,7 @@ def _deliver_sms_after_writes(app: Flask) -> None:
 
 def _name_the_host(app: Flask, name: str) -> None:
     """Every response, errors and static files included, says which host answered."""
+
     @app.after_request
     def _served_by(response):
         response.headers["X-Served-By"] = name
@@ -193,9 +207,16 @@ def database_connection():
 
 
 def register_commands(app: Flask) -> None:
-    for command in (init_db_command, create_staff_command, create_distributor_command,
-                    deliver_sms_command, import_legacy_command, backup_command, restore_command,
-                    sweep_documents_command):
+    for command in (
+        init_db_command,
+        create_staff_command,
+        create_distributor_command,
+        deliver_sms_command,
+        import_legacy_command,
+        backup_command,
+        restore_command,
+        sweep_documents_command,
+    ):
         app.cli.add_command(command)
 
 
@@ -220,16 +241,22 @@ def init_db_command():
     from flask import current_app
 
     from models import migrations
+
     with database_connection():
         for name in migrations.migrate():
             click.echo(f"migration applied: {name}")
-        added = models.load_reference_data()
-        click.echo("reference data added: " + ", ".join(f"{k}={v}" for k, v in added.items()))
+        added = {table: count for table, count in models.load_reference_data().items() if count}
+        if added:
+            click.echo("reference data added: " + ", ".join(f"{k}={v}" for k, v in added.items()))
+        else:
+            click.echo("reference data: up to date")
         # The document directory too, so /readyz finds it (it never creates one itself).
         import storage
+
         storage.DocumentStore(current_app.config["UPLOAD_DIR"])
         if current_app.config["SEED_DEMO_DATA"] and not models.StaffUser.select().exists():
             from demo import create_demo_accounts
+
             for line in create_demo_accounts(Path(current_app.instance_path)):
                 click.echo(line)
 
@@ -239,15 +266,15 @@ def init_db_command():
 @click.option("--username", required=True)
 @click.option("--password", required=True)
 @click.option("--role", type=click.Choice(models.StaffUser.ROLES), required=True)
-@click.option("--university", "university_name", default=None,
-              help="Persian name, e.g. دانشگاه علوم پزشکی اصفهان")
+@click.option("--university", "university_name", default=None, help="Persian name, e.g. دانشگاه علوم پزشکی اصفهان")
 @click.option("--full-name", default="")
 def create_staff_command(username, password, role, university_name, full_name):
     """Create a back-office account."""
     with database_connection():
         university = _university_by_name(university_name) if university_name else None
-        staff = _fail_on_domain_error(models.create_staff, username, password, role,
-                                      university=university, full_name=full_name)
+        staff = _fail_on_domain_error(
+            models.create_staff, username, password, role, university=university, full_name=full_name
+        )
         click.echo(f"created staff {staff.username} ({staff.role})")
 
 
@@ -262,8 +289,9 @@ def create_staff_command(username, password, role, university_name, full_name):
 def create_distributor_command(username, password, name, kind, manager_mobile, manager_name):
     """Create a distributor account."""
     with database_connection():
-        distributor = _fail_on_domain_error(models.create_distributor, username, password, name,
-                                            kind, manager_mobile, manager_name=manager_name)
+        distributor = _fail_on_domain_error(
+            models.create_distributor, username, password, name, kind, manager_mobile, manager_name=manager_name
+        )
         click.echo(f"created distributor {distributor.username}")
 
 
@@ -275,6 +303,7 @@ def deliver_sms_command(loop):
     from flask import current_app
 
     import notify
+
     backend = notify.backend_from_config(current_app.config)
     if loop:
         notify.deliver_loop(backend)
@@ -288,18 +317,23 @@ def deliver_sms_command(loop):
 @with_appcontext
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="validate everything and write the report; change nothing")
-@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="where to write the report (default: DIR/import-report.csv)")
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="where to write the report (default: DIR/import-report.csv)",
+)
 def import_legacy_command(directory, dry_run, report_path):
     """Migrate the old system's CSV files in DIRECTORY (officers, distributors, branches, contracts)."""
     from models import legacy
-    stderr = click.get_text_stream("stderr")
+
     with database_connection():
         try:
-            with click.progressbar(length=legacy.count_rows(directory), label="import-legacy",
-                                   file=stderr, show_pos=True) as bar:
-                result = legacy.import_legacy(directory, report_path=report_path, dry_run=dry_run,
-                                              progress=bar.update)
+            with click.progressbar(
+                length=legacy.count_rows(directory), label="import-legacy", file=sys.stderr, show_pos=True
+            ) as bar:
+                result = legacy.import_legacy(directory, report_path=report_path, dry_run=dry_run, progress=bar.update)
         except legacy.LegacyFileError as error:
             raise click.ClickException(legacy.message(error.msgid, **error.params)) from None
     for line in result.summary_lines():
@@ -314,6 +348,7 @@ def backup_command(directory):
     from flask import current_app
 
     import backup
+
     manifest = backup.backup(current_app.config["DATABASE_URL"], current_app.config["UPLOAD_DIR"], directory)
     click.echo(f"backup written to {directory}: {len(manifest['files'])} files")
 
@@ -326,6 +361,7 @@ def restore_command(directory):
     from flask import current_app
 
     import backup
+
     try:
         manifest = backup.restore(current_app.config["DATABASE_URL"], current_app.config["UPLOAD_DIR"], directory)
     except ValueError as error:
@@ -341,6 +377,7 @@ def sweep_documents_command(older_than):
     from flask import current_app
 
     import storage
+
     store = storage.DocumentStore(current_app.config["UPLOAD_DIR"])
     with database_connection():
         known = {d.storage_name for d in models.Document.select(models.Document.storage_name)}

@@ -16,6 +16,7 @@ database against them.
 Everything written is readable by its owner only: the copy holds personal data,
 password hashes and SMS texts.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -42,23 +43,36 @@ def _sha256(path: Path) -> str:
 
 
 def _sqlite_path(url: str) -> Path:
-    return Path(url[len("sqlite:///"):])
+    return Path(url[len("sqlite:///") :])
 
 
 def _pg_env(url: str) -> tuple[list[str], dict]:
     parts = urlsplit(url)
     env = dict(os.environ, PGPASSWORD=parts.password or "")
-    args = ["-h", parts.hostname or "127.0.0.1", "-p", str(parts.port or 5432), "-U", parts.username or "",
-            "-d", parts.path.lstrip("/")]
+    args = [
+        "-h",
+        parts.hostname or "127.0.0.1",
+        "-p",
+        str(parts.port or 5432),
+        "-U",
+        parts.username or "",
+        "-d",
+        parts.path.lstrip("/"),
+    ]
     return args, env
 
 
 def _pg_connect(url: str):
     import psycopg2
+
     parts = urlsplit(url)
-    return psycopg2.connect(host=parts.hostname or "127.0.0.1", port=parts.port or 5432,
-                            user=parts.username or "", password=parts.password or "",
-                            dbname=parts.path.lstrip("/"))
+    return psycopg2.connect(
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or 5432,
+        user=parts.username or "",
+        password=parts.password or "",
+        dbname=parts.path.lstrip("/"),
+    )
 
 
 def _pg_tables(cursor) -> list[str]:
@@ -85,8 +99,9 @@ def _pg_dump_with_counts(database_url: str, dump: Path) -> dict[str, int]:
             counts = _pg_row_counts(cursor)
             # The snapshot lives as long as this transaction: pg_dump runs inside it.
             args, env = _pg_env(database_url)
-            subprocess.run(["pg_dump", "-Fc", "--no-owner", f"--snapshot={snapshot}", "-f", str(dump), *args],
-                           check=True, env=env)
+            subprocess.run(
+                ["pg_dump", "-Fc", "--no-owner", f"--snapshot={snapshot}", "-f", str(dump), *args], check=True, env=env
+            )
         connection.rollback()
     finally:
         connection.close()
@@ -98,10 +113,16 @@ def row_counts(database_url: str) -> dict[str, int]:
     if database_url.startswith("sqlite"):
         connection = sqlite3.connect(str(_sqlite_path(database_url)))
         try:
-            names = [name for (name,) in connection.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
-            return {name: connection.execute('SELECT COUNT(*) FROM "{}"'.format(name.replace('"', '""')))
-                    .fetchone()[0] for name in names}
+            names = [
+                name
+                for (name,) in connection.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+                )
+            ]
+            return {
+                name: connection.execute('SELECT COUNT(*) FROM "{}"'.format(name.replace('"', '""'))).fetchone()[0]
+                for name in names
+            }
         finally:
             connection.close()
     connection = _pg_connect(database_url)
@@ -123,6 +144,7 @@ def backup(database_url: str, upload_dir: str, target: str) -> dict:
 
 def _backup(database_url: str, upload_dir: str, target: str) -> dict:
     from storage import DocumentStore
+
     target_dir = Path(target)
     target_dir.mkdir(parents=True, exist_ok=True)
     if any(target_dir.iterdir()):
@@ -149,9 +171,12 @@ def _backup(database_url: str, upload_dir: str, target: str) -> dict:
         shutil.copy2(store.path_for(name), destination)
         os.chmod(destination, 0o600)
         files["documents/" + name] = _sha256(destination)
-    manifest = {"created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(), "database_url_kind":
-                "sqlite" if database_url.startswith("sqlite") else "postgresql", "files": files,
-                "row_counts": counts}
+    manifest = {
+        "created_at": _dt.datetime.now(_dt.UTC).isoformat(),
+        "database_url_kind": "sqlite" if database_url.startswith("sqlite") else "postgresql",
+        "files": files,
+        "row_counts": counts,
+    }
     (target_dir / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
     return manifest
 
@@ -185,13 +210,17 @@ def restore(database_url: str, upload_dir: str, source: str) -> dict:
         backup_db.close()
     else:
         args, env = _pg_env(database_url)
-        subprocess.run(["pg_restore", "--clean", "--if-exists", "--no-owner", *args,
-                        str(source_dir / "database.dump")], check=True, env=env)
+        subprocess.run(
+            ["pg_restore", "--clean", "--if-exists", "--no-owner", *args, str(source_dir / "database.dump")],
+            check=True,
+            env=env,
+        )
     from storage import DocumentStore
+
     store = DocumentStore(upload_dir)
     for name in manifest["files"]:
         if name.startswith("documents/"):
-            relative = name[len("documents/"):]
+            relative = name[len("documents/") :]
             destination = store.path_for(relative)
             if not destination.parent.is_dir():
                 destination.parent.mkdir(mode=BUCKET_MODE)
@@ -208,9 +237,9 @@ def _check_row_counts(database_url: str, expected: dict | None) -> None:
     if not expected:
         return  # a backup written before the manifest carried counts
     restored = row_counts(database_url)
-    wrong = {table: (count, restored.get(table)) for table, count in expected.items()
-             if restored.get(table) != count}
+    wrong = {table: (count, restored.get(table)) for table, count in expected.items() if restored.get(table) != count}
     if wrong:
-        details = ", ".join(f"{table}: {want} in the backup, {got} restored"
-                            for table, (want, got) in sorted(wrong.items()))
+        details = ", ".join(
+            f"{table}: {want} in the backup, {got} restored" for table, (want, got) in sorted(wrong.items())
+        )
         raise ValueError(f"restored database differs from the backup: {details}")

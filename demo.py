@@ -1,4 +1,5 @@
 """Demo accounts for a fresh development database (never in production)."""
+
 from __future__ import annotations
 
 import secrets
@@ -20,11 +21,14 @@ def create_demo_accounts(instance: Path) -> list[str]:
         password = secrets.token_urlsafe(9)
         university = models.find_by_persian_name(models.University, university_name) if university_name else None
         models.create_staff(username, password, role, university=university, full_name=full_name)
-        lines.append(f"  staff ({role}{' ' + university_name if university_name else ''}): "
-                     f"/admin/login  user={username}  password={password}")
+        lines.append(
+            f"  staff ({role}{' ' + university_name if university_name else ''}): "
+            f"/admin/login  user={username}  password={password}"
+        )
     password = secrets.token_urlsafe(9)
-    models.create_distributor("demo-distributor", password, "شرکت تجهیزات پزشکی نمونه", "company",
-                              "09120000000", manager_name="مدیر نمونه")
+    models.create_distributor(
+        "demo-distributor", password, "شرکت تجهیزات پزشکی نمونه", "company", "09120000000", manager_name="مدیر نمونه"
+    )
     lines.append(f"  distributor: /distributor/login  user=demo-distributor  password={password}")
     lines.append("  officers register themselves at /officer/register")
     path = instance / "demo-accounts.txt"

@@ -4,6 +4,7 @@ from the environment. Run behind a TLS-terminating proxy, on PostgreSQL:
     APP_ENV=production SECRET_KEY=... DATABASE_URL=postgresql://... UPLOAD_DIR=/srv/registry/documents \\
         .venv/bin/gunicorn -c gunicorn.conf.py 'app:create_app()'
 """
+
 import multiprocessing
 import os
 import shutil
@@ -34,6 +35,11 @@ max_requests_jitter = int(os.environ.get("MAX_REQUESTS_JITTER", "500"))
 
 # Behind the proxy: X-Forwarded-Proto from these addresses marks the request as https.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+# gunicorn 25+ opens a control socket for gunicornc at one fixed path per user
+# ($XDG_RUNTIME_DIR or ~/.gunicorn/gunicorn.ctl): two gunicorns of one user (two app hosts
+# on one machine, as in the two-host test) would take each other's. We never use it.
+control_socket_disable = True
 
 accesslog = os.environ.get("ACCESS_LOG", "-") or None  # ACCESS_LOG= (empty) turns it off
 errorlog = os.environ.get("ERROR_LOG", "-")
@@ -68,6 +74,7 @@ def child_exit(server, worker):
     """A worker that exits (recycled after max_requests, killed, or at shutdown) leaves its
     counters in place but its live gauges are dropped."""
     from prometheus_client import multiprocess
+
     multiprocess.mark_process_dead(worker.pid)
 
 

@@ -14,6 +14,7 @@ ten, a mobile eleven, a code six), also percent-encoded in a URL, standing alone
 a ``?`` in a path becomes ``[query]``. Digits inside a word (a hexadecimal request id, a
 hash) are left as they are; so are the numbers we log as numbers (status, durations).
 """
+
 from __future__ import annotations
 
 import datetime as _dt

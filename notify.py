@@ -24,6 +24,7 @@ Lifecycle of a row::
 Rows are never deleted here, so a message is never lost: the worst case is a
 ``failed`` row with its ``last_error``, which the back office can resend.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -66,6 +67,7 @@ class PermanentFailure(DeliveryFailure):
 # --------------------------------------------------------------------------
 # Backends
 # --------------------------------------------------------------------------
+
 
 class LogBackend:
     """Development backend: appends each SMS as one JSON line to a file.
@@ -153,8 +155,9 @@ class KavenegarBackend:
     every error text this class produces.
     """
 
-    def __init__(self, api_key: str, sender: str = "", base_url: str = "https://api.kavenegar.com",
-                 timeout: float = 10):
+    def __init__(
+        self, api_key: str, sender: str = "", base_url: str = "https://api.kavenegar.com", timeout: float = 10
+    ):
         if not api_key:
             raise ValueError("KavenegarBackend needs an API key")
         self.api_key = api_key
@@ -177,9 +180,11 @@ class KavenegarBackend:
         if self.sender:
             fields["sender"] = self.sender
         request = urllib.request.Request(
-            self.url, data=urllib.parse.urlencode(fields).encode("utf-8"), method="POST",
-            headers={"Accept": "application/json",
-                     "Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+            self.url,
+            data=urllib.parse.urlencode(fields).encode("utf-8"),
+            method="POST",
+            headers={"Accept": "application/json", "Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+        )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 return self._accepted(response.status, response.read())
@@ -206,8 +211,7 @@ class KavenegarBackend:
         status, message, _ = _parse_kavenegar(body)
         if status is None:
             if 200 <= http_status < 300:
-                return TemporaryFailure(self.redact(
-                    f"kavenegar HTTP {http_status}: unreadable answer {body[:200]!r}"))
+                return TemporaryFailure(self.redact(f"kavenegar HTTP {http_status}: unreadable answer {body[:200]!r}"))
             status, message = http_status, "no Kavenegar status in the answer"
         kind = TemporaryFailure if is_temporary_status(status) else PermanentFailure
         return kind(self.redact(f"kavenegar {status} (HTTP {http_status}): {message}"))
@@ -252,9 +256,12 @@ def backend_from_config(config: dict):
     if name == "kavenegar":
         if not config.get("KAVENEGAR_API_KEY"):
             raise ValueError("SMS_BACKEND=kavenegar needs KAVENEGAR_API_KEY")
-        return KavenegarBackend(config["KAVENEGAR_API_KEY"], config.get("KAVENEGAR_SENDER", ""),
-                                base_url=config.get("KAVENEGAR_URL") or "https://api.kavenegar.com",
-                                timeout=float(config.get("KAVENEGAR_TIMEOUT", 10)))
+        return KavenegarBackend(
+            config["KAVENEGAR_API_KEY"],
+            config.get("KAVENEGAR_SENDER", ""),
+            base_url=config.get("KAVENEGAR_URL") or "https://api.kavenegar.com",
+            timeout=float(config.get("KAVENEGAR_TIMEOUT", 10)),
+        )
     raise ValueError(f"unknown SMS_BACKEND {name!r} (use 'log' or 'kavenegar')")
 
 
@@ -262,10 +269,14 @@ def backend_from_config(config: dict):
 # Delivery
 # --------------------------------------------------------------------------
 
+
 def _due(now):
     """Rows a worker may take now: pending, due, and not leased by another worker."""
-    return ((SmsOutbox.status == "pending") & (SmsOutbox.next_attempt_at <= now)
-            & (SmsOutbox.locked_until.is_null() | (SmsOutbox.locked_until < now)))
+    return (
+        (SmsOutbox.status == "pending")
+        & (SmsOutbox.next_attempt_at <= now)
+        & (SmsOutbox.locked_until.is_null() | (SmsOutbox.locked_until < now))
+    )
 
 
 def backoff_delay(attempts: int) -> _dt.timedelta:
@@ -286,17 +297,24 @@ def claim(sms_id: int, now=None, lease: _dt.timedelta = CLAIM_LEASE) -> bool:
     """
     now = now or utcnow()
     with db.atomic():
-        changed = (SmsOutbox.update(locked_until=now + lease)
-                   .where((SmsOutbox.id == sms_id) & _due(now))
-                   .execute())
+        changed = SmsOutbox.update(locked_until=now + lease).where((SmsOutbox.id == sms_id) & _due(now)).execute()
     return changed == 1
 
 
 def _mark_sent(sms, provider_id: str, at) -> None:
     with db.atomic():
-        (SmsOutbox.update(status="sent", sent_at=at, provider_id=(provider_id or "")[:60],
-                          attempts=SmsOutbox.attempts + 1, locked_until=None, last_error="")
-         .where(SmsOutbox.id == sms.id).execute())
+        (
+            SmsOutbox.update(
+                status="sent",
+                sent_at=at,
+                provider_id=(provider_id or "")[:60],
+                attempts=SmsOutbox.attempts + 1,
+                locked_until=None,
+                last_error="",
+            )
+            .where(SmsOutbox.id == sms.id)
+            .execute()
+        )
 
 
 def _mark_failed_try(sms, error: str, at, permanent: bool, max_attempts: int) -> str:
@@ -304,10 +322,17 @@ def _mark_failed_try(sms, error: str, at, permanent: bool, max_attempts: int) ->
     attempts = sms.attempts + 1
     gave_up = permanent or attempts >= max_attempts
     with db.atomic():
-        (SmsOutbox.update(status="failed" if gave_up else "pending", attempts=attempts,
-                          next_attempt_at=at if gave_up else at + backoff_delay(attempts),
-                          last_error=error[:MAX_ERROR_LENGTH], locked_until=None)
-         .where(SmsOutbox.id == sms.id).execute())
+        (
+            SmsOutbox.update(
+                status="failed" if gave_up else "pending",
+                attempts=attempts,
+                next_attempt_at=at if gave_up else at + backoff_delay(attempts),
+                last_error=error[:MAX_ERROR_LENGTH],
+                locked_until=None,
+            )
+            .where(SmsOutbox.id == sms.id)
+            .execute()
+        )
     return "failed" if gave_up else "retry"
 
 
@@ -337,9 +362,15 @@ def deliver_pending(backend, limit: int = 100, now=None, max_attempts: int = 8) 
     """
     counts = {"sent": 0, "retry": 0, "failed": 0}
     start = now or utcnow()
-    ids = [row.id for row in (SmsOutbox.select(SmsOutbox.id).where(_due(start))
-                              .order_by(SmsOutbox.next_attempt_at, SmsOutbox.id)
-                              .limit(limit))]
+    ids = [
+        row.id
+        for row in (
+            SmsOutbox.select(SmsOutbox.id)
+            .where(_due(start))
+            .order_by(SmsOutbox.next_attempt_at, SmsOutbox.id)
+            .limit(limit)
+        )
+    ]
     for sms_id in ids:
         at = now or utcnow()
         if not claim(sms_id, at):
@@ -362,10 +393,11 @@ def resend(sms_ids) -> int:
     if not ids:
         return 0
     with db.atomic():
-        return (SmsOutbox.update(status="pending", attempts=0, next_attempt_at=utcnow(),
-                                 locked_until=None, last_error="")
-                .where(SmsOutbox.id.in_(ids) & (SmsOutbox.status == "failed"))
-                .execute())
+        return (
+            SmsOutbox.update(status="pending", attempts=0, next_attempt_at=utcnow(), locked_until=None, last_error="")
+            .where(SmsOutbox.id.in_(ids) & (SmsOutbox.status == "failed"))
+            .execute()
+        )
 
 
 def _report(exc: BaseException) -> None:
@@ -411,8 +443,9 @@ class BackgroundSender:
     rows are claimed before they are sent.
     """
 
-    def __init__(self, backend_factory, database_url: str, interval: float = 30,
-                 limit: int = 100, max_attempts: int = 8):
+    def __init__(
+        self, backend_factory, database_url: str, interval: float = 30, limit: int = 100, max_attempts: int = 8
+    ):
         self.backend_factory = backend_factory
         self.database_url = database_url
         self.interval = interval
@@ -438,8 +471,9 @@ class BackgroundSender:
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
                 self._stop = threading.Event()
-                self._thread = threading.Thread(target=self._run, args=(self._wake, self._stop),
-                                                name="sms-sender", daemon=True)
+                self._thread = threading.Thread(
+                    target=self._run, args=(self._wake, self._stop), name="sms-sender", daemon=True
+                )
                 self._thread.start()
         self._wake.set()
 
@@ -497,7 +531,20 @@ class _Nothing:
         pass
 
 
-__all__ = ["DeliveryFailure", "TemporaryFailure", "PermanentFailure", "LogBackend",
-           "KavenegarBackend", "KAVENEGAR_TEMPORARY_STATUSES", "is_temporary_status",
-           "backend_from_config", "backoff_delay", "claim", "deliver_pending", "resend",
-           "deliver_loop", "BackgroundSender", "CLAIM_LEASE"]
+__all__ = [
+    "DeliveryFailure",
+    "TemporaryFailure",
+    "PermanentFailure",
+    "LogBackend",
+    "KavenegarBackend",
+    "KAVENEGAR_TEMPORARY_STATUSES",
+    "is_temporary_status",
+    "backend_from_config",
+    "backoff_delay",
+    "claim",
+    "deliver_pending",
+    "resend",
+    "deliver_loop",
+    "BackgroundSender",
+    "CLAIM_LEASE",
+]

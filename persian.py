@@ -19,7 +19,6 @@ from zoneinfo import ZoneInfo
 import jdatetime
 
 __all__ = [
-    "JALALI_MONTHS",
     "TEHRAN",
     "to_ascii_digits",
     "to_persian_digits",
@@ -33,28 +32,11 @@ __all__ = [
     "parse_jalali_date",
     "format_jalali_date",
     "format_jalali_datetime",
-    "format_jalali_long",
     "to_tehran",
-    "jalali_today",
     "age_on",
 ]
 
 TEHRAN = ZoneInfo("Asia/Tehran")
-
-JALALI_MONTHS = (
-    "فروردین",
-    "اردیبهشت",
-    "خرداد",
-    "تیر",
-    "مرداد",
-    "شهریور",
-    "مهر",
-    "آبان",
-    "آذر",
-    "دی",
-    "بهمن",
-    "اسفند",
-)
 
 _PERSIAN_DIGITS = "۰۱۲۳۴۵۶۷۸۹"  # U+06F0..U+06F9
 _ARABIC_DIGITS = "٠١٢٣٤٥٦٧٨٩"  # U+0660..U+0669
@@ -175,15 +157,6 @@ def _national_code_check_digit(first_nine: str) -> int:
     total = sum(int(digit) * (10 - i) for i, digit in enumerate(first_nine))
     remainder = total % 11
     return remainder if remainder < 2 else 11 - remainder
-
-
-def national_code_for(number: int) -> str:
-    """A valid national code made from a number (its last nine digits and the check digit),
-    never all one digit: test and benchmark data, never a real person's code."""
-    body = f"{number:09d}"[-9:]
-    if len(set(body)) == 1:
-        body = ("2" if body[0] == "1" else "1") + body[1:]
-    return body + str(_national_code_check_digit(body))
 
 
 def is_valid_national_code(code) -> bool:
@@ -337,17 +310,6 @@ def format_jalali_datetime(dt, persian_digits=False) -> str:
     return _maybe_persian(text, persian_digits)
 
 
-def format_jalali_long(d) -> str:
-    """Format a date as e.g. ``۵ آذر ۱۴۰۵`` (Persian digits, month name).
-
-    ``None`` gives ``''``.
-    """
-    if d is None:
-        return ""
-    j = _to_jalali(d)
-    return to_persian_digits(f"{j.day} {JALALI_MONTHS[j.month - 1]} {j.year}")
-
-
 def to_tehran(dt) -> datetime.datetime | None:
     """Convert a naive-UTC (or aware) datetime to an aware Asia/Tehran one.
 
@@ -357,7 +319,7 @@ def to_tehran(dt) -> datetime.datetime | None:
     if dt is None:
         return None
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=datetime.timezone.utc)
+        dt = dt.replace(tzinfo=datetime.UTC)
     return dt.astimezone(TEHRAN)
 
 
@@ -374,17 +336,6 @@ def _as_gregorian(d) -> datetime.date:
     if isinstance(d, datetime.datetime):
         return d.date()
     return d
-
-
-def jalali_today(today=None) -> jdatetime.date:
-    """Today's Jalali date (``jdatetime.date``) in Asia/Tehran.
-
-    ``today`` (a Gregorian date/datetime) overrides the clock, for tests and
-    for callers that already know the date.
-    """
-    if today is None:
-        today = _tehran_today()
-    return _to_jalali(_as_gregorian(today))
 
 
 def age_on(birth_date, on_date=None) -> int:

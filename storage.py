@@ -23,8 +23,8 @@ import stat
 import tempfile
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 from urllib.parse import quote
 
 MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
@@ -339,9 +339,7 @@ class DocumentStore:
                         break
                     size += len(chunk)
                     if size > MAX_DOCUMENT_BYTES:
-                        raise UploadRejected(
-                            MSG_TOO_LARGE, {"limit": MAX_DOCUMENT_BYTES // (1024 * 1024)}
-                        )
+                        raise UploadRejected(MSG_TOO_LARGE, {"limit": MAX_DOCUMENT_BYTES // (1024 * 1024)})
                     digest.update(chunk)
                     with _disk_errors():
                         _write_all(fd, chunk)
@@ -514,9 +512,7 @@ def content_disposition(display_name: str, inline: bool = False) -> str:
 
     def to_ascii(text: str) -> str:
         # "%" is dropped too: some clients percent-decode the plain filename.
-        return "".join(
-            "_" if ord(ch) > 0x7E else ch for ch in text if ch not in '"\\%'
-        )
+        return "".join("_" if ord(ch) > 0x7E else ch for ch in text if ch not in '"\\%')
 
     fallback_stem = to_ascii(stem).strip()
     fallback_ext = ext if re.fullmatch(r"\.[A-Za-z0-9]{1,10}", ext) else ""

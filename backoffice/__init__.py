@@ -1,46 +1,58 @@
-"""The back office: Flask-Admin in Persian, right-to-left, scoped by role and university."""
+"""The back office: Flask-Admin in Persian, right-to-left, scoped by role and university.
+
+``init_admin(app)`` builds the Admin and registers every view, in menu order.
+Modules: ``auth`` (dashboard home, staff login), ``base`` (what every view shares: access,
+scope, capped list pages, streaming exports), ``requests`` (the university cartables and
+review pages), ``views`` (accounts, notices, SMS, audit, reference data), ``filters``,
+``export`` (the CSV writer), ``labels``, ``dashboard`` (its numbers), and
+``flask_admin_adapter`` (every private Flask-Admin name we rely on, in one place).
+"""
+
 from __future__ import annotations
 
-import secrets
-
-from flask import g
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
+import models
+from web.security import csp_nonce
 
-def _csp_nonce():
-    if "csp_nonce" not in g:
-        g.csp_nonce = secrets.token_urlsafe(16)
-    return g.csp_nonce
-
-
-def _safe_redirect_target(param_name: str = "url"):
-    """Flask-Admin's return ``url`` limited to a path on this site (its own check lets
-    'https:evil.example' through)."""
-    from flask import request
-
-    from publicforms.web import safe_next
-    target = request.values.get(param_name)
-    return safe_next(target, "") or None
-
-
-def _patch_redirect_targets() -> None:
-    import flask_admin.actions
-    import flask_admin.model.base
-    flask_admin.model.base.get_redirect_target = _safe_redirect_target
-    flask_admin.actions.get_redirect_target = _safe_redirect_target
+from . import requests, views
+from .auth import StaffIndexView
 
 
 def init_admin(app) -> Admin:
     """Create the Admin with the RTL theme and register every view."""
-    from .auth import StaffIndexView
-    from .views import register_views
-
-    admin = Admin(app, name=_l("Technical officers registry"),
-                  theme=Bootstrap4Theme(base_template="admin/rtl_base.html"),
-                  index_view=StaffIndexView(name=_l("Dashboard"), url="/admin"),
-                  csp_nonce_generator=_csp_nonce)
-    _patch_redirect_targets()
-    register_views(admin)
+    admin = Admin(
+        app,
+        name=_l("Technical officers registry"),
+        theme=Bootstrap4Theme(base_template="admin/rtl_base.html"),
+        index_view=StaffIndexView(name=_l("Dashboard"), url="/admin"),
+        csp_nonce_generator=csp_nonce,
+    )
+    # The cartable of each reviewed type (models.REVIEWED_TYPES), then the other views.
+    for model in models.REVIEWED_TYPES:
+        admin.add_view(
+            requests.CARTABLE_VIEWS[model](
+                model, name=_l(model.TITLE), endpoint=model.REQUEST_TYPE, category=_l("Cartable")
+            )
+        )
+    for view, model, name, endpoint in (
+        (views.OfficerView, models.Officer, _l("Officers"), "officer"),
+        (views.DistributorView, models.Distributor, _l("Distributors"), "distributor"),
+        (views.BranchView, models.Branch, _l("Branches"), "branch"),
+        (views.StaffView, models.StaffUser, _l("Staff"), "staff"),
+        (views.MessageView, models.Notice, _l("Notices"), "message"),
+        (views.SmsView, models.SmsOutbox, _l("SMS outbox"), "sms"),
+        (views.AuditView, models.AuditLog, _l("Audit log"), "audit"),
+        (views.ProvinceView, models.Province, _l("Provinces"), "province"),
+        (views.CityView, models.City, _l("Cities"), "city"),
+        (views.UniversityView, models.University, _l("Universities"), "university"),
+        (views.FieldView, models.FieldOfStudy, _l("Fields of study"), "field"),
+        (views.DegreeView, models.DegreeLevel, _l("Degree levels"), "degree"),
+        (views.DocumentKindView, models.DocumentKind, _l("Document kinds"), "documentkind"),
+        (views.SettingView, models.Setting, _l("Settings"), "setting"),
+        (views.HolidayView, models.Holiday, _l("Official holidays"), "holiday"),
+    ):
+        admin.add_view(view(model, name=name, endpoint=endpoint))
     return admin

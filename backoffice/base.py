@@ -1,37 +1,42 @@
 """What every back-office view shares: staff-only access, scope in every query,
 Jalali dates, no deletes, and CSV exports that stream, escape formulas and carry a BOM."""
+
 from __future__ import annotations
 
 import datetime as _dt
 import threading
 import time
 
-from flask import (Response, abort, has_request_context, redirect, request, stream_with_context,
-                   url_for)
+from flask import Response, abort, redirect, request, stream_with_context, url_for
 from flask_admin import expose
 from flask_admin.contrib.peewee import ModelView
 from flask_admin.model.typefmt import BASE_FORMATTERS
 from flask_babel import gettext
 from flask_login import current_user
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from peewee import SQL, Select, fn
 from wtforms import StringField
 
 import persian
 import storage
-from models import is_sqlite
+from models import db, is_sqlite
+from web.security import deny
+from web.session import client_ip
 
 from . import export
+from . import flask_admin_adapter as internals
+from .labels import COLUMN_LABELS
 
 
 def current_staff():
+    """The logged-in staff account, or None."""
     if current_user.is_authenticated and current_user.kind == "staff":
         return current_user.account
     return None
 
 
 def staff_actor():
-    from publicforms.web import client_ip
+    """The logged-in staff member as the domain's ``Actor``."""
     return current_staff().as_actor(ip=client_ip())
 
 
@@ -47,7 +52,6 @@ class StaffAccessMixin:
     def inaccessible_callback(self, name, **kwargs):
         if current_staff() is None:
             return redirect(url_for("admin.login_view", next=request.full_path.rstrip("?")))
-        from publicforms.web import deny
         deny(403)
 
 
@@ -88,7 +92,6 @@ _options_lock = threading.Lock()
 
 def cached_options(key, load):
     """``load()`` at most once per FILTER_OPTIONS_TTL seconds for a key (and database)."""
-    from models import db
     key = (id(db.obj), key)
     now = time.monotonic()
     found = _options_cache.get(key)
@@ -100,13 +103,26 @@ def cached_options(key, load):
     return value
 
 
+def reference_names(model):
+    """``{id: name}`` of a reference table (cities, fields...), read once a minute: an
+    export shows a reference column by name without a join (``export.ExportColumn``)."""
+    return lambda: cached_options(
+        ("names", model._meta.table_name), lambda: dict(model.select(model.id, model.name).tuples())
+    )
+
+
+def exported_by_name(field) -> export.ExportColumn:
+    """An exported foreign key to a reference table, shown by the row's name."""
+    return export.ExportColumn(field, names=reference_names(field.rel_model))
+
+
 def clear_options_cache() -> None:
     """Called when the back office changes a row, so an edited city shows at once."""
     with _options_lock:
         _options_cache.clear()
 
 
-class SecureModelView(StaffAccessMixin, ModelView):
+class SecureModelView(StaffAccessMixin, internals.ModelViewHooks, ModelView):
     """A Flask-Admin view that is read-mostly, scoped, and safe to export."""
 
     can_delete = False
@@ -120,8 +136,12 @@ class SecureModelView(StaffAccessMixin, ModelView):
     # below counts at most COUNT_CAP rows, inside the page's own query.
     simple_list_pager = False
     column_type_formatters = TYPE_FORMATTERS
-    column_type_formatters_export = {_dt.datetime: _jalali_datetime, _dt.date: _jalali_date,
-                                     bool: _yes_no, type(None): lambda v, x, n=None: ""}
+    column_type_formatters_export = {
+        _dt.datetime: _jalali_datetime,
+        _dt.date: _jalali_date,
+        bool: _yes_no,
+        type(None): lambda v, x, n=None: "",
+    }
     list_template = "admin/model/list.html"
     details_template = "admin/model/details.html"
 
@@ -129,10 +149,8 @@ class SecureModelView(StaffAccessMixin, ModelView):
 
     def __init__(self, model, *args, **kwargs):
         # Persian labels for list columns and form fields alike, unless a view sets its own.
-        from .labels import COLUMN_LABELS
         self.column_labels = dict(COLUMN_LABELS, **(self.column_labels or {}))
-        form_args = {name: {"label": label} for name, label in COLUMN_LABELS.items()
-                     if name in model._meta.fields}
+        form_args = {name: {"label": label} for name, label in COLUMN_LABELS.items() if name in model._meta.fields}
         for name, extra in (self.form_args or {}).items():
             form_args[name] = dict(form_args.get(name, {}), **extra)
         self.form_args = form_args
@@ -152,6 +170,7 @@ class SecureModelView(StaffAccessMixin, ModelView):
         return self.scope(self.base_query())
 
     def get_count_query(self):
+        """The scoped query without joins: what a capped count and a deep page skip over."""
         return self.scope(self.model.select())
 
     def get_one(self, id):
@@ -161,12 +180,6 @@ class SecureModelView(StaffAccessMixin, ModelView):
         except (TypeError, ValueError):
             return None
         return self.get_query().where(self.model.id == pk).first()
-
-    def _get_filter_groups(self):
-        # Rebuilt per page so that labels follow the page's language; the options that come
-        # from the database are cached for a minute (cached_options), so this costs no query.
-        self._refresh_filters_cache()
-        return super()._get_filter_groups()
 
     def after_model_change(self, form, model, is_created):
         clear_options_cache()
@@ -191,17 +204,19 @@ class SecureModelView(StaffAccessMixin, ModelView):
         if not page_size:  # an export: every row, no count
             return None, (list(query) if execute else query)
         # A crafted ?page= must not overflow OFFSET or go negative.
-        page = min(max(int(page or 0), 0), 10 ** 6)
-        if search is None and self._search_supported and has_request_context() \
-                and self._get_list_extra_args().search:
+        page = min(max(int(page or 0), 0), 10**6)
+        if search is None and internals.page_searches(self):
             query = query.limit(page_size).offset(page * page_size if page else None)
             return None, (list(query) if execute else query)
         if page:
             # A deep page: skip the rows in the narrow (unjoined, index-only) query and join
             # only the page's rows, instead of joining every skipped row.
-            ids = (self._filtered_query(self._narrow_query(search, filters), sort_column, sort_desc,
-                                        search, filters)
-                   .select(self.model._meta.primary_key).limit(page_size).offset(page * page_size))
+            ids = (
+                self._filtered_query(self._narrow_query(search, filters), sort_column, sort_desc, search, filters)
+                .select(self.model._meta.primary_key)
+                .limit(page_size)
+                .offset(page * page_size)
+            )
             query = query.where(self.model._meta.primary_key.in_(ids))
         query = query.limit(page_size)
         query = query.select_extend(self._capped_total(search, filters).alias("_list_total"))
@@ -223,33 +238,16 @@ class SecureModelView(StaffAccessMixin, ModelView):
     def _filtered_query(self, query, sort_column, sort_desc, search, filters):
         """A scoped query with the search, the filters and the order of the page."""
         joins = set()
-        if self._search_supported and search and self._search_fields:
-            from flask_admin.contrib.peewee.tools import parse_like_term
-            for value in search.split(" "):
-                if not value:
-                    continue
-                term, clause = parse_like_term(value), None
-                for field in self._search_fields:
-                    query = self._handle_join(query, field, joins)
-                    clause = field ** term if clause is None else clause | (field ** term)
-                query = query.where(clause)
-        for index, _name, value in (filters or ()) if self._filters else ():
-            flt = self._filters[index]
-            query = self._handle_join(query, flt.column, joins)
-            query = flt.apply(query, flt.clean(value))
-        if sort_column is not None and sort_column in self._sortable_columns:
-            query, joins = self._order_by(query, joins, [(self._sortable_columns[sort_column], sort_desc)])
-        else:
-            order = self._get_default_order()
-            if order:
-                query, joins = self._order_by(query, joins, order)
-        return query
+        query = internals.apply_search(self, query, search, joins)
+        query = internals.apply_filters(self, query, filters, joins)
+        return internals.apply_order(self, query, sort_column, sort_desc, joins)
 
     def _narrow_query(self, search, filters):
         """The scoped query without joins (get_count_query) when the search and filters
         need none, else the joined one."""
-        own = all(getattr(self._filters[index].column, "model", self.model) is self.model
-                  for index, _name, _value in (filters or ())) if self._filters else True
+        own = all(
+            getattr(column, "model", self.model) is self.model for column in internals.filter_columns(self, filters)
+        )
         return self.get_count_query() if own and not search else self.get_query()
 
     def _count_source(self, search, filters):
@@ -257,11 +255,9 @@ class SecureModelView(StaffAccessMixin, ModelView):
         return query.select(SQL("1")).order_by().limit(COUNT_CAP + 1).offset(None)
 
     def _capped_total(self, search, filters):
-        return Select(from_list=[self._count_source(search, filters).alias("_capped")],
-                      columns=[fn.COUNT(SQL("*"))])
+        return Select(from_list=[self._count_source(search, filters).alias("_capped")], columns=[fn.COUNT(SQL("*"))])
 
     def _capped_count(self, search, filters) -> int:
-        from models import db
         return int(db.execute(self._capped_total(search, filters)).fetchone()[0])
 
     @expose("/ajax/update/", methods=("POST",))
@@ -287,7 +283,7 @@ class SecureModelView(StaffAccessMixin, ModelView):
         (a million rows ask the same questions ten million times)."""
         if type(self).get_export_value is not ModelView.get_export_value:
             return [lambda row, name=name: self.get_export_value(row, name) for name in names]
-        field_value = self._get_field_value
+        field_value = internals.field_value(self)
         formatters = self.column_formatters_export or {}
         type_formatters = self.column_type_formatters_export or {}
         by_type = {}
@@ -295,13 +291,12 @@ class SecureModelView(StaffAccessMixin, ModelView):
         def type_formatter(value):
             kind = type(value)
             if kind not in by_type:
-                by_type[kind] = next((f for typeobj, f in type_formatters.items() if isinstance(value, typeobj)),
-                                     None)
+                by_type[kind] = next((f for typeobj, f in type_formatters.items() if isinstance(value, typeobj)), None)
             return by_type[kind]
 
         def cell_for(name):
             column_formatter = formatters.get(name)
-            choices = self._column_choices_map.get(name, {})
+            choices = internals.column_choices(self).get(name, {})
 
             def cell(row):
                 if column_formatter is not None:
@@ -314,14 +309,16 @@ class SecureModelView(StaffAccessMixin, ModelView):
                     formatter = type_formatter(value)
                     value = value if formatter is None else formatter(self, value, name)
                 return export.escape_formula(value)
+
             return cell
+
         return [cell_for(name) for name in names]
 
     def export_plan(self, query, names):
         """``(batches, cells)`` of an export of ``query`` (see export.csv_chunks): raw tuples
         of exactly the exported columns when every column can be read so, else model rows
         and the view's formatters."""
-        instance_only = set(self.column_formatters_export or ()) | set(self._column_choices_map or ())
+        instance_only = set(self.column_formatters_export or ()) | set(internals.column_choices(self))
         plan = None
         if type(self).get_export_value is ModelView.get_export_value:
             plan = export.tuple_plan(self.model, names, self.export_columns, instance_only - set(self.export_columns))
@@ -335,21 +332,29 @@ class SecureModelView(StaffAccessMixin, ModelView):
             return export.tuple_batches(query), cells
         return export.read_ahead(lambda: export.tuple_batches(query)), cells
 
-    def _export_csv(self, return_url):
+    def export_csv(self):
         """Stream the rows of the list (its scope, search, filters and order) as CSV, memory
         flat whatever the row count; BOM, Persian titles, formulas escaped."""
-        view_args = self._get_list_extra_args()
-        sort = self._get_column_by_idx(view_args.sort)
-        _count, query = self.get_list(0, sort[0] if sort else None, view_args.sort_desc,
-                                      view_args.search, view_args.filters, execute=False,
-                                      page_size=0)
-        columns = self._export_columns
+        view_args = internals.list_arguments(self)
+        sort = internals.sort_column(self, view_args.sort)
+        _count, query = self.get_list(
+            0,
+            sort[0] if sort else None,
+            view_args.sort_desc,
+            view_args.search,
+            view_args.filters,
+            execute=False,
+            page_size=0,
+        )
+        columns = internals.export_column_names(self)
         rows, cells = self.export_plan(query, [name for name, _title in columns])
         chunks = export.csv_chunks([title for _name, title in columns], rows, cells)
         filename = f"{self.endpoint}-{_dt.date.today().isoformat()}.csv"
-        return Response(stream_with_context(chunks), mimetype="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": storage.content_disposition(filename),
-                                 "Cache-Control": "no-store"})
+        return Response(
+            stream_with_context(chunks),
+            mimetype="text/csv; charset=utf-8",
+            headers={"Content-Disposition": storage.content_disposition(filename), "Cache-Control": "no-store"},
+        )
 
 
 class JalaliDateField(StringField):
@@ -374,6 +379,3 @@ class JalaliDateField(StringField):
 
 def status_badge(code: str, label: str) -> Markup:
     return Markup('<span class="status-badge" data-status="{0}">{1}</span>').format(code, label)
-
-
-__all__ = ["escape", "Markup"]

@@ -1,5 +1,6 @@
 """The back-office home: the numbers a director needs to see which university is late
 and why. A reviewer sees the same for their own university only."""
+
 from __future__ import annotations
 
 import json
@@ -10,13 +11,15 @@ from models import dashboards, sla
 
 def dashboard_numbers(staff) -> dict:
     university_id = staff.university_id if staff.role == "university" else None
-    numbers = {"university_id": university_id, "target_days": sla.target_working_days(),
-               "request_types": models.REVIEWED_TYPES}
+    numbers = {
+        "university_id": university_id,
+        "target_days": sla.target_working_days(),
+        "request_types": models.REVIEWED_TYPES,
+    }
     for model in models.REVIEWED_TYPES:
         numbers[model.REQUEST_TYPE] = {
             "by_state": dashboards.counts_by_state_and_university(model, university_id),
-            "overdue": sla.overdue(model).where(
-                (model.university == university_id) if university_id else True).count(),
+            "overdue": sla.overdue(model).where((model.university == university_id) if university_id else True).count(),
         }
     q = models.QualificationRequest
     numbers["per_week"] = dashboards.decided_per_week(q, university_id)
@@ -24,6 +27,7 @@ def dashboard_numbers(staff) -> dict:
     numbers["longest"] = dashboards.longest_waiting(q, university_id)
     numbers["reasons"] = dashboards.reasons_used(university_id)
     numbers["cooperations_per_province"] = dashboards.active_cooperations_per_province(university_id)
-    numbers["chart"] = json.dumps({"labels": [w for w, _ in numbers["per_week"]],
-                                   "values": [n for _, n in numbers["per_week"]]})
+    numbers["chart"] = json.dumps(
+        {"labels": [w for w, _ in numbers["per_week"]], "values": [n for _, n in numbers["per_week"]]}
+    )
     return numbers

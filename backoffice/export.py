@@ -8,11 +8,13 @@ Two row paths give the same cells:
   Flask-Admin formatters. A million rows of the university cartable are a few seconds of SQL
   and about 10 µs of Python per row.
 * **model rows**: anything else (a column formatted from a model instance) builds peewee
-  instances (`FastModelRows`) and runs the view's formatters, as Flask-Admin would.
+  instances and runs the view's formatters, as Flask-Admin would. Every view declares its
+  joined columns (`ExportColumn`), so every export of ours takes the tuple path.
 
 Both read the result without holding it: SQLite steps through it, PostgreSQL through a
 server-side cursor (psycopg2 would otherwise load the whole result into memory).
 """
+
 from __future__ import annotations
 
 import csv
@@ -22,30 +24,24 @@ import queue
 import threading
 from functools import lru_cache
 from itertools import islice
-from operator import itemgetter
 
 from flask_babel import gettext
-from peewee import (ROW, AutoField, BooleanField, CharField, DateField, DateTimeField, ForeignKeyField,
-                    IntegerField, ModelCursorWrapper, ModelSelect, TextField)
+from peewee import AutoField, BooleanField, DateField, DateTimeField, ForeignKeyField
 
 import persian
+from models import db, is_sqlite
+from models.spreadsheet import FORMULA_PREFIXES, escape_formula  # noqa: F401  (one escaper for every CSV)
 
-# What a spreadsheet would run as a formula (or hide with a direction mark) at the start of a cell.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\u200f", "\u200e", "\u202b", "\u202a")
+from .flask_admin_adapter import model_rows
+
 # Rows per chunk written to the client, and fetched per round trip on PostgreSQL.
 EXPORT_CHUNK_ROWS = 2_000
 # The first chunk is small, so that the first rows reach the client at once.
 FIRST_CHUNK_ROWS = 50
 
 
-def escape_formula(value) -> str:
-    """A cell that a spreadsheet would run as a formula is prefixed with a quote."""
-    if value.__class__ is not str:
-        value = "" if value is None else str(value)
-    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
-
-
 # ---------------------------------------------------------------------- Jalali cells
+
 
 @lru_cache(maxsize=8192)
 def jalali_day(day: _dt.date) -> str:
@@ -69,8 +65,10 @@ def _utc_day(key, day: _dt.date):
     if persian.to_tehran(start + _ONE_DAY - _dt.timedelta(microseconds=1)).utcoffset() != offset:
         found = None
     else:
-        found = (int(offset.total_seconds()) // 60,
-                 (jalali_day(day - _ONE_DAY), jalali_day(day), jalali_day(day + _ONE_DAY)))
+        found = (
+            int(offset.total_seconds()) // 60,
+            (jalali_day(day - _ONE_DAY), jalali_day(day), jalali_day(day + _ONE_DAY)),
+        )
     if len(_utc_days) >= _UTC_DAYS_KEPT:
         _utc_days.clear()
     _utc_days[key] = found
@@ -94,7 +92,7 @@ def jalali_stamp(value) -> str:
         minutes = int(value[11:13]) * 60 + int(value[14:16])
     elif isinstance(value, _dt.datetime):
         if value.tzinfo is not None:
-            value = value.astimezone(_dt.timezone.utc).replace(tzinfo=None)
+            value = value.astimezone(_dt.UTC).replace(tzinfo=None)
         key = value.date()
         day = _utc_days.get(key, False)
         if day is False:
@@ -134,6 +132,7 @@ def yes_no(value) -> str:
 
 # ---------------------------------------------------------------------- the tuple path
 
+
 class ExportColumn:
     """An exported column read straight from the database.
 
@@ -163,6 +162,7 @@ class ExportColumn:
 
             def format(*values):
                 return escape_formula(custom(*values))
+
         if self.memo:
             format = _memoized(format)
         return format
@@ -178,6 +178,7 @@ def _memoized(function):
         except KeyError:
             seen[key] = result = function(*values)
             return result
+
     return cell
 
 
@@ -217,9 +218,9 @@ def tuple_plan(model, names, declared, formatted):
 
 # ---------------------------------------------------------------------- reading the rows
 
+
 def _cursors(query, chunk: int = EXPORT_CHUNK_ROWS):
     """Driver cursors over the result of ``query``, without holding the whole result."""
-    from models import db, is_sqlite
     if is_sqlite():
         yield db.execute(query)
         return
@@ -262,7 +263,6 @@ def read_ahead(batches, depth: int = 4):
     the next rows while this thread formats the current ones (both drivers release the GIL
     while they wait for or step through rows). Memory stays bounded by ``depth``; an error
     of the reader is raised here; closing this generator stops the reader."""
-    from models import db
     handoff: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
@@ -314,9 +314,11 @@ class _ReaderFailed:
 
 
 def model_batches(query):
-    """The model rows of ``query`` (joined instances linked as peewee links them) in batches."""
+    """The model rows of ``query`` (joined instances linked as peewee links them) in batches:
+    the path of a column that only a model instance can format (no view of ours has one;
+    ``tests/test_exports.py`` checks that both paths give the same cells)."""
     for cursor in _cursors(query):
-        yield from _batches(_rows_of(query, cursor).iterator())
+        yield from _batches(model_rows(query, cursor).iterator())
 
 
 def csv_chunks(titles, batches, cells):
@@ -335,107 +337,10 @@ def csv_chunks(titles, batches, cells):
     for batch in batches:
         buffer.seek(0)
         buffer.truncate()
-        values = list(zip(*batch)) if any(positions is not None for _f, positions in cells) else None
-        columns = [map(function, batch) if positions is None else
-                   map(function, *[values[i] for i in positions]) for function, positions in cells]
-        writer.writerows(zip(*columns))
+        values = list(zip(*batch, strict=True)) if any(positions is not None for _f, positions in cells) else None
+        columns = [
+            map(function, batch) if positions is None else map(function, *[values[i] for i in positions])
+            for function, positions in cells
+        ]
+        writer.writerows(zip(*columns, strict=True))
         yield buffer.getvalue()
-
-
-# ---------------------------------------------------------------------- the model path
-
-class FastModelRows(ModelCursorWrapper):
-    """Peewee's ModelCursorWrapper (rows of a joined select as model instances linked like
-    ``request.officer``), building the same objects faster: each instance's field values
-    are cut from the row in one step (``itemgetter`` + ``zip`` into ``__data__``) instead
-    of one descriptor ``setattr`` per column, and only the columns whose driver value
-    needs it (dates, booleans) go through ``python_value``."""
-
-    # Both drivers return these as str/int already: their python_value is a no-op.
-    PASS_THROUGH = (CharField, TextField, IntegerField, AutoField)
-
-    def initialize(self):
-        super().initialize()
-        groups, self._extras, self._converts = {}, [], []
-        for idx, key, column, converter in self._row_spec:
-            constructor, is_model = self.key_to_constructor.get(key, (self.model, True))
-            field = constructor._meta.fields.get(column) if is_model else None
-            if field is None or field.name != column:
-                self._extras.append((idx, key, column, converter))
-                continue
-            indexes, names = groups.setdefault(key, ([], []))
-            indexes.append(idx)
-            names.append(column)
-            target = field.rel_field if isinstance(field, ForeignKeyField) else field
-            if converter is not None and type(target) not in self.PASS_THROUGH:
-                self._converts.append((key, column, converter))
-        self._groups = []
-        for key, (indexes, names) in groups.items():
-            getter = itemgetter(*indexes) if len(indexes) > 1 else (lambda row, i=indexes[0]: (row[i],))
-            self._groups.append((key, self.key_to_constructor[key][0], getter, tuple(names), len(names)))
-
-    def process_row(self, row):
-        objects = {}
-        set_keys = set()
-        for key, constructor, getter, names, count in self._groups:
-            values = getter(row)
-            instance = constructor.__new__(constructor)
-            instance.__data__, instance._dirty, instance.__rel__ = dict(zip(names, values)), set(), {}
-            objects[key] = instance
-            if values.count(None) != count:
-                set_keys.add(key)
-        for key, constructor, is_model in self._constructor_list:
-            if key not in objects:
-                if is_model:
-                    instance = constructor.__new__(constructor)
-                    instance.__data__, instance._dirty, instance.__rel__ = {}, set(), {}
-                    objects[key] = instance
-                else:
-                    objects[key] = constructor()
-        for key, column, converter in self._converts:
-            data = objects[key].__data__
-            value = data[column]
-            if value is not None:
-                data[column] = converter(value)
-        default_instance = objects[self.model]
-        for idx, key, column, converter in self._extras:
-            instance = objects.get(key, default_instance)
-            value = row[idx]
-            if value is not None:
-                set_keys.add(key)
-            if converter is not None:
-                value = converter(value)
-            if isinstance(instance, dict):
-                instance[column] = value
-            else:
-                setattr(instance, column, value)
-        # Linking the joined instances: as peewee does it.
-        for src, attr, dest, is_dict, is_outer, is_fk in self.src_to_dest:
-            instance = objects.get(src)
-            joined_instance = objects.get(dest)
-            if joined_instance is None and dest not in objects:
-                continue
-            assign = False
-            if dest not in set_keys and dest in self._dest_reachable:
-                assign = bool(self._dest_reachable[dest] & set_keys)
-            if dest not in set_keys and not assign:
-                if is_outer:
-                    joined_instance = None
-                else:
-                    continue
-            if src not in set_keys and dest not in set_keys and is_outer:
-                continue
-            if is_dict:
-                instance[attr] = joined_instance
-            elif is_fk and joined_instance is None:
-                instance.__rel__[attr] = None
-            else:
-                setattr(instance, attr, joined_instance)
-                instance._dirty.discard(attr)
-        return default_instance
-
-
-def _rows_of(query, cursor):
-    if isinstance(query, ModelSelect) and query._joins and query._row_type in (None, ROW.MODEL):
-        return FastModelRows(cursor, query.model, query._returning, query._from_list, query._joins)
-    return query._get_cursor_wrapper(cursor)

@@ -1,80 +1,31 @@
 """University cartables of reviewed requests, and their review pages."""
-from __future__ import annotations
 
-import datetime as _dt
+from __future__ import annotations
 
 from flask import abort, flash, redirect, request
 from flask_admin import expose
-from flask_admin.contrib.peewee.filters import BasePeeweeFilter, FilterEqual
-from flask_babel import gettext
+from flask_admin.contrib.peewee.filters import FilterEqual
+from flask_babel import gettext, lazy_pgettext
 from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_pgettext
 from markupsafe import Markup
 from peewee import JOIN
 
 import models
 import persian
-from models import (City, DegreeLevel, Document, FieldOfStudy, Officer, QualificationRequest,
-                    StaffUser, University)
-from publicforms.forms import ActionForm
-from publicforms.officer_requests import send_document
-from publicforms.web import deny, domain_message, status_label
+from models import City, DegreeLevel, Document, FieldOfStudy, Officer, QualificationRequest, StaffUser, University
+from web.documents import send_document
+from web.errors import ERROR, flash_error, refusals_flashed, status_of
+from web.forms import ActionForm
+from web.labels import status_label
+from web.security import deny
 
-from .base import SecureModelView, cached_options, current_staff, staff_actor, status_badge
+from .base import SecureModelView, current_staff, exported_by_name, staff_actor, status_badge
 from .export import ExportColumn, as_datetime
-from .views import IdFilter, OfficerSearchMixin, options_of
-
-
-class AssignedToMeFilter(BasePeeweeFilter):
-    def apply(self, query, value):
-        staff = current_staff()
-        return query.where(self.column == (staff.id if staff else -1))
-
-    def operation(self):
-        return gettext("is me")
-
-    def get_options(self, view):
-        return [("1", gettext("Yes"))]
-
-
-class JalaliDateFilter(BasePeeweeFilter):
-    """A date typed in the Jalali calendar (Persian digits accepted)."""
-
-    def __init__(self, column, name, after: bool):
-        super().__init__(column, name)
-        self.after = after
-
-    def validate(self, value):
-        return persian.parse_jalali_date(value) is not None
-
-    def clean(self, value):
-        return persian.parse_jalali_date(value)
-
-    def apply(self, query, value):
-        if self.after:
-            return query.where(self.column >= _dt.datetime.combine(value, _dt.time.min))
-        return query.where(self.column < _dt.datetime.combine(value + _dt.timedelta(days=1), _dt.time.min))
-
-    def operation(self):
-        return gettext("from (Jalali)") if self.after else gettext("until (Jalali)")
+from .filters import AssignedToMeFilter, IdFilter, JalaliDateFilter, OfficerSearchMixin, OverdueFilter, options_of
 
 
 def _status_formatter(view, context, model, name):
     return status_badge(model.status, status_label(model.status))
-
-
-class OverdueFilter(BasePeeweeFilter):
-    """Requests waiting on the university past their due date."""
-
-    def apply(self, query, value):
-        return query.where(self.column.model.status.in_(self.column.model.FLOW.waiting_states)
-                           & (self.column < models.utcnow().date()))
-
-    def operation(self):
-        return gettext("overdue")
-
-    def get_options(self, view):
-        return [("1", gettext("Yes"))]
 
 
 def _due_formatter(view, context, model, name):
@@ -82,8 +33,11 @@ def _due_formatter(view, context, model, name):
         return ""
     late = model.status in model.FLOW.waiting_states and model.due_on < models.utcnow().date()
     return Markup('<span class="due{0}" data-overdue="{1}">{2}{3}</span>').format(
-        " due-late" if late else "", "1" if late else "0", persian.format_jalali_date(model.due_on),
-        Markup(" <strong>{0}</strong>").format(gettext("overdue")) if late else "")
+        " due-late" if late else "",
+        "1" if late else "0",
+        persian.format_jalali_date(model.due_on),
+        Markup(" <strong>{0}</strong>").format(gettext("overdue")) if late else "",
+    )
 
 
 def _days_waiting(view, context, model, name):
@@ -92,7 +46,8 @@ def _days_waiting(view, context, model, name):
     days = (models.utcnow() - (model.last_submitted_at or model.submitted_at)).days
     level = "old" if days > 14 else ("aging" if days > 7 else "fresh")
     return Markup('<span class="aging aging-{0}" data-days="{1}">{2}</span>').format(
-        level, days, persian.to_persian_digits(days))
+        level, days, persian.to_persian_digits(days)
+    )
 
 
 def waiting_days(status, last_submitted_at):
@@ -102,22 +57,21 @@ def waiting_days(status, last_submitted_at):
     return (models.utcnow() - as_datetime(last_submitted_at)).days
 
 
-def reference_names(model):
-    """``{id: name}`` of a reference table (cities, fields...), read once a minute."""
-    return lambda: cached_options(("names", model._meta.table_name),
-                                  lambda: dict(model.select(model.id, model.name).tuples()))
-
-
 # A branch's city, joined under its own name next to the request's own city.
 BRANCH_CITY = City.alias("branch_city")
 
 
 def request_export_columns(model, **more):
     """The exported columns every cartable reads the same way from its joined query."""
-    return dict({"status": ExportColumn(model.status, format=status_label, memo=True),
-                 "waiting": ExportColumn(model.status, model.last_submitted_at, format=waiting_days),
-                 "officer": ExportColumn(Officer.first_name, Officer.last_name, format=Officer.name_of),
-                 "national_code": ExportColumn(Officer.national_code)}, **more)
+    return dict(
+        {
+            "status": ExportColumn(model.status, format=status_label, memo=True),
+            "waiting": ExportColumn(model.status, model.last_submitted_at, format=waiting_days),
+            "officer": ExportColumn(Officer.first_name, Officer.last_name, format=Officer.name_of),
+            "national_code": ExportColumn(Officer.national_code),
+        },
+        **more,
+    )
 
 
 class ReviewQueueView(SecureModelView):
@@ -125,13 +79,17 @@ class ReviewQueueView(SecureModelView):
 
     allowed_roles = ("directorate", "university")
     review_template = "admin/review.html"
-    request_label = _l("request")
-    column_formatters = {"status": _status_formatter, "waiting": _days_waiting, "due_on": _due_formatter,
-                         "id": lambda v, c, m, n: Markup('<a href="{0}">{1}</a>').format(
-                             v.get_url(".review_view", id=m.id), m.id)}
+    column_formatters = {
+        "status": _status_formatter,
+        "waiting": _days_waiting,
+        "due_on": _due_formatter,
+        "id": lambda v, c, m, n: Markup('<a href="{0}">{1}</a>').format(v.get_url(".review_view", id=m.id), m.id),
+    }
     column_labels = {"waiting": _l("Days waiting"), "due_on": _l("Decision due")}
-    column_formatters_export = {"status": lambda v, c, m, n: status_label(m.status),
-                                "waiting": lambda v, c, m, n: waiting_days(m.status, m.last_submitted_at)}
+    column_formatters_export = {
+        "status": lambda v, c, m, n: status_label(m.status),
+        "waiting": lambda v, c, m, n: waiting_days(m.status, m.last_submitted_at),
+    }
 
     def scope(self, query):
         return self.model.visible_to(staff_actor() if current_staff() else None, query)
@@ -153,7 +111,7 @@ class ReviewQueueView(SecureModelView):
             decision = request.form.get("decision", "")
             action = {"approve": "approve", "reject": "reject", "deficiency": "deficiency"}.get(decision)
             if action is None or action not in self.decisions:
-                flash(gettext("Choose a decision."), "error")
+                flash(gettext("Choose a decision."), ERROR)
             else:
                 reason = request.form.get("deficiency_reason" if action == "deficiency" else "reason", "other")
                 if reason not in models.REASON_LABELS:
@@ -161,9 +119,8 @@ class ReviewQueueView(SecureModelView):
                 try:
                     item.apply(action, actor, note=request.form.get("note", ""), reason=reason)
                 except models.DomainError as error:
-                    flash(domain_message(error), "error")
-                    return self.render(self.review_template, **self.review_context(item, form)), 409 \
-                        if isinstance(error, models.ConflictError) else 422
+                    flash_error(error)
+                    return self.render(self.review_template, **self.review_context(item, form)), status_of(error)
                 flash(gettext("The decision was recorded."), "success")
                 return redirect(self.get_url(".review_view", id=item.id))
         return self.render(self.review_template, **self.review_context(item, form))
@@ -173,15 +130,25 @@ class ReviewQueueView(SecureModelView):
     def review_context(self, item, form):
         actor = staff_actor()
         allowed = [a for a in item.allowed_actions(actor) if a in self.decisions]
-        return {"item": item, "form": form, "allowed": allowed, "history": list(item.history()),
-                "documents": list(item.current_documents()),
-                "old_documents": [d for d in item.all_documents() if d.superseded_at],
-                "reasons": models.REJECT_REASONS, "deficiency_reasons": models.DEFICIENCY_REASONS,
-                "can_reassign": actor.is_directorate,
-                "universities": list(University.select().order_by(University.name)) if actor.is_directorate else [],
-                "reviewers": list(StaffUser.select().where(StaffUser.role == "university",
-                                                           StaffUser.is_active == True)  # noqa: E712
-                                  .order_by(StaffUser.username)) if actor.is_directorate else []}
+        return {
+            "item": item,
+            "form": form,
+            "allowed": allowed,
+            "history": list(item.history()),
+            "documents": list(item.current_documents()),
+            "old_documents": [d for d in item.all_documents() if d.superseded_at],
+            "reasons": models.REJECT_REASONS,
+            "deficiency_reasons": models.DEFICIENCY_REASONS,
+            "can_reassign": actor.is_directorate,
+            "universities": list(University.select().order_by(University.name)) if actor.is_directorate else [],
+            "reviewers": list(
+                StaffUser.select()
+                .where(StaffUser.role == "university", StaffUser.is_active == True)  # noqa: E712
+                .order_by(StaffUser.username)
+            )
+            if actor.is_directorate
+            else [],
+        }
 
     @expose("/reassign/", methods=("POST",))
     def reassign_view(self):
@@ -189,14 +156,15 @@ class ReviewQueueView(SecureModelView):
         if not ActionForm().validate_on_submit():
             abort(400)
         university = University.get_or_none(University.id == request.form.get("university", type=int))
-        reviewer = StaffUser.get_or_none(StaffUser.id == request.form.get("reviewer", type=int)) \
-            if request.form.get("reviewer") else None
-        try:
-            models.reassign(item, staff_actor(), university=university, reviewer=reviewer,
-                            note=request.form.get("note", ""))
-        except models.DomainError as error:
-            flash(domain_message(error), "error")
-        else:
+        reviewer = (
+            StaffUser.get_or_none(StaffUser.id == request.form.get("reviewer", type=int))
+            if request.form.get("reviewer")
+            else None
+        )
+        with refusals_flashed():
+            models.reassign(
+                item, staff_actor(), university=university, reviewer=reviewer, note=request.form.get("note", "")
+            )
             flash(gettext("The request was reassigned."), "success")
         return redirect(self.get_url(".review_view", id=item.id))
 
@@ -212,14 +180,27 @@ class ReviewQueueView(SecureModelView):
 
 
 class QualificationView(OfficerSearchMixin, ReviewQueueView):
-    column_list = ("id", "officer", "national_code", "city", "field_of_study", "degree_level",
-                   "status", "submitted_at", "waiting", "due_on")
+    column_list = (
+        "id",
+        "officer",
+        "national_code",
+        "city",
+        "field_of_study",
+        "degree_level",
+        "status",
+        "submitted_at",
+        "waiting",
+        "due_on",
+    )
     column_labels = dict(ReviewQueueView.column_labels, national_code=_l("National code"))
     column_sortable_list = ("id", "status", "submitted_at")
     column_default_sort = ("submitted_at", False)
     column_filters = (
-        FilterEqual(QualificationRequest.status, _l("Status"), options=[
-            (code, lazy_pgettext("status", code)) for code in QualificationRequest.FLOW.states]),
+        FilterEqual(
+            QualificationRequest.status,
+            _l("Status"),
+            options=[(code, lazy_pgettext("status", code)) for code in QualificationRequest.FLOW.states],
+        ),
         IdFilter(QualificationRequest.city, _l("City"), options=options_of(City)),
         IdFilter(QualificationRequest.field_of_study, _l("Field of study"), options=options_of(FieldOfStudy)),
         IdFilter(QualificationRequest.degree_level, _l("Degree level"), options=options_of(DegreeLevel)),
@@ -228,36 +209,63 @@ class QualificationView(OfficerSearchMixin, ReviewQueueView):
         AssignedToMeFilter(QualificationRequest.reviewer, _l("Assigned")),
         OverdueFilter(QualificationRequest.due_on, _l("Decision due")),
     )
-    column_formatters = dict(ReviewQueueView.column_formatters,
-                             national_code=lambda v, c, m, n: m.officer.national_code)
-    column_formatters_export = dict(ReviewQueueView.column_formatters_export,
-                                    national_code=lambda v, c, m, n: m.officer.national_code,
-                                    officer=lambda v, c, m, n: m.officer.full_name,
-                                    city=lambda v, c, m, n: m.city.name if m.city_id else "",
-                                    field_of_study=lambda v, c, m, n: m.field_of_study.name if m.field_of_study_id else "",
-                                    degree_level=lambda v, c, m, n: m.degree_level.name if m.degree_level_id else "")
-    column_export_list = ("id", "officer", "national_code", "city", "field_of_study", "degree_level",
-                          "status", "submitted_at", "decided_at", "waiting")
+    column_formatters = dict(
+        ReviewQueueView.column_formatters, national_code=lambda v, c, m, n: m.officer.national_code
+    )
+    column_formatters_export = dict(
+        ReviewQueueView.column_formatters_export,
+        national_code=lambda v, c, m, n: m.officer.national_code,
+        officer=lambda v, c, m, n: m.officer.full_name,
+        city=lambda v, c, m, n: m.city.name if m.city_id else "",
+        field_of_study=lambda v, c, m, n: m.field_of_study.name if m.field_of_study_id else "",
+        degree_level=lambda v, c, m, n: m.degree_level.name if m.degree_level_id else "",
+    )
+    column_export_list = (
+        "id",
+        "officer",
+        "national_code",
+        "city",
+        "field_of_study",
+        "degree_level",
+        "status",
+        "submitted_at",
+        "decided_at",
+        "waiting",
+    )
     export_columns = request_export_columns(
-        QualificationRequest, city=ExportColumn(QualificationRequest.city, names=reference_names(City)),
-        field_of_study=ExportColumn(QualificationRequest.field_of_study, names=reference_names(FieldOfStudy)),
-        degree_level=ExportColumn(QualificationRequest.degree_level, names=reference_names(DegreeLevel)))
-    column_details_list = ("id", "officer", "status", "university", "reviewer", "city", "field_of_study",
-                           "degree_level", "created_at", "submitted_at", "decided_at", "decision_note",
-                           "qualification_number")
+        QualificationRequest,
+        city=exported_by_name(QualificationRequest.city),
+        field_of_study=exported_by_name(QualificationRequest.field_of_study),
+        degree_level=exported_by_name(QualificationRequest.degree_level),
+    )
+    column_details_list = (
+        "id",
+        "officer",
+        "status",
+        "university",
+        "reviewer",
+        "city",
+        "field_of_study",
+        "degree_level",
+        "created_at",
+        "submitted_at",
+        "decided_at",
+        "decision_note",
+        "qualification_number",
+    )
 
     def base_query(self):
-        return (QualificationRequest
-                .select(QualificationRequest, Officer, City, FieldOfStudy, DegreeLevel)
-                .join(Officer, on=(QualificationRequest.officer == Officer.id)).switch(QualificationRequest)
-                .join(City, JOIN.LEFT_OUTER, on=(QualificationRequest.city == City.id)).switch(QualificationRequest)
-                .join(FieldOfStudy, JOIN.LEFT_OUTER, on=(QualificationRequest.field_of_study == FieldOfStudy.id))
-                .switch(QualificationRequest)
-                .join(DegreeLevel, JOIN.LEFT_OUTER, on=(QualificationRequest.degree_level == DegreeLevel.id))
-                .switch(QualificationRequest))
-
-    def get_count_query(self):
-        return self.scope(QualificationRequest.select())
+        return (
+            QualificationRequest.select(QualificationRequest, Officer, City, FieldOfStudy, DegreeLevel)
+            .join(Officer, on=(QualificationRequest.officer == Officer.id))
+            .switch(QualificationRequest)
+            .join(City, JOIN.LEFT_OUTER, on=(QualificationRequest.city == City.id))
+            .switch(QualificationRequest)
+            .join(FieldOfStudy, JOIN.LEFT_OUTER, on=(QualificationRequest.field_of_study == FieldOfStudy.id))
+            .switch(QualificationRequest)
+            .join(DegreeLevel, JOIN.LEFT_OUTER, on=(QualificationRequest.degree_level == DegreeLevel.id))
+            .switch(QualificationRequest)
+        )
 
 
 class CooperationView(OfficerSearchMixin, ReviewQueueView):
@@ -265,45 +273,75 @@ class CooperationView(OfficerSearchMixin, ReviewQueueView):
 
     decisions = ("approve", "reject")
     review_template = "admin/review_cooperation.html"
-    column_list = ("id", "officer", "national_code", "distributor", "branch", "city", "status",
-                   "started_at", "ended_at", "waiting", "due_on")
+    column_list = (
+        "id",
+        "officer",
+        "national_code",
+        "distributor",
+        "branch",
+        "city",
+        "status",
+        "started_at",
+        "ended_at",
+        "waiting",
+        "due_on",
+    )
     column_labels = dict(ReviewQueueView.column_labels, national_code=_l("National code"), city=_l("City"))
     column_sortable_list = ("id", "status", "started_at", "ended_at")
     column_default_sort = ("last_submitted_at", False)
     column_filters = (
-        FilterEqual(models.Cooperation.status, _l("Status"), options=[
-            (code, lazy_pgettext("status", code)) for code in models.Cooperation.FLOW.states]),
+        FilterEqual(
+            models.Cooperation.status,
+            _l("Status"),
+            options=[(code, lazy_pgettext("status", code)) for code in models.Cooperation.FLOW.states],
+        ),
         IdFilter(models.Cooperation.university, _l("University"), options=options_of(University)),
         AssignedToMeFilter(models.Cooperation.reviewer, _l("Assigned")),
         OverdueFilter(models.Cooperation.due_on, _l("Decision due")),
     )
-    column_formatters = dict(ReviewQueueView.column_formatters,
-                             national_code=lambda v, c, m, n: m.officer.national_code,
-                             city=lambda v, c, m, n: m.branch.city.name)
-    column_formatters_export = dict(ReviewQueueView.column_formatters_export,
-                                    national_code=lambda v, c, m, n: m.officer.national_code,
-                                    officer=lambda v, c, m, n: m.officer.full_name,
-                                    distributor=lambda v, c, m, n: m.distributor.name,
-                                    branch=lambda v, c, m, n: m.branch.name,
-                                    city=lambda v, c, m, n: m.branch.city.name)
-    column_export_list = ("id", "officer", "national_code", "distributor", "branch", "city", "status",
-                          "started_at", "ended_at", "end_reason")
-    export_columns = request_export_columns(models.Cooperation, distributor=ExportColumn(models.Distributor.name),
-                                            branch=ExportColumn(models.Branch.name),
-                                            city=ExportColumn(BRANCH_CITY.name))
+    column_formatters = dict(
+        ReviewQueueView.column_formatters,
+        national_code=lambda v, c, m, n: m.officer.national_code,
+        city=lambda v, c, m, n: m.branch.city.name,
+    )
+    column_formatters_export = dict(
+        ReviewQueueView.column_formatters_export,
+        national_code=lambda v, c, m, n: m.officer.national_code,
+        officer=lambda v, c, m, n: m.officer.full_name,
+        distributor=lambda v, c, m, n: m.distributor.name,
+        branch=lambda v, c, m, n: m.branch.name,
+        city=lambda v, c, m, n: m.branch.city.name,
+    )
+    column_export_list = (
+        "id",
+        "officer",
+        "national_code",
+        "distributor",
+        "branch",
+        "city",
+        "status",
+        "started_at",
+        "ended_at",
+        "end_reason",
+    )
+    export_columns = request_export_columns(
+        models.Cooperation,
+        distributor=ExportColumn(models.Distributor.name),
+        branch=ExportColumn(models.Branch.name),
+        city=ExportColumn(BRANCH_CITY.name),
+    )
 
     def base_query(self):
-        return (models.Cooperation
-                .select(models.Cooperation, Officer, models.Distributor, models.Branch, BRANCH_CITY)
-                .join(Officer, on=(models.Cooperation.officer == Officer.id)).switch(models.Cooperation)
-                .join(models.Distributor, on=(models.Cooperation.distributor == models.Distributor.id))
-                .switch(models.Cooperation)
-                .join(models.Branch, on=(models.Cooperation.branch == models.Branch.id))
-                .join(BRANCH_CITY, on=(models.Branch.city == BRANCH_CITY.id), attr="city")
-                .switch(models.Cooperation))
-
-    def get_count_query(self):
-        return self.scope(models.Cooperation.select())
+        return (
+            models.Cooperation.select(models.Cooperation, Officer, models.Distributor, models.Branch, BRANCH_CITY)
+            .join(Officer, on=(models.Cooperation.officer == Officer.id))
+            .switch(models.Cooperation)
+            .join(models.Distributor, on=(models.Cooperation.distributor == models.Distributor.id))
+            .switch(models.Cooperation)
+            .join(models.Branch, on=(models.Cooperation.branch == models.Branch.id))
+            .join(BRANCH_CITY, on=(models.Branch.city == BRANCH_CITY.id), attr="city")
+            .switch(models.Cooperation)
+        )
 
 
 class EditRequestView(OfficerSearchMixin, ReviewQueueView):
@@ -315,27 +353,32 @@ class EditRequestView(OfficerSearchMixin, ReviewQueueView):
     column_sortable_list = ("id", "status", "submitted_at")
     column_default_sort = ("last_submitted_at", False)
     column_filters = (
-        FilterEqual(models.EditRequest.status, _l("Status"), options=[
-            (code, lazy_pgettext("status", code)) for code in models.EditRequest.FLOW.states]),
+        FilterEqual(
+            models.EditRequest.status,
+            _l("Status"),
+            options=[(code, lazy_pgettext("status", code)) for code in models.EditRequest.FLOW.states],
+        ),
         AssignedToMeFilter(models.EditRequest.reviewer, _l("Assigned")),
         OverdueFilter(models.EditRequest.due_on, _l("Decision due")),
     )
-    column_formatters = dict(ReviewQueueView.column_formatters,
-                             national_code=lambda v, c, m, n: m.officer.national_code)
-    column_formatters_export = dict(ReviewQueueView.column_formatters_export,
-                                    national_code=lambda v, c, m, n: m.officer.national_code,
-                                    officer=lambda v, c, m, n: m.officer.full_name)
+    column_formatters = dict(
+        ReviewQueueView.column_formatters, national_code=lambda v, c, m, n: m.officer.national_code
+    )
+    column_formatters_export = dict(
+        ReviewQueueView.column_formatters_export,
+        national_code=lambda v, c, m, n: m.officer.national_code,
+        officer=lambda v, c, m, n: m.officer.full_name,
+    )
     column_export_list = ("id", "officer", "national_code", "status", "submitted_at", "decided_at")
     export_columns = request_export_columns(models.EditRequest)
     column_details_exclude_list = ("changes", "previous")
 
     def base_query(self):
-        return (models.EditRequest.select(models.EditRequest, Officer)
-                .join(Officer, on=(models.EditRequest.officer == Officer.id)).switch(models.EditRequest))
-
-
-    def get_count_query(self):
-        return self.scope(models.EditRequest.select())
+        return (
+            models.EditRequest.select(models.EditRequest, Officer)
+            .join(Officer, on=(models.EditRequest.officer == Officer.id))
+            .switch(models.EditRequest)
+        )
 
     def review_context(self, item, form):
         context = super().review_context(item, form)
@@ -347,13 +390,17 @@ class EditRequestView(OfficerSearchMixin, ReviewQueueView):
     def officer_document_view(self):
         """A document in force of the officer of a request this staff member may see."""
         item = self._visible_request()
-        document = Document.get_or_none((Document.id == request.args.get("doc", type=int))
-                                        & (Document.officer == item.officer_id))
+        document = Document.get_or_none(
+            (Document.id == request.args.get("doc", type=int)) & (Document.officer == item.officer_id)
+        )
         if document is None:
             deny(404)
         return send_document(document, inline=request.args.get("inline") == "1")
 
 
 # The cartable of each reviewed type (models.REVIEWED_TYPES lists the types).
-CARTABLE_VIEWS = {QualificationRequest: QualificationView, models.Cooperation: CooperationView,
-                  models.EditRequest: EditRequestView}
+CARTABLE_VIEWS = {
+    QualificationRequest: QualificationView,
+    models.Cooperation: CooperationView,
+    models.EditRequest: EditRequestView,
+}

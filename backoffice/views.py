@@ -1,58 +1,40 @@
 """Back-office model views: reference data, staff, officers, notices, SMS, audit."""
+
 from __future__ import annotations
 
-from flask import abort, flash, has_request_context, request
+from flask import abort, flash, request
 from flask_admin import expose
 from flask_admin.actions import action
-from flask_admin.contrib.peewee.filters import BasePeeweeFilter, FilterEqual
-from flask_babel import gettext
+from flask_admin.contrib.peewee.filters import FilterEqual
+from flask_admin.form import BaseForm
+from flask_babel import gettext, lazy_pgettext
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from peewee import JOIN, fn
-from wtforms import PasswordField, SelectField, StringField, TextAreaField
+from wtforms import PasswordField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Optional
 
 import models
 import notify
-from models import (AuditLog, City, DegreeLevel, DocumentKind, FieldOfStudy, Notice, NoticeRead,
-                    Officer, Province, SmsOutbox, StaffUser, University)
-from publicforms.web import domain_message
+from models import (
+    AuditLog,
+    City,
+    DegreeLevel,
+    FieldOfStudy,
+    Notice,
+    NoticeRead,
+    Officer,
+    Province,
+    SmsOutbox,
+    StaffUser,
+    University,
+)
+from persian import normalize_mobile, normalize_text
+from web.errors import flash_error, show_error
 
-from .base import JalaliDateField, SecureModelView, cached_options, staff_actor
-
-
-class IdFilter(FilterEqual):
-    """Equality on a foreign key: only a number is a value (anything else is ignored)."""
-
-    def validate(self, value):
-        return str(value).isdigit()
-
-    def clean(self, value):
-        return int(value)
-
-
-def options_of(model, label="name"):
-    """(id, name) options for a filter on a foreign key, read when a page renders.
-
-    Flask-Admin also evaluates options when the view is built; outside a request
-    they are empty, so building the app never touches the database.
-    """
-    def options():
-        if not has_request_context():
-            return []
-        return cached_options(("options_of", model._meta.table_name, label), lambda: [
-            (row.id, getattr(row, label)) for row in model.select().order_by(getattr(model, label))])
-    return options
-
-
-def distinct_options(column):
-    def options():
-        if not has_request_context():
-            return []
-        return cached_options(("distinct_options", column.model._meta.table_name, column.name), lambda: [
-            (value, value) for (value,) in
-            column.model.select(column).distinct().order_by(column).limit(200).tuples()])
-    return options
+from .base import JalaliDateField, SecureModelView, exported_by_name, staff_actor
+from .export import ExportColumn
+from .filters import IdFilter, OfficerSearchMixin, QualifiedFilter, distinct_options, options_of
 
 
 class ReferenceView(SecureModelView):
@@ -60,7 +42,6 @@ class ReferenceView(SecureModelView):
 
     can_create = True
     can_edit = True
-    category = _l("Reference data")
     column_searchable_list = ("name",)
     column_default_sort = "name"
 
@@ -74,6 +55,7 @@ class UniversityView(ReferenceView):
     column_list = ("code", "name", "province")
     form_columns = ("code", "name", "name_en", "province")
     column_filters = (IdFilter(University.province, _l("Province"), options=options_of(Province)),)
+    export_columns = {"province": exported_by_name(University.province)}
 
     def base_query(self):
         return University.select(University, Province).join(Province)
@@ -82,8 +64,11 @@ class UniversityView(ReferenceView):
 class CityView(ReferenceView):
     column_list = ("name", "province", "university")
     form_columns = ("name", "name_en", "province", "university")
-    column_filters = (IdFilter(City.province, _l("Province"), options=options_of(Province)),
-                      IdFilter(City.university, _l("University"), options=options_of(University)))
+    column_filters = (
+        IdFilter(City.province, _l("Province"), options=options_of(Province)),
+        IdFilter(City.university, _l("University"), options=options_of(University)),
+    )
+    export_columns = {"province": exported_by_name(City.province), "university": exported_by_name(City.university)}
 
     def base_query(self):
         return City.select(City, Province, University).join(Province).switch(City).join(University)
@@ -113,22 +98,35 @@ class StaffView(SecureModelView):
 
     can_create = True
     can_edit = True
-    category = _l("Accounts")
     column_list = ("username", "full_name", "role", "university", "is_active", "created_at")
     column_searchable_list = ("username", "full_name")
-    column_filters = (FilterEqual(StaffUser.role, _l("Role"),
-                                  options=(("directorate", _l("Directorate")), ("university", _l("University reviewer")))),)
+    column_filters = (
+        FilterEqual(
+            StaffUser.role,
+            _l("Role"),
+            options=(("directorate", _l("Directorate")), ("university", _l("University reviewer"))),
+        ),
+    )
     form_columns = ("username", "full_name", "mobile", "role", "university", "is_active")
     form_overrides = {"role": SelectField}
-    form_args = {"role": {"choices": [("directorate", _l("Directorate")), ("university", _l("University reviewer"))]}}
+    form_args = {
+        "role": {
+            "choices": [
+                SelectChoice("directorate", _l("Directorate")),
+                SelectChoice("university", _l("University reviewer")),
+            ]
+        }
+    }
     form_extra_fields = {"new_password": PasswordField(_l("New password"), validators=[Optional()])}
     column_exclude_list = ("password_hash",)
     column_details_exclude_list = ("password_hash",)
     column_export_exclude_list = ("password_hash",)
+    export_columns = {"university": exported_by_name(StaffUser.university)}
 
     def base_query(self):
-        return StaffUser.select(StaffUser, University).join(University, on=(StaffUser.university == University.id),
-                                                            join_type=JOIN.LEFT_OUTER)
+        return StaffUser.select(StaffUser, University).join(
+            University, on=(StaffUser.university == University.id), join_type=JOIN.LEFT_OUTER
+        )
 
     def on_model_change(self, form, model, is_created):
         apply_new_password(form, model, is_created)
@@ -141,37 +139,6 @@ class StaffView(SecureModelView):
         if not model.is_active or form.new_password.data:
             models.end_all_sessions("staff", model.id)
         models.audit(staff_actor(), "staff_created" if is_created else "staff_changed", model)
-
-
-class QualifiedFilter(BasePeeweeFilter):
-    """Officers by status: qualified or not yet."""
-
-    def apply(self, query, value):
-        return query.where(Officer.qualified_at.is_null(value != "1"))
-
-    def operation(self):
-        return gettext("is")
-
-    def get_options(self, view):
-        return [("1", gettext("Qualified")), ("0", gettext("Not qualified yet"))]
-
-
-class OfficerSearchMixin:
-    """Search by an officer's national code, user code or name on views whose query
-    already joins the officer (Flask-Admin's own search would join it a second time)."""
-
-    search_placeholder_text = _l("National code, user code or name")
-
-    def init_search(self):
-        return True
-
-    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
-        count, query = super().get_list(page, sort_column, sort_desc, None, filters, execute=False,
-                                        page_size=page_size)
-        if search:
-            query = query.where(officer_search(search))
-            count = query.order_by().limit(None).offset(None).count() if count is not None else None
-        return count, (list(query) if execute else query)
 
 
 def apply_new_password(form, model, is_created) -> None:
@@ -189,9 +156,18 @@ def apply_new_password(form, model, is_created) -> None:
 class OfficerView(OfficerSearchMixin, SecureModelView):
     """Officers, for the directorate: national code and birth date are never editable here."""
 
-    category = _l("Accounts")
-    column_list = ("user_code", "national_code", "first_name", "last_name", "province", "city",
-                   "field_of_study", "degree_level", "qualified_at", "created_at")
+    column_list = (
+        "user_code",
+        "national_code",
+        "first_name",
+        "last_name",
+        "province",
+        "city",
+        "field_of_study",
+        "degree_level",
+        "qualified_at",
+        "created_at",
+    )
     column_details_exclude_list = ("password_hash",)
     column_sortable_list = ("user_code", "last_name", "qualified_at", "created_at")
     column_default_sort = ("created_at", True)
@@ -202,20 +178,30 @@ class OfficerView(OfficerSearchMixin, SecureModelView):
         IdFilter(Officer.degree_level, _l("Degree level"), options=options_of(DegreeLevel)),
         QualifiedFilter(Officer.qualified_at, _l("Status")),
     )
-    column_formatters = {"user_code": lambda v, c, m, n: Markup('<a href="{0}">{1}</a>').format(
-        v.get_url(".history_view", id=m.id), m.user_code)}
-    column_formatters_export = {"province": lambda v, c, m, n: m.province.name, "city": lambda v, c, m, n: m.city.name,
-                                "field_of_study": lambda v, c, m, n: m.field_of_study.name,
-                                "degree_level": lambda v, c, m, n: m.degree_level.name}
+    column_formatters = {
+        "user_code": lambda v, c, m, n: Markup('<a href="{0}">{1}</a>').format(
+            v.get_url(".history_view", id=m.id), m.user_code
+        )
+    }
+    column_formatters_export = {}  # the list's link on the user code is not exported
+    export_columns = {
+        name: exported_by_name(getattr(Officer, name))
+        for name in ("province", "city", "field_of_study", "degree_level")
+    }
     column_export_exclude_list = ("password_hash", "university")
 
     def base_query(self):
-        return (Officer.select(Officer, Province, City, FieldOfStudy, DegreeLevel)
-                .join(Province, on=(Officer.province == Province.id)).switch(Officer)
-                .join(City, on=(Officer.city == City.id)).switch(Officer)
-                .join(FieldOfStudy, on=(Officer.field_of_study == FieldOfStudy.id)).switch(Officer)
-                .join(DegreeLevel, on=(Officer.degree_level == DegreeLevel.id)).switch(Officer))
-
+        return (
+            Officer.select(Officer, Province, City, FieldOfStudy, DegreeLevel)
+            .join(Province, on=(Officer.province == Province.id))
+            .switch(Officer)
+            .join(City, on=(Officer.city == City.id))
+            .switch(Officer)
+            .join(FieldOfStudy, on=(Officer.field_of_study == FieldOfStudy.id))
+            .switch(Officer)
+            .join(DegreeLevel, on=(Officer.degree_level == DegreeLevel.id))
+            .switch(Officer)
+        )
 
     @expose("/history/")
     def history_view(self):
@@ -223,35 +209,42 @@ class OfficerView(OfficerSearchMixin, SecureModelView):
         officer = self.get_one(request.args.get("id"))
         if officer is None:
             abort(404)
-        entries = list(AuditLog.select().where((AuditLog.object_type == "officer") & (AuditLog.object_id == officer.id))
-                       .order_by(AuditLog.at))
-        return self.render("admin/officer_history.html", officer=officer, entries=entries,
-                           requests=models.officer_requests(officer), request_types=models.REVIEWED_TYPES)
+        entries = list(
+            AuditLog.select()
+            .where((AuditLog.object_type == "officer") & (AuditLog.object_id == officer.id))
+            .order_by(AuditLog.at)
+        )
+        return self.render(
+            "admin/officer_history.html",
+            officer=officer,
+            entries=entries,
+            requests=models.officer_requests(officer),
+            request_types=models.REVIEWED_TYPES,
+        )
 
 
-def officer_search(text: str):
-    """National code or user code (Persian digits accepted), or a part of the name."""
-    from persian import normalize_national_code, normalize_text, to_ascii_digits
-    value = to_ascii_digits(normalize_text(text))
-    digits = value.replace(" ", "")
-    if digits.isdigit():
-        return (Officer.national_code == normalize_national_code(digits)) | (Officer.user_code == digits)
-    clause = None
-    for word in value.split():
-        term = (Officer.first_name.contains(word)) | (Officer.last_name.contains(word))
-        clause = term if clause is None else clause & term
-    return clause if clause is not None else (Officer.id == -1)
+AUDIENCE_CHOICES = [
+    SelectChoice("all", _l("All officers")),
+    SelectChoice("province", _l("The officers of a province")),
+    SelectChoice("officer", _l("One officer (by national code)")),
+]
+AUDIENCE_LABELS = {choice.value: choice.label for choice in AUDIENCE_CHOICES}
 
 
-AUDIENCE_CHOICES = [("all", _l("All officers")), ("province", _l("The officers of a province")),
-                    ("officer", _l("One officer (by national code)"))]
+def audience_label(code: str) -> str:
+    return str(AUDIENCE_LABELS.get(code, code))
+
+
+def read_count():
+    """How many officers opened a notice: a subquery of the notice's row, for the list
+    and its export."""
+    return NoticeRead.select(fn.COUNT(NoticeRead.id)).where(NoticeRead.notice == Notice.id)
 
 
 class MessageView(SecureModelView):
     """Directorate notices; one row per notice whatever its audience."""
 
     can_create = True
-    category = _l("Notices")
     column_list = ("subject", "audience", "province", "created_at", "read")
     column_labels = {"read": _l("Read by")}
     column_default_sort = ("created_at", True)
@@ -259,54 +252,67 @@ class MessageView(SecureModelView):
     create_template = "admin/message_create.html"
 
     def base_query(self):
-        reads = (NoticeRead.select(fn.COUNT(NoticeRead.id)).where(NoticeRead.notice == Notice.id))
-        return (Notice.select(Notice, reads.alias("read_total"))
-                .where(Notice.kind == "directorate"))
+        return Notice.select(Notice, read_count().alias("read_total")).where(Notice.kind == "directorate")
 
-    def _format_read(view, context, model, name):
-        return getattr(model, "read_total", 0)
-
-    column_formatters = {"read": _format_read,
-                         "audience": lambda v, c, m, n: dict(AUDIENCE_CHOICES).get(m.audience, m.audience)}
-    column_formatters_export = {"read": lambda v, c, m, n: getattr(m, "read_total", 0),
-                                "audience": lambda v, c, m, n: str(dict(AUDIENCE_CHOICES).get(m.audience, m.audience))}
+    column_formatters = {
+        "read": lambda v, c, m, n: getattr(m, "read_total", 0),
+        "audience": lambda v, c, m, n: audience_label(m.audience),
+    }
+    column_formatters_export = {}
+    export_columns = {
+        "read": ExportColumn(read_count(), format=lambda count: count or 0),
+        "audience": ExportColumn(Notice.audience, format=audience_label, memo=True),
+        "province": exported_by_name(Notice.province),
+    }
 
     def scaffold_form(self):
-        from flask_admin.form import BaseForm
-
         class NoticeForm(BaseForm):
             subject = StringField(_l("Subject"), validators=[InputRequired()])
             body = TextAreaField(_l("Text"), validators=[InputRequired()], render_kw={"rows": 8})
             audience = SelectField(_l("Recipients"), choices=AUDIENCE_CHOICES)
             officer_national_code = StringField(_l("National code of the officer"))
             province = SelectField(_l("Province"), choices=[], validate_choice=False)
+
         return NoticeForm
 
     def create_form(self, obj=None):
         form = super().create_form(obj)
-        form.province.choices = [("", "")] + [(str(p.id), p.name) for p in Province.select().order_by(Province.name)]
+        form.province.choices = [SelectChoice("", "")] + [
+            SelectChoice(str(p.id), p.name) for p in Province.select().order_by(Province.name)
+        ]
         return form
 
     def create_model(self, form):
         province = Province.get_or_none(Province.id == form.province.data) if form.province.data else None
         try:
-            notice = models.send_notice(staff_actor(), form.subject.data, form.body.data, form.audience.data,
-                                        officer_national_code=form.officer_national_code.data or "",
-                                        province=province)
+            notice = models.send_notice(
+                staff_actor(),
+                form.subject.data,
+                form.body.data,
+                form.audience.data,
+                officer_national_code=form.officer_national_code.data or "",
+                province=province,
+            )
         except models.DomainError as error:
-            field = getattr(form, error.field or "", None)
-            if field is not None:
-                field.errors = list(field.errors) + [domain_message(error)]
-            flash(domain_message(error), "error")
+            show_error(form, error)
+            flash_error(error)
             return False
         return notice
 
 
 class SmsView(SecureModelView):
-    category = _l("Notices")
     column_list = ("to", "text", "status", "attempts", "last_error", "created_at", "sent_at")
-    column_filters = (FilterEqual(SmsOutbox.status, _l("Status"),
-                                  options=(("pending", "pending"), ("sent", "sent"), ("failed", "failed"))),)
+    column_filters = (
+        FilterEqual(
+            SmsOutbox.status,
+            _l("Status"),
+            options=(
+                ("pending", lazy_pgettext("sms status", "pending")),
+                ("sent", lazy_pgettext("sms status", "sent")),
+                ("failed", lazy_pgettext("sms status", "failed")),
+            ),
+        ),
+    )
     column_searchable_list = ("to",)
     column_default_sort = ("created_at", True)
 
@@ -317,11 +323,12 @@ class SmsView(SecureModelView):
 
 
 class AuditView(SecureModelView):
-    category = _l("Reports")
     column_list = ("at", "actor_kind", "actor_name", "ip", "action", "object_type", "object_id", "detail")
     column_searchable_list = ("action", "actor_name", "ip")
-    column_filters = (FilterEqual(AuditLog.action, _l("Action"), options=distinct_options(AuditLog.action)),
-                      FilterEqual(AuditLog.object_type, _l("Object"), options=distinct_options(AuditLog.object_type)))
+    column_filters = (
+        FilterEqual(AuditLog.action, _l("Action"), options=distinct_options(AuditLog.action)),
+        FilterEqual(AuditLog.object_type, _l("Object"), options=distinct_options(AuditLog.object_type)),
+    )
     column_default_sort = ("at", True)
 
 
@@ -330,18 +337,16 @@ class DistributorView(SecureModelView):
 
     can_create = True
     can_edit = True
-    category = _l("Accounts")
     column_list = ("username", "name", "kind", "manager_name", "manager_mobile", "is_active", "created_at")
     column_searchable_list = ("username", "name", "manager_mobile")
     form_columns = ("username", "name", "kind", "national_id", "manager_name", "manager_mobile", "is_active")
     form_overrides = {"kind": SelectField}
-    form_args = {"kind": {"choices": [("company", _l("Company")), ("guild", _l("Guild"))]}}
+    form_args = {"kind": {"choices": [SelectChoice("company", _l("Company")), SelectChoice("guild", _l("Guild"))]}}
     form_extra_fields = {"new_password": PasswordField(_l("New password"), validators=[Optional()])}
     column_details_exclude_list = ("password_hash",)
     column_export_exclude_list = ("password_hash",)
 
     def on_model_change(self, form, model, is_created):
-        from persian import normalize_mobile, normalize_text
         mobile = normalize_mobile(model.manager_mobile)
         if not mobile:
             raise ValueError(gettext("Enter a mobile number like 09121234567."))
@@ -356,21 +361,30 @@ class DistributorView(SecureModelView):
 
 
 class BranchView(SecureModelView):
-    category = _l("Accounts")
     column_list = ("name", "distributor", "province", "city", "created_at")
     column_searchable_list = ("name",)
     column_filters = (IdFilter(models.Branch.province, _l("Province"), options=options_of(Province)),)
+    export_columns = {
+        "distributor": ExportColumn(models.Distributor.name),
+        "province": exported_by_name(models.Branch.province),
+        "city": exported_by_name(models.Branch.city),
+    }
 
     def base_query(self):
-        return (models.Branch.select(models.Branch, models.Distributor, Province, City)
-                .join(models.Distributor).switch(models.Branch).join(Province).switch(models.Branch)
-                .join(City).switch(models.Branch))
+        return (
+            models.Branch.select(models.Branch, models.Distributor, Province, City)
+            .join(models.Distributor)
+            .switch(models.Branch)
+            .join(Province)
+            .switch(models.Branch)
+            .join(City)
+            .switch(models.Branch)
+        )
 
 
 class SettingView(SecureModelView):
     can_create = True
     can_edit = True
-    category = _l("Reference data")
     column_list = ("key", "value")
     form_columns = ("key", "value")
     column_descriptions = {"key": _l("sla_working_days: working days a university has to decide")}
@@ -379,30 +393,7 @@ class SettingView(SecureModelView):
 class HolidayView(SecureModelView):
     can_create = True
     can_edit = True
-    category = _l("Reference data")
     column_list = ("date", "name")
     form_columns = ("date", "name")
     form_overrides = {"date": JalaliDateField}
     column_default_sort = ("date", True)
-
-
-def register_views(admin) -> None:
-    from .requests import CARTABLE_VIEWS
-    for model in models.REVIEWED_TYPES:
-        admin.add_view(CARTABLE_VIEWS[model](model, name=_l(model.TITLE), endpoint=model.REQUEST_TYPE,
-                                             category=_l("Cartable")))
-    admin.add_view(OfficerView(Officer, name=_l("Officers"), endpoint="officer"))
-    admin.add_view(DistributorView(models.Distributor, name=_l("Distributors"), endpoint="distributor"))
-    admin.add_view(BranchView(models.Branch, name=_l("Branches"), endpoint="branch"))
-    admin.add_view(StaffView(StaffUser, name=_l("Staff"), endpoint="staff"))
-    admin.add_view(MessageView(Notice, name=_l("Notices"), endpoint="message"))
-    admin.add_view(SmsView(SmsOutbox, name=_l("SMS outbox"), endpoint="sms"))
-    admin.add_view(AuditView(AuditLog, name=_l("Audit log"), endpoint="audit"))
-    admin.add_view(ProvinceView(Province, name=_l("Provinces"), endpoint="province"))
-    admin.add_view(CityView(City, name=_l("Cities"), endpoint="city"))
-    admin.add_view(UniversityView(University, name=_l("Universities"), endpoint="university"))
-    admin.add_view(FieldView(FieldOfStudy, name=_l("Fields of study"), endpoint="field"))
-    admin.add_view(DegreeView(DegreeLevel, name=_l("Degree levels"), endpoint="degree"))
-    admin.add_view(DocumentKindView(DocumentKind, name=_l("Document kinds"), endpoint="documentkind"))
-    admin.add_view(SettingView(models.Setting, name=_l("Settings"), endpoint="setting"))
-    admin.add_view(HolidayView(models.Holiday, name=_l("Official holidays"), endpoint="holiday"))

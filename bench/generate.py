@@ -20,6 +20,7 @@ planner statistics are refreshed (ANALYZE).
 The target database is emptied first (SQLite: the file is replaced; PostgreSQL: the
 public schema is dropped and created again).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,8 +38,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import models  # noqa: E402
-import persian  # noqa: E402
 from models import db  # noqa: E402
+from tests.helpers import national_code  # noqa: E402
 
 BENCH_PASSWORD = "Bench-Pass-2024!"
 DIRECTOR = "bench-director"
@@ -46,8 +47,18 @@ CHUNK_OFFICERS = 5_000
 BASE_OFFICERS, BASE_REQUESTS, BASE_BRANCHES, BASE_EDITS = 300_000, 1_000_000, 50_000, 20_000
 START = dt.datetime(2017, 3, 21, 8, 0, 0)
 NOW = models.utcnow().replace(microsecond=0)  # waiting requests are recent whenever it runs
-BIG_TABLES = ("officer", "qualification_request", "request_event", "notice", "document", "distributor",
-              "branch", "cooperation", "edit_request", "staff_user")
+BIG_TABLES = (
+    "officer",
+    "qualification_request",
+    "request_event",
+    "notice",
+    "document",
+    "distributor",
+    "branch",
+    "cooperation",
+    "edit_request",
+    "staff_user",
+)
 
 
 def default_sqlite_url(scale: float) -> str:
@@ -56,9 +67,6 @@ def default_sqlite_url(scale: float) -> str:
 
 def reviewer_name(university_code: str, n: int) -> str:
     return f"bench-rev-{university_code}-{n}"
-
-
-national_code = persian.national_code_for  # a valid code made from a number
 
 
 class Loader:
@@ -94,8 +102,7 @@ class Loader:
 def _copy_text(value) -> str:
     if value is None:
         return "\\N"
-    return (str(value).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
-            .replace("\r", "\\r"))
+    return str(value).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
 FOREIGN_KEYS = []
@@ -108,7 +115,8 @@ def drop_foreign_keys() -> None:
         return
     cursor = db.execute_sql(
         "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
-        "WHERE contype = 'f' AND connamespace = 'public'::regnamespace")
+        "WHERE contype = 'f' AND connamespace = 'public'::regnamespace"
+    )
     FOREIGN_KEYS[:] = cursor.fetchall()
     for table, name, _definition in FOREIGN_KEYS:
         db.execute_sql(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
@@ -173,6 +181,7 @@ def weighted_cities(rng):
 
 def generate(url: str, scale: float, seed: int = 20251201, quiet: bool = False) -> dict:
     from argon2 import PasswordHasher
+
     started = time.monotonic()
     rng = random.Random(seed)
     reset_database(url)
@@ -205,13 +214,27 @@ def generate(url: str, scale: float, seed: int = 20251201, quiet: bool = False) 
     for university in universities:
         reviewers[university.id] = []
         for n in (1, 2):
-            staff_rows.append((next_staff, reviewer_name(university.code, n), f"کارشناس {university.name}",
-                               password_hash, "university", university.id, "", True, _ts(START)))
+            staff_rows.append(
+                (
+                    next_staff,
+                    reviewer_name(university.code, n),
+                    f"کارشناس {university.name}",
+                    password_hash,
+                    "university",
+                    university.id,
+                    "",
+                    True,
+                    _ts(START),
+                )
+            )
             reviewers[university.id].append(next_staff)
             next_staff += 1
     with db.atomic():
-        loader.insert(models.StaffUser, ["id", "username", "full_name", "password_hash", "role", "university",
-                                         "mobile", "is_active", "created_at"], staff_rows)
+        loader.insert(
+            models.StaffUser,
+            ["id", "username", "full_name", "password_hash", "role", "university", "mobile", "is_active", "created_at"],
+            staff_rows,
+        )
 
     # How many requests each officer filed: 1 + a skewed extra, adjusted to the exact total.
     ks = [1 + min(11, int(rng.expovariate(1 / max(0.01, n_requests / n_officers - 1)))) for _ in range(n_officers)]
@@ -225,21 +248,95 @@ def generate(url: str, scale: float, seed: int = 20251201, quiet: bool = False) 
             ks[i] -= 1
             difference += 1
 
-    officer_fields = ["id", "user_code", "national_code", "birth_date", "first_name", "last_name", "father_name",
-                      "gender", "mobile", "email", "address", "postal_code", "province", "city",
-                      "field_of_study", "degree_level", "password_hash", "is_active", "university",
-                      "qualified_at", "qualification_number", "created_at", "legacy"]
-    request_fields = ["id", "officer", "status", "university", "reviewer", "created_at", "submitted_at",
-                      "last_submitted_at", "decided_at", "decision_note", "reject_reason", "clock_used_days",
-                      "due_on", "city", "field_of_study", "degree_level", "qualification_number"]
-    event_fields = ["request_type", "request_id", "action", "from_status", "to_status", "actor_kind", "actor_id",
-                    "actor_name", "note", "reason", "university_id", "at"]
+    officer_fields = [
+        "id",
+        "user_code",
+        "national_code",
+        "birth_date",
+        "first_name",
+        "last_name",
+        "father_name",
+        "gender",
+        "mobile",
+        "email",
+        "address",
+        "postal_code",
+        "province",
+        "city",
+        "field_of_study",
+        "degree_level",
+        "password_hash",
+        "is_active",
+        "university",
+        "qualified_at",
+        "qualification_number",
+        "created_at",
+        "legacy",
+    ]
+    request_fields = [
+        "id",
+        "officer",
+        "status",
+        "university",
+        "reviewer",
+        "created_at",
+        "submitted_at",
+        "last_submitted_at",
+        "decided_at",
+        "decision_note",
+        "reject_reason",
+        "clock_used_days",
+        "due_on",
+        "city",
+        "field_of_study",
+        "degree_level",
+        "qualification_number",
+    ]
+    event_fields = [
+        "request_type",
+        "request_id",
+        "action",
+        "from_status",
+        "to_status",
+        "actor_kind",
+        "actor_id",
+        "actor_name",
+        "note",
+        "reason",
+        "university_id",
+        "at",
+    ]
     notice_fields = ["subject", "body", "audience", "officer", "kind", "created_at"]
-    document_fields = ["officer", "request_type", "request_id", "kind", "storage_name", "display_name",
-                       "content_type", "size", "sha256", "uploaded_at"]
+    document_fields = [
+        "officer",
+        "request_type",
+        "request_id",
+        "kind",
+        "storage_name",
+        "display_name",
+        "content_type",
+        "size",
+        "sha256",
+        "uploaded_at",
+    ]
     first_names = ["مریم", "علی", "زهرا", "محمد", "فاطمه", "حسین", "سارا", "رضا", "نرگس", "مهدی", "لیلا", "امیر"]
-    last_names = ["احمدی", "محمدی", "حسینی", "رضایی", "کریمی", "موسوی", "جعفری", "صادقی", "رحیمی", "کاظمی",
-                  "قاسمی", "هاشمی", "نوری", "یزدانی", "شریفی"]
+    last_names = [
+        "احمدی",
+        "محمدی",
+        "حسینی",
+        "رضایی",
+        "کریمی",
+        "موسوی",
+        "جعفری",
+        "صادقی",
+        "رحیمی",
+        "کاظمی",
+        "قاسمی",
+        "هاشمی",
+        "نوری",
+        "یزدانی",
+        "شریفی",
+    ]
     span = (NOW - START).total_seconds()
     qualified, request_id, officer_id = [], 0, 0
     officer_university = {}
@@ -247,7 +344,8 @@ def generate(url: str, scale: float, seed: int = 20251201, quiet: bool = False) 
 
     def moment(base, low_days, high_days):
         return (base + dt.timedelta(seconds=rng.randint(int(low_days * 86400), int(high_days * 86400)))).replace(
-            microsecond=0)
+            microsecond=0
+        )
 
     for chunk_start in range(0, n_officers, CHUNK_OFFICERS):
         officers, requests_, events, notices, documents = [], [], [], [], []
@@ -260,8 +358,17 @@ def generate(url: str, scale: float, seed: int = 20251201, quiet: bool = False) 
             created = (START + dt.timedelta(seconds=rng.random() * span * 0.9 / max(1, k / 3))).replace(microsecond=0)
             university = city.university_id
             roll = rng.random()
-            last_status = ("approved" if roll < 0.65 else "rejected" if roll < 0.73 else "submitted" if roll < 0.85
-                           else "deficient" if roll < 0.91 else "draft")
+            last_status = (
+                "approved"
+                if roll < 0.65
+                else "rejected"
+                if roll < 0.73
+                else "submitted"
+                if roll < 0.85
+                else "deficient"
+                if roll < 0.91
+                else "draft"
+            )
             t = moment(created, 0, 3)
             qualified_at = qualification_number = None
             for j in range(k):
@@ -281,27 +388,98 @@ def generate(url: str, scale: float, seed: int = 20251201, quiet: bool = False) 
                         submitted = (NOW - dt.timedelta(seconds=rng.randint(3600, 60 * 86400))).replace(microsecond=0)
                         created_r = submitted - dt.timedelta(hours=2)
                     last = submitted
-                    events.append(("qualification", request_id, "submit", "draft", "submitted", "officer", officer_id,
-                                   "", "", "", university, _ts(submitted)))
+                    events.append(
+                        (
+                            "qualification",
+                            request_id,
+                            "submit",
+                            "draft",
+                            "submitted",
+                            "officer",
+                            officer_id,
+                            "",
+                            "",
+                            "",
+                            university,
+                            _ts(submitted),
+                        )
+                    )
                     if status in ("approved", "rejected") and rng.random() < 0.2:
                         deficient_at = moment(submitted, 1, 10)
                         last = moment(deficient_at, 1, 10)
-                        events.append(("qualification", request_id, "deficiency", "submitted", "deficient", "staff",
-                                       reviewer, "", deficiency_note, "illegible_document", university,
-                                       _ts(deficient_at)))
-                        events.append(("qualification", request_id, "resubmit", "deficient", "submitted", "officer",
-                                       officer_id, "", "", "", university, _ts(last)))
-                        notices.append(("درخواست احراز صلاحیت شما نیاز به اصلاح دارد", deficiency_note, "officer",
-                                        officer_id, "decision", _ts(deficient_at)))
+                        events.append(
+                            (
+                                "qualification",
+                                request_id,
+                                "deficiency",
+                                "submitted",
+                                "deficient",
+                                "staff",
+                                reviewer,
+                                "",
+                                deficiency_note,
+                                "illegible_document",
+                                university,
+                                _ts(deficient_at),
+                            )
+                        )
+                        events.append(
+                            (
+                                "qualification",
+                                request_id,
+                                "resubmit",
+                                "deficient",
+                                "submitted",
+                                "officer",
+                                officer_id,
+                                "",
+                                "",
+                                "",
+                                university,
+                                _ts(last),
+                            )
+                        )
+                        notices.append(
+                            (
+                                "درخواست احراز صلاحیت شما نیاز به اصلاح دارد",
+                                deficiency_note,
+                                "officer",
+                                officer_id,
+                                "decision",
+                                _ts(deficient_at),
+                            )
+                        )
                     if status == "submitted":
                         due = (last + dt.timedelta(days=14)).date()
                     elif status == "deficient":
                         row_reviewer, note = reviewer, deficiency_note
                         at = moment(submitted, 1, 10)
-                        events.append(("qualification", request_id, "deficiency", "submitted", "deficient", "staff",
-                                       reviewer, "", note, "missing_document", university, _ts(at)))
-                        notices.append(("درخواست احراز صلاحیت شما نیاز به اصلاح دارد", note, "officer", officer_id,
-                                        "decision", _ts(at)))
+                        events.append(
+                            (
+                                "qualification",
+                                request_id,
+                                "deficiency",
+                                "submitted",
+                                "deficient",
+                                "staff",
+                                reviewer,
+                                "",
+                                note,
+                                "missing_document",
+                                university,
+                                _ts(at),
+                            )
+                        )
+                        notices.append(
+                            (
+                                "درخواست احراز صلاحیت شما نیاز به اصلاح دارد",
+                                note,
+                                "officer",
+                                officer_id,
+                                "decision",
+                                _ts(at),
+                            )
+                        )
                     else:
                         decided = moment(last, 1, 30)
                         row_reviewer = reviewer
@@ -311,29 +489,98 @@ def generate(url: str, scale: float, seed: int = 20251201, quiet: bool = False) 
                             qualified_at, qualification_number = decided, number
                         else:
                             note, reason = "رشته تحصیلی با شرایط همخوانی ندارد.", "ineligible"
-                        events.append(("qualification", request_id, action, "submitted", status, "staff", reviewer,
-                                       "", note, reason, university, _ts(decided)))
-                        notices.append(("نتیجه درخواست احراز صلاحیت", f"درخواست شماره {request_id} بررسی شد.",
-                                        "officer", officer_id, "decision", _ts(decided)))
+                        events.append(
+                            (
+                                "qualification",
+                                request_id,
+                                action,
+                                "submitted",
+                                status,
+                                "staff",
+                                reviewer,
+                                "",
+                                note,
+                                reason,
+                                university,
+                                _ts(decided),
+                            )
+                        )
+                        notices.append(
+                            (
+                                "نتیجه درخواست احراز صلاحیت",
+                                f"درخواست شماره {request_id} بررسی شد.",
+                                "officer",
+                                officer_id,
+                                "decision",
+                                _ts(decided),
+                            )
+                        )
                         t = moment(decided, 5, 120)
-                requests_.append((request_id, officer_id, status, university if status != "draft" else None,
-                                  row_reviewer, _ts(created_r), _ts(submitted), _ts(last), _ts(decided), note, reason,
-                                  rng.randint(1, 9) if decided else 0, _ts(due) if due else None,
-                                  city.id if submitted else None, field if submitted else None,
-                                  degree if submitted else None, number or None))
+                requests_.append(
+                    (
+                        request_id,
+                        officer_id,
+                        status,
+                        university if status != "draft" else None,
+                        row_reviewer,
+                        _ts(created_r),
+                        _ts(submitted),
+                        _ts(last),
+                        _ts(decided),
+                        note,
+                        reason,
+                        rng.randint(1, 9) if decided else 0,
+                        _ts(due) if due else None,
+                        city.id if submitted else None,
+                        field if submitted else None,
+                        degree if submitted else None,
+                        number or None,
+                    )
+                )
                 if j == k - 1:
                     for kind in kinds[:4]:
-                        documents.append((officer_id, "qualification", request_id, kind, f"{request_id:08x}{kind:04x}"
-                                          + "0" * 20, "مدرک.pdf", "application/pdf", 48_213, "0" * 64,
-                                          _ts(created_r)))
+                        documents.append(
+                            (
+                                officer_id,
+                                "qualification",
+                                request_id,
+                                kind,
+                                f"{request_id:08x}{kind:04x}" + "0" * 20,
+                                "مدرک.pdf",
+                                "application/pdf",
+                                48_213,
+                                "0" * 64,
+                                _ts(created_r),
+                            )
+                        )
             national = national_code(officer_id * 3 + 100_000_000 % 7)
-            officers.append((officer_id, str(10_000_000 + officer_id * 263), national,
-                             _ts(dt.date(1960 + officer_id % 40, 1 + officer_id % 12, 1 + officer_id % 28)),
-                             rng.choice(first_names), rng.choice(last_names), "علی", rng.choice(("male", "female")),
-                             f"0912{officer_id:07d}", "", "خیابان آزادی، پلاک ۱۰", "1314567890",
-                             city.province_id, city.id, field, degree, password_hash, True,
-                             university if qualified_at else None, _ts(qualified_at), qualification_number,
-                             _ts(created), False))
+            officers.append(
+                (
+                    officer_id,
+                    str(10_000_000 + officer_id * 263),
+                    national,
+                    _ts(dt.date(1960 + officer_id % 40, 1 + officer_id % 12, 1 + officer_id % 28)),
+                    rng.choice(first_names),
+                    rng.choice(last_names),
+                    "علی",
+                    rng.choice(("male", "female")),
+                    f"0912{officer_id:07d}",
+                    "",
+                    "خیابان آزادی، پلاک ۱۰",
+                    "1314567890",
+                    city.province_id,
+                    city.id,
+                    field,
+                    degree,
+                    password_hash,
+                    True,
+                    university if qualified_at else None,
+                    _ts(qualified_at),
+                    qualification_number,
+                    _ts(created),
+                    False,
+                )
+            )
             if qualified_at:
                 qualified.append(officer_id)
                 officer_university[officer_id] = university
@@ -349,56 +596,155 @@ def generate(url: str, scale: float, seed: int = 20251201, quiet: bool = False) 
     # Directorate notices to everyone and to provinces.
     provinces = [p.id for p in models.Province.select()]
     with db.atomic():
-        loader.insert(models.Notice, ["subject", "body", "audience", "province", "kind", "created_at"],
-                      [("اطلاعیه", "متن اطلاعیه اداره کل", "all" if i % 3 == 0 else "province",
-                        None if i % 3 == 0 else rng.choice(provinces), "directorate",
-                        _ts(moment(START, 0, span / 86400))) for i in range(60)])
+        loader.insert(
+            models.Notice,
+            ["subject", "body", "audience", "province", "kind", "created_at"],
+            [
+                (
+                    "اطلاعیه",
+                    "متن اطلاعیه اداره کل",
+                    "all" if i % 3 == 0 else "province",
+                    None if i % 3 == 0 else rng.choice(provinces),
+                    "directorate",
+                    _ts(moment(START, 0, span / 86400)),
+                )
+                for i in range(60)
+            ],
+        )
 
     # Distributors, branches and one cooperation per branch.
     n_distributors = max(10, int(n_branches / 2.5))
     rng.shuffle(qualified)
     pool = iter(qualified)
-    coop_fields = ["id", "branch", "distributor", "officer", "status", "university", "reviewer", "created_at",
-                   "submitted_at", "last_submitted_at", "decided_at", "started_at", "ended_at", "end_reason",
-                   "rejected_by", "due_on"]
+    coop_fields = [
+        "id",
+        "branch",
+        "distributor",
+        "officer",
+        "status",
+        "university",
+        "reviewer",
+        "created_at",
+        "submitted_at",
+        "last_submitted_at",
+        "decided_at",
+        "started_at",
+        "ended_at",
+        "end_reason",
+        "rejected_by",
+        "due_on",
+    ]
     for chunk_start in range(0, n_branches, 10_000):
         distributors, branches, cooperations, events = [], [], [], []
         for branch_id in range(chunk_start + 1, min(n_branches, chunk_start + 10_000) + 1):
             distributor_id = 1 + (branch_id - 1) % n_distributors
             if branch_id <= n_distributors:
-                distributors.append((distributor_id, f"dist{distributor_id}", password_hash,
-                                     f"شرکت تجهیزات پزشکی {distributor_id}", "company" if distributor_id % 4 else "guild",
-                                     "", "مدیر", f"0935{distributor_id:07d}", True, _ts(START)))
+                distributors.append(
+                    (
+                        distributor_id,
+                        f"dist{distributor_id}",
+                        password_hash,
+                        f"شرکت تجهیزات پزشکی {distributor_id}",
+                        "company" if distributor_id % 4 else "guild",
+                        "",
+                        "مدیر",
+                        f"0935{distributor_id:07d}",
+                        True,
+                        _ts(START),
+                    )
+                )
             city = rng.choices(cities, city_weights)[0]
-            branches.append((branch_id, distributor_id, f"شعبه {branch_id}", city.province_id, city.id,
-                             "خیابان انقلاب، پلاک ۵", True, _ts(START)))
+            branches.append(
+                (
+                    branch_id,
+                    distributor_id,
+                    f"شعبه {branch_id}",
+                    city.province_id,
+                    city.id,
+                    "خیابان انقلاب، پلاک ۵",
+                    True,
+                    _ts(START),
+                )
+            )
             officer = next(pool, None)
             if officer is None:
                 continue
             roll = rng.random()
-            status = ("active" if roll < 0.70 else "ended" if roll < 0.85 else "pending_university" if roll < 0.90
-                      else "pending_officer" if roll < 0.93 else "rejected")
+            status = (
+                "active"
+                if roll < 0.70
+                else "ended"
+                if roll < 0.85
+                else "pending_university"
+                if roll < 0.90
+                else "pending_officer"
+                if roll < 0.93
+                else "rejected"
+            )
             nominated = moment(START, 30, span / 86400 - 10)
             accepted = moment(nominated, 0, 5)
             decided = moment(accepted, 1, 20) if status in ("active", "ended", "rejected") else None
             university = city.university_id
             reviewer = rng.choice(reviewers[university]) if decided else None
             ended = moment(decided, 30, 400) if status == "ended" else None
-            cooperations.append((branch_id, branch_id, distributor_id, officer, status, university, reviewer,
-                                 _ts(nominated), _ts(nominated),
-                                 _ts(accepted if status != "pending_officer" else nominated), _ts(decided),
-                                 _ts(decided) if status in ("active", "ended") else None, _ts(ended),
-                                 "released" if ended else "", "university" if status == "rejected" else "",
-                                 _ts((accepted + dt.timedelta(days=14)).date()) if status == "pending_university"
-                                 else None))
-            events.append(("cooperation", branch_id, "nominate", "", "pending_officer", "distributor", distributor_id,
-                           "", "", "", university, _ts(nominated)))
+            cooperations.append(
+                (
+                    branch_id,
+                    branch_id,
+                    distributor_id,
+                    officer,
+                    status,
+                    university,
+                    reviewer,
+                    _ts(nominated),
+                    _ts(nominated),
+                    _ts(accepted if status != "pending_officer" else nominated),
+                    _ts(decided),
+                    _ts(decided) if status in ("active", "ended") else None,
+                    _ts(ended),
+                    "released" if ended else "",
+                    "university" if status == "rejected" else "",
+                    _ts((accepted + dt.timedelta(days=14)).date()) if status == "pending_university" else None,
+                )
+            )
+            events.append(
+                (
+                    "cooperation",
+                    branch_id,
+                    "nominate",
+                    "",
+                    "pending_officer",
+                    "distributor",
+                    distributor_id,
+                    "",
+                    "",
+                    "",
+                    university,
+                    _ts(nominated),
+                )
+            )
         with db.atomic():
-            loader.insert(models.Distributor, ["id", "username", "password_hash", "name", "kind", "national_id",
-                                               "manager_name", "manager_mobile", "is_active", "created_at"],
-                          distributors)
-            loader.insert(models.Branch, ["id", "distributor", "name", "province", "city", "address", "is_active",
-                                          "created_at"], branches)
+            loader.insert(
+                models.Distributor,
+                [
+                    "id",
+                    "username",
+                    "password_hash",
+                    "name",
+                    "kind",
+                    "national_id",
+                    "manager_name",
+                    "manager_mobile",
+                    "is_active",
+                    "created_at",
+                ],
+                distributors,
+            )
+            loader.insert(
+                models.Branch,
+                ["id", "distributor", "name", "province", "city", "address", "is_active", "created_at"],
+                branches,
+            )
             loader.insert(models.Cooperation, coop_fields, cooperations)
             loader.insert(models.RequestEvent, event_fields, events)
     log(f"branches {n_branches:,}, rows {loader.rows:,}")
@@ -407,20 +753,46 @@ def generate(url: str, scale: float, seed: int = 20251201, quiet: bool = False) 
     edits = []
     for edit_id, officer in enumerate(qualified[-n_edits:], start=1):
         roll = rng.random()
-        status = ("approved" if roll < 0.6 else "rejected" if roll < 0.7 else "submitted" if roll < 0.9
-                  else "deficient")
+        status = "approved" if roll < 0.6 else "rejected" if roll < 0.7 else "submitted" if roll < 0.9 else "deficient"
         submitted = moment(START, 60, span / 86400 - 1)
         decided = moment(submitted, 1, 20) if status in ("approved", "rejected") else None
         university = officer_university[officer]
-        edits.append((edit_id, officer, status, university,
-                      rng.choice(reviewers[university]) if status != "submitted" else None, _ts(submitted),
-                      _ts(submitted), _ts(submitted), _ts(decided), '{"mobile": "09120000000"}', "{}",
-                      _ts((submitted + dt.timedelta(days=14)).date()) if status == "submitted" else None))
+        edits.append(
+            (
+                edit_id,
+                officer,
+                status,
+                university,
+                rng.choice(reviewers[university]) if status != "submitted" else None,
+                _ts(submitted),
+                _ts(submitted),
+                _ts(submitted),
+                _ts(decided),
+                '{"mobile": "09120000000"}',
+                "{}",
+                _ts((submitted + dt.timedelta(days=14)).date()) if status == "submitted" else None,
+            )
+        )
     with db.atomic():
         for i in range(0, len(edits), 10_000):
-            loader.insert(models.EditRequest, ["id", "officer", "status", "university", "reviewer", "created_at",
-                                               "submitted_at", "last_submitted_at", "decided_at", "changes",
-                                               "previous", "due_on"], edits[i:i + 10_000])
+            loader.insert(
+                models.EditRequest,
+                [
+                    "id",
+                    "officer",
+                    "status",
+                    "university",
+                    "reviewer",
+                    "created_at",
+                    "submitted_at",
+                    "last_submitted_at",
+                    "decided_at",
+                    "changes",
+                    "previous",
+                    "due_on",
+                ],
+                edits[i : i + 10_000],
+            )
     del edits
     log(f"edit requests {min(n_edits, len(qualified)):,}; rebuilding indexes")
 
@@ -432,16 +804,25 @@ def generate(url: str, scale: float, seed: int = 20251201, quiet: bool = False) 
     else:
         for model in models.ALL_MODELS:
             table = model._meta.table_name
-            db.execute_sql(f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
-                           f"COALESCE((SELECT MAX(id) FROM \"{table}\"), 0) + 1, false)")
+            db.execute_sql(
+                f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
+                f'COALESCE((SELECT MAX(id) FROM "{table}"), 0) + 1, false)'
+            )
         # VACUUM sets the visibility map, so index-only scans need no table reads (autovacuum
         # does the same on a live database).
         db.execute_sql("VACUUM ANALYZE")
     db.close()
-    summary = {"url": url, "scale": scale, "officers": n_officers, "requests": request_id,
-               "branches": n_branches, "rows": loader.rows, "seconds": round(time.monotonic() - started, 1),
-               "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-               "generated_at": dt.datetime.now().isoformat(timespec="seconds")}
+    summary = {
+        "url": url,
+        "scale": scale,
+        "officers": n_officers,
+        "requests": request_id,
+        "branches": n_branches,
+        "rows": loader.rows,
+        "seconds": round(time.monotonic() - started, 1),
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "generated_at": dt.datetime.now().isoformat(timespec="seconds"),
+    }
     log(json.dumps(summary))
     return summary
 

@@ -13,6 +13,7 @@ rows/s, the wall time per phase and the peak RSS.
 
 Runs: a dry run, the import, and a second import (which must import nothing).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,22 +32,20 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import models  # noqa: E402
-import persian  # noqa: E402
 from models import legacy  # noqa: E402
 from models.accounts import aspnet_membership_hash  # noqa: E402
+from tests.helpers import national_code  # noqa: E402
 
 FIRST_NAMES = ["علی", "محمد", "مریم", "زهرا", "رضا", "فاطمه", "حسین", "سارا", "مهدی", "نرگس", "امیر", "لیلا"]
 LAST_NAMES = ["احمدی", "محمدی", "کریمی", "رضایی", "حسینی", "موسوی", "جعفری", "کاظمی", "یزدانی", "نیک‌پور"]
 ARABIC = str.maketrans({"ی": "ي", "ک": "ك"})
 
 
-national_code = persian.national_code_for  # a valid code made from a number
-
-
 def reference_names():
     def rows(name):
         with open(ROOT / "data" / name, encoding="utf-8-sig", newline="") as handle:
             return list(csv.DictReader(handle))
+
     provinces = {r["code"]: r["name_fa"] for r in rows("provinces.csv")}
     cities = [(provinces[r["province_code"]], r["name_fa"]) for r in rows("cities.csv")]
     fields = [r["name_fa"] for r in rows("fields.csv") if r["eligible"] == "1"]
@@ -62,8 +61,9 @@ def password_columns(rng: random.Random, index: int):
     return "0", password, ""
 
 
-def generate(directory: Path, officers: int, distributors: int, branches: int, contracts: int,
-             bad_percent: float, seed: int = 6) -> dict:
+def generate(
+    directory: Path, officers: int, distributors: int, branches: int, contracts: int, bad_percent: float, seed: int = 6
+) -> dict:
     """Write the four files; return how many rows of each kind were made bad on purpose."""
     rng = random.Random(seed)
     cities, fields, degrees = reference_names()
@@ -71,7 +71,7 @@ def generate(directory: Path, officers: int, distributors: int, branches: int, c
     is_bad = lambda: rng.random() * 100 < bad_percent  # noqa: E731
 
     def writer(name):
-        handle = open(directory / name, "w", encoding="utf-8-sig", newline="")
+        handle = open(directory / name, "w", encoding="utf-8-sig", newline="")  # noqa: SIM115  (the caller closes it)
         out = csv.writer(handle)
         out.writerow(legacy.COLUMNS[name])
         return handle, out
@@ -84,13 +84,29 @@ def generate(directory: Path, officers: int, distributors: int, branches: int, c
         if i % 7 == 0:  # Arabic ي/ك typed by old keyboards
             province, city = province.translate(ARABIC), city.translate(ARABIC)
         fmt, password, salt = password_columns(rng, i)
-        row = [str(50_000_000 + i), national_code(100_000 + i * 3),
-               f"{rng.randint(1335, 1382)}/{rng.randint(1, 12):02d}/{rng.randint(1, 29):02d}",
-               rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES), rng.choice(FIRST_NAMES),
-               rng.choice(("male", "female")), str(rng.randint(1, 999999)), f"0912{rng.randint(0, 9999999):07d}",
-               "", "", f"{city}، خیابان {rng.choice(LAST_NAMES)}، پلاک {rng.randint(1, 200)}",
-               f"{rng.randint(1, 9)}{rng.randint(0, 999999999):09d}", province, city, rng.choice(fields),
-               rng.choice(degrees), fmt, password, salt, "1" if i in contract_set or rng.random() < 0.7 else "0"]
+        row = [
+            str(50_000_000 + i),
+            national_code(100_000 + i * 3),
+            f"{rng.randint(1335, 1382)}/{rng.randint(1, 12):02d}/{rng.randint(1, 29):02d}",
+            rng.choice(FIRST_NAMES),
+            rng.choice(LAST_NAMES),
+            rng.choice(FIRST_NAMES),
+            rng.choice(("male", "female")),
+            str(rng.randint(1, 999999)),
+            f"0912{rng.randint(0, 9999999):07d}",
+            "",
+            "",
+            f"{city}، خیابان {rng.choice(LAST_NAMES)}، پلاک {rng.randint(1, 200)}",
+            f"{rng.randint(1, 9)}{rng.randint(0, 999999999):09d}",
+            province,
+            city,
+            rng.choice(fields),
+            rng.choice(degrees),
+            fmt,
+            password,
+            salt,
+            "1" if i in contract_set or rng.random() < 0.7 else "0",
+        ]
         if i not in contract_set and is_bad():
             bad["officers"] += 1
             kind = rng.randrange(5)
@@ -114,9 +130,20 @@ def generate(directory: Path, officers: int, distributors: int, branches: int, c
         if is_bad():
             bad["distributors"] += 1
             mobile = "12345"
-        out.writerow([f"D{i}", f"شرکت تجهیزات پزشکی {i}", rng.choice(("company", "guild", "شرکت", "صنف")),
-                      f"{rng.randint(10**10, 10**11 - 1)}", f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
-                      mobile, f"dist{i}", fmt, password, salt])
+        out.writerow(
+            [
+                f"D{i}",
+                f"شرکت تجهیزات پزشکی {i}",
+                rng.choice(("company", "guild", "شرکت", "صنف")),
+                f"{rng.randint(10**10, 10**11 - 1)}",
+                f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
+                mobile,
+                f"dist{i}",
+                fmt,
+                password,
+                salt,
+            ]
+        )
     handle.close()
 
     handle, out = writer(legacy.BRANCHES)
@@ -126,8 +153,16 @@ def generate(directory: Path, officers: int, distributors: int, branches: int, c
         if i >= contracts and is_bad():
             bad["branches"] += 1
             distributor = "D-missing"
-        out.writerow([f"B{i}", distributor, f"شعبه {i}", province, city,
-                      f"{city}، خیابان {rng.choice(LAST_NAMES)}، پلاک {rng.randint(1, 200)}"])
+        out.writerow(
+            [
+                f"B{i}",
+                distributor,
+                f"شعبه {i}",
+                province,
+                city,
+                f"{city}، خیابان {rng.choice(LAST_NAMES)}، پلاک {rng.randint(1, 200)}",
+            ]
+        )
     handle.close()
 
     handle, out = writer(legacy.COOPERATIONS)
@@ -181,13 +216,17 @@ def run_once(label, directory, **kwargs):
     elapsed = time.perf_counter() - started
     own_after, children_after = cpu_seconds()
     print(f"\n{label}: {elapsed:.1f} s for {total} rows = {total / elapsed:,.0f} rows/s")
-    print(f"  CPU: main process {own_after - own:.1f} s, hashing workers {children_after - children:.1f} s; "
-          f"load average {load:.1f} before, {os.getloadavg()[0]:.1f} after")
+    print(
+        f"  CPU: main process {own_after - own:.1f} s, hashing workers {children_after - children:.1f} s; "
+        f"load average {load:.1f} before, {os.getloadavg()[0]:.1f} after"
+    )
     for line in result.summary_lines():
         print("  " + line)
     print("  phases: " + ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items()))
-    print(f"  peak RSS so far: main {peak_rss_mb(resource.RUSAGE_SELF):.0f} MB, "
-          f"largest hashing worker {peak_rss_mb(resource.RUSAGE_CHILDREN):.0f} MB")
+    print(
+        f"  peak RSS so far: main {peak_rss_mb(resource.RUSAGE_SELF):.0f} MB, "
+        f"largest hashing worker {peak_rss_mb(resource.RUSAGE_CHILDREN):.0f} MB"
+    )
     return result, elapsed
 
 
@@ -201,9 +240,11 @@ def bench(url, directory, args):
         if not args.skip_rerun:
             again, _ = run_once("second run", directory, report_path=directory / "report-again.csv")
             assert all(c.imported == 0 for c in again.counts.values()), "the second run imported rows"
-        print(f"  tables: officers {models.Officer.select().count()}, distributors "
-              f"{models.Distributor.select().count()}, branches {models.Branch.select().count()}, "
-              f"cooperations {models.Cooperation.select().count()}")
+        print(
+            f"  tables: officers {models.Officer.select().count()}, distributors "
+            f"{models.Distributor.select().count()}, branches {models.Branch.select().count()}, "
+            f"cooperations {models.Cooperation.select().count()}"
+        )
         return result
     finally:
         database.close()
@@ -237,8 +278,10 @@ def main():
             bench(f"sqlite:///{work / 'bench.db'}", files, args)
         if args.postgres:
             bench(args.postgres, files, args)
-        print(f"\npeak RSS: main process {peak_rss_mb(resource.RUSAGE_SELF):.0f} MB, "
-              f"largest child {peak_rss_mb(resource.RUSAGE_CHILDREN):.0f} MB")
+        print(
+            f"\npeak RSS: main process {peak_rss_mb(resource.RUSAGE_SELF):.0f} MB, "
+            f"largest child {peak_rss_mb(resource.RUSAGE_CHILDREN):.0f} MB"
+        )
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

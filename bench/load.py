@@ -10,6 +10,7 @@ a single asyncio loop: at 200 requests per second it uses a few per cent of one 
 
 ``targets.tsv`` has one ``cookie<TAB>path`` line per request, used in turn.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -60,8 +61,9 @@ class Connection:
         return status
 
 
-async def run(base: str, targets: list[tuple[str, str]], rate: float, seconds: float,
-              max_connections: int = 64) -> dict:
+async def run(
+    base: str, targets: list[tuple[str, str]], rate: float, seconds: float, max_connections: int = 64
+) -> dict:
     parts = urlsplit(base)
     host, port = parts.hostname, parts.port or 80
     idle: list[Connection] = []
@@ -139,12 +141,21 @@ async def run(base: str, targets: list[tuple[str, str]], rate: float, seconds: f
             return 0.0
         return round(latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))] * 1000, 2)
 
-    return {"rate_target": rate, "requests": total, "completed": len(latencies), "errors": errors,
-            "statuses": statuses, "connections_opened": opened,
-            "achieved_rps": round(len(latencies) / (finished - start), 1),
-            "sending_lag_ms": round((sent_by - (start + (total - 1) / rate)) * 1000, 1),
-            "p50_ms": percentile(50), "p90_ms": percentile(90), "p95_ms": percentile(95),
-            "p99_ms": percentile(99), "max_ms": round(latencies[-1] * 1000, 2) if latencies else 0.0}
+    return {
+        "rate_target": rate,
+        "requests": total,
+        "completed": len(latencies),
+        "errors": errors,
+        "statuses": statuses,
+        "connections_opened": opened,
+        "achieved_rps": round(len(latencies) / (finished - start), 1),
+        "sending_lag_ms": round((sent_by - (start + (total - 1) / rate)) * 1000, 1),
+        "p50_ms": percentile(50),
+        "p90_ms": percentile(90),
+        "p95_ms": percentile(95),
+        "p99_ms": percentile(99),
+        "max_ms": round(latencies[-1] * 1000, 2) if latencies else 0.0,
+    }
 
 
 def load(base: str, targets: list[tuple[str, str]], rate: float, seconds: float, warmup: float = 3.0) -> dict:

@@ -1,7 +1,8 @@
 """Markdown tables from ``instance/bench/results-*.json`` (written by bench/run.py).
 
-    .venv/bin/python bench/report.py          # prints and writes instance/bench/report.md
+.venv/bin/python bench/report.py          # prints and writes instance/bench/report.md
 """
+
 from __future__ import annotations
 
 import json
@@ -36,27 +37,36 @@ def lists_table(results) -> list[str]:
     for label, entry in results["scales"].items():
         if "lists" not in entry:
             continue
-        lines += [f"\n**{results['backend']}, {label} requests** (median wall ms, (median CPU ms of the app "
-                  "process), SQL statements per request incl. the 1 of the session check)\n",
-                  "| page | ours, directorate | stock | speed-up | ours, reviewer | stock + university where | speed-up |",
-                  "|---|---|---|---|---|---|---|"]
+        lines += [
+            f"\n**{results['backend']}, {label} requests** (median wall ms, (median CPU ms of the app "
+            "process), SQL statements per request incl. the 1 of the session check)\n",
+            "| page | ours, directorate | stock | speed-up | ours, reviewer | stock + university where | speed-up |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for name, row in entry["lists"].items():
-            lines.append(f"| {name} | {_cell(row, 'ours_director')} | {_cell(row, 'stock')} | "
-                         f"{_ratios(row.get('stock'), row.get('ours_director'))} | {_cell(row, 'ours_reviewer')} | "
-                         f"{_cell(row, 'stock_university')} | "
-                         f"{_ratios(row.get('stock_university'), row.get('ours_reviewer'))} |")
+            lines.append(
+                f"| {name} | {_cell(row, 'ours_director')} | {_cell(row, 'stock')} | "
+                f"{_ratios(row.get('stock'), row.get('ours_director'))} | {_cell(row, 'ours_reviewer')} | "
+                f"{_cell(row, 'stock_university')} | "
+                f"{_ratios(row.get('stock_university'), row.get('ours_reviewer'))} |"
+            )
     return lines
 
 
 def page_size_table(results) -> list[str]:
-    lines = [f"\n**{results['backend']}: SQL statements per list page by page size** (directorate; "
-             "1 of them is the session check)\n", "| scale | view | 25 rows | 100 rows |", "|---|---|---|---|"]
+    lines = [
+        f"\n**{results['backend']}: SQL statements per list page by page size** (directorate; "
+        "1 of them is the session check)\n",
+        "| scale | view | 25 rows | 100 rows |",
+        "|---|---|---|---|",
+    ]
     for label, entry in results["scales"].items():
         for endpoint, row in entry.get("page_size", {}).items():
             lines.append(f"| {label} | {endpoint} (ours) | {_cell(row, '25')} | {_cell(row, '100')} |")
             if "stock 25" in row:
-                lines.append(f"| {label} | qualification (stock) | {_cell(row, 'stock 25')} | "
-                             f"{_cell(row, 'stock 100')} |")
+                lines.append(
+                    f"| {label} | qualification (stock) | {_cell(row, 'stock 25')} | {_cell(row, 'stock 100')} |"
+                )
     return lines
 
 
@@ -64,9 +74,12 @@ def scaling_table(results) -> list[str]:
     labels = [label for label, entry in results["scales"].items() if "lists" in entry]
     if not labels:
         return []
-    lines = [f"\n**{results['backend']}: cost of each page by table size** (ours, in-process medians: "
-             "wall ms / CPU ms of the app process / ms in SQL)\n",
-             "| page | " + " | ".join(labels) + " | 1M / 10k (wall, CPU, SQL) |", "|---|" + "---|" * (len(labels) + 1)]
+    lines = [
+        f"\n**{results['backend']}: cost of each page by table size** (ours, in-process medians: "
+        "wall ms / CPU ms of the app process / ms in SQL)\n",
+        "| page | " + " | ".join(labels) + " | 1M / 10k (wall, CPU, SQL) |",
+        "|---|" + "---|" * (len(labels) + 1),
+    ]
     pages = []
     first = results["scales"][labels[0]]
     for name in first["lists"]:
@@ -77,30 +90,40 @@ def scaling_table(results) -> list[str]:
     for title, get in pages:
         values = [get(results["scales"][label]) for label in labels]
 
-        def ratio(key):
+        def ratio(key, values=values):
             first, last = values[0].get(key), values[-1].get(key)
             return f"{last / first:.2f}x" if first and last is not None else "—"
-        lines.append(f"| {title} | " + " | ".join(
-            f"{v['ms']:.0f} / {v.get('cpu_ms', 0):.0f} / {v.get('sql_ms', 0):.1f}" for v in values)
-            + f" | {ratio('ms')}, {ratio('cpu_ms')}, {ratio('sql_ms')} |")
+
+        lines.append(
+            f"| {title} | "
+            + " | ".join(f"{v['ms']:.0f} / {v.get('cpu_ms', 0):.0f} / {v.get('sql_ms', 0):.1f}" for v in values)
+            + f" | {ratio('ms')}, {ratio('cpu_ms')}, {ratio('sql_ms')} |"
+        )
     return lines
 
 
 def export_table(results) -> list[str]:
-    lines = [f"\n**{results['backend']}: CSV export of every row, directorate** (child process)\n",
-             "| rows | view | first byte (first row) | total | rows/s (wall) | rows per CPU second | peak RSS (before) "
-             "| SQL statements |", "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"\n**{results['backend']}: CSV export of every row, directorate** (child process)\n",
+        "| rows | view | first byte (first row) | total | rows/s (wall) | rows per CPU second | peak RSS (before) "
+        "| SQL statements |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for label, entry in results["scales"].items():
         for which, row in entry.get("export", {}).items():
             if row.get("status") == "killed":
-                lines.append(f"| {label} | {which} | no byte after {row['timeout_s']:.0f} s (killed) | — | — | "
-                             f"{row['peak_rss_mib']} MiB so far | — | — |")
+                lines.append(
+                    f"| {label} | {which} | no byte after {row['timeout_s']:.0f} s (killed) | — | — | "
+                    f"{row['peak_rss_mib']} MiB so far | — | — |"
+                )
             elif row.get("status") == 200:
                 first_row = f" ({row['first_row_s']:.3f} s)" if "first_row_s" in row else ""
-                lines.append(f"| {row['rows']:,} | {which} | {row['ttfb_s']:.3f} s{first_row} | {row['total_s']:.1f} s | "
-                             f"{row['rows_per_s']:,} | {row.get('rows_per_cpu_s', 0):,} | "
-                             f"{row['peak_rss_mib']} MiB ({row['rss_before_mib']}) | "
-                             f"{row['queries']} |")
+                lines.append(
+                    f"| {row['rows']:,} | {which} | {row['ttfb_s']:.3f} s{first_row} | {row['total_s']:.1f} s | "
+                    f"{row['rows_per_s']:,} | {row.get('rows_per_cpu_s', 0):,} | "
+                    f"{row['peak_rss_mib']} MiB ({row['rss_before_mib']}) | "
+                    f"{row['queries']} |"
+                )
             else:
                 lines.append(f"| {label} | {which} | failed: {row.get('status')} | | | | | |")
     return lines
@@ -111,15 +134,20 @@ def http_table(results) -> list[str]:
     for label, entry in results["scales"].items():
         if "http" not in entry:
             continue
-        lines += [f"\n**{results['backend']}, {label}: gunicorn (gunicorn.conf.py: 5 gthread workers) + wrk or bench/load.py (fixed rate) "
-                  "on 127.0.0.1**\n",
-                  "| load | connections | req/s | p50 | p90 | p95 | p99 | non-2xx |", "|---|---|---|---|---|---|---|---|"]
+        lines += [
+            f"\n**{results['backend']}, {label}: gunicorn (gunicorn.conf.py: 5 gthread workers) "
+            "+ wrk or bench/load.py (fixed rate) on 127.0.0.1**\n",
+            "| load | connections | req/s | p50 | p90 | p95 | p99 | non-2xx |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
         if entry.get("http_note"):
             lines.append(f"_{entry['http_note']}_\n")
         for name, row in entry["http"].items():
-            lines.append(f"| {name} | {row['connections']} | {row['rps']} | {row['p50_ms']:.1f} ms | "
-                         f"{row['p90_ms']:.1f} ms | {row['p95_ms']:.1f} ms | {row['p99_ms']:.1f} ms | "
-                         f"{row['non2xx'] + row['socket_errors']} |")
+            lines.append(
+                f"| {name} | {row['connections']} | {row['rps']} | {row['p50_ms']:.1f} ms | "
+                f"{row['p90_ms']:.1f} ms | {row['p95_ms']:.1f} ms | {row['p99_ms']:.1f} ms | "
+                f"{row['non2xx'] + row['socket_errors']} |"
+            )
     return lines
 
 
@@ -128,8 +156,10 @@ def write_report(out: Path = OUT) -> str:
     for path in sorted(out.glob("results-*.json")):
         results = json.loads(path.read_text())
         machine = results["machine"]
-        lines += [f"\n## {results['backend']} ({machine['date']}, load average at start "
-                  f"{', '.join(f'{x:.1f}' for x in machine['loadavg'])})"]
+        lines += [
+            f"\n## {results['backend']} ({machine['date']}, load average at start "
+            f"{', '.join(f'{x:.1f}' for x in machine['loadavg'])})"
+        ]
         for part in (lists_table, page_size_table, export_table, http_table, scaling_table):
             lines += part(results)
     text = "\n".join(lines) + "\n"

@@ -21,6 +21,7 @@ Writes ``instance/bench/results-<backend>.json`` and ``instance/bench/report.md`
     .venv/bin/python bench/run.py                      # everything (generates what is missing)
     .venv/bin/python bench/run.py --backend sqlite --scales 0.01,0.1   # a quick look
 """
+
 from __future__ import annotations
 
 import argparse
@@ -81,11 +82,15 @@ def serving_url(url: str) -> str:
 
 # ------------------------------------------------------------------ data
 
+
 def ensure_postgres() -> None:
-    subprocess.run([str(ROOT / "tools" / "postgres.sh"), "start"], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([str(BENCH / "postgres.sh"), "start"], check=True, stdout=subprocess.DEVNULL)
     for name in PG_NAMES.values():
-        found = subprocess.run(["su", "postgres", "-c", f"psql -qtAc \"SELECT 1 FROM pg_database WHERE datname='{name}'\""],
-                               capture_output=True, text=True).stdout.strip()
+        found = subprocess.run(
+            ["su", "postgres", "-c", f"psql -qtAc \"SELECT 1 FROM pg_database WHERE datname='{name}'\""],
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
         if found != "1":
             subprocess.run(["su", "postgres", "-c", f"createdb -O registry {name}"], check=True)
 
@@ -93,6 +98,7 @@ def ensure_postgres() -> None:
 def has_data(url: str, scale: float) -> bool:
     import models
     from models import db
+
     if url.startswith("sqlite") and not Path(url.split("sqlite:///", 1)[1]).exists():
         return False
     try:
@@ -120,6 +126,7 @@ def ensure_data(backend: str, scales, force: bool = False) -> dict:
 
 # ------------------------------------------------------------------ in-process
 
+
 class Counter:
     """Counts the SQL statements peewee runs (a query hook on the bound database)."""
 
@@ -137,16 +144,25 @@ class Counter:
 
 def make_apps(url: str):
     os.environ.pop("APP_ENV", None)
-    from app import create_app
     from stock import create_stock_app
 
     import models
+    from app import create_app
+
     models.bind_url(url)
     from models import db
+
     with db.connection_context():
         university = models.University.get(models.University.code == REVIEWER_UNIVERSITY)
-    config = {"DATABASE_URL": url, "SECRET_KEY": SECRET, "SEED_DEMO_DATA": False, "RATELIMIT_ENABLED": False,
-              "SMS_DELIVER_IN_BACKGROUND": False, "WTF_CSRF_ENABLED": False, "TESTING": False}
+    config = {
+        "DATABASE_URL": url,
+        "SECRET_KEY": SECRET,
+        "SEED_DEMO_DATA": False,
+        "RATELIMIT_ENABLED": False,
+        "SMS_DELIVER_IN_BACKGROUND": False,
+        "WTF_CSRF_ENABLED": False,
+        "TESTING": False,
+    }
     ours = create_app(config)
     stock = create_stock_app(url, university.id)
     return ours, stock, university
@@ -177,24 +193,32 @@ def timed(client, path: str, counter: Counter, runs: int, warmup: int = 2):
         queries.append(counter.count)
     # Wall time includes the database's own work (PostgreSQL runs in another process); CPU
     # time is this process's alone, and what a busy machine distorts least.
-    return {"ms": round(statistics.median(times), 2), "min_ms": round(min(times), 2),
-            "cpu_ms": round(statistics.median(cpu), 2), "sql_ms": round(statistics.median(sql), 2),
-            "queries": statistics.median(queries)}
+    return {
+        "ms": round(statistics.median(times), 2),
+        "min_ms": round(min(times), 2),
+        "cpu_ms": round(statistics.median(cpu), 2),
+        "sql_ms": round(statistics.median(sql), 2),
+        "queries": statistics.median(queries),
+    }
 
 
 def sample_officers(n: int = 60):
     """Officers spread over the table, each with its latest request id."""
     import models
     from models import db
+
     with db.connection_context():
         total = models.Officer.select().count()
         step = max(1, total // n)
         ids = list(range(1, total + 1, step))[:n]
         rows = []
         for officer in models.Officer.select().where(models.Officer.id.in_(ids)):
-            latest = (models.QualificationRequest.select(models.QualificationRequest.id)
-                      .where(models.QualificationRequest.officer == officer.id)
-                      .order_by(models.QualificationRequest.id.desc()).first())
+            latest = (
+                models.QualificationRequest.select(models.QualificationRequest.id)
+                .where(models.QualificationRequest.officer == officer.id)
+                .order_by(models.QualificationRequest.id.desc())
+                .first()
+            )
             rows.append((officer.user_code, officer.national_code, latest.id))
     return rows
 
@@ -205,6 +229,7 @@ def measure_lists(url: str, runs: int, stock_runs: int, with_stock: bool = True)
 
     import models
     from models import db
+
     ours, stock, university = make_apps(url)
     counter = Counter(db.obj)
     director = login(ours, "/admin/login", generate.DIRECTOR)
@@ -222,13 +247,20 @@ def measure_lists(url: str, runs: int, stock_runs: int, with_stock: bool = True)
     }
     result = {"lists": {}, "page_size": {}, "officer_inprocess": {}}
     for name, (path, stock_suffix) in scenarios.items():
-        row = {"ours_director": timed(director, path, counter, runs),
-               "ours_reviewer": timed(reviewer, path, counter, runs)}
+        row = {
+            "ours_director": timed(director, path, counter, runs),
+            "ours_reviewer": timed(reviewer, path, counter, runs),
+        }
         if with_stock:
             stock_path = "/admin/qualification/" + (stock_suffix if stock_suffix is not None else "?page=2000")
             row["stock"] = timed(stock_client, stock_path.rstrip("?"), counter, stock_runs, warmup=1)
-            row["stock_university"] = timed(stock_client, stock_path.replace("/qualification/", "/qualification_university/").rstrip("?"),
-                                            counter, stock_runs, warmup=1)
+            row["stock_university"] = timed(
+                stock_client,
+                stock_path.replace("/qualification/", "/qualification_university/").rstrip("?"),
+                counter,
+                stock_runs,
+                warmup=1,
+            )
         result["lists"][name] = row
         log(f"  {name}: " + ", ".join(f"{k} {v['ms']} ms/{v['queries']}q" for k, v in row.items()))
     # Statements per list page must not grow with the page size: 25 vs 100 rows.
@@ -242,8 +274,9 @@ def measure_lists(url: str, runs: int, stock_runs: int, with_stock: bool = True)
         if with_stock and endpoint == "qualification":
             stock_view.can_set_page_size, stock_view.page_size_options = True, (25, 100)
             for size in (25, 100):
-                row[f"stock {size}"] = timed(stock_client, f"/admin/qualification/?page_size={size}", counter,
-                                             min(3, stock_runs), warmup=0)
+                row[f"stock {size}"] = timed(
+                    stock_client, f"/admin/qualification/?page_size={size}", counter, min(3, stock_runs), warmup=0
+                )
         result["page_size"][endpoint] = row
     # Officer pages, in-process (their cost at each scale).
     user_code, _code, request_id = officers[0]
@@ -260,9 +293,11 @@ def measure_lists(url: str, runs: int, stock_runs: int, with_stock: bool = True)
 
 # ------------------------------------------------------------------ export (child process)
 
+
 def export_child(url: str, which: str) -> None:
     """Run one CSV export in this (fresh) process and print its figures as JSON."""
     from models import db
+
     ours, stock, _university = make_apps(url)
     counter = Counter(db.obj)
     if which == "ours":
@@ -291,18 +326,33 @@ def export_child(url: str, which: str) -> None:
     rows = lines - 1
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu = usage.ru_utime + usage.ru_stime - cpu_before
-    print(json.dumps({"cpu_s": round(cpu, 2), "rows_per_cpu_s": round(rows / cpu) if cpu else 0,"status": response.status_code, "rows": rows, "bytes": size,
-                      "ttfb_s": round(first or total, 3), "first_row_s": round(first_row or total, 3),
-                      "total_s": round(total, 2),
-                      "rows_per_s": round(rows / total) if total else 0,
-                      "rss_before_mib": round(rss_before / 1024, 1),
-                      "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-                      "queries": counter.count}))
+    print(
+        json.dumps(
+            {
+                "cpu_s": round(cpu, 2),
+                "rows_per_cpu_s": round(rows / cpu) if cpu else 0,
+                "status": response.status_code,
+                "rows": rows,
+                "bytes": size,
+                "ttfb_s": round(first or total, 3),
+                "first_row_s": round(first_row or total, 3),
+                "total_s": round(total, 2),
+                "rows_per_s": round(rows / total) if total else 0,
+                "rss_before_mib": round(rss_before / 1024, 1),
+                "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                "queries": counter.count,
+            }
+        )
+    )
 
 
 def run_export(url: str, which: str, timeout: float) -> dict:
-    process = subprocess.Popen([PY, __file__, "export-child", "--url", url, "--which", which],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [PY, __file__, "export-child", "--url", url, "--which", which],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     peak = 0
     deadline = time.monotonic() + timeout
     while process.poll() is None and time.monotonic() < deadline:
@@ -366,14 +416,28 @@ def free_port() -> int:
 @contextlib.contextmanager
 def gunicorn(url: str, app_spec: str, extra_env=None, workers=None):
     port = free_port()
-    env = dict(os.environ, APP_ENV="production", SECRET_KEY=SECRET, DATABASE_URL=url, HOST="127.0.0.1",
-               PORT=str(port), ACCESS_LOG="", UPLOAD_DIR=str(OUT / "documents"), **(extra_env or {}))
+    env = dict(
+        os.environ,
+        APP_ENV="production",
+        SECRET_KEY=SECRET,
+        DATABASE_URL=url,
+        HOST="127.0.0.1",
+        PORT=str(port),
+        ACCESS_LOG="",
+        UPLOAD_DIR=str(OUT / "documents"),
+        **(extra_env or {}),
+    )
     if workers:
         env["WORKERS"] = str(workers)
-    logfile = open(OUT / "logs" / f"gunicorn-{port}.log", "w")
-    process = subprocess.Popen([str(Path(PY).parent / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"),
-                                "--pythonpath", str(BENCH), app_spec], cwd=ROOT, env=env,
-                               stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True)
+    logfile = open(OUT / "logs" / f"gunicorn-{port}.log", "w")  # noqa: SIM115  (lives as long as the server)
+    process = subprocess.Popen(
+        [str(Path(PY).parent / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), "--pythonpath", str(BENCH), app_spec],
+        cwd=ROOT,
+        env=env,
+        stdout=logfile,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -401,9 +465,28 @@ def _wrk_once(base, entries, connections, seconds, pace_ms):
         script, targets = Path(tmp) / "bench.lua", Path(tmp) / "targets.tsv"
         script.write_text(WRK_SCRIPT)
         targets.write_text("".join(f"{cookie}\t{path}\n" for cookie, path in entries))
-        output = subprocess.run(["wrk", "-t", str(min(2, connections)), "-c", str(connections), "-d", f"{seconds}s", "--timeout", "10s",
-                                 "-s", str(script), base, "--", str(targets), str(pace_ms)],
-                                capture_output=True, text=True, check=True).stdout
+        output = subprocess.run(
+            [
+                "wrk",
+                "-t",
+                str(min(2, connections)),
+                "-c",
+                str(connections),
+                "-d",
+                f"{seconds}s",
+                "--timeout",
+                "10s",
+                "-s",
+                str(script),
+                base,
+                "--",
+                str(targets),
+                str(pace_ms),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
     data = json.loads(output.split("WRKJSON", 1)[1].strip().splitlines()[0])
     data["rps"] = round(data["requests"] / (data["duration_us"] / 1e6), 1)
     data["connections"], data["seconds"], data["pace_ms"] = connections, seconds, pace_ms
@@ -416,12 +499,23 @@ OFFICER_RATES = (200, 300)
 def fixed_rate(base: str, targets, rate: int, seconds: int) -> dict:
     """bench/load.py at ``rate`` requests per second, in wrk's vocabulary for the report."""
     from load import load
+
     found = load(base, targets, rate, seconds)
-    return {"requests": found["completed"], "rps": found["achieved_rps"], "rate_target": rate,
-            "p50_ms": found["p50_ms"], "p90_ms": found["p90_ms"], "p95_ms": found["p95_ms"],
-            "p99_ms": found["p99_ms"], "max_ms": found["max_ms"], "non2xx": found["requests"]
-            - found["statuses"].get(200, 0) - found["errors"], "socket_errors": found["errors"],
-            "connections": found["connections_opened"], "seconds": seconds, "pace_ms": 0}
+    return {
+        "requests": found["completed"],
+        "rps": found["achieved_rps"],
+        "rate_target": rate,
+        "p50_ms": found["p50_ms"],
+        "p90_ms": found["p90_ms"],
+        "p95_ms": found["p95_ms"],
+        "p99_ms": found["p99_ms"],
+        "max_ms": found["max_ms"],
+        "non2xx": found["requests"] - found["statuses"].get(200, 0) - found["errors"],
+        "socket_errors": found["errors"],
+        "connections": found["connections_opened"],
+        "seconds": seconds,
+        "pace_ms": 0,
+    }
 
 
 def production_cookies(url: str, officers) -> dict:
@@ -429,40 +523,55 @@ def production_cookies(url: str, officers) -> dict:
     os.environ.update(APP_ENV="production", SECRET_KEY=SECRET)
     try:
         from app import create_app
-        app = create_app({"DATABASE_URL": url, "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False,
-                          "SMS_DELIVER_IN_BACKGROUND": False})
+
+        app = create_app(
+            {
+                "DATABASE_URL": url,
+                "WTF_CSRF_ENABLED": False,
+                "RATELIMIT_ENABLED": False,
+                "SMS_DELIVER_IN_BACKGROUND": False,
+            }
+        )
     finally:
         os.environ.pop("APP_ENV", None)
 
     def cookie_of(path, username):
-        response = app.test_client().post(path, data={"username": username, "password": generate.BENCH_PASSWORD},
-                                          base_url="https://localhost")
+        response = app.test_client().post(
+            path, data={"username": username, "password": generate.BENCH_PASSWORD}, base_url="https://localhost"
+        )
         header = response.headers.get("Set-Cookie", "")
         if response.status_code != 302 or not header:
             raise RuntimeError(f"login {username}: {response.status_code}")
         return header.split(";", 1)[0]
-    return {"director": cookie_of("/admin/login", generate.DIRECTOR),
-            "reviewer": cookie_of("/admin/login", generate.reviewer_name(REVIEWER_UNIVERSITY, 1)),
-            "officers": [(cookie_of("/officer/login", user_code), request_id)
-                         for user_code, _code, request_id in officers]}
+
+    return {
+        "director": cookie_of("/admin/login", generate.DIRECTOR),
+        "reviewer": cookie_of("/admin/login", generate.reviewer_name(REVIEWER_UNIVERSITY, 1)),
+        "officers": [(cookie_of("/officer/login", user_code), request_id) for user_code, _code, request_id in officers],
+    }
 
 
 def cartable_scenarios(url: str, officers) -> dict:
     """{name: (our path, the stock view's path)} beyond the first page."""
     from stock import create_stock_app, status_filter_arg
+
     stock = create_stock_app(url)
     view = next(v for v in stock.extensions["admin"][0]._views if getattr(v, "endpoint", "") == "qualification")
     code = officers[len(officers) // 2][1]
-    return {"deep page (page=2000)": ("/admin/qualification/?page=2000", "/admin/qualification/?page=2000"),
-            "filtered by state": ("/admin/qualification/?flt0_0=submitted",
-                                  f"/admin/qualification/?{status_filter_arg(view)}=submitted"),
-            "search by national code": (f"/admin/qualification/?search={code}",
-                                        f"/admin/qualification/?search={code}")}
+    return {
+        "deep page (page=2000)": ("/admin/qualification/?page=2000", "/admin/qualification/?page=2000"),
+        "filtered by state": (
+            "/admin/qualification/?flt0_0=submitted",
+            f"/admin/qualification/?{status_filter_arg(view)}=submitted",
+        ),
+        "search by national code": (f"/admin/qualification/?search={code}", f"/admin/qualification/?search={code}"),
+    }
 
 
 def measure_http(url: str, seconds: int, with_stock: bool = True) -> dict:
     import models
     from models import db
+
     models.bind_url(url)
     officers = sample_officers(40)
     cookies = production_cookies(url, officers)
@@ -473,13 +582,14 @@ def measure_http(url: str, seconds: int, with_stock: bool = True) -> dict:
     with gunicorn(url, "app:create_app()") as base:
         lists = [(cookies["director"], "/admin/qualification/")]
         result["cartable first page, directorate (ours)"] = wrk(base, lists, 4, seconds)
-        result["cartable first page, reviewer (ours)"] = wrk(base, [(cookies["reviewer"], "/admin/qualification/")],
-                                                             4, seconds)
+        result["cartable first page, reviewer (ours)"] = wrk(
+            base, [(cookies["reviewer"], "/admin/qualification/")], 4, seconds
+        )
         for name, (ours_path, _stock_path) in scenarios.items():
             result[f"cartable {name}, directorate (ours)"] = wrk(base, [(cookies["director"], ours_path)], 4, seconds)
         dashboards = [(cookie, "/officer/") for cookie, _ in cookies["officers"]]
         pages = [(cookie, f"/officer/qualification/{rid}") for cookie, rid in cookies["officers"]]
-        mixed = [e for pair in zip(dashboards, pages) for e in pair]
+        mixed = [e for pair in zip(dashboards, pages, strict=True) for e in pair]
         # A fixed arrival rate (bench/load.py), latency counted from each request's due time.
         for name, targets in (("dashboard", dashboards), ("request page", pages), ("pages mixed", mixed)):
             for rate in OFFICER_RATES:
@@ -487,26 +597,41 @@ def measure_http(url: str, seconds: int, with_stock: bool = True) -> dict:
         result["officer pages mixed, full speed (8 conn.)"] = wrk(base, mixed, 8, seconds)
     if with_stock:
         with gunicorn(url, "stock:create_stock_app()", {"STOCK_UNIVERSITY": str(university.id)}) as base:
-            result["cartable first page, directorate (stock)"] = wrk(base, [("", "/admin/qualification/")], 4,
-                                                                     seconds)
+            result["cartable first page, directorate (stock)"] = wrk(base, [("", "/admin/qualification/")], 4, seconds)
             result["cartable first page, reviewer (stock)"] = wrk(
-                base, [("", "/admin/qualification_university/")], 4, seconds)
+                base, [("", "/admin/qualification_university/")], 4, seconds
+            )
             for name, (_ours_path, stock_path) in scenarios.items():
                 result[f"cartable {name}, directorate (stock)"] = wrk(base, [("", stock_path)], 4, seconds)
     for name, row in result.items():
-        log(f"  {name}: {row['rps']} req/s p50 {row['p50_ms']} p95 {row['p95_ms']} p99 {row['p99_ms']} ms, "
-            f"non-2xx {row['non2xx']}, errors {row['socket_errors']}")
+        log(
+            f"  {name}: {row['rps']} req/s p50 {row['p50_ms']} p95 {row['p95_ms']} p99 {row['p99_ms']} ms, "
+            f"non-2xx {row['non2xx']}, errors {row['socket_errors']}"
+        )
     return result
 
 
 # ------------------------------------------------------------------ report
 
+
 def machine() -> dict:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
     free = subprocess.run(["free", "-h"], capture_output=True, text=True).stdout
-    return {"nproc": os.cpu_count(), "cpu": cpu, "free": free, "python": platform.python_version(),
-            "date": dt.datetime.now().isoformat(timespec="seconds"), "loadavg": os.getloadavg()}
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "free": free,
+        "python": platform.python_version(),
+        "date": dt.datetime.now().isoformat(timespec="seconds"),
+        "loadavg": os.getloadavg(),
+    }
 
 
 def main(argv=None):
@@ -560,6 +685,7 @@ def main(argv=None):
         path.write_text(json.dumps(results, indent=2, ensure_ascii=False))
         log(f"{backend}: done in {results['seconds']} s -> {path}")
     from report import write_report
+
     write_report(OUT)
 
 

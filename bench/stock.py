@@ -9,6 +9,7 @@ one ``where`` a developer must add to scope it to a university (``STOCK_UNIVERSI
 
     gunicorn -c gunicorn.conf.py --pythonpath bench 'stock:create_stock_app()'
 """
+
 from __future__ import annotations
 
 import os
@@ -18,10 +19,28 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-COLUMNS = ("id", "officer", "national_code", "city", "field_of_study", "degree_level", "status",
-           "submitted_at", "due_on")
-EXPORT_COLUMNS = ("id", "officer", "national_code", "city", "field_of_study", "degree_level", "status",
-                  "submitted_at", "decided_at")
+COLUMNS = (
+    "id",
+    "officer",
+    "national_code",
+    "city",
+    "field_of_study",
+    "degree_level",
+    "status",
+    "submitted_at",
+    "due_on",
+)
+EXPORT_COLUMNS = (
+    "id",
+    "officer",
+    "national_code",
+    "city",
+    "field_of_study",
+    "degree_level",
+    "status",
+    "submitted_at",
+    "decided_at",
+)
 
 
 def create_stock_app(database_url: str | None = None, university_id: int | None = None):
@@ -65,8 +84,7 @@ def create_stock_app(database_url: str | None = None, university_id: int | None 
 
     admin = Admin(app, name="stock")
     admin.add_view(StockQualificationView(QualificationRequest, endpoint="qualification"))
-    admin.add_view(StockUniversityView(QualificationRequest, endpoint="qualification_university",
-                                       name="By university"))
+    admin.add_view(StockUniversityView(QualificationRequest, endpoint="qualification_university", name="By university"))
 
     @app.before_request
     def _connect():
@@ -83,6 +101,7 @@ def create_stock_app(database_url: str | None = None, university_id: int | None 
 def status_filter_arg(view) -> str:
     """The URL argument of the stock 'status equals' filter (its index depends on Flask-Admin)."""
     from flask_admin.contrib.peewee.filters import FilterEqual
+
     for index, flt in enumerate(view._filters or ()):
         if isinstance(flt, FilterEqual) and getattr(flt.column, "name", "") == "status":
             return f"flt0_{view.get_filter_arg(index, flt)}"

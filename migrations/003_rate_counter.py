@@ -1,5 +1,6 @@
 """003 -- the rate limiter's counters in the database (``RATELIMIT_STORAGE_URI=database://``),
 so that a limit holds across every worker and app host (issue 9)."""
+
 import peewee as pw
 from peewee_migrate import Migrator
 

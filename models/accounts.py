@@ -2,6 +2,7 @@
 
 Signing in, sessions, login throttling and password reset are :mod:`models.auth`.
 """
+
 from __future__ import annotations
 
 import base64
@@ -17,8 +18,7 @@ from peewee import BooleanField, CharField, DateField, DateTimeField, ForeignKey
 
 from persian import normalize_mobile, normalize_text
 
-from .audit import audit  # noqa: F401  (re-exported: models/legacy imports it from here)
-from .base import Actor, BaseModel, DomainError, N_, db, utcnow
+from .base import N_, Actor, BaseModel, DomainError, db, utcnow
 from .reference import City, DegreeLevel, FieldOfStudy, Province, University
 
 # argon2id with OWASP's first recommended profile (m=19 MiB, t=2, p=1): strong, and
@@ -59,9 +59,11 @@ def aspnet_membership_hash(password: str, salt_b64: str) -> str:
     return base64.b64encode(digest).decode("ascii")
 
 
-def wrap_legacy_hash(legacy_hash_b64: str, salt_b64: str) -> str:
-    """Store a legacy SHA-1 hash only inside argon2id, so no bare SHA-1 stays in the database."""
-    return LEGACY_PREFIX + salt_b64 + "$" + PASSWORD_HASHER.hash(legacy_hash_b64)
+def wrap_legacy_hash(legacy_hash_b64: str, salt_b64: str, hasher: PasswordHasher | None = None) -> str:
+    """Store a legacy SHA-1 hash only inside argon2id, so no bare SHA-1 stays in the database.
+
+    ``hasher`` defaults to the production profile; the legacy import passes its own."""
+    return LEGACY_PREFIX + salt_b64 + "$" + (hasher or PASSWORD_HASHER).hash(legacy_hash_b64)
 
 
 def verify_password(stored: str, password: str) -> tuple[bool, str | None]:
@@ -69,7 +71,7 @@ def verify_password(stored: str, password: str) -> tuple[bool, str | None]:
     if not stored or not password:
         return False, None
     if stored.startswith(LEGACY_PREFIX):
-        salt_b64, _, wrapped = stored[len(LEGACY_PREFIX):].partition("$")
+        salt_b64, _, wrapped = stored[len(LEGACY_PREFIX) :].partition("$")
         try:
             candidate = aspnet_membership_hash(password, salt_b64)
             PASSWORD_HASHER.verify(wrapped, candidate)
@@ -200,8 +202,7 @@ class StaffUser(AccountMixin, BaseModel):
         return self.full_name or self.username
 
     def as_actor(self, ip=None):
-        return Actor(kind="staff", id=self.id, role=self.role, university_id=self.university_id,
-                     name=str(self), ip=ip)
+        return Actor(kind="staff", id=self.id, role=self.role, university_id=self.university_id, name=str(self), ip=ip)
 
 
 class Distributor(AccountMixin, BaseModel):
@@ -248,8 +249,12 @@ def create_staff(username: str, password: str, role: str, university=None, full_
     problem = password_problem(password)
     if problem:
         raise DomainError(problem, field="password")
-    staff = StaffUser(username=username.strip(), role=role, full_name=normalize_text(full_name),
-                      university=university if role == "university" else None)
+    staff = StaffUser(
+        username=username.strip(),
+        role=role,
+        full_name=normalize_text(full_name),
+        university=university if role == "university" else None,
+    )
     staff.set_password(password)
     try:
         with db.atomic():
@@ -259,8 +264,7 @@ def create_staff(username: str, password: str, role: str, university=None, full_
     return staff
 
 
-def create_distributor(username, password, name, kind, manager_mobile, manager_name="",
-                       national_id=""):
+def create_distributor(username, password, name, kind, manager_mobile, manager_name="", national_id=""):
     if kind not in Distributor.KINDS:
         raise DomainError(N_("The kind must be company or guild."), field="kind")
     mobile = normalize_mobile(manager_mobile)
@@ -269,9 +273,14 @@ def create_distributor(username, password, name, kind, manager_mobile, manager_n
     problem = password_problem(password)
     if problem:
         raise DomainError(problem, field="password")
-    distributor = Distributor(username=username.strip(), name=normalize_text(name), kind=kind,
-                              manager_mobile=mobile, manager_name=normalize_text(manager_name),
-                              national_id=national_id)
+    distributor = Distributor(
+        username=username.strip(),
+        name=normalize_text(name),
+        kind=kind,
+        manager_mobile=mobile,
+        manager_name=normalize_text(manager_name),
+        national_id=national_id,
+    )
     distributor.set_password(password)
     try:
         with db.atomic():

@@ -1,5 +1,6 @@
 """The audit log: logins, failures, denials, decisions and data changes, read by the
 directorate. Every operation writes its row inside its own transaction."""
+
 from __future__ import annotations
 
 from peewee import CharField, DateTimeField, IntegerField, TextField
@@ -33,8 +34,12 @@ def _one_line(text: str) -> str:
 def audit(actor, action: str, obj=None, detail: str = "", object_type: str = "", object_id=None):
     """Write one audit row; inside the caller's transaction when there is one."""
     return AuditLog.create(
-        actor_kind=getattr(actor, "kind", "system"), actor_id=getattr(actor, "id", None),
-        actor_name=_one_line(getattr(actor, "name", ""))[:120], ip=getattr(actor, "ip", None) or "",
-        action=action, object_type=object_type or (type(obj).__name__.lower() if obj is not None else ""),
+        actor_kind=getattr(actor, "kind", "system"),
+        actor_id=getattr(actor, "id", None),
+        actor_name=_one_line(getattr(actor, "name", ""))[:120],
+        ip=getattr(actor, "ip", None) or "",
+        action=action,
+        object_type=object_type or (type(obj).__name__.lower() if obj is not None else ""),
         object_id=object_id if object_id is not None else getattr(obj, "id", None),
-        detail=_one_line(detail))
+        detail=_one_line(detail),
+    )

@@ -2,6 +2,7 @@
 
 The accounts themselves (and password hashing) are :mod:`models.accounts`.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -13,10 +14,9 @@ from peewee import JOIN, CharField, DateTimeField, ForeignKeyField, IntegerField
 
 from persian import normalize_national_code, normalize_text, to_ascii_digits
 
-from .accounts import (ACCOUNT_MODELS, Officer, burn_password_check, hash_password, kind_of,
-                       password_problem)
+from .accounts import ACCOUNT_MODELS, Officer, burn_password_check, hash_password, kind_of, password_problem
 from .audit import audit
-from .base import BaseModel, DomainError, N_, anonymous_actor, db, translate, utcnow
+from .base import N_, BaseModel, DomainError, anonymous_actor, db, translate, utcnow
 from .notices import queue_sms
 from .prepared import Prepared
 
@@ -30,7 +30,9 @@ def find_officer_for_login(username: str):
     value = to_ascii_digits(normalize_text(username)).replace(" ", "")
     if not value:
         return None
-    query = Officer.select().where((Officer.user_code == value) | (Officer.national_code == normalize_national_code(value)))
+    query = Officer.select().where(
+        (Officer.user_code == value) | (Officer.national_code == normalize_national_code(value))
+    )
     return query.first()
 
 
@@ -62,8 +64,12 @@ def _session_with_account(token):
     # kind names, each LEFT JOINed under "<kind>_account" (the others come back empty).
     query = LoginSession.select(LoginSession, *ACCOUNT_MODELS.values())
     for kind, model in ACCOUNT_MODELS.items():
-        query = query.join(model, JOIN.LEFT_OUTER, attr=f"{kind}_account",
-                           on=((LoginSession.account_kind == kind) & (LoginSession.account_id == model.id)))
+        query = query.join(
+            model,
+            JOIN.LEFT_OUTER,
+            attr=f"{kind}_account",
+            on=((LoginSession.account_kind == kind) & (LoginSession.account_id == model.id)),
+        )
         query = query.switch(LoginSession)
     return query.where(LoginSession.token == token).limit(1)
 
@@ -82,8 +88,9 @@ def load_session(token: str, idle: _dt.timedelta, absolute: _dt.timedelta):
     if now - session.last_seen_at > idle or now - session.created_at > absolute:
         end_session(token)
         return None
-    account = getattr(session, f"{session.account_kind}_account", None) \
-        if session.account_kind in ACCOUNT_MODELS else None
+    account = (
+        getattr(session, f"{session.account_kind}_account", None) if session.account_kind in ACCOUNT_MODELS else None
+    )
     if account is None or not account.is_active:
         end_session(token)
         return None
@@ -95,13 +102,16 @@ def load_session(token: str, idle: _dt.timedelta, absolute: _dt.timedelta):
 
 def end_session(token: str) -> None:
     LoginSession.update(ended_at=utcnow()).where(
-        (LoginSession.token == token) & LoginSession.ended_at.is_null()).execute()
+        (LoginSession.token == token) & LoginSession.ended_at.is_null()
+    ).execute()
 
 
 def end_all_sessions(account_kind: str, account_id: int, keep_token: str | None = None) -> int:
     query = LoginSession.update(ended_at=utcnow()).where(
-        (LoginSession.account_kind == account_kind) & (LoginSession.account_id == account_id)
-        & LoginSession.ended_at.is_null())
+        (LoginSession.account_kind == account_kind)
+        & (LoginSession.account_id == account_id)
+        & LoginSession.ended_at.is_null()
+    )
     if keep_token:
         query = query.where(LoginSession.token != keep_token)
     return query.execute()
@@ -117,8 +127,7 @@ def change_password(account, current: str, new: str, keep_token: str | None = No
     kind = kind_of(account)
     with db.atomic():
         account.set_password(new)
-        type(account).update(password_hash=account.password_hash).where(
-            type(account).id == account.id).execute()
+        type(account).update(password_hash=account.password_hash).where(type(account).id == account.id).execute()
         end_all_sessions(kind, account.id, keep_token=keep_token)
         audit(account.as_actor(), "password_changed", account)
 
@@ -173,14 +182,13 @@ def authenticate(kind: str, username: str, password: str, ip: str = ""):
         burn_password_check(password)
     if account is None or not account.check_password(password) or not account.is_active:
         record_login_failure(key, ip)
-        audit(anonymous_actor(ip), "login_failed", object_type=kind,
-              object_id=account.id if account is not None else None)
+        audit(
+            anonymous_actor(ip), "login_failed", object_type=kind, object_id=account.id if account is not None else None
+        )
         raise DomainError(N_("The user name or the password is not correct."))
     clear_login_failures(key)
     audit(account.as_actor(ip=ip), "login", account)
     return account
-
-
 
 
 class PasswordReset(BaseModel):
@@ -214,20 +222,27 @@ def request_password_reset(username: str, ip: str = "") -> None:
     if officer is None or not officer.is_active:
         audit(anonymous_actor(ip), "password_reset_unknown", object_type="officer")
         return
-    recent = PasswordReset.select().where((PasswordReset.officer == officer.id)
-                                          & (PasswordReset.created_at > utcnow() - _dt.timedelta(hours=1))).count()
+    recent = (
+        PasswordReset.select()
+        .where((PasswordReset.officer == officer.id) & (PasswordReset.created_at > utcnow() - _dt.timedelta(hours=1)))
+        .count()
+    )
     if recent >= RESETS_PER_HOUR:
         audit(anonymous_actor(ip), "password_reset_throttled", officer)
         return
     code = f"{secrets.randbelow(1_000_000):06d}"
     with db.atomic():
         # A new code replaces any earlier one.
-        PasswordReset.update(used_at=utcnow()).where((PasswordReset.officer == officer.id)
-                                                     & PasswordReset.used_at.is_null()).execute()
-        PasswordReset.create(officer=officer, code_hash=_code_digest(officer.id, code),
-                             expires_at=utcnow() + RESET_CODE_LIFETIME)
-        queue_sms(officer.mobile, translate(N_("Your password recovery code: %(code)s. It is valid for 10 minutes."),
-                                            code=code))
+        PasswordReset.update(used_at=utcnow()).where(
+            (PasswordReset.officer == officer.id) & PasswordReset.used_at.is_null()
+        ).execute()
+        PasswordReset.create(
+            officer=officer, code_hash=_code_digest(officer.id, code), expires_at=utcnow() + RESET_CODE_LIFETIME
+        )
+        queue_sms(
+            officer.mobile,
+            translate(N_("Your password recovery code: %(code)s. It is valid for 10 minutes."), code=code),
+        )
         audit(anonymous_actor(ip), "password_reset_requested", officer)
 
 
@@ -237,9 +252,16 @@ def reset_password(username: str, code: str, new_password: str, ip: str = "") ->
     officer = find_officer_for_login(username)
     reset = None
     if officer is not None:
-        reset = (PasswordReset.select().where((PasswordReset.officer == officer.id) & PasswordReset.used_at.is_null()
-                                              & (PasswordReset.expires_at > utcnow()))
-                 .order_by(PasswordReset.id.desc()).first())
+        reset = (
+            PasswordReset.select()
+            .where(
+                (PasswordReset.officer == officer.id)
+                & PasswordReset.used_at.is_null()
+                & (PasswordReset.expires_at > utcnow())
+            )
+            .order_by(PasswordReset.id.desc())
+            .first()
+        )
     if reset is None or reset.attempts >= RESET_MAX_ATTEMPTS:
         raise failure
     PasswordReset.update(attempts=PasswordReset.attempts + 1).where(PasswordReset.id == reset.id).execute()
@@ -251,8 +273,11 @@ def reset_password(username: str, code: str, new_password: str, ip: str = "") ->
     if problem:
         raise DomainError(problem, field="new_password")
     with db.atomic():
-        used = PasswordReset.update(used_at=utcnow()).where((PasswordReset.id == reset.id)
-                                                            & PasswordReset.used_at.is_null()).execute()
+        used = (
+            PasswordReset.update(used_at=utcnow())
+            .where((PasswordReset.id == reset.id) & PasswordReset.used_at.is_null())
+            .execute()
+        )
         if used != 1:
             raise failure
         Officer.update(password_hash=hash_password(new_password)).where(Officer.id == officer.id).execute()

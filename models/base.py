@@ -3,6 +3,7 @@
 Nothing here imports Flask: the web layer binds the database late through
 :func:`bind_database` and translates :class:`DomainError` message ids itself.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -39,7 +40,7 @@ def NP_(context: str, message: str) -> str:
 
 def utcnow() -> _dt.datetime:
     """Naive UTC now: every timestamp is stored in UTC and shown in Tehran time."""
-    return _dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None)
+    return _dt.datetime.now(_dt.UTC).replace(tzinfo=None)
 
 
 def tehran_today(now: _dt.datetime | None = None) -> _dt.date:
@@ -54,13 +55,16 @@ class DomainError(Exception):
     """A rule of the domain refused an operation.
 
     ``msgid`` is an untranslated English message id with ``%(name)s`` placeholders;
-    ``field`` names the form field the error belongs to, when there is one.
+    ``field`` names the form field the error belongs to, when there is one; ``code``
+    is a stable machine code (e.g. ``"required"``, ``"under_age"``) for callers that
+    must not depend on the wording, such as the legacy import's report.
     """
 
-    def __init__(self, msgid: str, field: str | None = None, **params):
+    def __init__(self, msgid: str, field: str | None = None, *, code: str | None = None, **params):
         super().__init__(msgid % params if params else msgid)
         self.msgid = msgid
         self.field = field
+        self.code = code
         self.params = params
 
 
@@ -77,8 +81,7 @@ def connect_database(url: str):
     if url.startswith("sqlite"):
         # IMMEDIATE takes the write lock at BEGIN, so a read-then-write
         # transaction never fails half-way with SQLITE_BUSY on upgrade.
-        return connect(url, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE",
-                       check_same_thread=False)
+        return connect(url, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE", check_same_thread=False)
     return connect(url)
 
 

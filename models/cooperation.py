@@ -9,6 +9,7 @@ an active cooperation alone; the distributor may release its officer.
 Invariants, held by the code and by partial unique indexes in the database: an
 officer is active at one branch at most; a branch has one active officer at most.
 """
+
 from __future__ import annotations
 
 from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, TextField
@@ -17,12 +18,21 @@ from persian import normalize_national_code, normalize_text
 
 from .accounts import Distributor, Officer
 from .audit import audit
-from .base import BaseModel, ConflictError, DomainError, N_, PermissionDenied, db, translate, utcnow
+from .base import N_, BaseModel, ConflictError, DomainError, PermissionDenied, db, translate, utcnow
 from .notices import notify_officer
 from .officer_rules import ValidationFailed
 from .reference import City, Province
-from .review import (CHANGED_MEANWHILE, NEW, NOTHING, ReviewedRequest, ReviewFlow, Transition, is_owner,
-                     is_reviewer_of, record_event)
+from .review import (
+    CHANGED_MEANWHILE,
+    NEW,
+    NOTHING,
+    ReviewedRequest,
+    ReviewFlow,
+    Transition,
+    is_owner,
+    is_reviewer_of,
+    record_event,
+)
 from .vocabulary import Action, State
 
 
@@ -54,8 +64,12 @@ class Branch(BaseModel):
         return query.where(NOTHING)
 
     def active_cooperation(self):
-        return (Cooperation.select(Cooperation, Officer).join(Officer)
-                .where((Cooperation.branch == self.id) & (Cooperation.status == State.ACTIVE)).first())
+        return (
+            Cooperation.select(Cooperation, Officer)
+            .join(Officer)
+            .where((Cooperation.branch == self.id) & (Cooperation.status == State.ACTIVE))
+            .first()
+        )
 
 
 class Cooperation(ReviewedRequest):
@@ -74,14 +88,16 @@ class Cooperation(ReviewedRequest):
 
     class Meta:
         table_name = "cooperation"
-        indexes = ((("university", "status", "last_submitted_at"), False),
-                   # Cartable filters and sorts, each ordered by the last submission (migration 002).
-                   (("university", "last_submitted_at", "status"), False),
-                   (("status", "last_submitted_at"), False),
-                   (("reviewer", "last_submitted_at"), False),
-                   (("last_submitted_at",), False),
-                   (("started_at",), False),
-                   (("ended_at",), False))
+        indexes = (
+            (("university", "status", "last_submitted_at"), False),
+            # Cartable filters and sorts, each ordered by the last submission (migration 002).
+            (("university", "last_submitted_at", "status"), False),
+            (("status", "last_submitted_at"), False),
+            (("reviewer", "last_submitted_at"), False),
+            (("last_submitted_at",), False),
+            (("started_at",), False),
+            (("ended_at",), False),
+        )
 
     def __str__(self):
         return f"#{self.id}"
@@ -112,44 +128,81 @@ def is_branch_distributor(cooperation, actor) -> bool:
 
 BECAME_ACTIVE_ELSEWHERE = N_("The officer became active at another branch meanwhile; this request cannot be approved.")
 
-FLOW = ReviewFlow(Cooperation, {
-    (NEW, Action.NOMINATE): Transition(State.PENDING_OFFICER, is_branch_distributor),
-    (State.PENDING_OFFICER, Action.OFFICER_APPROVE): Transition(State.PENDING_UNIVERSITY, is_owner),
-    (State.PENDING_OFFICER, Action.OFFICER_REJECT): Transition(State.REJECTED, is_owner),
-    (State.PENDING_UNIVERSITY, Action.APPROVE): Transition(State.ACTIVE, is_reviewer_of),
-    (State.PENDING_UNIVERSITY, Action.REJECT): Transition(State.REJECTED, is_reviewer_of, note_required=True),
-    (State.ACTIVE, Action.RELEASE): Transition(State.ENDED, is_branch_distributor),
-    (State.ACTIVE, Action.TERMINATE): Transition(State.ENDED, is_owner),
-}, messages={
-    Action.NOMINATE: (
-        N_("A new cooperation request"),
-        N_("%(company)s asks you to be the technical officer of its branch %(branch)s. Answer it under Contracted centres.")),
-    Action.APPROVE: (N_("Your cooperation was approved"),
-                     N_("You are now the technical officer of %(branch)s (%(company)s).")),
-    Action.REJECT: (N_("A cooperation request was rejected"),
-                    N_("The university rejected your cooperation with %(branch)s. Reason: %(note)s")),
-    Action.RELEASE: (N_("You were released by the distributor"),
-                     N_("%(company)s released you as the technical officer of %(branch)s.")),
-}, texts={
-    Action.OFFICER_REJECT: N_("The officer %(officer)s declined to be the technical officer of %(branch)s."),
-    Action.APPROVE: N_("%(officer)s is now the technical officer of %(branch)s."),
-    Action.REJECT: N_("The university rejected the cooperation of %(officer)s with %(branch)s."),
-    Action.TERMINATE: N_("%(officer)s ended their cooperation as the technical officer of %(branch)s."),
-}, conflict_message=BECAME_ACTIVE_ELSEWHERE)
+FLOW = ReviewFlow(
+    Cooperation,
+    {
+        (NEW, Action.NOMINATE): Transition(State.PENDING_OFFICER, is_branch_distributor),
+        (State.PENDING_OFFICER, Action.OFFICER_APPROVE): Transition(State.PENDING_UNIVERSITY, is_owner),
+        (State.PENDING_OFFICER, Action.OFFICER_REJECT): Transition(State.REJECTED, is_owner),
+        (State.PENDING_UNIVERSITY, Action.APPROVE): Transition(State.ACTIVE, is_reviewer_of),
+        (State.PENDING_UNIVERSITY, Action.REJECT): Transition(State.REJECTED, is_reviewer_of, note_required=True),
+        (State.ACTIVE, Action.RELEASE): Transition(State.ENDED, is_branch_distributor),
+        (State.ACTIVE, Action.TERMINATE): Transition(State.ENDED, is_owner),
+    },
+    messages={
+        Action.NOMINATE: (
+            N_("A new cooperation request"),
+            N_(
+                "%(company)s asks you to be the technical officer of its branch %(branch)s. Answer it under Contracted centres."  # noqa: E501  (one message id)
+            ),
+        ),
+        Action.APPROVE: (
+            N_("Your cooperation was approved"),
+            N_("You are now the technical officer of %(branch)s (%(company)s)."),
+        ),
+        Action.REJECT: (
+            N_("A cooperation request was rejected"),
+            N_("The university rejected your cooperation with %(branch)s. Reason: %(note)s"),
+        ),
+        Action.RELEASE: (
+            N_("You were released by the distributor"),
+            N_("%(company)s released you as the technical officer of %(branch)s."),
+        ),
+    },
+    texts={
+        Action.OFFICER_REJECT: N_("The officer %(officer)s declined to be the technical officer of %(branch)s."),
+        Action.APPROVE: N_("%(officer)s is now the technical officer of %(branch)s."),
+        Action.REJECT: N_("The university rejected the cooperation of %(officer)s with %(branch)s."),
+        Action.TERMINATE: N_("%(officer)s ended their cooperation as the technical officer of %(branch)s."),
+    },
+    conflict_message=BECAME_ACTIVE_ELSEWHERE,
+)
 
-Cooperation.add_index(Cooperation.index(Cooperation.officer, unique=True, where=Cooperation.status == State.ACTIVE,
-                                        name="cooperation_one_active_per_officer"))
-Cooperation.add_index(Cooperation.index(Cooperation.branch, unique=True, where=Cooperation.status == State.ACTIVE,
-                                        name="cooperation_one_active_per_branch"))
-Cooperation.add_index(Cooperation.index(Cooperation.branch, unique=True,
-                                        where=Cooperation.status.in_(FLOW.open_states),
-                                        name="cooperation_one_open_per_branch"))
+Cooperation.add_index(
+    Cooperation.index(
+        Cooperation.officer,
+        unique=True,
+        where=Cooperation.status == State.ACTIVE,
+        name="cooperation_one_active_per_officer",
+    )
+)
+Cooperation.add_index(
+    Cooperation.index(
+        Cooperation.branch,
+        unique=True,
+        where=Cooperation.status == State.ACTIVE,
+        name="cooperation_one_active_per_branch",
+    )
+)
+Cooperation.add_index(
+    Cooperation.index(
+        Cooperation.branch,
+        unique=True,
+        where=Cooperation.status.in_(FLOW.open_states),
+        name="cooperation_one_open_per_branch",
+    )
+)
 
 
 def active_cooperation_of(officer):
-    return (Cooperation.select(Cooperation, Branch, Distributor).join(Branch).switch(Cooperation)
-            .join(Distributor).where((Cooperation.officer == officer.id) & (Cooperation.status == State.ACTIVE))
-            .first())
+    return (
+        Cooperation.select(Cooperation, Branch, Distributor)
+        .join(Branch)
+        .switch(Cooperation)
+        .join(Distributor)
+        .where((Cooperation.officer == officer.id) & (Cooperation.status == State.ACTIVE))
+        .first()
+    )
 
 
 def with_branch_and_distributor(query=None):
@@ -161,8 +214,12 @@ def with_branch_and_distributor(query=None):
 def serving_officers(distributor_id: int) -> dict:
     """``{branch id: its active cooperation, with the officer}`` for every branch of a
     distributor (at most one each, whatever the length of its history)."""
-    return {c.branch_id: c for c in Cooperation.select(Cooperation, Officer).join(Officer)
-            .where((Cooperation.distributor == distributor_id) & (Cooperation.status == State.ACTIVE))}
+    return {
+        c.branch_id: c
+        for c in Cooperation.select(Cooperation, Officer)
+        .join(Officer)
+        .where((Cooperation.distributor == distributor_id) & (Cooperation.status == State.ACTIVE))
+    }
 
 
 def create_branch(actor, name: str, province, city, address: str) -> Branch:
@@ -178,8 +235,10 @@ def create_branch(actor, name: str, province, city, address: str) -> Branch:
     if city is None:
         errors["city"] = (N_("Choose the city."), {})
     elif province is not None and city.province_id != province.id:
-        errors["city"] = (N_("The city %(city)s is not in the province %(province)s."),
-                          {"city": city.name, "province": province.name})
+        errors["city"] = (
+            N_("The city %(city)s is not in the province %(province)s."),
+            {"city": city.name, "province": province.name},
+        )
     if len(address) < 10:
         errors["address"] = (N_("Enter the full postal address (10 to 500 characters)."), {})
     if errors:
@@ -199,23 +258,34 @@ def nominate(branch, actor, national_code: str) -> Cooperation:
     code = normalize_national_code(national_code)
     officer = Officer.get_or_none((Officer.national_code == code) & (Officer.is_active == True))  # noqa: E712
     if officer is None:
-        raise DomainError(N_("No officer is registered with this national code."), field="national_code")
+        raise DomainError(
+            N_("No officer is registered with this national code."), field="national_code", code="unknown_officer"
+        )
     if not officer.is_qualified:
-        raise DomainError(N_("This officer's qualification has not been approved yet, so they cannot be chosen."),
-                          field="national_code")
+        raise DomainError(
+            N_("This officer's qualification has not been approved yet, so they cannot be chosen."),
+            field="national_code",
+            code="officer_not_qualified",
+        )
     if active_cooperation_of(officer) is not None:
-        raise DomainError(N_("This officer is already the technical officer of a branch."), field="national_code")
+        raise DomainError(
+            N_("This officer is already the technical officer of a branch."),
+            field="national_code",
+            code="officer_already_active",
+        )
     waiting = N_("This branch already has a nomination waiting for an answer.")
     if branch_open_request(branch) is not None:
         raise DomainError(waiting, field="national_code")
-    cooperation = Cooperation(branch=branch, distributor=branch.distributor_id, officer=officer,
-                              university=branch.city.university_id)
+    cooperation = Cooperation(
+        branch=branch, distributor=branch.distributor_id, officer=officer, university=branch.city.university_id
+    )
     return FLOW.create(cooperation, Action.NOMINATE, actor, conflict=ConflictError(waiting, field="national_code"))
 
 
 def branch_open_request(branch):
-    return (Cooperation.select().where((Cooperation.branch == branch.id)
-                                       & Cooperation.status.in_(FLOW.open_states)).first())
+    return (
+        Cooperation.select().where((Cooperation.branch == branch.id) & Cooperation.status.in_(FLOW.open_states)).first()
+    )
 
 
 @FLOW.on(Action.OFFICER_APPROVE)
@@ -249,16 +319,24 @@ def _on_approve(cooperation, actor, note, now, **_):
     previous = cooperation.branch.active_cooperation()
     if previous is not None:
         _replace(previous, actor)
-        notify_officer(previous.officer, translate(N_("Your cooperation has ended")),
-                       translate(N_("Another officer was approved for %(branch)s; you are no longer its technical officer."),
-                                 branch=cooperation.branch.name))
+        notify_officer(
+            previous.officer,
+            translate(N_("Your cooperation has ended")),
+            translate(
+                N_("Another officer was approved for %(branch)s; you are no longer its technical officer."),
+                branch=cooperation.branch.name,
+            ),
+        )
     return {Cooperation.started_at: now}
 
 
 def _replace(cooperation, actor):
     """End an active cooperation because another officer replaced it at its branch."""
-    updated = (Cooperation.update(status=State.ENDED.value, ended_at=utcnow(), end_reason="replaced")
-               .where((Cooperation.id == cooperation.id) & (Cooperation.status == State.ACTIVE)).execute())
+    updated = (
+        Cooperation.update(status=State.ENDED.value, ended_at=utcnow(), end_reason="replaced")
+        .where((Cooperation.id == cooperation.id) & (Cooperation.status == State.ACTIVE))
+        .execute()
+    )
     if updated != 1:
         raise ConflictError(CHANGED_MEANWHILE)
     record_event(cooperation, Action.REPLACE, State.ACTIVE, State.ENDED, actor)
@@ -271,8 +349,7 @@ def _on_release(cooperation, actor, note, now, **_):
 
 @FLOW.on(Action.TERMINATE)
 def _on_terminate(cooperation, actor, note, now, **_):
-    return {Cooperation.ended_at: now, Cooperation.end_reason: "terminated",
-            Cooperation.decision_note: note}
+    return {Cooperation.ended_at: now, Cooperation.end_reason: "terminated", Cooperation.decision_note: note}
 
 
 def release(branch, actor):
@@ -315,9 +392,14 @@ class TerminationRequest(BaseModel):
         return query.where(NOTHING)
 
 
-TerminationRequest.add_index(TerminationRequest.index(
-    TerminationRequest.cooperation, unique=True, where=TerminationRequest.status == State.DRAFT,
-    name="termination_one_draft_per_cooperation"))
+TerminationRequest.add_index(
+    TerminationRequest.index(
+        TerminationRequest.cooperation,
+        unique=True,
+        where=TerminationRequest.status == State.DRAFT,
+        name="termination_one_draft_per_cooperation",
+    )
+)
 
 
 def save_termination(officer, actor, reason: str) -> TerminationRequest:
@@ -330,8 +412,9 @@ def save_termination(officer, actor, reason: str) -> TerminationRequest:
     cooperation = active_cooperation_of(officer)
     if cooperation is None:
         raise ConflictError(N_("You have no active cooperation to end."))
-    existing = TerminationRequest.get_or_none((TerminationRequest.cooperation == cooperation.id)
-                                              & (TerminationRequest.status == State.DRAFT))
+    existing = TerminationRequest.get_or_none(
+        (TerminationRequest.cooperation == cooperation.id) & (TerminationRequest.status == State.DRAFT)
+    )
     with db.atomic():
         if existing:
             TerminationRequest.update(reason=reason).where(TerminationRequest.id == existing.id).execute()
@@ -346,9 +429,11 @@ def finalize_termination(termination, actor) -> TerminationRequest:
     if not termination.can_manage(actor):
         raise PermissionDenied(N_("You may not do this on this request."))
     with db.atomic():
-        updated = (TerminationRequest.update(status=State.FINALIZED.value, finalized_at=utcnow())
-                   .where((TerminationRequest.id == termination.id) & (TerminationRequest.status == State.DRAFT))
-                   .execute())
+        updated = (
+            TerminationRequest.update(status=State.FINALIZED.value, finalized_at=utcnow())
+            .where((TerminationRequest.id == termination.id) & (TerminationRequest.status == State.DRAFT))
+            .execute()
+        )
         if updated != 1:
             raise ConflictError(N_("This request was already finalized."))
         Cooperation.get_by_id(termination.cooperation_id).apply(Action.TERMINATE, actor, note=termination.reason)

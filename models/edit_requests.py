@@ -1,6 +1,7 @@
 """Edit requests: after the first approval, reviewed fields (name, field and degree,
 province and city) and documents change only through a request that the university
 holding the officer's file reviews with the same loop as qualification requests."""
+
 from __future__ import annotations
 
 import json
@@ -9,15 +10,14 @@ from peewee import ForeignKeyField, TextField
 
 from .accounts import Officer
 from .audit import audit
-from .base import ConflictError, DomainError, N_, PermissionDenied, db
-from .officer_rules import FREE_FIELDS, REVIEWED_FIELDS, clean_fields
+from .base import N_, ConflictError, DomainError, PermissionDenied, db, translate
+from .officer_rules import FIELDS_BY_NAME, FREE_FIELDS, REVIEWED_FIELDS, clean_fields
 from .reference import City, DegreeLevel, FieldOfStudy, Province
 from .review import NEW, ReviewedRequest, ReviewFlow, Transition, is_owner, record_document, review_transitions
 from .vocabulary import Action, State
 
 EDITABLE_FIELDS = REVIEWED_FIELDS + FREE_FIELDS
-REFERENCE_FIELDS = {"province": Province, "city": City, "field_of_study": FieldOfStudy,
-                    "degree_level": DegreeLevel}
+REFERENCE_FIELDS = {"province": Province, "city": City, "field_of_study": FieldOfStudy, "degree_level": DegreeLevel}
 
 
 class EditRequest(ReviewedRequest):
@@ -34,12 +34,14 @@ class EditRequest(ReviewedRequest):
 
     class Meta:
         table_name = "edit_request"
-        indexes = ((("university", "status", "last_submitted_at"), False),
-                   # Cartable filters and sorts, each ordered by the last submission (migration 002).
-                   (("university", "last_submitted_at"), False),
-                   (("status", "last_submitted_at"), False),
-                   (("reviewer", "last_submitted_at"), False),
-                   (("last_submitted_at",), False))
+        indexes = (
+            (("university", "status", "last_submitted_at"), False),
+            # Cartable filters and sorts, each ordered by the last submission (migration 002).
+            (("university", "last_submitted_at"), False),
+            (("status", "last_submitted_at"), False),
+            (("reviewer", "last_submitted_at"), False),
+            (("last_submitted_at",), False),
+        )
 
     def __str__(self):
         return f"#{self.id}"
@@ -65,23 +67,38 @@ ALREADY_OPEN = N_("You already have an edit request under review.")
 
 # An edit request is filed already submitted (NEW -> submitted), then reviewed like a
 # qualification request.
-FLOW = ReviewFlow(EditRequest, {
-    (NEW, Action.SUBMIT): Transition(State.SUBMITTED, is_owner),
-    **review_transitions(),
-}, messages={
-    Action.APPROVE: (N_("Your edit request was approved"),
-                     N_("Your edit request number %(id)s was approved and your profile was updated.")),
-    Action.REJECT: (N_("Your edit request was rejected"),
-                    N_("Your edit request number %(id)s was rejected. Reason: %(note)s")),
-    Action.DEFICIENCY: (N_("Your edit request needs corrections"),
-                        N_("Deficiencies were declared on your edit request number %(id)s: %(note)s. Fix them and resubmit.")),
-})
+FLOW = ReviewFlow(
+    EditRequest,
+    {
+        (NEW, Action.SUBMIT): Transition(State.SUBMITTED, is_owner),
+        **review_transitions(),
+    },
+    messages={
+        Action.APPROVE: (
+            N_("Your edit request was approved"),
+            N_("Your edit request number %(id)s was approved and your profile was updated."),
+        ),
+        Action.REJECT: (
+            N_("Your edit request was rejected"),
+            N_("Your edit request number %(id)s was rejected. Reason: %(note)s"),
+        ),
+        Action.DEFICIENCY: (
+            N_("Your edit request needs corrections"),
+            N_("Deficiencies were declared on your edit request number %(id)s: %(note)s. Fix them and resubmit."),
+        ),
+    },
+)
 
 # One open request per officer. Migration 001 froze the predicate with "draft" in it, as
 # for qualification requests, although an edit request is never a draft.
-EditRequest.add_index(EditRequest.index(EditRequest.officer, unique=True,
-                                        where=EditRequest.status.in_((State.DRAFT, *FLOW.open_states)),
-                                        name="editrequest_one_open_per_officer"))
+EditRequest.add_index(
+    EditRequest.index(
+        EditRequest.officer,
+        unique=True,
+        where=EditRequest.status.in_((State.DRAFT, *FLOW.open_states)),
+        name="editrequest_one_open_per_officer",
+    )
+)
 
 
 def display_value(field: str, value) -> str:
@@ -91,8 +108,9 @@ def display_value(field: str, value) -> str:
     if model is not None:
         row = model.get_or_none(model.id == value)
         return row.name if row else ""
-    if field == "gender":
-        return {"male": "مرد", "female": "زن"}.get(value, value)
+    choices = dict(FIELDS_BY_NAME[field].choices) if field in FIELDS_BY_NAME else {}
+    if value in choices:
+        return translate(choices[value])
     return str(value)
 
 
@@ -104,8 +122,11 @@ def changed_values(officer, data: dict) -> tuple[dict, dict]:
     """Clean the submitted fields and keep those that differ from the profile.
 
     Locked fields (national code, birth date) are never read, whatever is posted."""
-    present = [f for f in EDITABLE_FIELDS if f in data and str(data.get(f) or "").strip() != ""
-               or (f in ("phone", "email") and f in data)]
+    present = [
+        f
+        for f in EDITABLE_FIELDS
+        if f in data and str(data.get(f) or "").strip() != "" or (f in ("phone", "email") and f in data)
+    ]
     if "city" in present and "province" not in present:
         data = dict(data, province=str(officer.province_id))
         present.append("province")
@@ -122,8 +143,11 @@ def changed_values(officer, data: dict) -> tuple[dict, dict]:
 
 
 def open_edit_request(officer):
-    return EditRequest.select().where((EditRequest.officer == officer.id)
-                                      & EditRequest.status.in_(FLOW.open_states)).first()
+    return (
+        EditRequest.select()
+        .where((EditRequest.officer == officer.id) & EditRequest.status.in_(FLOW.open_states))
+        .first()
+    )
 
 
 def file_edit_request(officer, actor, data: dict, uploads: list) -> EditRequest:
@@ -138,8 +162,12 @@ def file_edit_request(officer, actor, data: dict, uploads: list) -> EditRequest:
     changes, previous = changed_values(officer, data)
     if not changes and not uploads:
         raise DomainError(N_("Change at least one item or attach a new document."))
-    request = EditRequest(officer=officer, university=officer.reviewing_university(),
-                          changes=_json(changes), previous=_json(_jsonable(previous)))
+    request = EditRequest(
+        officer=officer,
+        university=officer.reviewing_university(),
+        changes=_json(changes),
+        previous=_json(_jsonable(previous)),
+    )
     return FLOW.create(request, Action.SUBMIT, actor, conflict=ConflictError(ALREADY_OPEN), uploads=uploads)
 
 
@@ -187,5 +215,10 @@ def _after_approve(request, actor, note, **_):
         update[Officer.university] = clean["city"].university_id
     Officer.update(update).where(Officer.id == officer.id).execute()
     previous = request.previous_map
-    audit(actor, "profile_changed", officer, detail=f"edit request #{request.id}: " + "; ".join(
-        f"{f}: {display_value(f, previous.get(f))} → {display_value(f, v)}" for f, v in changes.items()))
+    audit(
+        actor,
+        "profile_changed",
+        officer,
+        detail=f"edit request #{request.id}: "
+        + "; ".join(f"{f}: {display_value(f, previous.get(f))} → {display_value(f, v)}" for f, v in changes.items()),
+    )

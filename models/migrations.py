@@ -6,6 +6,7 @@ A database made before migrations existed (by ``create_tables()`` of the release
 has tables but no history: it is recorded as being at ``001_initial`` and the later
 migrations are applied to it.
 """
+
 from __future__ import annotations
 
 import logging
@@ -21,6 +22,7 @@ HISTORY_TABLE = "migratehistory"
 
 def router(database=None):
     from peewee_migrate import Router
+
     logger = logging.getLogger("registry.migrations")
     return Router(database if database is not None else db.obj, migrate_dir=MIGRATIONS_DIR, logger=logger)
 

@@ -1,14 +1,14 @@
 """The officers' inbox (directorate notices and decision notices) and the SMS outbox."""
+
 from __future__ import annotations
 
-from peewee import (JOIN, CharField, DateTimeField, ForeignKeyField, IntegerField,
-                    TextField, fn)
+from peewee import JOIN, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField, fn
 
 from persian import normalize_national_code, normalize_text
 
 from .accounts import Officer, StaffUser
 from .audit import audit
-from .base import BaseModel, DomainError, N_, PermissionDenied, db, utcnow
+from .base import N_, BaseModel, DomainError, PermissionDenied, db, utcnow
 from .prepared import Prepared
 from .reference import Province
 
@@ -47,29 +47,34 @@ def _visible_to(officer):
 
 
 def _visible_to_officer(officer_id, province_id):
-    return ((Notice.audience == "all")
-            | ((Notice.audience == "province") & (Notice.province == province_id))
-            | ((Notice.audience == "officer") & (Notice.officer == officer_id)))
+    return (
+        (Notice.audience == "all")
+        | ((Notice.audience == "province") & (Notice.province == province_id))
+        | ((Notice.audience == "officer") & (Notice.officer == officer_id))
+    )
 
 
 def inbox(officer):
     """The officer's notices, newest first, each with ``is_read`` set; one query."""
     read = NoticeRead.alias()
-    query = (Notice.select(Notice, read.read_at.alias("read_at"))
-             .join(read, JOIN.LEFT_OUTER,
-                   on=((read.notice == Notice.id) & (read.officer == officer.id)))
-             .where(_visible_to(officer))
-             .order_by(Notice.created_at.desc(), Notice.id.desc()))
+    query = (
+        Notice.select(Notice, read.read_at.alias("read_at"))
+        .join(read, JOIN.LEFT_OUTER, on=((read.notice == Notice.id) & (read.officer == officer.id)))
+        .where(_visible_to(officer))
+        .order_by(Notice.created_at.desc(), Notice.id.desc())
+    )
     # .objects(): read_at lands on the notice itself, not on a joined NoticeRead.
     return query.objects()
 
 
 def _unread(officer_id, province_id):
     read = NoticeRead.alias()
-    return (Notice.select(fn.COUNT(Notice.id))
-            .join(read, JOIN.LEFT_OUTER, on=((read.notice == Notice.id) & (read.officer == officer_id)))
-            .where(_visible_to_officer(officer_id, province_id) & read.id.is_null())
-            .tuples())
+    return (
+        Notice.select(fn.COUNT(Notice.id))
+        .join(read, JOIN.LEFT_OUTER, on=((read.notice == Notice.id) & (read.officer == officer_id)))
+        .where(_visible_to_officer(officer_id, province_id) & read.id.is_null())
+        .tuples()
+    )
 
 
 UNREAD = Prepared(_unread)  # on every officer dashboard
@@ -89,8 +94,7 @@ def open_notice(officer, notice_id: int):
     return notice
 
 
-def send_notice(sender_actor, subject: str, body: str, audience: str,
-                officer_national_code: str = "", province=None):
+def send_notice(sender_actor, subject: str, body: str, audience: str, officer_national_code: str = "", province=None):
     """Write a directorate notice to one officer, a province's officers, or everyone."""
     if not sender_actor.is_directorate:
         raise PermissionDenied(N_("Only the directorate can send notices."))
@@ -106,14 +110,18 @@ def send_notice(sender_actor, subject: str, body: str, audience: str,
         code = normalize_national_code(officer_national_code)
         officer = Officer.get_or_none(Officer.national_code == code)
         if officer is None:
-            raise DomainError(N_("No officer is registered with this national code."),
-                              field="officer_national_code")
+            raise DomainError(N_("No officer is registered with this national code."), field="officer_national_code")
     if audience == "province" and province is None:
         raise DomainError(N_("Choose the province."), field="province")
     with db.atomic():
-        notice = Notice.create(subject=subject, body=body, audience=audience, officer=officer,
-                               province=province if audience == "province" else None,
-                               sender=sender_actor.id)
+        notice = Notice.create(
+            subject=subject,
+            body=body,
+            audience=audience,
+            officer=officer,
+            province=province if audience == "province" else None,
+            sender=sender_actor.id,
+        )
         audit(sender_actor, "notice_sent", notice, detail=audience)
     return notice
 
@@ -150,4 +158,3 @@ def notify_officer(officer, subject: str, body: str, sms_text: str | None = None
     """A decision notice in the officer's inbox, and the same news by SMS."""
     Notice.create(subject=subject, body=body, audience="officer", officer=officer, kind="decision")
     queue_sms(officer.mobile, sms_text or body)
-

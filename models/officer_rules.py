@@ -1,77 +1,93 @@
-"""The officer's fields: how each is cleaned, and who may change it when.
+"""The officer's fields: how each is cleaned, who may change it when, and how it is shown.
 
-One table (:data:`FIELD_POLICY`) decides, for every field, whether it is locked,
-free (changed at once) or reviewed (changed through a request once the officer is
-qualified); the registration form, the profile form, edit requests, the back
-office and the legacy import all clean values through :func:`clean_field`.
+One table (:data:`OFFICER_FIELDS`, a :class:`FieldSpec` per field, in the order of the
+registration form) decides, for every field, whether it is locked, free (changed at once)
+or reviewed (changed through a request once the officer is qualified), how its value is
+cleaned, and its label. The registration form, the profile form, edit requests, the back
+office and the legacy import all clean values through :func:`clean_fields`; the web
+layer takes the labels and the profile and review pages their rows from the same table.
+Adding a field: a column on ``Officer``, its migration, a line here (and a cleaner), the
+form field and its place on the registration page.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from email_validator import EmailNotValidError, validate_email
 from peewee import IntegrityError
 
-from persian import (age_on, is_valid_national_code, normalize_mobile, normalize_national_code,
-                     normalize_phone, normalize_postal_code, normalize_text, parse_jalali_date,
-                     to_ascii_digits)
+from persian import (
+    age_on,
+    is_valid_national_code,
+    normalize_mobile,
+    normalize_national_code,
+    normalize_phone,
+    normalize_postal_code,
+    normalize_text,
+    parse_jalali_date,
+    to_ascii_digits,
+)
 
 from .accounts import Officer, new_user_code, password_problem
 from .audit import audit
-from .base import DomainError, N_, db, tehran_today, translate
+from .base import N_, DomainError, db, tehran_today, translate
 from .notices import queue_sms
 from .reference import City, DegreeLevel, FieldOfStudy, Province
 
 LOCKED, FREE, REVIEWED = "locked", "free", "reviewed"
+# What kind of value a field holds: text; a code (digits, or an address in Latin letters:
+# written left to right); a date (shown in the Jalali calendar); one of fixed choices; or a
+# row of a reference table (shown by its name).
+TEXT, CODE, DATE, CHOICE, REFERENCE = "text", "code", "date", "choice", "reference"
 
-FIELD_POLICY = {
-    "national_code": LOCKED,
-    "birth_date": LOCKED,
-    "mobile": FREE,
-    "phone": FREE,
-    "email": FREE,
-    "address": FREE,
-    "postal_code": FREE,
-    "father_name": FREE,
-    "gender": FREE,
-    "id_card_number": FREE,
-    "first_name": REVIEWED,
-    "last_name": REVIEWED,
-    "field_of_study": REVIEWED,
-    "degree_level": REVIEWED,
-    "province": REVIEWED,
-    "city": REVIEWED,
-}
-FREE_FIELDS = tuple(f for f, p in FIELD_POLICY.items() if p == FREE)
-REVIEWED_FIELDS = tuple(f for f, p in FIELD_POLICY.items() if p == REVIEWED)
-OPTIONAL_FIELDS = ("phone", "email")
+GENDERS = (("male", N_("Male")), ("female", N_("Female")))
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field of an officer's record."""
+
+    name: str
+    policy: str  # LOCKED, FREE or REVIEWED
+    label: str  # a message id: whoever shows the label translates it
+    clean: Callable | None  # value -> clean value, or DomainError (None: the city, cleaned with its province)
+    kind: str = TEXT
+    choices: tuple = ()  # (value, label message id) of a CHOICE field
+    reference: type | None = None  # the reference table a REFERENCE field names a row of
+    optional: bool = False
+
 
 _NAME_RE = re.compile(r"^[\w\u200c\s'.\-]+$")
 
 
 class ValidationFailed(DomainError):
-    """Several fields were refused; ``errors`` maps a field to (msgid, params)."""
+    """Several fields were refused; ``errors`` maps a field to (msgid, params) and
+    ``codes`` a field to its cleaner's machine code (when the raise site gave one)."""
 
-    def __init__(self, errors: dict):
-        super().__init__(N_("Please correct the errors below."))
+    def __init__(self, errors: dict, codes: dict | None = None):
+        super().__init__(N_("Please correct the errors below."), code="invalid_fields")
         self.errors = errors
+        self.codes = codes or {}
 
 
 def _name(value, minimum=2, maximum=60):
     value = normalize_text(value)
     if not value:
-        raise DomainError(N_("This field is required."))
+        raise DomainError(N_("This field is required."), code="required")
     if len(value) < minimum or len(value) > maximum or not _NAME_RE.match(value) or re.search(r"\d|_", value):
-        raise DomainError(N_("Enter a name of %(min)s to %(max)s letters."), min=minimum, max=maximum)
+        raise DomainError(N_("Enter a name of %(min)s to %(max)s letters."), code="invalid", min=minimum, max=maximum)
     return value
 
 
 def _national_code(value):
     code = normalize_national_code(value)
     if not code:
-        raise DomainError(N_("This field is required."))
+        raise DomainError(N_("This field is required."), code="required")
     if not is_valid_national_code(code):
-        raise DomainError(N_("This national code is not valid; check its ten digits."))
+        raise DomainError(N_("This national code is not valid; check its ten digits."), code="invalid")
     return code
 
 
@@ -81,26 +97,26 @@ def is_adult(birth_date, today, minimum_age: int = 18) -> bool:
 
 def _birth_date(value, today=None):
     if not normalize_text(value):
-        raise DomainError(N_("This field is required."))
+        raise DomainError(N_("This field is required."), code="required")
     date = parse_jalali_date(value)
     if date is None:
-        raise DomainError(N_("Enter a real Jalali date like 1370/05/21."))
+        raise DomainError(N_("Enter a real Jalali date like 1370/05/21."), code="invalid")
     today = today or tehran_today()
     if date > today:
-        raise DomainError(N_("The birth date cannot be in the future."))
+        raise DomainError(N_("The birth date cannot be in the future."), code="birth_date_in_future")
     if not is_adult(date, today):
-        raise DomainError(N_("A technical officer must be at least 18 years old."))
+        raise DomainError(N_("A technical officer must be at least 18 years old."), code="under_age")
     if today.year - date.year > 100:
-        raise DomainError(N_("Enter a real Jalali date like 1370/05/21."))
+        raise DomainError(N_("Enter a real Jalali date like 1370/05/21."), code="invalid")
     return date
 
 
 def _mobile(value):
     if not normalize_text(value):
-        raise DomainError(N_("This field is required."))
+        raise DomainError(N_("This field is required."), code="required")
     mobile = normalize_mobile(value)
     if not mobile:
-        raise DomainError(N_("Enter a mobile number like 09121234567."))
+        raise DomainError(N_("Enter a mobile number like 09121234567."), code="invalid")
     return mobile
 
 
@@ -109,7 +125,7 @@ def _phone(value):
         return ""
     phone = normalize_phone(value)
     if not phone:
-        raise DomainError(N_("Enter a landline number with its area code, like 02188776655."))
+        raise DomainError(N_("Enter a landline number with its area code, like 02188776655."), code="invalid")
     return phone
 
 
@@ -120,39 +136,39 @@ def _email(value):
     try:
         return validate_email(value, check_deliverability=False).normalized
     except EmailNotValidError:
-        raise DomainError(N_("Enter a valid e-mail address.")) from None
+        raise DomainError(N_("Enter a valid e-mail address."), code="invalid") from None
 
 
 def _address(value):
     value = normalize_text(value)
     if not value:
-        raise DomainError(N_("This field is required."))
+        raise DomainError(N_("This field is required."), code="required")
     if len(value) < 10 or len(value) > 500:
-        raise DomainError(N_("Enter the full postal address (10 to 500 characters)."))
+        raise DomainError(N_("Enter the full postal address (10 to 500 characters)."), code="invalid")
     return value
 
 
 def _postal_code(value):
     if not normalize_text(value):
-        raise DomainError(N_("This field is required."))
+        raise DomainError(N_("This field is required."), code="required")
     code = normalize_postal_code(value)
     if not code:
-        raise DomainError(N_("The postal code has 10 digits."))
+        raise DomainError(N_("The postal code has 10 digits."), code="invalid")
     return code
 
 
 def _gender(value):
-    if value not in ("male", "female"):
-        raise DomainError(N_("Choose the gender."))
+    if value not in dict(GENDERS):
+        raise DomainError(N_("Choose the gender."), code="invalid")
     return value
 
 
 def _id_card_number(value):
     value = to_ascii_digits(normalize_text(value)).replace(" ", "")
     if not value:
-        raise DomainError(N_("This field is required."))
+        raise DomainError(N_("This field is required."), code="required")
     if not value.isdigit() or len(value) > 10:
-        raise DomainError(N_("The ID booklet number is at most 10 digits."))
+        raise DomainError(N_("The ID booklet number is at most 10 digits."), code="invalid")
     return value
 
 
@@ -162,76 +178,96 @@ def _reference(model, value, message):
     except (TypeError, ValueError):
         row = None
     if row is None:
-        raise DomainError(message)
+        raise DomainError(message, code="invalid")
     return row
 
 
 def _field_of_study(value):
     field = _reference(FieldOfStudy, value, N_("Choose your field of study."))
     if not field.eligible:
-        raise DomainError(N_("The field of study %(name)s is not accepted for technical officers under the current rules."),
-                          name=field.name)
+        raise DomainError(
+            N_("The field of study %(name)s is not accepted for technical officers under the current rules."),
+            code="ineligible_field_of_study",
+            name=field.name,
+        )
     return field
 
 
 def _degree_level(value):
     degree = _reference(DegreeLevel, value, N_("Choose your degree level."))
     if not degree.eligible:
-        raise DomainError(N_("The degree level %(name)s is not accepted for technical officers under the current rules."),
-                          name=degree.name)
+        raise DomainError(
+            N_("The degree level %(name)s is not accepted for technical officers under the current rules."),
+            code="ineligible_degree_level",
+            name=degree.name,
+        )
     return degree
 
 
-CLEANERS = {
-    "national_code": _national_code,
-    "birth_date": _birth_date,
-    "first_name": _name,
-    "last_name": lambda v: _name(v, maximum=80),
-    "father_name": _name,
-    "gender": _gender,
-    "id_card_number": _id_card_number,
-    "mobile": _mobile,
-    "phone": _phone,
-    "email": _email,
-    "address": _address,
-    "postal_code": _postal_code,
-    "province": lambda v: _reference(Province, v, N_("Choose your province.")),
-    "field_of_study": _field_of_study,
-    "degree_level": _degree_level,
-}
+OFFICER_FIELDS = (
+    FieldSpec("national_code", LOCKED, N_("National code"), _national_code, CODE),
+    FieldSpec("birth_date", LOCKED, N_("Birth date"), _birth_date, DATE),
+    FieldSpec("first_name", REVIEWED, N_("First name"), _name),
+    FieldSpec("last_name", REVIEWED, N_("Last name"), lambda v: _name(v, maximum=80)),
+    FieldSpec("father_name", FREE, N_("Father's name"), _name),
+    FieldSpec("gender", FREE, N_("Gender"), _gender, CHOICE, choices=GENDERS),
+    FieldSpec("id_card_number", FREE, N_("ID booklet number"), _id_card_number, CODE),
+    FieldSpec("mobile", FREE, N_("Mobile"), _mobile, CODE),
+    FieldSpec("phone", FREE, N_("Landline"), _phone, CODE, optional=True),
+    FieldSpec("email", FREE, N_("E-mail"), _email, CODE, optional=True),
+    FieldSpec(
+        "province",
+        REVIEWED,
+        N_("Province"),
+        lambda v: _reference(Province, v, N_("Choose your province.")),
+        REFERENCE,
+        reference=Province,
+    ),
+    FieldSpec("city", REVIEWED, N_("City"), None, REFERENCE, reference=City),
+    FieldSpec("address", FREE, N_("Postal address"), _address),
+    FieldSpec("postal_code", FREE, N_("Postal code"), _postal_code, CODE),
+    FieldSpec("field_of_study", REVIEWED, N_("Field of study"), _field_of_study, REFERENCE, reference=FieldOfStudy),
+    FieldSpec("degree_level", REVIEWED, N_("Degree level"), _degree_level, REFERENCE, reference=DegreeLevel),
+)
+FIELDS_BY_NAME = {spec.name: spec for spec in OFFICER_FIELDS}
+FIELD_POLICY = {spec.name: spec.policy for spec in OFFICER_FIELDS}
+FREE_FIELDS = tuple(spec.name for spec in OFFICER_FIELDS if spec.policy == FREE)
+REVIEWED_FIELDS = tuple(spec.name for spec in OFFICER_FIELDS if spec.policy == REVIEWED)
+OPTIONAL_FIELDS = tuple(spec.name for spec in OFFICER_FIELDS if spec.optional)
+REGISTRATION_FIELDS = tuple(spec.name for spec in OFFICER_FIELDS)
+CLEANERS = {spec.name: spec.clean for spec in OFFICER_FIELDS if spec.clean is not None}
 
 
 def clean_fields(data: dict, fields) -> dict:
     """Clean the named fields; raise ValidationFailed listing every bad one."""
-    clean, errors = {}, {}
+    clean, errors, codes = {}, {}, {}
     for name in fields:
         if name == "city":
             continue
         try:
             clean[name] = CLEANERS[name](data.get(name, ""))
         except DomainError as error:
-            errors[name] = (error.msgid, error.params)
+            errors[name], codes[name] = (error.msgid, error.params), error.code
     if "city" in fields:
         try:
             clean["city"] = clean_city(data.get("city"), clean.get("province"))
         except DomainError as error:
-            errors["city"] = (error.msgid, error.params)
+            errors["city"], codes["city"] = (error.msgid, error.params), error.code
     if errors:
-        raise ValidationFailed(errors)
+        raise ValidationFailed(errors, codes)
     return clean
 
 
 def clean_city(value, province):
     city = _reference(City, value, N_("Choose your city."))
     if province is not None and city.province_id != province.id:
-        raise DomainError(N_("The city %(city)s is not in the province %(province)s."),
-                          city=city.name, province=province.name)
+        raise DomainError(
+            N_("The city %(city)s is not in the province %(province)s."),
+            code="city_not_in_province",
+            city=city.name,
+            province=province.name,
+        )
     return city
-
-
-REGISTRATION_FIELDS = ("national_code", "birth_date", "first_name", "last_name", "father_name",
-                       "gender", "id_card_number", "mobile", "phone", "email", "address",
-                       "postal_code", "province", "city", "field_of_study", "degree_level")
 
 
 def register_officer(data: dict, actor=None) -> Officer:
@@ -249,7 +285,10 @@ def register_officer(data: dict, actor=None) -> Officer:
         errors["password_confirm"] = (N_("The two passwords are not the same."), {})
     code = clean.get("national_code")
     if code and Officer.select().where(Officer.national_code == code).exists():
-        errors["national_code"] = (N_("An officer is already registered with this national code. Log in, or recover your password."), {})
+        errors["national_code"] = (
+            N_("An officer is already registered with this national code. Log in, or recover your password."),
+            {},
+        )
     if errors:
         raise ValidationFailed(errors)
     officer = Officer(**clean)
@@ -259,16 +298,28 @@ def register_officer(data: dict, actor=None) -> Officer:
         try:
             with db.atomic():
                 officer.save()
-                queue_sms(officer.mobile, translate(
-                    N_("Your registration as a technical officer is complete. Your user code: %(code)s"),
-                    code=officer.user_code))
+                queue_sms(
+                    officer.mobile,
+                    translate(
+                        N_("Your registration as a technical officer is complete. Your user code: %(code)s"),
+                        code=officer.user_code,
+                    ),
+                )
                 audit(actor or officer.as_actor(), "officer_registered", officer)
             return officer
         except IntegrityError:
             officer.id = None
             if Officer.select().where(Officer.national_code == code).exists():
-                raise ValidationFailed({"national_code": (
-                    N_("An officer is already registered with this national code. Log in, or recover your password."), {})}) from None
+                raise ValidationFailed(
+                    {
+                        "national_code": (
+                            N_(
+                                "An officer is already registered with this national code. Log in, or recover your password."  # noqa: E501  (one message id)
+                            ),
+                            {},
+                        )
+                    }
+                ) from None
     raise RuntimeError("could not issue a unique user code")
 
 

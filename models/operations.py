@@ -1,6 +1,7 @@
 """The numbers an operator watches, read from the database (the metrics endpoint turns them
 into Prometheus gauges at each scrape): what waits in each outbox and since when, and how
 many requests wait on each university. Every number is one aggregate query."""
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -23,7 +24,6 @@ OUTBOXES: dict[str, type] = {"sms": SmsOutbox}
 TICK_JOB_LAGS: dict[str, Callable[[_dt.datetime], float]] = {}
 
 
-
 @dataclass(frozen=True)
 class OutboxBacklog:
     outbox: str
@@ -37,9 +37,13 @@ def outbox_backlogs(now: _dt.datetime | None = None) -> list[OutboxBacklog]:
     now = now or utcnow()
     backlogs = []
     for name, model in OUTBOXES.items():
-        counts = dict(model.select(model.status, fn.COUNT(model.id))
-                      .where(model.status.in_(("pending", "failed"))).group_by(model.status).tuples())
-        oldest = (model.select(fn.MIN(model.created_at)).where(model.status == "pending").scalar())
+        counts = dict(
+            model.select(model.status, fn.COUNT(model.id))
+            .where(model.status.in_(("pending", "failed")))
+            .group_by(model.status)
+            .tuples()
+        )
+        oldest = model.select(fn.MIN(model.created_at)).where(model.status == "pending").scalar()
         if isinstance(oldest, str):  # SQLite hands an aggregate of datetimes back as text
             oldest = _dt.datetime.fromisoformat(oldest)
         age = max(0.0, (now - oldest).total_seconds()) if oldest else 0.0
@@ -55,9 +59,13 @@ def requests_waiting() -> list[tuple[str, str, int]]:
     waiting = []
     for model in REVIEWED_TYPES:
         kind = model.REQUEST_TYPE
-        counts = dict(model.select(University.code, fn.COUNT(model.id))
-                      .join(University, on=(model.university == University.id))
-                      .where(model.status.in_(WAITING_STATES)).group_by(University.code).tuples())
+        counts = dict(
+            model.select(University.code, fn.COUNT(model.id))
+            .join(University, on=(model.university == University.id))
+            .where(model.status.in_(WAITING_STATES))
+            .group_by(University.code)
+            .tuples()
+        )
         waiting += [(code, kind, counts.get(code, 0)) for code in codes]
     return waiting
 

@@ -20,6 +20,7 @@ upgrade that changes one fails with a message naming it, not with a wrong row:
 Everything else (``query.sql()``, ``Database.execute_sql``, ``Database.connection``)
 is public API.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -73,8 +74,7 @@ class Prepared:
         if found is None or found[0] is not database:
             query = self._build(*[Value(_Slot(i), converter=False) for i in range(self._arity)])
             sql, params = query.sql()
-            slots = [(position, value.index) for position, value in enumerate(params)
-                     if isinstance(value, _Slot)]
+            slots = [(position, value.index) for position, value in enumerate(params) if isinstance(value, _Slot)]
             found = (database, sql, params, slots, query)
             with self._lock:
                 self._compiled[id(database)] = found
@@ -112,7 +112,7 @@ class Prepared:
 
 
 # The statements each PostgreSQL connection has prepared (a connection is a server session).
-_PREPARED_ON: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_PREPARED_ON: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class _Probe(Model):
@@ -137,5 +137,8 @@ def check_peewee_internals() -> None:
     except (TypeError, ValueError, AttributeError) as error:
         problems.append(f"building a query with Value(obj, converter=False) failed: {error!r}")
     if problems:
-        raise RuntimeError(f"peewee {peewee.__version__} changed what models/prepared.py relies on: "
-                           + "; ".join(problems) + ". Adapt models/prepared.py before upgrading.")
+        raise RuntimeError(
+            f"peewee {peewee.__version__} changed what models/prepared.py relies on: "
+            + "; ".join(problems)
+            + ". Adapt models/prepared.py before upgrading."
+        )

@@ -4,13 +4,14 @@ The review loop is :mod:`models.review`'s; what is a qualification's own is here
 documents a submission needs, the snapshot of the officer taken at submission, and the
 qualification number an approval issues to the officer.
 """
+
 from __future__ import annotations
 
 import jdatetime
 from peewee import JOIN, CharField, ForeignKeyField, IntegrityError
 
 from .accounts import Officer
-from .base import ConflictError, DomainError, N_, PermissionDenied, db, tehran_today
+from .base import N_, ConflictError, DomainError, PermissionDenied, db, tehran_today
 from .prepared import Prepared
 from .reference import City, DegreeLevel, DocumentKind, FieldOfStudy, University
 from .review import ReviewedRequest, ReviewFlow, Transition, is_owner, record_document, review_transitions
@@ -31,16 +32,18 @@ class QualificationRequest(ReviewedRequest):
 
     class Meta:
         table_name = "qualification_request"
-        indexes = ((("university", "status", "submitted_at"), False),
-                   # Cartable filters and sorts, each ordered by submission (migration 002).
-                   (("university", "submitted_at", "status", "id"), False),
-                   (("submitted_at", "id"), False),
-                   (("status", "submitted_at"), False),
-                   (("city", "submitted_at"), False),
-                   (("field_of_study", "submitted_at"), False),
-                   (("degree_level", "submitted_at"), False),
-                   (("reviewer", "submitted_at"), False),
-                   (("status", "last_submitted_at"), False))
+        indexes = (
+            (("university", "status", "submitted_at"), False),
+            # Cartable filters and sorts, each ordered by submission (migration 002).
+            (("university", "submitted_at", "status", "id"), False),
+            (("submitted_at", "id"), False),
+            (("status", "submitted_at"), False),
+            (("city", "submitted_at"), False),
+            (("field_of_study", "submitted_at"), False),
+            (("degree_level", "submitted_at"), False),
+            (("reviewer", "submitted_at"), False),
+            (("status", "last_submitted_at"), False),
+        )
 
     def __str__(self):
         return f"#{self.id}"
@@ -49,33 +52,56 @@ class QualificationRequest(ReviewedRequest):
         return {"number": self.qualification_number or ""}
 
 
-FLOW = ReviewFlow(QualificationRequest, {
-    (State.DRAFT, Action.SUBMIT): Transition(State.SUBMITTED, is_owner),
-    **review_transitions(),
-}, messages={
-    Action.APPROVE: (N_("Your qualification request was approved"),
-                     N_("Your qualification request number %(id)s was approved. Qualification number: %(number)s.")),
-    Action.REJECT: (N_("Your qualification request was rejected"),
-                    N_("Your qualification request number %(id)s was rejected. Reason: %(note)s. You may file a new request.")),
-    Action.DEFICIENCY: (
-        N_("Your qualification request needs corrections"),
-        N_("Deficiencies were declared on your qualification request number %(id)s: %(note)s. Fix them and resubmit.")),
-})
+FLOW = ReviewFlow(
+    QualificationRequest,
+    {
+        (State.DRAFT, Action.SUBMIT): Transition(State.SUBMITTED, is_owner),
+        **review_transitions(),
+    },
+    messages={
+        Action.APPROVE: (
+            N_("Your qualification request was approved"),
+            N_("Your qualification request number %(id)s was approved. Qualification number: %(number)s."),
+        ),
+        Action.REJECT: (
+            N_("Your qualification request was rejected"),
+            N_("Your qualification request number %(id)s was rejected. Reason: %(note)s. You may file a new request."),
+        ),
+        Action.DEFICIENCY: (
+            N_("Your qualification request needs corrections"),
+            N_(
+                "Deficiencies were declared on your qualification request number %(id)s: %(note)s. Fix them and resubmit."  # noqa: E501  (one message id)
+            ),
+        ),
+    },
+)
 
 # One open request per officer, enforced by the database as well as by the code.
 QualificationRequest.add_index(
-    QualificationRequest.index(QualificationRequest.officer, unique=True,
-                               where=QualificationRequest.status.in_(FLOW.open_states),
-                               name="qualification_one_open_per_officer"))
+    QualificationRequest.index(
+        QualificationRequest.officer,
+        unique=True,
+        where=QualificationRequest.status.in_(FLOW.open_states),
+        name="qualification_one_open_per_officer",
+    )
+)
 
 
-OPEN_REQUEST = Prepared(lambda officer_id: QualificationRequest.select()
-                        .where((QualificationRequest.officer == officer_id)
-                               & QualificationRequest.status.in_(FLOW.open_states)).limit(1))
-OWN_REQUEST = Prepared(lambda request_id, officer_id: QualificationRequest.select(QualificationRequest, University)
-                       .join(University, JOIN.LEFT_OUTER, on=(QualificationRequest.university == University.id))
-                       .where((QualificationRequest.id == request_id)
-                              & (QualificationRequest.officer == officer_id)).limit(1))
+OPEN_REQUEST = Prepared(
+    lambda officer_id: (
+        QualificationRequest.select()
+        .where((QualificationRequest.officer == officer_id) & QualificationRequest.status.in_(FLOW.open_states))
+        .limit(1)
+    )
+)
+OWN_REQUEST = Prepared(
+    lambda request_id, officer_id: (
+        QualificationRequest.select(QualificationRequest, University)
+        .join(University, JOIN.LEFT_OUTER, on=(QualificationRequest.university == University.id))
+        .where((QualificationRequest.id == request_id) & (QualificationRequest.officer == officer_id))
+        .limit(1)
+    )
+)
 
 
 def open_request(officer):
@@ -121,8 +147,13 @@ def attach_document(request, actor, kind_code: str, stored):
 
 def missing_documents(request) -> list:
     present = {d.kind_id for d in request.current_documents()}
-    return [k for k in DocumentKind.select().where(DocumentKind.required == True)  # noqa: E712
-            .order_by(DocumentKind.sort_order) if k.id not in present]
+    return [
+        k
+        for k in DocumentKind.select()
+        .where(DocumentKind.required == True)  # noqa: E712
+        .order_by(DocumentKind.sort_order)
+        if k.id not in present
+    ]
 
 
 @FLOW.on(Action.SUBMIT)
@@ -146,8 +177,11 @@ def _on_resubmit(request, actor, note, **_):
 def _require_documents(request):
     missing = missing_documents(request)
     if missing:
-        raise DomainError(N_("Upload the required documents first: %(kinds)s"),
-                          kinds="، ".join(k.name for k in missing))
+        raise DomainError(
+            N_("Upload the required documents first: %(kinds)s"),
+            code="missing_documents",
+            kinds="، ".join(k.name for k in missing),
+        )
 
 
 @FLOW.on(Action.APPROVE)
@@ -164,10 +198,14 @@ def qualification_number_for(request, now=None) -> str:
 @FLOW.on("after_" + Action.APPROVE)
 def _after_approve(request, actor, note, **_):
     """The officer is qualified: the number, the date, and the university holding the file."""
-    updated = (Officer.update(qualified_at=request.decided_at,
-                              qualification_number=request.qualification_number,
-                              university=request.university_id)
-               .where((Officer.id == request.officer_id) & Officer.qualified_at.is_null())
-               .execute())
+    updated = (
+        Officer.update(
+            qualified_at=request.decided_at,
+            qualification_number=request.qualification_number,
+            university=request.university_id,
+        )
+        .where((Officer.id == request.officer_id) & Officer.qualified_at.is_null())
+        .execute()
+    )
     if updated != 1:
         raise ConflictError(N_("This officer is already qualified."))

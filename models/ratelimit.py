@@ -1,8 +1,9 @@
 """Fixed-window request counters kept in the database, so that a limit (the public
 verification page, password reset) holds across every worker process and app host
-without another server to run. Imports no Flask; `publicforms/ratelimit_storage.py`
+without another server to run. Imports no Flask; `web/ratelimit_storage.py`
 plugs it into Flask-Limiter.
 """
+
 from __future__ import annotations
 
 import random
@@ -32,15 +33,20 @@ def hit(key: str, window_seconds: float, amount: int = 1, now: float | None = No
     the count in it. One atomic statement: concurrent hits from any process all count."""
     now = time.time() if now is None else now
     ended = RateCounter.expires_at <= now
-    query = (RateCounter
-             .insert(key=key, count=amount, expires_at=now + window_seconds)
-             .on_conflict(conflict_target=[RateCounter.key],
-                          update={RateCounter.count: Case(None, [(ended, amount)], RateCounter.count + amount),
-                                  RateCounter.expires_at: Case(None, [(ended, now + window_seconds)],
-                                                               RateCounter.expires_at)})
-             .returning(RateCounter.count).tuples())
+    query = (
+        RateCounter.insert(key=key, count=amount, expires_at=now + window_seconds)
+        .on_conflict(
+            conflict_target=[RateCounter.key],
+            update={
+                RateCounter.count: Case(None, [(ended, amount)], RateCounter.count + amount),
+                RateCounter.expires_at: Case(None, [(ended, now + window_seconds)], RateCounter.expires_at),
+            },
+        )
+        .returning(RateCounter.count)
+        .tuples()
+    )
     with db.atomic():
-        (count,), = list(query.execute())
+        ((count,),) = list(query.execute())
     if random.randrange(SWEEP_ONE_IN) == 0:
         sweep(now)
     return int(count)
@@ -49,8 +55,12 @@ def hit(key: str, window_seconds: float, amount: int = 1, now: float | None = No
 def current(key: str, now: float | None = None) -> tuple[int, float]:
     """``(count, window end)`` of ``key``; ``(0, now)`` when no window is running."""
     now = time.time() if now is None else now
-    row = (RateCounter.select(RateCounter.count, RateCounter.expires_at)
-           .where((RateCounter.key == key) & (RateCounter.expires_at > now)).tuples().first())
+    row = (
+        RateCounter.select(RateCounter.count, RateCounter.expires_at)
+        .where((RateCounter.key == key) & (RateCounter.expires_at > now))
+        .tuples()
+        .first()
+    )
     return (int(row[0]), float(row[1])) if row else (0, now)
 
 

@@ -4,12 +4,13 @@ Loaded from the CSV files under ``data/`` by :func:`load_reference_data`; the
 directorate edits the rows afterwards in the back office, so a reload only adds
 what is missing and never overwrites an edit.
 """
+
 from __future__ import annotations
 
 import csv
 from pathlib import Path
 
-from peewee import (BooleanField, CharField, ForeignKeyField, IntegerField)
+from peewee import BooleanField, CharField, ForeignKeyField, IntegerField
 
 from persian import normalize_text
 
@@ -110,8 +111,9 @@ REFERENCE_MODELS = (Province, University, City, FieldOfStudy, DegreeLevel, Docum
 def _rows(name: str, data_dir: Path):
     with open(data_dir / name, encoding="utf-8-sig", newline="") as handle:
         for row in csv.DictReader(handle):
-            yield {key: (normalize_text(value) if key.startswith("name") else value.strip())
-                   for key, value in row.items()}
+            yield {
+                key: (normalize_text(value) if key.startswith("name") else value.strip()) for key, value in row.items()
+            }
 
 
 def _flag(value: str) -> bool:
@@ -127,40 +129,62 @@ def load_reference_data(data_dir: Path | str = DATA_DIR) -> dict[str, int]:
         for row in _rows("provinces.csv", data_dir):
             if row["code"] not in provinces:
                 provinces[row["code"]] = Province.create(
-                    code=row["code"], name=row["name_fa"], name_en=row.get("name_en", ""))
+                    code=row["code"], name=row["name_fa"], name_en=row.get("name_en", "")
+                )
                 added["province"] += 1
         universities = {u.code: u for u in University.select()}
         for row in _rows("universities.csv", data_dir):
             if row["code"] not in universities:
                 universities[row["code"]] = University.create(
-                    code=row["code"], name=row["name_fa"], name_en=row.get("name_en", ""),
-                    province=provinces[row["province_code"]])
+                    code=row["code"],
+                    name=row["name_fa"],
+                    name_en=row.get("name_en", ""),
+                    province=provinces[row["province_code"]],
+                )
                 added["university"] += 1
         existing_cities = {(c.province_id, c.name) for c in City.select(City.province, City.name)}
         for row in _rows("cities.csv", data_dir):
             province = provinces[row["province_code"]]
             if (province.id, row["name_fa"]) not in existing_cities:
-                City.create(province=province, name=row["name_fa"], name_en=row.get("name_en", ""),
-                            university=universities[row["university_code"]])
+                City.create(
+                    province=province,
+                    name=row["name_fa"],
+                    name_en=row.get("name_en", ""),
+                    university=universities[row["university_code"]],
+                )
                 existing_cities.add((province.id, row["name_fa"]))
                 added["city"] += 1
         codes = {f.code for f in FieldOfStudy.select(FieldOfStudy.code)}
         for row in _rows("fields.csv", data_dir):
             if row["code"] not in codes:
-                FieldOfStudy.create(code=row["code"], name=row["name_fa"],
-                                    name_en=row.get("name_en", ""), eligible=_flag(row["eligible"]))
+                FieldOfStudy.create(
+                    code=row["code"],
+                    name=row["name_fa"],
+                    name_en=row.get("name_en", ""),
+                    eligible=_flag(row["eligible"]),
+                )
                 added["field"] += 1
         codes = {d.code for d in DegreeLevel.select(DegreeLevel.code)}
         for row in _rows("degrees.csv", data_dir):
             if row["code"] not in codes:
-                DegreeLevel.create(code=row["code"], name=row["name_fa"], name_en=row.get("name_en", ""),
-                                   rank=int(row["rank"]), eligible=_flag(row["eligible"]))
+                DegreeLevel.create(
+                    code=row["code"],
+                    name=row["name_fa"],
+                    name_en=row.get("name_en", ""),
+                    rank=int(row["rank"]),
+                    eligible=_flag(row["eligible"]),
+                )
                 added["degree"] += 1
         codes = {k.code for k in DocumentKind.select(DocumentKind.code)}
         for order, row in enumerate(_rows("document_kinds.csv", data_dir)):
             if row["code"] not in codes:
-                DocumentKind.create(code=row["code"], name=row["name_fa"], name_en=row.get("name_en", ""),
-                                    required=_flag(row["required"]), sort_order=order)
+                DocumentKind.create(
+                    code=row["code"],
+                    name=row["name_fa"],
+                    name_en=row.get("name_en", ""),
+                    required=_flag(row["required"]),
+                    sort_order=order,
+                )
                 added["document_kind"] += 1
     return added
 

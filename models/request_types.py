@@ -5,13 +5,14 @@ history lists each, and an officer's documents in force come from each that carr
 documents, all by iterating :data:`REVIEWED_TYPES`. Adding a type means writing its
 module (model, flow, hooks) and listing it here.
 """
+
 from __future__ import annotations
 
 from .cooperation import Cooperation
 from .edit_requests import EditRequest
 from .qualification import QualificationRequest
-from .review import Document
 from .reference import DocumentKind
+from .review import Document
 from .vocabulary import State
 
 # In the order the back office shows them.
@@ -28,8 +29,10 @@ def reviewed_type(code: str):
 
 def officer_requests(officer) -> dict:
     """``{request type code: the officer's requests of that type, oldest first}``."""
-    return {model.REQUEST_TYPE: list(model.select().where(model.officer == officer.id).order_by(model.created_at))
-            for model in REVIEWED_TYPES}
+    return {
+        model.REQUEST_TYPE: list(model.select().where(model.officer == officer.id).order_by(model.created_at))
+        for model in REVIEWED_TYPES
+    }
 
 
 def officer_documents(officer) -> dict:
@@ -41,9 +44,12 @@ def officer_documents(officer) -> dict:
         ids = model.select(model.id).where((model.officer == officer.id) & (model.status == State.APPROVED))
         clause = (Document.request_type == model.REQUEST_TYPE) & Document.request_id.in_(ids)
         approved = clause if approved is None else approved | clause
-    query = (Document.select(Document, DocumentKind).join(DocumentKind)
-             .where((Document.officer == officer.id) & Document.superseded_at.is_null() & approved)
-             .order_by(Document.uploaded_at))
+    query = (
+        Document.select(Document, DocumentKind)
+        .join(DocumentKind)
+        .where((Document.officer == officer.id) & Document.superseded_at.is_null() & approved)
+        .order_by(Document.uploaded_at)
+    )
     latest = {}
     for document in query:
         latest[document.kind.code] = document

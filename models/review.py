@@ -20,17 +20,17 @@ The flow also answers, from its table alone, which states a type uses and which 
 them are open, waiting on a university, or visible to reviewers; the back office and
 the officer pages ask it instead of listing states.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from peewee import (SQL, CharField, DateField, DateTimeField, ForeignKeyField, IntegerField,
-                    IntegrityError, TextField)
+from peewee import SQL, CharField, DateField, DateTimeField, ForeignKeyField, IntegerField, IntegrityError, TextField
 
 from .accounts import Officer, StaffUser
 from .audit import audit
-from .base import BaseModel, ConflictError, DomainError, N_, PermissionDenied, db, translate, utcnow
+from .base import N_, BaseModel, ConflictError, DomainError, PermissionDenied, db, translate, utcnow
 from .notices import notify_officer, queue_sms
 from .prepared import Prepared
 from .reference import DocumentKind, University
@@ -127,9 +127,12 @@ class ReviewedRequest(BaseModel):
         return CURRENT_DOCUMENTS.rows(self.REQUEST_TYPE, self.id)
 
     def all_documents(self):
-        return (Document.select(Document, DocumentKind).join(DocumentKind)
-                .where((Document.request_type == self.REQUEST_TYPE) & (Document.request_id == self.id))
-                .order_by(Document.uploaded_at))
+        return (
+            Document.select(Document, DocumentKind)
+            .join(DocumentKind)
+            .where((Document.request_type == self.REQUEST_TYPE) & (Document.request_id == self.id))
+            .order_by(Document.uploaded_at)
+        )
 
     def allowed_actions(self, actor) -> list[str]:
         return self.FLOW.allowed_actions(self, actor)
@@ -179,8 +182,11 @@ class ReviewedRequest(BaseModel):
         if actor.is_directorate:
             return True
         if actor.is_reviewer:
-            return (actor.university_id is not None and self.university_id == actor.university_id
-                    and self.status in self.FLOW.reviewer_states)
+            return (
+                actor.university_id is not None
+                and self.university_id == actor.university_id
+                and self.status in self.FLOW.reviewer_states
+            )
         return self.is_applicant(actor)
 
     @classmethod
@@ -252,8 +258,7 @@ def _deficiency(model, request, actor, note, now, reason):
 
 
 def _decision(model, request, actor, note, now, reason):
-    return {model.decided_at: now, model.decision_note: note,
-            model.reviewer: request.reviewer_id or actor.id}
+    return {model.decided_at: now, model.decision_note: note, model.reviewer: request.reviewer_id or actor.id}
 
 
 def _rejection(model, request, actor, note, now, reason):
@@ -283,9 +288,15 @@ class ReviewFlow:
     ``conflict_message`` is what a unique-index race is reported as.
     """
 
-    def __init__(self, model, transitions: dict[tuple[str, str], Transition], *,
-                 messages: dict | None = None, texts: dict | None = None,
-                 conflict_message: str = CHANGED_MEANWHILE):
+    def __init__(
+        self,
+        model,
+        transitions: dict[tuple[str, str], Transition],
+        *,
+        messages: dict | None = None,
+        texts: dict | None = None,
+        conflict_message: str = CHANGED_MEANWHILE,
+    ):
         self.model = model
         self.request_type = model.REQUEST_TYPE
         self.transitions = transitions
@@ -299,14 +310,19 @@ class ReviewFlow:
         self.states = tuple(state for state in State if state in used)
         self.actions = tuple(dict.fromkeys(action for _state, action in transitions))
         # Waiting on a university: a reviewer acts next (the service-level clock runs).
-        self.waiting_states = tuple(state for state in self.states if any(
-            source == state and t.who is is_reviewer_of for (source, _a), t in transitions.items()))
+        self.waiting_states = tuple(
+            state
+            for state in self.states
+            if any(source == state and t.who is is_reviewer_of for (source, _a), t in transitions.items())
+        )
         # Open: not decided yet, an approval can still come.
-        self.open_states = tuple(state for state in self.states
-                                 if Action.APPROVE in self._actions_reachable_from(state))
+        self.open_states = tuple(
+            state for state in self.states if Action.APPROVE in self._actions_reachable_from(state)
+        )
         # Seen by reviewers: from the moment the request first waits on the university.
-        self.reviewer_states = tuple(state for state in self.states
-                                     if state in self._reachable_from(self.waiting_states))
+        self.reviewer_states = tuple(
+            state for state in self.states if state in self._reachable_from(self.waiting_states)
+        )
         # With the university and not decided: what the directorate may reassign.
         self.reassignable_states = tuple(s for s in self.open_states if s in self.reviewer_states)
         unknown = (set(self.messages) | set(self.texts)) - set(self.actions)
@@ -333,14 +349,19 @@ class ReviewFlow:
         """Register the type's own hook: ``on("approve")`` runs before the update (with
         ``now``, the time the standard effects stamped) and returns more changes;
         ``on("after_approve")`` runs after it, in the same transaction."""
+
         def register(function):
             self.hooks[action] = function
             return function
+
         return register
 
     def allowed_actions(self, request, actor) -> list[str]:
-        return [action for (state, action), t in self.transitions.items()
-                if state == request.status and t.who(request, actor)]
+        return [
+            action
+            for (state, action), t in self.transitions.items()
+            if state == request.status and t.who(request, actor)
+        ]
 
     def check(self, request, action, actor, source=None) -> Transition:
         transition = self.transitions.get((request.status if source is None else source, action))
@@ -364,10 +385,11 @@ class ReviewFlow:
             with db.atomic():
                 try:
                     changes = self._changes(request, action, transition, actor, note, now, source, kwargs)
-                    updated = (model.update(changes)
-                               .where((model.id == request.id) & (model.status == source)
-                                      & _same_reviewer(model, request))
-                               .execute())
+                    updated = (
+                        model.update(changes)
+                        .where((model.id == request.id) & (model.status == source) & _same_reviewer(model, request))
+                        .execute()
+                    )
                     if updated != 1:
                         raise ConflictError(CHANGED_MEANWHILE)
                     before = {field.name: getattr(request, field.name) for field in changes}
@@ -383,8 +405,7 @@ class ReviewFlow:
             raise
         return request
 
-    def create(self, request, action: str, actor, note: str = "", conflict: DomainError | None = None,
-               **kwargs):
+    def create(self, request, action: str, actor, note: str = "", conflict: DomainError | None = None, **kwargs):
         """Insert ``request`` (unsaved, its own fields set) through the creation transition
         ``(NEW, action)``; a unique-index violation raises ``conflict`` (by default a
         ConflictError with the flow's message)."""
@@ -421,8 +442,15 @@ class ReviewFlow:
         return changes
 
     def _record(self, request, action, source, target, actor, note, kwargs):
-        record_event(request, action, source, target, actor, note,
-                     reason=kwargs.get("reason", "") if action in REASONED_ACTIONS else "")
+        record_event(
+            request,
+            action,
+            source,
+            target,
+            actor,
+            note,
+            reason=kwargs.get("reason", "") if action in REASONED_ACTIONS else "",
+        )
         after = self.hooks.get("after_" + action)
         if after is not None:
             after(request, actor, note, **kwargs)
@@ -453,26 +481,47 @@ def record_document(request, kind_code: str, stored) -> Document:
     if kind is None:
         raise DomainError(N_("Unknown document kind."))
     with db.atomic():
-        (Document.update(superseded_at=utcnow())
-         .where((Document.request_type == request.REQUEST_TYPE) & (Document.request_id == request.id)
-                & (Document.kind == kind) & Document.superseded_at.is_null())
-         .execute())
-        return Document.create(officer=request.officer_id, request_type=request.REQUEST_TYPE,
-                               request_id=request.id, kind=kind, storage_name=stored.storage_name,
-                               display_name=stored.display_name, content_type=stored.content_type,
-                               size=stored.size, sha256=stored.sha256)
+        (
+            Document.update(superseded_at=utcnow())
+            .where(
+                (Document.request_type == request.REQUEST_TYPE)
+                & (Document.request_id == request.id)
+                & (Document.kind == kind)
+                & Document.superseded_at.is_null()
+            )
+            .execute()
+        )
+        return Document.create(
+            officer=request.officer_id,
+            request_type=request.REQUEST_TYPE,
+            request_id=request.id,
+            kind=kind,
+            storage_name=stored.storage_name,
+            display_name=stored.display_name,
+            content_type=stored.content_type,
+            size=stored.size,
+            sha256=stored.sha256,
+        )
 
 
 def record_event(request, action, source, target, actor, note="", reason=""):
     """One line of the request's history, and its audit row. ``action`` must be one of
     the vocabulary's actions, so that every line of every history has a label."""
     action = Action(action)
-    RequestEvent.create(request_type=request.REQUEST_TYPE, request_id=request.id, action=action.value,
-                        from_status=source, to_status=target, actor_kind=actor.kind,
-                        actor_id=actor.id, actor_name=(actor.name or "")[:120], note=note,
-                        reason=reason or "", university_id=request.university_id)
-    audit(actor, f"{request.REQUEST_TYPE}_{action.value}", request, detail=note[:200],
-          object_type=request.REQUEST_TYPE)
+    RequestEvent.create(
+        request_type=request.REQUEST_TYPE,
+        request_id=request.id,
+        action=action.value,
+        from_status=source,
+        to_status=target,
+        actor_kind=actor.kind,
+        actor_id=actor.id,
+        actor_name=(actor.name or "")[:120],
+        note=note,
+        reason=reason or "",
+        university_id=request.university_id,
+    )
+    audit(actor, f"{request.REQUEST_TYPE}_{action.value}", request, detail=note[:200], object_type=request.REQUEST_TYPE)
 
 
 def reassign(request, actor, university=None, reviewer=None, note: str = ""):
@@ -486,25 +535,36 @@ def reassign(request, actor, university=None, reviewer=None, note: str = ""):
         raise DomainError(N_("The reviewer must belong to the chosen university."), field="reviewer")
     model = type(request)
     with db.atomic():
-        updated = (model.update(university=university, reviewer=reviewer)
-                   .where((model.id == request.id) & (model.status == request.status)
-                          & _same_reviewer(model, request))
-                   .execute())
+        updated = (
+            model.update(university=university, reviewer=reviewer)
+            .where((model.id == request.id) & (model.status == request.status) & _same_reviewer(model, request))
+            .execute()
+        )
         if updated != 1:
             raise ConflictError(CHANGED_MEANWHILE)
         request.university, request.reviewer = university, reviewer
         detail = f"{university.name}" + (f" / {reviewer}" if reviewer else "")
-        record_event(request, Action.REASSIGN, request.status, request.status, actor,
-                     (note + " " + detail).strip())
+        record_event(request, Action.REASSIGN, request.status, request.status, actor, (note + " " + detail).strip())
     return request
 
 
 # Read on every request page: compiled once (see Prepared).
-HISTORY = Prepared(lambda request_type, request_id: RequestEvent.select()
-                   .where((RequestEvent.request_type == request_type) & (RequestEvent.request_id == request_id))
-                   .order_by(RequestEvent.at, RequestEvent.id))
-CURRENT_DOCUMENTS = Prepared(lambda request_type, request_id: Document.select(Document, DocumentKind)
-                             .join(DocumentKind)
-                             .where((Document.request_type == request_type) & (Document.request_id == request_id)
-                                    & Document.superseded_at.is_null())
-                             .order_by(DocumentKind.sort_order))
+HISTORY = Prepared(
+    lambda request_type, request_id: (
+        RequestEvent.select()
+        .where((RequestEvent.request_type == request_type) & (RequestEvent.request_id == request_id))
+        .order_by(RequestEvent.at, RequestEvent.id)
+    )
+)
+CURRENT_DOCUMENTS = Prepared(
+    lambda request_type, request_id: (
+        Document.select(Document, DocumentKind)
+        .join(DocumentKind)
+        .where(
+            (Document.request_type == request_type)
+            & (Document.request_id == request_id)
+            & Document.superseded_at.is_null()
+        )
+        .order_by(DocumentKind.sort_order)
+    )
+)

@@ -5,6 +5,7 @@ on the university, pauses while it waits on the applicant, and stops at the deci
 Which states are "waiting on the university" is each request type's business (its
 flow's ``waiting_states``); this module only counts days.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -71,8 +72,7 @@ def working_days_between(start: _dt.date, end: _dt.date, holidays: set | None = 
         return 0
     if holidays is None:
         holidays = holidays_between(start, end)
-    return sum(1 for i in range(1, (end - start).days + 1)
-               if is_working_day(start + _dt.timedelta(days=i), holidays))
+    return sum(1 for i in range(1, (end - start).days + 1) if is_working_day(start + _dt.timedelta(days=i), holidays))
 
 
 def clock_changes(request, source: str, target: str, now: _dt.datetime, waiting_states) -> dict:

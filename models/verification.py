@@ -1,4 +1,5 @@
 """What the public may learn about a qualification, and nothing more."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -26,17 +27,26 @@ def lookup(query: str) -> Verification:
     """A qualification number tells the holder's name, field and current branch; a
     national code answers only whether its holder is qualified."""
     if query.isdigit() and len(query) in (8, 9, 10) and is_valid_national_code(query):
-        officer = Officer.get_or_none((Officer.national_code == normalize_national_code(query))
-                                      & (Officer.is_active == True))  # noqa: E712
+        officer = Officer.get_or_none(
+            (Officer.national_code == normalize_national_code(query)) & (Officer.is_active == True)
+        )  # noqa: E712
         return Verification(kind="national_code", valid=bool(officer and officer.is_qualified))
-    officer = (Officer.select(Officer, FieldOfStudy).join(FieldOfStudy)
-               .where((Officer.qualification_number == query) & (Officer.is_active == True))  # noqa: E712
-               .first())
+    officer = (
+        Officer.select(Officer, FieldOfStudy)
+        .join(FieldOfStudy)
+        .where((Officer.qualification_number == query) & (Officer.is_active == True))  # noqa: E712
+        .first()
+    )
     if officer is None or not officer.is_qualified:
         return Verification(kind="number", valid=False)
     cooperation = active_cooperation_of(officer)
-    return Verification(kind="number", valid=True, name=officer.full_name, field=officer.field_of_study.name,
-                        qualified_on=officer.qualified_at,
-                        branch=cooperation.branch.name if cooperation else "",
-                        distributor=cooperation.distributor.name if cooperation else "",
-                        branch_id=cooperation.branch_id if cooperation else None)
+    return Verification(
+        kind="number",
+        valid=True,
+        name=officer.full_name,
+        field=officer.field_of_study.name,
+        qualified_on=officer.qualified_at,
+        branch=cooperation.branch.name if cooperation else "",
+        distributor=cooperation.distributor.name if cooperation else "",
+        branch_id=cooperation.branch_id if cooperation else None,
+    )

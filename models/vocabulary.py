@@ -6,6 +6,7 @@ as the plain code (``"submitted"``) while its label travels with it. Which state
 given request type uses, and which of them are open or waiting on a university, is
 derived from that type's table of transitions (:class:`models.review.ReviewFlow`).
 """
+
 from __future__ import annotations
 
 from enum import StrEnum
@@ -76,7 +77,10 @@ REASONED_ACTIONS = (Action.REJECT, Action.DEFICIENCY)
 
 # Standard reasons offered to a reviewer who rejects; the first is the seed's note 3.
 REJECT_REASONS = (
-    ("wrong_province", N_("The province or city of residence was chosen wrongly; file a new request with the right one.")),
+    (
+        "wrong_province",
+        N_("The province or city of residence was chosen wrongly; file a new request with the right one."),
+    ),
     ("ineligible", N_("The field of study or degree does not qualify for this role.")),
     ("documents_invalid", N_("The documents are not valid or do not belong to the applicant.")),
     ("other", N_("Other reason (explained in the note).")),

@@ -1,1 +1,3 @@
-"""Public forms: the officer and distributor blueprints, the shared layout and helpers."""
+"""The public door: the pages for everyone (``public``), the officer's site (``officer/``)
+and the distributor's (``distributor``), their forms and templates. What it shares with the
+back office is in ``web/``."""

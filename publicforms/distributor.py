@@ -1,17 +1,21 @@
 """Distributor pages: branches, nominating an officer, releasing one."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 import models
-from persian import to_ascii_digits
-from models import Branch, Cooperation, DomainError, ValidationFailed
+from models import Branch, Cooperation
 from models import cooperation as coops
+from persian import to_ascii_digits
+from web.errors import refusals_flashed, show_error
+from web.forms import ActionForm, LoginForm
+from web.login import login_page
+from web.security import deny
+from web.session import account_required, sign_out
 
-from .forms import ActionForm, BranchForm, LoginForm, NominationForm
-from .officer import _login_view
-from .web import account_required, apply_errors, domain_message, sign_out, deny
+from .forms import BranchForm, NominationForm
 
 bp = Blueprint("distributor_site", __name__, url_prefix="/distributor")
 distributor_required = account_required("distributor", "distributor_site.login")
@@ -19,7 +23,12 @@ distributor_required = account_required("distributor", "distributor_site.login")
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    return _login_view("distributor", LoginForm(), "distributor/login.html", "distributor_site.dashboard")
+    return login_page(
+        "distributor",
+        LoginForm(),
+        lambda form: render_template("distributor/login.html", form=form),
+        url_for("distributor_site.dashboard"),
+    )
 
 
 @bp.route("/logout", methods=["POST"])
@@ -40,13 +49,27 @@ def _own_branch(branch_id) -> Branch:
 @distributor_required
 def dashboard():
     branches = list(Branch.visible_to(g.actor).order_by(Branch.name))
-    cooperations = list(Cooperation.visible_to(g.actor, Cooperation.select(Cooperation, models.Officer, Branch)
-                                               .join(models.Officer).switch(Cooperation).join(Branch))
-                        .order_by(Cooperation.created_at.desc()).limit(500))
+    cooperations = list(
+        Cooperation.visible_to(
+            g.actor,
+            Cooperation.select(Cooperation, models.Officer, Branch)
+            .join(models.Officer)
+            .switch(Cooperation)
+            .join(Branch),
+        )
+        .order_by(Cooperation.created_at.desc())
+        .limit(500)
+    )
     # Every branch's serving officer, even one whose cooperation is older than the 500 listed.
     active = coops.serving_officers(g.account.id)
-    return render_template("distributor/dashboard.html", distributor=g.account, branches=branches,
-                           cooperations=cooperations, active=active, form=ActionForm())
+    return render_template(
+        "distributor/dashboard.html",
+        distributor=g.account,
+        branches=branches,
+        cooperations=cooperations,
+        active=active,
+        form=ActionForm(),
+    )
 
 
 @bp.route("/branches/new", methods=["GET", "POST"])
@@ -59,8 +82,8 @@ def branch_new():
         city = models.City.get_or_none(models.City.id == _int(form.city.data))
         try:
             coops.create_branch(g.actor, form.name.data, province, city, form.address.data)
-        except ValidationFailed as failed:
-            apply_errors(form, failed.errors)
+        except models.DomainError as error:
+            show_error(form, error)
         else:
             flash(_("The branch was defined. Now name its technical officer."), "success")
             return redirect(url_for("distributor_site.dashboard"))
@@ -82,13 +105,14 @@ def nominate(branch_id):
     if form.validate_on_submit():
         try:
             coops.nominate(branch, g.actor, form.national_code.data or "")
-        except DomainError as error:
-            form.national_code.errors = [domain_message(error)]
+        except models.DomainError as error:
+            show_error(form, error, fallback=form.national_code)
         else:
             flash(_("The request was sent to the officer; they must accept it."), "success")
             return redirect(url_for("distributor_site.dashboard"))
-    return render_template("distributor/nominate.html", form=form, branch=branch,
-                           current=branch.active_cooperation()), (422 if form.errors else 200)
+    return render_template(
+        "distributor/nominate.html", form=form, branch=branch, current=branch.active_cooperation()
+    ), (422 if form.errors else 200)
 
 
 @bp.route("/branches/<int:branch_id>/release", methods=["POST"])
@@ -97,11 +121,7 @@ def release(branch_id):
     branch = _own_branch(branch_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    try:
+    with refusals_flashed():
         coops.release(branch, g.actor)
-    except DomainError as error:
-        flash(domain_message(error), "danger")
-    else:
         flash(_("The officer was released; the branch has no technical officer now."), "success")
     return redirect(url_for("distributor_site.dashboard"))
-

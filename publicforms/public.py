@@ -1,4 +1,5 @@
 """Pages for everyone: home, language switch, public verification, a branch's page."""
+
 from __future__ import annotations
 
 import segno
@@ -7,8 +8,9 @@ from markupsafe import Markup
 
 import models
 from persian import normalize_text, to_ascii_digits
-
-from .web import limiter, safe_next
+from web.extensions import LOCALES, limiter
+from web.forms import ActionForm
+from web.security import safe_next
 
 bp = Blueprint("public", __name__)
 
@@ -20,9 +22,8 @@ def home():
 
 @bp.route("/lang/<code>", methods=["POST"])
 def set_language(code):
-    from .forms import ActionForm
     response = redirect(safe_next(request.form.get("next"), url_for("public.home")))
-    if ActionForm().validate_on_submit() and code in ("fa", "en"):
+    if ActionForm().validate_on_submit() and code in LOCALES:
         response.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
     return response
 
@@ -51,6 +52,9 @@ def branch(branch_id):
     if found is None:
         abort(404)
     active = found.active_cooperation()
-    return render_template("branch.html", branch=found, active=active,
-                           qr=qr_svg(url_for("public.branch", branch_id=found.id, _external=True)))
-
+    return render_template(
+        "branch.html",
+        branch=found,
+        active=active,
+        qr=qr_svg(url_for("public.branch", branch_id=found.id, _external=True)),
+    )

@@ -1,14 +1,18 @@
 """Login, logout, sessions, password change, throttling."""
+
 import pytest
 
 import models
-from conftest import PASSWORD, login
+from helpers import PASSWORD, login
 
 
 def test_officer_logs_in_with_user_code_or_national_code(app, make_officer):
     officer = make_officer()
-    for username in (officer.user_code, officer.national_code,
-                     officer.national_code.translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"))):
+    for username in (
+        officer.user_code,
+        officer.national_code,
+        officer.national_code.translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")),
+    ):
         client = app.test_client()
         response = login(client, "/officer/login", username)
         assert response.status_code == 302 and response.headers["Location"] == "/officer/"
@@ -29,8 +33,11 @@ def test_failed_logins_are_throttled_per_account_even_with_rotating_forwarded_fo
     client = app.test_client()
     statuses = []
     for i in range(8):
-        response = client.post("/officer/login", data={"username": officer.user_code, "password": "nope-nope-1"},
-                               headers={"X-Forwarded-For": f"10.0.0.{i}"})
+        response = client.post(
+            "/officer/login",
+            data={"username": officer.user_code, "password": "nope-nope-1"},
+            headers={"X-Forwarded-For": f"10.0.0.{i}"},
+        )
         statuses.append(response.status_code)
     assert statuses[-1] == 429
     # Even the right password is refused while the account is throttled.
@@ -62,34 +69,45 @@ def test_password_change_logs_out_other_sessions(app, make_officer):
     first, second = app.test_client(), app.test_client()
     login(first, "/officer/login", officer.user_code)
     login(second, "/officer/login", officer.user_code)
-    response = first.post("/officer/password", data={"current_password": PASSWORD,
-                                                     "new_password": "Tazeh-Ramz-1403",
-                                                     "new_password_confirm": "Tazeh-Ramz-1403"})
+    response = first.post(
+        "/officer/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "Tazeh-Ramz-1403",
+            "new_password_confirm": "Tazeh-Ramz-1403",
+        },
+    )
     assert response.status_code == 302
     assert first.get("/officer/").status_code == 200
     assert second.get("/officer/").status_code == 302
     assert login(app.test_client(), "/officer/login", officer.user_code, "Tazeh-Ramz-1403").status_code == 302
 
 
-@pytest.mark.parametrize("current, new, confirm, message", [
-    ("wrong-one-22", "Tazeh-Ramz-1403", "Tazeh-Ramz-1403", "گذرواژه فعلی درست نیست"),
-    (PASSWORD, "short", "short", "۸ نویسه"),
-    (PASSWORD, "Tazeh-Ramz-1403", "Other-Ramz-1403", "یکسان نیستند"),
-])
+@pytest.mark.parametrize(
+    "current, new, confirm, message",
+    [
+        ("wrong-one-22", "Tazeh-Ramz-1403", "Tazeh-Ramz-1403", "گذرواژه فعلی درست نیست"),
+        (PASSWORD, "short", "short", "۸ نویسه"),
+        (PASSWORD, "Tazeh-Ramz-1403", "Other-Ramz-1403", "یکسان نیستند"),
+    ],
+)
 def test_password_change_refusals(officer_client, current, new, confirm, message):
-    response = officer_client.post("/officer/password", data={
-        "current_password": current, "new_password": new, "new_password_confirm": confirm})
+    response = officer_client.post(
+        "/officer/password", data={"current_password": current, "new_password": new, "new_password_confirm": confirm}
+    )
     assert response.status_code == 422
     assert message in response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("target", ["//evil.example", "/\\evil.example", "javascript:alert(1)",
-                                    "https://evil.example/", "/officer/profile"])
+@pytest.mark.parametrize(
+    "target", ["//evil.example", "/\\evil.example", "javascript:alert(1)", "https://evil.example/", "/officer/profile"]
+)
 def test_next_after_login_stays_on_this_site(app, make_officer, target):
     officer = make_officer()
     client = app.test_client()
-    response = client.post("/officer/login?next=" + target, data={"username": officer.user_code,
-                                                                   "password": PASSWORD, "next": target})
+    response = client.post(
+        "/officer/login?next=" + target, data={"username": officer.user_code, "password": PASSWORD, "next": target}
+    )
     location = response.headers["Location"]
     assert location.startswith("/") and not location.startswith("//") and "\\" not in location
     assert location == (target if target == "/officer/profile" else "/officer/")
@@ -107,16 +125,18 @@ def test_idle_timeout(app, make_officer, dbc):
     import datetime as dt
 
     from freezegun import freeze_time
+
     officer = make_officer()
     client = app.test_client()
     login(client, "/officer/login", officer.user_code)
-    with freeze_time(dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=31)):
+    with freeze_time(dt.datetime.now(dt.UTC) + dt.timedelta(minutes=31)):
         assert client.get("/officer/").status_code == 302
 
 
 @pytest.mark.real_hasher
 def test_stored_hash_is_argon2id_with_strong_parameters(make_officer, dbc):
     from argon2 import PasswordHasher
+
     officer = make_officer()
     stored = models.Officer.get_by_id(officer.id).password_hash
     assert stored.startswith("$argon2id$")

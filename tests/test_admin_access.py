@@ -1,13 +1,27 @@
 """Every back-office URL refuses anonymous users and the wrong role."""
+
 import re
 
-import pytest
-
 import models
-from conftest import login, staff_client_for
+from helpers import login, staff_client_for
 
-DIRECTORATE_ONLY = ("officer", "staff", "message", "sms", "audit", "province", "city", "university",
-                    "field", "degree", "documentkind", "distributor", "branch", "setting", "holiday")
+DIRECTORATE_ONLY = (
+    "officer",
+    "staff",
+    "message",
+    "sms",
+    "audit",
+    "province",
+    "city",
+    "university",
+    "field",
+    "degree",
+    "documentkind",
+    "distributor",
+    "branch",
+    "setting",
+    "holiday",
+)
 SHARED = ("qualification", "cooperation", "editrequest")
 
 

@@ -1,18 +1,20 @@
 """The cooperation life cycle through the distributor, officer and back-office pages."""
+
 import datetime as dt
 
 import pytest
 
 import models
-from conftest import PASSWORD, login, staff_client_for
+from helpers import PASSWORD, login, staff_client_for
 
 TEHRAN = "دانشگاه علوم پزشکی تهران"
 
 
 @pytest.fixture
 def distributor_client(app, dbc):
-    distributor = models.create_distributor("pakhsh", PASSWORD, "شرکت پخش سلامت", "company", "09121110000",
-                                            manager_name="رضا مدیر")
+    distributor = models.create_distributor(
+        "pakhsh", PASSWORD, "شرکت پخش سلامت", "company", "09121110000", manager_name="رضا مدیر"
+    )
     client = app.test_client()
     assert login(client, "/distributor/login", "pakhsh").status_code == 302
     client.distributor = distributor
@@ -21,9 +23,15 @@ def distributor_client(app, dbc):
 
 def define_branch(client, city_name="تهران"):
     city = models.City.get(models.City.name == city_name)
-    response = client.post("/distributor/branches/new", data={
-        "name": "شعبه ونک", "province": str(city.province_id), "city": str(city.id),
-        "address": "تهران، میدان ونک، پلاک ۵"})
+    response = client.post(
+        "/distributor/branches/new",
+        data={
+            "name": "شعبه ونک",
+            "province": str(city.province_id),
+            "city": str(city.id),
+            "address": "تهران، میدان ونک، پلاک ۵",
+        },
+    )
     assert response.status_code == 302, response.get_data(as_text=True)[:1000]
     return models.Branch.select().order_by(models.Branch.id.desc()).first()
 
@@ -31,8 +39,9 @@ def define_branch(client, city_name="تهران"):
 def test_full_life_cycle(app, distributor_client, make_officer, make_staff, dbc):
     officer = make_officer(qualified=True)
     branch = define_branch(distributor_client)
-    response = distributor_client.post(f"/distributor/branches/{branch.id}/nominate",
-                                       data={"national_code": officer.national_code})
+    response = distributor_client.post(
+        f"/distributor/branches/{branch.id}/nominate", data={"national_code": officer.national_code}
+    )
     assert response.status_code == 302
     cooperation = models.Cooperation.get()
     officer_client = app.test_client()
@@ -41,12 +50,16 @@ def test_full_life_cycle(app, distributor_client, make_officer, make_staff, dbc)
     assert "شرکت پخش سلامت" in listing and 'data-status="pending_officer"' in listing
     detail = officer_client.get(f"/officer/cooperation/{cooperation.id}").get_data(as_text=True)
     assert "میدان ونک" in detail
-    assert officer_client.post(f"/officer/cooperation/{cooperation.id}", data={"decision": "approve"}).status_code == 302
+    assert (
+        officer_client.post(f"/officer/cooperation/{cooperation.id}", data={"decision": "approve"}).status_code == 302
+    )
     reviewer = staff_client_for(app, make_staff("university", TEHRAN))
     assert officer.national_code in reviewer.get("/admin/cooperation/").get_data(as_text=True)
     assert reviewer.get(f"/admin/cooperation/review/?id={cooperation.id}").status_code == 200
-    assert reviewer.post(f"/admin/cooperation/review/?id={cooperation.id}",
-                         data={"decision": "approve"}).status_code == 302
+    assert (
+        reviewer.post(f"/admin/cooperation/review/?id={cooperation.id}", data={"decision": "approve"}).status_code
+        == 302
+    )
     page = distributor_client.get("/distributor/").get_data(as_text=True)
     assert officer.full_name in page and 'data-status="active"' in page
     # The officer ends it.
@@ -79,8 +92,9 @@ def test_termination_page_warns_about_legal_responsibility(app, distributor_clie
 def test_nomination_errors_are_shown_next_to_the_field(distributor_client, make_officer, dbc):
     branch = define_branch(distributor_client)
     unqualified = make_officer()
-    response = distributor_client.post(f"/distributor/branches/{branch.id}/nominate",
-                                       data={"national_code": unqualified.national_code})
+    response = distributor_client.post(
+        f"/distributor/branches/{branch.id}/nominate", data={"national_code": unqualified.national_code}
+    )
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert 'role="alert"' in html and 'aria-invalid="true"' in html
@@ -107,8 +121,9 @@ def test_release_notifies_the_officer(app, distributor_client, make_officer, mak
     assert models.unread_count(officer) >= 1
 
 
-def test_university_does_not_see_requests_the_officer_has_not_accepted(app, distributor_client, make_officer,
-                                                                       make_staff, dbc):
+def test_university_does_not_see_requests_the_officer_has_not_accepted(
+    app, distributor_client, make_officer, make_staff, dbc
+):
     officer = make_officer(qualified=True)
     branch = define_branch(distributor_client)
     cooperation = models.cooperation.nominate(branch, distributor_client.distributor.as_actor(), officer.national_code)
@@ -122,17 +137,28 @@ def test_university_does_not_see_requests_the_officer_has_not_accepted(app, dist
 
 def test_directorate_creates_a_distributor_in_the_back_office(app, make_staff, dbc):
     director = staff_client_for(app, make_staff("directorate"))
-    response = director.post("/admin/distributor/new/", data={
-        "username": "newdist", "name": "صنف نمونه", "kind": "guild", "national_id": "", "manager_name": "مدیر",
-        "manager_mobile": "۰۹۱۲۳۳۳۴۴۵۵", "is_active": "y", "new_password": "Tazeh-Ramz-1403"})
+    response = director.post(
+        "/admin/distributor/new/",
+        data={
+            "username": "newdist",
+            "name": "صنف نمونه",
+            "kind": "guild",
+            "national_id": "",
+            "manager_name": "مدیر",
+            "manager_mobile": "۰۹۱۲۳۳۳۴۴۵۵",
+            "is_active": "y",
+            "new_password": "Tazeh-Ramz-1403",
+        },
+    )
     assert response.status_code == 302
     created = models.Distributor.get(models.Distributor.username == "newdist")
     assert created.manager_mobile == "09123334455" and created.password_hash.startswith("$argon2id$")
     assert login(app.test_client(), "/distributor/login", "newdist", "Tazeh-Ramz-1403").status_code == 302
 
 
-def test_dashboard_names_the_serving_officer_behind_a_long_history(app, distributor_client, make_officer,
-                                                                   make_staff, dbc):
+def test_dashboard_names_the_serving_officer_behind_a_long_history(
+    app, distributor_client, make_officer, make_staff, dbc
+):
     """The dashboard lists the 500 newest cooperations; a branch's serving officer is found
     on its own, however old their cooperation is."""
     officer = make_officer(qualified=True)
@@ -140,13 +166,27 @@ def test_dashboard_names_the_serving_officer_behind_a_long_history(app, distribu
     cooperation = models.cooperation.nominate(branch, distributor_client.distributor.as_actor(), officer.national_code)
     cooperation.apply("officer_approve", officer.as_actor())
     cooperation.apply("approve", make_staff("university", TEHRAN).as_actor())
-    other = models.Branch.create(distributor=distributor_client.distributor, name="شعبه قدیمی",
-                                 province=branch.province, city=branch.city, address="تهران، پلاک ۲")
+    other = models.Branch.create(
+        distributor=distributor_client.distributor,
+        name="شعبه قدیمی",
+        province=branch.province,
+        city=branch.city,
+        address="تهران، پلاک ۲",
+    )
     refused_by = make_officer(qualified=True)
     later = cooperation.created_at + dt.timedelta(days=1)
-    models.Cooperation.insert_many([
-        {"branch": other.id, "distributor": distributor_client.distributor.id, "officer": refused_by.id,
-         "status": "rejected", "created_at": later} for _ in range(501)]).execute()
+    models.Cooperation.insert_many(
+        [
+            {
+                "branch": other.id,
+                "distributor": distributor_client.distributor.id,
+                "officer": refused_by.id,
+                "status": "rejected",
+                "created_at": later,
+            }
+            for _ in range(501)
+        ]
+    ).execute()
     html = distributor_client.get("/distributor/").get_data(as_text=True)
     row = html.split(f'data-branch="{branch.id}"', 1)[1].split("</tr>", 1)[0]
     assert 'data-status="active"' in row and officer.full_name in row and officer.national_code in row

@@ -1,11 +1,12 @@
 """Profile editing: every field's policy on every path, and the edit-request loop."""
+
 import io
 import itertools
 
 import pytest
 
 import models
-from conftest import MINIMAL_PDF, login, staff_client_for
+from helpers import MINIMAL_PDF, login, staff_client_for
 from models import ConflictError, DomainError, EditRequest, Officer
 from models import edit_requests as edits
 
@@ -16,15 +17,32 @@ ISFAHAN = "دانشگاه علوم پزشکی اصفهان"
 def new_values():
     """A valid new value for every field, as a form would post it."""
     isfahan = models.City.get(models.City.name == "اصفهان")
-    field = models.FieldOfStudy.select().where(models.FieldOfStudy.eligible == True).order_by(  # noqa: E712
-        models.FieldOfStudy.id.desc()).first()
+    field = (
+        models.FieldOfStudy.select()
+        .where(models.FieldOfStudy.eligible == True)
+        .order_by(  # noqa: E712
+            models.FieldOfStudy.id.desc()
+        )
+        .first()
+    )
     degree = models.DegreeLevel.get(models.DegreeLevel.rank == 3)
     return {
-        "national_code": "0790419904", "birth_date": "1360/01/01", "first_name": "زهرا", "last_name": "کریمی",
-        "father_name": "حسن", "gender": "male", "id_card_number": "5555", "mobile": "09351234567",
-        "phone": "02188776655", "email": "new@example.com", "address": "اصفهان، خیابان چهارباغ، پلاک 20",
-        "postal_code": "8134567890", "province": str(isfahan.province_id), "city": str(isfahan.id),
-        "field_of_study": str(field.id), "degree_level": str(degree.id),
+        "national_code": "0790419904",
+        "birth_date": "1360/01/01",
+        "first_name": "زهرا",
+        "last_name": "کریمی",
+        "father_name": "حسن",
+        "gender": "male",
+        "id_card_number": "5555",
+        "mobile": "09351234567",
+        "phone": "02188776655",
+        "email": "new@example.com",
+        "address": "اصفهان، خیابان چهارباغ، پلاک 20",
+        "postal_code": "8134567890",
+        "province": str(isfahan.province_id),
+        "city": str(isfahan.id),
+        "field_of_study": str(field.id),
+        "degree_level": str(degree.id),
     }
 
 
@@ -36,6 +54,7 @@ def stored_value(officer, field):
 FIELDS = list(models.FIELD_POLICY)
 STATES = ("before_approval", "after_approval")
 PATHS = ("profile_form", "edit_request", "admin_edit")
+
 
 # field x state x path -> does the value change (at once, or once the request is approved)?
 def expected(field, state, path):
@@ -82,8 +101,16 @@ def test_crafted_post_cannot_change_locked_fields(app, make_officer, dbc):
     officer = make_officer(qualified=True)
     client = app.test_client()
     login(client, "/officer/login", officer.user_code)
-    client.post("/officer/profile/edit", data={"national_code": "0790419904", "birth_date": "1360/01/01",
-                                               "mobile": "09351234567", "qualified_at": "", "is_active": "0"})
+    client.post(
+        "/officer/profile/edit",
+        data={
+            "national_code": "0790419904",
+            "birth_date": "1360/01/01",
+            "mobile": "09351234567",
+            "qualified_at": "",
+            "is_active": "0",
+        },
+    )
     fresh = Officer.get_by_id(officer.id)
     assert fresh.national_code == officer.national_code and fresh.birth_date == officer.birth_date
     assert fresh.mobile == "09351234567" and fresh.is_qualified and fresh.is_active
@@ -110,9 +137,11 @@ def test_form_shows_each_fields_policy(qualified):
 
 def test_name_change_loop_returns_to_the_same_reviewer(app, qualified, make_staff):
     officer, client, reviewer = qualified
-    response = client.post("/officer/edit-requests/new", data={"first_name": "فاطمه", "action": "submit",
-                                                               "doc_degree": (io.BytesIO(MINIMAL_PDF), "مدرک جدید.pdf")},
-                           content_type="multipart/form-data")
+    response = client.post(
+        "/officer/edit-requests/new",
+        data={"first_name": "فاطمه", "action": "submit", "doc_degree": (io.BytesIO(MINIMAL_PDF), "مدرک جدید.pdf")},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 302
     edit = EditRequest.get()
     assert edit.university.name == TEHRAN and edit.change_map == {"first_name": "فاطمه"}
@@ -120,9 +149,16 @@ def test_name_change_loop_returns_to_the_same_reviewer(app, qualified, make_staf
     second = make_staff("university", TEHRAN)
     edit.apply("deficiency", reviewer.as_actor(), note="مدرک تغییر نام لازم است")
     assert edit.allowed_actions(second.as_actor()) == []
-    response = client.post(f"/officer/edit-requests/{edit.id}", content_type="multipart/form-data",
-                           data={"action": "resubmit", "first_name": "فاطمه", "comment": "پیوست شد",
-                                 "doc_other": (io.BytesIO(MINIMAL_PDF), "حکم تغییر نام.pdf")})
+    response = client.post(
+        f"/officer/edit-requests/{edit.id}",
+        content_type="multipart/form-data",
+        data={
+            "action": "resubmit",
+            "first_name": "فاطمه",
+            "comment": "پیوست شد",
+            "doc_other": (io.BytesIO(MINIMAL_PDF), "حکم تغییر نام.pdf"),
+        },
+    )
     assert response.status_code == 302, response.get_data(as_text=True)[:3000]
     edit = EditRequest.get_by_id(edit.id)
     assert edit.status == "submitted" and edit.reviewer_id == reviewer.id
@@ -136,8 +172,9 @@ def test_name_change_loop_returns_to_the_same_reviewer(app, qualified, make_staf
 def test_change_of_city_moves_the_file_to_the_new_university(qualified):
     officer, client, reviewer = qualified
     values = new_values()
-    client.post("/officer/edit-requests/new", data={"province": values["province"], "city": values["city"],
-                                                    "action": "submit"})
+    client.post(
+        "/officer/edit-requests/new", data={"province": values["province"], "city": values["city"], "action": "submit"}
+    )
     edit = EditRequest.get()
     assert edit.university.name == TEHRAN  # reviewed where the file is now
     edit.apply("approve", reviewer.as_actor())
@@ -155,8 +192,14 @@ def test_new_field_must_be_eligible(qualified):
 
 def test_eligibility_is_checked_again_at_approval(qualified):
     officer, client, reviewer = qualified
-    field = models.FieldOfStudy.select().where(models.FieldOfStudy.eligible == True).order_by(  # noqa: E712
-        models.FieldOfStudy.id.desc()).first()
+    field = (
+        models.FieldOfStudy.select()
+        .where(models.FieldOfStudy.eligible == True)
+        .order_by(  # noqa: E712
+            models.FieldOfStudy.id.desc()
+        )
+        .first()
+    )
     client.post("/officer/edit-requests/new", data={"field_of_study": str(field.id), "action": "submit"})
     models.FieldOfStudy.update(eligible=False).where(models.FieldOfStudy.id == field.id).execute()
     edit = EditRequest.get()

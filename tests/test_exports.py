@@ -1,5 +1,6 @@
 """CSV exports of the cartables: the fast tuple path gives exactly the cells of the model path,
 with Jalali Tehran times (across Iran's former DST), Persian labels and formula escaping."""
+
 from __future__ import annotations
 
 import csv
@@ -11,7 +12,7 @@ import pytest
 import models
 import persian
 from backoffice import export
-from conftest import PASSWORD, staff_client_for
+from helpers import PASSWORD, staff_client_for
 
 TEHRAN = "دانشگاه علوم پزشکی تهران"
 NOW = models.utcnow().replace(microsecond=0)
@@ -37,7 +38,7 @@ def test_jalali_stamp_matches_the_general_conversion_for_both_drivers_forms():
         expected = persian.format_jalali_datetime(persian.to_tehran(stamp))
         assert export.jalali_stamp(stamp) == expected, stamp  # PostgreSQL: a datetime
         assert export.jalali_stamp(str(stamp)) == expected, stamp  # SQLite: peewee's text
-    aware = dt.datetime(2025, 3, 20, 21, 0, tzinfo=dt.timezone.utc).astimezone(persian.TEHRAN)
+    aware = dt.datetime(2025, 3, 20, 21, 0, tzinfo=dt.UTC).astimezone(persian.TEHRAN)
     assert export.jalali_stamp(aware) == "1404/01/01 00:30"
     assert export.jalali_stamp(None) == ""
     for stamp, jalali in STAMPS:
@@ -62,31 +63,56 @@ def world(app, make_officer, make_staff, dbc):
     field = models.FieldOfStudy.select().first()
     degree = models.DegreeLevel.select().first()
     distributor = models.create_distributor("pakhsh", PASSWORD, "=شرکت پخش", "company", "09121110000")
-    names = ["=HYPERLINK(\"x\")", "مریم", "\u200f+1", "علی‌رضا"]
+    names = ['=HYPERLINK("x")', "مریم", "\u200f+1", "علی‌رضا"]
     statuses = ["submitted", "approved", "rejected", "deficient"]
     for i, (stamp, _jalali) in enumerate(STAMPS * 2):
         officer = make_officer()
         models.Officer.update(first_name=names[i % 4], last_name="محمدی‌نژاد").where(
-            models.Officer.id == officer.id).execute()
+            models.Officer.id == officer.id
+        ).execute()
         waiting = statuses[i % 4] == "submitted"
         models.QualificationRequest.create(
-            officer=officer, status=statuses[i % 4], university=university,
-            city=tehran if i % 3 else None, field_of_study=field if i % 2 else None, degree_level=degree,
-            submitted_at=stamp, last_submitted_at=NOW - dt.timedelta(days=i) if waiting else stamp,
-            decided_at=None if waiting else stamp + dt.timedelta(days=3, minutes=17))
-        branch = models.Branch.create(distributor=distributor, name=f"-شعبه {i}", province=tehran.province,
-                                      city=tehran, address="تهران، خیابان انقلاب، پلاک ۱")
+            officer=officer,
+            status=statuses[i % 4],
+            university=university,
+            city=tehran if i % 3 else None,
+            field_of_study=field if i % 2 else None,
+            degree_level=degree,
+            submitted_at=stamp,
+            last_submitted_at=NOW - dt.timedelta(days=i) if waiting else stamp,
+            decided_at=None if waiting else stamp + dt.timedelta(days=3, minutes=17),
+        )
+        branch = models.Branch.create(
+            distributor=distributor,
+            name=f"-شعبه {i}",
+            province=tehran.province,
+            city=tehran,
+            address="تهران، خیابان انقلاب، پلاک ۱",
+        )
         models.Cooperation.create(
-            branch=branch, distributor=distributor, officer=officer, university=university,
+            branch=branch,
+            distributor=distributor,
+            officer=officer,
+            university=university,
             status=["pending_university", "active", "ended", "rejected"][i % 4],
-            last_submitted_at=NOW - dt.timedelta(days=2 * i), submitted_at=stamp,
-            started_at=stamp if i % 4 in (1, 2) else None, ended_at=stamp if i % 4 == 2 else None,
-            end_reason="released" if i % 4 == 2 else "")
-        models.EditRequest.create(officer=officer, university=university, status=statuses[i % 4],
-                                  submitted_at=stamp, last_submitted_at=NOW - dt.timedelta(days=i),
-                                  decided_at=None if waiting else stamp)
-    return {"director": staff_client_for(app, make_staff("directorate")),
-            "reviewer": staff_client_for(app, make_staff("university", TEHRAN))}
+            last_submitted_at=NOW - dt.timedelta(days=2 * i),
+            submitted_at=stamp,
+            started_at=stamp if i % 4 in (1, 2) else None,
+            ended_at=stamp if i % 4 == 2 else None,
+            end_reason="released" if i % 4 == 2 else "",
+        )
+        models.EditRequest.create(
+            officer=officer,
+            university=university,
+            status=statuses[i % 4],
+            submitted_at=stamp,
+            last_submitted_at=NOW - dt.timedelta(days=i),
+            decided_at=None if waiting else stamp,
+        )
+    return {
+        "director": staff_client_for(app, make_staff("directorate")),
+        "reviewer": staff_client_for(app, make_staff("university", TEHRAN)),
+    }
 
 
 def admin_view(app, endpoint):
@@ -110,6 +136,7 @@ def test_tuple_export_gives_the_cells_of_the_model_export(app, world, monkeypatc
         rows, cells = original(query, names)
         plans.append(type(rows).__name__ + ":" + rows.__name__)
         return rows, cells
+
     monkeypatch.setattr(view, "export_plan", recording)
     fast = exported(world[who], endpoint)
     # Without its declared columns the view can only build model instances.
@@ -128,17 +155,18 @@ def test_qualification_export_cells(app, world):
     header, *rows = list(csv.reader(io.StringIO(text[1:])))
     assert text.startswith("\ufeff")
     assert header[:3] == ["شماره", "مسئول فنی", "کد ملی"]
-    first = dict(zip(header, rows[0]))
-    assert first["مسئول فنی"] == "'=HYPERLINK(\"x\") محمدی‌نژاد"
+    first = dict(zip(header, rows[0], strict=True))
+    assert first["مسئول فنی"] == '\'=HYPERLINK("x") محمدی‌نژاد'
     assert first["شهر"] == ""  # no snapshot: an empty cell, not "None"
     assert first["وضعیت"] == "ارسال‌شده"
     assert first["تاریخ ارسال"] == STAMPS[0][1]
     assert first["روزهای انتظار"] == "0"
-    second = dict(zip(header, rows[1]))
+    second = dict(zip(header, rows[1], strict=True))
     assert second["شهر"] == "تهران" and second["وضعیت"] == "تأییدشده"
     assert second["روزهای انتظار"] == ""
     assert second["تاریخ تصمیم"] == persian.format_jalali_datetime(
-        persian.to_tehran(STAMPS[1][0] + dt.timedelta(days=3, minutes=17)))
+        persian.to_tehran(STAMPS[1][0] + dt.timedelta(days=3, minutes=17))
+    )
 
 
 def test_export_follows_the_lists_filter_search_and_scope(app, world, make_staff):
@@ -157,11 +185,13 @@ def test_read_ahead_hands_over_every_batch_raises_the_readers_error_and_stops_wh
     def numbers():
         for n in range(100):
             yield [n]
+
     assert [batch[0] for batch in export.read_ahead(numbers, depth=2)] == list(range(100))
 
     def failing():
         yield [1]
         raise ValueError("disk read error")
+
     reader = export.read_ahead(failing)
     assert next(reader) == [1]
     with pytest.raises(ValueError, match="disk read error"):
@@ -175,6 +205,7 @@ def test_read_ahead_hands_over_every_batch_raises_the_readers_error_and_stops_wh
                 yield [models.City.select().count()]  # on the reader's own connection
         finally:
             closed.set()
+
     reader = export.read_ahead(endless, depth=2)
     assert next(reader)[0] > 400
     reader.close()  # the client went away
@@ -192,6 +223,26 @@ def test_an_export_leaves_no_transaction_open(app, world):
     assert exported(world["director"], "qualification").count("\n") == 1 + len(STAMPS) * 2
     if not models.is_sqlite():
         idle = models.db.execute_sql(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND state = 'idle in transaction'").fetchone()[0]
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'"
+        ).fetchone()[0]
         assert idle == 0
+
+
+def test_every_back_office_export_reads_tuples(app, world, monkeypatch):
+    """Every list's export selects its columns as tuples: no view builds model instances
+    (export.model_batches is only the reference the test above compares against)."""
+    paths = {}
+    for view in app.extensions["admin"][0]._views:
+        if not getattr(view, "can_export", False):
+            continue
+        original = view.export_plan
+
+        def recording(query, names, view=view, original=original):
+            rows, cells = original(query, names)
+            paths[view.endpoint] = rows.__name__
+            return rows, cells
+
+        monkeypatch.setattr(view, "export_plan", recording)
+        exported(world["director"], view.endpoint)
+    reader = "tuple_batches" if models.is_sqlite() else "read_ahead"
+    assert len(paths) >= 18 and {e: p for e, p in paths.items() if p != reader} == {}

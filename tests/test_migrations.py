@@ -2,6 +2,7 @@
 exactly what ``models.create_tables()`` builds, and they upgrade the previous release's
 schema (all migrations but the last) with its data in place. Runs on SQLite, and on
 PostgreSQL when TEST_DATABASE_URL names one (each database in a schema of its own)."""
+
 from __future__ import annotations
 
 import os
@@ -9,13 +10,11 @@ import re
 import uuid
 
 import pytest
-from peewee import PostgresqlDatabase
+from peewee import IntegrityError, PostgresqlDatabase
 
 import models
-from models import db
-from models import migrations
-
-from conftest import national_code
+from helpers import national_code
+from models import db, migrations
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 PG = PG_URL.startswith("postgres")
@@ -57,9 +56,15 @@ def fresh(tmp_path):
 
 def _pg_params(url):
     from urllib.parse import urlparse
+
     parts = urlparse(url)
-    return {"database": parts.path.lstrip("/"), "user": parts.username, "password": parts.password,
-            "host": parts.hostname, "port": parts.port or 5432}
+    return {
+        "database": parts.path.lstrip("/"),
+        "user": parts.username,
+        "password": parts.password,
+        "host": parts.hostname,
+        "port": parts.port or 5432,
+    }
 
 
 def schema_of(database) -> dict:
@@ -72,8 +77,9 @@ def schema_of(database) -> dict:
         if table == migrations.HISTORY_TABLE:
             continue
         columns = sorted((c.name, c.data_type, c.null, c.primary_key) for c in database.get_columns(table, **kwargs))
-        indexes = sorted((i.name, i.unique, tuple(i.columns), _where(i.sql, schema))
-                         for i in database.get_indexes(table, **kwargs))
+        indexes = sorted(
+            (i.name, i.unique, tuple(i.columns), _where(i.sql, schema)) for i in database.get_indexes(table, **kwargs)
+        )
         keys = sorted((f.column, f.dest_table, f.dest_column) for f in database.get_foreign_keys(table, **kwargs))
         result[table] = {"columns": columns, "indexes": indexes, "foreign_keys": keys}
     return result
@@ -112,18 +118,35 @@ def _previous_release_with_data(database):
     applied = migrations.migrate(database, upto=names[-2])
     assert applied == names[:-1]
     models.load_reference_data()
-    officer = models.register_officer({
-        "national_code": national_code(4242), "birth_date": "1370/05/21", "first_name": "مریم",
-        "last_name": "احمدی", "father_name": "علی", "gender": "female", "id_card_number": "1234",
-        "mobile": "09121234567", "phone": "", "email": "", "address": "تهران، خیابان انقلاب، کوچه یکم، پلاک ۱۰",
-        "postal_code": "1314567890", "province": str(models.City.get(models.City.name == "تهران").province_id),
-        "city": str(models.City.get(models.City.name == "تهران").id),
-        "field_of_study": str(models.FieldOfStudy.get(models.FieldOfStudy.eligible == True).id),  # noqa: E712
-        "degree_level": str(models.DegreeLevel.select().first().id),
-        "password": "Kh0sh-Amad-2024", "password_confirm": "Kh0sh-Amad-2024"})
-    request_ = models.QualificationRequest.create(officer=officer, status="submitted",
-                                                  submitted_at=models.utcnow(), last_submitted_at=models.utcnow(),
-                                                  university=officer.city.university_id)
+    officer = models.register_officer(
+        {
+            "national_code": national_code(4242),
+            "birth_date": "1370/05/21",
+            "first_name": "مریم",
+            "last_name": "احمدی",
+            "father_name": "علی",
+            "gender": "female",
+            "id_card_number": "1234",
+            "mobile": "09121234567",
+            "phone": "",
+            "email": "",
+            "address": "تهران، خیابان انقلاب، کوچه یکم، پلاک ۱۰",
+            "postal_code": "1314567890",
+            "province": str(models.City.get(models.City.name == "تهران").province_id),
+            "city": str(models.City.get(models.City.name == "تهران").id),
+            "field_of_study": str(models.FieldOfStudy.get(models.FieldOfStudy.eligible == True).id),  # noqa: E712
+            "degree_level": str(models.DegreeLevel.select().first().id),
+            "password": "Kh0sh-Amad-2024",
+            "password_confirm": "Kh0sh-Amad-2024",
+        }
+    )
+    request_ = models.QualificationRequest.create(
+        officer=officer,
+        status="submitted",
+        submitted_at=models.utcnow(),
+        last_submitted_at=models.utcnow(),
+        university=officer.city.university_id,
+    )
     return officer, request_, names[-1]
 
 
@@ -132,14 +155,16 @@ def test_upgrade_from_the_previous_release_keeps_the_data(fresh):
     officer, request_, last = _previous_release_with_data(database)
     assert migrations.migrate(database) == [last]
     again = models.Officer.get_by_id(officer.id)
-    assert (again.national_code, again.user_code, again.password_hash) == \
-        (officer.national_code, officer.user_code, officer.password_hash)
+    assert (again.national_code, again.user_code, again.password_hash) == (
+        officer.national_code,
+        officer.user_code,
+        officer.password_hash,
+    )
     assert models.QualificationRequest.get_by_id(request_.id).status == "submitted"
     assert models.Province.select().count() == 31
     # The rules the indexes enforce still hold after the upgrade.
-    with pytest.raises(models.IntegrityError if hasattr(models, "IntegrityError") else Exception):
-        with db.atomic():
-            models.QualificationRequest.create(officer=officer, status="draft")
+    with pytest.raises(IntegrityError), db.atomic():
+        models.QualificationRequest.create(officer=officer, status="draft")
     upgraded = schema_of(database)
     expected = fresh()
     models.create_tables()
@@ -161,17 +186,21 @@ def test_a_database_made_before_migrations_is_adopted(fresh):
 @pytest.mark.sqlite_only
 def test_init_db_applies_the_pending_migrations(tmp_path):
     from app import create_app
+
     original = db.obj
     url = f"sqlite:///{tmp_path / 'init.db'}"
     try:
-        app = create_app({"DATABASE_URL": url, "SECRET_KEY": "x", "SEED_DEMO_DATA": False,
-                          "UPLOAD_DIR": str(tmp_path / "documents")})
+        app = create_app(
+            {"DATABASE_URL": url, "SECRET_KEY": "x", "SEED_DEMO_DATA": False, "UPLOAD_DIR": str(tmp_path / "documents")}
+        )
         result = app.test_cli_runner().invoke(args=["init-db"])
         assert result.exit_code == 0, result.output
         assert "migration applied: 001_initial" in result.output
         assert "migration applied: 002_cartable_indexes" in result.output
         assert "migration applied: 003_rate_counter" in result.output
+        assert "reference data added: province=31," in result.output
         again = app.test_cli_runner().invoke(args=["init-db"])
         assert "migration applied" not in again.output
+        assert "reference data: up to date" in again.output
     finally:
         models.bind_database(original)

@@ -1,10 +1,11 @@
 """Directorate notices and the officers' inbox."""
+
 import re
 
 import pytest
 
 import models
-from conftest import staff_client_for
+from helpers import staff_client_for
 
 
 def send(client, **data):
@@ -26,8 +27,13 @@ def test_notice_to_a_province_and_to_one_officer(app, make_staff, make_officer, 
     tehran, isfahan = make_officer(), make_officer(city="اصفهان")
     director = staff_client_for(app, make_staff("directorate"))
     send(director, subject="استانی", body="فقط اصفهان", audience="province", province=str(isfahan.province_id))
-    send(director, subject="شخصی", body="فقط شما", audience="officer",
-         officer_national_code=tehran.national_code.translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")))
+    send(
+        director,
+        subject="شخصی",
+        body="فقط شما",
+        audience="officer",
+        officer_national_code=tehran.national_code.translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")),
+    )
     assert [n.subject for n in models.inbox(isfahan)] == ["استانی"]
     assert [n.subject for n in models.inbox(tehran)] == ["شخصی"]
 

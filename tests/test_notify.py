@@ -55,15 +55,25 @@ def reload(sms):
 
 
 def kavenegar_ok(messageid=8792343):
-    return {"return": {"status": 200, "message": "تایید شد"},
-            "entries": [{"messageid": messageid, "message": PERSIAN, "status": 1,
-                         "statustext": "در صف ارسال", "sender": "10004346",
-                         "receptor": MOBILE, "date": 1356619709, "cost": 120}]}
+    return {
+        "return": {"status": 200, "message": "تایید شد"},
+        "entries": [
+            {
+                "messageid": messageid,
+                "message": PERSIAN,
+                "status": 1,
+                "statustext": "در صف ارسال",
+                "sender": "10004346",
+                "receptor": MOBILE,
+                "date": 1356619709,
+                "cost": 120,
+            }
+        ],
+    }
 
 
 def kavenegar_error(status, message="خطا"):
-    return json.dumps({"return": {"status": status, "message": message}, "entries": None},
-                      ensure_ascii=False)
+    return json.dumps({"return": {"status": status, "message": message}, "entries": None}, ensure_ascii=False)
 
 
 class FakeKavenegar:
@@ -86,8 +96,7 @@ class FakeKavenegar:
 def kavenegar(httpserver, answers, timeout=10):
     fake = FakeKavenegar(answers)
     httpserver.expect_request(SEND_PATH, method="POST").respond_with_handler(fake)
-    backend = KavenegarBackend(API_KEY, "10004346", base_url=httpserver.url_for("/"),
-                               timeout=timeout)
+    backend = KavenegarBackend(API_KEY, "10004346", base_url=httpserver.url_for("/"), timeout=timeout)
     return backend, fake
 
 
@@ -104,6 +113,7 @@ class RecordingBackend:
 # Backends
 # --------------------------------------------------------------------------
 
+
 def test_log_backend_writes_one_json_line_with_persian_intact(tmp_path):
     path = tmp_path / "nested" / "dir" / "sms.log"
     backend = LogBackend(path)
@@ -117,7 +127,7 @@ def test_log_backend_writes_one_json_line_with_persian_intact(tmp_path):
     assert record["to"] == MOBILE and record["text"] == PERSIAN
     at = dt.datetime.fromisoformat(record["at"])
     assert at.utcoffset() == dt.timedelta(0)
-    assert abs(dt.datetime.now(dt.timezone.utc) - at) < dt.timedelta(minutes=1)
+    assert abs(dt.datetime.now(dt.UTC) - at) < dt.timedelta(minutes=1)
     assert first and second and first != second
 
 
@@ -141,11 +151,25 @@ def test_kavenegar_omits_empty_sender(httpserver):
     assert "sender" not in fake.forms[0]
 
 
-@pytest.mark.parametrize("status, temporary", [
-    (411, False), (412, False), (413, False), (414, False), (400, False), (422, False),
-    (418, True), (429, True), (451, True), (409, True), (403, True),
-    (500, True), (502, True), (503, True),
-])
+@pytest.mark.parametrize(
+    "status, temporary",
+    [
+        (411, False),
+        (412, False),
+        (413, False),
+        (414, False),
+        (400, False),
+        (422, False),
+        (418, True),
+        (429, True),
+        (451, True),
+        (409, True),
+        (403, True),
+        (500, True),
+        (502, True),
+        (503, True),
+    ],
+)
 def test_kavenegar_status_classification(httpserver, status, temporary):
     http_status = status if status != 411 else 400
     backend, _ = kavenegar(httpserver, [(http_status, kavenegar_error(status))])
@@ -183,12 +207,12 @@ def test_kavenegar_unreachable_is_temporary_and_key_redacted():
 def test_backend_from_config(tmp_path):
     log = backend_from_config({"SMS_LOG_FILE": str(tmp_path / "s.log")})
     assert isinstance(log, LogBackend) and log.path == tmp_path / "s.log"
-    kav = backend_from_config({"SMS_BACKEND": "kavenegar", "KAVENEGAR_API_KEY": "k",
-                               "KAVENEGAR_SENDER": "1000", "KAVENEGAR_URL": "http://x/"})
+    kav = backend_from_config(
+        {"SMS_BACKEND": "kavenegar", "KAVENEGAR_API_KEY": "k", "KAVENEGAR_SENDER": "1000", "KAVENEGAR_URL": "http://x/"}
+    )
     assert isinstance(kav, KavenegarBackend)
     assert (kav.sender, kav.base_url, kav.timeout) == ("1000", "http://x", 10)
-    default_url = backend_from_config({"SMS_BACKEND": "kavenegar", "KAVENEGAR_API_KEY": "k",
-                                       "KAVENEGAR_URL": ""})
+    default_url = backend_from_config({"SMS_BACKEND": "kavenegar", "KAVENEGAR_API_KEY": "k", "KAVENEGAR_URL": ""})
     assert default_url.base_url == "https://api.kavenegar.com"
     with pytest.raises(ValueError):
         backend_from_config({"SMS_BACKEND": "kavenegar", "KAVENEGAR_API_KEY": ""})
@@ -199,6 +223,7 @@ def test_backend_from_config(tmp_path):
 # --------------------------------------------------------------------------
 # Delivery
 # --------------------------------------------------------------------------
+
 
 def test_kavenegar_success_stores_messageid(database, httpserver):
     sms = queued()
@@ -225,8 +250,11 @@ def test_server_errors_then_success_is_sent_after_four_attempts(database, httpse
         assert row.next_attempt_at == now + backoff_delay(attempt)
         assert "500" in row.last_error
         # Not due yet: a pass just before the retry time sends nothing.
-        assert deliver_pending(backend, now=row.next_attempt_at - dt.timedelta(seconds=1)) == \
-            {"sent": 0, "retry": 0, "failed": 0}
+        assert deliver_pending(backend, now=row.next_attempt_at - dt.timedelta(seconds=1)) == {
+            "sent": 0,
+            "retry": 0,
+            "failed": 0,
+        }
         now = row.next_attempt_at
     assert deliver_pending(backend, now=now)["sent"] == 1
     row = reload(sms)
@@ -245,7 +273,7 @@ def test_long_outage_backs_off_then_fails_without_losing_the_message(database, h
         assert (row.status, row.attempts) == ("pending", attempt)
         delays.append(row.next_attempt_at - now)
         now = row.next_attempt_at
-    assert delays == [dt.timedelta(seconds=30 * 2 ** n) for n in range(1, 8)]
+    assert delays == [dt.timedelta(seconds=30 * 2**n) for n in range(1, 8)]
     assert deliver_pending(backend, now=now, max_attempts=8) == {"sent": 0, "retry": 0, "failed": 1}
     row = reload(sms)
     assert (row.status, row.attempts, row.text) == ("failed", 8, PERSIAN)  # still there
@@ -351,9 +379,9 @@ def test_claim_refuses_rows_not_due(database):
 
 def test_resend_puts_a_failed_message_back(database, httpserver):
     failed, sent = queued(), queued(text="دیگر")
-    SmsOutbox.update(status="failed", attempts=8, last_error="x",
-                     next_attempt_at=utcnow() - dt.timedelta(days=2)).where(
-        SmsOutbox.id == failed.id).execute()
+    SmsOutbox.update(
+        status="failed", attempts=8, last_error="x", next_attempt_at=utcnow() - dt.timedelta(days=2)
+    ).where(SmsOutbox.id == failed.id).execute()
     SmsOutbox.update(status="sent").where(SmsOutbox.id == sent.id).execute()
     assert resend([failed.id, sent.id]) == 1
     row = reload(failed)
@@ -481,8 +509,9 @@ def test_background_sender_survives_a_failing_backend_factory(database, tmp_path
         queued()
         sender.kick()
         assert wait_for(lambda: not sender.running)
-        assert any(r.name == "registry.notify" and "config broken" in str(r.exc_info[1])
-                   for r in caplog.records if r.exc_info)
+        assert any(
+            r.name == "registry.notify" and "config broken" in str(r.exc_info[1]) for r in caplog.records if r.exc_info
+        )
         sender.kick()
         assert wait_for(lambda: log.exists())
     finally:

@@ -1,11 +1,12 @@
 """The service-level clock and the dashboard numbers, against hand-computed fixtures."""
+
 import datetime as dt
 
 import pytest
 from freezegun import freeze_time
 
 import models
-from conftest import staff_client_for
+from helpers import staff_client_for
 from models import dashboards, sla
 from models import qualification as quals
 from storage import StoredFile
@@ -14,33 +15,48 @@ from storage import StoredFile
 SAT = dt.date(2025, 11, 22)
 
 
-@pytest.mark.parametrize("start, days, holidays, expected", [
-    (SAT, 1, set(), SAT + dt.timedelta(days=1)),                    # Sunday
-    (SAT, 5, set(), SAT + dt.timedelta(days=5)),                    # Thursday
-    (SAT, 6, set(), SAT + dt.timedelta(days=7)),                    # skips Friday -> Saturday
-    (SAT, 6, {SAT + dt.timedelta(days=7)}, SAT + dt.timedelta(days=8)),  # Saturday a holiday too
-    (SAT + dt.timedelta(days=5), 1, set(), SAT + dt.timedelta(days=7)),  # Thursday + 1 = Saturday
-    (SAT, 0, set(), SAT),
-])
+@pytest.mark.parametrize(
+    "start, days, holidays, expected",
+    [
+        (SAT, 1, set(), SAT + dt.timedelta(days=1)),  # Sunday
+        (SAT, 5, set(), SAT + dt.timedelta(days=5)),  # Thursday
+        (SAT, 6, set(), SAT + dt.timedelta(days=7)),  # skips Friday -> Saturday
+        (SAT, 6, {SAT + dt.timedelta(days=7)}, SAT + dt.timedelta(days=8)),  # Saturday a holiday too
+        (SAT + dt.timedelta(days=5), 1, set(), SAT + dt.timedelta(days=7)),  # Thursday + 1 = Saturday
+        (SAT, 0, set(), SAT),
+    ],
+)
 def test_add_working_days(start, days, holidays, expected):
     assert sla.add_working_days(start, days, holidays) == expected
 
 
-@pytest.mark.parametrize("start, end, holidays, expected", [
-    (SAT, SAT, set(), 0),
-    (SAT, SAT + dt.timedelta(days=7), set(), 6),
-    (SAT, SAT + dt.timedelta(days=7), {SAT + dt.timedelta(days=2)}, 5),
-    (SAT + dt.timedelta(days=5), SAT + dt.timedelta(days=6), set(), 0),  # Thursday -> Friday
-])
+@pytest.mark.parametrize(
+    "start, end, holidays, expected",
+    [
+        (SAT, SAT, set(), 0),
+        (SAT, SAT + dt.timedelta(days=7), set(), 6),
+        (SAT, SAT + dt.timedelta(days=7), {SAT + dt.timedelta(days=2)}, 5),
+        (SAT + dt.timedelta(days=5), SAT + dt.timedelta(days=6), set(), 0),  # Thursday -> Friday
+    ],
+)
 def test_working_days_between(start, end, holidays, expected):
     assert sla.working_days_between(start, end, holidays) == expected
 
 
 def attach_all(request, actor):
     for i, kind in enumerate(("degree", "national_card", "id_booklet", "photo")):
-        quals.attach_document(request, actor, kind, StoredFile(
-            storage_name=f"ab/{(request.id * 10 + i):032x}.pdf", display_name="x.pdf",
-            content_type="application/pdf", size=1, sha256="0" * 64))
+        quals.attach_document(
+            request,
+            actor,
+            kind,
+            StoredFile(
+                storage_name=f"ab/{(request.id * 10 + i):032x}.pdf",
+                display_name="x.pdf",
+                content_type="application/pdf",
+                size=1,
+                sha256="0" * 64,
+            ),
+        )
 
 
 def test_clock_pauses_while_deficient_and_resumes(make_officer, make_staff, dbc):
@@ -77,8 +93,7 @@ def test_dashboard_numbers_match_hand_computed_values(app, make_officer, make_st
             attach_all(request, officer.as_actor())
             request.apply("submit", officer.as_actor())
         with freeze_time(dt.datetime(2025, 11, 1, 8, 0) + dt.timedelta(days=days)):
-            request.apply("reject" if days == 10 else "approve", actor, note="دلیل",
-                          reason="wrong_province")
+            request.apply("reject" if days == 10 else "approve", actor, note="دلیل", reason="wrong_province")
     waiting = make_officer()
     request = quals.start_request(waiting, waiting.as_actor())
     attach_all(request, waiting.as_actor())

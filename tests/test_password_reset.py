@@ -1,21 +1,29 @@
 """Forgotten password: a one-time code by SMS, short-lived, limited attempts, single use."""
+
 import datetime as dt
 import re
 
 from freezegun import freeze_time
 
 import models
-from conftest import login
+from helpers import login
 
 
 def last_code(officer):
-    sms = models.SmsOutbox.select().where(models.SmsOutbox.to == officer.mobile).order_by(models.SmsOutbox.id.desc()).first()
+    sms = (
+        models.SmsOutbox.select()
+        .where(models.SmsOutbox.to == officer.mobile)
+        .order_by(models.SmsOutbox.id.desc())
+        .first()
+    )
     return re.search(r"\d{6}", sms.text.translate(str.maketrans("۰۱۲۳۴۵۶۷۸۹", "0123456789"))).group(0)
 
 
 def confirm(client, officer, code, password="Tazeh-Ramz-1403"):
-    return client.post("/officer/password/reset/confirm", data={
-        "username": officer.user_code, "code": code, "new_password": password, "new_password_confirm": password})
+    return client.post(
+        "/officer/password/reset/confirm",
+        data={"username": officer.user_code, "code": code, "new_password": password, "new_password_confirm": password},
+    )
 
 
 def test_reset_with_the_sms_code(app, client, make_officer, dbc):
@@ -44,7 +52,7 @@ def test_code_expires(client, make_officer, dbc):
     officer = make_officer()
     client.post("/officer/password/reset", data={"username": officer.user_code})
     code = last_code(officer)
-    with freeze_time(dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=11)):
+    with freeze_time(dt.datetime.now(dt.UTC) + dt.timedelta(minutes=11)):
         assert confirm(client, officer, code).status_code == 422
 
 

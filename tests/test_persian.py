@@ -8,14 +8,11 @@ import pytest
 
 import persian
 from persian import (
-    JALALI_MONTHS,
     age_on,
     digits_only,
     format_jalali_date,
     format_jalali_datetime,
-    format_jalali_long,
     is_valid_national_code,
-    jalali_today,
     normalize_mobile,
     normalize_national_code,
     normalize_phone,
@@ -391,29 +388,6 @@ def test_format_jalali_datetime(value, persian_digits, expected):
     assert format_jalali_datetime(value, persian_digits=persian_digits) == expected
 
 
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        (datetime.date(2026, 11, 26), "۵ آذر ۱۴۰۵"),
-        (datetime.date(2024, 3, 20), "۱ فروردین ۱۴۰۳"),
-        (datetime.date(2025, 3, 20), "۳۰ اسفند ۱۴۰۳"),
-        (datetime.date(1979, 2, 11), "۲۲ بهمن ۱۳۵۷"),
-        (None, ""),
-    ],
-)
-def test_format_jalali_long(value, expected):
-    assert format_jalali_long(value) == expected
-
-
-def test_jalali_months():
-    assert len(JALALI_MONTHS) == 12
-    assert JALALI_MONTHS[0] == "فروردین"
-    assert JALALI_MONTHS[8] == "آذر"
-    assert JALALI_MONTHS[11] == "اسفند"
-    # Month names must already be in normalised Persian spelling.
-    assert all(normalize_text(m) == m for m in JALALI_MONTHS)
-
-
 # --- time zone, today, age -------------------------------------------------------------
 
 
@@ -431,11 +405,11 @@ def test_to_tehran(utc, expected):
     local = to_tehran(utc)
     assert local.tzinfo == ZoneInfo("Asia/Tehran")
     assert local.replace(tzinfo=None) == expected
-    assert local == utc.replace(tzinfo=datetime.timezone.utc)  # same instant
+    assert local == utc.replace(tzinfo=datetime.UTC)  # same instant
 
 
 def test_to_tehran_aware_and_none():
-    aware = datetime.datetime(2024, 1, 1, 12, tzinfo=datetime.timezone.utc)
+    aware = datetime.datetime(2024, 1, 1, 12, tzinfo=datetime.UTC)
     assert to_tehran(aware).hour == 15
     assert to_tehran(None) is None
 
@@ -444,23 +418,6 @@ def test_utc_then_format_crosses_jalali_midnight():
     # 21:00 UTC on 1403/01/01 is already 1403/01/02 in Tehran.
     utc = datetime.datetime(2024, 3, 20, 21, 0)
     assert format_jalali_datetime(to_tehran(utc)) == "1403/01/02 00:30"
-
-
-@pytest.mark.parametrize(
-    ("today", "expected"),
-    [
-        (datetime.date(2024, 3, 20), jdatetime.date(1403, 1, 1)),
-        (datetime.datetime(2026, 11, 26, 10, 0), jdatetime.date(1405, 9, 5)),
-    ],
-)
-def test_jalali_today_with_override(today, expected):
-    assert jalali_today(today) == expected
-
-
-def test_jalali_today_uses_tehran_clock(monkeypatch):
-    monkeypatch.setattr(persian, "_tehran_today", lambda: datetime.date(2024, 3, 20))
-    assert jalali_today() == jdatetime.date(1403, 1, 1)
-    assert isinstance(jalali_today(), jdatetime.date)
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,6 @@
 """Prepared statements: the hot queries compiled once give what peewee's query gives,
 and on PostgreSQL are prepared on the server once per connection."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -11,16 +12,21 @@ import models
 from models import Officer, db
 from models.prepared import Prepared, check_peewee_internals
 
-BY_CITY = Prepared(lambda city_id, province_id: Officer.select()
-                   .where((Officer.city == city_id) & (Officer.province == province_id))
-                   .order_by(Officer.id))
+BY_CITY = Prepared(
+    lambda city_id, province_id: (
+        Officer.select().where((Officer.city == city_id) & (Officer.province == province_id)).order_by(Officer.id)
+    )
+)
 
 
 def test_prepared_rows_are_the_querys_rows(app, make_officer, dbc):
     officers = [make_officer(), make_officer(), make_officer(city="اصفهان")]
     tehran = officers[0]
-    expected = list(Officer.select().where((Officer.city == tehran.city_id) & (Officer.province == tehran.province_id))
-                    .order_by(Officer.id))
+    expected = list(
+        Officer.select()
+        .where((Officer.city == tehran.city_id) & (Officer.province == tehran.province_id))
+        .order_by(Officer.id)
+    )
     found = list(BY_CITY.rows(tehran.city_id, tehran.province_id))
     assert [o.id for o in found] == [o.id for o in expected] == [officers[0].id, officers[1].id]
     assert found[0].national_code == officers[0].national_code and found[0].birth_date == officers[0].birth_date
@@ -56,6 +62,7 @@ def test_postgresql_prepares_once_per_connection_and_survives_a_rollback(app, ma
 
     def prepared_here():
         return db.execute_sql("SELECT count(*) FROM pg_prepared_statements WHERE name = %s", (name,)).fetchone()[0]
+
     with db.atomic() as transaction:
         assert BY_CITY.first(officer.city_id, officer.province_id).id == officer.id
         transaction.rollback()
@@ -82,6 +89,7 @@ def test_a_changed_value_conversion_is_reported(monkeypatch):
 
     def converting(self, value, converter=None, unpack=True):
         original(self, str(value), converter, unpack)
+
     monkeypatch.setattr(peewee.Value, "__init__", converting)
     with pytest.raises(RuntimeError, match=r"converter=False"):
         check_peewee_internals()

@@ -7,7 +7,8 @@ def test_profile_edit_page_renders_for_an_unqualified_officer(officer_client):
 
 
 def test_profile_edit_page_hides_reviewed_fields_after_approval(app, make_officer):
-    from conftest import login
+    from helpers import login
+
     officer = make_officer(qualified=True)
     client = app.test_client()
     login(client, "/officer/login", officer.user_code)

@@ -1,4 +1,5 @@
 """Public verification, a branch's page, and the certificate: nothing beyond what is listed."""
+
 import pytest
 
 import models
@@ -10,15 +11,26 @@ def serving_officer(make_officer, make_staff, dbc):
     officer = make_officer(qualified=True, email="secret@example.com")
     distributor = models.create_distributor("d1", "Kh0sh-Amad-2024", "شرکت نمونه", "company", "09120000009")
     city = models.City.get(models.City.name == "تهران")
-    branch = coops.create_branch(distributor.as_actor(), "شعبه شمال", city.province, city, "تهران، خیابان شمالی، پلاک ۱")
+    branch = coops.create_branch(
+        distributor.as_actor(), "شعبه شمال", city.province, city, "تهران، خیابان شمالی، پلاک ۱"
+    )
     cooperation = coops.nominate(branch, distributor.as_actor(), officer.national_code)
     cooperation.apply("officer_approve", officer.as_actor())
     cooperation.apply("approve", make_staff("university").as_actor())
     return models.Officer.get_by_id(officer.id), branch
 
 
-PRIVATE_FIELDS = ("mobile", "email", "address", "postal_code", "national_code", "birth_date", "father_name",
-                  "id_card_number", "user_code")
+PRIVATE_FIELDS = (
+    "mobile",
+    "email",
+    "address",
+    "postal_code",
+    "national_code",
+    "birth_date",
+    "father_name",
+    "id_card_number",
+    "user_code",
+)
 
 
 def test_by_qualification_number(client, serving_officer):
@@ -49,6 +61,7 @@ def test_unknown_number_is_not_valid(client, dbc):
 
 def test_verification_is_rate_limited(app, dbc):
     from app import create_app
+
     limited = create_app(dict(app.config, RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://"))
     client = limited.test_client()
     statuses = [client.get("/verify", query_string={"q": "x"}).status_code for _ in range(35)]

@@ -1,10 +1,11 @@
 """Qualification pages, uploads, documents and the cartable, through HTTP."""
+
 import io
 
 import pytest
 
 import models
-from conftest import MINIMAL_PDF, documents_payload, staff_client_for
+from helpers import MINIMAL_PDF, documents_payload, staff_client_for
 
 TEHRAN = "دانشگاه علوم پزشکی تهران"
 ISFAHAN = "دانشگاه علوم پزشکی اصفهان"
@@ -32,8 +33,9 @@ def test_draft_keeps_its_files_between_visits(officer_client, dbc):
     request = models.QualificationRequest.get()
     assert request.status == "draft"
     # Submitting without the rest is refused, with the missing kinds named.
-    response = officer_client.post("/officer/qualification/new", data={"action": "submit"},
-                                   content_type="multipart/form-data")
+    response = officer_client.post(
+        "/officer/qualification/new", data={"action": "submit"}, content_type="multipart/form-data"
+    )
     assert response.status_code == 422
     assert "کارت ملی" in response.get_data(as_text=True)
 
@@ -52,12 +54,15 @@ def test_submit_with_all_documents(officer_client, dbc, app):
     assert 'data-status="submitted"' in detail
 
 
-@pytest.mark.parametrize("content, name, message", [
-    (b"<html><script>alert(1)</script></html>", "مدرک.pdf", "PDF"),
-    (b"<svg xmlns='http://www.w3.org/2000/svg'/>", "photo.jpg", "PDF"),
-    (b"", "empty.pdf", "خالی"),
-    (b"%PDF-1.4 <html><script>x</script>", "polyglot.pdf", "PDF"),
-])
+@pytest.mark.parametrize(
+    "content, name, message",
+    [
+        (b"<html><script>alert(1)</script></html>", "مدرک.pdf", "PDF"),
+        (b"<svg xmlns='http://www.w3.org/2000/svg'/>", "photo.jpg", "PDF"),
+        (b"", "empty.pdf", "خالی"),
+        (b"%PDF-1.4 <html><script>x</script>", "polyglot.pdf", "PDF"),
+    ],
+)
 def test_bad_uploads_are_refused_with_a_clear_message(officer_client, dbc, app, content, name, message):
     data = {"action": "save", "doc_degree": (io.BytesIO(content), name)}
     response = officer_client.post("/officer/qualification/new", data=data, content_type="multipart/form-data")
@@ -67,6 +72,7 @@ def test_bad_uploads_are_refused_with_a_clear_message(officer_client, dbc, app, 
     assert models.Document.select().count() == 0
     store = app.config["UPLOAD_DIR"]
     import os
+
     assert not any(files for root, _dirs, files in os.walk(store) if not root.endswith("tmp"))
 
 
@@ -88,8 +94,11 @@ def test_body_over_the_limit_is_413(officer_client, app):
 
 def test_two_files_with_the_same_persian_name_are_both_kept(officer_client, dbc):
     for _ in range(2):
-        officer_client.post("/officer/qualification/new", content_type="multipart/form-data",
-                            data={"action": "save", "doc_degree": (io.BytesIO(MINIMAL_PDF), "مدرک تحصیلی.pdf")})
+        officer_client.post(
+            "/officer/qualification/new",
+            content_type="multipart/form-data",
+            data={"action": "save", "doc_degree": (io.BytesIO(MINIMAL_PDF), "مدرک تحصیلی.pdf")},
+        )
     docs = list(models.Document.select())
     assert len(docs) == 2 and docs[0].storage_name != docs[1].storage_name
     assert docs[0].superseded_at is not None and docs[1].superseded_at is None
@@ -119,14 +128,22 @@ def test_full_loop_through_the_back_office(app, officer_client, make_staff, dbc)
     page = reviewer.get(f"/admin/qualification/review/?id={request.id}")
     assert page.status_code == 200
     assert officer_client.officer.national_code in page.get_data(as_text=True)
-    response = reviewer.post(f"/admin/qualification/review/?id={request.id}",
-                             data={"decision": "deficiency", "note": "تصویر کارت ملی ناخواناست"})
+    response = reviewer.post(
+        f"/admin/qualification/review/?id={request.id}",
+        data={"decision": "deficiency", "note": "تصویر کارت ملی ناخواناست"},
+    )
     assert response.status_code == 302
     detail = officer_client.get(f"/officer/qualification/{request.id}").get_data(as_text=True)
     assert "تصویر کارت ملی ناخواناست" in detail and 'data-status="deficient"' in detail
-    response = officer_client.post(f"/officer/qualification/{request.id}", content_type="multipart/form-data",
-                                   data={"action": "resubmit", "comment": "تصویر جدید",
-                                         "doc_national_card": (io.BytesIO(MINIMAL_PDF), "کارت ملی جدید.pdf")})
+    response = officer_client.post(
+        f"/officer/qualification/{request.id}",
+        content_type="multipart/form-data",
+        data={
+            "action": "resubmit",
+            "comment": "تصویر جدید",
+            "doc_national_card": (io.BytesIO(MINIMAL_PDF), "کارت ملی جدید.pdf"),
+        },
+    )
     assert response.status_code == 302
     assert models.QualificationRequest.get_by_id(request.id).status == "submitted"
     response = reviewer.post(f"/admin/qualification/review/?id={request.id}", data={"decision": "approve"})
@@ -166,8 +183,11 @@ def test_reviewer_sees_documents_inline_and_export_is_safe(app, officer_client, 
 
 
 def test_drafts_are_not_in_the_reviewers_cartable(app, officer_client, make_staff, dbc):
-    officer_client.post("/officer/qualification/new", data={"action": "save", **documents_payload(("degree",))},
-                        content_type="multipart/form-data")
+    officer_client.post(
+        "/officer/qualification/new",
+        data={"action": "save", **documents_payload(("degree",))},
+        content_type="multipart/form-data",
+    )
     request = models.QualificationRequest.get()
     reviewer = staff_client_for(app, make_staff("university", TEHRAN))
     assert reviewer.get(f"/admin/qualification/review/?id={request.id}").status_code == 404
@@ -175,8 +195,9 @@ def test_drafts_are_not_in_the_reviewers_cartable(app, officer_client, make_staf
 
 def test_province_can_be_corrected_before_first_approval(officer_client, dbc):
     isfahan_city = models.City.get(models.City.name == "اصفهان")
-    response = officer_client.post("/officer/qualification/place",
-                                   data={"province": str(isfahan_city.province_id), "city": str(isfahan_city.id)})
+    response = officer_client.post(
+        "/officer/qualification/place", data={"province": str(isfahan_city.province_id), "city": str(isfahan_city.id)}
+    )
     assert response.status_code == 302
     html = officer_client.get("/officer/qualification/new").get_data(as_text=True)
     assert ISFAHAN in html

@@ -7,6 +7,7 @@ is explained (SQLite: EXPLAIN QUERY PLAN; PostgreSQL: EXPLAIN with enable_seqsca
 that a tiny table does not make a sequential scan the cheapest plan). No timing here:
 the figures are in bench/RESULTS.md.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,12 +16,23 @@ import re
 import pytest
 
 import models
+from helpers import PASSWORD, login
 from models import db
 
-from conftest import PASSWORD, login
-
-BIG_TABLES = {"qualification_request", "cooperation", "edit_request", "officer", "notice", "notice_read",
-              "request_event", "document", "branch", "distributor", "login_session", "staff_user"}
+BIG_TABLES = {
+    "qualification_request",
+    "cooperation",
+    "edit_request",
+    "officer",
+    "notice",
+    "notice_read",
+    "request_event",
+    "document",
+    "branch",
+    "distributor",
+    "login_session",
+    "staff_user",
+}
 
 
 class Recorder:
@@ -75,16 +87,22 @@ def full_scans(sql: str, params) -> list[str]:
             match = re.match(r"SCAN (\w+)$", detail.strip())
             # A bare SCAN walks the table's own b-tree: fine when that is the order asked
             # (ORDER BY id ... LIMIT stops after the page), a full scan otherwise.
-            in_id_order = (f'ORDER BY "{match.group(1)}"."id"' in sql
-                           and "USE TEMP B-TREE FOR ORDER BY" not in plan) if match else False
+            in_id_order = (
+                (f'ORDER BY "{match.group(1)}"."id"' in sql and "USE TEMP B-TREE FOR ORDER BY" not in plan)
+                if match
+                else False
+            )
             if match and match.group(1) in tables and not in_id_order:
                 bad.append(f"{tables[match.group(1)]}: {detail}")
         return bad
     with db.atomic():
         db.execute_sql("SET LOCAL enable_seqscan = off")
         plan = "\n".join(row[0] for row in db.execute_sql("EXPLAIN " + sql, params).fetchall())
-    return [line.strip() for line in plan.splitlines()
-            if re.search(r"Seq Scan on (\w+)", line) and re.search(r"Seq Scan on (\w+)", line).group(1) in BIG_TABLES]
+    return [
+        line.strip()
+        for line in plan.splitlines()
+        if re.search(r"Seq Scan on (\w+)", line) and re.search(r"Seq Scan on (\w+)", line).group(1) in BIG_TABLES
+    ]
 
 
 def index_names(sql: str, params) -> set[str]:
@@ -115,6 +133,7 @@ def assert_indexed(client, path, table: str | None = None, expected: tuple[str, 
 
 # ------------------------------------------------------------------ data
 
+
 @pytest.fixture
 def world(app, make_officer, make_staff):
     """A small registry: 30 officers with requests in every state, cooperations, edit requests."""
@@ -132,34 +151,70 @@ def world(app, make_officer, make_staff):
         for i, officer in enumerate(officers):
             status = statuses[i % len(statuses)]
             submitted = None if status == "draft" else now - dt.timedelta(days=i)
-            requests_.append(models.QualificationRequest.create(
-                officer=officer, status=status, university=tehran_uni if status != "draft" else None,
-                reviewer=reviewer.id if status in ("deficient", "approved", "rejected") else None,
-                submitted_at=submitted, last_submitted_at=submitted,
-                due_on=(now + dt.timedelta(days=5 - i)).date() if status == "submitted" else None,
-                city=city if submitted else None, field_of_study=officer.field_of_study_id if submitted else None,
-                degree_level=officer.degree_level_id if submitted else None))
-            models.RequestEvent.create(request_type="qualification", request_id=requests_[-1].id, action="submit",
-                                       actor_kind="officer", actor_id=officer.id, university_id=tehran_uni.id)
+            requests_.append(
+                models.QualificationRequest.create(
+                    officer=officer,
+                    status=status,
+                    university=tehran_uni if status != "draft" else None,
+                    reviewer=reviewer.id if status in ("deficient", "approved", "rejected") else None,
+                    submitted_at=submitted,
+                    last_submitted_at=submitted,
+                    due_on=(now + dt.timedelta(days=5 - i)).date() if status == "submitted" else None,
+                    city=city if submitted else None,
+                    field_of_study=officer.field_of_study_id if submitted else None,
+                    degree_level=officer.degree_level_id if submitted else None,
+                )
+            )
+            models.RequestEvent.create(
+                request_type="qualification",
+                request_id=requests_[-1].id,
+                action="submit",
+                actor_kind="officer",
+                actor_id=officer.id,
+                university_id=tehran_uni.id,
+            )
             models.Notice.create(subject="s", body="b", audience="officer", officer=officer, kind="decision")
         for i, officer in enumerate(officers):
-            branch = models.Branch.create(distributor=distributor, name=f"شعبه {i}", province=city.province_id,
-                                          city=city, address="تهران، خیابان انقلاب، پلاک ۱")
+            branch = models.Branch.create(
+                distributor=distributor,
+                name=f"شعبه {i}",
+                province=city.province_id,
+                city=city,
+                address="تهران، خیابان انقلاب، پلاک ۱",
+            )
             status = ("ended", "rejected", "pending_university")[i % 3]
-            models.Cooperation.create(branch=branch, distributor=distributor, officer=officer, status=status,
-                                      university=tehran_uni, submitted_at=now, last_submitted_at=now - dt.timedelta(hours=i),
-                                      reviewer=reviewer.id if status != "pending_university" else None,
-                                      due_on=now.date() if status == "pending_university" else None)
-            models.EditRequest.create(officer=officer, status=("approved", "rejected", "submitted")[i % 3],
-                                      university=tehran_uni, submitted_at=now, last_submitted_at=now,
-                                      reviewer=reviewer.id if i % 3 != 2 else None)
+            models.Cooperation.create(
+                branch=branch,
+                distributor=distributor,
+                officer=officer,
+                status=status,
+                university=tehran_uni,
+                submitted_at=now,
+                last_submitted_at=now - dt.timedelta(hours=i),
+                reviewer=reviewer.id if status != "pending_university" else None,
+                due_on=now.date() if status == "pending_university" else None,
+            )
+            models.EditRequest.create(
+                officer=officer,
+                status=("approved", "rejected", "submitted")[i % 3],
+                university=tehran_uni,
+                submitted_at=now,
+                last_submitted_at=now,
+                reviewer=reviewer.id if i % 3 != 2 else None,
+            )
     if not models.is_sqlite():
         # Plans follow statistics: gather them now, not whenever autovacuum happens to, or the
         # planner's choice between two indexes would change from run to run.
         with db.connection_context():
             db.execute_sql("ANALYZE")
-    return {"director": director, "reviewer": reviewer, "officers": officers, "requests": requests_,
-            "city": city, "university": tehran_uni}
+    return {
+        "director": director,
+        "reviewer": reviewer,
+        "officers": officers,
+        "requests": requests_,
+        "city": city,
+        "university": tehran_uni,
+    }
 
 
 def staff_client(app, staff):
@@ -175,20 +230,36 @@ def view_of(app, endpoint):
 # ------------------------------------------------------------------ plans
 
 QUALIFICATION_PAGES = {
-    "default order": ("", ("qualification_request_submitted_at", "qualification_request_submitted_at_id",
-                           "qualification_request_university_id_submitted_at_status_id")),
-    "state": ("?flt0_0=submitted", ("qualification_request_status_submitted_at",
-                                     "qualification_request_university_id_status_submitted_at")),
-    "city": ("?flt0_1={city}", ("qualification_request_city_id_submitted_at", "qualificationrequest_city_id",
-                                "qualification_request_city_id")),
-    "field": ("?flt0_2={field}", ("qualification_request_field_of_study_id_submitted_at",
-                                  "qualification_request_field_of_study_id")),
-    "degree": ("?flt0_3={degree}", ("qualification_request_degree_level_id_submitted_at",
-                                    "qualification_request_degree_level_id")),
+    "default order": (
+        "",
+        (
+            "qualification_request_submitted_at",
+            "qualification_request_submitted_at_id",
+            "qualification_request_university_id_submitted_at_status_id",
+        ),
+    ),
+    "state": (
+        "?flt0_0=submitted",
+        ("qualification_request_status_submitted_at", "qualification_request_university_id_status_submitted_at"),
+    ),
+    "city": (
+        "?flt0_1={city}",
+        ("qualification_request_city_id_submitted_at", "qualificationrequest_city_id", "qualification_request_city_id"),
+    ),
+    "field": (
+        "?flt0_2={field}",
+        ("qualification_request_field_of_study_id_submitted_at", "qualification_request_field_of_study_id"),
+    ),
+    "degree": (
+        "?flt0_3={degree}",
+        ("qualification_request_degree_level_id_submitted_at", "qualification_request_degree_level_id"),
+    ),
     "submitted from": ("?flt0_4=1390/01/01", ()),
     "submitted until": ("?flt0_5=1500/01/01", ()),
-    "assigned to me": ("?flt0_6=1", ("qualification_request_reviewer_id_submitted_at",
-                                     "qualification_request_reviewer_id")),
+    "assigned to me": (
+        "?flt0_6=1",
+        ("qualification_request_reviewer_id_submitted_at", "qualification_request_reviewer_id"),
+    ),
     "overdue": ("?flt0_7=1", ()),
     "deep page": ("?page=1", ()),
     "sort by id": ("?sort=0", ()),
@@ -202,10 +273,13 @@ def test_qualification_cartable_reads_indexes(app, world, role):
     client = staff_client(app, world[role])
     officer = world["officers"][0]
     for suffix, expected in QUALIFICATION_PAGES.values():
-        suffix = suffix.format(city=world["city"].id, field=officer.field_of_study_id,
-                               degree=officer.degree_level_id)
-        assert_indexed(client, "/admin/qualification/" + suffix, "qualification_request",
-                       expected if role == "director" and not models.is_sqlite() else ())
+        suffix = suffix.format(city=world["city"].id, field=officer.field_of_study_id, degree=officer.degree_level_id)
+        assert_indexed(
+            client,
+            "/admin/qualification/" + suffix,
+            "qualification_request",
+            expected if role == "director" and not models.is_sqlite() else (),
+        )
 
 
 @pytest.mark.parametrize("role", ["director", "reviewer"])
@@ -213,17 +287,25 @@ def test_search_by_national_code_reads_the_officer_index(app, world, role):
     client = staff_client(app, world[role])
     code = world["officers"][3].national_code
     for endpoint in ("qualification", "cooperation", "editrequest"):
-        assert_indexed(client, f"/admin/{endpoint}/?search={code}", "officer",
-                       ("officer_national_code", "officer_user_code"))
+        assert_indexed(
+            client, f"/admin/{endpoint}/?search={code}", "officer", ("officer_national_code", "officer_user_code")
+        )
 
 
 @pytest.mark.parametrize("role", ["director", "reviewer"])
 def test_cooperation_cartable_reads_indexes(app, world, role):
     client = staff_client(app, world[role])
-    for suffix in ("", "?flt0_0=ended", "?flt0_1={university}", "?flt0_2=1", "?flt0_3=1", "?page=1", "?sort=0",
-                   "?sort=7"):
-        assert_indexed(client, "/admin/cooperation/" + suffix.format(university=world["university"].id),
-                       "cooperation")
+    for suffix in (
+        "",
+        "?flt0_0=ended",
+        "?flt0_1={university}",
+        "?flt0_2=1",
+        "?flt0_3=1",
+        "?page=1",
+        "?sort=0",
+        "?sort=7",
+    ):
+        assert_indexed(client, "/admin/cooperation/" + suffix.format(university=world["university"].id), "cooperation")
 
 
 @pytest.mark.parametrize("role", ["director", "reviewer"])
@@ -252,11 +334,13 @@ def test_officer_pages_and_verification_read_indexes(app, world):
 
 # ------------------------------------------------------------------ statements per page
 
+
 @pytest.mark.parametrize("endpoint", ["qualification", "cooperation", "editrequest"])
 def test_a_list_page_costs_three_statements_whatever_its_size(app, world, endpoint):
     """The session check (2) and the page with its capped count (1): no statement per row,
     no separate COUNT(*), no query per filter's options."""
     from backoffice.base import clear_options_cache
+
     view = view_of(app, endpoint)
     view.can_set_page_size, view.page_size_options = True, (25, 100)
     client = staff_client(app, world["director"])
@@ -269,6 +353,7 @@ def test_a_list_page_costs_three_statements_whatever_its_size(app, world, endpoi
 
 def test_the_count_is_capped_and_shown(app, world, monkeypatch):
     from backoffice import base
+
     monkeypatch.setattr(base, "COUNT_CAP", 10)
     client = staff_client(app, world["director"])
     html = client.get("/admin/qualification/").get_data(as_text=True)
@@ -284,7 +369,7 @@ def test_deep_pages_and_searches_show_the_same_rows_as_a_plain_offset(app, world
     ids = []
     for page in range(3):
         html = client.get(f"/admin/qualification/?page={page}&sort=0").get_data(as_text=True)
-        ids += re.findall(r'review/\?id=(\d+)', html)
+        ids += re.findall(r"review/\?id=(\d+)", html)
     with db.connection_context():
         expected = [str(r.id) for r in models.QualificationRequest.select().order_by(models.QualificationRequest.id)]
     assert sorted(set(ids), key=int) == expected

@@ -1,17 +1,18 @@
 """The rate limiter counts in the database (database://), so a limit holds across worker
 processes and app hosts: checked with a second process, concurrent hits and window ends."""
+
 from __future__ import annotations
 
 import subprocess
 import sys
-import threading
 import textwrap
+import threading
 
 import pytest
 
 import models
+from helpers import ROOT
 from models import db, ratelimit
-from conftest import ROOT
 
 VERIFY_LIMIT = 30  # per minute, publicforms/public.py
 
@@ -39,6 +40,7 @@ def test_concurrent_hits_all_count(app):
                     ratelimit.hit("busy", 60)
         except Exception as error:  # pragma: no cover - reported below
             errors.append(error)
+
     threads = [threading.Thread(target=hammer) for _ in range(4)]
     for thread in threads:
         thread.start()
@@ -63,6 +65,7 @@ SECOND_HOST = textwrap.dedent("""
 
 def test_the_verification_limit_holds_across_processes(app, database_url, tmp_path):
     from app import create_app
+
     with db.connection_context():
         ratelimit.clear_all()
     assert app.config["RATELIMIT_STORAGE_URI"] == "database://"
@@ -75,14 +78,15 @@ def test_the_verification_limit_holds_across_processes(app, database_url, tmp_pa
     other = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert other.returncode == 0, other.stderr[-2000:]
     statuses = [int(s) for s in other.stdout.strip().splitlines()[-1].split(",")]
-    assert statuses[:VERIFY_LIMIT - 20] == [200] * (VERIFY_LIMIT - 20)
-    assert statuses[VERIFY_LIMIT - 20:] == [429] * (15 - (VERIFY_LIMIT - 20))
+    assert statuses[: VERIFY_LIMIT - 20] == [200] * (VERIFY_LIMIT - 20)
+    assert statuses[VERIFY_LIMIT - 20 :] == [429] * (15 - (VERIFY_LIMIT - 20))
     assert client.get("/verify", query_string={"q": "x"}).status_code == 429
 
 
 def test_a_limit_check_before_the_request_connection_leaves_no_connection_open(app):
     """The storage opens a connection only when none is open, and closes only its own."""
-    from publicforms.ratelimit_storage import DatabaseStorage
+    from web.ratelimit_storage import DatabaseStorage
+
     storage = DatabaseStorage()
     assert db.is_closed()
     assert storage.incr("alone", 60) >= 1
@@ -96,6 +100,7 @@ def test_a_limit_check_before_the_request_connection_leaves_no_connection_open(a
 @pytest.mark.parametrize("uri", ["memory://", "database://"])
 def test_both_storages_limit_verification(app, uri):
     from app import create_app
+
     with db.connection_context():
         ratelimit.clear_all()
     client = create_app(dict(app.config, RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=uri)).test_client()

@@ -103,8 +103,15 @@ def test_31_provinces_with_unique_codes_and_names(provinces):
 
 def test_well_known_provinces_present(provinces):
     names = {p["name_fa"] for p in provinces}
-    for expected in ("تهران", "اصفهان", "خراسان رضوی", "آذربایجان شرقی",
-                     "کهگیلویه و بویراحمد", "سیستان و بلوچستان", "چهارمحال و بختیاری"):
+    for expected in (
+        "تهران",
+        "اصفهان",
+        "خراسان رضوی",
+        "آذربایجان شرقی",
+        "کهگیلویه و بویراحمد",
+        "سیستان و بلوچستان",
+        "چهارمحال و بختیاری",
+    ):
         assert expected in names, expected
 
 

@@ -1,10 +1,11 @@
 """Officer registration through the public form: each rule, with the message the user sees."""
+
 import json
 
 import pytest
 
 import models
-from conftest import registration_data
+from helpers import registration_data
 
 
 def post_registration(client, **overrides):
@@ -16,7 +17,7 @@ def test_successful_registration_issues_a_user_code_and_queues_its_sms(client, d
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     officer = models.Officer.get(models.Officer.national_code == "0499370899")
-    assert f'id="user-code"' in html and officer.user_code in html
+    assert 'id="user-code"' in html and officer.user_code in html
     assert len(officer.user_code) == 8 and officer.user_code.isdigit()
     assert officer.password_hash.startswith("$argon2id$")
     sms = models.SmsOutbox.get(models.SmsOutbox.to == "09121234567")
@@ -56,7 +57,7 @@ def test_bad_input_is_refused_next_to_its_field_and_in_the_summary(client, dbc, 
     assert 'role="alert"' in html
     assert f'id="{field}"' in html
     if field != "gender":
-        tag = html[html.index(f'id="{field}"') - 400: html.index(f'id="{field}"') + 400]
+        tag = html[html.index(f'id="{field}"') - 400 : html.index(f'id="{field}"') + 400]
         assert 'aria-invalid="true"' in tag
     assert message in html
     assert models.Officer.select().count() == 0
@@ -91,8 +92,9 @@ def test_one_registration_per_national_code_whatever_the_digits(client, dbc, typ
 
 
 def test_persian_digits_and_international_mobile_are_accepted(client, dbc):
-    response = post_registration(client, national_code="۰۷۹۰۴۱۹۹۰۴", mobile="+98 912 765 4321",
-                                 postal_code="۱۳۱۴۵۶۷۸۹۰", birth_date="۱۳۶۵/۰۱/۱۵")
+    response = post_registration(
+        client, national_code="۰۷۹۰۴۱۹۹۰۴", mobile="+98 912 765 4321", postal_code="۱۳۱۴۵۶۷۸۹۰", birth_date="۱۳۶۵/۰۱/۱۵"
+    )
     assert response.status_code == 200, response.get_data(as_text=True)[:2000]
     officer = models.Officer.get(models.Officer.national_code == "0790419904")
     assert officer.mobile == "09127654321" and officer.postal_code == "1314567890"
@@ -112,8 +114,8 @@ def test_user_codes_are_unique(client, make_officer, dbc):
 
 def test_city_select_lists_every_city_grouped_by_province(client, dbc):
     html = client.get("/officer/register").get_data(as_text=True)
-    select = html[html.index('id="city"'):]
-    select = select[:select.index("</select>")]
+    select = html[html.index('id="city"') :]
+    select = select[: select.index("</select>")]
     assert select.count("<optgroup") == 31
     assert 'label="تهران"' in select and 'label="اصفهان"' in select
     assert select.count("<option") >= models.City.select().count()
@@ -121,6 +123,7 @@ def test_city_select_lists_every_city_grouped_by_province(client, dbc):
 
 def test_registration_sms_is_written_by_the_log_backend(app, client, dbc, tmp_path):
     import notify
+
     post_registration(client)
     notify.deliver_pending(notify.backend_from_config(app.config))
     line = json.loads((tmp_path / "sms.log").read_text(encoding="utf-8").splitlines()[0])
@@ -131,6 +134,7 @@ def test_sms_reaches_the_log_within_seconds_with_nothing_else_running(app, dbc, 
     import time
 
     from app import create_app
+
     live = create_app(dict(app.config, SMS_DELIVER_IN_BACKGROUND=True))
     try:
         live.test_client().post("/officer/register", data=registration_data())

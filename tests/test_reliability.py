@@ -1,4 +1,5 @@
 """Faults survived: a full disk, a failure between steps, concurrent writers, backups under load."""
+
 import errno
 import io
 import os
@@ -11,7 +12,7 @@ import pytest
 
 import models
 import storage
-from conftest import MINIMAL_PDF, documents_payload
+from helpers import MINIMAL_PDF, documents_payload
 from models import QualificationRequest
 from models import qualification as quals
 
@@ -23,9 +24,13 @@ def files_under(root):
 def test_full_disk_gives_a_clear_error_and_leaves_nothing(officer_client, app, monkeypatch, dbc):
     def no_space(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
+
     monkeypatch.setattr(storage.os, "fsync", no_space)
-    response = officer_client.post("/officer/qualification/new", content_type="multipart/form-data",
-                                   data={"action": "save", "doc_degree": (io.BytesIO(MINIMAL_PDF), "a.pdf")})
+    response = officer_client.post(
+        "/officer/qualification/new",
+        content_type="multipart/form-data",
+        data={"action": "save", "doc_degree": (io.BytesIO(MINIMAL_PDF), "a.pdf")},
+    )
     assert response.status_code == 503
     assert "دوباره" in response.get_data(as_text=True) or "later" in response.get_data(as_text=True)
     assert models.Document.select().count() == 0
@@ -33,32 +38,48 @@ def test_full_disk_gives_a_clear_error_and_leaves_nothing(officer_client, app, m
 
 
 def test_failure_between_decision_audit_and_outbox_leaves_none(officer_client, make_staff, monkeypatch, dbc):
-    officer_client.post("/officer/qualification/new", data={"action": "submit", **documents_payload()},
-                        content_type="multipart/form-data")
+    officer_client.post(
+        "/officer/qualification/new",
+        data={"action": "submit", **documents_payload()},
+        content_type="multipart/form-data",
+    )
     request = QualificationRequest.get()
     reviewer = make_staff("university").as_actor()
-    counts = (models.RequestEvent.select().count(), models.SmsOutbox.select().count(),
-              models.Notice.select().count(), models.AuditLog.select().count())
+    counts = (
+        models.RequestEvent.select().count(),
+        models.SmsOutbox.select().count(),
+        models.Notice.select().count(),
+        models.AuditLog.select().count(),
+    )
 
     def broken(*args, **kwargs):
         raise RuntimeError("crash after the decision and the audit row")
+
     monkeypatch.setattr(models.review, "notify_officer", broken)
     with pytest.raises(RuntimeError):
         request.apply("approve", reviewer)
     assert QualificationRequest.get_by_id(request.id).status == "submitted"
     assert not models.Officer.get_by_id(request.officer_id).is_qualified
-    assert counts == (models.RequestEvent.select().count(), models.SmsOutbox.select().count(),
-                      models.Notice.select().count(), models.AuditLog.select().count())
+    assert counts == (
+        models.RequestEvent.select().count(),
+        models.SmsOutbox.select().count(),
+        models.Notice.select().count(),
+        models.AuditLog.select().count(),
+    )
 
 
 def test_upload_whose_row_fails_leaves_no_file(officer_client, app, monkeypatch, dbc):
     def broken(*args, **kwargs):
         raise RuntimeError("database went away")
+
     monkeypatch.setattr(quals, "attach_document", broken)
     with pytest.raises(RuntimeError):
         officer_client.application.config["PROPAGATE_EXCEPTIONS"] = True
-        officer_client.post("/officer/qualification/new", content_type="multipart/form-data",
-                            data={"action": "save", "doc_degree": (io.BytesIO(MINIMAL_PDF), "a.pdf")})
+        officer_client.post(
+            "/officer/qualification/new",
+            content_type="multipart/form-data",
+            data={"action": "save", "doc_degree": (io.BytesIO(MINIMAL_PDF), "a.pdf")},
+        )
     assert [f for f in files_under(app.config["UPLOAD_DIR"]) if "/tmp/" not in f] == []
 
 
@@ -92,8 +113,11 @@ def test_double_submission_creates_one_request(app, make_officer, dbc):
 
 
 def test_two_reviewers_deciding_at_once_one_wins(officer_client, make_staff, dbc):
-    officer_client.post("/officer/qualification/new", data={"action": "submit", **documents_payload()},
-                        content_type="multipart/form-data")
+    officer_client.post(
+        "/officer/qualification/new",
+        data={"action": "submit", **documents_payload()},
+        content_type="multipart/form-data",
+    )
     request_id = QualificationRequest.get().id
     reviewers = [make_staff("university").as_actor() for _ in range(2)]
     barrier = threading.Barrier(2)
@@ -109,8 +133,10 @@ def test_two_reviewers_deciding_at_once_one_wins(officer_client, make_staff, dbc
             except models.ConflictError:
                 outcomes.append("conflict")
 
-    threads = [threading.Thread(target=decide, args=(reviewers[0], "approve")),
-               threading.Thread(target=decide, args=(reviewers[1], "reject"))]
+    threads = [
+        threading.Thread(target=decide, args=(reviewers[0], "approve")),
+        threading.Thread(target=decide, args=(reviewers[1], "reject")),
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -145,7 +171,7 @@ def test_eight_processes_writing_sqlite_at_once(app, dbc):
     assert all(p.returncode == 0 for p in processes), errors
     assert not any("locked" in e for e in errors)
     assert models.AuditLog.select().where(models.AuditLog.action == "load-test").count() == 400
-    path = url[len("sqlite:///"):]
+    path = url[len("sqlite:///") :]
     check = sqlite3.connect(path)
     assert check.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     check.close()
@@ -175,6 +201,7 @@ def test_backup_while_writing_then_restore(app, make_officer, dbc, tmp_path):
         writer.join()
     assert result.exit_code == 0, result.output
     import backup
+
     manifest = backup.verify(str(tmp_path / "bk"))
     assert f"documents/{stored.storage_name}" in manifest["files"]
     officers_in_backup = models.Officer.select().count()

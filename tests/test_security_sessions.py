@@ -3,6 +3,7 @@
 Checklist items 1, 2, 5-10; what test_accounts.py, test_admin_access.py and
 test_password_reset.py already cover for officers is not repeated (see SECURITY.md).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,7 +16,7 @@ import pytest
 from freezegun import freeze_time
 
 import models
-from conftest import PASSWORD, csrf_token_from, login, registration_data
+from helpers import PASSWORD, csrf_token_from, login, registration_data
 
 TEHRAN_UNI = "دانشگاه علوم پزشکی تهران"
 # Exactly 64 characters, with a zero-width non-joiner, Persian only.
@@ -51,6 +52,7 @@ def is_logged_out(response, login_path):
 
 # ---------------------------------------------------------------------- 1: throttling
 
+
 def client_from(app, address):
     client = app.test_client()
     client.environ_base["REMOTE_ADDR"] = address
@@ -61,12 +63,19 @@ def client_from(app, address):
 def test_twenty_bad_logins_with_rotating_forwarded_for_are_throttled(app, accounts, kind):
     _account, username, login_path, _home, _logout = accounts[kind]
     client = app.test_client()
-    statuses = [client.post(login_path, data={"username": username, "password": f"Wrong-pass-{i}"},
-                            headers={"X-Forwarded-For": f"203.0.113.{i}"}).status_code for i in range(20)]
+    statuses = [
+        client.post(
+            login_path,
+            data={"username": username, "password": f"Wrong-pass-{i}"},
+            headers={"X-Forwarded-For": f"203.0.113.{i}"},
+        ).status_code
+        for i in range(20)
+    ]
     assert statuses[:5] == [422] * 5 and set(statuses[5:]) == {429}
     # Still refused with the right password, from a "new" forwarded address.
-    response = client.post(login_path, data={"username": username, "password": PASSWORD},
-                           headers={"X-Forwarded-For": "198.51.100.1"})
+    response = client.post(
+        login_path, data={"username": username, "password": PASSWORD}, headers={"X-Forwarded-For": "198.51.100.1"}
+    )
     assert response.status_code == 429
     # X-Forwarded-For was ignored: every failure is recorded against the real address.
     failures = models.LoginFailure.select()
@@ -77,8 +86,14 @@ def test_twenty_bad_logins_with_rotating_forwarded_for_are_throttled(app, accoun
 def test_one_address_guessing_many_accounts_is_throttled(app, accounts):
     officer, user_code, *_ = accounts["officer"]
     attacker = client_from(app, "203.0.113.50")
-    statuses = [attacker.post("/officer/login", data={"username": f"{10000000 + i}", "password": "Wrong-pass-1"},
-                              headers={"X-Forwarded-For": f"198.51.100.{i}"}).status_code for i in range(32)]
+    statuses = [
+        attacker.post(
+            "/officer/login",
+            data={"username": f"{10000000 + i}", "password": "Wrong-pass-1"},
+            headers={"X-Forwarded-For": f"198.51.100.{i}"},
+        ).status_code
+        for i in range(32)
+    ]
     assert statuses[-1] == 429
     # The attacker's address is blocked even for a correct password...
     assert login(attacker, "/officer/login", user_code).status_code == 429
@@ -90,6 +105,7 @@ def test_throttling_is_shared_by_every_worker_process(app, accounts):
     """Failures are rows in the database, not a per-process counter: a fresh app (another
     worker) sees the failures the first one recorded."""
     from app import create_app
+
     _officer, user_code, *_ = accounts["officer"]
     for _ in range(5):
         login(app.test_client(), "/officer/login", user_code, "Wrong-pass-1")
@@ -99,19 +115,32 @@ def test_throttling_is_shared_by_every_worker_process(app, accounts):
 
 def test_behind_the_proxy_one_attacker_cannot_lock_everyone_out(app, accounts, monkeypatch):
     from app import create_app
+
     monkeypatch.setenv("APP_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "k" * 64)
     monkeypatch.setenv("FORWARDED_ALLOW_IPS", "127.0.0.1")
-    production = create_app({"DATABASE_URL": app.config["DATABASE_URL"], "UPLOAD_DIR": app.config["UPLOAD_DIR"],
-                             "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False})
+    production = create_app(
+        {
+            "DATABASE_URL": app.config["DATABASE_URL"],
+            "UPLOAD_DIR": app.config["UPLOAD_DIR"],
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_ENABLED": False,
+        }
+    )
     _officer, user_code, *_ = accounts["officer"]
     attacker = client_from(production, "127.0.0.1")
     for i in range(31):  # the proxy appends the real client address last
-        attacker.post("https://localhost/officer/login", data={"username": f"{10000000 + i}", "password": "x" * 9},
-                      headers={"X-Forwarded-For": f"10.9.9.{i}, 203.0.113.9", "X-Forwarded-Proto": "https"})
+        attacker.post(
+            "https://localhost/officer/login",
+            data={"username": f"{10000000 + i}", "password": "x" * 9},
+            headers={"X-Forwarded-For": f"10.9.9.{i}, 203.0.113.9", "X-Forwarded-Proto": "https"},
+        )
     victim = client_from(production, "127.0.0.1")
-    response = victim.post("https://localhost/officer/login", data={"username": user_code, "password": PASSWORD},
-                           headers={"X-Forwarded-For": "198.51.100.7", "X-Forwarded-Proto": "https"})
+    response = victim.post(
+        "https://localhost/officer/login",
+        data={"username": user_code, "password": PASSWORD},
+        headers={"X-Forwarded-For": "198.51.100.7", "X-Forwarded-Proto": "https"},
+    )
     assert response.status_code == 302
     # Failures are recorded against the real client; the 31st attempt was already throttled.
     assert models.LoginFailure.select().where(models.LoginFailure.ip == "203.0.113.9").count() == 30
@@ -119,15 +148,16 @@ def test_behind_the_proxy_one_attacker_cannot_lock_everyone_out(app, accounts, m
 
 # ---------------------------------------------------------------------- 2: password rules
 
+
 def top_common_passwords(limit=3000, count=4):
     path = models.accounts.COMMON_PASSWORDS_FILE
     with gzip.open(path, "rt", encoding="utf-8") as handle:
-        head = [line.strip() for _, line in zip(range(limit), handle)]
+        head = [line.strip() for _, line in zip(range(limit), handle, strict=False)]
     return [p for p in head if len(p) >= 8][:count] + [head[-1] if len(head[-1]) >= 8 else "sunshine1"]
 
 
 def test_password_rules_on_every_path_that_sets_one(app, accounts, dbc):
-    assert len(PERSIAN_PASSPHRASE) == 64 and PERSIAN_PASSPHRASE == PERSIAN_PASSPHRASE.strip()
+    assert len(PERSIAN_PASSPHRASE) == 64 and PERSIAN_PASSPHRASE.strip() == PERSIAN_PASSPHRASE
     short, common = "Ab1-xyz", top_common_passwords()
     assert len(short) == 7
     director = logged_in(app, accounts, "director")
@@ -136,31 +166,52 @@ def test_password_rules_on_every_path_that_sets_one(app, accounts, dbc):
 
     def register(password):
         n = next(seq)
-        from conftest import national_code
-        data = registration_data(national_code=national_code(900000 + n), mobile=f"0935{n:07d}",
-                                 password=password, password_confirm=password)
+        from helpers import national_code
+
+        data = registration_data(
+            national_code=national_code(900000 + n), mobile=f"0935{n:07d}", password=password, password_confirm=password
+        )
         return app.test_client().post("/officer/register", data=data).status_code == 200
 
     def change(password):
-        response = officer_client.post("/officer/password", data={
-            "current_password": change.current, "new_password": password, "new_password_confirm": password})
+        response = officer_client.post(
+            "/officer/password",
+            data={"current_password": change.current, "new_password": password, "new_password_confirm": password},
+        )
         if response.status_code == 302:
             change.current = password
             return True
         return False
+
     change.current = PASSWORD
 
     def new_staff(password):
         n = next(seq)
-        director.post("/admin/staff/new/", data={"username": f"s{n}", "full_name": "کارشناس", "role": "directorate",
-                                                 "is_active": "y", "new_password": password})
+        director.post(
+            "/admin/staff/new/",
+            data={
+                "username": f"s{n}",
+                "full_name": "کارشناس",
+                "role": "directorate",
+                "is_active": "y",
+                "new_password": password,
+            },
+        )
         return models.StaffUser.get_or_none(models.StaffUser.username == f"s{n}") is not None
 
     def new_distributor(password):
         n = next(seq)
-        director.post("/admin/distributor/new/", data={"username": f"d{n}", "name": "شرکت آزمون", "kind": "company",
-                                                       "manager_mobile": "09121234567", "is_active": "y",
-                                                       "new_password": password})
+        director.post(
+            "/admin/distributor/new/",
+            data={
+                "username": f"d{n}",
+                "name": "شرکت آزمون",
+                "kind": "company",
+                "manager_mobile": "09121234567",
+                "is_active": "y",
+                "new_password": password,
+            },
+        )
         return models.Distributor.get_or_none(models.Distributor.username == f"d{n}") is not None
 
     for path in (register, change, new_staff, new_distributor):
@@ -179,6 +230,7 @@ def test_password_rules_on_every_path_that_sets_one(app, accounts, dbc):
 
 
 # ---------------------------------------------------------------------- 5: fixation
+
 
 @pytest.mark.parametrize("kind", ["officer", "distributor", "staff"])
 def test_login_starts_a_new_session(app, accounts, kind):
@@ -208,6 +260,7 @@ def test_login_starts_a_new_session(app, accounts, kind):
 
 # ---------------------------------------------------------------------- 6: replay after logout
 
+
 @pytest.mark.parametrize("kind", ["distributor", "staff", "director"])
 def test_cookie_replayed_after_logout_is_refused(app, accounts, kind):
     _account, username, login_path, home, logout_path = accounts[kind]
@@ -222,6 +275,7 @@ def test_cookie_replayed_after_logout_is_refused(app, accounts, kind):
 
 
 # ---------------------------------------------------------------------- 7: logged out elsewhere
+
 
 def _edit_form(director, url):
     """The edit form's current values, as the browser would post them back."""
@@ -264,13 +318,20 @@ def test_officer_password_change_ends_other_sessions_but_keeps_this_one(app, acc
     """(Officers only have a self-service password change; staff and distributors get a new
     password from the directorate, tested above.)"""
     first, second = logged_in(app, accounts, "officer"), logged_in(app, accounts, "officer")
-    first.post("/officer/password", data={"current_password": PASSWORD, "new_password": "Tazeh-Ramz-1403-x",
-                                          "new_password_confirm": "Tazeh-Ramz-1403-x"})
+    first.post(
+        "/officer/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "Tazeh-Ramz-1403-x",
+            "new_password_confirm": "Tazeh-Ramz-1403-x",
+        },
+    )
     assert first.get("/officer/").status_code == 200
     assert is_logged_out(second.get("/officer/"), "/officer/login")
 
 
 # ---------------------------------------------------------------------- 8: timeouts
+
 
 @pytest.mark.parametrize("kind", ["officer", "distributor", "staff"])
 def test_idle_and_absolute_timeouts(app, accounts, kind):
@@ -299,6 +360,7 @@ def test_idle_and_absolute_timeouts(app, accounts, kind):
 
 # ---------------------------------------------------------------------- 9: cookie attributes
 
+
 def cookie_attributes(header: str) -> tuple[str, dict]:
     name_value, *attributes = [part.strip() for part in header.split(";")]
     name = name_value.split("=", 1)[0]
@@ -311,10 +373,17 @@ def cookie_attributes(header: str) -> tuple[str, dict]:
 
 def test_production_cookies(app, accounts, monkeypatch):
     from app import create_app
+
     monkeypatch.setenv("APP_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "s" * 64)
-    production = create_app({"DATABASE_URL": app.config["DATABASE_URL"], "UPLOAD_DIR": app.config["UPLOAD_DIR"],
-                             "RATELIMIT_ENABLED": False, "SMS_DELIVER_IN_BACKGROUND": False})
+    production = create_app(
+        {
+            "DATABASE_URL": app.config["DATABASE_URL"],
+            "UPLOAD_DIR": app.config["UPLOAD_DIR"],
+            "RATELIMIT_ENABLED": False,
+            "SMS_DELIVER_IN_BACKGROUND": False,
+        }
+    )
     assert production.config["WTF_CSRF_ENABLED"] is not False
     for kind in ("officer", "distributor", "staff"):
         _account, username, login_path, home, _logout = accounts[kind]
@@ -322,9 +391,11 @@ def test_production_cookies(app, accounts, monkeypatch):
         base = "https://localhost"
         page = client.get(base + login_path)
         token = csrf_token_from(page.get_data(as_text=True))
-        response = client.post(base + login_path, data={"username": username, "password": PASSWORD,
-                                                        "csrf_token": token, "remember": "y", "remember_me": "y"},
-                               headers={"Referer": base + login_path})
+        response = client.post(
+            base + login_path,
+            data={"username": username, "password": PASSWORD, "csrf_token": token, "remember": "y", "remember_me": "y"},
+            headers={"Referer": base + login_path},
+        )
         assert response.status_code == 302, (kind, response.status_code)
         cookies = [cookie_attributes(h) for h in response.headers.getlist("Set-Cookie")]
         names = [name for name, _ in cookies]
@@ -345,17 +416,35 @@ def test_development_cookies_are_httponly_and_lax(app, accounts):
 
 # ---------------------------------------------------------------------- 10: redirects stay here
 
-BAD_TARGETS = ["//evil.example", "/\\evil.example", "\\\\evil.example", "\\/evil.example", "javascript:alert(1)",
-               "JavaScript:alert(1)", "https://evil.example/", "http:evil.example", "///evil.example",
-               "/\t/evil.example", " //evil.example", "//evil.example/%2e%2e", "%2F%2Fevil.example",
-               "data:text/html,<script>alert(1)</script>", "/%5Cevil.example"]
+BAD_TARGETS = [
+    "//evil.example",
+    "/\\evil.example",
+    "\\\\evil.example",
+    "\\/evil.example",
+    "javascript:alert(1)",
+    "JavaScript:alert(1)",
+    "https://evil.example/",
+    "http:evil.example",
+    "///evil.example",
+    "/\t/evil.example",
+    " //evil.example",
+    "//evil.example/%2e%2e",
+    "%2F%2Fevil.example",
+    "data:text/html,<script>alert(1)</script>",
+    "/%5Cevil.example",
+]
 
 
 def stays_here(location: str) -> bool:
     parts = urlsplit(location)
-    return parts.scheme in ("", "http", "https") and parts.netloc in ("", "localhost") \
-        and (parts.netloc or location.startswith("/")) and not location.startswith("//") and "\\" not in location \
+    return (
+        parts.scheme in ("", "http", "https")
+        and parts.netloc in ("", "localhost")
+        and (parts.netloc or location.startswith("/"))
+        and not location.startswith("//")
+        and "\\" not in location
         and "evil" not in parts.netloc
+    )
 
 
 @pytest.mark.parametrize("kind", ["officer", "distributor", "staff"])
@@ -368,8 +457,9 @@ def test_next_after_login_stays_on_this_site(app, accounts, kind):
         for value in re.findall(r'name="next"[^>]*value="([^"]*)"|value="([^"]*)"[^>]*name="next"', page):
             value = html.unescape(value[0] or value[1])
             assert value == "" or stays_here(value), (target, value)
-        response = client.post(login_path, query_string={"next": target},
-                               data={"username": username, "password": PASSWORD, "next": target})
+        response = client.post(
+            login_path, query_string={"next": target}, data={"username": username, "password": PASSWORD, "next": target}
+        )
         assert response.status_code == 302 and stays_here(response.headers["Location"]), (target, response.headers)
 
 
@@ -385,16 +475,21 @@ def test_language_switch_and_back_office_return_urls_stay_on_this_site(app, acco
         assert response.status_code == 302 and stays_here(response.headers["Location"]), target
     for target in FLASK_ADMIN_TARGETS:
         # Flask-Admin's ?url= after an action, a refused delete and a form.
-        for url, data in ((f"/admin/sms/action/?url={target}", {"action": "resend", "rowid": str(sms.id)}),
-                          (f"/admin/officer/delete/?url={target}", {"id": "1"}),
-                          (f"/admin/setting/new/?url={target}", {"key": "k", "value": "v"}),
-                          (f"/admin/sms/details/?id=999999&url={target}", None)):
+        for url, data in (
+            (f"/admin/sms/action/?url={target}", {"action": "resend", "rowid": str(sms.id)}),
+            (f"/admin/officer/delete/?url={target}", {"id": "1"}),
+            (f"/admin/setting/new/?url={target}", {"key": "k", "value": "v"}),
+            (f"/admin/sms/details/?id=999999&url={target}", None),
+        ):
             response = director.post(url, data=data) if data is not None else director.get(url)
             assert response.status_code == 302, (url, response.status_code)
             assert stays_here(response.headers["Location"]), (url, response.headers["Location"])
         page = director.get(f"/admin/sms/details/?id={sms.id}&url={target}").get_data(as_text=True)
         for link in re.findall(r'href="([^"]*)"', page):
-            assert stays_here(html.unescape(link)) or link.startswith("#") or link == "javascript:void(0)", (target, link)
+            assert stays_here(html.unescape(link)) or link.startswith("#") or link == "javascript:void(0)", (
+                target,
+                link,
+            )
         models.Setting.delete().execute()
 
 
@@ -404,9 +499,11 @@ def test_back_office_return_url_with_a_bare_scheme_stays_on_this_site(app, accou
     base = f"{scheme}://localhost"
     sms = models.SmsOutbox.create(to="09121234567", text="x", status="failed")
     for target in (f"{scheme}:evil.example", f"{scheme}:/evil.example", f"{scheme}:\\evil.example"):
-        for url, data in ((f"/admin/sms/details/?id=999999&url={target}", None),
-                          (f"/admin/sms/action/?url={target}", {"action": "resend", "rowid": str(sms.id)}),
-                          (f"/admin/officer/delete/?url={target}", {"id": "1"})):
+        for url, data in (
+            (f"/admin/sms/details/?id=999999&url={target}", None),
+            (f"/admin/sms/action/?url={target}", {"action": "resend", "rowid": str(sms.id)}),
+            (f"/admin/officer/delete/?url={target}", {"id": "1"}),
+        ):
             response = director.post(base + url, data=data) if data else director.get(base + url)
             assert response.status_code == 302
             # What the browser resolves the Location header to, against this page.

@@ -54,12 +54,7 @@ def make_png() -> bytes:
     """A valid 1x1 red RGB PNG."""
     ihdr = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
     idat = zlib.compress(b"\x00\xff\x00\x00")  # filter byte + one RGB pixel
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + _png_chunk(b"IHDR", ihdr)
-        + _png_chunk(b"IDAT", idat)
-        + _png_chunk(b"IEND", b"")
-    )
+    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", idat) + _png_chunk(b"IEND", b"")
 
 
 def _jpeg_segment(marker: int, payload: bytes) -> bytes:
@@ -230,8 +225,7 @@ def test_large_document_streamed_in_small_reads(store):
     [
         (b"<!doctype html><html><script>alert(document.cookie)</script></html>", "cv.pdf"),
         (
-            b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg">'
-            b"<script>alert(1)</script></svg>",
+            b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
             "photo.jpg",
         ),
         (b"%PDF-1.4\n<html><script>alert(1)</script></html>\n%%EOF", "poly.pdf"),
@@ -242,9 +236,7 @@ def test_save_rejects_disguised_files(store, data, name):
     with pytest.raises(UploadRejected) as info:
         store.save(io.BytesIO(data), name)
     assert info.value.msgid == storage.MSG_WRONG_TYPE
-    assert info.value.msgid == (
-        "Only PDF, JPEG or PNG files are accepted; this file is not one of them."
-    )
+    assert info.value.msgid == ("Only PDF, JPEG or PNG files are accepted; this file is not one of them.")
     assert info.value.params == {}
     assert all_files(store.root) == []
 
@@ -341,9 +333,7 @@ def test_enospc_during_write_leaves_nothing_behind(store, monkeypatch):
     assert calls["n"] >= 2
     assert isinstance(info.value.__cause__, OSError)
     assert info.value.__cause__.errno == errno.ENOSPC
-    assert info.value.msgid == (
-        "The document could not be stored right now; please try again later."
-    )
+    assert info.value.msgid == ("The document could not be stored right now; please try again later.")
     assert str(info.value) == info.value.msgid
     assert all_files(store.root) == []
     assert list(store.tmp.iterdir()) == []
@@ -455,9 +445,7 @@ def test_sweep_orphans(store, as_callable):
     fresh_tmp.write_bytes(b"%PDF-in-progress")
 
     known = {old_known.storage_name}
-    removed = store.sweep_orphans(
-        (lambda name: name in known) if as_callable else known, older_than_seconds=3600
-    )
+    removed = store.sweep_orphans((lambda name: name in known) if as_callable else known, older_than_seconds=3600)
 
     assert removed == [old_unknown.storage_name, "tmp/upload-stale.part"]
     assert not store.path_for(old_unknown.storage_name).exists()

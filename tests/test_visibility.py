@@ -1,6 +1,7 @@
 """Who sees which request: ``Model.visible_to(actor)`` (the query both doors use) and
 ``request.can_see(actor)`` (the predicate) agree with each other and with the rules,
 for every type, every state and every kind of actor."""
+
 from __future__ import annotations
 
 import pytest
@@ -19,9 +20,18 @@ ISFAHAN = "دانشگاه علوم پزشکی اصفهان"
 
 def attach_all(request, actor):
     for i, kind in enumerate(("degree", "national_card", "id_booklet", "photo")):
-        quals.attach_document(request, actor, kind, StoredFile(
-            storage_name=f"9a/{(request.id * 10 + i):032x}.pdf", display_name=f"{kind}.pdf",
-            content_type="application/pdf", size=10, sha256="0" * 64))
+        quals.attach_document(
+            request,
+            actor,
+            kind,
+            StoredFile(
+                storage_name=f"9a/{(request.id * 10 + i):032x}.pdf",
+                display_name=f"{kind}.pdf",
+                content_type="application/pdf",
+                size=10,
+                sha256="0" * 64,
+            ),
+        )
 
 
 @pytest.fixture
@@ -51,8 +61,9 @@ def world(make_officer, make_staff, dbc):
     tehran = models.City.get(models.City.name == "تهران")
     for n, state in enumerate(("pending_officer", "refused", "pending_university", "rejected", "active", "ended")):
         officer = make_officer(qualified=True)
-        branch = coops.create_branch(distributor.as_actor(), f"شعبه {n}", tehran.province, tehran,
-                                     f"تهران، خیابان آزادی، پلاک {n + 1}")
+        branch = coops.create_branch(
+            distributor.as_actor(), f"شعبه {n}", tehran.province, tehran, f"تهران، خیابان آزادی، پلاک {n + 1}"
+        )
         cooperation = coops.nominate(branch, distributor.as_actor(), officer.national_code)
         if state == "refused":
             cooperation.apply(Action.OFFICER_REJECT, officer.as_actor())
@@ -68,8 +79,9 @@ def world(make_officer, make_staff, dbc):
     actors = {
         "other officer": make_officer().as_actor(),
         "distributor": distributor.as_actor(),
-        "other distributor": models.create_distributor("other", "Kh0sh-Amad-2024", "شرکت ب", "guild",
-                                                       "09120000002").as_actor(),
+        "other distributor": models.create_distributor(
+            "other", "Kh0sh-Amad-2024", "شرکت ب", "guild", "09120000002"
+        ).as_actor(),
         "reviewer": reviewer,
         "second reviewer": make_staff("university", TEHRAN).as_actor(),
         "other university": make_staff("university", ISFAHAN).as_actor(),

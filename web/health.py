@@ -6,6 +6,7 @@ outage never gets a healthy process restarted. ``GET /readyz``: this host can se
 ``UPLOAD_DIR`` takes a file. 200 when all hold, 503 otherwise; the body names each check
 and its state, never an error's text (that goes to the log).
 """
+
 from __future__ import annotations
 
 import logging

@@ -16,6 +16,7 @@ Access: the TCP peer's address (never ``X-Forwarded-For``) in ``METRICS_ALLOW_IP
 ``METRICS_TOKEN``; anyone else gets 403. The nginx example refuses ``/metrics`` outright:
 Prometheus scrapes each app host directly.
 """
+
 from __future__ import annotations
 
 import functools
@@ -46,11 +47,15 @@ disable_created_metrics()  # no *_created series: a restart already shows as a r
 
 # 5 ms .. 30 s: pages take 5-80 ms, an export streams for up to minutes.
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
-REQUEST_SECONDS = Histogram("registry_http_request_duration_seconds",
-                            "Time to answer a request, by route (Flask endpoint) and method",
-                            ["endpoint", "method"], buckets=BUCKETS)
-REQUESTS = Counter("registry_http_requests", "Requests answered, by route, method and status",
-                   ["endpoint", "method", "status"])
+REQUEST_SECONDS = Histogram(
+    "registry_http_request_duration_seconds",
+    "Time to answer a request, by route (Flask endpoint) and method",
+    ["endpoint", "method"],
+    buckets=BUCKETS,
+)
+REQUESTS = Counter(
+    "registry_http_requests", "Requests answered, by route, method and status", ["endpoint", "method", "status"]
+)
 
 
 def init_app(app) -> None:
@@ -83,6 +88,7 @@ def _count(response):
 
 # ----------------------------------------------------------------- the scrape
 
+
 def _peer_address() -> str:
     """The address of the TCP peer, before ProxyFix read any forwarded header."""
     original = request.environ.get("werkzeug.proxy_fix.orig", {})
@@ -108,6 +114,7 @@ def metrics():
     registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
+
         multiprocess.MultiProcessCollector(registry)
     else:
         registry.register(REQUEST_SECONDS)
@@ -131,18 +138,40 @@ class DatabaseCollector:
         outbox = ["outbox"]
         return [
             (GaugeMetricFamily("registry_database_up", "1 when the database answered this scrape"), None),
-            (GaugeMetricFamily("registry_outbox_pending", "Messages waiting to be delivered", labels=outbox),
-             "pending"),
-            (GaugeMetricFamily("registry_outbox_failed", "Messages given up on (resend from the back office)",
-                               labels=outbox), "failed"),
-            (GaugeMetricFamily("registry_outbox_oldest_pending_age_seconds",
-                               "Age of the oldest message still waiting (0 when none waits)", labels=outbox),
-             "oldest_pending_age_seconds"),
-            (GaugeMetricFamily("registry_requests_waiting", "Requests waiting on a university's decision",
-                               labels=["university", "type"]), "waiting"),
-            (GaugeMetricFamily("registry_tick_job_lag_seconds",
-                               "How long a tick job has been due without running (0 when on time)",
-                               labels=["job"]), "lag"),
+            (
+                GaugeMetricFamily("registry_outbox_pending", "Messages waiting to be delivered", labels=outbox),
+                "pending",
+            ),
+            (
+                GaugeMetricFamily(
+                    "registry_outbox_failed", "Messages given up on (resend from the back office)", labels=outbox
+                ),
+                "failed",
+            ),
+            (
+                GaugeMetricFamily(
+                    "registry_outbox_oldest_pending_age_seconds",
+                    "Age of the oldest message still waiting (0 when none waits)",
+                    labels=outbox,
+                ),
+                "oldest_pending_age_seconds",
+            ),
+            (
+                GaugeMetricFamily(
+                    "registry_requests_waiting",
+                    "Requests waiting on a university's decision",
+                    labels=["university", "type"],
+                ),
+                "waiting",
+            ),
+            (
+                GaugeMetricFamily(
+                    "registry_tick_job_lag_seconds",
+                    "How long a tick job has been due without running (0 when on time)",
+                    labels=["job"],
+                ),
+                "lag",
+            ),
         ]
 
     def collect(self):

@@ -10,6 +10,7 @@ The line names the route (the endpoint and its URL rule, ``/officer/documents/<i
 never the path as typed nor its query string; the account is its kind and row id. What
 json_logging scrubs from every line is thus not even offered here.
 """
+
 from __future__ import annotations
 
 import logging
@@ -56,16 +57,21 @@ def _log_request(response):
     response.headers[REQUEST_ID_HEADER] = g.request_id
     started = g.get("request_started")
     rule = request.url_rule.rule if request.url_rule is not None else ""
-    log.info("request", extra={"fields": {
-        "request_id": g.request_id,
-        "method": request.method,
-        "endpoint": request.endpoint or "",
-        "route": rule,
-        "status": response.status_code,
-        "duration_ms": round((time.perf_counter() - started) * 1000, 1) if started else None,
-        "remote_addr": request.remote_addr or "",
-        "account": _account(),
-        "instance": current_app.config.get("INSTANCE_NAME", ""),
-        "pid": os.getpid(),
-    }})
+    log.info(
+        "request",
+        extra={
+            "fields": {
+                "request_id": g.request_id,
+                "method": request.method,
+                "endpoint": request.endpoint or "",
+                "route": rule,
+                "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 1) if started else None,
+                "remote_addr": request.remote_addr or "",
+                "account": _account(),
+                "instance": current_app.config.get("INSTANCE_NAME", ""),
+                "pid": os.getpid(),
+            }
+        },
+    )
     return response

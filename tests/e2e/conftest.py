@@ -1,14 +1,11 @@
 """Real-browser fixtures: a live server on a free port, Debian's Chromium, dialog
-watching and full-page screenshots (helpers for tests are in helpers.py).
+watching and full-page screenshots (helpers for tests are in browser.py).
 
 The live server runs the per-test ``app`` of tests/conftest.py (database reset per
 test) in a daemon thread; peewee keeps a connection per thread and the app opens
 one per request, so the server threads and the test thread never share one.
-
-tests/e2e has an ``__init__.py`` on purpose: without it pytest imports this file as
-the module ``conftest`` and replaces tests/conftest.py in sys.modules, which breaks
-``from conftest import ...`` in every test module collected after it.
 """
+
 from __future__ import annotations
 
 import logging
@@ -19,16 +16,22 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from .helpers import assert_no_dialogs, watch_dialogs
+from browser import assert_no_dialogs, watch_dialogs
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT_DIR = ROOT / "test-artifacts" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 # ------------------------------------------------------------------ browser
+
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
@@ -38,11 +41,16 @@ def browser_type_launch_args(browser_type_launch_args):
 
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args):
-    return {**browser_context_args, "locale": "fa-IR", "timezone_id": "Asia/Tehran",
-            "viewport": {"width": 1280, "height": 900}}
+    return {
+        **browser_context_args,
+        "locale": "fa-IR",
+        "timezone_id": "Asia/Tehran",
+        "viewport": {"width": 1280, "height": 900},
+    }
 
 
 # ------------------------------------------------------------------ server
+
 
 class _ServerErrors(logging.Handler):
     """Collects what the server logs at ERROR: unhandled exceptions, with tracebacks."""
@@ -84,6 +92,7 @@ def live_server(app):
 
 # ------------------------------------------------------------------ pages
 
+
 @pytest.fixture
 def dialogs():
     """Every JavaScript dialog any page of the test opened; none is allowed."""
@@ -109,6 +118,7 @@ def second_page(new_context, dialogs):
 
 # ------------------------------------------------------------------ screenshots
 
+
 @pytest.fixture
 def shot(request):
     """shot(page, "step") saves test-artifacts/screenshots/<test-name>-<step>.png (full page)."""
@@ -119,4 +129,5 @@ def shot(request):
         path = SCREENSHOT_DIR / f"{name}-{step}.png"
         page.screenshot(path=str(path), full_page=True)
         return path
+
     return take

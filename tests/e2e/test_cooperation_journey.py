@@ -1,13 +1,14 @@
 """The cooperation life cycle in the browser: the distributor nominates, the officer
 accepts, the university approves, the officer ends it; the SMS reaches the log."""
+
 import json
 
 import pytest
 from playwright.sync_api import expect
 
 import models
-
-from .helpers import PASSWORD, assert_accessible, make_staff, officer_login, staff_login
+from browser import assert_accessible, make_staff, officer_login, staff_login
+from helpers import PASSWORD
 
 pytestmark = pytest.mark.e2e
 
@@ -23,11 +24,13 @@ def distributor_login(page, base, username):
 
 def test_cooperation_life_cycle(page, second_page, new_context, live_server, make_officer, shot, app, tmp_path):
     import notify
+
     base = live_server
     officer = make_officer(qualified=True)
     with models.db.connection_context():
-        models.create_distributor("pakhsh", PASSWORD, "شرکت پخش سلامت", "company", "09121110000",
-                                  manager_name="رضا مدیری")
+        models.create_distributor(
+            "pakhsh", PASSWORD, "شرکت پخش سلامت", "company", "09121110000", manager_name="رضا مدیری"
+        )
     make_staff("reviewer1", "university", full_name="بازبین تهران")
 
     # --- the distributor defines a branch and names the officer (Persian digits)

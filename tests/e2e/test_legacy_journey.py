@@ -1,18 +1,19 @@
 """A migrated officer logs in through the browser with the old system's password, and
 their contract shows on the migrated distributor's page."""
+
 import pytest
 from playwright.sync_api import expect
 
 import models
 from models import legacy
-
 from test_legacy_import import DISTRIBUTOR_PASSWORD, VECTOR_PASSWORD, write_dataset
 
 pytestmark = pytest.mark.e2e
 
 
-def test_migrated_officer_and_distributor_log_in_with_their_old_passwords(page, second_page, live_server,
-                                                                        tmp_path, shot):
+def test_migrated_officer_and_distributor_log_in_with_their_old_passwords(
+    page, second_page, live_server, tmp_path, shot
+):
     base = live_server
     folder = tmp_path / "legacy"
     folder.mkdir()

@@ -1,13 +1,13 @@
 """An officer registers in Persian, logs in, and reads a directorate notice — in Chromium."""
+
 import re
 
 import pytest
 from playwright.sync_api import expect
 
 import models
-
-from .helpers import (PASSWORD, assert_accessible, assert_no_dialogs, make_staff, officer_login,
-                      staff_login)
+from browser import assert_accessible, assert_no_dialogs, make_staff, officer_login, staff_login
+from helpers import PASSWORD
 
 pytestmark = pytest.mark.e2e
 
@@ -32,8 +32,9 @@ def close_datepicker(page):
     raise AssertionError("the Jalali date picker did not close")
 
 
-def fill_registration(page, national_code="۰۴۹۹۳۷۰۸۹۹", first_name="مریم",
-                      password=PASSWORD, password_confirm=PASSWORD):
+def fill_registration(
+    page, national_code="۰۴۹۹۳۷۰۸۹۹", first_name="مریم", password=PASSWORD, password_confirm=PASSWORD
+):
     page.fill("#national_code", national_code)
     page.fill("#birth_date", "1370/05/21")
     close_datepicker(page)
@@ -69,7 +70,8 @@ def test_register_login_and_read_a_notice(page, second_page, live_server, shot, 
     fill_registration(page)
     # The script narrows the cities to the chosen province.
     enabled_groups = page.eval_on_selector(
-        "#city", "s => [...s.querySelectorAll('optgroup')].filter(g => !g.disabled).map(g => g.label)")
+        "#city", "s => [...s.querySelectorAll('optgroup')].filter(g => !g.disabled).map(g => g.label)"
+    )
     assert enabled_groups == ["تهران"]
     expect(page.locator("#birth_date")).to_have_value("1370/05/21")
     shot(page, "01-register-form")
@@ -154,8 +156,9 @@ def test_messages_list_shows_an_opened_notice_as_read(page, live_server, make_of
 def test_registration_errors_are_shown_in_persian(page, live_server, shot, dialogs):
     base = live_server
     page.goto(base + "/officer/register")
-    fill_registration(page, national_code="1234567890", first_name="مریم",
-                      password=PASSWORD, password_confirm="Kh0sh-Amad-2025")
+    fill_registration(
+        page, national_code="1234567890", first_name="مریم", password=PASSWORD, password_confirm="Kh0sh-Amad-2025"
+    )
     submit_registration(page)
 
     summary = page.locator("[role=alert]")

@@ -1,10 +1,9 @@
 """The certificate (checked as an image), the public verification and the dashboard."""
+
 import pytest
 from playwright.sync_api import expect
 
-import models
-
-from .helpers import assert_accessible, make_staff, officer_login, staff_login
+from browser import assert_accessible, make_staff, officer_login, staff_login
 
 pytestmark = pytest.mark.e2e
 

@@ -1,10 +1,10 @@
 """An officer changes a free field at once and files a name change that a reviewer approves."""
+
 import pytest
 from playwright.sync_api import expect
 
 import models
-
-from .helpers import assert_accessible, make_staff, officer_login, staff_login
+from browser import assert_accessible, make_staff, officer_login, staff_login
 
 pytestmark = pytest.mark.e2e
 

@@ -1,14 +1,14 @@
 """A qualification request goes round the deficiency loop, officer and reviewer each in
 their own browser: submit, deficiency, fix and resubmit, approve."""
+
 import re
 
 import pytest
 from playwright.sync_api import expect
 
 import models
-from conftest import JPEG_BYTES, MINIMAL_PDF
-
-from .helpers import assert_accessible, assert_no_dialogs, make_staff, officer_login, staff_login
+from browser import assert_accessible, assert_no_dialogs, make_staff, officer_login, staff_login
+from helpers import JPEG_BYTES, MINIMAL_PDF
 
 pytestmark = pytest.mark.e2e
 
@@ -21,11 +21,13 @@ def documents(tmp_path):
     """Real files with Persian names, as an applicant would pick them."""
     folder = tmp_path / "uploads"
     folder.mkdir()
-    files = {"degree": ("مدرک تحصیلی.pdf", MINIMAL_PDF),
-             "national_card": ("کارت ملی.pdf", MINIMAL_PDF),
-             "id_booklet": ("شناسنامه.pdf", MINIMAL_PDF),
-             "photo": ("عکس پرسنلی.jpg", JPEG_BYTES),
-             "replacement": ("کارت ملی جدید.pdf", MINIMAL_PDF)}
+    files = {
+        "degree": ("مدرک تحصیلی.pdf", MINIMAL_PDF),
+        "national_card": ("کارت ملی.pdf", MINIMAL_PDF),
+        "id_booklet": ("شناسنامه.pdf", MINIMAL_PDF),
+        "photo": ("عکس پرسنلی.jpg", JPEG_BYTES),
+        "replacement": ("کارت ملی جدید.pdf", MINIMAL_PDF),
+    }
     paths = {}
     for kind, (name, content) in files.items():
         path = folder / name
@@ -34,8 +36,7 @@ def documents(tmp_path):
     return paths
 
 
-def test_deficiency_loop_in_the_browser(page, second_page, live_server, make_officer, documents,
-                                        shot, dialogs):
+def test_deficiency_loop_in_the_browser(page, second_page, live_server, make_officer, documents, shot, dialogs):
     base = live_server
     officer = make_officer()  # lives in Tehran: reviewed by Tehran's university
     make_staff("reviewer1", "university", full_name="بازبین تهران")

@@ -1,9 +1,10 @@
 """Every page is Persian and right-to-left, and its text is drawn with the vendored
 Vazirmatn font (not a system fallback)."""
+
 import pytest
 from playwright.sync_api import expect
 
-from .helpers import assert_accessible, assert_no_dialogs, make_staff, officer_login, staff_login
+from browser import assert_accessible, assert_no_dialogs, make_staff, officer_login, staff_login
 
 pytestmark = pytest.mark.e2e
 
@@ -49,8 +50,9 @@ def assert_persian_rtl_with_vazirmatn(page, path: str) -> None:
     for selector in ("main h1", "main p, main label, main td"):
         fonts = rendered_fonts(page, selector)
         used = [f for f in fonts if f["glyphCount"] > 0]
-        assert used and all(f["isCustomFont"] and "Vazirmatn" in f["familyName"] for f in used), \
+        assert used and all(f["isCustomFont"] and "Vazirmatn" in f["familyName"] for f in used), (
             f"{path} {selector} drawn with {fonts}"
+        )
 
 
 def test_pages_are_rtl_persian_in_vazirmatn(page, second_page, live_server, make_officer, shot, dialogs):

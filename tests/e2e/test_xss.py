@@ -10,16 +10,18 @@ script or on* handler carrying the payload), and the payload is on the page as t
 The CSP (script-src 'self' plus a nonce) would stop an injected handler from running
 even if escaping failed, so "no dialog" alone proves little: the DOM checks are the test.
 """
+
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 
 import models
+from browser import _submit_login, assert_no_dialogs, officer_login, staff_login, watch_dialogs
+from helpers import PASSWORD
 from test_security_matrix import build_world
-
-from .helpers import PASSWORD, _submit_login, assert_no_dialogs, officer_login, staff_login, watch_dialogs
 
 pytestmark = pytest.mark.e2e
 
@@ -51,18 +53,28 @@ def poison(world):
         reviewer = models.StaffUser.get_by_id(ids["reviewer_a"])
         models.StaffUser.update(full_name=IMG + SCRIPT).where(models.StaffUser.id == reviewer.id).execute()
         qa = models.QualificationRequest.get_by_id(ids["qa"])
-        qa.apply("deficiency", models.StaffUser.get_by_id(ids["reviewer_a"]).as_actor(),
-                 note=f"یادداشت {IMG} و {SCRIPT}", reason="other")
+        qa.apply(
+            "deficiency",
+            models.StaffUser.get_by_id(ids["reviewer_a"]).as_actor(),
+            note=f"یادداشت {IMG} و {SCRIPT}",
+            reason="other",
+        )
         models.Document.update(display_name=IMG + ".pdf").where(
-            (models.Document.request_type == "qualification") & (models.Document.request_id == ids["qa"])).execute()
+            (models.Document.request_type == "qualification") & (models.Document.request_id == ids["qa"])
+        ).execute()
         models.Document.update(display_name=IMG + ".pdf").where(models.Document.officer == o["officer_q"].id).execute()
         director = models.StaffUser.get_by_id(ids["director"]).as_actor()
         notice = models.send_notice(director, IMG, SCRIPT + " متن " + IMG, "all")
         models.Branch.update(name=IMG + SCRIPT).where(models.Branch.id == ids["b1"]).execute()
-        models.Distributor.update(name=SCRIPT + IMG, manager_name=IMG).where(models.Distributor.id == ids["d1"]).execute()
-        models.EditRequest.update(changes='{"last_name": "%s"}' % SCRIPT.replace('"', '\\"'),
-                                  applicant_comment=IMG).where(models.EditRequest.id == ids["edit_q"]).execute()
-        models.TerminationRequest.update(reason=IMG + SCRIPT).where(models.TerminationRequest.id == ids["termination"]).execute()
+        models.Distributor.update(name=SCRIPT + IMG, manager_name=IMG).where(
+            models.Distributor.id == ids["d1"]
+        ).execute()
+        models.EditRequest.update(
+            changes=json.dumps({"last_name": SCRIPT}, ensure_ascii=False), applicant_comment=IMG
+        ).where(models.EditRequest.id == ids["edit_q"]).execute()
+        models.TerminationRequest.update(reason=IMG + SCRIPT).where(
+            models.TerminationRequest.id == ids["termination"]
+        ).execute()
         models.Cooperation.update(officer_note=SCRIPT).where(models.Cooperation.id == ids["coop_q"]).execute()
         models.audit(director, "test_markup", detail=IMG + SCRIPT)
         qualification_number = models.Officer.get_by_id(o["officer_q"].id).qualification_number
@@ -100,8 +112,12 @@ def new_page(new_context, dialogs):
     watch_dialogs(context, dialogs)
     # Scripts run as usual (a DOM-based injection would be in them); fonts, styles and
     # images cannot run anything and only slow the test down.
-    context.route("**/*", lambda route: route.abort() if route.request.resource_type in
-                  ("font", "stylesheet", "image") else route.continue_())
+    context.route(
+        "**/*",
+        lambda route: (
+            route.abort() if route.request.resource_type in ("font", "stylesheet", "image") else route.continue_()
+        ),
+    )
     return context.new_page()
 
 
@@ -115,49 +131,106 @@ def test_stored_markup_is_escaped_everywhere(new_context, live_server, make_offi
 
     officer = new_page(new_context, dialogs)
     officer_login(officer, base, o["officer_a"].user_code)
-    visited += check_pages(officer, base, [
-        "/officer/", "/officer/profile", "/officer/qualification/", f"/officer/qualification/{ids['qa']}",
-        "/officer/messages/", f"/officer/messages/{extra['notice']}", "/officer/profile/edit"], dialogs,
-        quiet=("/officer/qualification/",))
+    visited += check_pages(
+        officer,
+        base,
+        [
+            "/officer/",
+            "/officer/profile",
+            "/officer/qualification/",
+            f"/officer/qualification/{ids['qa']}",
+            "/officer/messages/",
+            f"/officer/messages/{extra['notice']}",
+            "/officer/profile/edit",
+        ],
+        dialogs,
+        quiet=("/officer/qualification/",),
+    )
 
     other = new_page(new_context, dialogs)
     officer_login(other, base, o["officer_q"].user_code)
-    visited += check_pages(other, base, [
-        "/officer/cooperation/", f"/officer/cooperation/{ids['coop_q']}", f"/officer/termination/{ids['termination']}",
-        "/officer/termination/", f"/officer/edit-requests/{ids['edit_q']}", "/officer/edit-requests/",
-        "/officer/certificate"], dialogs, quiet=("/officer/edit-requests/",))
+    visited += check_pages(
+        other,
+        base,
+        [
+            "/officer/cooperation/",
+            f"/officer/cooperation/{ids['coop_q']}",
+            f"/officer/termination/{ids['termination']}",
+            "/officer/termination/",
+            f"/officer/edit-requests/{ids['edit_q']}",
+            "/officer/edit-requests/",
+            "/officer/certificate",
+        ],
+        dialogs,
+        quiet=("/officer/edit-requests/",),
+    )
 
     distributor = new_page(new_context, dialogs)
     _submit_login(distributor, base + "/distributor/login", "pakhsh_one", PASSWORD)
-    visited += check_pages(distributor, base, ["/distributor/", f"/distributor/branches/{ids['b1']}/nominate"],
-                           dialogs)
+    visited += check_pages(distributor, base, ["/distributor/", f"/distributor/branches/{ids['b1']}/nominate"], dialogs)
 
     director = new_page(new_context, dialogs)
     staff_login(director, base, "director")
-    visited += check_pages(director, base, [
-        "/admin/qualification/", "/admin/officer/", "/admin/cooperation/", "/admin/editrequest/", "/admin/message/",
-        "/admin/audit/", "/admin/branch/", "/admin/distributor/", "/admin/staff/", "/admin/sms/",
-        f"/admin/qualification/details/?id={ids['qa']}", f"/admin/officer/details/?id={ids['officer_a']}",
-        f"/admin/cooperation/details/?id={ids['coop_q']}", f"/admin/message/details/?id={extra['notice']}",
-        f"/admin/distributor/details/?id={ids['d1']}", f"/admin/branch/details/?id={ids['b1']}",
-        f"/admin/staff/details/?id={ids['reviewer_a']}", f"/admin/sms/details/?id={extra['sms']}",
-        f"/admin/qualification/review/?id={ids['qa']}", f"/admin/cooperation/review/?id={ids['coop_q']}",
-        f"/admin/editrequest/review/?id={ids['edit_q']}", f"/admin/officer/history/?id={ids['officer_q']}",
-        f"/admin/distributor/edit/?id={ids['d1']}", f"/admin/staff/edit/?id={ids['reviewer_a']}",
-        "/admin/officer/?search=" + IMG, "/admin/audit/?search=" + SCRIPT,
-        "/admin/"], dialogs, quiet=("/admin/",))
+    visited += check_pages(
+        director,
+        base,
+        [
+            "/admin/qualification/",
+            "/admin/officer/",
+            "/admin/cooperation/",
+            "/admin/editrequest/",
+            "/admin/message/",
+            "/admin/audit/",
+            "/admin/branch/",
+            "/admin/distributor/",
+            "/admin/staff/",
+            "/admin/sms/",
+            f"/admin/qualification/details/?id={ids['qa']}",
+            f"/admin/officer/details/?id={ids['officer_a']}",
+            f"/admin/cooperation/details/?id={ids['coop_q']}",
+            f"/admin/message/details/?id={extra['notice']}",
+            f"/admin/distributor/details/?id={ids['d1']}",
+            f"/admin/branch/details/?id={ids['b1']}",
+            f"/admin/staff/details/?id={ids['reviewer_a']}",
+            f"/admin/sms/details/?id={extra['sms']}",
+            f"/admin/qualification/review/?id={ids['qa']}",
+            f"/admin/cooperation/review/?id={ids['coop_q']}",
+            f"/admin/editrequest/review/?id={ids['edit_q']}",
+            f"/admin/officer/history/?id={ids['officer_q']}",
+            f"/admin/distributor/edit/?id={ids['d1']}",
+            f"/admin/staff/edit/?id={ids['reviewer_a']}",
+            "/admin/officer/?search=" + IMG,
+            "/admin/audit/?search=" + SCRIPT,
+            "/admin/",
+        ],
+        dialogs,
+        quiet=("/admin/",),
+    )
 
     reviewer = new_page(new_context, dialogs)
     staff_login(reviewer, base, "rev_tehran")
-    visited += check_pages(reviewer, base, [
-        "/admin/qualification/", f"/admin/qualification/review/?id={ids['qa']}",
-        f"/admin/editrequest/review/?id={ids['edit_q']}", "/admin/"], dialogs)
+    visited += check_pages(
+        reviewer,
+        base,
+        [
+            "/admin/qualification/",
+            f"/admin/qualification/review/?id={ids['qa']}",
+            f"/admin/editrequest/review/?id={ids['edit_q']}",
+            "/admin/",
+        ],
+        dialogs,
+    )
 
     anonymous = new_page(new_context, dialogs)
-    visited += check_pages(anonymous, base, [f"/branch/{ids['b1']}", f"/verify?q={extra['qualification_number']}",
-                                             "/verify?q=" + SCRIPT], dialogs)
-    visited += check_pages(anonymous, base, ["/officer/login?next=" + SCRIPT], dialogs,
-                           quiet=("/officer/login?next=" + SCRIPT,))
+    visited += check_pages(
+        anonymous,
+        base,
+        [f"/branch/{ids['b1']}", f"/verify?q={extra['qualification_number']}", "/verify?q=" + SCRIPT],
+        dialogs,
+    )
+    visited += check_pages(
+        anonymous, base, ["/officer/login?next=" + SCRIPT], dialogs, quiet=("/officer/login?next=" + SCRIPT,)
+    )
     visited += check_pages(anonymous, base, ["/no-such-page/" + IMG], dialogs, status=404)
     assert len(visited) >= 50
     # The escaped payload really was on a page: the officer's request shows the reviewer's note.
@@ -166,7 +239,8 @@ def test_stored_markup_is_escaped_everywhere(new_context, live_server, make_offi
 
 
 def test_sms_resend_action_works_under_the_csp(new_context, live_server, app):
-    from .helpers import make_staff as create_staff
+    from browser import make_staff as create_staff
+
     base = live_server
     create_staff("director9", "directorate", university=None)
     with models.db.connection_context():

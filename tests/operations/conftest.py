@@ -4,6 +4,7 @@ commands, ``flask backup``) on PostgreSQL databases of their own.
 Ports: free ones chosen by the kernel, or, when ``OPS_TEST_PORTS=first-last`` is set, free
 ones from that range (for machines where engineers share the port space).
 """
+
 from __future__ import annotations
 
 import os
@@ -12,7 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from .harness import FakeKavenegar, Ports, Processes, _admin, sql
+from harness import FakeKavenegar, Ports, Processes, _admin, sql
 
 
 @pytest.fixture(scope="module")
@@ -100,9 +101,26 @@ def tls_certificate(tmp_path_factory):
     """A self-signed certificate for localhost and 127.0.0.1: (certificate, key) paths."""
     folder = tmp_path_factory.mktemp("tls")
     cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                    "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return cert, key
-
-

@@ -6,6 +6,7 @@ Every process goes through :class:`Processes`: its own process group, stopped (S
 then SIGKILL) by the fixture that owns it whatever the outcome, and told by the kernel to
 stop if the test process itself dies (``PR_SET_PDEATHSIG``), so nothing outlives a run.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -29,18 +30,16 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from helpers import PASSWORD, national_code
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 NGINX = Path("/usr/sbin/nginx")
-PASSWORD = "Kh0sh-Amad-2024"
-MINIMAL_PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
-               b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
-               b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\n"
-               b"trailer<</Root 1 0 R>>\n%%EOF\n")
 PR_SET_PDEATHSIG = 1
 
 
 # ------------------------------------------------------------------ processes
+
 
 def _stop_with_parent() -> None:
     """In the child, before exec: SIGTERM when the test process dies."""
@@ -57,9 +56,16 @@ class Processes:
     def start(self, name: str, argv: list, env: dict) -> subprocess.Popen:
         assert name not in self.started, name
         with open(self.log_path(name), "ab") as log:
-            process = subprocess.Popen([str(a) for a in argv], env=env, cwd=ROOT, stdout=log,
-                                       stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                       start_new_session=True, preexec_fn=_stop_with_parent)
+            process = subprocess.Popen(
+                [str(a) for a in argv],
+                env=env,
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                preexec_fn=_stop_with_parent,
+            )
         self.started[name] = process
         return process
 
@@ -105,6 +111,7 @@ class Processes:
 
 # ---------------------------------------------------------------------- ports
 
+
 class Ports:
     """Free TCP ports on 127.0.0.1, from OPS_TEST_PORTS when it names a range."""
 
@@ -140,8 +147,7 @@ class Ports:
         raise RuntimeError(f"no free port left in OPS_TEST_PORTS={self.range.start}-{self.range.stop - 1}")
 
 
-def wait_for_port(port: int, process: subprocess.Popen, what: str, processes: Processes,
-                  timeout: float = 60) -> None:
+def wait_for_port(port: int, process: subprocess.Popen, what: str, processes: Processes, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -157,11 +163,14 @@ def wait_for_port(port: int, process: subprocess.Popen, what: str, processes: Pr
 
 # ------------------------------------------------------------------ databases
 
+
 def _admin(url: str):
     import psycopg2
+
     parts = urlsplit(url)
-    connection = psycopg2.connect(dbname="postgres", user=parts.username, password=parts.password,
-                                  host=parts.hostname, port=parts.port or 5432)
+    connection = psycopg2.connect(
+        dbname="postgres", user=parts.username, password=parts.password, host=parts.hostname, port=parts.port or 5432
+    )
     connection.autocommit = True
     return connection
 
@@ -169,9 +178,15 @@ def _admin(url: str):
 def sql(url: str, query: str, params=()) -> list:
     """Run one statement on ``url`` and return its rows (for checks from outside the app)."""
     import psycopg2
+
     parts = urlsplit(url)
-    connection = psycopg2.connect(dbname=parts.path.lstrip("/"), user=parts.username,
-                                  password=parts.password, host=parts.hostname, port=parts.port or 5432)
+    connection = psycopg2.connect(
+        dbname=parts.path.lstrip("/"),
+        user=parts.username,
+        password=parts.password,
+        host=parts.hostname,
+        port=parts.port or 5432,
+    )
     try:
         with connection, connection.cursor() as cursor:
             cursor.execute(query, params)
@@ -181,6 +196,7 @@ def sql(url: str, query: str, params=()) -> list:
 
 
 # ------------------------------------------------------------- outside edges
+
 
 class FakeKavenegar:
     """The SMS gateway (Kavenegar's send API), recording who sent what.
@@ -193,6 +209,7 @@ class FakeKavenegar:
 
     def __init__(self, port: int, delay: float = 0.01):
         from pytest_httpserver import HTTPServer
+
         self.server = HTTPServer(host="127.0.0.1", port=port)
         self.delay = delay
         self.lock = threading.Lock()
@@ -203,13 +220,16 @@ class FakeKavenegar:
         import json
 
         from werkzeug.wrappers import Response
+
         time.sleep(self.delay)
         key = self.PATH.match(request.path).group(1)
         with self.lock:
             self.received.append((key, request.form["receptor"], request.form["message"]))
             number = len(self.received)
-        body = {"return": {"status": 200, "message": "تایید شد"},
-                "entries": [{"messageid": 1000 + number, "status": 1}]}
+        body = {
+            "return": {"status": 200, "message": "تایید شد"},
+            "entries": [{"messageid": 1000 + number, "status": 1}],
+        }
         return Response(json.dumps(body, ensure_ascii=False), content_type="application/json")
 
     @property
@@ -231,6 +251,7 @@ class FakeKavenegar:
 
 
 # ------------------------------------------------------------- HTTP clients
+
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):
@@ -267,8 +288,10 @@ class Browser:
         self.cookies = CookieJar()
         context = ssl.create_default_context(cafile=str(ca_file))
         self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(self.cookies), urllib.request.HTTPSHandler(context=context),
-            _NoRedirects())
+            urllib.request.HTTPCookieProcessor(self.cookies),
+            urllib.request.HTTPSHandler(context=context),
+            _NoRedirects(),
+        )
         self.referer = self.base_url + "/"
         self.answers: list[Answer] = []  # every response, in order
 
@@ -293,9 +316,11 @@ class Browser:
         if files:
             from werkzeug.datastructures import FileStorage
             from werkzeug.test import encode_multipart
+
             values = dict(fields)
             for name, (content, filename, content_type) in files.items():
                 import io
+
                 values[name] = FileStorage(io.BytesIO(content), filename=filename, content_type=content_type)
             boundary, body = encode_multipart(values)
             content_type = f"multipart/form-data; boundary={boundary}"
@@ -324,10 +349,12 @@ def csrf_token(html: str) -> str:
 
 # ---------------------------------------------------------------- app hosts
 
+
 def flask_commands(env: dict) -> set[str]:
     """The commands this checkout's ``flask --app app`` knows."""
-    listing = subprocess.run([BIN / "flask", "--app", "app", "--help"], env=env, cwd=ROOT,
-                             capture_output=True, text=True, check=True).stdout
+    listing = subprocess.run(
+        [BIN / "flask", "--app", "app", "--help"], env=env, cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
     commands = listing.split("Commands:", 1)[-1]
     return {line.split()[0] for line in commands.splitlines() if line.strip()}
 
@@ -340,15 +367,18 @@ def unit_command(unit: str) -> list[str]:
     """The ``ExecStart`` of ``deploy/systemd/<unit>``, for this checkout."""
     line = re.search(r"^ExecStart=(.+)$", (UNITS / unit).read_text(), re.M)
     assert line, f"{unit} has no ExecStart"
-    return [arg.replace(f"{INSTALLED_AT}/.venv/bin", str(BIN)).replace(INSTALLED_AT, str(ROOT))
-            for arg in shlex.split(line.group(1))]
+    return [
+        arg.replace(f"{INSTALLED_AT}/.venv/bin", str(BIN)).replace(INSTALLED_AT, str(ROOT))
+        for arg in shlex.split(line.group(1))
+    ]
 
 
 def loop_units(commands: set[str]) -> list[str]:
     """The always-running units every app host runs besides gunicorn (``deliver-sms --loop``,
     ``tick --loop``, ...), those whose command this checkout has."""
-    units = sorted(path.name for path in UNITS.glob("*.service")
-                   if re.search(r"^Restart=always$", path.read_text(), re.M))
+    units = sorted(
+        path.name for path in UNITS.glob("*.service") if re.search(r"^Restart=always$", path.read_text(), re.M)
+    )
     return [unit for unit in units if unit_command(unit)[3] in commands]
 
 
@@ -364,13 +394,19 @@ class AppHost:
         self.processes = processes
 
     def flask(self, *args, check: bool = True) -> subprocess.CompletedProcess:
-        return subprocess.run([str(BIN / "flask"), "--app", "app", *map(str, args)], env=self.env, cwd=ROOT,
-                              capture_output=True, text=True, check=check, timeout=300)
+        return subprocess.run(
+            [str(BIN / "flask"), "--app", "app", *map(str, args)],
+            env=self.env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=check,
+            timeout=300,
+        )
 
     def run_unit(self, unit: str) -> subprocess.CompletedProcess:
         """Run a one-shot unit's command (registry-migrate) to its end."""
-        return subprocess.run(unit_command(unit), env=self.env, cwd=ROOT, capture_output=True, text=True,
-                              timeout=300)
+        return subprocess.run(unit_command(unit), env=self.env, cwd=ROOT, capture_output=True, text=True, timeout=300)
 
     def start_unit(self, unit: str) -> subprocess.Popen:
         return self.processes.start(f"{self.name}-{unit.removesuffix('.service')}", unit_command(unit), self.env)
@@ -388,8 +424,9 @@ class AppHost:
             return Answer(error.code, error.headers, error.read())
 
 
-def render_nginx_example(example: str, upstreams: list[int], http_port: int, https_port: int,
-                         certificate: tuple[Path, Path], log_dir: Path) -> str:
+def render_nginx_example(
+    example: str, upstreams: list[int], http_port: int, https_port: int, certificate: tuple[Path, Path], log_dir: Path
+) -> str:
     """deploy/nginx/registry.conf with this machine's addresses, ports, certificate and logs."""
     cert, key = certificate
     servers = iter(upstreams)
@@ -415,25 +452,42 @@ def nginx_main_config(site: Path, folder: Path) -> str:
     for path in temp.values():
         path.mkdir(exist_ok=True)
     user = "user root root;\n" if os.geteuid() == 0 else ""
-    return (f"{user}worker_processes 1;\ndaemon off;\npid {folder / 'nginx.pid'};\n"
-            f"error_log {folder / 'nginx-error.log'} warn;\n"
-            "events { worker_connections 256; }\n"
-            "http {\n"
-            + "".join(f"    {name}_temp_path {path};\n" for name, path in temp.items())
-            + f"    include {site};\n}}\n")
+    return (
+        f"{user}worker_processes 1;\ndaemon off;\npid {folder / 'nginx.pid'};\n"
+        f"error_log {folder / 'nginx-error.log'} warn;\n"
+        "events { worker_connections 256; }\n"
+        "http {\n"
+        + "".join(f"    {name}_temp_path {path};\n" for name, path in temp.items())
+        + f"    include {site};\n}}\n"
+    )
 
 
 class Balancer:
     """Debian's nginx running the repository's example configuration."""
 
-    def __init__(self, processes: Processes, folder: Path, upstreams: list[int], http_port: int,
-                 https_port: int, certificate: tuple[Path, Path]):
+    def __init__(
+        self,
+        processes: Processes,
+        folder: Path,
+        upstreams: list[int],
+        http_port: int,
+        https_port: int,
+        certificate: tuple[Path, Path],
+    ):
         if not NGINX.exists():
             pytest.fail("nginx is not installed: run tools/system-deps.sh (make test does)")
         folder.mkdir(parents=True, exist_ok=True)
         site = folder / "registry.conf"
-        site.write_text(render_nginx_example((ROOT / "deploy" / "nginx" / "registry.conf").read_text(),
-                                             upstreams, http_port, https_port, certificate, folder))
+        site.write_text(
+            render_nginx_example(
+                (ROOT / "deploy" / "nginx" / "registry.conf").read_text(),
+                upstreams,
+                http_port,
+                https_port,
+                certificate,
+                folder,
+            )
+        )
         main = folder / "nginx.conf"
         main.write_text(nginx_main_config(site, folder))
         argv = [NGINX, "-p", folder, "-c", main, "-e", folder / "nginx-error.log"]
@@ -449,20 +503,42 @@ class Balancer:
 def run_flask(database_url: str, upload_dir: Path, *args) -> subprocess.CompletedProcess:
     """``flask --app app ARGS`` as an operator runs it on a production host."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "TEST_"))}
-    env.update(APP_ENV="production", DATABASE_URL=database_url, UPLOAD_DIR=str(upload_dir), SECRET_KEY="ops-test",
-               IDENTITY_BACKEND_NONE_ACKNOWLEDGED="1", PYTHONPATH=str(ROOT))
-    return subprocess.run([str(BIN / "flask"), "--app", "app", *map(str, args)], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
+    env.update(
+        APP_ENV="production",
+        DATABASE_URL=database_url,
+        UPLOAD_DIR=str(upload_dir),
+        SECRET_KEY="ops-test",
+        IDENTITY_BACKEND_NONE_ACKNOWLEDGED="1",
+        PYTHONPATH=str(ROOT),
+    )
+    return subprocess.run(
+        [str(BIN / "flask"), "--app", "app", *map(str, args)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def person_fields(number: int, choices: dict) -> dict:
     """A registration form filled for a made-up person of Isfahan; ``choices`` are the option
     values of the province, city, field of study and degree selects."""
-    import persian
     return {
-        "national_code": persian.national_code_for(number * 7919), "birth_date": "1370/05/21",
-        "first_name": "مریم", "last_name": "احمدی", "father_name": "علی", "gender": "female",
-        "id_card_number": "1234", "mobile": f"0913{number % 10**7:07d}", "phone": "", "email": "",
-        "address": "اصفهان، خیابان چهارباغ، کوچه یکم، پلاک ۱۰", "postal_code": "8134567890",
-        "district": "", "password": PASSWORD, "password_confirm": PASSWORD, **choices,
+        "national_code": national_code(number * 7919),
+        "birth_date": "1370/05/21",
+        "first_name": "مریم",
+        "last_name": "احمدی",
+        "father_name": "علی",
+        "gender": "female",
+        "id_card_number": "1234",
+        "mobile": f"0913{number % 10**7:07d}",
+        "phone": "",
+        "email": "",
+        "address": "اصفهان، خیابان چهارباغ، کوچه یکم، پلاک ۱۰",
+        "postal_code": "8134567890",
+        "district": "",
+        "password": PASSWORD,
+        "password_confirm": PASSWORD,
+        **choices,
     }

@@ -1,11 +1,11 @@
 """/healthz and /readyz: JSON, 200 or 503, one test per way of not being ready."""
+
 from __future__ import annotations
 
 import pytest
 
 import models
-
-from .harness import run_flask
+from harness import run_flask
 
 
 @pytest.fixture
@@ -13,14 +13,24 @@ def ready_app(fresh_database, database_url, tmp_path):
     """An app on a database made by ``flask init-db`` (migrations and reference data) with a
     document directory made by it too: everything /readyz asks for."""
     from app import create_app
+
     url = fresh_database("ready")
     documents = tmp_path / "documents"
     made = run_flask(url, documents, "init-db")
     assert made.returncode == 0, made.stderr
 
     def build(**config):
-        return create_app({"TESTING": True, "DATABASE_URL": url, "SECRET_KEY": "t", "UPLOAD_DIR": str(documents),
-                           "SMS_DELIVER_IN_BACKGROUND": False, **config})
+        return create_app(
+            {
+                "TESTING": True,
+                "DATABASE_URL": url,
+                "SECRET_KEY": "t",
+                "UPLOAD_DIR": str(documents),
+                "SMS_DELIVER_IN_BACKGROUND": False,
+                **config,
+            }
+        )
+
     build.url = url
     build.documents = documents
     yield build
@@ -42,8 +52,10 @@ def test_healthz_answers(client):
 
 def test_ready_when_database_migrations_and_documents_are_fine(ready_app):
     status, body = readiness(ready_app())
-    assert (status, body) == (200, {"status": "ready", "checks": {"database": "ok", "migrations": "ok",
-                                                                  "upload_dir": "ok"}})
+    assert (status, body) == (
+        200,
+        {"status": "ready", "checks": {"database": "ok", "migrations": "ok", "upload_dir": "ok"}},
+    )
 
 
 def test_not_ready_while_a_migration_is_not_applied(ready_app):
@@ -77,17 +89,25 @@ def unreachable_database(app):
     return "postgresql://registry:wrong@127.0.0.1:9/registry"  # port 9 (discard): nobody listens
 
 
-def test_when_the_database_is_down_healthz_still_answers_and_readyz_says_so(app, unreachable_database,
-                                                                             database_url, tmp_path):
+def test_when_the_database_is_down_healthz_still_answers_and_readyz_says_so(
+    app, unreachable_database, database_url, tmp_path
+):
     from app import create_app
+
     (tmp_path / "documents").mkdir()
-    down = create_app({"TESTING": True, "DATABASE_URL": unreachable_database, "SECRET_KEY": "t",
-                       "UPLOAD_DIR": str(tmp_path / "documents"), "SMS_DELIVER_IN_BACKGROUND": False})
+    down = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": unreachable_database,
+            "SECRET_KEY": "t",
+            "UPLOAD_DIR": str(tmp_path / "documents"),
+            "SMS_DELIVER_IN_BACKGROUND": False,
+        }
+    )
     try:
         client = down.test_client()
         assert client.get("/healthz").status_code == 200
         status, body = readiness(down)
-        assert status == 503 and body["checks"] == {"database": "failed", "migrations": "failed",
-                                                    "upload_dir": "ok"}
+        assert status == 503 and body["checks"] == {"database": "failed", "migrations": "failed", "upload_dir": "ok"}
     finally:
         models.bind_url(database_url)

@@ -7,6 +7,7 @@ is searched for by a reviewer, and types a national code into a URL. Then every 
 every log is read: gunicorn's error and access logs, the application's, nginx's access and
 error logs.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,30 +18,42 @@ from urllib.parse import quote
 
 import pytest
 
+import helpers
 import persian
-
-from .harness import AppHost, Balancer, Browser, csrf_token, hidden_fields, run_flask
+from harness import AppHost, Balancer, Browser, csrf_token, hidden_fields, run_flask
+from helpers import PASSWORD
 
 pytestmark = pytest.mark.two_hosts
-PASSWORD = "Kh0sh-Amad-2024"
 NEW_PASSWORD = "Tazeh-Ramz-1404"
 
 
 @pytest.fixture(scope="module")
 def site(fresh_database, processes, ports, tls_certificate, tmp_path_factory):
     import os
+
     folder = tmp_path_factory.mktemp("privacy")
     database = fresh_database("privacy")
     assert run_flask(database, folder / "documents", "init-db").returncode == 0
     environment = {key: value for key, value in os.environ.items() if not key.startswith(("PYTEST", "TEST_"))}
-    environment.update(APP_ENV="production", SECRET_KEY=secrets.token_hex(16), DATABASE_URL=database,
-                       UPLOAD_DIR=str(folder / "documents"), SMS_BACKEND="log", SMS_LOG_FILE=str(folder / "sms.log"),
-                       SMS_DELIVER_IN_BACKGROUND="1", TRUSTED_PROXY_COUNT="1", FORWARDED_ALLOW_IPS="127.0.0.1",
-                       WORKERS="2", LOG_LEVEL="debug", IDENTITY_BACKEND_NONE_ACKNOWLEDGED="1")
+    environment.update(
+        APP_ENV="production",
+        SECRET_KEY=secrets.token_hex(16),
+        DATABASE_URL=database,
+        UPLOAD_DIR=str(folder / "documents"),
+        SMS_BACKEND="log",
+        SMS_LOG_FILE=str(folder / "sms.log"),
+        SMS_DELIVER_IN_BACKGROUND="1",
+        TRUSTED_PROXY_COUNT="1",
+        FORWARDED_ALLOW_IPS="127.0.0.1",
+        WORKERS="2",
+        LOG_LEVEL="debug",
+        IDENTITY_BACKEND_NONE_ACKNOWLEDGED="1",
+    )
     host = AppHost("privacy-host", ports.take(), environment, processes)
     host.start_web()
-    balancer = Balancer(processes, folder / "nginx", [host.port, host.port], ports.take(), ports.take(),
-                        tls_certificate)
+    balancer = Balancer(
+        processes, folder / "nginx", [host.port, host.port], ports.take(), ports.take(), tls_certificate
+    )
     return host, balancer, folder
 
 
@@ -48,8 +61,11 @@ def sms_texts(folder, mobile: str) -> list[str]:
     path = folder / "sms.log"
     if not path.exists():
         return []
-    return [entry["text"] for entry in map(json.loads, path.read_text(encoding="utf-8").splitlines())
-            if entry["to"] == mobile]
+    return [
+        entry["text"]
+        for entry in map(json.loads, path.read_text(encoding="utf-8").splitlines())
+        if entry["to"] == mobile
+    ]
 
 
 def next_sms(folder, mobile: str, seen: int, timeout: float = 30) -> str:
@@ -77,23 +93,40 @@ def reference_ids(visitor) -> dict:
         block = re.search(rf'<select[^>]*name="{select}".*?</select>', page, re.S).group(0)
         found = re.search(rf'<option[^>]*value="(\d+)"[^>]*>\s*{re.escape(text)}\s*</option>', block)
         return found.group(1) if found else re.findall(r'<option[^>]*value="(\d+)"', block)[0]
-    return {"province": option("province", "اصفهان"), "city": option("city", "اصفهان"),
-            "field_of_study": option("field_of_study", "مهندسی پزشکی"),
-            "degree_level": option("degree_level", "کارشناسی")}
+
+    return {
+        "province": option("province", "اصفهان"),
+        "city": option("city", "اصفهان"),
+        "field_of_study": option("field_of_study", "مهندسی پزشکی"),
+        "degree_level": option("degree_level", "کارشناسی"),
+    }
 
 
 def drive_everything(host, visitor: Browser, folder) -> dict:
     """The flows that carry personal data; returns the secrets that must not be logged."""
     number = secrets.randbelow(10**6)
-    national_code = persian.national_code_for(900_000 + number)
+    national_code = helpers.national_code(900_000 + number)
     mobile = f"0935{number:07d}"
     codes = []
     seen = 0
-    person = {"national_code": national_code, "birth_date": "1370/05/21", "first_name": "مریم",
-              "last_name": "احمدی", "father_name": "علی", "gender": "female", "id_card_number": "1234",
-              "mobile": mobile, "phone": "", "email": "", "address": "اصفهان، خیابان چهارباغ، کوچه یکم، پلاک ۱۰",
-              "postal_code": "8134567890", "district": "", "password": PASSWORD, "password_confirm": PASSWORD,
-              **reference_ids(visitor)}
+    person = {
+        "national_code": national_code,
+        "birth_date": "1370/05/21",
+        "first_name": "مریم",
+        "last_name": "احمدی",
+        "father_name": "علی",
+        "gender": "female",
+        "id_card_number": "1234",
+        "mobile": mobile,
+        "phone": "",
+        "email": "",
+        "address": "اصفهان، خیابان چهارباغ، کوچه یکم، پلاک ۱۰",
+        "postal_code": "8134567890",
+        "district": "",
+        "password": PASSWORD,
+        "password_confirm": PASSWORD,
+        **reference_ids(visitor),
+    }
 
     # Registration (with the SMS code step, when registration has one).
     page = visitor.get("/officer/register")
@@ -101,8 +134,9 @@ def drive_everything(host, visitor: Browser, folder) -> dict:
     if 'name="code"' in answer.text:
         codes.append(six_digit_code(next_sms(folder, mobile, seen)))
         action = re.search(r'<form[^>]*action="([^"]+)"', answer.text)
-        answer = visitor.post(action.group(1) if action else "/officer/register",
-                              {**hidden_fields(answer.text), "code": codes[-1]})
+        answer = visitor.post(
+            action.group(1) if action else "/officer/register", {**hidden_fields(answer.text), "code": codes[-1]}
+        )
         if answer.status in (302, 303):
             answer = visitor.get(answer.headers["Location"])
     user_code = re.search(r'id="user-code"[^>]*>\s*([^<\s]+)', answer.text)
@@ -110,12 +144,18 @@ def drive_everything(host, visitor: Browser, folder) -> dict:
 
     # Logging in by national code, a wrong password, logging out.
     page = visitor.get("/officer/login")
-    wrong = visitor.post("/officer/login", {"username": national_code, "password": "wrong-password-1",
-                                            "csrf_token": csrf_token(page.text)})
+    wrong = visitor.post(
+        "/officer/login",
+        {"username": national_code, "password": "wrong-password-1", "csrf_token": csrf_token(page.text)},
+    )
     assert wrong.status == 422, wrong
     page = visitor.get("/officer/login")
-    assert visitor.post("/officer/login", {"username": national_code, "password": PASSWORD,
-                                           "csrf_token": csrf_token(page.text)}).status == 302
+    assert (
+        visitor.post(
+            "/officer/login", {"username": national_code, "password": PASSWORD, "csrf_token": csrf_token(page.text)}
+        ).status
+        == 302
+    )
     dashboard = visitor.get("/officer/")
     assert dashboard.status == 200
     visitor.post("/officer/logout", {"csrf_token": csrf_token(dashboard.text)})
@@ -132,31 +172,49 @@ def drive_everything(host, visitor: Browser, folder) -> dict:
     assert asked.status in (302, 303), asked
     confirm = visitor.get(asked.headers["Location"])
     codes.append(six_digit_code(next_sms(folder, mobile, seen)))
-    fields = {**hidden_fields(confirm.text), "code": codes[-1], "new_password": NEW_PASSWORD,
-              "new_password_confirm": NEW_PASSWORD}
+    fields = {
+        **hidden_fields(confirm.text),
+        "code": codes[-1],
+        "new_password": NEW_PASSWORD,
+        "new_password_confirm": NEW_PASSWORD,
+    }
     if 'name="username"' in confirm.text and not fields.get("username"):
         fields["username"] = national_code
     done = visitor.post(asked.headers["Location"].split("?")[0], fields)
     assert done.status in (302, 303), done
     page = visitor.get("/officer/login")
-    assert visitor.post("/officer/login", {"username": national_code, "password": NEW_PASSWORD,
-                                           "csrf_token": csrf_token(page.text)}).status == 302
+    assert (
+        visitor.post(
+            "/officer/login", {"username": national_code, "password": NEW_PASSWORD, "csrf_token": csrf_token(page.text)}
+        ).status
+        == 302
+    )
 
     # A reviewer searches by national code; someone types one into a URL.
-    staff = host.flask("create-staff", "--username", "privacy-director", "--password", PASSWORD,
-                       "--role", "directorate", check=False)
+    staff = host.flask(
+        "create-staff", "--username", "privacy-director", "--password", PASSWORD, "--role", "directorate", check=False
+    )
     assert staff.returncode == 0, staff.stderr
     command_log = staff.stderr + staff.stdout
     reviewer = Browser(visitor.base_url, visitor.ca_file)
     page = reviewer.get("/admin/login")
-    assert reviewer.post("/admin/login", {"username": "privacy-director", "password": PASSWORD,
-                                          "csrf_token": csrf_token(page.text)}).status == 302
+    assert (
+        reviewer.post(
+            "/admin/login", {"username": "privacy-director", "password": PASSWORD, "csrf_token": csrf_token(page.text)}
+        ).status
+        == 302
+    )
     assert reviewer.get(f"/admin/officer/?search={national_code}").status == 200
     assert visitor.get(f"/officer/{national_code}").status == 404
     assert visitor.get(f"/officer/{quote(persian.to_persian_digits(national_code))}").status == 404
     visitor.answers += reviewer.answers
-    return {"national_code": national_code, "mobile": mobile, "codes": codes, "user_code": user_code.group(1),
-            "command_log": command_log}
+    return {
+        "national_code": national_code,
+        "mobile": mobile,
+        "codes": codes,
+        "user_code": user_code.group(1),
+        "command_log": command_log,
+    }
 
 
 def forbidden_forms(secrets_: dict) -> list[str]:
@@ -167,8 +225,12 @@ def forbidden_forms(secrets_: dict) -> list[str]:
     for value in values:
         persian_digits = persian.to_persian_digits(value)
         # as typed, in Persian digits, URL-encoded, and as nginx escapes bytes in its log
-        forms |= {value, persian_digits, quote(persian_digits),
-                  "".join(f"\\x{byte:02X}" if byte > 127 else chr(byte) for byte in persian_digits.encode())}
+        forms |= {
+            value,
+            persian_digits,
+            quote(persian_digits),
+            "".join(f"\\x{byte:02X}" if byte > 127 else chr(byte) for byte in persian_digits.encode()),
+        }
     return sorted(forms)
 
 

@@ -1,4 +1,5 @@
 """/metrics: who may read it, what it counts, and the multi-process mode under gunicorn."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -9,10 +10,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 import models
+from harness import AppHost, run_flask
 from models import qualification as quals
 from storage import StoredFile
-
-from .harness import AppHost, run_flask
 
 
 def samples(text: str) -> dict:
@@ -36,6 +36,7 @@ def scrape(client, **kwargs) -> str:
 
 
 # ------------------------------------------------------------------- access
+
 
 def test_the_host_itself_may_scrape_by_default(client):
     assert client.get("/metrics").status_code == 200  # the test client is 127.0.0.1
@@ -66,14 +67,25 @@ def test_a_forwarded_address_does_not_open_it(database_url, tmp_path):
     """Behind a trusted proxy the app believes X-Forwarded-For for everything else, but the
     metrics check looks at the connection's own peer, which a client cannot choose."""
     from app import create_app
-    proxied = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "t",
-                          "UPLOAD_DIR": str(tmp_path), "TRUSTED_PROXY_COUNT": 1, "SMS_DELIVER_IN_BACKGROUND": False})
-    answer = proxied.test_client().get("/metrics", environ_base={"REMOTE_ADDR": "10.1.2.3"},
-                                       headers={"X-Forwarded-For": "127.0.0.1"})
+
+    proxied = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "t",
+            "UPLOAD_DIR": str(tmp_path),
+            "TRUSTED_PROXY_COUNT": 1,
+            "SMS_DELIVER_IN_BACKGROUND": False,
+        }
+    )
+    answer = proxied.test_client().get(
+        "/metrics", environ_base={"REMOTE_ADDR": "10.1.2.3"}, headers={"X-Forwarded-For": "127.0.0.1"}
+    )
     assert answer.status_code == 403
 
 
 # ----------------------------------------------------------------- contents
+
 
 def test_latency_is_counted_per_route_not_per_path(client):
     before = scrape(client)
@@ -81,15 +93,21 @@ def test_latency_is_counted_per_route_not_per_path(client):
         client.get(f"/branch/{branch_id}")
     text = scrape(client)
     count = "registry_http_request_duration_seconds_count"
-    grown = (value(text, count, endpoint="public.branch", method="GET") or 0) - \
-        (value(before, count, endpoint="public.branch", method="GET") or 0)
+    grown = (value(text, count, endpoint="public.branch", method="GET") or 0) - (
+        value(before, count, endpoint="public.branch", method="GET") or 0
+    )
     assert grown == 3
     label_values = {v for (_name, labels) in samples(text) for _key, v in labels}
     assert not any("9101" in v or "/branch/" in v for v in label_values)  # no path, no id in a label
-    assert value(text, "registry_http_request_duration_seconds_bucket", endpoint="public.branch", method="GET",
-                 le="+Inf") is not None
-    statuses = {dict(labels).get("status") for (name, labels) in samples(text)
-                if name == "registry_http_requests_total" and dict(labels).get("endpoint") == "public.branch"}
+    assert (
+        value(text, "registry_http_request_duration_seconds_bucket", endpoint="public.branch", method="GET", le="+Inf")
+        is not None
+    )
+    statuses = {
+        dict(labels).get("status")
+        for (name, labels) in samples(text)
+        if name == "registry_http_requests_total" and dict(labels).get("endpoint") == "public.branch"
+    }
     assert statuses and statuses <= {"200", "404"}
 
 
@@ -109,6 +127,7 @@ def test_outbox_depth_and_age_of_the_oldest_pending_sms(client, dbc):
 
 def test_every_outbox_in_the_list_is_reported(client, dbc):
     from models import operations
+
     text = scrape(client)
     for name in operations.OUTBOXES:
         assert value(text, "registry_outbox_pending", outbox=name) is not None
@@ -116,10 +135,14 @@ def test_every_outbox_in_the_list_is_reported(client, dbc):
 
 def test_each_registered_tick_job_reports_its_lag(client, dbc, monkeypatch):
     from models import operations
-    due = {"expire-nominations": models.utcnow() - dt.timedelta(minutes=3),
-           "send-reminders": models.utcnow() + dt.timedelta(hours=1)}
-    monkeypatch.setattr(operations, "TICK_JOB_LAGS", {
-        name: (lambda now, at=at: (now - at).total_seconds()) for name, at in due.items()})
+
+    due = {
+        "expire-nominations": models.utcnow() - dt.timedelta(minutes=3),
+        "send-reminders": models.utcnow() + dt.timedelta(hours=1),
+    }
+    monkeypatch.setattr(
+        operations, "TICK_JOB_LAGS", {name: (lambda now, at=at: (now - at).total_seconds()) for name, at in due.items()}
+    )
     text = scrape(client)
     assert 180 <= value(text, "registry_tick_job_lag_seconds", job="expire-nominations") < 240
     assert value(text, "registry_tick_job_lag_seconds", job="send-reminders") == 0  # not due yet
@@ -129,9 +152,18 @@ def _submitted_request(officer):
     actor = officer.as_actor()
     request = quals.start_request(officer, actor)
     for i, kind in enumerate(("degree", "national_card", "id_booklet", "photo")):
-        quals.attach_document(request, actor, kind, StoredFile(
-            storage_name=f"ab/{(request.id * 10 + i):032x}.pdf", display_name="x.pdf",
-            content_type="application/pdf", size=1, sha256="0" * 64))
+        quals.attach_document(
+            request,
+            actor,
+            kind,
+            StoredFile(
+                storage_name=f"ab/{(request.id * 10 + i):032x}.pdf",
+                display_name="x.pdf",
+                content_type="application/pdf",
+                size=1,
+                sha256="0" * 64,
+            ),
+        )
     request.apply("submit", actor)
     return request
 
@@ -153,10 +185,21 @@ def test_requests_waiting_per_university(client, make_officer, dbc):
 
 def test_a_scrape_reports_the_database_down_instead_of_failing(app, database_url, tmp_path):
     from app import create_app
-    down_url = ("sqlite:////nonexistent-directory/registry.db" if database_url.startswith("sqlite")
-                else "postgresql://registry:wrong@127.0.0.1:9/registry")
-    down = create_app({"TESTING": True, "DATABASE_URL": down_url, "SECRET_KEY": "t", "UPLOAD_DIR": str(tmp_path),
-                       "SMS_DELIVER_IN_BACKGROUND": False})
+
+    down_url = (
+        "sqlite:////nonexistent-directory/registry.db"
+        if database_url.startswith("sqlite")
+        else "postgresql://registry:wrong@127.0.0.1:9/registry"
+    )
+    down = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": down_url,
+            "SECRET_KEY": "t",
+            "UPLOAD_DIR": str(tmp_path),
+            "SMS_DELIVER_IN_BACKGROUND": False,
+        }
+    )
     try:
         text = scrape(down.test_client())
     finally:
@@ -167,18 +210,28 @@ def test_a_scrape_reports_the_database_down_instead_of_failing(app, database_url
 
 # ------------------------------------------------------ under gunicorn
 
+
 @pytest.fixture(scope="module")
 def gunicorn_host(fresh_database, processes, ports, tmp_path_factory):
     """One app host under gunicorn, two workers, with PROMETHEUS_MULTIPROC_DIR of its own."""
     import os
+
     folder = tmp_path_factory.mktemp("metrics-host")
     database = fresh_database("metrics")
     assert run_flask(database, folder / "documents", "init-db").returncode == 0
     environment = {key: value for key, value in os.environ.items() if not key.startswith(("PYTEST", "TEST_"))}
-    environment.update(APP_ENV="production", SECRET_KEY="t", DATABASE_URL=database,
-                       UPLOAD_DIR=str(folder / "documents"), WORKERS="2", WORKER_CLASS="sync",
-                       PROMETHEUS_MULTIPROC_DIR=str(folder / "prometheus"), IDENTITY_BACKEND_NONE_ACKNOWLEDGED="1",
-                       SMS_DELIVER_IN_BACKGROUND="0", MAX_REQUESTS="0")
+    environment.update(
+        APP_ENV="production",
+        SECRET_KEY="t",
+        DATABASE_URL=database,
+        UPLOAD_DIR=str(folder / "documents"),
+        WORKERS="2",
+        WORKER_CLASS="sync",
+        PROMETHEUS_MULTIPROC_DIR=str(folder / "prometheus"),
+        IDENTITY_BACKEND_NONE_ACKNOWLEDGED="1",
+        SMS_DELIVER_IN_BACKGROUND="0",
+        MAX_REQUESTS="0",
+    )
     (folder / "prometheus").mkdir()
     (folder / "prometheus" / "counter_99999.db").write_bytes(b"stale")  # from a previous run
     host = AppHost("metrics-host", ports.take(), environment, processes)
@@ -189,6 +242,7 @@ def gunicorn_host(fresh_database, processes, ports, tmp_path_factory):
 
 def test_under_gunicorn_a_scrape_adds_up_every_worker(gunicorn_host, processes):
     from concurrent.futures import ThreadPoolExecutor
+
     requests = 40
     # Concurrent requests to sync workers (one request at a time each): both workers serve.
     with ThreadPoolExecutor(8) as pool:

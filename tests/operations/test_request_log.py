@@ -1,6 +1,7 @@
 """The request id (trusted from the proxy only) and the request log line; the scrubbing of
 log text. The whole-system check, on every log of a running deployment, is
 test_log_privacy.py."""
+
 from __future__ import annotations
 
 import io
@@ -51,8 +52,12 @@ def test_one_line_per_request_naming_the_route_not_the_path(client, caplog):
     assert len(lines) == 1
     fields = lines[0].fields
     assert fields["request_id"] == answer.headers["X-Request-Id"]
-    assert (fields["endpoint"], fields["route"], fields["method"], fields["status"]) == \
-        ("public.verify", "/verify", "GET", answer.status_code)
+    assert (fields["endpoint"], fields["route"], fields["method"], fields["status"]) == (
+        "public.verify",
+        "/verify",
+        "GET",
+        answer.status_code,
+    )
     assert "0084575948" not in json.dumps(fields) and "q=" not in json.dumps(fields)
 
 
@@ -63,22 +68,25 @@ def test_a_signed_in_request_names_the_account_by_kind_and_id(officer_client, ca
     assert line.fields["account"] == f"officer:{officer_client.officer.id}"
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("national code 0084575948 refused", "national code [number] refused"),
-    ("mobile 09121234567", "mobile [number]"),
-    ("mobile +989121234567", "mobile [number]"),
-    ("code ۱۲۳۴۵۶ sent", "code [number] sent"),
-    ("code ١٢٣٤٥٦ sent", "code [number] sent"),
-    ("GET /officer/%DB%B0%DB%B0%DB%B8%DB%B4%DB%B5%DB%B7 HTTP/1.1", "GET /officer/[number] HTTP/1.1"),
-    ("GET /officer/%30%30%38%34%35%37 HTTP/1.1", "GET /officer/[number] HTTP/1.1"),
-    ("GET /verify?q=0084575948 HTTP/1.1", "GET /verify?[query] HTTP/1.1"),
-    ("/officer/password/reset/confirm?username=x", "/officer/password/reset/confirm?[query]"),
-    ("Key (national_code)=(0084575948) already exists.", "Key (national_code)=([number]) already exists."),
-    # Left alone: short numbers, digits inside a word (ids, hashes), a question in prose.
-    ("request 42 took 1234 ms", "request 42 took 1234 ms"),
-    ("id b09fdf7cd4edd1bafc84ec20ea95c9a2 and 1a2345678b", "id b09fdf7cd4edd1bafc84ec20ea95c9a2 and 1a2345678b"),
-    ("why? because", "why? because"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("national code 0084575948 refused", "national code [number] refused"),
+        ("mobile 09121234567", "mobile [number]"),
+        ("mobile +989121234567", "mobile [number]"),
+        ("code ۱۲۳۴۵۶ sent", "code [number] sent"),
+        ("code ١٢٣٤٥٦ sent", "code [number] sent"),
+        ("GET /officer/%DB%B0%DB%B0%DB%B8%DB%B4%DB%B5%DB%B7 HTTP/1.1", "GET /officer/[number] HTTP/1.1"),
+        ("GET /officer/%30%30%38%34%35%37 HTTP/1.1", "GET /officer/[number] HTTP/1.1"),
+        ("GET /verify?q=0084575948 HTTP/1.1", "GET /verify?[query] HTTP/1.1"),
+        ("/officer/password/reset/confirm?username=x", "/officer/password/reset/confirm?[query]"),
+        ("Key (national_code)=(0084575948) already exists.", "Key (national_code)=([number]) already exists."),
+        # Left alone: short numbers, digits inside a word (ids, hashes), a question in prose.
+        ("request 42 took 1234 ms", "request 42 took 1234 ms"),
+        ("id b09fdf7cd4edd1bafc84ec20ea95c9a2 and 1a2345678b", "id b09fdf7cd4edd1bafc84ec20ea95c9a2 and 1a2345678b"),
+        ("why? because", "why? because"),
+    ],
+)
 def test_log_text_is_scrubbed(text, expected):
     assert json_logging.redact(text) == expected
 

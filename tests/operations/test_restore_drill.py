@@ -5,6 +5,7 @@ same row counts and the same document hashes as the moment the backup copied.
 Run as an operator would: both commands in their own processes; the writers are real
 requests (registration, login, document uploads) through the application.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -20,8 +21,8 @@ from pathlib import Path
 import pytest
 
 import models
-
-from .harness import MINIMAL_PDF, PASSWORD, person_fields, run_flask, sql
+from harness import person_fields, run_flask, sql
+from helpers import MINIMAL_PDF, PASSWORD
 
 BIN = Path(sys.executable).parent
 
@@ -31,15 +32,24 @@ def live_app(fresh_database, database_url, tmp_path):
     """The application on a database of its own, made as in production: ``flask init-db``
     (migrations and reference data)."""
     from app import create_app
+
     url = fresh_database("drill_live")
     documents = tmp_path / "documents"
     migrated = run_flask(url, documents, "init-db")
     assert migrated.returncode == 0, migrated.stderr
-    application = create_app({
-        "TESTING": True, "DATABASE_URL": url, "SECRET_KEY": "drill", "UPLOAD_DIR": str(documents),
-        "SMS_LOG_FILE": str(tmp_path / "sms.log"), "SMS_DELIVER_IN_BACKGROUND": False,
-        "SEED_DEMO_DATA": False, "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False,
-    })
+    application = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": url,
+            "SECRET_KEY": "drill",
+            "UPLOAD_DIR": str(documents),
+            "SMS_LOG_FILE": str(tmp_path / "sms.log"),
+            "SMS_DELIVER_IN_BACKGROUND": False,
+            "SEED_DEMO_DATA": False,
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_ENABLED": False,
+        }
+    )
     yield application
     if not models.db.is_closed():
         models.db.close()
@@ -49,9 +59,13 @@ def live_app(fresh_database, database_url, tmp_path):
 def table_counts(url: str) -> dict[str, int]:
     """Rows per table, counted here (not by backup.py) so the drill checks it."""
     if url.startswith("sqlite"):
-        connection = sqlite3.connect(url[len("sqlite:///"):])
-        names = [n for (n,) in connection.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+        connection = sqlite3.connect(url[len("sqlite:///") :])
+        names = [
+            n
+            for (n,) in connection.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+        ]
         counts = {n: connection.execute(f'SELECT COUNT(*) FROM "{n}"').fetchone()[0] for n in names}
         connection.close()
         return counts
@@ -61,7 +75,7 @@ def table_counts(url: str) -> dict[str, int]:
 
 def rows(url: str, query: str) -> list[tuple]:
     if url.startswith("sqlite"):
-        connection = sqlite3.connect(url[len("sqlite:///"):])
+        connection = sqlite3.connect(url[len("sqlite:///") :])
         found = connection.execute(query).fetchall()
         connection.close()
         return [tuple(r) for r in found]
@@ -90,12 +104,19 @@ class Writers:
             i += 1
             person = person_fields(100_000 + worker * 10_000 + i, choices)
             client = self.app.test_client()
-            documents = {f"doc_{kind}": (io.BytesIO(MINIMAL_PDF + f"% {kind} {i}".encode()), f"مدرک {kind}.pdf")
-                         for kind in ("degree", "national_card", "id_booklet", "photo")}
-            steps = [client.post("/officer/register", data=person),
-                     client.post("/officer/login", data={"username": person["national_code"], "password": PASSWORD}),
-                     client.post("/officer/qualification/new", data={"action": "save", **documents},
-                                 content_type="multipart/form-data")]
+            documents = {
+                f"doc_{kind}": (io.BytesIO(MINIMAL_PDF + f"% {kind} {i}".encode()), f"مدرک {kind}.pdf")
+                for kind in ("degree", "national_card", "id_booklet", "photo")
+            }
+            steps = [
+                client.post("/officer/register", data=person),
+                client.post("/officer/login", data={"username": person["national_code"], "password": PASSWORD}),
+                client.post(
+                    "/officer/qualification/new",
+                    data={"action": "save", **documents},
+                    content_type="multipart/form-data",
+                ),
+            ]
             statuses = [s.status_code for s in steps]
             if statuses != [200, 302, 302]:
                 self.errors.append(f"writer {worker}, round {i}: {statuses}")
@@ -106,11 +127,21 @@ class Writers:
     def _choices() -> dict:
         """The registration selects' values for Isfahan, read once."""
         city = models.City.get(models.City.name == "اصفهان")
-        field = models.FieldOfStudy.select().where(models.FieldOfStudy.eligible == True).order_by(  # noqa: E712
-            models.FieldOfStudy.id).first()
+        field = (
+            models.FieldOfStudy.select()
+            .where(models.FieldOfStudy.eligible == True)
+            .order_by(  # noqa: E712
+                models.FieldOfStudy.id
+            )
+            .first()
+        )
         degree = models.DegreeLevel.get(models.DegreeLevel.rank == 2)
-        return {"province": str(city.province_id), "city": str(city.id), "field_of_study": str(field.id),
-                "degree_level": str(degree.id)}
+        return {
+            "province": str(city.province_id),
+            "city": str(city.id),
+            "field_of_study": str(field.id),
+            "degree_level": str(degree.id),
+        }
 
     def __enter__(self):
         for thread in self.threads:
@@ -165,10 +196,12 @@ def test_backup_under_writes_restores_into_an_empty_database_identically(live_ap
         assert sha256(restored_documents / storage_name) == digest
         assert sha256(live_documents / storage_name) == digest
     # The restored directory holds exactly the backed-up files, byte for byte.
-    restored_files = {str(p.relative_to(restored_documents)): sha256(p)
-                      for p in restored_documents.rglob("*") if p.is_file()}
-    assert restored_files == {name[len("documents/"):]: digest for name, digest in manifest["files"].items()
-                              if name.startswith("documents/")}
+    restored_files = {
+        str(p.relative_to(restored_documents)): sha256(p) for p in restored_documents.rglob("*") if p.is_file()
+    }
+    assert restored_files == {
+        name[len("documents/") :]: digest for name, digest in manifest["files"].items() if name.startswith("documents/")
+    }
 
     # The restored database is current: nothing left to migrate.
     migrated = run_flask(empty_database, restored_documents, "init-db")

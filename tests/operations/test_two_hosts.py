@@ -7,6 +7,7 @@ TRUSTED_PROXY_COUNT=1, the Kavenegar backend pointed at a local fake gateway, an
 loop commands of deploy/systemd/ running on both hosts. Each host names itself in
 ``X-Served-By`` (INSTANCE_NAME), which is how the test proves which host answered.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -20,10 +21,7 @@ import time
 import pytest
 
 import persian
-
-from .harness import (
-    MINIMAL_PDF,
-    PASSWORD,
+from harness import (
     ROOT,
     AppHost,
     Balancer,
@@ -33,6 +31,7 @@ from .harness import (
     loop_units,
     person_fields,
 )
+from helpers import MINIMAL_PDF, PASSWORD
 
 pytestmark = pytest.mark.two_hosts
 
@@ -59,23 +58,41 @@ def cluster(new_database, processes, ports, sms_gateway, tls_certificate, tmp_pa
     # Production's pooled URL, as in the README.
     pooled = database.replace("postgresql://", "postgresql+pool://", 1) + "?max_connections=4&stale_timeout=300"
     environment = {key: value for key, value in os.environ.items() if not key.startswith(("PYTEST", "TEST_"))}
-    environment.update({
-        "APP_ENV": "production", "SECRET_KEY": secrets.token_hex(32), "DATABASE_URL": pooled,
-        "UPLOAD_DIR": str(shared / "documents"), "SMS_BACKEND": "kavenegar",
-        "KAVENEGAR_URL": sms_gateway.url, "KAVENEGAR_SENDER": "10004346",
-        "SMS_DELIVER_IN_BACKGROUND": "1", "TRUSTED_PROXY_COUNT": "1", "FORWARDED_ALLOW_IPS": "127.0.0.1",
-        "WORKERS": "2", "THREADS": "2", "IDENTITY_BACKEND": "none", "IDENTITY_BACKEND_NONE_ACKNOWLEDGED": "1",
-        "PYTHONPATH": str(ROOT),
-    })
-    hosts = [AppHost(name, ports.take(), {**environment, "KAVENEGAR_API_KEY": f"key-{name}"}, processes)
-             for name in HOSTS]
+    environment.update(
+        {
+            "APP_ENV": "production",
+            "SECRET_KEY": secrets.token_hex(32),
+            "DATABASE_URL": pooled,
+            "UPLOAD_DIR": str(shared / "documents"),
+            "SMS_BACKEND": "kavenegar",
+            "KAVENEGAR_URL": sms_gateway.url,
+            "KAVENEGAR_SENDER": "10004346",
+            "SMS_DELIVER_IN_BACKGROUND": "1",
+            "TRUSTED_PROXY_COUNT": "1",
+            "FORWARDED_ALLOW_IPS": "127.0.0.1",
+            "WORKERS": "2",
+            "THREADS": "2",
+            "IDENTITY_BACKEND": "none",
+            "IDENTITY_BACKEND_NONE_ACKNOWLEDGED": "1",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
+    hosts = [
+        AppHost(name, ports.take(), {**environment, "KAVENEGAR_API_KEY": f"key-{name}"}, processes) for name in HOSTS
+    ]
     # Migrations on the first host only, as on a real deploy.
     migrated = hosts[0].run_unit("registry-migrate.service")
     assert migrated.returncode == 0 and "reference data" in migrated.stdout, migrated.stderr
     for host in hosts:
         host.start_web()
-    balancer = Balancer(processes, tmp_path_factory.mktemp("nginx"), [h.port for h in hosts],
-                        ports.take(), ports.take(), tls_certificate)
+    balancer = Balancer(
+        processes,
+        tmp_path_factory.mktemp("nginx"),
+        [h.port for h in hosts],
+        ports.take(),
+        ports.take(),
+        tls_certificate,
+    )
     # deliver-sms --loop and tick --loop (once it exists), on both hosts, as their units run them.
     loops = loop_units(flask_commands(hosts[0].env))
     for host in hosts:
@@ -105,6 +122,7 @@ def other(host: str) -> str:
 
 # ------------------------------------------------------------------- the test
 
+
 def test_every_host_answers_and_names_itself(cluster):
     for host in cluster.hosts:
         answer = host.get("/")
@@ -124,6 +142,7 @@ def test_plain_http_is_sent_to_https(cluster, tls_certificate):
     class Refuse(urllib.request.HTTPRedirectHandler):
         def redirect_request(self, *args, **kwargs):
             return None
+
     opener = urllib.request.build_opener(Refuse())
     with pytest.raises(urllib.error.HTTPError) as answer:
         opener.open(cluster.balancer.http_url + "/officer/login", timeout=10)
@@ -141,10 +160,12 @@ def test_the_app_sees_https_and_sets_secure_host_cookies(visitor):
 
 def _reference_ids(cluster, sql_on) -> dict:
     """The option values a person picks in the registration form's selects."""
+
     def one(query, *params):
         rows = sql_on(cluster.database_url, query, params)
         assert rows, query
         return str(rows[0][0])
+
     city = one("SELECT id FROM city WHERE name = %s", "اصفهان")
     return {
         "city": city,
@@ -184,8 +205,10 @@ def register(cluster, visitor, person, sql_on) -> tuple[str, list[str]]:
         action = re.search(r'<form[^>]*action="([^"]+)"', answer.text)
         code = re.search(r"\b(\d{6})\b", persian.to_ascii_digits(_wait_for_sms(cluster, person["mobile"])))
         assert code, "no 6-digit code in the SMS"
-        answer = visitor.post(action.group(1) if action else "/officer/register",
-                              {"code": code.group(1), "csrf_token": csrf_token(answer.text)})
+        answer = visitor.post(
+            action.group(1) if action else "/officer/register",
+            {"code": code.group(1), "csrf_token": csrf_token(answer.text)},
+        )
         steps.append(answer.host)
         if answer.status in (302, 303):
             answer = visitor.get(answer.headers["Location"])
@@ -199,8 +222,9 @@ def log_in(visitor, username: str, host: str) -> str:
     """Log in with the login form's POST served by ``host``; return that host."""
     page = visitor.get("/officer/login")
     on_host(visitor, host, page.host)
-    answer = visitor.post("/officer/login", {"username": username, "password": PASSWORD,
-                                             "csrf_token": csrf_token(page.text)})
+    answer = visitor.post(
+        "/officer/login", {"username": username, "password": PASSWORD, "csrf_token": csrf_token(page.text)}
+    )
     assert answer.status == 302 and answer.host == host, answer
     return answer.host
 
@@ -215,8 +239,9 @@ def test_register_on_one_host_and_log_in_on_the_other(cluster, visitor, sql_on):
     dashboard = visitor.get("/officer/")
     assert dashboard.status == 200 and user_code in persian.to_ascii_digits(dashboard.text)
     # The account is one row, whichever host wrote it.
-    rows = sql_on(cluster.database_url, "SELECT user_code FROM officer WHERE national_code = %s",
-                  (person["national_code"],))
+    rows = sql_on(
+        cluster.database_url, "SELECT user_code FROM officer WHERE national_code = %s", (person["national_code"],)
+    )
     assert rows == [(user_code,)]
 
 
@@ -236,8 +261,11 @@ def test_upload_on_one_host_and_download_on_the_other(cluster, signed_in):
     assert page.status == 200, page
     uploader = other(page.host)
     degree = MINIMAL_PDF + b"% degree " + secrets.token_bytes(8).hex().encode() + b"\n"
-    answer = visitor.post("/officer/qualification/new", {"action": "save", "csrf_token": csrf_token(page.text)},
-                          files={"doc_degree": (degree, "مدرک تحصیلی.pdf", "application/pdf")})
+    answer = visitor.post(
+        "/officer/qualification/new",
+        {"action": "save", "csrf_token": csrf_token(page.text)},
+        files={"doc_degree": (degree, "مدرک تحصیلی.pdf", "application/pdf")},
+    )
     assert answer.status == 302 and answer.host == uploader, answer
     page = visitor.get("/officer/qualification/new")
     link = re.search(r'data-document="degree">[^<]*<a href="(/officer/documents/\d+)"', page.text)
@@ -277,9 +305,11 @@ def _queue_messages(cluster, count: int, marker: str) -> None:
         "models.bind_url(sys.argv[1])\n"
         "with models.db.connection_context(), models.db.atomic():\n"
         "    for i in range(int(sys.argv[2])):\n"
-        "        models.queue_sms('0915%07d' % i, sys.argv[3] + ' %d' % i)\n")
-    subprocess.run([sys.executable, "-c", script, cluster.database_url, str(count), marker],
-                   cwd=ROOT, check=True, timeout=120)
+        "        models.queue_sms('0915%07d' % i, sys.argv[3] + ' %d' % i)\n"
+    )
+    subprocess.run(
+        [sys.executable, "-c", script, cluster.database_url, str(count), marker], cwd=ROOT, check=True, timeout=120
+    )
 
 
 def test_loops_on_both_hosts_deliver_each_sms_exactly_once(cluster, processes, sql_on):
@@ -289,8 +319,11 @@ def test_loops_on_both_hosts_deliver_each_sms_exactly_once(cluster, processes, s
     _queue_messages(cluster, count, marker)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
-        (pending,), = sql_on(cluster.database_url,
-                             "SELECT COUNT(*) FROM sms_outbox WHERE text LIKE %s AND status <> 'sent'", (marker + "%",))
+        ((pending,),) = sql_on(
+            cluster.database_url,
+            "SELECT COUNT(*) FROM sms_outbox WHERE text LIKE %s AND status <> 'sent'",
+            (marker + "%",),
+        )
         if not pending:
             break
         processes.assert_running()
@@ -302,9 +335,11 @@ def test_loops_on_both_hosts_deliver_each_sms_exactly_once(cluster, processes, s
     assert sorted(texts) == sorted(f"{marker} {i}" for i in range(count))  # each once, none lost
     by_host = {key for key, _text in received}
     assert by_host == {f"key-{name}" for name in HOSTS}, by_host
-    attempts = sql_on(cluster.database_url,
-                      "SELECT attempts, COUNT(*) FROM sms_outbox WHERE text LIKE %s GROUP BY attempts",
-                      (marker + "%",))
+    attempts = sql_on(
+        cluster.database_url,
+        "SELECT attempts, COUNT(*) FROM sms_outbox WHERE text LIKE %s GROUP BY attempts",
+        (marker + "%",),
+    )
     assert attempts == [(1, count)]
 
 

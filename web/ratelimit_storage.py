@@ -1,6 +1,7 @@
 """Flask-Limiter's counters in the application's own database (``RATELIMIT_STORAGE_URI=database://``,
 the default): a limit holds across every worker and app host with nothing else to run.
 The counting itself is `models.ratelimit` (one atomic upsert per hit, fixed windows)."""
+
 from __future__ import annotations
 
 from contextlib import contextmanager

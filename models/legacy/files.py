@@ -1,0 +1,191 @@
+"""Reading the four legacy CSV files: their names and columns, their rows, the first pass.
+
+Contract: :func:`check_header` raises :class:`LegacyFileError` for a file that is
+missing, lacks a column or is not UTF-8 (with or without a BOM); :func:`rows` streams
+``(physical line, {column: value} or None, widths)``; :func:`scan` is the first pass
+over all four files, keeping only the keys found on more than one row. Nothing here
+touches the database, and no file is ever held in memory.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from persian import normalize_national_code, normalize_text, to_ascii_digits
+
+from ..base import N_, DomainError
+
+DISTRIBUTORS, BRANCHES, OFFICERS, COOPERATIONS = (
+    "distributors.csv",
+    "branches.csv",
+    "officers.csv",
+    "cooperations.csv",
+)
+COLUMNS = {
+    OFFICERS: (
+        "user_code",
+        "national_code",
+        "birth_date",
+        "first_name",
+        "last_name",
+        "father_name",
+        "gender",
+        "id_card_number",
+        "mobile",
+        "phone",
+        "email",
+        "address",
+        "postal_code",
+        "province",
+        "city",
+        "field_of_study",
+        "degree_level",
+        "password_format",
+        "password",
+        "password_salt",
+        "qualified",
+    ),
+    DISTRIBUTORS: (
+        "legacy_id",
+        "name",
+        "kind",
+        "national_id",
+        "manager_name",
+        "manager_mobile",
+        "username",
+        "password_format",
+        "password",
+        "password_salt",
+    ),
+    BRANCHES: ("legacy_id", "distributor_legacy_id", "name", "province", "city", "address"),
+    COOPERATIONS: ("branch_legacy_id", "officer_national_code", "started_at"),
+}
+# The order of the phases: a later file refers to the earlier ones.
+FILE_ORDER = (DISTRIBUTORS, BRANCHES, OFFICERS, COOPERATIONS)
+# UTF-8, with or without the BOM that Excel writes.
+ENCODING = "utf-8-sig"
+
+
+class LegacyFileError(DomainError):
+    """A file cannot be read at all (missing, wrong header, not UTF-8): nothing is imported."""
+
+
+def plain_key(value) -> str:
+    """A legacy id or user code as a key: letters normalised, digits ASCII, no spaces."""
+    return to_ascii_digits(normalize_text(value)).replace(" ", "")
+
+
+def _open(path: Path):
+    return open(path, encoding=ENCODING, newline="")
+
+
+def _not_csv(name: str, line: int) -> LegacyFileError:
+    return LegacyFileError(
+        N_("The file %(file)s is not a UTF-8 CSV file (near line %(line)s)."), code="not_utf8_csv", file=name, line=line
+    )
+
+
+def check_header(path: Path, name: str) -> list[str]:
+    """The file's column names (lower case), or :class:`LegacyFileError`."""
+    if not path.is_file():
+        raise LegacyFileError(N_("The file %(file)s is missing."), code="missing_file", file=name)
+    try:
+        with _open(path) as handle:
+            header = next(csv.reader(handle), None) or []
+    except (UnicodeDecodeError, csv.Error):
+        raise _not_csv(name, 1) from None
+    names = [h.strip().lower() for h in header]
+    missing = [c for c in COLUMNS[name] if c not in names]
+    if missing:
+        raise LegacyFileError(
+            N_("The file %(file)s lacks the columns: %(columns)s."),
+            code="missing_columns",
+            file=name,
+            columns=", ".join(missing),
+        )
+    return names
+
+
+def rows(path: Path, name: str):
+    """(physical line where the row starts, {column: value}, None) for each row; a row with
+    the wrong number of columns comes as (line, None, (found, expected))."""
+    header = check_header(path, name)
+    positions = {c: header.index(c) for c in COLUMNS[name]}
+    line = 1
+    try:
+        with _open(path) as handle:
+            reader = csv.reader(handle)
+            next(reader)
+            last = reader.line_num
+            for raw in reader:
+                start, last = last + 1, reader.line_num
+                line = start
+                if not any(value.strip() for value in raw):
+                    continue  # a blank line is not a row
+                if len(raw) > len(header) and not any(v.strip() for v in raw[len(header) :]):
+                    raw = raw[: len(header)]  # empty trailing cells, as spreadsheets write them
+                if len(raw) != len(header):
+                    yield start, None, (len(raw), len(header))
+                else:
+                    yield start, {c: raw[i] for c, i in positions.items()}, None
+    except (UnicodeDecodeError, csv.Error):
+        raise _not_csv(name, line) from None
+
+
+def count_lines(path: Path) -> int:
+    """Physical lines minus the header (0 for a missing file): cheap, for sizing and progress."""
+    if not path.is_file():
+        return 0
+    lines, last = 0, b"\n"
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return max(0, lines + (last != b"\n") - 1)
+
+
+def count_rows(directory) -> int:
+    """About how many rows the four files hold (physical lines minus headers), for a progress bar."""
+    return sum(count_lines(Path(directory) / name) for name in FILE_ORDER)
+
+
+# The keys that must be unique within each file, and how each is read from a row.
+UNIQUE_KEYS = {
+    DISTRIBUTORS: {"legacy_id": lambda r: plain_key(r["legacy_id"]), "username": lambda r: r["username"].strip()},
+    BRANCHES: {"legacy_id": lambda r: plain_key(r["legacy_id"])},
+    OFFICERS: {
+        "national_code": lambda r: normalize_national_code(r["national_code"]),
+        "user_code": lambda r: plain_key(r["user_code"]),
+    },
+    COOPERATIONS: {
+        "officer": lambda r: normalize_national_code(r["officer_national_code"]),
+        "branch": lambda r: plain_key(r["branch_legacy_id"]),
+    },
+}
+
+
+def duplicates(path: Path, name: str, key_functions: dict) -> dict:
+    """First pass over one file: for each key kind, {key: [lines]} of the keys on more than
+    one row. Only the keys seen are held (a dict of short strings), never the rows."""
+    seen = {kind: {} for kind in key_functions}
+    duplicated = {kind: {} for kind in key_functions}
+    for line, row, _widths in rows(path, name):
+        if row is None:
+            continue
+        for kind, function in key_functions.items():
+            key = function(row)
+            if not key:
+                continue
+            first = seen[kind].setdefault(key, line)
+            if first != line:
+                duplicated[kind].setdefault(key, [first]).append(line)
+    return duplicated
+
+
+def scan(directory: Path) -> dict:
+    """Check every header, then the first pass over every file: {file: {kind: {key: [lines]}}}.
+    It also proves that every file decodes before anything is written."""
+    for name in FILE_ORDER:
+        check_header(directory / name, name)
+    return {name: duplicates(directory / name, name, UNIQUE_KEYS[name]) for name in FILE_ORDER}

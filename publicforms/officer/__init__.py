@@ -1,0 +1,56 @@
+"""The officer's site (``/officer/...``, endpoints ``officer_site.*``).
+
+The blueprint and its URL map are here, in one table; the views are in the modules by
+subject (Flask's "centralized URL map": the view modules import nothing from this one,
+so there is no import cycle):
+
+* ``auth``: registration, login, logout, password reset and change;
+* ``desk``: dashboard, inbox, certificate;
+* ``profile``: the profile and its direct changes;
+* ``qualification``: qualification requests and documents;
+* ``cooperation``: cooperation requests and terminations;
+* ``edit_requests``: reviewed changes;
+* ``access``: ``officer_required``.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from . import auth, cooperation, desk, edit_requests, profile, qualification
+
+bp = Blueprint("officer_site", __name__, url_prefix="/officer")
+
+GET, POST, BOTH = ("GET",), ("POST",), ("GET", "POST")
+
+# (rule, view, methods): the endpoint is the view's name, as the contract lists them.
+URLS = (
+    ("/register", auth.register, BOTH),
+    ("/login", auth.login, BOTH),
+    ("/logout", auth.logout, POST),
+    ("/password/reset", auth.password_reset, BOTH),
+    ("/password/reset/confirm", auth.password_reset_confirm, BOTH),
+    ("/password", auth.password, BOTH),
+    ("/", desk.dashboard, GET),
+    ("/messages/", desk.messages, GET),
+    ("/messages/<int:notice_id>", desk.message, GET),
+    ("/certificate", desk.certificate, GET),
+    ("/profile", profile.profile, GET),
+    ("/profile/edit", profile.profile_edit, BOTH),
+    ("/qualification/", qualification.qualification_list, GET),
+    ("/qualification/new", qualification.qualification_new, BOTH),
+    ("/qualification/place", qualification.qualification_place, POST),
+    ("/qualification/<int:request_id>", qualification.qualification_detail, BOTH),
+    ("/documents/<int:document_id>", qualification.document, GET),
+    ("/cooperation/", cooperation.cooperation_list, GET),
+    ("/cooperation/<int:cooperation_id>", cooperation.cooperation_detail, BOTH),
+    ("/termination/", cooperation.termination_list, GET),
+    ("/termination/new", cooperation.termination_new, BOTH),
+    ("/termination/<int:termination_id>", cooperation.termination_detail, BOTH),
+    ("/edit-requests/", edit_requests.edit_request_list, GET),
+    ("/edit-requests/new", edit_requests.edit_request_new, BOTH),
+    ("/edit-requests/<int:request_id>", edit_requests.edit_request_detail, BOTH),
+)
+
+for rule, view, methods in URLS:
+    bp.add_url_rule(rule, view_func=view, methods=methods)

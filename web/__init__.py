@@ -1,0 +1,26 @@
+"""What both doors share (``backoffice/`` and ``publicforms/`` import this package and
+``models``, never each other):
+
+* ``extensions``: csrf, babel, login_manager and limiter (bound by ``create_app``);
+* ``session``: the logged-in account, sign-in and sign-out, ``account_required``;
+* ``login``: the login page of every kind of account;
+* ``security``: headers, the Content Security Policy, ``safe_next``, ``deny``;
+* ``errors``: how a refusal is shown (``show_error``, ``refusals_flashed``), error pages;
+* ``labels``: field, state and action labels, Jinja filters;
+* ``documents``: the document store, uploads, serving a document;
+* ``forms``: ``ActionForm``, ``LoginForm``;
+* ``ratelimit_storage``: Flask-Limiter's counters in our database.
+"""
+
+from __future__ import annotations
+
+from . import errors, labels, security, session  # noqa: F401  (session: Flask-Login's user loader)
+
+
+def init_app(app) -> None:
+    """Register what every request and page shares: security headers, NUL refusal,
+    template filters and error pages (the extensions are bound by ``create_app``)."""
+    app.before_request(security.refuse_nul_bytes)
+    app.after_request(security.add_security_headers)
+    labels.init_app(app)
+    errors.register_handlers(app)
