@@ -37,7 +37,7 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 
-from models import db
+from models import db, utcnow
 from models import operations as ops
 
 bp = Blueprint("metrics", __name__)
@@ -179,9 +179,10 @@ class DatabaseCollector:
         up = families[0][0]
         try:
             with db.connection_context():
-                backlogs = ops.outbox_backlogs()
+                now = utcnow()
+                backlogs = ops.outbox_backlogs(now)
                 waiting = ops.requests_waiting()
-                lags = ops.tick_job_lags()
+                lags = ops.tick_job_lags(now)
         except Exception as error:  # noqa: BLE001 - a scrape reports the outage, it does not fail
             log.warning("metrics: database unavailable: %s", type(error).__name__)
             up.add_metric([], 0)
@@ -198,6 +199,6 @@ class DatabaseCollector:
             waiting_family.add_metric([university, kind], count)
         yield waiting_family
         lag_family = families[5][0]
-        for job, lag in lags:
-            lag_family.add_metric([job], lag)
+        for job, lag in sorted(lags.items()):
+            lag_family.add_metric([job], max(0.0, float(lag)))
         yield lag_family

@@ -133,19 +133,29 @@ def test_every_outbox_in_the_list_is_reported(client, dbc):
         assert value(text, "registry_outbox_pending", outbox=name) is not None
 
 
-def test_each_registered_tick_job_reports_its_lag(client, dbc, monkeypatch):
+def test_no_tick_job_no_lag_series(client, dbc):
+    """Until ``flask tick`` has jobs (issue 15) the lag gauge is declared but has no sample:
+    a 0 would tell the operator every job is on time."""
+    text = scrape(client)
+    assert "# TYPE registry_tick_job_lag_seconds gauge" in text
+    assert not [name for name, _labels in samples(text) if name == "registry_tick_job_lag_seconds"]
+
+
+def test_the_lag_gauge_lists_what_tick_job_lags_answers(client, dbc, monkeypatch):
     from models import operations
 
-    due = {
-        "expire-nominations": models.utcnow() - dt.timedelta(minutes=3),
-        "send-reminders": models.utcnow() + dt.timedelta(hours=1),
-    }
-    monkeypatch.setattr(
-        operations, "TICK_JOB_LAGS", {name: (lambda now, at=at: (now - at).total_seconds()) for name, at in due.items()}
-    )
+    asked = []
+
+    def lags(now):
+        asked.append(now)
+        return {"expire-nominations": 185.5, "send-reminders": 0.0, "clock-skew": -3.0}
+
+    monkeypatch.setattr(operations, "tick_job_lags", lags)
     text = scrape(client)
-    assert 180 <= value(text, "registry_tick_job_lag_seconds", job="expire-nominations") < 240
-    assert value(text, "registry_tick_job_lag_seconds", job="send-reminders") == 0  # not due yet
+    assert value(text, "registry_tick_job_lag_seconds", job="expire-nominations") == 185.5
+    assert value(text, "registry_tick_job_lag_seconds", job="send-reminders") == 0
+    assert value(text, "registry_tick_job_lag_seconds", job="clock-skew") == 0  # never negative
+    assert len(asked) == 1 and abs((models.utcnow() - asked[0]).total_seconds()) < 60
 
 
 def _submitted_request(officer):
