@@ -13,7 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from harness import FakeKavenegar, Ports, Processes, _admin, sql
+from harness import FakeKavenegar, Ports, Processes, _admin, drop_database, sql
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,7 @@ def new_database(postgres_url):
         name = f"{parts.path.lstrip('/')}_{worker}_{purpose}"
         admin = _admin(postgres_url)
         with admin.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            drop_database(cursor, name)
             cursor.execute(f'CREATE DATABASE "{name}"')
         admin.close()
         made.append(name)
@@ -70,7 +70,7 @@ def new_database(postgres_url):
     admin = _admin(postgres_url)
     with admin.cursor() as cursor:
         for name in made:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            drop_database(cursor, name)
     admin.close()
 
 

@@ -112,8 +112,14 @@ class Processes:
 # ---------------------------------------------------------------------- ports
 
 
+# Where the tests' PostgreSQL clusters listen (PG_TEST_PORT, 54329 by default, and the
+# engineers' 544xx): a port chosen by the kernel there could keep a cluster from starting.
+CLUSTER_PORTS = range(54300, 54600)
+
+
 class Ports:
-    """Free TCP ports on 127.0.0.1, from OPS_TEST_PORTS when it names a range."""
+    """Free TCP ports on 127.0.0.1: from OPS_TEST_PORTS (``first-last``) when it is set,
+    otherwise chosen by the kernel, outside ``CLUSTER_PORTS``."""
 
     def __init__(self, spec: str):
         self.taken: set[int] = set()
@@ -137,7 +143,7 @@ class Ports:
                 with socket.socket() as probe:
                     probe.bind(("127.0.0.1", 0))
                     port = probe.getsockname()[1]
-                if port not in self.taken:
+                if port not in self.taken and port not in CLUSTER_PORTS:
                     self.taken.add(port)
                     return port
         for port in self.range:
@@ -173,6 +179,22 @@ def _admin(url: str):
     )
     connection.autocommit = True
     return connection
+
+
+def drop_database(cursor, name: str, attempts: int = 40) -> None:
+    """``DROP DATABASE … WITH (FORCE)``, retried: the suite's role may end its own sessions but
+    not an autovacuum worker's (no role: PostgreSQL refuses with InsufficientPrivilege), and
+    such a worker is done within moments."""
+    import psycopg2.errors
+
+    for attempt in range(attempts):
+        try:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except (psycopg2.errors.InsufficientPrivilege, psycopg2.errors.ObjectInUse):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.25)
 
 
 def sql(url: str, query: str, params=()) -> list:
@@ -303,7 +325,8 @@ class Browser:
             with self.opener.open(request, timeout=30) as response:
                 answer = Answer(response.status, response.headers, response.read())
         except urllib.error.HTTPError as error:
-            answer = Answer(error.code, error.headers, error.read())
+            with error:  # its socket, closed now rather than by the garbage collector
+                answer = Answer(error.code, error.headers, error.read())
         if method == "GET" and answer.status == 200:
             self.referer = url
         self.answers.append(answer)
@@ -421,7 +444,8 @@ class AppHost:
             with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=30) as response:
                 return Answer(response.status, response.headers, response.read())
         except urllib.error.HTTPError as error:
-            return Answer(error.code, error.headers, error.read())
+            with error:
+                return Answer(error.code, error.headers, error.read())
 
 
 def render_nginx_example(

@@ -146,6 +146,7 @@ def test_plain_http_is_sent_to_https(cluster, tls_certificate):
     opener = urllib.request.build_opener(Refuse())
     with pytest.raises(urllib.error.HTTPError) as answer:
         opener.open(cluster.balancer.http_url + "/officer/login", timeout=10)
+    answer.value.close()
     assert answer.value.code == 301
     assert answer.value.headers["Location"].startswith("https://localhost")
 
