@@ -217,7 +217,7 @@ def write_dataset(directory) -> LegacyFiles:
 
 
 def expected_problems(files):
-    O, D, B, C = legacy.OFFICERS  # noqa: E741  (one letter per file keeps the tables readable), legacy.DISTRIBUTORS, legacy.BRANCHES, legacy.COOPERATIONS
+    O, D, B, C = legacy.OFFICERS, legacy.DISTRIBUTORS, legacy.BRANCHES, legacy.COOPERATIONS  # noqa: E741
     return {
         (O, files.line(O, "bad_checksum"), "invalid_national_code"),
         (O, files.line(O, "same_digits"), "invalid_national_code"),

@@ -362,8 +362,8 @@ def formatted_sql_calls(root: Path) -> list[tuple[str, int, str]]:
         rel = path.relative_to(root).as_posix()
         if rel.startswith((".venv/", "tests/", "node_modules/", "build/")):
             continue
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=rel)
-        lines = path.read_text(encoding="utf-8").splitlines()
+        source = path.read_text(encoding="utf-8")
+        tree = ast.parse(source, filename=rel)
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call) or not node.args:
                 continue
@@ -382,7 +382,8 @@ def formatted_sql_calls(root: Path) -> list[tuple[str, int, str]]:
                 and arg.func.attr == "format"
             )
             if dynamic:
-                found.append((rel, node.lineno, lines[node.lineno - 1].strip()))
+                # The whole call, however the formatter wraps it, is what a reviewer read.
+                found.append((rel, node.lineno, " ".join(ast.get_source_segment(source, node).split())))
     return found
 
 
