@@ -126,7 +126,19 @@ class Ports:
         self.range = None
         if spec:
             first, last = (int(part) for part in spec.split("-"))
-            self.range = range(first, last + 1)
+            self.range = self.share_of_this_worker(range(first, last + 1))
+
+    @staticmethod
+    def share_of_this_worker(ports: range) -> range:
+        """Under pytest-xdist each worker takes its own slice of the range, so two workers
+        never both find one port free and start servers on it."""
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+        count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+        if not worker.startswith("gw") or count < 2:
+            return ports
+        size = len(ports) // count
+        start = ports.start + int(worker[2:]) * size
+        return range(start, start + size)
 
     @staticmethod
     def _free(port: int) -> bool:

@@ -131,14 +131,14 @@ def drive_everything(host, visitor: Browser, folder) -> dict:
     # Registration (with the SMS code step, when registration has one).
     page = visitor.get("/officer/register")
     answer = visitor.post("/officer/register", {**person, "csrf_token": csrf_token(page.text)})
-    if 'name="code"' in answer.text:
-        codes.append(six_digit_code(next_sms(folder, mobile, seen)))
-        action = re.search(r'<form[^>]*action="([^"]+)"', answer.text)
-        answer = visitor.post(
-            action.group(1) if action else "/officer/register", {**hidden_fields(answer.text), "code": codes[-1]}
-        )
-        if answer.status in (302, 303):
-            answer = visitor.get(answer.headers["Location"])
+    assert answer.status == 303, answer  # to the form of the code sent by SMS
+    confirm = answer.headers["Location"]
+    answer = visitor.get(confirm)
+    assert 'name="code"' in answer.text, answer
+    codes.append(six_digit_code(next_sms(folder, mobile, seen)))
+    answer = visitor.post(confirm, {**hidden_fields(answer.text), "code": codes[-1]})
+    assert answer.status == 303, answer
+    answer = visitor.get(answer.headers["Location"])
     user_code = re.search(r'id="user-code"[^>]*>\s*([^<\s]+)', answer.text)
     assert user_code, answer
 
