@@ -81,7 +81,14 @@ def fresh_database(request, tmp_path_factory):
     if os.environ.get("TEST_DATABASE_URL", "").startswith("postgres"):
         return request.getfixturevalue("new_database")
     folder = tmp_path_factory.mktemp("databases")
-    return lambda purpose: f"sqlite:///{folder / (purpose + '.db')}"
+
+    def make(purpose: str) -> str:
+        # Empty each time, as the PostgreSQL ones are (dropped and made anew).
+        for leftover in folder.glob(purpose + ".db*"):
+            leftover.unlink()
+        return f"sqlite:///{folder / (purpose + '.db')}"
+
+    return make
 
 
 @pytest.fixture(scope="session")
