@@ -244,6 +244,8 @@ def register_commands(app: Flask) -> None:
         backup_command,
         restore_command,
         sweep_documents_command,
+        tick_command,
+        deactivate_staff_command,
     ):
         app.cli.add_command(command)
 
@@ -411,6 +413,50 @@ def sweep_documents_command(older_than):
         known = {d.storage_name for d in models.Document.select(models.Document.storage_name)}
         removed = store.sweep_orphans(known, older_than_seconds=older_than)
     click.echo(f"removed {len(removed)} orphaned files")
+
+
+@click.command("tick")
+@with_appcontext
+@click.option("--loop", is_flag=True, help="keep running, looking for due jobs every --interval seconds")
+@click.option("--interval", default=60, show_default=True, type=click.IntRange(1, 3600))
+@click.option("--only", multiple=True, help="run only this job (repeatable)")
+def tick_command(loop, interval, only):
+    """Run the time-based rules that are due: nominations expire, overdue requests are
+    escalated, reminders and branch alerts are sent. Safe on several hosts at once."""
+    import time
+
+    from models import tick
+
+    unknown = sorted(set(only) - set(tick.JOBS))
+    if unknown:
+        raise click.BadParameter(f"unknown job(s) {', '.join(unknown)}; known: {', '.join(sorted(tick.JOBS))}")
+    while True:
+        with database_connection():
+            results = tick.run_due(only=set(only) or None)
+        if results or not loop:
+            click.echo(
+                ", ".join(f"{name}={'failed' if n is None else n}" for name, n in results.items()) or "nothing due"
+            )
+        if not loop:
+            if any(n is None for n in results.values()):
+                raise SystemExit(1)
+            return
+        time.sleep(interval)
+
+
+@click.command("deactivate-staff")
+@with_appcontext
+@click.option("--username", required=True)
+@click.option("--reason", default="", help="kept in the audit log and the requests' history")
+def deactivate_staff_command(username, reason):
+    """A back-office account can no longer log in; the requests bound to it return to its
+    university's pool."""
+    with database_connection():
+        staff = models.StaffUser.get_or_none(models.StaffUser.username == username)
+        if staff is None:
+            raise click.ClickException(f"no staff account {username!r}")
+        returned = _fail_on_domain_error(models.deactivate_staff, staff, models.SYSTEM, reason)
+    click.echo(f"deactivated {username}; {returned} requests returned to the pool")
 
 
 if __name__ == "__main__":  # pragma: no cover

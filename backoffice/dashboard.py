@@ -3,10 +3,12 @@ and why. A reviewer sees the same for their own university only."""
 
 from __future__ import annotations
 
+import datetime
 import json
 
 import models
-from models import dashboards, sla
+import persian
+from models import dashboards, sla, staff_notices, time_rules
 
 
 def dashboard_numbers(staff) -> dict:
@@ -16,13 +18,21 @@ def dashboard_numbers(staff) -> dict:
         "target_days": sla.target_working_days(),
         "request_types": models.REVIEWED_TYPES,
     }
+    in_scope = (lambda model: model.university == university_id) if university_id else (lambda model: True)
     for model in models.REVIEWED_TYPES:
         numbers[model.REQUEST_TYPE] = {
             "by_state": dashboards.counts_by_state_and_university(model, university_id),
-            "overdue": sla.overdue(model).where((model.university == university_id) if university_id else True).count(),
+            "overdue": sla.overdue(model).where(in_scope(model)).count(),
+            "escalated": time_rules.escalated(model).where(in_scope(model)).count(),
         }
+    numbers["vacancies"] = time_rules.vacancies(models.utcnow(), university_id=university_id)
+    numbers["staff_notices"] = staff_notices.notices_for(staff.as_actor(), limit=10)
     q = models.QualificationRequest
-    numbers["per_week"] = dashboards.decided_per_week(q, university_id)
+    # Week starts in the Jalali calendar, like every date of the back office.
+    numbers["per_week"] = [
+        (persian.format_jalali_date(datetime.date.fromisoformat(week)), n)
+        for week, n in dashboards.decided_per_week(q, university_id)
+    ]
     numbers["percentiles"] = dashboards.decision_time_percentiles(q, university_id)
     numbers["longest"] = dashboards.longest_waiting(q, university_id)
     numbers["reasons"] = dashboards.reasons_used(university_id)

@@ -7,7 +7,7 @@ from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.contrib.peewee.filters import FilterEqual
 from flask_admin.form import BaseForm
-from flask_babel import gettext, lazy_pgettext
+from flask_babel import gettext, lazy_pgettext, ngettext
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from peewee import JOIN, fn
@@ -135,10 +135,24 @@ class StaffView(SecureModelView):
             raise ValueError(gettext("A university reviewer must belong to a university."))
         if model.role == "directorate":
             model.university = None
+        stored = None if is_created else StaffUser.get_or_none(StaffUser.id == model.id)
+        # What the account was, so that after the save its requests follow a deactivation or a move.
+        model.stored_before = (stored.is_active, stored.university_id) if stored else (model.is_active, None)
 
     def after_model_change(self, form, model, is_created):
         if not model.is_active or form.new_password.data:
             models.end_all_sessions("staff", model.id)
+        was_active, old_university = getattr(model, "stored_before", (model.is_active, None))
+        returned = models.reassignment.staff_changed(model, staff_actor(), was_active, old_university)
+        if returned:
+            flash(
+                ngettext(
+                    "%(num)d request bound to this reviewer returned to the pool.",
+                    "%(num)d requests bound to this reviewer returned to the pool.",
+                    returned,
+                ),
+                "info",
+            )
         models.audit(staff_actor(), "staff_created" if is_created else "staff_changed", model)
 
 
@@ -389,7 +403,21 @@ class SettingView(SecureModelView):
     can_edit = True
     column_list = ("key", "value")
     form_columns = ("key", "value")
-    column_descriptions = {"key": _l("sla_working_days: working days a university has to decide")}
+    column_descriptions = {
+        "key": _l(
+            "sla_working_days (1-60), nomination_expiry_days (1-90), escalation_working_days (1-30), "
+            "branch_grace_days (1-180), weekend_days (e.g. friday or thursday, friday)"
+        )
+    }
+
+    def on_model_change(self, form, model, is_created):
+        # Out of bounds is refused here, before it can reach a rule (a target of 5,000,000
+        # working days made every submission fail).
+        try:
+            model.value = models.sla.validate_setting(model.key, model.value)
+        except models.DomainError as error:
+            raise ValueError(gettext(error.msgid, **error.params)) from None
+        model.key = model.key.strip()
 
 
 class HolidayView(SecureModelView):

@@ -12,14 +12,20 @@ above it, and none imports inside a function to hide a cycle):
     auth          sessions, login throttling, password change and reset
     officer_rules the officer's fields: policy, cleaning, registration, profile
     vocabulary    states, actions, reasons and their labels
-    sla           the service-level clock: settings, holidays, working days
+    sla           the service-level clock: settings (with bounds), holidays, working days
+    tick          the time-based rules' runner: named jobs under leases (``flask tick``)
+    staff_notices notices to a university's reviewers or to the directorate
     review        the review lifecycle every reviewed request type shares
     qualification, edit_requests, cooperation   the reviewed request types
     request_types the registry of reviewed types (REVIEWED_TYPES)
+    cartable      the cartable's tabs, counts and next request; the reviewer's decision
+    reassignment  reassigning requests; a reviewer who leaves returns them to the pool
+    time_rules    expiry, escalation, reminders, branches without an officer (tick's jobs)
     dashboards    the dashboards' aggregates (reporting; no operation imports it)
     identity      the identity adapters (civil registry, Shahkar)
     registration  registration and mobile changes confirmed by an SMS code; claims
     account_admin the directorate's account tools (deactivate, holds, corrections)
+    desk          the officer's next steps (nominations, active cooperation, deficiency)
     verification, ratelimit, migrations, legacy
 
 The operations share one shape: the record acted on first, then the actor, then the
@@ -49,15 +55,21 @@ This package re-exports what the rest of the application uses, so callers write
 from . import (
     account_admin,
     auth,
+    cartable,
     cooperation,
     dashboards,
+    desk,
     edit_requests,
     identity,
     legacy,  # the legacy CSV migration; imports the models above
     operations,
     qualification,
     ratelimit,
+    reassignment,
     sla,
+    staff_notices,
+    tick,
+    time_rules,  # registers the time-based rules' jobs with tick
     verification,
 )
 from .account_admin import IdentityCorrection
@@ -135,6 +147,7 @@ from .officer_rules import (
 from .prepared import Prepared
 from .qualification import QualificationRequest
 from .ratelimit import RateCounter
+from .reassignment import bulk_reassign, deactivate_staff, reassign
 from .reference import (
     REFERENCE_MODELS,
     City,
@@ -158,8 +171,10 @@ from .registration import (
     start_registration,
 )
 from .request_types import REVIEWED_TYPES, WAITING_STATES, officer_documents, officer_requests, reviewed_type
-from .review import Document, RequestEvent, ReviewFlow, reassign
+from .review import Document, RequestEvent, ReviewFlow
 from .sla import Holiday, Setting
+from .staff_notices import StaffNotice
+from .tick import TickJob, TickMark, job_lags, register_job
 from .vocabulary import (
     ACTION_LABELS,
     DEFICIENCY_REASONS,
@@ -198,6 +213,9 @@ ALL_MODELS = (
     Setting,
     Holiday,
     RateCounter,
+    TickJob,
+    TickMark,
+    StaffNotice,
     MobileVerification,
     IdentityClaim,
     IdentityCorrection,
@@ -314,6 +332,13 @@ __all__ = [
     "RequestEvent",
     "ReviewFlow",
     "reassign",
+    "bulk_reassign",
+    "deactivate_staff",
+    "StaffNotice",
+    "TickJob",
+    "TickMark",
+    "job_lags",
+    "register_job",
     "QualificationRequest",
     "Branch",
     "Cooperation",
@@ -331,8 +356,10 @@ __all__ = [
     "ALL_MODELS",
     "create_tables",
     "auth",
+    "cartable",
     "cooperation",
     "dashboards",
+    "desk",
     "edit_requests",
     "operations",
     "qualification",
@@ -340,4 +367,8 @@ __all__ = [
     "sla",
     "verification",
     "legacy",
+    "reassignment",
+    "staff_notices",
+    "tick",
+    "time_rules",
 ]

@@ -12,13 +12,15 @@ officer is active at one branch at most; a branch has one active officer at most
 
 from __future__ import annotations
 
+import datetime as _dt
+
 from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, TextField
 
 from persian import normalize_national_code, normalize_text
 
 from .accounts import Distributor, Officer
 from .audit import audit
-from .base import N_, BaseModel, ConflictError, DomainError, PermissionDenied, db, translate, utcnow
+from .base import N_, SYSTEM, BaseModel, ConflictError, DomainError, PermissionDenied, db, translate, utcnow
 from .notices import notify_officer
 from .officer_rules import ValidationFailed
 from .reference import City, Province
@@ -31,9 +33,11 @@ from .review import (
     Transition,
     is_owner,
     is_reviewer_of,
+    is_system,
     record_event,
 )
-from .vocabulary import Action, State
+from .sla import setting_days
+from .vocabulary import COOPERATION_REJECT_REASONS, Action, State
 
 
 class Branch(BaseModel):
@@ -75,6 +79,7 @@ class Branch(BaseModel):
 class Cooperation(ReviewedRequest):
     REQUEST_TYPE = "cooperation"
     TITLE = N_("Cooperations")
+    REJECT_REASONS = COOPERATION_REJECT_REASONS
 
     branch = ForeignKeyField(Branch, backref="cooperations", on_delete="RESTRICT", index=True)
     distributor = ForeignKeyField(Distributor, backref="+", on_delete="RESTRICT", index=True)
@@ -115,7 +120,12 @@ class Cooperation(ReviewedRequest):
         return actor.is_officer(self.officer_id) or actor.is_distributor(self.distributor_id)
 
     def message_params(self) -> dict:
-        return {"officer": self.officer.full_name, "branch": self.branch.name, "company": self.distributor.name}
+        return {
+            "officer": self.officer.full_name,
+            "branch": self.branch.name,
+            "company": self.distributor.name,
+            "days": expiry_days(),
+        }
 
     def text_recipient(self) -> str:
         """The flow's SMS go to the distributor's manager."""
@@ -124,6 +134,11 @@ class Cooperation(ReviewedRequest):
 
 def is_branch_distributor(cooperation, actor) -> bool:
     return actor.is_distributor(cooperation.distributor_id)
+
+
+def expiry_days() -> int:
+    """Days a nominated officer has to answer (``nomination_expiry_days``)."""
+    return setting_days("nomination_expiry_days")
 
 
 def is_directorate(cooperation, actor) -> bool:
@@ -140,6 +155,11 @@ FLOW = ReviewFlow(
         (State.PENDING_OFFICER, Action.OFFICER_REJECT): Transition(State.REJECTED, is_owner),
         (State.PENDING_UNIVERSITY, Action.APPROVE): Transition(State.ACTIVE, is_reviewer_of),
         (State.PENDING_UNIVERSITY, Action.REJECT): Transition(State.REJECTED, is_reviewer_of, note_required=True),
+        # Every open nomination has a way out: the distributor withdraws it, time expires
+        # it (the officer never answered), the directorate cancels it (added by the flow).
+        (State.PENDING_OFFICER, Action.WITHDRAW): Transition(State.WITHDRAWN, is_branch_distributor),
+        (State.PENDING_UNIVERSITY, Action.WITHDRAW): Transition(State.WITHDRAWN, is_branch_distributor),
+        (State.PENDING_OFFICER, Action.EXPIRE): Transition(State.EXPIRED, is_system),
         (State.ACTIVE, Action.RELEASE): Transition(State.ENDED, is_branch_distributor),
         (State.ACTIVE, Action.TERMINATE): Transition(State.ENDED, is_owner),
         # Deactivation, suspension or revocation of the officer (models/account_admin.py).
@@ -164,6 +184,18 @@ FLOW = ReviewFlow(
             N_("You were released by the distributor"),
             N_("%(company)s released you as the technical officer of %(branch)s."),
         ),
+        Action.WITHDRAW: (
+            N_("A cooperation request was withdrawn"),
+            N_("%(company)s withdrew its request that you be the technical officer of %(branch)s."),
+        ),
+        Action.EXPIRE: (
+            N_("A cooperation request expired"),
+            N_("The request of %(company)s for %(branch)s expired: it was not answered within %(days)s days."),
+        ),
+        Action.CANCEL: (
+            N_("A cooperation request was cancelled"),
+            N_("The directorate cancelled the cooperation request of %(company)s for %(branch)s. Reason: %(note)s"),
+        ),
         Action.DIRECTORATE_END: (
             N_("Your cooperation has ended"),
             N_("The directorate ended your cooperation as the technical officer of %(branch)s. Reason: %(note)s"),
@@ -174,6 +206,10 @@ FLOW = ReviewFlow(
         Action.APPROVE: N_("%(officer)s is now the technical officer of %(branch)s."),
         Action.REJECT: N_("The university rejected the cooperation of %(officer)s with %(branch)s."),
         Action.TERMINATE: N_("%(officer)s ended their cooperation as the technical officer of %(branch)s."),
+        Action.EXPIRE: N_(
+            "Your request that %(officer)s be the technical officer of %(branch)s expired unanswered after %(days)s days; you may name another officer."  # noqa: E501  (one message id)
+        ),
+        Action.CANCEL: N_("The directorate cancelled the request for %(officer)s at %(branch)s. Reason: %(note)s"),
         Action.DIRECTORATE_END: N_(
             "The directorate ended the cooperation of %(officer)s with %(branch)s; name a new technical officer."
         ),
@@ -266,6 +302,18 @@ def nominate(branch, actor, national_code: str) -> Cooperation:
     """The distributor names an officer for its branch; the officer must accept.
 
     Refusals name the reason but reveal nothing about another distributor."""
+    officer = nominee(branch, actor, national_code)
+    waiting = N_("This branch already has a nomination waiting for an answer.")
+    cooperation = Cooperation(
+        branch=branch, distributor=branch.distributor_id, officer=officer, university=branch.city.university_id
+    )
+    return FLOW.create(cooperation, Action.NOMINATE, actor, conflict=ConflictError(waiting, field="national_code"))
+
+
+def nominee(branch, actor, national_code: str) -> Officer:
+    """The officer ``national_code`` names, if the distributor may nominate them for the
+    branch now (the same refusals as :func:`nominate`): what the distributor confirms
+    ("is this the person?") before the request goes out."""
     if not branch.can_manage(actor):
         raise PermissionDenied(N_("You may not do this on this request."))
     code = normalize_national_code(national_code)
@@ -292,13 +340,9 @@ def nominate(branch, actor, national_code: str) -> Cooperation:
             field="national_code",
             code="officer_already_active",
         )
-    waiting = N_("This branch already has a nomination waiting for an answer.")
     if branch_open_request(branch) is not None:
-        raise DomainError(waiting, field="national_code")
-    cooperation = Cooperation(
-        branch=branch, distributor=branch.distributor_id, officer=officer, university=branch.city.university_id
-    )
-    return FLOW.create(cooperation, Action.NOMINATE, actor, conflict=ConflictError(waiting, field="national_code"))
+        raise DomainError(N_("This branch already has a nomination waiting for an answer."), field="national_code")
+    return officer
 
 
 def branch_open_request(branch):
@@ -345,6 +389,7 @@ def _on_approve(cooperation, actor, note, now, **_):
                 N_("Another officer was approved for %(branch)s; you are no longer its technical officer."),
                 branch=cooperation.branch.name,
             ),
+            about=previous,
         )
     return {Cooperation.started_at: now}
 
@@ -359,6 +404,37 @@ def _replace(cooperation, actor):
     if updated != 1:
         raise ConflictError(CHANGED_MEANWHILE)
     record_event(cooperation, Action.REPLACE, State.ACTIVE, State.ENDED, actor)
+
+
+@FLOW.on(Action.WITHDRAW)
+@FLOW.on(Action.EXPIRE)
+@FLOW.on(Action.CANCEL)
+def _on_closed_unanswered(cooperation, actor, note, now, **_):
+    return {Cooperation.decided_at: now, Cooperation.decision_note: note}
+
+
+def withdraw(cooperation, actor):
+    """The distributor takes back a nomination nobody has decided yet; the branch may
+    name another officer at once."""
+    return cooperation.apply(Action.WITHDRAW, actor)
+
+
+def expire_nominations(now) -> int:
+    """Nominations the officer left unanswered for ``nomination_expiry_days`` expire,
+    with a notice to the officer and an SMS to the distributor's manager. Idempotent:
+    each expires once, through the flow's conditional update."""
+    cutoff = now - _dt.timedelta(days=expiry_days())
+    count = 0
+    stale = Cooperation.select().where(
+        (Cooperation.status == State.PENDING_OFFICER) & (Cooperation.submitted_at <= cutoff)
+    )
+    for cooperation in stale.order_by(Cooperation.id):
+        try:
+            cooperation.apply(Action.EXPIRE, SYSTEM)
+        except ConflictError:
+            continue  # answered or withdrawn a moment ago
+        count += 1
+    return count
 
 
 @FLOW.on(Action.RELEASE)

@@ -30,12 +30,12 @@ from peewee import SQL, CharField, DateField, DateTimeField, ForeignKeyField, In
 
 from .accounts import Officer, StaffUser
 from .audit import audit
-from .base import N_, BaseModel, ConflictError, DomainError, PermissionDenied, db, translate, utcnow
+from .base import N_, SYSTEM, BaseModel, ConflictError, DomainError, PermissionDenied, db, translate, utcnow
 from .notices import notify_officer, queue_sms
 from .prepared import Prepared
 from .reference import DocumentKind, University
 from .sla import clock_changes
-from .vocabulary import REASONED_ACTIONS, Action, State, reject_reason_code
+from .vocabulary import DEFICIENCY_REASONS, REASONED_ACTIONS, REJECT_REASONS, Action, State, reject_reason_code
 
 # The source state of a creation transition: the request does not exist yet. Its
 # first history event is recorded "from" this empty state.
@@ -116,6 +116,9 @@ class ReviewedRequest(BaseModel):
     REQUEST_TYPE = ""
     TITLE = ""
     HAS_DOCUMENTS = False
+    # The standard reasons a reviewer picks from, per decision (a type may have its own).
+    REJECT_REASONS = REJECT_REASONS
+    DEFICIENCY_REASONS = DEFICIENCY_REASONS
     FLOW: ReviewFlow | None = None
 
     def history(self):
@@ -225,6 +228,16 @@ def is_reviewer_of(request, actor) -> bool:
     return request.reviewer_id is None or request.reviewer_id == actor.id
 
 
+def is_directorate(request, actor) -> bool:
+    """Directorate staff (who may cancel any open request, with a reason)."""
+    return actor.is_directorate
+
+
+def is_system(request, actor) -> bool:
+    """The clock (``flask tick``), never a person."""
+    return actor == SYSTEM
+
+
 @dataclass(frozen=True)
 class Transition:
     target: State
@@ -278,8 +291,19 @@ STANDARD_EFFECTS = {
 }
 
 
+# What the officer reads when the directorate cancels one of their requests (a type may
+# say it otherwise in its ``messages``).
+CANCEL_MESSAGE = (
+    N_("A request was cancelled"),
+    N_("The directorate cancelled your request #%(id)s. Reason: %(note)s"),
+)
+
+
 class ReviewFlow:
     """Applies a table of transitions to one request type (and binds itself to it).
+
+    Every open state but a draft gets a way out without being declared: the directorate
+    may ``cancel`` the request from it, with a reason (state ``cancelled``).
 
     ``messages`` maps an action to the ``(subject, body)`` message ids of the notice the
     officer gets in their inbox (and by SMS); ``texts`` maps an action to the message id
@@ -299,12 +323,22 @@ class ReviewFlow:
     ):
         self.model = model
         self.request_type = model.REQUEST_TYPE
-        self.transitions = transitions
-        self.messages = messages or {}
+        self.transitions = dict(transitions)
+        self.messages = dict(messages or {})
         self.texts = texts or {}
         self.conflict_message = conflict_message
         self.hooks = {}
         model.FLOW = self
+        # Open: not decided yet, an approval can still come. The directorate may cancel it.
+        # (Not a draft: that is the applicant's own, never seen by a reviewer.)
+        for state in self._open_states(transitions):
+            if state not in (NEW, State.DRAFT):
+                self.transitions.setdefault(
+                    (state, Action.CANCEL), Transition(State.CANCELLED, is_directorate, note_required=True)
+                )
+        if any(action == Action.CANCEL for _state, action in self.transitions):
+            self.messages.setdefault(Action.CANCEL, CANCEL_MESSAGE)
+        transitions = self.transitions
         used = {state for (source, _action), t in transitions.items() for state in (source, t.target)}
         # Every state the type's requests can be in, in lifecycle order.
         self.states = tuple(state for state in State if state in used)
@@ -315,10 +349,7 @@ class ReviewFlow:
             for state in self.states
             if any(source == state and t.who is is_reviewer_of for (source, _a), t in transitions.items())
         )
-        # Open: not decided yet, an approval can still come.
-        self.open_states = tuple(
-            state for state in self.states if Action.APPROVE in self._actions_reachable_from(state)
-        )
+        self.open_states = tuple(state for state in self.states if state in self._open_states(transitions))
         # Seen by reviewers: from the moment the request first waits on the university.
         self.reviewer_states = tuple(
             state for state in self.states if state in self._reachable_from(self.waiting_states)
@@ -331,19 +362,25 @@ class ReviewFlow:
         if self.texts and model.text_recipient is ReviewedRequest.text_recipient:
             raise ValueError(f"{model.__name__} has texts but does not say who receives them")
 
-    def _reachable_from(self, starts) -> set:
+    def _open_states(self, transitions) -> set:
+        sources = {source for source, _action in transitions}
+        return {state for state in sources if Action.APPROVE in self._actions_reachable_from(state, transitions)}
+
+    def _reachable_from(self, starts, transitions=None) -> set:
+        transitions = self.transitions if transitions is None else transitions
         seen, todo = set(starts), list(starts)
         while todo:
             state = todo.pop()
-            for (source, _action), t in self.transitions.items():
+            for (source, _action), t in transitions.items():
                 if source == state and t.target not in seen:
                     seen.add(t.target)
                     todo.append(t.target)
         return seen
 
-    def _actions_reachable_from(self, state) -> set:
-        reachable = self._reachable_from([state])
-        return {action for (source, action) in self.transitions if source in reachable}
+    def _actions_reachable_from(self, state, transitions=None) -> set:
+        transitions = self.transitions if transitions is None else transitions
+        reachable = self._reachable_from([state], transitions)
+        return {action for (source, action) in transitions if source in reachable}
 
     def on(self, action):
         """Register the type's own hook: ``on("approve")`` runs before the update (with
@@ -387,7 +424,7 @@ class ReviewFlow:
                     changes = self._changes(request, action, transition, actor, note, now, source, kwargs)
                     updated = (
                         model.update(changes)
-                        .where((model.id == request.id) & (model.status == source) & _same_reviewer(model, request))
+                        .where((model.id == request.id) & (model.status == source) & same_reviewer(model, request))
                         .execute()
                     )
                     if updated != 1:
@@ -459,15 +496,16 @@ class ReviewFlow:
     def _send(self, request, action, note):
         if action not in self.messages and action not in self.texts:
             return
-        params = dict(request.message_params(), id=request.id, note=note)
+        # The messages put their own full stop after the note: "..." never reaches the officer.
+        params = dict(request.message_params(), id=request.id, note=note.rstrip().rstrip(".").rstrip())
         if action in self.messages:
             subject, body = self.messages[action]
-            notify_officer(request.officer, translate(subject), translate(body, **params))
+            notify_officer(request.officer, translate(subject), translate(body, **params), about=request)
         if action in self.texts:
             queue_sms(request.text_recipient(), translate(self.texts[action], **params))
 
 
-def _same_reviewer(model, request):
+def same_reviewer(model, request):
     # Guards against a reassignment landing between the page load and the decision.
     if request.reviewer_id is None:
         return model.reviewer.is_null()
@@ -522,30 +560,6 @@ def record_event(request, action, source, target, actor, note="", reason=""):
         university_id=request.university_id,
     )
     audit(actor, f"{request.REQUEST_TYPE}_{action.value}", request, detail=note[:200], object_type=request.REQUEST_TYPE)
-
-
-def reassign(request, actor, university=None, reviewer=None, note: str = ""):
-    """The directorate moves a pending request to another university and/or reviewer."""
-    if not actor.is_directorate:
-        raise PermissionDenied(N_("Only the directorate can reassign requests."))
-    if request.status not in request.FLOW.reassignable_states:
-        raise ConflictError(N_("Only a request waiting for review can be reassigned."))
-    university = university or request.university
-    if reviewer is not None and (reviewer.role != "university" or reviewer.university_id != university.id):
-        raise DomainError(N_("The reviewer must belong to the chosen university."), field="reviewer")
-    model = type(request)
-    with db.atomic():
-        updated = (
-            model.update(university=university, reviewer=reviewer)
-            .where((model.id == request.id) & (model.status == request.status) & _same_reviewer(model, request))
-            .execute()
-        )
-        if updated != 1:
-            raise ConflictError(CHANGED_MEANWHILE)
-        request.university, request.reviewer = university, reviewer
-        detail = f"{university.name}" + (f" / {reviewer}" if reviewer else "")
-        record_event(request, Action.REASSIGN, request.status, request.status, actor, (note + " " + detail).strip())
-    return request
 
 
 # Read on every request page: compiled once (see Prepared).

@@ -38,6 +38,10 @@ class State(_Labelled):
     ACTIVE = "active", NP_("status", "active")
     ENDED = "ended", NP_("status", "ended")
     REJECTED = "rejected", NP_("status", "rejected")
+    # Ended without a decision: by the applicant, by time, by the directorate.
+    WITHDRAWN = "withdrawn", NP_("status", "withdrawn")
+    EXPIRED = "expired", NP_("status", "expired")
+    CANCELLED = "cancelled", NP_("status", "cancelled")
     # A termination request's only states besides draft (it is not reviewed).
     FINALIZED = "finalized", NP_("status", "finalized")
 
@@ -61,6 +65,12 @@ class Action(_Labelled):
     APPROVE = "approve", N_("approved")
     REJECT = "reject", N_("rejected")
     REASSIGN = "reassign", N_("reassigned")
+    WITHDRAW = "withdraw", N_("withdrew the request")
+    EXPIRE = "expire", N_("expired: no answer in time")
+    CANCEL = "cancel", N_("cancelled by the directorate")
+    # The reviewer it was bound to left (deactivated or moved): back to the university's pool.
+    RETURN_TO_POOL = "return_to_pool", N_("returned to the university's pool")
+    ESCALATE = "escalate", N_("escalated: past its due date")
     RELEASE = "release", N_("released the officer")
     TERMINATE = "terminate", N_("ended the cooperation")
     # The directorate deactivated the officer or suspended or revoked the qualification.
@@ -96,9 +106,17 @@ DEFICIENCY_REASONS = (
     ("photo", N_("The photo does not meet the requirements.")),
     ("other", N_("Other (explained in the note).")),
 )
-REASON_LABELS = dict(REJECT_REASONS + DEFICIENCY_REASONS)
+# A cooperation is refused for what it says about the branch and the distributor, not
+# about the officer's file (the qualification reasons above say nothing of a branch).
+COOPERATION_REJECT_REASONS = (
+    ("branch_invalid", N_("The branch's details (address, city or licence) are not valid.")),
+    ("officer_unavailable", N_("The officer cannot be responsible for this branch (distance or another duty).")),
+    ("distributor_invalid", N_("The distributor is not entitled to nominate for this branch.")),
+    ("other", N_("Other reason (explained in the note).")),
+)
+REASON_LABELS = dict(REJECT_REASONS + COOPERATION_REJECT_REASONS + DEFICIENCY_REASONS)
 
 
 def reject_reason_code(reason: str) -> str:
     """The standard rejection reason stored with a request ("other" when unknown)."""
-    return reason if reason in dict(REJECT_REASONS) else "other"
+    return reason if reason in dict(REJECT_REASONS + COOPERATION_REJECT_REASONS) else "other"

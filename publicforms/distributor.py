@@ -1,12 +1,13 @@
-"""Distributor pages: branches, nominating an officer, releasing one."""
+"""Distributor pages: branches, nominating an officer, withdrawing a nomination, releasing
+an officer."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 import models
-from models import Branch, Cooperation
+from models import Branch, Cooperation, time_rules
 from models import cooperation as coops
 from persian import to_ascii_digits
 from web.errors import refusals_flashed, show_error
@@ -70,12 +71,15 @@ def dashboard():
     )
     # Every branch's serving officer, even one whose cooperation is older than the 500 listed.
     active = coops.serving_officers(g.account.id)
+    vacancies = {v.branch.id: v for v in time_rules.vacancies(models.utcnow(), distributor_id=g.account.id)}
     return render_template(
         "distributor/dashboard.html",
         distributor=g.account,
         branches=branches,
         cooperations=cooperations,
         active=active,
+        vacancies=vacancies,
+        withdrawable={c.id for c in cooperations if "withdraw" in c.allowed_actions(g.actor)},
         form=ActionForm(),
     )
 
@@ -112,6 +116,11 @@ def nominate(branch_id):
     form = NominationForm()
     if form.validate_on_submit():
         try:
+            if request.form.get("step") == "check":
+                # The page's own form asks first: is this the person? (A POST of the
+                # national code alone, as the contract has it, nominates at once.)
+                officer = coops.nominee(branch, g.actor, form.national_code.data or "")
+                return render_template("distributor/nominate_confirm.html", form=form, branch=branch, officer=officer)
             coops.nominate(branch, g.actor, form.national_code.data or "")
         except models.DomainError as error:
             show_error(form, error, fallback=form.national_code)
@@ -132,4 +141,19 @@ def release(branch_id):
     with refusals_flashed():
         coops.release(branch, g.actor)
         flash(_("The officer was released; the branch has no technical officer now."), "success")
+    return redirect(url_for("distributor_site.dashboard"))
+
+
+@bp.route("/cooperation/<int:cooperation_id>/withdraw", methods=["POST"])
+@distributor_required
+def withdraw(cooperation_id):
+    """Take back a nomination that is still waiting on the officer or the university."""
+    cooperation = Cooperation.find(g.actor, cooperation_id)
+    if cooperation is None:
+        deny(404)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    with refusals_flashed():
+        coops.withdraw(cooperation, g.actor)
+        flash(_("The request was withdrawn; the branch may name another officer."), "success")
     return redirect(url_for("distributor_site.dashboard"))

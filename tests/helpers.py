@@ -218,3 +218,51 @@ def files_under(root) -> list[str]:
     """Stored documents (the store's own tmp/ folder of uploads in progress is left out)."""
     skip = os.path.join(str(root), "tmp")
     return [os.path.join(r, f) for r, _d, fs in os.walk(root) for f in fs if not r.startswith(skip)]
+
+
+# ------------------------------------------------------------- requests in a given state
+
+MANAGER_MOBILE = "09121110000"
+
+
+def attach_all(request, actor):
+    """The four required documents (stored-file records only) on a qualification request."""
+    from models import qualification
+    from storage import StoredFile
+
+    for i, kind in enumerate(("degree", "national_card", "id_booklet", "photo")):
+        qualification.attach_document(
+            request,
+            actor,
+            kind,
+            StoredFile(
+                storage_name=f"hp/{(request.id * 10 + i):032x}.pdf",
+                display_name=f"{kind}.pdf",
+                content_type="application/pdf",
+                size=1,
+                sha256="0" * 64,
+            ),
+        )
+
+
+def nominate_someone(make_officer, distributor=None, city="تهران"):
+    """A nomination (``pending_officer``) of a new qualified officer for a new branch of
+    ``distributor`` (made, with MANAGER_MOBILE, if not given)."""
+    from models import cooperation
+
+    if distributor is None:
+        distributor = models.Distributor.get_or_none(
+            models.Distributor.username == "pakhsh"
+        ) or models.create_distributor(
+            "pakhsh", PASSWORD, "شرکت پخش سلامت", "company", MANAGER_MOBILE, manager_name="رضا مدیر"
+        )
+    place = city_named(city)
+    branch = models.Branch.create(
+        distributor=distributor,
+        name="شعبه ونک",
+        province=place.province_id,
+        city=place,
+        address="تهران، میدان ونک، پلاک ۵",
+    )
+    officer = make_officer(qualified=True)
+    return cooperation.nominate(branch, distributor.as_actor(), officer.national_code)

@@ -253,6 +253,35 @@ def admin_cells(world, view, sub, rule):
                     never_changes=False,
                 )
             )
+    elif sub == "cancel_view":
+        for record_id in record_ids(world, view):
+            # A reviewer may not cancel: refused in the domain (the page redirects back).
+            outcome = scoped(record_id, redirect_to(f"{listing}review/"), 404)
+            outcome["directorate"] = NOT_5XX
+            cells.append(
+                Cell(
+                    f"{view}.{sub}",
+                    "POST",
+                    f"{listing}cancel/?id={record_id}",
+                    admin_cell(view, outcome["reviewer_a"], outcome["reviewer_b"], outcome["directorate"]),
+                    body={"note": "x"},
+                )
+            )
+    elif sub == "bulk_reassign_view":
+        url = listing + "bulk-reassign/"
+        cells.append(Cell(f"{view}.{sub}", "GET", url, admin_cell(view, 403, 403, OK)))
+        ids = " ".join(str(i) for i in record_ids(world, view))
+        cells.append(
+            Cell(
+                f"{view}.{sub}",
+                "POST",
+                url,
+                admin_cell(view, 403, 403, NOT_5XX),
+                body={"ids": ids, "university": str(world["uni_b"])},
+            )
+        )
+    elif sub == "escalated_view":
+        cells.append(Cell(f"{view}.{sub}", "GET", listing + "escalated/", admin_cell(view, OK, OK, OK)))
     elif sub == "document_view":
         docs = {
             "qualification": [("qa", "doc_qa"), ("qisf", "doc_qisf")],
@@ -501,6 +530,14 @@ def public_and_site_cells(world, rule, endpoint, methods):
                 "other_distributor": redirect_to("/distributor/") if owner == "other_distributor" else 404,
             }
             add("POST", f"/distributor/branches/{w[key]}/release", distributor_only(**mine))
+        return cells
+    if endpoint == "distributor_site.withdraw":
+        for key, owner in (("coop_q", "distributor"), ("coop_p", "other_distributor")):
+            mine = {
+                "distributor": redirect_to("/distributor/") if owner == "distributor" else 404,
+                "other_distributor": redirect_to("/distributor/") if owner == "other_distributor" else 404,
+            }
+            add("POST", f"/distributor/cooperation/{w[key]}/withdraw", distributor_only(**mine))
         return cells
     raise AssertionError(f"route {rule.rule} ({endpoint}) is not in the security matrix: classify it")
 

@@ -37,24 +37,33 @@ S = State
 # The specification, written by hand: what each flow's table must give.
 EXPECTED_SETS = {
     models.QualificationRequest: {
-        "states": (S.DRAFT, S.SUBMITTED, S.DEFICIENT, S.APPROVED, S.REJECTED),
+        "states": (S.DRAFT, S.SUBMITTED, S.DEFICIENT, S.APPROVED, S.REJECTED, S.CANCELLED),
         "open_states": (S.DRAFT, S.SUBMITTED, S.DEFICIENT),
         "waiting_states": (S.SUBMITTED,),
-        "reviewer_states": (S.SUBMITTED, S.DEFICIENT, S.APPROVED, S.REJECTED),
+        "reviewer_states": (S.SUBMITTED, S.DEFICIENT, S.APPROVED, S.REJECTED, S.CANCELLED),
         "reassignable_states": (S.SUBMITTED, S.DEFICIENT),
     },
     models.EditRequest: {
-        "states": (S.SUBMITTED, S.DEFICIENT, S.APPROVED, S.REJECTED),
+        "states": (S.SUBMITTED, S.DEFICIENT, S.APPROVED, S.REJECTED, S.CANCELLED),
         "open_states": (S.SUBMITTED, S.DEFICIENT),
         "waiting_states": (S.SUBMITTED,),
-        "reviewer_states": (S.SUBMITTED, S.DEFICIENT, S.APPROVED, S.REJECTED),
+        "reviewer_states": (S.SUBMITTED, S.DEFICIENT, S.APPROVED, S.REJECTED, S.CANCELLED),
         "reassignable_states": (S.SUBMITTED, S.DEFICIENT),
     },
     models.Cooperation: {
-        "states": (S.PENDING_OFFICER, S.PENDING_UNIVERSITY, S.ACTIVE, S.ENDED, S.REJECTED),
+        "states": (
+            S.PENDING_OFFICER,
+            S.PENDING_UNIVERSITY,
+            S.ACTIVE,
+            S.ENDED,
+            S.REJECTED,
+            S.WITHDRAWN,
+            S.EXPIRED,
+            S.CANCELLED,
+        ),
         "open_states": (S.PENDING_OFFICER, S.PENDING_UNIVERSITY),
         "waiting_states": (S.PENDING_UNIVERSITY,),
-        "reviewer_states": (S.PENDING_UNIVERSITY, S.ACTIVE, S.ENDED, S.REJECTED),
+        "reviewer_states": (S.PENDING_UNIVERSITY, S.ACTIVE, S.ENDED, S.REJECTED, S.WITHDRAWN, S.CANCELLED),
         "reassignable_states": (S.PENDING_UNIVERSITY,),
     },
 }

@@ -4,6 +4,7 @@ translation, and every label names something the system really produces."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 
 import pytest
@@ -54,7 +55,13 @@ def test_every_action_of_every_flow_has_a_label():
     assert flow_actions() <= set(models.ACTION_LABELS)
     # What no transition table names is written by an operation of its own; the
     # scenario below proves each of them is really produced.
-    assert set(Action) - flow_actions() == {Action.REASSIGN, Action.REPLACE, Action.LEGACY_IMPORT}
+    assert set(Action) - flow_actions() == {
+        Action.REASSIGN,
+        Action.REPLACE,
+        Action.LEGACY_IMPORT,
+        Action.RETURN_TO_POOL,
+        Action.ESCALATE,
+    }
 
 
 @pytest.mark.parametrize("code", sorted(models.ACTION_LABELS))
@@ -73,7 +80,7 @@ def test_an_unknown_action_cannot_be_recorded(make_officer, dbc):
     officer = make_officer()
     request = quals.start_request(officer, officer.as_actor())
     with pytest.raises(ValueError):
-        models.review.record_event(request, "withdraw", "draft", "draft", officer.as_actor())
+        models.review.record_event(request, "teleport", "draft", "draft", officer.as_actor())
     assert models.RequestEvent.select().count() == 0
 
 
@@ -206,6 +213,29 @@ def test_every_action_and_every_state_is_produced_by_the_real_operations(make_of
     write_legacy_contract(tmp_path)
     result = models.import_legacy(tmp_path, report_path=tmp_path / "report.csv")
     assert models.Cooperation.select().where(models.Cooperation.legacy == True).count() == 1, result  # noqa: E712
+
+    # Nothing stays stuck (issue 15): a nomination withdrawn, one expired, one cancelled;
+    # a bound request returned to the pool when its reviewer leaves; an overdue one escalated.
+    branch2 = coops.create_branch(
+        distributor.as_actor(), "شعبه دوم", tehran.province, tehran, "تهران، خیابان انقلاب، پلاک ۲"
+    )
+    c = make_officer(qualified=True)
+    coops.withdraw(coops.nominate(branch2, distributor.as_actor(), c.national_code), distributor.as_actor())
+    stale = coops.nominate(branch2, distributor.as_actor(), c.national_code)
+    coops.expire_nominations(models.utcnow() + dt.timedelta(days=30))
+    assert models.Cooperation.get_by_id(stale.id).status == State.EXPIRED
+    coops.nominate(branch2, distributor.as_actor(), c.national_code).apply(Action.CANCEL, director, note="تکراری")
+    # The directorate ends an active cooperation (what deactivating or revoking the officer does).
+    ending = coops.nominate(branch2, distributor.as_actor(), c.national_code).apply(
+        Action.OFFICER_APPROVE, c.as_actor()
+    )
+    ending.apply(Action.APPROVE, reviewer).apply(Action.DIRECTORATE_END, director, note="ابطال صلاحیت")
+    leaving = make_staff("university", TEHRAN)
+    third = submitted_request(make_officer())
+    third.apply(Action.DEFICIENCY, leaving.as_actor(), note="نقص")
+    third.apply(Action.RESUBMIT, third.officer.as_actor())
+    models.deactivate_staff(leaving, director, "بازنشستگی")
+    models.time_rules.escalate_overdue(models.utcnow() + dt.timedelta(days=60))
 
     events = list(models.RequestEvent.select())
     assert {e.action for e in events} == set(Action)
