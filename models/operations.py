@@ -1,6 +1,6 @@
 """The numbers an operator watches, read from the database (the metrics endpoint turns them
 into Prometheus gauges at each scrape): what waits in each outbox and since when, how many
-requests wait on each university, and how late each job of ``flask tick`` is. Every number
+requests wait on each university, and how long ago each job of ``flask tick`` succeeded. Every number
 is one aggregate query."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from peewee import fn
 
+from . import tick
 from .base import utcnow
 from .notices import SmsOutbox
 from .reference import University
@@ -67,11 +68,7 @@ def requests_waiting() -> list[tuple[str, str, int]]:
 
 
 def tick_job_lags(now: _dt.datetime | None = None) -> dict[str, float]:
-    """{job name: seconds it has been due without running} of the jobs of ``flask tick``; the
-    one function ``/metrics`` reads the lags through.
-
-    The jobs, their lease rows and ``job_lags(now)`` over them are issue 15's (``flask tick``),
-    built in parallel; when that lands, this answers ``job_lags(now)``. Until then there is no
-    tick job, so there is no lag to tell: an empty answer, and the metric has no series (never
-    a made-up 0 that would read as "on time")."""
-    return {}
+    """{job name: seconds since it last succeeded} of every job of ``flask tick``
+    (``math.inf`` for one that never did); the one function ``/metrics`` reads the lags
+    through. The lease rows and their reading are :func:`models.tick.job_lags`'s."""
+    return tick.job_lags(now)

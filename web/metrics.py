@@ -167,7 +167,7 @@ class DatabaseCollector:
             (
                 GaugeMetricFamily(
                     "registry_tick_job_lag_seconds",
-                    "How long a tick job has been due without running (0 when on time)",
+                    "Seconds since each tick job last succeeded (+Inf: never)",
                     labels=["job"],
                 ),
                 "lag",

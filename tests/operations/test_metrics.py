@@ -133,12 +133,16 @@ def test_every_outbox_in_the_list_is_reported(client, dbc):
         assert value(text, "registry_outbox_pending", outbox=name) is not None
 
 
-def test_no_tick_job_no_lag_series(client, dbc):
-    """Until ``flask tick`` has jobs (issue 15) the lag gauge is declared but has no sample:
-    a 0 would tell the operator every job is on time."""
+def test_every_tick_job_reports_the_seconds_since_it_last_succeeded(client, dbc):
+    from models import tick
+
+    assert tick.JOBS  # the jobs of flask tick (models/time_rules.py)
+    first, *others = sorted(tick.JOBS)
+    tick.TickJob.create(name=first, last_success_at=models.utcnow() - dt.timedelta(seconds=90))
     text = scrape(client)
-    assert "# TYPE registry_tick_job_lag_seconds gauge" in text
-    assert not [name for name, _labels in samples(text) if name == "registry_tick_job_lag_seconds"]
+    assert 90 <= value(text, "registry_tick_job_lag_seconds", job=first) < 150
+    for name in others:  # never succeeded on this database: +Inf, an alert, never a 0
+        assert value(text, "registry_tick_job_lag_seconds", job=name) == float("inf")
 
 
 def test_the_lag_gauge_lists_what_tick_job_lags_answers(client, dbc, monkeypatch):
