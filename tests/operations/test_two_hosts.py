@@ -356,3 +356,28 @@ def test_both_hosts_are_ready_and_metrics_stay_off_the_public_name(cluster, visi
     for host in cluster.hosts:  # each host is scraped directly, from an allowed address
         answer = host.get("/metrics")
         assert answer.status == 200 and "registry_outbox_pending" in answer.text
+
+
+def test_tick_loops_on_both_hosts_run_every_job(cluster, processes, sql_on):
+    """Both hosts run ``flask tick --loop``; every job of the registry runs and succeeds, with
+    one lease row each (two hosts racing for a job make no second row), and /metrics on each
+    host reports each job's lag as a finite number of seconds."""
+    from models import tick
+
+    assert "registry-tick.service" in cluster.loops
+    jobs = sorted(tick.JOBS)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        done = sql_on(cluster.database_url, "SELECT name FROM tick_job WHERE last_success_at IS NOT NULL", ())
+        if sorted(name for (name,) in done) == jobs:
+            break
+        processes.assert_running()
+        time.sleep(0.5)
+    rows = sql_on(cluster.database_url, "SELECT name, failures, last_error FROM tick_job ORDER BY name", ())
+    assert [name for name, _f, _e in rows] == jobs, rows
+    assert all(failures == 0 and not error for _name, failures, error in rows), rows
+    for host in cluster.hosts:
+        metrics = host.get("/metrics").text
+        for job in jobs:
+            line = re.search(rf'^registry_tick_job_lag_seconds\{{job="{re.escape(job)}"\}} (\S+)$', metrics, re.M)
+            assert line and float(line.group(1)) < 600, (host.name, job)
