@@ -5,6 +5,7 @@ from the environment. Run behind a TLS-terminating proxy, on PostgreSQL:
         .venv/bin/gunicorn -c gunicorn.conf.py 'app:create_app()'
 """
 
+import atexit
 import multiprocessing
 import os
 import shutil
@@ -59,6 +60,15 @@ access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms id=%({x-reque
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="registry-metrics-")
     os.environ["REGISTRY_METRICS_DIR_IS_OURS"] = "1"
+    # Also when gunicorn stops before on_exit (its address taken, a bad setting): removed at
+    # the arbiter's exit. Only by the arbiter: workers inherit the handler but leave with
+    # os._exit, and the pid check keeps any other child from removing it.
+    _arbiter_pid = os.getpid()
+    atexit.register(
+        lambda: (
+            os.getpid() == _arbiter_pid and shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+        )
+    )
 
 
 def on_starting(server):
