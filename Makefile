@@ -26,6 +26,7 @@ $(BIN)/python:
 #   prod: and PostgreSQL's driver (make serve-prod, make bench)
 #   test: and PostgreSQL's driver, pytest, Playwright, ruff (make test)
 $(VENV)/.installed-%: requirements/%.txt pyproject.toml | $(BIN)/python
+	tools/system-deps.sh app
 	$(PIP) install --quiet --require-hashes --no-deps -r $<
 	$(PIP) install --quiet --no-deps -e .
 	@touch $@
@@ -86,7 +87,8 @@ test-postgres: install-test
 	@echo "== the suite on PostgreSQL ($$(tools/postgres.sh url)); the sqlite_only tests are skipped"
 	TEST_DATABASE_URL=$$(tools/postgres.sh url) $(PYTEST)
 
-## Debian packages for the browser tests and the database (needs root, as on CI).
+## Debian packages: ICU's headers, pkg-config and g++ for PyICU (every install runs
+## `tools/system-deps.sh app` first), Chromium for the browser tests, PostgreSQL (needs root, as on CI).
 system-deps:
 	tools/system-deps.sh
 

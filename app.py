@@ -251,7 +251,8 @@ def register_commands(app: Flask) -> None:
 
 
 def _university_by_name(name: str):
-    university = models.find_by_persian_name(models.University, name)
+    # The official name («دانشکده علوم پزشکی خوی») or the contract's «دانشگاه علوم پزشکی خوی».
+    university = models.find_university(name)
     if university is None:
         raise click.BadParameter(f"no university named {name!r} in the reference data")
     return university

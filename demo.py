@@ -19,7 +19,7 @@ def create_demo_accounts(instance: Path) -> list[str]:
     lines = ["Demo accounts (shown once; also saved in instance/demo-accounts.txt):"]
     for username, role, university_name, full_name in DEMO_STAFF:
         password = secrets.token_urlsafe(9)
-        university = models.find_by_persian_name(models.University, university_name) if university_name else None
+        university = models.find_university(university_name) if university_name else None
         models.create_staff(username, password, role, university=university, full_name=full_name)
         lines.append(
             f"  staff ({role}{' ' + university_name if university_name else ''}): "

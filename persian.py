@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import datetime
 import re
+import threading
 import unicodedata
 from zoneinfo import ZoneInfo
 
+import icu
 import jdatetime
 
 __all__ = [
@@ -23,6 +25,8 @@ __all__ = [
     "to_ascii_digits",
     "to_persian_digits",
     "normalize_text",
+    "sort_key",
+    "sorted_persian",
     "digits_only",
     "normalize_national_code",
     "is_valid_national_code",
@@ -122,6 +126,32 @@ def normalize_text(text) -> str:
     text = to_ascii_digits(text)
     text = _WHITESPACE_RUN.sub(" ", text)
     return _EDGE_SPACE_OR_ZWNJ.sub("", text)
+
+
+_collators = threading.local()
+
+
+def _persian_collator():
+    # An ICU collator is not safe to share between threads, so each thread builds its own.
+    collator = getattr(_collators, "fa", None)
+    if collator is None:
+        collator = _collators.fa = icu.Collator.createInstance(icu.Locale("fa"))
+    return collator
+
+
+def sort_key(text) -> bytes:
+    """The key that puts Persian text in Persian alphabetical order (ICU's ``fa`` collation).
+
+    Code-point order puts the letters only Persian has (پ چ ژ ک گ ی) after «ه», so that
+    «کرمان» follows «همدان»; this key puts them where the alphabet does (ب پ ت … ک گ ل …
+    و ه ی), and ي/ك sort as ی/ک. ``None`` sorts as ``''``.
+    """
+    return _persian_collator().getSortKey("" if text is None else str(text))
+
+
+def sorted_persian(items, key=str) -> list:
+    """``items`` in Persian alphabetical order of ``key(item)`` (its text by default)."""
+    return sorted(items, key=lambda item: sort_key(key(item)))
 
 
 def digits_only(text) -> str:

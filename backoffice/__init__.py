@@ -47,6 +47,7 @@ def init_admin(app) -> Admin:
         (views.AuditView, models.AuditLog, _l("Audit log"), "audit"),
         (views.ProvinceView, models.Province, _l("Provinces"), "province"),
         (views.CityView, models.City, _l("Cities"), "city"),
+        (views.CityDistrictView, models.CityDistrict, _l("Municipal districts"), "citydistrict"),
         (views.UniversityView, models.University, _l("Universities"), "university"),
         (views.FieldView, models.FieldOfStudy, _l("Fields of study"), "field"),
         (views.DegreeView, models.DegreeLevel, _l("Degree levels"), "degree"),

@@ -14,12 +14,12 @@ from flask_admin.model.typefmt import BASE_FORMATTERS
 from flask_babel import gettext
 from flask_login import current_user
 from markupsafe import Markup
-from peewee import SQL, Select, fn
+from peewee import SQL, CharField, Select, TextField, fn
 from wtforms import StringField
 
 import persian
 import storage
-from models import db, is_sqlite
+from models import db, is_sqlite, sql_persian_order
 from web.security import deny
 from web.session import client_ip
 
@@ -246,6 +246,19 @@ class SecureModelView(StaffAccessMixin, internals.ModelViewHooks, ModelView):
             seen = page * page_size + len(rows) + (1 if len(rows) == page_size else 0)
             count = CappedCount(max(total, seen))
         return count, (rows if execute else query)
+
+    # Columns of Persian words; codes and states (English, indexed) keep their plain order.
+    PERSIAN_TEXT_COLUMNS = frozenset(
+        {"name", "first_name", "last_name", "father_name", "full_name", "county", "manager_name", "subject"}
+    )
+
+    def sort_clause(self, sort_field, sort_desc, clause):
+        """Persian text columns sort in Persian alphabetical order (the database's ICU collation)."""
+        field = getattr(self.model, sort_field) if isinstance(sort_field, str) else sort_field
+        if isinstance(field, CharField | TextField) and field.name in self.PERSIAN_TEXT_COLUMNS:
+            ordered = sql_persian_order(field)
+            return ordered.desc() if sort_desc else ordered.asc()
+        return clause
 
     def _filtered_query(self, query, sort_column, sort_desc, search, filters):
         """A scoped query with the search, the filters and the order of the page."""

@@ -1,6 +1,6 @@
 """List filters and the officer search the back-office views share: foreign keys by id,
-Jalali dates, "assigned to me", overdue, qualified, and search by national code, user code
-or name."""
+Jalali dates, "assigned to me", overdue, qualified, municipal district, and search by
+national code, user code or name. Options are in Persian alphabetical order."""
 
 from __future__ import annotations
 
@@ -40,7 +40,10 @@ def options_of(model, label="name"):
             return []
         return cached_options(
             ("options_of", model._meta.table_name, label),
-            lambda: [(row.id, getattr(row, label)) for row in model.select().order_by(getattr(model, label))],
+            lambda: [
+                (row.id, getattr(row, label))
+                for row in persian.sorted_persian(model.select(), key=lambda r: getattr(r, label))
+            ],
         )
 
     return options
@@ -56,11 +59,32 @@ def distinct_options(column):
             ("distinct_options", column.model._meta.table_name, column.name),
             lambda: [
                 (value, value)
-                for (value,) in column.model.select(column).distinct().order_by(column).limit(200).tuples()
+                for value in persian.sorted_persian(
+                    value for (value,) in column.model.select(column).distinct().order_by(column).limit(200).tuples()
+                )
             ],
         )
 
     return options
+
+
+def district_options():
+    """«منطقه ۱» … options for a filter on a municipal district column (value: the number)."""
+
+    def options():
+        if not has_request_context():
+            return []
+        numbers = cached_options(
+            ("district_options",), lambda: sorted({n for ns in models.districts_by_city().values() for n in ns})
+        )
+        return [(str(n), gettext("District %(number)s", number=persian.to_persian_digits(n))) for n in numbers]
+
+    return options
+
+
+def district_filter(column):
+    """Equality on a municipal district column (the options are the split cities' districts)."""
+    return IdFilter(column, _l("Municipal district"), options=district_options())
 
 
 class AssignedToMeFilter(BasePeeweeFilter):

@@ -173,6 +173,12 @@ class ModelViewHooks:
     def _export_csv(self, return_url):
         return self.export_csv()
 
+    def _sort_clause(self, query, joins, sort_field, sort_desc):
+        # Flask-Admin builds one column's ORDER BY here; the view may replace the clause
+        # (SecureModelView.sort_clause: Persian alphabetical order for Persian text).
+        query, joins, clause = super()._sort_clause(query, joins, sort_field, sort_desc)
+        return query, joins, self.sort_clause(sort_field, sort_desc, clause)
+
     def _export_tablib(self, export_type, return_url):
         # Flask-Admin sends every type but CSV to tablib; ours is the streaming XLSX.
         if export_type == "xlsx":

@@ -21,7 +21,15 @@ from web.security import deny
 
 from .base import COUNT_CAP, SecureModelView, current_staff, exported_by_name, staff_actor, status_badge
 from .export import ExportColumn, as_datetime
-from .filters import AssignedToMeFilter, IdFilter, JalaliDateFilter, OfficerSearchMixin, OverdueFilter, options_of
+from .filters import (
+    AssignedToMeFilter,
+    IdFilter,
+    JalaliDateFilter,
+    OfficerSearchMixin,
+    OverdueFilter,
+    district_filter,
+    options_of,
+)
 from .housekeeping import HousekeepingMixin
 
 
@@ -224,7 +232,9 @@ class ReviewQueueView(HousekeepingMixin, SecureModelView):
             "deficiency_reasons": models.cartable.reasons_for(self.model, "deficiency"),
             "can_reassign": actor.is_directorate,
             "cancellable": [a for a in item.allowed_actions(actor) if a == models.Action.CANCEL],
-            "universities": list(University.select().order_by(University.name)) if actor.is_directorate else [],
+            "universities": persian.sorted_persian(University.select(), key=lambda u: u.name)
+            if actor.is_directorate
+            else [],
             "reviewers": list(
                 StaffUser.select()
                 .where(StaffUser.role == "university", StaffUser.is_active == True)  # noqa: E712
@@ -269,6 +279,7 @@ class QualificationView(OfficerSearchMixin, ReviewQueueView):
         "officer",
         "national_code",
         "city",
+        "district",
         "field_of_study",
         "degree_level",
         "university",
@@ -292,6 +303,7 @@ class QualificationView(OfficerSearchMixin, ReviewQueueView):
         JalaliDateFilter(QualificationRequest.submitted_at, _l("Submitted"), after=False),
         AssignedToMeFilter(QualificationRequest.reviewer, _l("Assigned")),
         OverdueFilter(QualificationRequest.due_on, _l("Decision due")),
+        district_filter(QualificationRequest.district),
     )
     column_formatters_export = dict(
         ReviewQueueView.column_formatters_export,
@@ -306,6 +318,7 @@ class QualificationView(OfficerSearchMixin, ReviewQueueView):
         "officer",
         "national_code",
         "city",
+        "district",
         "field_of_study",
         "degree_level",
         "status",
@@ -326,6 +339,7 @@ class QualificationView(OfficerSearchMixin, ReviewQueueView):
         "university",
         "reviewer",
         "city",
+        "district",
         "field_of_study",
         "degree_level",
         "created_at",

@@ -11,7 +11,7 @@ from flask_babel import gettext, lazy_pgettext, ngettext
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from peewee import JOIN, fn
-from wtforms import PasswordField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import PasswordField, SelectChoice, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Optional
 
 import models
@@ -19,6 +19,7 @@ import notify
 from models import (
     AuditLog,
     City,
+    CityDistrict,
     DegreeLevel,
     FieldOfStudy,
     Notice,
@@ -35,7 +36,7 @@ from web.errors import flash_error, show_error
 from .accounts import OfficerManageMixin
 from .base import JalaliDateField, SecureModelView, exported_by_name, staff_actor
 from .export import ExportColumn
-from .filters import IdFilter, OfficerSearchMixin, QualifiedFilter, distinct_options, options_of
+from .filters import IdFilter, OfficerSearchMixin, QualifiedFilter, distinct_options, district_filter, options_of
 
 
 class ReferenceView(SecureModelView):
@@ -53,8 +54,17 @@ class ProvinceView(ReferenceView):
 
 
 class UniversityView(ReferenceView):
-    column_list = ("code", "name", "province")
-    form_columns = ("code", "name", "name_en", "province")
+    column_list = ("code", "name", "kind", "province")
+    form_columns = ("code", "name", "name_en", "kind", "province")
+    form_overrides = {"kind": SelectField}
+    form_args = {
+        "kind": {
+            "choices": [
+                SelectChoice("university", _l("University (دانشگاه)")),
+                SelectChoice("school", _l("School (دانشکده)")),
+            ]
+        }
+    }
     column_filters = (IdFilter(University.province, _l("Province"), options=options_of(Province)),)
     export_columns = {"province": exported_by_name(University.province)}
 
@@ -63,8 +73,8 @@ class UniversityView(ReferenceView):
 
 
 class CityView(ReferenceView):
-    column_list = ("name", "province", "university")
-    form_columns = ("name", "name_en", "province", "university")
+    column_list = ("name", "county", "province", "university")
+    form_columns = ("name", "name_en", "county", "province", "university")
     column_filters = (
         IdFilter(City.province, _l("Province"), options=options_of(Province)),
         IdFilter(City.university, _l("University"), options=options_of(University)),
@@ -75,10 +85,61 @@ class CityView(ReferenceView):
         return City.select(City, Province, University).join(Province).switch(City).join(University)
 
 
+class CityDistrictView(SecureModelView):
+    """The municipal districts of a city split between universities: which one covers each."""
+
+    can_create = True
+    can_edit = True
+    column_list = ("city", "number", "university")
+    form_columns = ("city", "number", "university")
+    column_default_sort = "number"
+    column_filters = (IdFilter(CityDistrict.university, _l("University"), options=options_of(University)),)
+    export_columns = {
+        "city": exported_by_name(CityDistrict.city),
+        "university": exported_by_name(CityDistrict.university),
+    }
+
+    def base_query(self):
+        return CityDistrict.select(CityDistrict, City, University).join(City).switch(CityDistrict).join(University)
+
+
 class FieldView(ReferenceView):
-    column_list = ("code", "name", "eligible")
+    """Fields of study: the eligible switch, and the degrees a restricted field is allowed at
+    (the field x degree matrix; none chosen: every eligible degree)."""
+
+    column_list = ("code", "name", "eligible", "allowed_degrees")
+    # The matrix is shown on the list and edited on the form; the export keeps the table's own
+    # columns (read as tuples, like every export).
+    column_export_list = ("code", "name", "name_en", "eligible")
     form_columns = ("code", "name", "name_en", "eligible")
     column_editable_list = ("eligible",)
+    form_extra_fields = {
+        "allowed_degrees": SelectMultipleField(
+            _l("Allowed only at these degrees"),
+            coerce=int,
+            description=_l("Leave empty to allow every eligible degree."),
+        )
+    }
+    column_formatters = {"allowed_degrees": lambda v, c, m, n: "، ".join(d.name for d in models.allowed_degrees(m))}
+
+    def _fill_degrees(self, form, obj=None):
+        form.allowed_degrees.choices = [
+            SelectChoice(d.id, d.name) for d in DegreeLevel.select().order_by(DegreeLevel.rank)
+        ]
+        if obj is not None and request.method == "GET":
+            form.allowed_degrees.data = [d.id for d in models.allowed_degrees(obj)]
+        return form
+
+    def create_form(self, obj=None):
+        return self._fill_degrees(super().create_form(obj))
+
+    def edit_form(self, obj=None):
+        return self._fill_degrees(super().edit_form(obj), obj)
+
+    def after_model_change(self, form, model, is_created):
+        if hasattr(form, "allowed_degrees"):  # not the list's inline edit of the eligible switch
+            models.set_allowed_degrees(model, form.allowed_degrees.data or (), staff_actor())
+        return super().after_model_change(form, model, is_created)
 
 
 class DegreeView(ReferenceView):
@@ -179,6 +240,7 @@ class OfficerView(OfficerManageMixin, OfficerSearchMixin, SecureModelView):
         "last_name",
         "province",
         "city",
+        "district",
         "field_of_study",
         "degree_level",
         "qualified_at",
@@ -193,6 +255,7 @@ class OfficerView(OfficerManageMixin, OfficerSearchMixin, SecureModelView):
         IdFilter(Officer.field_of_study, _l("Field of study"), options=options_of(FieldOfStudy)),
         IdFilter(Officer.degree_level, _l("Degree level"), options=options_of(DegreeLevel)),
         QualifiedFilter(Officer.qualified_at, _l("Status")),
+        district_filter(Officer.district),
     )
     column_formatters = {
         "user_code": lambda v, c, m, n: Markup('<a href="{0}">{1}</a> · <a href="{2}">{3}</a>').format(
@@ -377,9 +440,12 @@ class DistributorView(SecureModelView):
 
 
 class BranchView(SecureModelView):
-    column_list = ("name", "distributor", "province", "city", "created_at")
+    column_list = ("name", "distributor", "province", "city", "district", "created_at")
     column_searchable_list = ("name",)
-    column_filters = (IdFilter(models.Branch.province, _l("Province"), options=options_of(Province)),)
+    column_filters = (
+        IdFilter(models.Branch.province, _l("Province"), options=options_of(Province)),
+        district_filter(models.Branch.district),
+    )
     export_columns = {
         "distributor": ExportColumn(models.Distributor.name),
         "province": exported_by_name(models.Branch.province),

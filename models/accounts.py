@@ -14,12 +14,21 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from peewee import BooleanField, CharField, DateField, DateTimeField, ForeignKeyField, IntegrityError, TextField
+from peewee import (
+    BooleanField,
+    CharField,
+    DateField,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    IntegrityError,
+    TextField,
+)
 
 from persian import normalize_mobile, normalize_text
 
 from .base import N_, Actor, BaseModel, DomainError, db, utcnow
-from .reference import City, DegreeLevel, FieldOfStudy, Province, University
+from .reference import City, DegreeLevel, FieldOfStudy, Province, University, route, split_city_ids
 
 # argon2id with OWASP's first recommended profile (m=19 MiB, t=2, p=1): strong, and
 # cheap enough that a login burst does not exhaust a two-core server's memory.
@@ -132,6 +141,8 @@ class Officer(AccountMixin, BaseModel):
     postal_code = CharField(max_length=10, default="")
     province = ForeignKeyField(Province, on_delete="RESTRICT", index=True)
     city = ForeignKeyField(City, on_delete="RESTRICT", index=True)
+    # The municipal district (منطقه) when the city is split between universities (Tehran).
+    district = IntegerField(null=True)
     field_of_study = ForeignKeyField(FieldOfStudy, on_delete="RESTRICT", index=True)
     degree_level = ForeignKeyField(DegreeLevel, on_delete="RESTRICT", index=True)
     password_hash = CharField(max_length=255)
@@ -182,10 +193,16 @@ class Officer(AccountMixin, BaseModel):
         return actor.is_officer(self.id)
 
     def reviewing_university(self):
-        """The university whose cartable receives this officer's requests."""
+        """The university whose cartable receives this officer's requests: the file's holder
+        once there is one, else the university covering the officer's (city, district)."""
         if self.university_id:
             return self.university
-        return self.city.university
+        return route(self.city, self.district)
+
+    def needs_district(self) -> bool:
+        """An officer of a split city who has not told their district (the first release
+        did not ask): asked for it at login."""
+        return self.district is None and self.city_id in split_city_ids()
 
     def as_actor(self, ip=None):
         return Actor(kind="officer", id=self.id, name=self.full_name, ip=ip)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as _dt
 
-from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, TextField
+from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
 
 from persian import normalize_national_code, normalize_text
 
@@ -23,7 +23,7 @@ from .audit import audit
 from .base import N_, SYSTEM, BaseModel, ConflictError, DomainError, PermissionDenied, db, translate, utcnow
 from .notices import notify_officer
 from .officer_rules import ValidationFailed
-from .reference import City, Province
+from .reference import City, Province, clean_district, route_id
 from .review import (
     CHANGED_MEANWHILE,
     NEW,
@@ -45,6 +45,7 @@ class Branch(BaseModel):
     name = CharField(max_length=200)
     province = ForeignKeyField(Province, on_delete="RESTRICT")
     city = ForeignKeyField(City, on_delete="RESTRICT", index=True)
+    district = IntegerField(null=True)  # the city's municipal district, when it is split (Tehran)
     address = TextField(default="")
     legacy_id = CharField(max_length=40, null=True, unique=True)
     is_active = BooleanField(default=True)
@@ -271,8 +272,8 @@ def serving_officers(distributor_id: int) -> dict:
     }
 
 
-def create_branch(actor, name: str, province, city, address: str) -> Branch:
-    """A distributor defines one of its branches."""
+def create_branch(actor, name: str, province, city, address: str, district="") -> Branch:
+    """A distributor defines one of its branches (in a split city, in one of its districts)."""
     if not actor.is_distributor():
         raise PermissionDenied(N_("Only a distributor can define its branches."))
     errors = {}
@@ -288,12 +289,19 @@ def create_branch(actor, name: str, province, city, address: str) -> Branch:
             N_("The city %(city)s is not in the province %(province)s."),
             {"city": city.name, "province": province.name},
         )
+    if "city" not in errors:
+        try:
+            district = clean_district(city, district)
+        except DomainError as error:
+            errors["district"] = (error.msgid, error.params)
     if len(address) < 10:
         errors["address"] = (N_("Enter the full postal address (10 to 500 characters)."), {})
     if errors:
         raise ValidationFailed(errors)
     with db.atomic():
-        branch = Branch.create(distributor=actor.id, name=name, province=province, city=city, address=address)
+        branch = Branch.create(
+            distributor=actor.id, name=name, province=province, city=city, district=district, address=address
+        )
         audit(actor, "branch_created", branch)
     return branch
 
@@ -305,7 +313,10 @@ def nominate(branch, actor, national_code: str) -> Cooperation:
     officer = nominee(branch, actor, national_code)
     waiting = N_("This branch already has a nomination waiting for an answer.")
     cooperation = Cooperation(
-        branch=branch, distributor=branch.distributor_id, officer=officer, university=branch.city.university_id
+        branch=branch,
+        distributor=branch.distributor_id,
+        officer=officer,
+        university=route_id(branch.city, branch.district),
     )
     return FLOW.create(cooperation, Action.NOMINATE, actor, conflict=ConflictError(waiting, field="national_code"))
 

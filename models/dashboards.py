@@ -8,7 +8,7 @@ import datetime as _dt
 from peewee import SQL, Case, fn
 
 from .accounts import Officer
-from .base import is_sqlite, utcnow
+from .base import is_sqlite, sql_persian_order, utcnow
 from .cooperation import Branch, Cooperation
 from .reference import Province, University
 from .review import RequestEvent
@@ -27,7 +27,7 @@ def counts_by_state_and_university(model, university_id=None):
         model.select(University.name, model.status, fn.COUNT(model.id))
         .join(University, on=(model.university == University.id))
         .group_by(University.name, model.status)
-        .order_by(University.name)
+        .order_by(sql_persian_order(University.name))
     )
     if university_id:
         query = query.where(model.university == university_id)
@@ -78,7 +78,7 @@ def decision_time_percentiles(model, university_id=None):
         )
         .join(ranked, on=(ranked.c.uid == University.id))
         .group_by(University.name)
-        .order_by(University.name)
+        .order_by(sql_persian_order(University.name))
     )
     return [
         (name, count, round(float(median or 0), 1), round(float(p90 or 0), 1))

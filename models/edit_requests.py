@@ -8,11 +8,13 @@ import json
 
 from peewee import ForeignKeyField, TextField
 
+from persian import to_persian_digits
+
 from .accounts import Officer
 from .audit import audit
 from .base import N_, ConflictError, DomainError, PermissionDenied, db, translate
 from .officer_rules import FIELDS_BY_NAME, FREE_FIELDS, REVIEWED_FIELDS, clean_fields
-from .reference import City, DegreeLevel, FieldOfStudy, Province
+from .reference import City, DegreeLevel, FieldOfStudy, Province, route_id
 from .review import NEW, ReviewedRequest, ReviewFlow, Transition, is_owner, record_document, review_transitions
 from .vocabulary import Action, State
 
@@ -111,6 +113,8 @@ def display_value(field: str, value) -> str:
     choices = dict(FIELDS_BY_NAME[field].choices) if field in FIELDS_BY_NAME else {}
     if value in choices:
         return translate(choices[value])
+    if field == "district":
+        return translate(N_("District %(number)s"), number=to_persian_digits(value))
     return str(value)
 
 
@@ -130,7 +134,9 @@ def changed_values(officer, data: dict) -> tuple[dict, dict]:
     if "city" in present and "province" not in present:
         data = dict(data, province=str(officer.province_id))
         present.append("province")
-    clean = clean_fields(data, present)
+    if "city" in present and "district" not in present:
+        present.append("district")  # a new city takes its district, or none (then it is empty)
+    clean = clean_fields(data, present, officer=officer)
     changes, previous = {}, {}
     for field, value in clean.items():
         stored = _storable(field, value)
@@ -206,13 +212,15 @@ def _after_approve(request, actor, note, **_):
     officer = Officer.get_by_id(request.officer_id)
     changes = request.change_map
     # Re-check eligibility and places against today's reference data.
-    data = {k: str(v) for k, v in changes.items()}
+    data = {k: ("" if v is None else str(v)) for k, v in changes.items()}
     if "city" in changes and "province" not in changes:
         data["province"] = str(officer.province_id)
-    clean = clean_fields(data, list(data))
+    if "city" in changes and "district" not in changes:
+        data["district"] = "" if officer.district is None else str(officer.district)
+    clean = clean_fields(data, list(data), officer=officer)
     update = {getattr(Officer, field): value for field, value in clean.items() if field in changes}
-    if "city" in changes:
-        update[Officer.university] = clean["city"].university_id
+    if "city" in changes or "district" in changes:
+        update[Officer.university] = route_id(clean.get("city", officer.city), clean.get("district", officer.district))
     Officer.update(update).where(Officer.id == officer.id).execute()
     previous = request.previous_map
     audit(

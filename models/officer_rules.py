@@ -35,7 +35,16 @@ from .accounts import Officer, new_user_code, password_problem
 from .audit import audit
 from .base import N_, DomainError, db, tehran_today, translate
 from .notices import queue_sms
-from .reference import City, DegreeLevel, FieldOfStudy, Province
+from .reference import (
+    City,
+    DegreeLevel,
+    FieldDegree,
+    FieldOfStudy,
+    Province,
+    check_study,
+    clean_district,
+    route_id,
+)
 
 LOCKED, FREE, REVIEWED = "locked", "free", "reviewed"
 # What kind of value a field holds: text; a code (digits, or an address in Latin letters:
@@ -53,7 +62,8 @@ class FieldSpec:
     name: str
     policy: str  # LOCKED, FREE or REVIEWED
     label: str  # a message id: whoever shows the label translates it
-    clean: Callable | None  # value -> clean value, or DomainError (None: the city, cleaned with its province)
+    clean: Callable | None  # value -> clean value, or DomainError (None: the city and the district, cleaned
+    # with the province and the city)
     kind: str = TEXT
     choices: tuple = ()  # (value, label message id) of a CHOICE field
     reference: type | None = None  # the reference table a REFERENCE field names a row of
@@ -224,6 +234,8 @@ OFFICER_FIELDS = (
         reference=Province,
     ),
     FieldSpec("city", REVIEWED, N_("City"), None, REFERENCE, reference=City),
+    # The municipal district (منطقه) of a city split between universities (Tehran): routes the file.
+    FieldSpec("district", REVIEWED, N_("Municipal district"), None, optional=True),
     FieldSpec("address", FREE, N_("Postal address"), _address),
     FieldSpec("postal_code", FREE, N_("Postal code"), _postal_code, CODE),
     FieldSpec("field_of_study", REVIEWED, N_("Field of study"), _field_of_study, REFERENCE, reference=FieldOfStudy),
@@ -238,11 +250,15 @@ REGISTRATION_FIELDS = tuple(spec.name for spec in OFFICER_FIELDS)
 CLEANERS = {spec.name: spec.clean for spec in OFFICER_FIELDS if spec.clean is not None}
 
 
-def clean_fields(data: dict, fields) -> dict:
-    """Clean the named fields; raise ValidationFailed listing every bad one."""
+def clean_fields(data: dict, fields, officer=None) -> dict:
+    """Clean the named fields; raise ValidationFailed listing every bad one.
+
+    The city, the district and the field x degree pair are checked together; when only one
+    of a pair is named, ``officer`` (if given) supplies the other as it stands.
+    """
     clean, errors, codes = {}, {}, {}
     for name in fields:
-        if name == "city":
+        if name in ("city", "district"):
             continue
         try:
             clean[name] = CLEANERS[name](data.get(name, ""))
@@ -253,6 +269,21 @@ def clean_fields(data: dict, fields) -> dict:
             clean["city"] = clean_city(data.get("city"), clean.get("province"))
         except DomainError as error:
             errors["city"], codes["city"] = (error.msgid, error.params), error.code
+    if "district" in fields:
+        city = clean.get("city") if "city" in fields else getattr(officer, "city", None)
+        try:
+            clean["district"] = clean_district(city, data.get("district"))
+        except DomainError as error:
+            errors["district"], codes["district"] = (error.msgid, error.params), error.code
+    if ("field_of_study" in fields or "degree_level" in fields) and not (
+        {"field_of_study", "degree_level"} & set(errors)
+    ):
+        field = clean.get("field_of_study", getattr(officer, "field_of_study", None))
+        degree = clean.get("degree_level", getattr(officer, "degree_level", None))
+        try:
+            check_study(field, degree)
+        except DomainError as error:
+            errors[error.field], codes[error.field] = (error.msgid, error.params), error.code
     if errors:
         raise ValidationFailed(errors, codes)
     return clean
@@ -346,7 +377,9 @@ def update_profile(officer, data: dict, actor) -> list[str]:
     present = [f for f in allowed if f in data]
     if "city" in present and "province" not in present:
         data, present = dict(data, province=str(officer.province_id)), present + ["province"]
-    clean = clean_fields(data, present)
+    if "city" in present and "district" not in present and "district" in allowed:
+        data, present = dict(data, district=data.get("district", "")), present + ["district"]
+    clean = clean_fields(data, present, officer=officer)
     changed = [f for f, v in clean.items() if getattr(officer, f) != v]
     if "mobile" in changed:
         # The recovery channel changes only through models.registration.start_mobile_change
@@ -357,8 +390,10 @@ def update_profile(officer, data: dict, actor) -> list[str]:
     detail = "; ".join(f"{f}: {getattr(officer, f)} → {clean[f]}" for f in changed)
     with db.atomic():
         update = {getattr(Officer, f): clean[f] for f in changed}
-        if "city" in changed and officer.university_id is not None:
-            update[Officer.university] = clean["city"].university_id
+        if {"city", "district"} & set(changed) and officer.university_id is not None:
+            update[Officer.university] = route_id(
+                clean.get("city", officer.city), clean.get("district", officer.district)
+            )
         Officer.update(update).where(Officer.id == officer.id).execute()
         for f in changed:
             setattr(officer, f, clean[f])
@@ -367,9 +402,40 @@ def update_profile(officer, data: dict, actor) -> list[str]:
 
 
 def update_place_before_qualification(officer, data: dict, actor):
-    """Before the first approval, the officer corrects province and city directly."""
+    """Before the first approval, the officer corrects province, city and district directly."""
     if not officer.can_edit_reviewed_fields_directly():
         raise DomainError(N_("After qualification, the province and city change only through an edit request."))
-    clean_fields(data, ("province", "city"))  # both are required here
-    update_profile(officer, {"province": data.get("province"), "city": data.get("city")}, actor)
+    clean_fields(data, ("province", "city", "district"))  # all required here (the district for a split city)
+    update_profile(
+        officer,
+        {"province": data.get("province"), "city": data.get("city"), "district": data.get("district", "")},
+        actor,
+    )
     return officer
+
+
+def set_district(officer, value, actor):
+    """An officer of a split city who has no district yet (the first release did not ask) tells
+    it, at login. Their requests already open stay with the university that has them; the
+    ones to come, and the file once qualified, go to the district's university."""
+    district = clean_district(officer.city, value)
+    with db.atomic():
+        update = {Officer.district: district}
+        if officer.university_id is not None:
+            update[Officer.university] = route_id(officer.city, district)
+        Officer.update(update).where(Officer.id == officer.id).execute()
+        audit(actor, "district_set", officer, detail=f"district: {district}")
+    officer.district = district
+    return officer
+
+
+def set_allowed_degrees(field, degree_ids, actor) -> None:
+    """The directorate restricts a field of study to some degree levels (none: no restriction,
+    every eligible degree). Checked wherever the eligible switches are (:func:`check_study`)."""
+    chosen = {int(d) for d in degree_ids}
+    with db.atomic():
+        FieldDegree.delete().where((FieldDegree.field == field.id) & FieldDegree.degree.not_in(chosen or {0})).execute()
+        present = {d for (d,) in FieldDegree.select(FieldDegree.degree).where(FieldDegree.field == field.id).tuples()}
+        for degree_id in sorted(chosen - present):
+            FieldDegree.create(field=field.id, degree=degree_id)
+        audit(actor, "field_degrees_changed", field, detail=", ".join(map(str, sorted(chosen))))

@@ -8,7 +8,7 @@ qualification number an approval issues to the officer.
 from __future__ import annotations
 
 import jdatetime
-from peewee import JOIN, CharField, ForeignKeyField, IntegrityError
+from peewee import JOIN, CharField, ForeignKeyField, IntegerField, IntegrityError
 
 from .accounts import Officer
 from .base import N_, ConflictError, DomainError, PermissionDenied, db, tehran_today
@@ -26,6 +26,7 @@ class QualificationRequest(ReviewedRequest):
     officer = ForeignKeyField(Officer, backref="qualification_requests", on_delete="RESTRICT", index=True)
     # Snapshots at submission, so the cartable filters without joining the officer.
     city = ForeignKeyField(City, null=True, backref="+", on_delete="RESTRICT", index=True)
+    district = IntegerField(null=True)  # the city's municipal district, when it is split
     field_of_study = ForeignKeyField(FieldOfStudy, null=True, backref="+", on_delete="RESTRICT", index=True)
     degree_level = ForeignKeyField(DegreeLevel, null=True, backref="+", on_delete="RESTRICT", index=True)
     qualification_number = CharField(max_length=20, null=True)
@@ -164,6 +165,7 @@ def _on_submit(request, actor, note, **_):
     return {
         QualificationRequest.university: officer.reviewing_university(),
         QualificationRequest.city: officer.city_id,
+        QualificationRequest.district: officer.district,
         QualificationRequest.field_of_study: officer.field_of_study_id,
         QualificationRequest.degree_level: officer.degree_level_id,
     }

@@ -93,7 +93,9 @@ def branch_new():
         province = models.Province.get_or_none(models.Province.id == _int(form.province.data))
         city = models.City.get_or_none(models.City.id == _int(form.city.data))
         try:
-            coops.create_branch(g.actor, form.name.data, province, city, form.address.data)
+            coops.create_branch(
+                g.actor, form.name.data, province, city, form.address.data, district=form.district.data or ""
+            )
         except models.DomainError as error:
             show_error(form, error)
         else:

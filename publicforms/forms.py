@@ -3,12 +3,23 @@ whether a value is acceptable live in ``models`` and are applied by the views.""
 
 from __future__ import annotations
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, RadioField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import (
+    EmailField,
+    HiddenField,
+    PasswordField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 
 import models
 from models.officer_rules import FIELDS_BY_NAME, FREE_FIELDS, GENDERS, REFERENCE, REVIEWED_FIELDS
+from persian import to_persian_digits
 from web.forms import LoginForm, required
 
 
@@ -22,9 +33,20 @@ def place_choices():
     return provinces, cities
 
 
+def district_choices():
+    """The municipal districts of the split cities (Tehran's 22), «منطقه ۱» … «منطقه ۲۲»;
+    the value is the number."""
+    numbers = sorted({n for ns in models.districts_by_city().values() for n in ns})
+    persian_digits = str(get_locale() or "fa").startswith("fa")
+    return [SelectChoice("", _l("Choose…"))] + [
+        SelectChoice(str(n), _l("District %(number)s", number=to_persian_digits(n) if persian_digits else n))
+        for n in numbers
+    ]
+
+
 def study_choices():
     fields = [SelectChoice("", _l("Choose…"))] + [
-        SelectChoice(str(f.id), f.name) for f in models.FieldOfStudy.select().order_by(models.FieldOfStudy.name)
+        SelectChoice(str(f.id), f.name) for f in models.in_persian_order(models.FieldOfStudy.select())
     ]
     degrees = [SelectChoice("", _l("Choose…"))] + [
         SelectChoice(str(d.id), d.name) for d in models.DegreeLevel.select().order_by(models.DegreeLevel.rank)
@@ -57,6 +79,10 @@ OFFICER_FORM_FIELDS = {
     "email": EmailField(_l("E-mail (optional)")),
     "province": NoValidateSelect(_l("Province of residence")),
     "city": NoValidateSelect(_l("City of residence")),
+    "district": NoValidateSelect(
+        _l("Municipal district"),
+        description=_l("Only in Tehran, whose districts are covered by three universities; leave it empty elsewhere."),
+    ),
     "address": TextAreaField(_l("Postal address")),
     "postal_code": StringField(_l("Postal code"), description=_l("10 digits")),
     "field_of_study": NoValidateSelect(_l("Field of study")),
@@ -75,10 +101,13 @@ def officer_fields(*names):
     return decorate
 
 
-@officer_fields("province", "city")
+@officer_fields("province", "city", "district")
 class PlaceMixin:
     def fill_places(self):
         self.province.choices, self.city.choices = place_choices()
+        self.district.choices = district_choices()
+        # The script shows the district only for these cities (the page works without it).
+        self.split_city_ids = " ".join(str(city_id) for city_id in models.districts_by_city())
 
 
 @officer_fields(*FREE_FIELDS)
@@ -119,6 +148,17 @@ class ProfileForm(ReviewedFieldsMixin, FreeFieldsMixin, FlaskForm):
         _l("Current password"),
         description=_l("Needed only to change the mobile: a code will be sent to the new number."),
     )
+
+
+class DistrictForm(FlaskForm):
+    """The municipal district alone, for an officer of a split city who has none yet."""
+
+    district = NoValidateSelect(_l("Municipal district"))
+    next = HiddenField()
+
+    def fill_districts(self, city):
+        numbers = set(models.districts_by_city().get(city.id, []))
+        self.district.choices = [c for c in district_choices() if not c.value or int(c.value) in numbers]
 
 
 class PlaceForm(PlaceMixin, FlaskForm):
@@ -167,7 +207,9 @@ class PasswordResetForm(FlaskForm):
 def officer_form_data(officer) -> dict:
     """The officer's current values as the data of a profile or edit-request form (the id
     of a reference row for its select)."""
-    return {
+    data = {
         name: str(getattr(officer, name + "_id")) if FIELDS_BY_NAME[name].kind == REFERENCE else getattr(officer, name)
         for name in REVIEWED_FIELDS + FREE_FIELDS
     }
+    data["district"] = "" if officer.district is None else str(officer.district)  # the select's value
+    return data

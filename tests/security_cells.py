@@ -96,6 +96,7 @@ def record_ids(world, view):
         "audit": [world["audit"]],
         "province": [world["province"]],
         "city": [world["city"]],
+        "citydistrict": [world["citydistrict"]],
         "university": [world["uni_a"]],
         "field": [world["field"]],
         "degree": [world["degree"]],
@@ -413,6 +414,8 @@ def public_and_site_cells(world, rule, endpoint, methods):
         "officer_site.profile": ("/officer/profile", OK, OK),
         "officer_site.profile_edit": ("/officer/profile/edit", OK, OK),
         "officer_site.password": ("/officer/password", OK, OK),
+        # Both officers have a district (or a city without districts): nothing to ask.
+        "officer_site.district": ("/officer/district", redirect_to("/officer/"), redirect_to("/officer/")),
         # No mobile change under way: back to the profile form, for either officer.
         "officer_site.mobile_confirm": (
             "/officer/profile/mobile/no-such-attempt",

@@ -39,6 +39,7 @@ CREATABLE = {
     "staff",
     "province",
     "city",
+    "citydistrict",
     "university",
     "field",
     "degree",
@@ -51,6 +52,7 @@ EDITABLE = {
     "staff",
     "province",
     "city",
+    "citydistrict",
     "university",
     "field",
     "degree",
@@ -172,7 +174,9 @@ def build_world(app, make_officer, make_staff, login_clients=True) -> World:
     )
     tehran = models.City.get(models.City.name == "تهران")
     isfahan = models.City.get(models.City.name == "اصفهان")
-    b1 = coops.create_branch(d1.as_actor(), "شعبه ونک", tehran.province, tehran, "تهران، میدان ونک، پلاک ۵")
+    b1 = coops.create_branch(
+        d1.as_actor(), "شعبه ونک", tehran.province, tehran, "تهران، میدان ونک، پلاک ۵", district="17"
+    )
     b2 = coops.create_branch(
         d2.as_actor(), "شعبه نقش جهان", isfahan.province, isfahan, "اصفهان، میدان نقش جهان، پلاک ۹"
     )
@@ -250,6 +254,7 @@ def build_world(app, make_officer, make_staff, login_clients=True) -> World:
         "audit": models.AuditLog.select().order_by(models.AuditLog.id).first().id,
         "province": tehran.province_id,
         "city": tehran.id,
+        "citydistrict": models.CityDistrict.select().order_by(models.CityDistrict.id).first().id,
         "field": models.FieldOfStudy.select().order_by(models.FieldOfStudy.id).first().id,
         "degree": models.DegreeLevel.select().order_by(models.DegreeLevel.id).first().id,
         "documentkind": models.DocumentKind.select().order_by(models.DocumentKind.id).first().id,

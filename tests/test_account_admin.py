@@ -26,7 +26,7 @@ def world(app, make_officer, make_staff, dbc):
     distributor = models.create_distributor("dist1", PASSWORD, "شرکت الف", "company", "09120000001")
     tehran = models.City.get(models.City.name == "تهران")
     branch = coops.create_branch(
-        distributor.as_actor(), "شعبه مرکزی", tehran.province, tehran, "تهران، خیابان آزادی، پلاک ۱"
+        distributor.as_actor(), "شعبه مرکزی", tehran.province, tehran, "تهران، خیابان آزادی، پلاک ۱", district="17"
     )
     reviewer = make_staff("university", TEHRAN)
     cooperation = coops.nominate(branch, distributor.as_actor(), officer.national_code)

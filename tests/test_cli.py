@@ -93,3 +93,26 @@ def test_demo_accounts_on_an_empty_development_database(app, dbc):
     assert models.StaffUser.select().count() == 3
     again = run(app, "init-db")
     assert "tehran-reviewer" not in again.output
+
+
+def test_create_staff_takes_a_school_by_its_official_name_or_the_contract_form(app, dbc):
+    for username, name in (
+        ("khoy1", "دانشکده علوم پزشکی خوی"),
+        ("khoy2", "دانشگاه علوم پزشکی خوی"),
+        ("gerash", "دانشگاه علوم پزشکی گراش"),
+    ):
+        result = run(
+            app,
+            "create-staff",
+            "--username",
+            username,
+            "--password",
+            "Kh0sh-Amad-2024",
+            "--role",
+            "university",
+            "--university",
+            name,
+        )
+        assert result.exit_code == 0, result.output
+        staff = models.StaffUser.get(models.StaffUser.username == username)
+        assert staff.university.kind == "school" and staff.university.name.startswith("دانشکده علوم پزشکی ")

@@ -22,7 +22,7 @@ def world(make_officer, make_staff, dbc):
     other_distributor = models.create_distributor("dist2", "Kh0sh-Amad-2024", "شرکت ب", "guild", "09120000002")
     tehran = models.City.get(models.City.name == "تهران")
     branch = coops.create_branch(
-        distributor.as_actor(), "شعبه مرکزی", tehran.province, tehran, "تهران، خیابان آزادی، پلاک ۱"
+        distributor.as_actor(), "شعبه مرکزی", tehran.province, tehran, "تهران، خیابان آزادی، پلاک ۱", district="17"
     )
     actors = {
         "officer": officer.as_actor(),
@@ -117,6 +117,7 @@ def test_nomination_refusals(world, make_officer, case):
             world["tehran"].province,
             world["tehran"],
             "تهران، خیابان دیگر، پلاک ۲",
+            district="17",
         )
         with pytest.raises(DomainError) as error:
             coops.nominate(other_branch, actors["other_distributor"], world["officer"].national_code)
@@ -150,7 +151,12 @@ def test_approving_a_new_officer_releases_and_notifies_the_previous_one(world):
 def test_later_approval_is_refused_when_the_officer_became_active_elsewhere(world):
     actors = world["actors"]
     other_branch = coops.create_branch(
-        actors["other_distributor"], "شعبه ب", world["tehran"].province, world["tehran"], "تهران، خیابان ب، پلاک ۲"
+        actors["other_distributor"],
+        "شعبه ب",
+        world["tehran"].province,
+        world["tehran"],
+        "تهران، خیابان ب، پلاک ۲",
+        district="17",
     )
     a = coops.nominate(world["branch"], actors["distributor"], world["officer"].national_code)
     b = coops.nominate(other_branch, actors["other_distributor"], world["officer"].national_code)
@@ -170,7 +176,12 @@ def test_later_approval_is_refused_when_the_officer_became_active_elsewhere(worl
 def test_two_approvals_at_the_same_moment_one_wins(world, app):
     actors = world["actors"]
     other_branch = coops.create_branch(
-        actors["other_distributor"], "شعبه ب", world["tehran"].province, world["tehran"], "تهران، خیابان ب، پلاک ۲"
+        actors["other_distributor"],
+        "شعبه ب",
+        world["tehran"].province,
+        world["tehran"],
+        "تهران، خیابان ب، پلاک ۲",
+        district="17",
     )
     requests = [
         coops.nominate(world["branch"], actors["distributor"], world["officer"].national_code),
@@ -213,6 +224,7 @@ def test_database_refuses_a_second_active_cooperation(world):
         world["tehran"].province,
         world["tehran"],
         "تهران، خیابان ب، پلاک ۲",
+        district="17",
     )
     with pytest.raises(IntegrityError), models.db.atomic():
         Cooperation.create(

@@ -29,6 +29,7 @@ def define_branch(client, city_name="تهران"):
             "name": "شعبه ونک",
             "province": str(city.province_id),
             "city": str(city.id),
+            "district": "17" if city_name == "تهران" else "",  # a district of Tehran University
             "address": "تهران، میدان ونک، پلاک ۵",
         },
     )

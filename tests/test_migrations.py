@@ -5,12 +5,13 @@ PostgreSQL when TEST_DATABASE_URL names one (each database in a schema of its ow
 
 from __future__ import annotations
 
+import datetime
 import os
 import re
 import uuid
 
 import pytest
-from peewee import IntegrityError, PostgresqlDatabase, Table
+from peewee import IntegrityError, PostgresqlDatabase
 
 import models
 from helpers import national_code
@@ -97,14 +98,7 @@ def _where(sql, schema) -> str:
 def test_migrations_build_what_create_tables_builds(fresh):
     migrated = fresh()
     applied = migrations.migrate(migrated)
-    assert applied == [
-        "001_initial",
-        "002_cartable_indexes",
-        "003_rate_counter",
-        "005_time_rules",
-        "006_identity",
-        "010_notice_subject",
-    ]
+    assert applied == sorted(path.stem for path in migrations.MIGRATIONS_DIR.glob("[0-9][0-9][0-9]_*.py"))
     assert migrations.migrate(migrated) == []  # safe to run again
     expected = fresh()
     models.create_tables()
@@ -118,25 +112,65 @@ def test_migrations_build_what_create_tables_builds(fresh):
     assert "draft" in indexes["qualification_one_open_per_officer"][3]
 
 
-def _insert_as_of(database, row):
-    """Insert a row with only the columns its table has in ``database`` (the previous
-    release's schema lacks the columns the last migration adds); return it as read back."""
-    model = type(row)
+def _insert_as_of(database, model, **values):
+    """Insert a row of ``model`` into its table as an older schema has it: the model's defaults
+    for the columns the table has, ``values`` on top. The columns a later migration adds are
+    left out, so the release before is written without the code of the release before."""
     kwargs = {"schema": database.schema_name} if database.schema_name else {}
-    columns = {c.name for c in database.get_columns(model._meta.table_name, **kwargs)}
-    values = {
-        field.column_name: field.db_value(row.__data__[field.name])
-        for field in model._meta.sorted_fields
-        if field.column_name in columns and field.name in row.__data__ and field.name != "id"
-    }
-    # A bare Table, not the model: the model's insert would add its new columns' defaults.
-    table = Table(model._meta.table_name, ["id", *values]).bind(database)
-    ((new_id,),) = list(table.insert(values).returning(table.id).tuples().execute())
-    return (
-        model.select(*[f for f in model._meta.sorted_fields if f.column_name in columns])
-        .where(model.id == new_id)
-        .get()
+    present = {c.name for c in database.get_columns(model._meta.table_name, **kwargs)}
+    columns, params = [], []
+    for field in model._meta.sorted_fields:
+        if field.column_name not in present or field is model._meta.primary_key:
+            continue
+        if field.name in values:
+            value = values[field.name]
+        elif field.default is not None:
+            value = field.default() if callable(field.default) else field.default
+        else:
+            continue
+        columns.append(f'"{field.column_name}"')
+        params.append(field.db_value(value))
+    sql = (
+        f'INSERT INTO "{model._meta.table_name}" ({", ".join(columns)}) '
+        f"VALUES ({', '.join([database.param] * len(params))})"
     )
+    if PG:
+        return database.execute_sql(sql + ' RETURNING "id"', params).fetchone()[0]
+    return database.execute_sql(sql, params).lastrowid
+
+
+def _reference_rows_as_of(database):
+    """The provinces, universities, cities, fields and degrees of data/, as an older schema holds them."""
+    import csv
+
+    def rows(name):
+        with open(models.reference.DATA_DIR / name, encoding="utf-8", newline="") as handle:
+            return list(csv.DictReader(handle))
+
+    provinces = {
+        r["code"]: _insert_as_of(database, models.Province, code=r["code"], name=r["name_fa"])
+        for r in rows("provinces.csv")
+    }
+    universities = {
+        r["code"]: _insert_as_of(
+            database, models.University, code=r["code"], name=r["name_fa"], province=provinces[r["province_code"]]
+        )
+        for r in rows("universities.csv")
+    }
+    cities = {
+        r["name_fa"]: _insert_as_of(
+            database,
+            models.City,
+            name=r["name_fa"],
+            province=provinces[r["province_code"]],
+            university=universities[r["university_code"]],
+        )
+        for r in rows("cities.csv")
+        if r["province_code"] == "tehran"
+    }
+    field = _insert_as_of(database, models.FieldOfStudy, code="biomedical-engineering", name="مهندسی پزشکی")
+    degree = _insert_as_of(database, models.DegreeLevel, code="bachelor", name="کارشناسی", rank=2)
+    return provinces["tehran"], cities["تهران"], universities["tehran"], field, degree
 
 
 # The last migration of the first release, whose databases kept no migration history.
@@ -150,57 +184,46 @@ def _previous_release_with_data(database, upto=None):
     upto = upto or names[-2]
     applied = migrations.migrate(database, upto=upto)
     assert applied == names[: names.index(upto) + 1]
-    models.load_reference_data()
-    clean = models.officer_rules.validate_registration(
-        {
-            "national_code": national_code(4242),
-            "birth_date": "1370/05/21",
-            "first_name": "مریم",
-            "last_name": "احمدی",
-            "father_name": "علی",
-            "gender": "female",
-            "id_card_number": "1234",
-            "mobile": "09121234567",
-            "phone": "",
-            "email": "",
-            "address": "تهران، خیابان انقلاب، کوچه یکم، پلاک ۱۰",
-            "postal_code": "1314567890",
-            "province": str(models.City.get(models.City.name == "تهران").province_id),
-            "city": str(models.City.get(models.City.name == "تهران").id),
-            "field_of_study": str(models.FieldOfStudy.get(models.FieldOfStudy.eligible == True).id),  # noqa: E712
-            "degree_level": str(models.DegreeLevel.select().first().id),
-            "password": "Kh0sh-Amad-2024",
-            "password_confirm": "Kh0sh-Amad-2024",
-        }
-    )
-    officer = models.Officer(**clean, user_code="12345678")
-    officer.set_password("Kh0sh-Amad-2024")
-    officer = _insert_as_of(database, officer)
-    request_ = _insert_as_of(
+    province, city, university, field, degree = _reference_rows_as_of(database)
+    officer_id = _insert_as_of(
         database,
-        models.QualificationRequest(
-            officer=officer,
-            status="submitted",
-            submitted_at=models.utcnow(),
-            last_submitted_at=models.utcnow(),
-            university=officer.city.university_id,
-        ),
+        models.Officer,
+        user_code="100042",
+        national_code=national_code(4242),
+        birth_date=datetime.date(1991, 8, 12),
+        first_name="مریم",
+        last_name="احمدی",
+        mobile="09121234567",
+        address="تهران، خیابان انقلاب، کوچه یکم، پلاک ۱۰",
+        postal_code="1314567890",
+        province=province,
+        city=city,
+        field_of_study=field,
+        degree_level=degree,
+        password_hash=models.hash_password("Kh0sh-Amad-2024"),
     )
-    return officer, request_, names[-1]
+    request_id = _insert_as_of(
+        database,
+        models.QualificationRequest,
+        officer=officer_id,
+        status="submitted",
+        submitted_at=models.utcnow(),
+        last_submitted_at=models.utcnow(),
+        university=university,
+    )
+    return officer_id, request_id, names[-1]
 
 
 def test_upgrade_from_the_previous_release_keeps_the_data(fresh):
     database = fresh()
-    officer, request_, last = _previous_release_with_data(database)
+    officer_id, request_id, last = _previous_release_with_data(database)
     assert migrations.migrate(database) == [last]
-    again = models.Officer.get_by_id(officer.id)
-    assert (again.national_code, again.user_code, again.password_hash) == (
-        officer.national_code,
-        officer.user_code,
-        officer.password_hash,
-    )
-    assert models.QualificationRequest.get_by_id(request_.id).status == "submitted"
+    again = models.Officer.get_by_id(officer_id)
+    assert (again.national_code, again.user_code) == (national_code(4242), "100042")
+    assert models.verify_password(again.password_hash, "Kh0sh-Amad-2024")[0]
+    assert models.QualificationRequest.get_by_id(request_id).status == "submitted"
     assert models.Province.select().count() == 31
+    officer = again
     # The rules the indexes enforce still hold after the upgrade.
     with pytest.raises(IntegrityError), db.atomic():
         models.QualificationRequest.create(officer=officer, status="draft")
@@ -214,11 +237,11 @@ def test_a_database_made_before_migrations_is_adopted(fresh):
     """The previous release created its tables with create_tables() and kept no history:
     it is recorded at 001 and the later migrations run, data in place."""
     database = fresh()
-    officer, request_, last = _previous_release_with_data(database, upto=FIRST_RELEASE)
+    officer_id, request_id, last = _previous_release_with_data(database, upto=FIRST_RELEASE)
     database.execute_sql(f'DROP TABLE "{migrations.HISTORY_TABLE}"')
     applied = migrations.migrate(database)
     assert applied[-1] == last and applied[0].startswith(migrations.BASELINE)
-    assert models.Officer.get_by_id(officer.id).national_code == officer.national_code
+    assert models.Officer.get_by_id(officer_id).national_code == national_code(4242)
     assert migrations.migrate(database) == []
 
 
@@ -239,6 +262,7 @@ def test_init_db_applies_the_pending_migrations(tmp_path):
         assert "migration applied: 003_rate_counter" in result.output
         assert "migration applied: 005_time_rules" in result.output
         assert "migration applied: 006_identity" in result.output
+        assert "migration applied: 009_places_and_study" in result.output
         assert "migration applied: 010_notice_subject" in result.output
         assert "reference data added: province=31," in result.output
         again = app.test_cli_runner().invoke(args=["init-db"])

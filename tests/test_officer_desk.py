@@ -19,7 +19,9 @@ def officer_client(app, officer):
 
 def branch_of(distributor):
     city = models.City.get(models.City.name == "تهران")
-    return models.cooperation.create_branch(distributor.as_actor(), "شعبه ونک", city.province, city, "تهران، ونک")
+    return models.cooperation.create_branch(
+        distributor.as_actor(), "شعبه ونک", city.province, city, "تهران، ونک", district="17"
+    )
 
 
 def test_a_nomination_then_the_active_cooperation(app, make_officer, make_staff, dbc):

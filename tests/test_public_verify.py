@@ -12,7 +12,7 @@ def serving_officer(make_officer, make_staff, dbc):
     distributor = models.create_distributor("d1", "Kh0sh-Amad-2024", "شرکت نمونه", "company", "09120000009")
     city = models.City.get(models.City.name == "تهران")
     branch = coops.create_branch(
-        distributor.as_actor(), "شعبه شمال", city.province, city, "تهران، خیابان شمالی، پلاک ۱"
+        distributor.as_actor(), "شعبه شمال", city.province, city, "تهران، خیابان شمالی، پلاک ۱", district="17"
     )
     cooperation = coops.nominate(branch, distributor.as_actor(), officer.national_code)
     cooperation.apply("officer_approve", officer.as_actor())

@@ -5,16 +5,25 @@ the application, so they stay valid whatever the app's models look like.
 """
 
 import csv
+import importlib.util
 from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
 
-DATA = Path(__file__).resolve().parent.parent / "data"
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "data"
 
-UNIVERSITY_PREFIX = "دانشگاه علوم پزشکی "
+# The script that prints the same checks holds the source's counts, once.
+_spec = importlib.util.spec_from_file_location("check_reference_data", ROOT / "tools" / "check_reference_data.py")
+check_reference_data = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(check_reference_data)
+
+PREFIX_BY_KIND = {"university": "دانشگاه علوم پزشکی ", "school": "دانشکده علوم پزشکی "}
 TEHRAN_PROVINCE = "tehran"
 TEHRAN_UNIVERSITIES = {"tehran", "shahid-beheshti", "iran"}
+# Published by Iran University's health deputy (data/README.md).
+IRAN_UNIVERSITY_DISTRICTS = {2, 5, 6, 9, 18, 21, 22}
 
 # A city whose covering university sits in another province.  Each entry is
 # (province_code, city name_fa, university_code) and must say why it exists.
@@ -23,8 +32,11 @@ CROSS_PROVINCE_EXCEPTIONS: set[tuple[str, str, str]] = set()
 
 HEADERS = {
     "provinces.csv": ["code", "name_fa", "name_en"],
-    "universities.csv": ["code", "name_fa", "name_en", "province_code"],
-    "cities.csv": ["province_code", "name_fa", "name_en", "university_code"],
+    "universities.csv": ["code", "name_fa", "name_en", "province_code", "kind"],
+    "cities.csv": ["province_code", "county_fa", "name_fa", "name_en", "university_code", "name_en_romanized"],
+    "city_districts.csv": ["province_code", "city_fa", "district", "university_code"],
+    "city_renames.csv": ["former_province_code", "former_name_fa", "province_code", "name_fa"],
+    "field_degrees.csv": ["field_code", "degree_code"],
     "fields.csv": ["code", "name_fa", "name_en", "eligible"],
     "degrees.csv": ["code", "name_fa", "name_en", "rank", "eligible"],
     "document_kinds.csv": ["code", "name_fa", "name_en", "required"],
@@ -127,11 +139,42 @@ def test_university_codes_and_names_unique(universities):
         assert code.isascii() and code == code.lower() and " " not in code, code
 
 
-def test_university_names_use_official_form(universities):
+def test_university_names_use_official_form_of_their_kind(universities):
+    assert {u["kind"] for u in universities} == set(PREFIX_BY_KIND)
     for u in universities:
-        assert u["name_fa"].startswith(UNIVERSITY_PREFIX), u["name_fa"]
-        assert len(u["name_fa"]) > len(UNIVERSITY_PREFIX), u["name_fa"]
-        assert "دانشکده" not in u["name_fa"], u["name_fa"]
+        prefix = PREFIX_BY_KIND[u["kind"]]
+        assert u["name_fa"].startswith(prefix), u["name_fa"]
+        assert len(u["name_fa"]) > len(prefix), u["name_fa"]
+
+
+def test_schools_named_officially_as_daneshkadeh(universities):
+    kinds = {u["code"]: u["kind"] for u in universities}
+    for code in (
+        "khoy",
+        "sarab",
+        "asadabad",
+        "saravan",
+        "sirjan",
+        "torbat-jam",
+        "esfarayen",
+        "khomein",
+        "saveh",
+        "gerash",
+        "maragheh",
+        "larestan",
+        "shushtar",
+        "behbahan",
+    ):
+        assert kinds[code] == "school", code
+    for code in ("tehran", "shahid-beheshti", "iran", "isfahan", "shiraz", "mashhad"):
+        assert kinds[code] == "university", code
+
+
+def test_every_university_covers_a_place(universities, cities):
+    covering = {c["university_code"] for c in cities}
+    covering |= {d["university_code"] for d in read("city_districts.csv")}
+    idle = [u["code"] for u in universities if u["code"] not in covering]
+    assert not idle, idle
 
 
 def test_university_province_exists(universities, provinces):
@@ -186,9 +229,32 @@ def test_every_province_has_a_city(cities, provinces):
     assert not missing, missing
 
 
-def test_city_list_is_reasonably_complete(cities):
-    # Iran has 430+ counties; one row per county seat.
-    assert len(cities) >= 400
+@pytest.mark.parametrize("province", sorted(check_reference_data.SOURCE_COUNTS))
+def test_cities_and_counties_of_each_province_counted_against_the_source(province, cities):
+    expected_cities, expected_counties = check_reference_data.SOURCE_COUNTS[province]
+    mine = [c for c in cities if c["province_code"] == province]
+    assert len(mine) == expected_cities
+    assert len({c["county_fa"] for c in mine}) == expected_counties
+
+
+def test_every_province_is_in_the_source_counts(provinces):
+    assert {p["code"] for p in provinces} == set(check_reference_data.SOURCE_COUNTS)
+
+
+def test_towns_the_first_release_missed_are_there(cities):
+    names = {(c["province_code"], c["name_fa"]) for c in cities}
+    for town in ("اندیشه", "پرند", "کهریزک", "لواسان", "بومهن", "رودهن", "صالحیه"):
+        assert ("tehran", town) in names, town
+    assert ("alborz", "محمدشهر") in names and ("alborz", "کمال‌شهر") in names
+    assert ("gilan", "خمام") in names
+
+
+def test_romanized_flag_is_a_flag(cities):
+    assert {c["name_en_romanized"] for c in cities} <= {"0", "1"}
+
+
+def test_the_check_script_finds_nothing():
+    assert check_reference_data.problems() == []
 
 
 def test_tehran_province_split_between_the_three_tehran_universities(cities):
@@ -201,10 +267,45 @@ def test_tehran_province_split_between_the_three_tehran_universities(cities):
         assert covering[code], f"{code} covers no city"
 
 
-def test_tehran_city_is_covered_by_tehran_university(cities):
+def test_tehran_city_is_split_between_the_three_universities_by_district(cities):
     matches = [c for c in cities if c["province_code"] == TEHRAN_PROVINCE and c["name_fa"] == "تهران"]
     assert len(matches) == 1
-    assert matches[0]["university_code"] == "tehran"
+    districts = {
+        int(d["district"]): d["university_code"]
+        for d in read("city_districts.csv")
+        if (d["province_code"], d["city_fa"]) == (TEHRAN_PROVINCE, "تهران")
+    }
+    assert sorted(districts) == list(range(1, 23))
+    assert set(districts.values()) == TEHRAN_UNIVERSITIES
+    assert {d for d, u in districts.items() if u == "iran"} == IRAN_UNIVERSITY_DISTRICTS
+    # The rows a published source confirms (data/README.md names each source); the others are
+    # assumptions the directorate confirms, and may move.
+    confirmed = {12: "shahid-beheshti", 13: "shahid-beheshti", 14: "shahid-beheshti", 15: "shahid-beheshti"}
+    confirmed |= {10: "tehran", 16: "tehran", 17: "tehran", 19: "tehran"}
+    assert {d: districts[d] for d in confirmed} == confirmed
+
+
+def test_every_split_city_exists(cities):
+    names = {(c["province_code"], c["name_fa"]) for c in cities}
+    for d in read("city_districts.csv"):
+        assert (d["province_code"], d["city_fa"]) in names, d
+        assert d["district"].isdigit(), d
+
+
+def test_renames_point_from_a_former_name_to_a_city(cities):
+    names = {(c["province_code"], c["name_fa"]) for c in cities}
+    for r in read("city_renames.csv"):
+        assert (r["province_code"], r["name_fa"]) in names, r
+        assert (r["former_province_code"], r["former_name_fa"]) not in names, r
+
+
+def test_field_degree_matrix_names_known_codes():
+    fields = {f["code"] for f in read("fields.csv")}
+    degrees = {d["code"] for d in read("degrees.csv")}
+    pairs = read("field_degrees.csv")
+    assert len(pairs) == len({(p["field_code"], p["degree_code"]) for p in pairs})
+    for p in pairs:
+        assert p["field_code"] in fields and p["degree_code"] in degrees, p
 
 
 # --- fields, degrees, document kinds ------------------------------------------

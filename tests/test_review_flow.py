@@ -254,7 +254,7 @@ def test_a_nomination_is_created_through_the_flow(make_officer, dbc):
     distributor = models.create_distributor("pakhsh", "Kh0sh-Amad-2024", "شرکت الف", "company", "09120000001")
     tehran = models.City.get(models.City.name == "تهران")
     branch = coops.create_branch(
-        distributor.as_actor(), "شعبه مرکزی", tehran.province, tehran, "تهران، خیابان آزادی، پلاک ۱"
+        distributor.as_actor(), "شعبه مرکزی", tehran.province, tehran, "تهران، خیابان آزادی، پلاک ۱", district="17"
     )
     cooperation = coops.nominate(branch, distributor.as_actor(), officer.national_code)
     (event,) = cooperation.history()

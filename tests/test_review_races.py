@@ -46,7 +46,12 @@ def race(make_officer, make_staff, dbc):
             f"pakhsh{n}", "Kh0sh-Amad-2024", f"شرکت {n}", "company", f"0912000000{n}"
         )
         branch = coops.create_branch(
-            distributor.as_actor(), f"شعبه {n}", tehran.province, tehran, f"تهران، خیابان آزادی، پلاک {n}"
+            distributor.as_actor(),
+            f"شعبه {n}",
+            tehran.province,
+            tehran,
+            f"تهران، خیابان آزادی، پلاک {n}",
+            district="17",
         )
         cooperation = coops.nominate(branch, distributor.as_actor(), officer.national_code)
         cooperations.append(cooperation.apply(Action.OFFICER_APPROVE, officer.as_actor()))

@@ -191,7 +191,7 @@ def test_every_action_and_every_state_is_produced_by_the_real_operations(make_of
     distributor = models.create_distributor("pakhsh", "Kh0sh-Amad-2024", "شرکت الف", "company", "09120000001")
     tehran = models.City.get(models.City.name == "تهران")
     branch = coops.create_branch(
-        distributor.as_actor(), "شعبه مرکزی", tehran.province, tehran, "تهران، خیابان آزادی، پلاک ۱"
+        distributor.as_actor(), "شعبه مرکزی", tehran.province, tehran, "تهران، خیابان آزادی، پلاک ۱", district="17"
     )
     a, b = make_officer(qualified=True), make_officer(qualified=True)
 
@@ -217,7 +217,7 @@ def test_every_action_and_every_state_is_produced_by_the_real_operations(make_of
     # Nothing stays stuck (issue 15): a nomination withdrawn, one expired, one cancelled;
     # a bound request returned to the pool when its reviewer leaves; an overdue one escalated.
     branch2 = coops.create_branch(
-        distributor.as_actor(), "شعبه دوم", tehran.province, tehran, "تهران، خیابان انقلاب، پلاک ۲"
+        distributor.as_actor(), "شعبه دوم", tehran.province, tehran, "تهران، خیابان انقلاب، پلاک ۲", district="17"
     )
     c = make_officer(qualified=True)
     coops.withdraw(coops.nominate(branch2, distributor.as_actor(), c.national_code), distributor.as_actor())

@@ -366,6 +366,8 @@ def formatted_sql_calls(root: Path) -> list[tuple[str, int, str]]:
 
 # Reviewed: each builds SQL from values that never come from a request.
 REVIEWED_SQL = {
+    # Migration 009: table, column and type from the migration's own constant (COLUMNS).
+    ("migrations/009_places_and_study.py", 'ALTER TABLE "{table}" ADD COLUMN "{column}" {definition}'),
     # The export cursor: {sql} is peewee's own compiled SELECT, its values passed separately as params.
     ("backoffice/export.py", "DECLARE export_rows NO SCROLL CURSOR FOR {sql}"),
     # {int(size)} is a constant of the module, forced to int.

@@ -203,7 +203,7 @@ def test_crafted_officer_posts_change_nothing_they_should_not(app, make_officer,
         "birth_date": "1300/01/01",
         "university_id": str(world["uni_b"]),
     }
-    client.post("/officer/profile/edit", data=dict(extra, address="تهران، خیابان آزادی، پلاک ۱۲"))
+    client.post("/officer/profile/edit", data=dict(extra, address="تهران، خیابان آزادی، پلاک ۱۲", district="17"))
     client.post(f"/officer/qualification/{world['qa']}", data=dict(extra, action="resubmit"))
     fresh = models.Officer.get_by_id(officer_a.id)
     assert (
@@ -282,6 +282,7 @@ def test_crafted_distributor_posts_change_nothing_they_should_not(app, make_offi
             province=str(tehran.province_id),
             city=str(tehran.id),
             address="تهران، خیابان ولیعصر، پلاک ۳۳",
+            district="17",
         ),
     )
     assert response.status_code == 302

@@ -62,7 +62,12 @@ def world(make_officer, make_staff, dbc):
     for n, state in enumerate(("pending_officer", "refused", "pending_university", "rejected", "active", "ended")):
         officer = make_officer(qualified=True)
         branch = coops.create_branch(
-            distributor.as_actor(), f"شعبه {n}", tehran.province, tehran, f"تهران، خیابان آزادی، پلاک {n + 1}"
+            distributor.as_actor(),
+            f"شعبه {n}",
+            tehran.province,
+            tehran,
+            f"تهران، خیابان آزادی، پلاک {n + 1}",
+            district="17",
         )
         cooperation = coops.nominate(branch, distributor.as_actor(), officer.national_code)
         if state == "refused":

@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
-# Debian packages the test suite needs: Chromium (browser tests), PostgreSQL, and nginx
-# (the two-host test puts it in front of two gunicorn hosts).
+# Debian packages the application and its tests need: ICU's headers, pkg-config and a C++
+# compiler (PyICU builds against them: Persian alphabetical order), Chromium (browser tests),
+# PostgreSQL and nginx (the two-host test puts it in front of two gunicorn hosts).
+#   tools/system-deps.sh        everything (make test)
+#   tools/system-deps.sh app    only what installing the application needs (every make install*)
 set -euo pipefail
 need=()
-command -v chromium >/dev/null 2>&1 || need+=(chromium)
-# The server programs (initdb, pg_ctl): tools/postgres.sh runs a cluster of the suite's own.
-compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || command -v initdb >/dev/null 2>&1 || need+=(postgresql)
-# nginx: the two-host test (tests/operations) puts Debian's nginx in front of two gunicorn hosts.
-[ -x /usr/sbin/nginx ] || need+=(nginx)
+dpkg -s libicu-dev >/dev/null 2>&1 || need+=(libicu-dev)
+command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
+command -v g++ >/dev/null 2>&1 || need+=(g++)
+if [ "${1:-all}" != app ]; then
+  command -v chromium >/dev/null 2>&1 || need+=(chromium)
+  # The server programs (initdb, pg_ctl): tools/postgres.sh runs a cluster of the suite's own.
+  compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || command -v initdb >/dev/null 2>&1 || need+=(postgresql)
+  # nginx: the two-host test (tests/operations) puts Debian's nginx in front of two gunicorn hosts.
+  [ -x /usr/sbin/nginx ] || need+=(nginx)
+fi
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" != 0 ]; then
   echo "missing packages: ${need[*]} (run as root or install them: apt-get install ${need[*]})" >&2

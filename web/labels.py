@@ -23,7 +23,7 @@ def field_label(name: str) -> str:
 
 def field_value(officer, name: str) -> str:
     """An officer's field as a page shows it: a Jalali date, a choice's label, a place's or
-    a degree's name."""
+    a degree's name, «منطقه ۷» for a municipal district."""
     spec = FIELDS_BY_NAME[name]
     value = getattr(officer, name)
     if value in (None, ""):
@@ -35,6 +35,8 @@ def field_value(officer, name: str) -> str:
         return gettext(label) if label else value
     if spec.kind == REFERENCE:
         return value.name
+    if name == "district":
+        return gettext("District %(number)s", number=persian.to_persian_digits(value))
     return str(value)
 
 

@@ -1,22 +1,26 @@
 """A legacy row through the public forms' own cleaners, with Persian names looked up.
 
 Contract: :func:`resolve_places` turns the Persian names of province, city, field and
-degree into reference ids (a missing or unknown name is a :class:`Problem` of its own);
+degree into reference ids (a missing or unknown name is a :class:`Problem` of its own; a
+city the reference data renamed, ``data/city_renames.csv``, is found under its former name
+and province);
 :func:`clean_row` then cleans the fields with the cleaners of
 :mod:`models.officer_rules` and reports each refusal under :func:`report_code`, which
-reads the cleaner's machine code, never its message. Reads the reference tables once
+reads the cleaner's machine code, never its message; the optional district and the field x
+degree matrix are checked as the forms check them. Reads the reference tables once
 (:class:`ReferenceIndex`); writes nothing.
 """
 
 from __future__ import annotations
 
+import csv
 import re
 
 from persian import normalize_text
 
 from ..base import N_, DomainError
 from ..officer_rules import CLEANERS, ValidationFailed, clean_city, clean_fields
-from ..reference import City, DegreeLevel, FieldOfStudy, Province
+from ..reference import DATA_DIR, City, CityDistrict, DegreeLevel, FieldOfStudy, Province, check_study, clean_district
 from .report import Problem
 
 _NAME_NOISE = re.compile(r"[\s\u200c\u200d\u200e\u200f\u061c\u00a0]+")
@@ -65,7 +69,65 @@ class ReferenceIndex:
             self.city_university[city.id] = city.university_id
         self.fields = {name_key(f.name): f.id for f in FieldOfStudy.select(FieldOfStudy.id, FieldOfStudy.name)}
         self.degrees = {name_key(d.name): d.id for d in DegreeLevel.select(DegreeLevel.id, DegreeLevel.name)}
+        # The university of each (city, district) of a split city: routes a qualified officer.
+        self.district_university = {
+            (c, n): u
+            for c, n, u in CityDistrict.select(CityDistrict.city, CityDistrict.number, CityDistrict.university).tuples()
+        }
+        self.renamed = self._renamed_cities()
         self._cleaned = {}
+
+    def _renamed_cities(self) -> dict:
+        """{(former province key, former city key): (province id, city id)} for the cities the
+        reference data renamed or moved (``city_renames.csv``): the old system names them as
+        they were."""
+        renamed = {}
+        codes = {p.code: p for p in Province.select(Province.id, Province.code, Province.name)}
+        path = DATA_DIR / "city_renames.csv"
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            for row in csv.DictReader(handle):
+                former, now = codes.get(row["former_province_code"]), codes.get(row["province_code"])
+                if former is None or now is None:
+                    continue
+                city = self.city_in_province.get((now.id, name_key(row["name_fa"])))
+                still_there = (former.id, name_key(row["former_name_fa"])) in self.city_in_province
+                if city is not None and not still_there:
+                    renamed[(name_key(former.name), name_key(row["former_name_fa"]))] = (now.id, city)
+        return renamed
+
+    def university_of(self, city_id: int, district) -> int:
+        """The university covering (city, district), as :func:`models.reference.route_id`."""
+        return self.district_university.get((city_id, district), self.city_university[city_id])
+
+    def clean_place_and_study(self, cleaned: dict, district_value, problems: list) -> None:
+        """The district (the optional column) and the field x degree matrix, as the forms check
+        them, once per distinct value."""
+        if "city" in cleaned:
+            city, value = cleaned["city"], normalize_text(district_value)
+            key = ("district", city.id, value)
+            if key not in self._cleaned:
+                try:
+                    # An empty district: imported without one (a Tehran officer is asked at login).
+                    self._cleaned[key] = (clean_district(city, value) if value else None, None)
+                except DomainError as error:
+                    self._cleaned[key] = (None, cleaner_problem("district", error))
+            district, problem = self._cleaned[key]
+            if problem is None:
+                cleaned["district"] = district
+            else:
+                problems.append(problem)
+        if "field_of_study" in cleaned and "degree_level" in cleaned:
+            field, degree = cleaned["field_of_study"], cleaned["degree_level"]
+            key = ("study", field.id, degree.id)
+            if key not in self._cleaned:
+                try:
+                    check_study(field, degree)
+                    self._cleaned[key] = (None, None)
+                except DomainError as error:
+                    self._cleaned[key] = (None, cleaner_problem("degree_level", error))
+            problem = self._cleaned[key][1]
+            if problem is not None:
+                problems.append(problem)
 
     def clean(self, name, value, province=None):
         """(row, None) or (None, problem): the forms' cleaner, once per distinct value."""
@@ -98,7 +160,13 @@ def resolve_places(
             ("field_of_study", lambda v: ref.fields.get(name_key(v))),
             ("degree_level", lambda v: ref.degrees.get(name_key(v))),
         ]
-    lookups.append(("city", lambda v: ref.city(v, int(data["province"]) if "province" in fields else None)))
+    renamed = ref.renamed.get((name_key(row.get("province")), name_key(row.get("city"))))
+    if renamed is not None and "province" in fields:
+        # A city the reference data renamed (or moved to another province), named as it was.
+        data["province"], data["city"] = str(renamed[0]), str(renamed[1])
+        lookups = [(n, f) for n, f in lookups if n != "province"]
+    else:
+        lookups.append(("city", lambda v: ref.city(v, int(data["province"]) if "province" in fields else None)))
     for name, lookup in lookups:
         value = normalize_text(row.get(name))
         found = lookup(value) if value else None
@@ -120,7 +188,7 @@ def clean_row(ref: ReferenceIndex, data: dict, fields: list, problems: list) -> 
     but once per distinct value: their answer depends only on the value and the
     reference rows, and a database query per row and field would cost more than
     the rest of the validation together."""
-    plain = [name for name in fields if name not in REFERENCE_FIELDS]
+    plain = [name for name in fields if name not in REFERENCE_FIELDS and name != "district"]
     try:
         cleaned = clean_fields(data, plain)
     except ValidationFailed as failed:
@@ -138,4 +206,6 @@ def clean_row(ref: ReferenceIndex, data: dict, fields: list, problems: list) -> 
             cleaned[name] = value
         else:
             problems.append(problem)
+    if "district" in fields:
+        ref.clean_place_and_study(cleaned, data.get("district", ""), problems)
     return cleaned

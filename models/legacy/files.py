@@ -61,6 +61,9 @@ COLUMNS = {
     BRANCHES: ("legacy_id", "distributor_legacy_id", "name", "province", "city", "address"),
     COOPERATIONS: ("branch_legacy_id", "officer_national_code", "started_at"),
 }
+# Columns a file may have (the old system's exports differ): read when present. The municipal
+# district of a Tehran officer: without it the officer is imported and asked at login.
+OPTIONAL_COLUMNS = {OFFICERS: ("district",)}
 # The order of the phases: a later file refers to the earlier ones.
 FILE_ORDER = (DISTRIBUTORS, BRANCHES, OFFICERS, COOPERATIONS)
 # UTF-8, with or without the BOM that Excel writes.
@@ -111,7 +114,8 @@ def rows(path: Path, name: str):
     """(physical line where the row starts, {column: value}, None) for each row; a row with
     the wrong number of columns comes as (line, None, (found, expected))."""
     header = check_header(path, name)
-    positions = {c: header.index(c) for c in COLUMNS[name]}
+    present = COLUMNS[name] + tuple(c for c in OPTIONAL_COLUMNS.get(name, ()) if c in header)
+    positions = {c: header.index(c) for c in present}
     line = 1
     try:
         with _open(path) as handle:

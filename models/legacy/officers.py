@@ -2,7 +2,8 @@
 
 Contract: an officer keeps its legacy user code and password; it is already present
 when an officer with the same national code *and* user code exists; a qualified row
-is imported qualified (number ``L-<user code>``, the university of its city). The
+is imported qualified (number ``L-<user code>``, the university of its city, or of its
+district in a split city: the optional ``district`` column). The
 phase publishes, by national code, whether each accepted officer is qualified, and the
 national codes it refused, for the contracts phase.
 """
@@ -100,11 +101,12 @@ class OfficerPhase(Phase):
             "postal_code": cleaned["postal_code"],
             "province": cleaned["province"].id,
             "city": city,
+            "district": cleaned.get("district"),
             "field_of_study": cleaned["field_of_study"].id,
             "degree_level": cleaned["degree_level"].id,
             "password_hash": "",
             "is_active": True,
-            "university": self.context.ref.city_university[city] if qualified else None,
+            "university": self.context.ref.university_of(city, cleaned.get("district")) if qualified else None,
             "qualified_at": now if qualified else None,
             "qualification_number": f"L-{user_code}" if qualified else None,
             "created_at": now,

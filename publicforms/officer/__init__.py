@@ -41,6 +41,7 @@ URLS = (
     ("/certificate", desk.certificate, GET),
     ("/profile", profile.profile, GET),
     ("/profile/edit", profile.profile_edit, BOTH),
+    ("/district", profile.district, BOTH),
     ("/profile/mobile/<token>", profile.mobile_confirm, BOTH),
     ("/qualification/", qualification.qualification_list, GET),
     ("/qualification/new", qualification.qualification_new, BOTH),

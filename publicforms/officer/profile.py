@@ -1,4 +1,5 @@
-"""The officer's profile: what is on record, and the changes that need no review."""
+"""The officer's profile: what is on record, the changes that need no review, and the
+municipal district the first release's Tehran officers are asked for."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ import models
 from persian import normalize_mobile
 from web.errors import domain_message, show_error
 from web.extensions import identity_checker
+from web.security import safe_next
 from web.session import client_ip
 
-from ..forms import CodeForm, ProfileForm, officer_form_data
+from ..forms import CodeForm, DistrictForm, ProfileForm, officer_form_data
 from .access import officer_required
 
 
@@ -50,6 +52,29 @@ def profile_edit():
     return render_template("officer/profile_edit.html", form=form, direct=direct, officer=officer), (
         422 if form.errors else 200
     )
+
+
+@officer_required
+def district():
+    """Asked once of an officer of a split city (Tehran) registered before districts existed;
+    their requests already filed stay with the university that has them."""
+    officer = g.account
+    target = safe_next(request.values.get("next"), url_for("officer_site.dashboard"))
+    if not officer.needs_district():
+        return redirect(target)
+    form = DistrictForm()
+    form.fill_districts(officer.city)
+    if form.validate_on_submit():
+        try:
+            models.set_district(officer, form.district.data, g.actor)
+        except models.DomainError as error:
+            show_error(form, error, fallback=form.district)
+        else:
+            flash(_("Thank you: your municipal district is saved."), "success")
+            return redirect(target)
+    elif request.method == "GET":
+        form.next.data = target
+    return render_template("officer/district.html", form=form, officer=officer), (422 if form.errors else 200)
 
 
 @officer_required

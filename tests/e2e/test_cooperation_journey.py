@@ -40,6 +40,7 @@ def test_cooperation_life_cycle(page, second_page, new_context, live_server, mak
     distributor.fill("#name", "شعبه ونک")
     distributor.select_option("#province", label="تهران")
     distributor.select_option("#city", label="تهران")
+    distributor.select_option("#district", value="17")  # a district of Tehran University
     distributor.fill("#address", "تهران، میدان ونک، پلاک ۵")
     shot(distributor, "01-branch-form")
     assert_accessible(distributor, "branch form")

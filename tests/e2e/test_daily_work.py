@@ -266,7 +266,7 @@ def test_termination_asks_for_confirmation_only_once_the_reason_is_written(
         )
         city = models.City.get(models.City.name == "تهران")
         branch = models.cooperation.create_branch(
-            distributor.as_actor(), "شعبه ونک", city.province, city, "تهران، میدان ونک، پلاک ۵"
+            distributor.as_actor(), "شعبه ونک", city.province, city, "تهران، میدان ونک، پلاک ۵", district="17"
         )
         cooperation = models.cooperation.nominate(branch, distributor.as_actor(), officer.national_code)
         cooperation.apply("officer_approve", officer.as_actor())

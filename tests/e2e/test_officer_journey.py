@@ -47,6 +47,8 @@ def fill_registration(
     page.fill("#email", "maryam@example.com")
     page.select_option("#province", label="تهران")
     page.select_option("#city", label="تهران")
+    # Tehran is split by district (the select appears for it): 17 is one of Tehran University's.
+    page.select_option("#district", value="17")
     page.fill("#address", "تهران، خیابان انقلاب، پلاک ۱۰")
     page.fill("#postal_code", "1314567890")
     page.select_option("#field_of_study", label="مهندسی پزشکی")

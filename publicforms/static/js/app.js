@@ -59,6 +59,26 @@
     narrow();
   });
 
+  // Show the municipal-district <select> only for a city split between universities
+  // (data-split-cities: the ids of those cities); without a script it is always there,
+  // required for those cities and empty for the others.
+  document.querySelectorAll('select[data-split-cities]').forEach(function (districtSelect) {
+    var form = districtSelect.form;
+    var citySelect = form && form.querySelector('select[name="' + districtSelect.getAttribute('data-city-select') + '"]');
+    if (!citySelect) { return; }
+    var split = districtSelect.getAttribute('data-split-cities').split(' ');
+    var group = districtSelect.closest('.form-group') || districtSelect.parentNode;
+    function follow() {
+      var isSplit = split.indexOf(citySelect.value) !== -1;
+      group.hidden = !isSplit;
+      districtSelect.disabled = !isSplit;
+      districtSelect.required = isSplit;
+      if (!isSplit) { districtSelect.value = ''; }
+    }
+    citySelect.addEventListener('change', follow);
+    follow();
+  });
+
   // Move focus to the error summary so screen readers announce it.
   var summary = document.getElementById('error-summary');
   if (summary) { summary.focus(); }
