@@ -375,9 +375,7 @@ def public_and_site_cells(world, rule, endpoint, methods):
     if endpoint == "admin.static":
         add("GET", "/admin/static/" + _admin_static_file(rule), everyone(OK))
         return cells
-    # Operations: the same answer for everyone. The suite's database has no migration
-    # history, so /readyz says "not ready"; /metrics is open to this host's own address.
-    if endpoint in ("health.healthz", "health.readyz", "metrics.metrics"):
+    if endpoint in ("health.healthz", "health.readyz", "metrics.metrics"):  # same for all; no history here: 503
         add("GET", rule.rule, everyone(503 if endpoint == "health.readyz" else OK))
         return cells
     if endpoint == "officer_site.register_confirm":
