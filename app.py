@@ -78,8 +78,6 @@ def _settings(app: Flask, test_config: dict | None) -> None:
         LOG_LEVEL=os.environ.get("LOG_LEVEL", "info"),
     )
     if env == "production":
-        if not app.config["SECRET_KEY"]:
-            raise RuntimeError("SECRET_KEY must be set when APP_ENV=production")
         app.config.update(
             SESSION_COOKIE_SECURE=True, SESSION_COOKIE_NAME="__Host-session", PREFERRED_URL_SCHEME="https"
         )
@@ -87,7 +85,29 @@ def _settings(app: Flask, test_config: dict | None) -> None:
         app.config["SECRET_KEY"] = _development_secret(instance)
     if test_config:
         app.config.update(test_config)
+    if env == "production":
+        explicit_database = "DATABASE_URL" in os.environ or "DATABASE_URL" in (test_config or {})
+        problem = production_problem(app.config, explicit_database, os.environ)
+        if problem:
+            raise RuntimeError(problem)
     _refuse_unchecked_identity_in_production(app)
+
+
+def production_problem(config, explicit_database: bool, environ) -> str:
+    """Why this configuration must not serve production, or "" when it may: a guessable
+    SECRET_KEY, the development database under instance/, or SMS written to a file
+    (then no officer gets a code) unless the operator acknowledges it."""
+    key = config.get("SECRET_KEY") or ""
+    if not key:
+        return "SECRET_KEY must be set when APP_ENV=production"
+    if len(key.encode()) < 32 or len(set(key)) < 10:
+        return "SECRET_KEY must be at least 32 random bytes (e.g. the output of: openssl rand -hex 32)"
+    if not explicit_database:
+        return "DATABASE_URL must be set when APP_ENV=production (the SQLite file under instance/ is for development)"
+    backend = (config.get("SMS_BACKEND") or "log").strip().lower()
+    if backend == "log" and environ.get("SMS_BACKEND_LOG_ACKNOWLEDGED") != "1":
+        return "SMS_BACKEND=log sends no SMS: set SMS_BACKEND=kavenegar, or SMS_BACKEND_LOG_ACKNOWLEDGED=1"
+    return ""
 
 
 def _refuse_unchecked_identity_in_production(app: Flask) -> None:

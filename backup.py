@@ -134,19 +134,23 @@ def row_counts(database_url: str) -> dict[str, int]:
 
 
 def backup(database_url: str, upload_dir: str, target: str) -> dict:
-    """Write a backup into ``target`` (created; must be empty) and return its manifest."""
-    previous_umask = os.umask(0o077)
+    """Write a backup into ``target`` (created; must be empty) and return its manifest.
+
+    Everything it creates is its owner's alone (files 0600, directories 0700): a backup
+    holds every officer's personal data and every password hash."""
+    previous = os.umask(0o077)
     try:
         return _backup(database_url, upload_dir, target)
     finally:
-        os.umask(previous_umask)
+        os.umask(previous)
 
 
 def _backup(database_url: str, upload_dir: str, target: str) -> dict:
     from storage import DocumentStore
 
     target_dir = Path(target)
-    target_dir.mkdir(parents=True, exist_ok=True)
+    target_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    target_dir.chmod(0o700)
     if any(target_dir.iterdir()):
         raise ValueError(f"{target_dir} is not empty")
     files = {}

@@ -43,6 +43,10 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 control_socket_disable = True
 
 accesslog = os.environ.get("ACCESS_LOG", "-") or None  # ACCESS_LOG= (empty) turns it off
+# The path without its query string, and no Referer: a query (``/verify?q=``, a search)
+# may hold a national code, which has no place in a log.
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s" %(D)s'
+
 errorlog = os.environ.get("ERROR_LOG", "-")
 loglevel = os.environ.get("LOG_LEVEL", "info")
 # JSON lines (json_logging.py): the error log, and one access line per request with the

@@ -40,7 +40,7 @@ import weakref
 from http.client import HTTPException
 from pathlib import Path
 
-from models import SmsOutbox, db, utcnow
+from models import SmsOutbox, db, utcnow, wipe_sms_secrets
 
 # How long a claimed row stays invisible to other workers. It only has to
 # outlast one send (the Kavenegar timeout is 10 s); when it expires, a row
@@ -84,9 +84,12 @@ class LogBackend:
         at = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
         line = json.dumps({"to": to, "text": text, "at": at}, ensure_ascii=False) + "\n"
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             # One write() on an O_APPEND file: lines from several workers never interleave.
-            with open(self.path, "a", encoding="utf-8") as handle:
+            # The file is the developer's phone (codes in clear): only its owner reads it.
+            descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            os.fchmod(descriptor, 0o600)
+            with os.fdopen(descriptor, "a", encoding="utf-8") as handle:
                 handle.write(line)
                 handle.flush()
                 # The row is marked sent right after this returns: make the line durable first.
@@ -315,6 +318,7 @@ def _mark_sent(sms, provider_id: str, at) -> None:
             .where(SmsOutbox.id == sms.id)
             .execute()
         )
+        wipe_sms_secrets(sms.id)
 
 
 def _mark_failed_try(sms, error: str, at, permanent: bool, max_attempts: int) -> str:
@@ -333,13 +337,15 @@ def _mark_failed_try(sms, error: str, at, permanent: bool, max_attempts: int) ->
             .where(SmsOutbox.id == sms.id)
             .execute()
         )
+        if gave_up:
+            wipe_sms_secrets(sms.id)
     return "failed" if gave_up else "retry"
 
 
 def _deliver_one(backend, sms, at, max_attempts: int) -> str:
     """Send one claimed row and record the outcome; return 'sent', 'retry' or 'failed'."""
     try:
-        provider_id = backend.send(sms.to, sms.text)
+        provider_id = backend.send(sms.to, sms.render())
     except PermanentFailure as exc:
         return _mark_failed_try(sms, str(exc), at, True, max_attempts)
     except TemporaryFailure as exc:
@@ -390,6 +396,9 @@ def resend(sms_ids) -> int:
     number of rows put back.
     """
     ids = [int(sms_id) for sms_id in sms_ids]
+    # A message whose one-time code was wiped cannot be sent again (the code is gone, and
+    # it would have expired anyway).
+    ids = [sms.id for sms in SmsOutbox.select().where(SmsOutbox.id.in_(ids)) if not sms.secret_wiped]
     if not ids:
         return 0
     with db.atomic():

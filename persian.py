@@ -154,6 +154,11 @@ def sorted_persian(items, key=str) -> list:
     return sorted(items, key=lambda item: sort_key(key(item)))
 
 
+def mask_name(first: str, last: str) -> str:
+    """«م… ا…»: the initials only."""
+    return " ".join(f"{part[:1]}…" for part in (first, last) if part)
+
+
 def digits_only(text) -> str:
     """ASCII-fy digits and drop typed separators (spaces, - _ . / etc.).
 

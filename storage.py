@@ -110,12 +110,50 @@ ALLOWED_CONTENT_TYPES = frozenset(_EXTENSIONS)
 # rendered as a page (running script on our origin) by a lenient viewer or a
 # browser that ignores or lacks nosniff.  Genuine documents have no reason to
 # carry these markers in their first kilobyte, so refusing them costs nothing.
-_MARKUP_MARKERS = (b"<html", b"<script", b"<svg")
+# The whole file is scanned (finding L13: markup after the first kilobyte, or event
+# handlers in a tag other than these, passed), for markers at least five bytes long so
+# that compressed image or PDF data almost never matches by chance.
+_MARKUP_MARKERS = (b"<html", b"<script", b"<svg", b"<body", b"<iframe", b"<img ", b"<object", b"<embed")
+_MARKUP_MARKERS += (b"<meta", b"<!doctype", b"onerror=", b"onload=", b"javascript:")
+_MARKER_OVERLAP = max(len(m) for m in _MARKUP_MARKERS) - 1
 
 
-def _has_markup(head: bytes) -> bool:
-    window = head[:SNIFF_BYTES].lower()
+def _has_markup(window: bytes) -> bool:
+    window = window.lower()
     return any(marker in window for marker in _MARKUP_MARKERS)
+
+
+# A picture of a document needs no more (a 12-megapixel phone photo is 4000x3000); a small
+# file declaring 65535x65535 pixels is a decompression bomb aimed at the reviewer's browser.
+MAX_IMAGE_PIXELS = 50_000_000
+_JPEG_FRAME_MARKERS = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+
+
+def png_pixels(head: bytes) -> int:
+    """Width x height from a PNG's IHDR chunk."""
+    return int.from_bytes(head[16:20], "big") * int.from_bytes(head[20:24], "big")
+
+
+def jpeg_pixels(handle) -> int | None:
+    """Width x height from a JPEG's first frame header, walking the segments from the
+    start of ``handle`` (a binary file); None if there is no frame header."""
+    handle.seek(2)
+    while True:
+        marker = handle.read(2)
+        if len(marker) < 2 or marker[0] != 0xFF:
+            return None
+        kind = marker[1]
+        if kind in (0xD8, 0x01) or 0xD0 <= kind <= 0xD7:
+            continue
+        length = int.from_bytes(handle.read(2), "big")
+        if length < 2:
+            return None
+        if kind in _JPEG_FRAME_MARKERS:
+            frame = handle.read(5)
+            if len(frame) < 5:
+                return None
+            return int.from_bytes(frame[1:3], "big") * int.from_bytes(frame[3:5], "big")
+        handle.seek(length - 2, os.SEEK_CUR)
 
 
 def sniff_content_type(head: bytes) -> str | None:
@@ -143,7 +181,7 @@ def sniff_content_type(head: bytes) -> str | None:
         content_type = "image/png"
     else:
         return None
-    if _has_markup(head):
+    if _has_markup(head[:SNIFF_BYTES]):  # the rest of the file is scanned while it is saved
         return None
     return content_type
 
@@ -319,9 +357,12 @@ class DocumentStore:
         content_type = sniff_content_type(head)
         if content_type is None:
             raise UploadRejected(MSG_WRONG_TYPE)
+        if content_type == "image/png" and png_pixels(head) > MAX_IMAGE_PIXELS:
+            raise UploadRejected(MSG_WRONG_TYPE)
 
         digest = hashlib.sha256(head)
         size = len(head)
+        tail = head[-_MARKER_OVERLAP:]
         tmp_path = None
         final_path = None
         try:
@@ -340,9 +381,17 @@ class DocumentStore:
                     size += len(chunk)
                     if size > MAX_DOCUMENT_BYTES:
                         raise UploadRejected(MSG_TOO_LARGE, {"limit": MAX_DOCUMENT_BYTES // (1024 * 1024)})
+                    if _has_markup(tail + chunk):
+                        raise UploadRejected(MSG_WRONG_TYPE)
+                    tail = chunk[-_MARKER_OVERLAP:]
                     digest.update(chunk)
                     with _disk_errors():
                         _write_all(fd, chunk)
+                if content_type == "image/jpeg":
+                    with _disk_errors(), open(tmp_path, "rb") as written:
+                        pixels = jpeg_pixels(written)
+                    if pixels is not None and pixels > MAX_IMAGE_PIXELS:
+                        raise UploadRejected(MSG_WRONG_TYPE)
                 with _disk_errors():
                     # Data must be on disk before the rename makes it visible,
                     # or a crash could leave a truncated document under a

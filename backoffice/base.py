@@ -4,22 +4,23 @@ Jalali dates, no deletes, and CSV exports that stream, escape formulas and carry
 from __future__ import annotations
 
 import datetime as _dt
+import logging
 import threading
 import time
 
-from flask import Response, abort, redirect, request, stream_with_context, url_for
+from flask import Response, abort, flash, redirect, request, stream_with_context, url_for
 from flask_admin import expose
 from flask_admin.contrib.peewee import ModelView
 from flask_admin.model.typefmt import BASE_FORMATTERS
 from flask_babel import gettext
 from flask_login import current_user
 from markupsafe import Markup
-from peewee import SQL, CharField, Select, TextField, fn
+from peewee import SQL, CharField, DatabaseError, Select, TextField, fn
 from wtforms import StringField
 
 import persian
 import storage
-from models import db, is_sqlite, sql_persian_order
+from models import db, is_sqlite, parse_id, sql_persian_order
 from web.security import deny
 from web.session import client_ip
 
@@ -176,6 +177,15 @@ class SecureModelView(StaffAccessMixin, internals.ModelViewHooks, ModelView):
         """The scoped query without joins: what a capped count and a deep page skip over."""
         return self.scope(self.model.select())
 
+    def handle_view_exception(self, exc: Exception) -> bool:
+        """A database error while saving a form reaches the log, never the screen: its
+        text names tables and constraints (``NOT NULL constraint failed: ...``)."""
+        if isinstance(exc, DatabaseError):
+            logging.getLogger(__name__).error("saving a %s failed", self.model.__name__, exc_info=exc)
+            flash(gettext("The record could not be saved. Check the values and try again."), "error")
+            return True
+        return super().handle_view_exception(exc)
+
     def list_query(self):
         """What a list page and its export show: ``get_query`` unless a view narrows its
         list further (a cartable's tab) while its detail pages stay as wide as the scope."""
@@ -187,9 +197,8 @@ class SecureModelView(StaffAccessMixin, internals.ModelViewHooks, ModelView):
 
     def get_one(self, id):
         # Flask-Admin's get_one ignores get_query: scope it, or details/edit leak.
-        try:
-            pk = int(id)
-        except (TypeError, ValueError):
+        pk = parse_id(id)
+        if pk is None:
             return None
         return self.get_query().where(self.model.id == pk).first()
 

@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 
 import models
 import persian
-from models import Officer
+from models import Officer, is_id, parse_id
 
 from .base import cached_options, current_staff
 
@@ -22,10 +22,10 @@ class IdFilter(FilterEqual):
     """Equality on a foreign key: only a number is a value (anything else is ignored)."""
 
     def validate(self, value):
-        return str(value).isdigit()
+        return is_id(value)
 
     def clean(self, value):
-        return int(value)
+        return parse_id(value)
 
 
 def options_of(model, label="name"):

@@ -12,7 +12,17 @@ from peewee import JOIN
 
 import models
 import persian
-from models import City, DegreeLevel, Document, FieldOfStudy, Officer, QualificationRequest, StaffUser, University
+from models import (
+    City,
+    DegreeLevel,
+    Document,
+    FieldOfStudy,
+    Officer,
+    QualificationRequest,
+    StaffUser,
+    University,
+    parse_id,
+)
 from web.documents import send_document
 from web.errors import flash_error, refusals_flashed, status_of
 from web.forms import ActionForm
@@ -249,9 +259,9 @@ class ReviewQueueView(HousekeepingMixin, SecureModelView):
         item = self._visible_request()
         if not ActionForm().validate_on_submit():
             abort(400)
-        university = University.get_or_none(University.id == request.form.get("university", type=int))
+        university = University.get_or_none(University.id == request.form.get("university", type=parse_id))
         reviewer = (
-            StaffUser.get_or_none(StaffUser.id == request.form.get("reviewer", type=int))
+            StaffUser.get_or_none(StaffUser.id == request.form.get("reviewer", type=parse_id))
             if request.form.get("reviewer")
             else None
         )
@@ -265,7 +275,7 @@ class ReviewQueueView(HousekeepingMixin, SecureModelView):
     @expose("/document/")
     def document_view(self):
         """A document of a request the staff member may see; anything else is 404."""
-        document = Document.get_or_none(Document.id == request.args.get("doc", type=int))
+        document = Document.get_or_none(Document.id == request.args.get("doc", type=parse_id))
         if document is None or document.request_type != self.model.REQUEST_TYPE:
             deny(404)
         if self.get_one(document.request_id) is None:
@@ -502,7 +512,7 @@ class EditRequestView(OfficerSearchMixin, ReviewQueueView):
         """A document in force of the officer of a request this staff member may see."""
         item = self._visible_request()
         document = Document.get_or_none(
-            (Document.id == request.args.get("doc", type=int)) & (Document.officer == item.officer_id)
+            (Document.id == request.args.get("doc", type=parse_id)) & (Document.officer == item.officer_id)
         )
         if document is None:
             deny(404)

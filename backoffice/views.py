@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from peewee import JOIN, fn
 from wtforms import PasswordField, SelectChoice, SelectField, SelectMultipleField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Optional
+from wtforms.validators import InputRequired, Length, Optional, Regexp
 
 import models
 import notify
@@ -29,6 +29,7 @@ from models import (
     SmsOutbox,
     StaffUser,
     University,
+    is_id,
 )
 from persian import normalize_mobile, normalize_text
 from web.errors import flash_error, show_error
@@ -151,7 +152,16 @@ class DegreeView(ReferenceView):
 
 class DocumentKindView(ReferenceView):
     column_list = ("code", "name", "required")
-    form_columns = ("name", "name_en", "required", "sort_order")
+    # The code names the upload field (doc_<code>): required, short, and plain.
+    form_columns = ("code", "name", "name_en", "required", "sort_order")
+    form_args = {
+        "code": {
+            "validators": [
+                InputRequired(),
+                Regexp(r"^[a-z][a-z0-9_]{1,39}$", message=_l("Lower-case Latin letters, digits and _ only.")),
+            ]
+        }
+    }
     column_default_sort = "sort_order"
 
 
@@ -346,10 +356,10 @@ class MessageView(SecureModelView):
 
     def scaffold_form(self):
         class NoticeForm(BaseForm):
-            subject = StringField(_l("Subject"), validators=[InputRequired()])
-            body = TextAreaField(_l("Text"), validators=[InputRequired()], render_kw={"rows": 8})
+            subject = StringField(_l("Subject"), validators=[InputRequired(), Length(max=200)])
+            body = TextAreaField(_l("Text"), validators=[InputRequired(), Length(max=10000)], render_kw={"rows": 8})
             audience = SelectField(_l("Recipients"), choices=AUDIENCE_CHOICES)
-            officer_national_code = StringField(_l("National code of the officer"))
+            officer_national_code = StringField(_l("National code of the officer"), validators=[Length(max=20)])
             province = SelectField(_l("Province"), choices=[], validate_choice=False)
 
         return NoticeForm
@@ -380,7 +390,11 @@ class MessageView(SecureModelView):
 
 
 class SmsView(SecureModelView):
+    # ``text`` is the message with its one-time codes masked; the template's parameters
+    # (``msgid``, ``params``) are what the sender renders and never reach a screen.
     column_list = ("to", "text", "status", "attempts", "last_error", "created_at", "sent_at")
+    column_details_list = column_list
+    column_export_list = column_list
     column_filters = (
         FilterEqual(
             SmsOutbox.status,
@@ -397,7 +411,7 @@ class SmsView(SecureModelView):
 
     @action("resend", _l("Send again"), _l("Put the selected messages back in the queue?"))
     def action_resend(self, ids):
-        count = notify.resend([int(i) for i in ids if str(i).isdigit()])
+        count = notify.resend([int(i) for i in ids if is_id(i)])
         flash(gettext("%(count)s messages were queued again.", count=count), "success")
 
 

@@ -85,6 +85,7 @@ from .accounts import (
 )
 from .audit import AuditLog, audit
 from .auth import (
+    DEVICE_COOKIE,
     LoginFailure,
     LoginSession,
     LoginThrottled,
@@ -92,6 +93,8 @@ from .auth import (
     authenticate,
     burn_password_check,
     change_password,
+    device_is_known,
+    device_token,
     end_all_sessions,
     end_session,
     find_officer_for_login,
@@ -101,6 +104,7 @@ from .auth import (
     start_session,
 )
 from .base import (
+    MAX_ID,
     N_,
     NP_,
     SYSTEM,
@@ -114,7 +118,9 @@ from .base import (
     bind_url,
     connect_database,
     db,
+    is_id,
     is_sqlite,
+    parse_id,
     sql_persian_order,
     tehran_today,
     translate,
@@ -134,6 +140,7 @@ from .notices import (
     queue_sms,
     send_notice,
     unread_count,
+    wipe_sms_secrets,
 )
 from .officer_rules import (
     FIELD_POLICY,
@@ -259,6 +266,9 @@ __all__ = [
     "db",
     "is_sqlite",
     "sql_persian_order",
+    "is_id",
+    "MAX_ID",
+    "parse_id",
     "tehran_today",
     "translate",
     "utcnow",
@@ -302,8 +312,12 @@ __all__ = [
     "notify_officer",
     "open_notice",
     "queue_sms",
+    "wipe_sms_secrets",
     "send_notice",
     "unread_count",
+    "DEVICE_COOKIE",
+    "device_is_known",
+    "device_token",
     "LoginFailure",
     "LoginSession",
     "LoginThrottled",

@@ -22,7 +22,7 @@ from persian import format_jalali_date
 from .accounts import Officer, StaffUser
 from .audit import audit
 from .auth import end_all_sessions
-from .base import N_, BaseModel, ConflictError, DomainError, PermissionDenied, db, translate, utcnow
+from .base import N_, BaseModel, ConflictError, DomainError, PermissionDenied, db, utcnow
 from .cooperation import active_cooperation_of
 from .identity import IdentityAdapter
 from .notices import notify_officer
@@ -72,7 +72,7 @@ def _withdraw(officer, actor, reason: str, notice_subject: str, notice_body: str
     """What deactivation, suspension and revocation share, inside their transaction."""
     _end_cooperation(officer, actor, reason)
     end_all_sessions("officer", officer.id)
-    notify_officer(officer, translate(notice_subject), translate(notice_body, reason=reason))
+    notify_officer(officer, notice_subject, notice_body, reason=reason)
 
 
 def deactivate_officer(officer, actor, reason: str) -> None:
@@ -152,8 +152,9 @@ def reinstate_qualification(officer, actor, reason: str) -> None:
         officer.qualification_hold = ""
         notify_officer(
             officer,
-            translate(N_("Your qualification was reinstated")),
-            translate(N_("The directorate reinstated your qualification. Reason: %(reason)s"), reason=reason),
+            N_("Your qualification was reinstated"),
+            N_("The directorate reinstated your qualification. Reason: %(reason)s"),
+            reason=reason,
         )
         audit(actor, "qualification_reinstated", officer, detail=reason)
 
@@ -167,7 +168,7 @@ def change_mobile_by_directorate(officer, actor, mobile, reason: str, identity: 
         raise DomainError(N_("This is already the officer's mobile number."), field="mobile", code="unchanged")
     identity.check_mobile(officer.national_code, new)
     with db.atomic():
-        set_mobile(officer, new, actor, "mobile_changed_by_directorate", detail=f"{reason} ({officer.mobile} → {new})")
+        set_mobile(officer, new, actor, "mobile_changed_by_directorate", detail=f"{reason} (mobile)")
         end_all_sessions("officer", officer.id)
         IdentityClaim.update(status=CONFIRMED, resolved_by=actor.id, resolved_at=utcnow(), note=reason).where(
             (IdentityClaim.officer == officer.id) & (IdentityClaim.status == PENDING)
@@ -301,8 +302,9 @@ def confirm_correction(officer, actor, correction_id, reason: str) -> IdentityCo
             Officer.update({getattr(Officer, n): v for n, v in clean.items()}).where(Officer.id == officer.id).execute()
             notify_officer(
                 officer,
-                translate(N_("Your identity details were corrected")),
-                translate(N_("The directorate corrected your identity details. Reason: %(reason)s"), reason=reason),
+                N_("Your identity details were corrected"),
+                N_("The directorate corrected your identity details. Reason: %(reason)s"),
+                reason=reason,
             )
             audit(
                 actor,

@@ -152,6 +152,9 @@ class Officer(AccountMixin, BaseModel):
     university = ForeignKeyField(University, null=True, on_delete="RESTRICT", index=True)
     qualified_at = DateTimeField(null=True)
     qualification_number = CharField(max_length=20, null=True, unique=True)
+    # Carried by the certificate's QR code: a scan of the real certificate, told apart
+    # from someone trying numbers (L1).
+    verification_token = CharField(max_length=32, null=True, unique=True)
     # "" while the qualification (if any) is in force; "suspended" or "revoked" by the
     # directorate (models/account_admin.py). qualified_at stays: the history is kept.
     qualification_hold = CharField(max_length=10, default="")

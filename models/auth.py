@@ -10,13 +10,14 @@ import hashlib
 import hmac
 import secrets
 
-from peewee import JOIN, CharField, DateTimeField, ForeignKeyField, IntegerField
+from peewee import JOIN, CharField, DateTimeField, ForeignKeyField, IntegerField, fn
 
 from persian import normalize_national_code, normalize_text, to_ascii_digits
 
+from . import ratelimit
 from .accounts import ACCOUNT_MODELS, Officer, burn_password_check, hash_password, kind_of, password_problem
 from .audit import audit
-from .base import N_, BaseModel, DomainError, anonymous_actor, db, translate, utcnow
+from .base import N_, BaseModel, DomainError, anonymous_actor, db, utcnow
 from .notices import queue_sms
 from .officer_rules import ValidationFailed
 from .prepared import Prepared
@@ -118,12 +119,24 @@ def end_all_sessions(account_kind: str, account_id: int, keep_token: str | None 
     return query.execute()
 
 
-def change_password(account, current: str, new: str, keep_token: str | None = None, confirm: str | None = None):
+def change_password(
+    account, current: str, new: str, keep_token: str | None = None, confirm: str | None = None, ip: str = ""
+) -> None:
     """Change a password after checking the current one; other sessions end. Every
     mistake is reported at once (a ``ValidationFailed`` naming ``current_password``,
-    ``new_password`` and, when ``confirm`` is given, ``new_password_confirm``)."""
+    ``new_password`` and, when ``confirm`` is given, ``new_password_confirm``).
+
+    A wrong current password counts as a failed login of the account, so a stolen
+    session cannot try passwords faster than the login page allows."""
+    kind = kind_of(account)
+    key = throttle_key(kind, account)
+    if login_blocked(key, ip):
+        _audit_throttled_once(kind, key, ip, account)
+        raise _throttled(field="current_password")
     errors = {}
     if not account.check_password(current):
+        record_login_failure(key, ip)
+        audit(account.as_actor(ip=ip), "password_change_failed", account)
         errors["current_password"] = (N_("The current password is not correct."), {})
     problem = password_problem(new)
     if problem:
@@ -132,12 +145,12 @@ def change_password(account, current: str, new: str, keep_token: str | None = No
         errors["new_password_confirm"] = (N_("The two passwords are not the same."), {})
     if errors:
         raise ValidationFailed(errors)
-    kind = kind_of(account)
     with db.atomic():
         account.set_password(new)
         type(account).update(password_hash=account.password_hash).where(type(account).id == account.id).execute()
         end_all_sessions(kind, account.id, keep_token=keep_token)
-        queue_sms(mobile_of(account), translate(PASSWORD_CHANGED))
+        clear_login_failures(key)
+        queue_sms(mobile_of(account), PASSWORD_CHANGED)
         audit(account.as_actor(), "password_changed", account)
 
 
@@ -165,17 +178,76 @@ class LoginFailure(BaseModel):
 
 
 LOGIN_WINDOW = _dt.timedelta(minutes=15)
+# Failures an account may have in FAILURE_MEMORY before each further attempt waits.
 MAX_FAILURES_PER_ACCOUNT = 5
 MAX_FAILURES_PER_ADDRESS = 30
+FAILURE_MEMORY = _dt.timedelta(hours=1)
+# The wait after the 5th failure; it doubles with each further failure, up to the cap.
+FIRST_DELAY = _dt.timedelta(seconds=30)
+MAX_DELAY = _dt.timedelta(minutes=15)
+_LOGIN_SEPARATORS = str.maketrans("", "", " -_./\u200c")
 
 
-def login_blocked(account_key: str, ip: str) -> bool:
-    """Too many recent failures for this account or from this address."""
+def normalised_login_name(kind: str, username: str) -> str:
+    """What a typed user name means once spelling is set aside: for an officer, ASCII
+    digits without separators, a national code padded to 10 digits; otherwise lower case."""
+    if kind != "officer":
+        return (username or "").strip().lower()
+    value = to_ascii_digits(normalize_text(username or "")).translate(_LOGIN_SEPARATORS).lower()
+    return normalize_national_code(value) if value.isascii() and value.isdigit() else value
+
+
+def throttle_key(kind: str, account=None, username: str = "") -> str:
+    """The key failures are counted under: the account once it is known, so that every
+    spelling that logs in to it shares one counter; else the normalised name typed."""
+    if account is not None:
+        return f"{kind}#{account.id}"
+    return f"{kind}:{normalised_login_name(kind, username)}"[:80]
+
+
+def account_delay(failures: int) -> _dt.timedelta:
+    """How long an account waits after its last failure, given its recent failures:
+    nothing up to the 5th, then 30 s doubling each time, never more than 15 minutes.
+    A delay rather than a hard block, so that a stranger cannot keep staff out for long."""
+    if failures < MAX_FAILURES_PER_ACCOUNT:
+        return _dt.timedelta(0)
+    return min(FIRST_DELAY * 2 ** min(failures - MAX_FAILURES_PER_ACCOUNT, 16), MAX_DELAY)
+
+
+def account_waiting(account_key: str, now=None) -> bool:
+    """True while the account's progressive delay after its recent failures runs."""
+    now = now or utcnow()
+    count, last = (
+        LoginFailure.select(fn.COUNT(LoginFailure.id), fn.MAX(LoginFailure.at))
+        .where((LoginFailure.account_key == account_key) & (LoginFailure.at > now - FAILURE_MEMORY))
+        .tuples()
+        .first()
+    )
+    if not count or count < MAX_FAILURES_PER_ACCOUNT:
+        return False
+    if isinstance(last, str):  # SQLite hands back an aggregate's datetime as text
+        last = _dt.datetime.fromisoformat(last)
+    if last.tzinfo is None and now.tzinfo is not None:
+        last = last.replace(tzinfo=now.tzinfo)
+    return now < last + account_delay(count)
+
+
+def address_blocked(ip: str) -> bool:
+    """Too many failures from one address in the window, whatever the account."""
+    if not ip:
+        return False
     since = utcnow() - LOGIN_WINDOW
-    recent = LoginFailure.select().where(LoginFailure.at > since)
-    if recent.where(LoginFailure.account_key == account_key).count() >= MAX_FAILURES_PER_ACCOUNT:
+    return LoginFailure.select().where((LoginFailure.at > since) & (LoginFailure.ip == ip)).count() >= (
+        MAX_FAILURES_PER_ADDRESS
+    )
+
+
+def login_blocked(account_key: str, ip: str, known_device: bool = False) -> bool:
+    """Too many recent failures from this address, or for this account (unless the
+    attempt comes from a device that logged in to this account before)."""
+    if address_blocked(ip):
         return True
-    return bool(ip) and recent.where(LoginFailure.ip == ip).count() >= MAX_FAILURES_PER_ADDRESS
+    return not known_device and account_waiting(account_key)
 
 
 def record_login_failure(account_key: str, ip: str) -> None:
@@ -186,18 +258,48 @@ def clear_login_failures(account_key: str) -> None:
     LoginFailure.delete().where(LoginFailure.account_key == account_key).execute()
 
 
-def authenticate(kind: str, username: str, password: str, ip: str = ""):
-    """Check a login; return the account or raise DomainError with a message that does
-    not tell whether the user name exists."""
-    key = f"{kind}:{(username or '').strip().lower()}"[:80]
-    if login_blocked(key, ip):
-        audit(anonymous_actor(ip), "login_throttled", detail=key.split(":")[0], object_type=kind)
-        raise LoginThrottled(N_("Too many failed attempts. Wait 15 minutes and try again."))
+def _audit_throttled_once(kind: str, account_key: str, ip: str, account=None) -> None:
+    # One audit row per account (or address) and window, not one per refused attempt:
+    # otherwise an anonymous loop writes the audit table at request speed.
+    if ratelimit.hit(f"audit:login_throttled:{account_key}:{ip}", LOGIN_WINDOW.total_seconds()) == 1:
+        audit(
+            anonymous_actor(ip),
+            "login_throttled",
+            detail=kind,
+            object_type=kind,
+            object_id=account.id if account is not None else None,
+        )
+
+
+THROTTLED_MESSAGE = N_("Too many failed attempts. Wait a few minutes and try again.")
+
+
+def _throttled(field: str | None = None) -> LoginThrottled:
+    return LoginThrottled(THROTTLED_MESSAGE, field=field)
+
+
+def find_login_account(kind: str, username: str):
+    """The account a login names: an officer by user code or national code in any
+    spelling, staff and distributors by their exact user name."""
     if kind == "officer":
-        account = find_officer_for_login(username)
-    else:
-        model = ACCOUNT_MODELS[kind]
-        account = model.get_or_none(model.username == (username or "").strip())
+        return find_officer_for_login(username)
+    model = ACCOUNT_MODELS[kind]
+    return model.get_or_none(model.username == (username or "").strip())
+
+
+def authenticate(kind: str, username: str, password: str, ip: str = "", known_device=None):
+    """Check a login; return the account or raise DomainError with a message that does
+    not tell whether the user name exists.
+
+    ``known_device(account)`` says whether this browser logged in to that account
+    before; such a device is not held back by the account's delay (the address limit
+    still applies)."""
+    account = find_login_account(kind, username)
+    key = throttle_key(kind, account, username)
+    trusted = bool(account is not None and known_device is not None and known_device(account))
+    if login_blocked(key, ip, known_device=trusted):
+        _audit_throttled_once(kind, key, ip, account)
+        raise _throttled()
     if account is None:
         burn_password_check(password)
     if account is None or not account.check_password(password) or not account.is_active:
@@ -209,6 +311,30 @@ def authenticate(kind: str, username: str, password: str, ip: str = ""):
     clear_login_failures(key)
     audit(account.as_actor(ip=ip), "login", account)
     return account
+
+
+DEVICE_COOKIE = "device"
+
+
+def device_token(secret: str, kind: str, account) -> str:
+    """A value a browser keeps after logging in, proving it did so for this account. It
+    names the password it logged in with, so a password change forgets every device."""
+    nonce = secrets.token_urlsafe(12)
+    return f"{nonce}.{_device_mac(secret, kind, account, nonce)}"
+
+
+def device_is_known(secret: str, tokens, kind: str, account) -> bool:
+    """True if one of the browser's device tokens was issued for this account."""
+    for token in tokens:
+        nonce, _, mac = (token or "").partition(".")
+        if nonce and mac and hmac.compare_digest(mac, _device_mac(secret, kind, account, nonce)):
+            return True
+    return False
+
+
+def _device_mac(secret: str, kind: str, account, nonce: str) -> str:
+    message = f"{kind}:{account.id}:{account.password_hash}:{nonce}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:32]
 
 
 class PasswordReset(BaseModel):
@@ -259,10 +385,7 @@ def request_password_reset(username: str, ip: str = "") -> None:
         PasswordReset.create(
             officer=officer, code_hash=_code_digest(officer.id, code), expires_at=utcnow() + RESET_CODE_LIFETIME
         )
-        queue_sms(
-            officer.mobile,
-            translate(N_("Your password recovery code: %(code)s. It is valid for 10 minutes."), code=code),
-        )
+        queue_sms(officer.mobile, N_("Your password recovery code: %(code)s. It is valid for 10 minutes."), code=code)
         audit(anonymous_actor(ip), "password_reset_requested", officer)
 
 
@@ -282,9 +405,17 @@ def reset_password(username: str, code: str, new_password: str, ip: str = "") ->
             .order_by(PasswordReset.id.desc())
             .first()
         )
-    if reset is None or reset.attempts >= RESET_MAX_ATTEMPTS:
+    if reset is None:
         raise failure
-    PasswordReset.update(attempts=PasswordReset.attempts + 1).where(PasswordReset.id == reset.id).execute()
+    # Take one attempt in the same statement that checks the limit, so parallel guesses
+    # cannot all read "4 attempts" and each compare a code.
+    taken = (
+        PasswordReset.update(attempts=PasswordReset.attempts + 1)
+        .where((PasswordReset.id == reset.id) & (PasswordReset.attempts < RESET_MAX_ATTEMPTS))
+        .execute()
+    )
+    if taken != 1:
+        raise failure
     typed = to_ascii_digits((code or "").strip())
     if not hmac.compare_digest(_code_digest(officer.id, typed), reset.code_hash):
         audit(anonymous_actor(ip), "password_reset_failed", officer)
@@ -302,6 +433,6 @@ def reset_password(username: str, code: str, new_password: str, ip: str = "") ->
             raise failure
         Officer.update(password_hash=hash_password(new_password)).where(Officer.id == officer.id).execute()
         end_all_sessions("officer", officer.id)
-        queue_sms(officer.mobile, translate(PASSWORD_CHANGED))
-        clear_login_failures(f"officer:{(username or '').strip().lower()}"[:80])
+        queue_sms(officer.mobile, PASSWORD_CHANGED)
+        clear_login_failures(throttle_key("officer", officer))
         audit(anonymous_actor(ip), "password_reset_done", officer)

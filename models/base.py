@@ -7,6 +7,7 @@ Nothing here imports Flask: the web layer binds the database late through
 from __future__ import annotations
 
 import datetime as _dt
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -51,6 +52,25 @@ def tehran_today(now: _dt.datetime | None = None) -> _dt.date:
     return to_tehran(now or utcnow()).date()
 
 
+# The largest id either database stores (a signed 64-bit integer).
+MAX_ID = 2**63 - 1
+
+
+def parse_id(value) -> int | None:
+    """A record id typed in a URL or a form, or None: ASCII digits only (``str.isdigit``
+    is also true for "²" or "①", which ``int`` refuses) and within 63 bits."""
+    text = str(value).strip() if value is not None else ""
+    if not text or len(text) > 19 or not (text.isascii() and text.isdigit()):
+        return None
+    number = int(text)
+    return number if number <= MAX_ID else None
+
+
+def is_id(value) -> bool:
+    """True if ``value`` is a record id (see :func:`parse_id`)."""
+    return parse_id(value) is not None
+
+
 class DomainError(Exception):
     """A rule of the domain refused an operation.
 
@@ -89,6 +109,7 @@ def _persian_compare(left, right) -> int:
 def connect_database(url: str):
     """Open a database from a URL with the house settings (WAL, foreign keys, timeouts)."""
     if url.startswith("sqlite"):
+        _private_sqlite_file(url)
         # IMMEDIATE takes the write lock at BEGIN, so a read-then-write
         # transaction never fails half-way with SQLITE_BUSY on upgrade.
         database = connect(url, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE", check_same_thread=False)
@@ -100,6 +121,20 @@ def connect_database(url: str):
 def sql_persian_order(field):
     """``field`` for an ORDER BY in Persian alphabetical order, on both databases."""
     return field.collate(f'"{PERSIAN_COLLATION}"')
+
+
+def _private_sqlite_file(url: str) -> None:
+    """Create the SQLite file 0600 before SQLite does (it would use the umask, 0644): it
+    holds personal data and password hashes. Its -wal and -shm files copy its mode."""
+    path = url.split("///", 1)[1] if "///" in url else ""
+    if not path or path.startswith(":memory:") or path.startswith("file:"):
+        return
+    path = path.split("?", 1)[0]
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        os.chmod(path, 0o600)
+    except OSError:
+        return  # a directory that does not exist yet: SQLite reports it when it opens
 
 
 def bind_database(database) -> None:

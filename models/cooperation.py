@@ -16,12 +16,13 @@ import datetime as _dt
 
 from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
 
-from persian import normalize_national_code, normalize_text
+from persian import mask_name, normalize_national_code, normalize_text
 
 from .accounts import Distributor, Officer
 from .audit import audit
-from .base import N_, SYSTEM, BaseModel, ConflictError, DomainError, PermissionDenied, db, translate, utcnow
+from .base import N_, SYSTEM, BaseModel, ConflictError, DomainError, PermissionDenied, db, utcnow
 from .notices import notify_officer
+from .numbers import new_public_token
 from .officer_rules import ValidationFailed
 from .reference import City, Province, clean_district, route_id
 from .review import (
@@ -43,6 +44,9 @@ from .vocabulary import COOPERATION_REJECT_REASONS, Action, State
 class Branch(BaseModel):
     distributor = ForeignKeyField(Distributor, backref="branches", on_delete="RESTRICT", index=True)
     name = CharField(max_length=200)
+    # The public page's address: branch ids are sequential, so /branch/<id> let anyone
+    # list every branch, its distributor and its officer (L1).
+    public_token = CharField(max_length=32, null=True, unique=True, default=new_public_token)
     province = ForeignKeyField(Province, on_delete="RESTRICT")
     city = ForeignKeyField(City, on_delete="RESTRICT", index=True)
     district = IntegerField(null=True)  # the city's municipal district, when it is split (Tehran)
@@ -127,6 +131,16 @@ class Cooperation(ReviewedRequest):
             "company": self.distributor.name,
             "days": expiry_days(),
         }
+
+    def officer_name_for_distributor(self) -> str:
+        """The officer's name as the distributor's pages show it: in full once the officer
+        has accepted, masked before (nominating must not reveal who holds a national code)."""
+        accepted = self.status in (State.PENDING_UNIVERSITY, State.ACTIVE, State.ENDED) or (
+            self.status == State.REJECTED and self.rejected_by == "university"
+        )
+        if accepted:
+            return self.officer.full_name
+        return mask_name(self.officer.first_name, self.officer.last_name)
 
     def text_recipient(self) -> str:
         """The flow's SMS go to the distributor's manager."""
@@ -216,6 +230,9 @@ FLOW = ReviewFlow(
         ),
     },
     conflict_message=BECAME_ACTIVE_ELSEWHERE,
+    # The notices name the branch, whose name the distributor chose: an official SMS from
+    # the registry never carries a distributor's words.
+    officer_sms=N_("There is news about one of your cooperation requests. Read it in your technical officer account."),
 )
 
 Cooperation.add_index(
@@ -280,6 +297,8 @@ def create_branch(actor, name: str, province, city, address: str, district="") -
     name, address = normalize_text(name), normalize_text(address)
     if len(name) < 2:
         errors["name"] = (N_("Write the branch's name."), {})
+    elif len(name) > 200:
+        errors["name"] = (N_("Write at most %(max)d characters."), {"max": 200})
     if province is None:
         errors["province"] = (N_("Choose the province."), {})
     if city is None:
@@ -294,7 +313,7 @@ def create_branch(actor, name: str, province, city, address: str, district="") -
             district = clean_district(city, district)
         except DomainError as error:
             errors["district"] = (error.msgid, error.params)
-    if len(address) < 10:
+    if len(address) < 10 or len(address) > 500:
         errors["address"] = (N_("Enter the full postal address (10 to 500 characters)."), {})
     if errors:
         raise ValidationFailed(errors)
@@ -306,10 +325,22 @@ def create_branch(actor, name: str, province, city, address: str, district="") -
     return branch
 
 
+# Nomination spam (finding L2): a distributor nominates an officer once at a time, waits
+# after a refusal, and sends at most so many nominations a day.
+NOMINATION_COOLDOWN = _dt.timedelta(days=30)
+NOMINATIONS_PER_DAY = 20
+# One answer whatever the reason, so that nominating is not a way to learn whether a
+# national code is registered, qualified or employed.
+CANNOT_NOMINATE = N_(
+    "This national code cannot be nominated now. The officer must be registered and qualified, "
+    "not serving another branch, and not asked by you already or recently."
+)
+
+
 def nominate(branch, actor, national_code: str) -> Cooperation:
     """The distributor names an officer for its branch; the officer must accept.
 
-    Refusals name the reason but reveal nothing about another distributor."""
+    Every reason an officer cannot be named gets the same answer (see CANNOT_NOMINATE)."""
     officer = nominee(branch, actor, national_code)
     waiting = N_("This branch already has a nomination waiting for an answer.")
     cooperation = Cooperation(
@@ -327,33 +358,47 @@ def nominee(branch, actor, national_code: str) -> Officer:
     ("is this the person?") before the request goes out."""
     if not branch.can_manage(actor):
         raise PermissionDenied(N_("You may not do this on this request."))
+    refusal = DomainError(CANNOT_NOMINATE, field="national_code", code="cannot_nominate")
     code = normalize_national_code(national_code)
     officer = Officer.get_or_none((Officer.national_code == code) & (Officer.is_active == True))  # noqa: E712
-    if officer is None:
-        raise DomainError(
-            N_("No officer is registered with this national code."), field="national_code", code="unknown_officer"
-        )
-    if not officer.is_qualified:
-        raise DomainError(
-            N_("This officer's qualification has not been approved yet, so they cannot be chosen."),
-            field="national_code",
-            code="officer_not_qualified",
-        )
-    if not officer.qualification_in_force:
-        raise DomainError(
-            N_("This officer's qualification is suspended or revoked, so they cannot be chosen."),
-            field="national_code",
-            code="officer_not_qualified",
-        )
-    if active_cooperation_of(officer) is not None:
-        raise DomainError(
-            N_("This officer is already the technical officer of a branch."),
-            field="national_code",
-            code="officer_already_active",
-        )
+    if (
+        officer is None
+        or not officer.is_qualified
+        or not officer.qualification_in_force
+        or active_cooperation_of(officer) is not None
+    ):
+        raise refusal
+    if _asked_already_or_recently(officer, branch.distributor_id):
+        raise refusal
     if branch_open_request(branch) is not None:
         raise DomainError(N_("This branch already has a nomination waiting for an answer."), field="national_code")
+    if nominations_today(branch.distributor_id) >= NOMINATIONS_PER_DAY:
+        raise DomainError(
+            N_("You have sent %(count)d nominations in the last 24 hours, the most a day allows. Try again later."),
+            field="national_code",
+            code="daily_cap",
+            count=NOMINATIONS_PER_DAY,
+        )
     return officer
+
+
+def _asked_already_or_recently(officer, distributor_id) -> bool:
+    """An open nomination of this officer by this distributor, or one refused (by the
+    officer or the university) less than NOMINATION_COOLDOWN ago."""
+    mine = (Cooperation.officer == officer.id) & (Cooperation.distributor == distributor_id)
+    open_ = mine & Cooperation.status.in_(FLOW.open_states)
+    refused = mine & (Cooperation.status == State.REJECTED) & (Cooperation.decided_at > utcnow() - NOMINATION_COOLDOWN)
+    return Cooperation.select().where(open_ | refused).exists()
+
+
+def nominations_today(distributor_id) -> int:
+    """Nominations the distributor made in the last 24 hours."""
+    since = utcnow() - _dt.timedelta(days=1)
+    return (
+        Cooperation.select()
+        .where((Cooperation.distributor == distributor_id) & (Cooperation.created_at > since))
+        .count()
+    )
 
 
 def branch_open_request(branch):
@@ -395,12 +440,11 @@ def _on_approve(cooperation, actor, note, now, **_):
         _replace(previous, actor)
         notify_officer(
             previous.officer,
-            translate(N_("Your cooperation has ended")),
-            translate(
-                N_("Another officer was approved for %(branch)s; you are no longer its technical officer."),
-                branch=cooperation.branch.name,
-            ),
+            N_("Your cooperation has ended"),
+            N_("Another officer was approved for %(branch)s; you are no longer its technical officer."),
+            sms_text=FLOW.officer_sms,
             about=previous,
+            branch=cooperation.branch.name,
         )
     return {Cooperation.started_at: now}
 

@@ -222,11 +222,10 @@ def _after_approve(request, actor, note, **_):
     if "city" in changes or "district" in changes:
         update[Officer.university] = route_id(clean.get("city", officer.city), clean.get("district", officer.district))
     Officer.update(update).where(Officer.id == officer.id).execute()
-    previous = request.previous_map
     audit(
         actor,
         "profile_changed",
         officer,
-        detail=f"edit request #{request.id}: "
-        + "; ".join(f"{f}: {display_value(f, previous.get(f))} → {display_value(f, v)}" for f, v in changes.items()),
+        # Ids and field names only (I3): the old and new values stay in the request itself.
+        detail=f"edit request #{request.id}: " + ", ".join(changes),
     )

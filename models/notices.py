@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 from peewee import JOIN, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField, fn
 
 from persian import normalize_national_code, normalize_text
 
 from .accounts import Officer, StaffUser
 from .audit import audit
-from .base import N_, BaseModel, DomainError, PermissionDenied, db, utcnow
+from .base import N_, BaseModel, DomainError, PermissionDenied, db, translate, utcnow
 from .prepared import Prepared
 from .reference import Province
 
@@ -129,13 +131,25 @@ def send_notice(sender_actor, subject: str, body: str, audience: str, officer_na
     return notice
 
 
+# Parameters of an SMS that are secrets (one-time codes): rendered only when the message
+# is handed to the gateway, shown masked everywhere else, and wiped once it has left.
+SECRET_SMS_PARAMS = frozenset({"code"})
+SMS_MASK = "••••••"
+
+
 class SmsOutbox(BaseModel):
-    """An SMS waiting to be sent, written in the same transaction as the change it reports."""
+    """An SMS waiting to be sent, written in the same transaction as the change it reports.
+
+    The message is kept as a template (``msgid``) and its parameters; the text the
+    gateway gets is rendered at send time. ``text`` is what people may read: the same
+    message with every secret parameter masked."""
 
     STATUSES = ("pending", "sent", "failed")
 
     to = CharField(max_length=11)
     text = TextField()
+    msgid = TextField(default="")
+    params = TextField(default="")
     status = CharField(max_length=10, default="pending", index=True)
     attempts = IntegerField(default=0)
     next_attempt_at = DateTimeField(default=utcnow, index=True)
@@ -149,24 +163,65 @@ class SmsOutbox(BaseModel):
     class Meta:
         table_name = "sms_outbox"
 
+    @property
+    def secret_wiped(self) -> bool:
+        """True once the secret parameters are gone: the message can no longer be sent."""
+        return any(value == SMS_MASK for key, value in self.parameters().items() if key in SECRET_SMS_PARAMS)
 
-def queue_sms(to: str, text: str):
-    """Queue an SMS; call inside the transaction of the change it reports."""
+    def parameters(self) -> dict:
+        return json.loads(self.params) if self.params else {}
+
+    def render(self) -> str:
+        """The text to hand to the gateway, secrets included (rows from before templates
+        carry their text only)."""
+        if not self.msgid:
+            return self.text
+        return translate(self.msgid, **self.parameters())
+
+
+def _masked(params: dict) -> dict:
+    return {key: (SMS_MASK if key in SECRET_SMS_PARAMS else value) for key, value in params.items()}
+
+
+def queue_sms(to: str, msgid: str, /, **params):
+    """Queue an SMS: a message id (``N_``) and its parameters, rendered in Persian when it
+    is sent. A parameter named ``code`` is a secret, never shown in the back office and
+    wiped once the message has left. Call inside the transaction of the change it reports."""
     if not to:
         return None
-    return SmsOutbox.create(to=to, text=text)
+    params = {key: value if isinstance(value, int | float) else str(value) for key, value in params.items()}
+    return SmsOutbox.create(
+        to=to,
+        msgid=msgid,
+        params=json.dumps(params, ensure_ascii=False) if params else "",
+        text=translate(msgid, **_masked(params)),
+    )
 
 
-def notify_officer(officer, subject: str, body: str, sms_text: str | None = None, about=None):
+def wipe_sms_secrets(sms_id: int) -> None:
+    """Forget the secret parameters of a message that has left the outbox (sent, or
+    failed for good): a code must not stay readable in the database or a backup."""
+    sms = SmsOutbox.get_or_none(SmsOutbox.id == sms_id)
+    if sms is None or not sms.params:
+        return
+    params = sms.parameters()
+    if SECRET_SMS_PARAMS & params.keys():
+        SmsOutbox.update(params=json.dumps(_masked(params), ensure_ascii=False)).where(SmsOutbox.id == sms_id).execute()
+
+
+def notify_officer(officer, subject: str, body: str, /, sms_text: str | None = None, about=None, **params):
     """A decision notice in the officer's inbox, and the same news by SMS; ``about`` is the
-    request it is about (the inbox links to it)."""
+    request it is about (the inbox links to it).
+
+    ``subject``, ``body`` and ``sms_text`` are message ids filled with ``params`` (a text
+    already rendered works too: it is its own message id)."""
     Notice.create(
-        subject=subject,
-        body=body,
+        subject=translate(subject, **params),
+        body=translate(body, **params),
         audience="officer",
         officer=officer,
         kind="decision",
         request_type=about.REQUEST_TYPE if about is not None else "",
         request_id=about.id if about is not None else None,
     )
-    queue_sms(officer.mobile, sms_text or body)
+    queue_sms(officer.mobile, sms_text or body, **params)

@@ -33,7 +33,7 @@ from persian import (
 
 from .accounts import Officer, new_user_code, password_problem
 from .audit import audit
-from .base import N_, DomainError, db, tehran_today, translate
+from .base import N_, DomainError, db, tehran_today
 from .notices import queue_sms
 from .reference import (
     City,
@@ -349,10 +349,8 @@ def create_officer(officer: Officer, actor=None) -> Officer:
                 officer.save()
                 queue_sms(
                     officer.mobile,
-                    translate(
-                        N_("Your registration as a technical officer is complete. Your user code: %(code)s"),
-                        code=officer.user_code,
-                    ),
+                    N_("Your registration as a technical officer is complete. Your user code: %(user_code)s"),
+                    user_code=officer.user_code,
                 )
                 audit(actor or officer.as_actor(), "officer_registered", officer)
             return officer
@@ -387,7 +385,9 @@ def update_profile(officer, data: dict, actor) -> list[str]:
         raise ValidationFailed({"mobile": (MOBILE_NEEDS_CODE, {})}, {"mobile": "mobile_needs_code"})
     if not changed:
         return []
-    detail = "; ".join(f"{f}: {getattr(officer, f)} → {clean[f]}" for f in changed)
+    # The names of the changed fields, not their values: the audit log is read and exported
+    # by staff who must not collect mobiles and addresses from it (I3).
+    detail = ", ".join(changed)
     with db.atomic():
         update = {getattr(Officer, f): clean[f] for f in changed}
         if {"city", "district"} & set(changed) and officer.university_id is not None:

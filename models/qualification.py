@@ -7,11 +7,11 @@ qualification number an approval issues to the officer.
 
 from __future__ import annotations
 
-import jdatetime
 from peewee import JOIN, CharField, ForeignKeyField, IntegerField, IntegrityError
 
 from .accounts import Officer
-from .base import N_, ConflictError, DomainError, PermissionDenied, db, tehran_today
+from .base import N_, ConflictError, DomainError, PermissionDenied, db
+from .numbers import issue_qualification_number, new_public_token
 from .prepared import Prepared
 from .reference import City, DegreeLevel, DocumentKind, FieldOfStudy, University
 from .review import ReviewedRequest, ReviewFlow, Transition, is_owner, record_document, review_transitions
@@ -192,9 +192,8 @@ def _on_approve(request, actor, note, now, **_):
 
 
 def qualification_number_for(request, now=None) -> str:
-    """``<Jalali year in Tehran>-<request id>``: unique because request ids are."""
-    year = jdatetime.date.fromgregorian(date=tehran_today(now)).year
-    return f"{year}-{request.id:06d}"
+    """A random qualification number with a check digit (see :mod:`models.numbers`)."""
+    return issue_qualification_number(now)
 
 
 @FLOW.on("after_" + Action.APPROVE)
@@ -204,6 +203,7 @@ def _after_approve(request, actor, note, **_):
         Officer.update(
             qualified_at=request.decided_at,
             qualification_number=request.qualification_number,
+            verification_token=new_public_token(),
             university=request.university_id,
         )
         .where((Officer.id == request.officer_id) & Officer.qualified_at.is_null())

@@ -25,7 +25,7 @@ from persian import normalize_mobile, to_ascii_digits
 from . import ratelimit
 from .accounts import Officer, StaffUser, hash_password
 from .audit import audit
-from .base import N_, BaseModel, DomainError, anonymous_actor, db, translate, utcnow
+from .base import N_, BaseModel, DomainError, anonymous_actor, db, utcnow
 from .identity import IdentityAdapter, IdentityRefused, check_identity
 from .notices import queue_sms
 from .officer_rules import (
@@ -139,7 +139,7 @@ def _send_code(verification_kwargs: dict, message: str) -> MobileVerification:
             expires_at=now + CODE_LIFETIME,
             **verification_kwargs,
         )
-        queue_sms(verification.mobile, translate(message, code=code))
+        queue_sms(verification.mobile, message, code=code)
     return verification
 
 
@@ -336,8 +336,9 @@ def set_mobile(officer: Officer, mobile: str, actor, action: str, detail: str = 
     old = officer.mobile
     Officer.update(mobile=mobile).where(Officer.id == officer.id).execute()
     officer.mobile = mobile
-    queue_sms(old, translate(MOBILE_CHANGED))
-    audit(actor, action, officer, detail=detail or f"mobile: {old} → {mobile}")
+    queue_sms(old, MOBILE_CHANGED)
+    # The changed field, not the numbers (I3): the audit log is read and exported by staff.
+    audit(actor, action, officer, detail=detail or "mobile")
 
 
 def purge_ended_verifications(now: _dt.datetime | None = None) -> int:

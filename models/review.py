@@ -30,11 +30,12 @@ from peewee import SQL, CharField, DateField, DateTimeField, ForeignKeyField, In
 
 from .accounts import Officer, StaffUser
 from .audit import audit
-from .base import N_, SYSTEM, BaseModel, ConflictError, DomainError, PermissionDenied, db, translate, utcnow
+from .base import N_, SYSTEM, BaseModel, ConflictError, DomainError, PermissionDenied, db, utcnow
 from .notices import notify_officer, queue_sms
 from .prepared import Prepared
 from .reference import DocumentKind, University
 from .sla import clock_changes
+from .uploads import replace_and_check
 from .vocabulary import DEFICIENCY_REASONS, REASONED_ACTIONS, REJECT_REASONS, Action, State, reject_reason_code
 
 # The source state of a creation transition: the request does not exist yet. Its
@@ -309,7 +310,9 @@ class ReviewFlow:
     officer gets in their inbox (and by SMS); ``texts`` maps an action to the message id
     of an SMS to the request's :meth:`~ReviewedRequest.text_recipient`. The ids may name
     ``%(id)s``, ``%(note)s`` and the type's :meth:`~ReviewedRequest.message_params`.
-    ``conflict_message`` is what a unique-index race is reported as.
+    ``conflict_message`` is what a unique-index race is reported as. ``officer_sms``, when
+    given, is the SMS the officer gets instead of the notice's body (for a type whose
+    notices carry text someone else chose, such as a branch name).
     """
 
     def __init__(
@@ -320,6 +323,7 @@ class ReviewFlow:
         messages: dict | None = None,
         texts: dict | None = None,
         conflict_message: str = CHANGED_MEANWHILE,
+        officer_sms: str | None = None,
     ):
         self.model = model
         self.request_type = model.REQUEST_TYPE
@@ -327,6 +331,7 @@ class ReviewFlow:
         self.messages = dict(messages or {})
         self.texts = texts or {}
         self.conflict_message = conflict_message
+        self.officer_sms = officer_sms
         self.hooks = {}
         model.FLOW = self
         # Open: not decided yet, an approval can still come. The directorate may cancel it.
@@ -411,7 +416,7 @@ class ReviewFlow:
     def apply(self, request, action: str, actor, note: str = "", **kwargs):
         """Perform ``action``; raise DomainError subclasses when it is refused, leaving the
         database (and ``request``) as they were."""
-        note = (note or "").strip()
+        note = _bounded_note(note)
         transition = self._checked(request, action, actor, note, None)
         model = type(request)
         source = request.status
@@ -446,7 +451,7 @@ class ReviewFlow:
         """Insert ``request`` (unsaved, its own fields set) through the creation transition
         ``(NEW, action)``; a unique-index violation raises ``conflict`` (by default a
         ConflictError with the flow's message)."""
-        note = (note or "").strip()
+        note = _bounded_note(note)
         transition = self._checked(request, action, actor, note, NEW)
         now = utcnow()
         with db.atomic():
@@ -500,9 +505,21 @@ class ReviewFlow:
         params = dict(request.message_params(), id=request.id, note=note.rstrip().rstrip(".").rstrip())
         if action in self.messages:
             subject, body = self.messages[action]
-            notify_officer(request.officer, translate(subject), translate(body, **params), about=request)
+            notify_officer(request.officer, subject, body, sms_text=self.officer_sms, about=request, **params)
         if action in self.texts:
-            queue_sms(request.text_recipient(), translate(self.texts[action], **params))
+            queue_sms(request.text_recipient(), self.texts[action], **params)
+
+
+MAX_NOTE_LENGTH = 2000
+
+
+def _bounded_note(note) -> str:
+    """A decision's note or an applicant's comment, refused past 2000 characters (every
+    door: an unbounded text field is free storage for anyone, finding L8)."""
+    note = (note or "").strip()
+    if len(note) > MAX_NOTE_LENGTH:
+        raise DomainError(N_("Write at most %(max)d characters."), field="note", max=MAX_NOTE_LENGTH)
+    return note
 
 
 def same_reviewer(model, request):
@@ -513,23 +530,16 @@ def same_reviewer(model, request):
 
 
 def record_document(request, kind_code: str, stored) -> Document:
-    """Attach a stored file to a request as its document of a kind; the previous one of
-    that kind stays, marked superseded."""
+    """Attach a stored file to a request as its document of a kind. The previous one of
+    that kind is deleted if no reviewer saw it, else kept and marked superseded; quotas
+    apply (:mod:`models.uploads`). ``document.removed_storage_names`` names the files
+    whose rows went, for the caller to delete."""
     kind = DocumentKind.get_or_none(DocumentKind.code == kind_code)
     if kind is None:
         raise DomainError(N_("Unknown document kind."))
     with db.atomic():
-        (
-            Document.update(superseded_at=utcnow())
-            .where(
-                (Document.request_type == request.REQUEST_TYPE)
-                & (Document.request_id == request.id)
-                & (Document.kind == kind)
-                & Document.superseded_at.is_null()
-            )
-            .execute()
-        )
-        return Document.create(
+        removed = replace_and_check(Document, request, kind, stored)
+        document = Document.create(
             officer=request.officer_id,
             request_type=request.REQUEST_TYPE,
             request_id=request.id,
@@ -540,6 +550,8 @@ def record_document(request, kind_code: str, stored) -> Document:
             size=stored.size,
             sha256=stored.sha256,
         )
+    document.removed_storage_names = removed
+    return document
 
 
 def record_event(request, action, source, target, actor, note="", reason=""):

@@ -105,10 +105,7 @@ def branch_new():
 
 
 def _int(value):
-    try:
-        return int(to_ascii_digits(str(value)))
-    except (TypeError, ValueError):
-        return None
+    return models.parse_id(to_ascii_digits(str(value)))
 
 
 @bp.route("/branches/<int:branch_id>/nominate", methods=["GET", "POST"])
@@ -122,7 +119,14 @@ def nominate(branch_id):
                 # The page's own form asks first: is this the person? (A POST of the
                 # national code alone, as the contract has it, nominates at once.)
                 officer = coops.nominee(branch, g.actor, form.national_code.data or "")
-                return render_template("distributor/nominate_confirm.html", form=form, branch=branch, officer=officer)
+                masked_name = coops.mask_name(officer.first_name, officer.last_name)
+                return render_template(
+                    "distributor/nominate_confirm.html",
+                    form=form,
+                    branch=branch,
+                    officer=officer,
+                    masked_name=masked_name,
+                )
             coops.nominate(branch, g.actor, form.national_code.data or "")
         except models.DomainError as error:
             show_error(form, error, fallback=form.national_code)

@@ -20,7 +20,7 @@ from wtforms import (
 import models
 from models.officer_rules import FIELDS_BY_NAME, FREE_FIELDS, GENDERS, REFERENCE, REVIEWED_FIELDS
 from persian import to_persian_digits
-from web.forms import LoginForm, required
+from web.forms import LoginForm, at_most, required
 
 
 def place_choices():
@@ -67,24 +67,32 @@ GENDER_CHOICES = [SelectChoice(value, _l(label)) for value, label in GENDERS]
 # created in the order of the pages: a form lists its fields, and the error summary its
 # errors, in the order they were created. The mixins below take them by policy.
 OFFICER_FORM_FIELDS = {
-    "national_code": StringField(_l("National code"), description=_l("10 digits; it cannot be changed later")),
-    "birth_date": StringField(_l("Birth date"), description=_l("Jalali, like 1370/05/21; it cannot be changed later")),
-    "first_name": StringField(_l("First name")),
-    "last_name": StringField(_l("Last name")),
-    "father_name": StringField(_l("Father's name")),
+    "national_code": StringField(
+        _l("National code"), description=_l("10 digits; it cannot be changed later"), validators=[at_most(20)]
+    ),
+    "birth_date": StringField(
+        _l("Birth date"),
+        description=_l("Jalali, like 1370/05/21; it cannot be changed later"),
+        validators=[at_most(20)],
+    ),
+    "first_name": StringField(_l("First name"), validators=[at_most(80)]),
+    "last_name": StringField(_l("Last name"), validators=[at_most(100)]),
+    "father_name": StringField(_l("Father's name"), validators=[at_most(80)]),
     "gender": RadioField(_l("Gender"), choices=GENDER_CHOICES, validate_choice=False),
-    "id_card_number": StringField(_l("ID booklet number")),
-    "mobile": StringField(_l("Mobile"), description=_l("Like 09121234567")),
-    "phone": StringField(_l("Landline (optional)"), description=_l("With the area code, like 02188776655")),
-    "email": EmailField(_l("E-mail (optional)")),
+    "id_card_number": StringField(_l("ID booklet number"), validators=[at_most(30)]),
+    "mobile": StringField(_l("Mobile"), description=_l("Like 09121234567"), validators=[at_most(20)]),
+    "phone": StringField(
+        _l("Landline (optional)"), description=_l("With the area code, like 02188776655"), validators=[at_most(20)]
+    ),
+    "email": EmailField(_l("E-mail (optional)"), validators=[at_most(254)]),
     "province": NoValidateSelect(_l("Province of residence")),
     "city": NoValidateSelect(_l("City of residence")),
     "district": NoValidateSelect(
         _l("Municipal district"),
         description=_l("Only in Tehran, whose districts are covered by three universities; leave it empty elsewhere."),
     ),
-    "address": TextAreaField(_l("Postal address")),
-    "postal_code": StringField(_l("Postal code"), description=_l("10 digits")),
+    "address": TextAreaField(_l("Postal address"), validators=[at_most(500)]),
+    "postal_code": StringField(_l("Postal code"), description=_l("10 digits"), validators=[at_most(20)]),
     "field_of_study": NoValidateSelect(_l("Field of study")),
     "degree_level": NoValidateSelect(_l("Degree level")),
 }
@@ -127,18 +135,22 @@ class ReviewedFieldsMixin(PlaceMixin):
 @officer_fields("national_code", "birth_date")
 class RegistrationForm(ReviewedFieldsMixin, FreeFieldsMixin, FlaskForm):
     # The page (register.html) places the fields; the form only collects them.
-    password = PasswordField(_l("Password"), description=_l("At least 8 characters, not a common password"))
-    password_confirm = PasswordField(_l("Repeat the password"))
+    password = PasswordField(
+        _l("Password"), description=_l("At least 8 characters, not a common password"), validators=[at_most(256)]
+    )
+    password_confirm = PasswordField(_l("Repeat the password"), validators=[at_most(256)])
 
 
 class OfficerLoginForm(LoginForm):
-    username = StringField(_l("User code or national code"), validators=[required()])
+    username = StringField(_l("User code or national code"), validators=[required(), at_most(40)])
 
 
 class PasswordChangeForm(FlaskForm):
-    current_password = PasswordField(_l("Current password"))
-    new_password = PasswordField(_l("New password"), description=_l("At least 8 characters, not a common password"))
-    new_password_confirm = PasswordField(_l("Repeat the new password"))
+    current_password = PasswordField(_l("Current password"), validators=[at_most(256)])
+    new_password = PasswordField(
+        _l("New password"), description=_l("At least 8 characters, not a common password"), validators=[at_most(256)]
+    )
+    new_password_confirm = PasswordField(_l("Repeat the new password"), validators=[at_most(256)])
 
 
 class ProfileForm(ReviewedFieldsMixin, FreeFieldsMixin, FlaskForm):
@@ -166,12 +178,12 @@ class PlaceForm(PlaceMixin, FlaskForm):
 
 
 class EditRequestForm(ReviewedFieldsMixin, FreeFieldsMixin, FlaskForm):
-    comment = TextAreaField(_l("Your comment for the reviewer (optional)"))
+    comment = TextAreaField(_l("Your comment for the reviewer (optional)"), validators=[at_most(2000)])
 
 
 class BranchForm(PlaceMixin, FlaskForm):
-    name = StringField(_l("Branch name"))
-    address = TextAreaField(_l("Postal address"))
+    name = StringField(_l("Branch name"), validators=[at_most(200)])
+    address = TextAreaField(_l("Postal address"), validators=[at_most(500)])
     province = NoValidateSelect(_l("Province"))
     city = NoValidateSelect(_l("City"))
 
@@ -180,15 +192,16 @@ class NominationForm(FlaskForm):
     national_code = StringField(
         _l("National code of the technical officer"),
         description=_l("The officer must be qualified and free; they will be asked to accept."),
+        validators=[at_most(20)],
     )
 
 
 class TerminationForm(FlaskForm):
-    reason = TextAreaField(_l("Why do you end the cooperation?"))
+    reason = TextAreaField(_l("Why do you end the cooperation?"), validators=[at_most(2000)])
 
 
 class PasswordResetRequestForm(FlaskForm):
-    username = StringField(_l("User code or national code"), validators=[required()])
+    username = StringField(_l("User code or national code"), validators=[required(), at_most(40)])
 
 
 class CodeForm(FlaskForm):
@@ -198,10 +211,16 @@ class CodeForm(FlaskForm):
 
 
 class PasswordResetForm(FlaskForm):
-    username = StringField(_l("User code or national code"), validators=[required()])
-    code = StringField(_l("Code sent by SMS"), validators=[required()])
-    new_password = PasswordField(_l("New password"), description=_l("At least 8 characters, not a common password"))
-    new_password_confirm = PasswordField(_l("Repeat the new password"))
+    username = StringField(_l("User code or national code"), validators=[required(), at_most(40)])
+    code = StringField(_l("Code sent by SMS"), validators=[required(), at_most(20)])
+    new_password = PasswordField(
+        _l("New password"), description=_l("At least 8 characters, not a common password"), validators=[at_most(256)]
+    )
+    new_password_confirm = PasswordField(_l("Repeat the new password"), validators=[at_most(256)])
+
+
+class VerifyForm(FlaskForm):
+    q = StringField(_l("Qualification number or national code"), validators=[at_most(40)])
 
 
 def officer_form_data(officer) -> dict:

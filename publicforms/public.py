@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import segno
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from markupsafe import Markup
 
 import models
@@ -11,6 +11,8 @@ from persian import normalize_text, to_ascii_digits
 from web.extensions import LOCALES, limiter
 from web.forms import ActionForm
 from web.security import safe_next
+
+from .forms import VerifyForm
 
 bp = Blueprint("public", __name__)
 
@@ -24,7 +26,14 @@ def home():
 def set_language(code):
     response = redirect(safe_next(request.form.get("next"), url_for("public.home")))
     if ActionForm().validate_on_submit() and code in LOCALES:
-        response.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+        response.set_cookie(
+            "lang",
+            code,
+            max_age=365 * 24 * 3600,
+            samesite="Lax",
+            httponly=True,
+            secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
+        )
     return response
 
 
@@ -33,22 +42,39 @@ def qr_svg(url: str) -> Markup:
     return Markup(segno.make(url, error="m").svg_inline(scale=4, border=2, dark="#111", light="#fff"))
 
 
-@bp.route("/verify")
+@bp.route("/verify", methods=["GET", "POST"])
 @limiter.limit("30 per minute")
 def verify():
     """Anyone checks a qualification: by number (name, field, current branch) or by
-    national code (qualified or not, nothing more)."""
-    query = to_ascii_digits(normalize_text(request.args.get("q", ""))).strip()
-    result = None
+    national code (qualified or not, nothing more).
+
+    The page's own form posts, so a national code typed there stays out of URLs and
+    access logs; ``GET /verify?q=`` (the QR code, links) answers as well."""
+    form = VerifyForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        raw, token = form.q.data or "", ""
+    else:
+        raw, token = request.args.get("q", ""), request.args.get("t", "")
+    query = to_ascii_digits(normalize_text(raw)).strip()[:40]
+    result, refusal = None, None
     if query:
-        result = models.verification.lookup(query)
-    return render_template("verify.html", query=query, result=result)
+        try:
+            result = models.verification.lookup(query, token=token[:40])
+        except models.verification.VerificationThrottled as error:
+            refusal = error
+    form.q.data = query
+    page = render_template("verify.html", form=form, query=query, result=result, refusal=refusal)
+    return page, (429 if refusal else 200)
 
 
-@bp.route("/branch/<int:branch_id>")
+@bp.route("/branch/<token>")
 @limiter.limit("60 per minute")
-def branch(branch_id):
-    found = models.Branch.get_or_none((models.Branch.id == branch_id) & (models.Branch.is_active == True))  # noqa: E712
+def branch(token):
+    found = models.Branch.get_or_none(
+        (models.Branch.public_token == token[:32]) & (models.Branch.is_active == True)  # noqa: E712
+    )
     if found is None:
         abort(404)
     active = found.active_cooperation()
@@ -56,5 +82,5 @@ def branch(branch_id):
         "branch.html",
         branch=found,
         active=active,
-        qr=qr_svg(url_for("public.branch", branch_id=found.id, _external=True)),
+        qr=qr_svg(url_for("public.branch", token=found.public_token, _external=True)),
     )

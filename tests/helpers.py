@@ -94,7 +94,7 @@ def sms_code_to(mobile: str) -> str:
     on the phone). The one place tests read a code from the outbox."""
     outbox = models.SmsOutbox.select().where(models.SmsOutbox.to == mobile).order_by(models.SmsOutbox.id.desc())
     for sms in outbox:
-        found = re.search(r"(?<!\d)(\d{6})(?!\d)", persian.to_ascii_digits(sms.text))
+        found = re.search(r"(?<!\d)(\d{6})(?!\d)", persian.to_ascii_digits(sms.render()))
         if found:
             return found.group(1)
     raise AssertionError(f"no SMS with a code was queued to {mobile}")

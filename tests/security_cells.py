@@ -388,8 +388,9 @@ def public_and_site_cells(world, rule, endpoint, methods):
         add("GET", "/officer/register/done", everyone(404))
         return cells
     if endpoint == "public.branch":
-        add("GET", f"/branch/{w['b1']}", everyone(OK))
-        add("GET", f"/branch/{w['b2']}", everyone(OK))
+        add("GET", f"/branch/{w['b1_token']}", everyone(OK))
+        add("GET", f"/branch/{w['b2_token']}", everyone(OK))
+        add("GET", f"/branch/{w['b1']}", everyone(404))  # the sequential id no longer opens it (L1)
         add("GET", "/branch/999999", everyone(404))
         return cells
     if endpoint == "public.set_language":

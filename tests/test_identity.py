@@ -151,7 +151,9 @@ def test_production_refuses_the_none_adapter_unless_acknowledged(monkeypatch, da
     from app import create_app
 
     monkeypatch.setenv("APP_ENV", "production")
-    monkeypatch.setenv("SECRET_KEY", "k" * 32)
+    # A production SECRET_KEY must look random, and SMS_BACKEND=log be acknowledged (I1).
+    monkeypatch.setenv("SECRET_KEY", "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08")
+    monkeypatch.setenv("SMS_BACKEND_LOG_ACKNOWLEDGED", "1")
     monkeypatch.delenv("IDENTITY_BACKEND", raising=False)
     monkeypatch.delenv("IDENTITY_BACKEND_NONE_ACKNOWLEDGED", raising=False)
     with pytest.raises(RuntimeError, match="IDENTITY_BACKEND"):

@@ -16,7 +16,7 @@ def last_code(officer):
         .order_by(models.SmsOutbox.id.desc())
         .first()
     )
-    return re.search(r"\d{6}", sms.text.translate(str.maketrans("۰۱۲۳۴۵۶۷۸۹", "0123456789"))).group(0)
+    return re.search(r"\d{6}", sms.render().translate(str.maketrans("۰۱۲۳۴۵۶۷۸۹", "0123456789"))).group(0)
 
 
 def confirm(client, officer, code, password="Tazeh-Ramz-1403"):

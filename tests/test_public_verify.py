@@ -70,7 +70,7 @@ def test_verification_is_rate_limited(app, dbc):
 
 def test_branch_page_shows_its_current_officer(client, serving_officer):
     officer, branch = serving_officer
-    html = client.get(f"/branch/{branch.id}").get_data(as_text=True)
+    html = client.get(f"/branch/{branch.public_token}").get_data(as_text=True)
     assert officer.full_name in html and 'data-status="active"' in html and "<svg" in html
     assert officer.national_code not in html and officer.mobile not in html
 

@@ -193,17 +193,21 @@ def test_every_action_and_every_state_is_produced_by_the_real_operations(make_of
     branch = coops.create_branch(
         distributor.as_actor(), "شعبه مرکزی", tehran.province, tehran, "تهران، خیابان آزادی، پلاک ۱", district="17"
     )
-    a, b = make_officer(qualified=True), make_officer(qualified=True)
+    # A refusal holds the same distributor back from that officer for a while (issue 17):
+    # each refused officer is a new one.
+    a, b, refuses, rejected = (make_officer(qualified=True) for _ in range(4))
 
     def accepted(officer):
         cooperation = coops.nominate(branch, distributor.as_actor(), officer.national_code)
         return cooperation.apply(Action.OFFICER_APPROVE, officer.as_actor())
 
-    coops.nominate(branch, distributor.as_actor(), a.national_code).apply(Action.OFFICER_REJECT, a.as_actor())
+    coops.nominate(branch, distributor.as_actor(), refuses.national_code).apply(
+        Action.OFFICER_REJECT, refuses.as_actor()
+    )
     accepted(a).apply(Action.APPROVE, reviewer)
     accepted(b).apply(Action.APPROVE, reviewer)  # replaces a
     coops.release(branch, distributor.as_actor())
-    accepted(a).apply(Action.REJECT, reviewer, note="مدارک ناقص")
+    accepted(rejected).apply(Action.REJECT, reviewer, note="مدارک ناقص")
     accepted(a).apply(Action.APPROVE, reviewer)
     a = models.Officer.get_by_id(a.id)
     termination = coops.save_termination(a, a.as_actor(), "پایان قرارداد کاری")

@@ -381,6 +381,8 @@ REVIEWED_SQL = {
     ("bench/loading.py", "ALTER TABLE {table} ADD CONSTRAINT"),
     ("bench/loading.py", "DROP INDEX IF EXISTS"),
     ("bench/generate.py", "SELECT setval(pg_get_serial_sequence"),
+    # Migration 007: table names and a WHERE clause written in the migration itself.
+    ("migrations/007_security_round2.py", "SELECT id FROM {table} {where}"),
     # The backup: the destination path typed by the operator on the command line (VACUUM INTO).
     ("backup.py", "VACUUM INTO"),
 }

@@ -64,7 +64,7 @@ def test_security_headers_everywhere(app, make_officer, make_staff, dbc):
         "/admin/login",
         "/static/css/app.css",
         "/no-such-page",
-        f"/branch/{world['b1']}",
+        f"/branch/{world['b1_token']}",
     ):
         assert_security_headers(anon.get(url), url)
     assert_security_headers(anon.post("/officer/logout"), "POST /officer/logout")
@@ -154,7 +154,9 @@ def test_debug_is_off_in_production(app, monkeypatch):
 
     monkeypatch.setenv("APP_ENV", "production")
     monkeypatch.setenv("IDENTITY_BACKEND_NONE_ACKNOWLEDGED", "1")  # these tests are about other settings
-    monkeypatch.setenv("SECRET_KEY", "x" * 64)
+    # A production SECRET_KEY must look random, and SMS_BACKEND=log be acknowledged (I1).
+    monkeypatch.setenv("SECRET_KEY", "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08")
+    monkeypatch.setenv("SMS_BACKEND_LOG_ACKNOWLEDGED", "1")
     monkeypatch.delenv("FLASK_DEBUG", raising=False)
     production = create_app({"DATABASE_URL": app.config["DATABASE_URL"], "UPLOAD_DIR": app.config["UPLOAD_DIR"]})
     assert production.debug is False and production.config["SEED_DEMO_DATA"] is False

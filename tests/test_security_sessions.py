@@ -18,6 +18,9 @@ from freezegun import freeze_time
 import models
 from helpers import PASSWORD, csrf_token_from, login, registration_data
 
+# A production SECRET_KEY must look random (I1): 32 bytes, as an operator would make one.
+PRODUCTION_SECRET = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+
 TEHRAN_UNI = "دانشگاه علوم پزشکی تهران"
 # Exactly 64 characters, with a zero-width non-joiner, Persian only.
 PERSIAN_PASSPHRASE = "بهار در کوچه‌های نیشابور با بوی اقاقیا و باران نرم آمد و رفت شاد"
@@ -118,7 +121,8 @@ def test_behind_the_proxy_one_attacker_cannot_lock_everyone_out(app, accounts, m
 
     monkeypatch.setenv("APP_ENV", "production")
     monkeypatch.setenv("IDENTITY_BACKEND_NONE_ACKNOWLEDGED", "1")  # these tests are about other settings
-    monkeypatch.setenv("SECRET_KEY", "k" * 64)
+    monkeypatch.setenv("SECRET_KEY", PRODUCTION_SECRET)
+    monkeypatch.setenv("SMS_BACKEND_LOG_ACKNOWLEDGED", "1")
     monkeypatch.setenv("FORWARDED_ALLOW_IPS", "127.0.0.1")
     production = create_app(
         {
@@ -377,7 +381,8 @@ def test_production_cookies(app, accounts, monkeypatch):
 
     monkeypatch.setenv("APP_ENV", "production")
     monkeypatch.setenv("IDENTITY_BACKEND_NONE_ACKNOWLEDGED", "1")  # these tests are about other settings
-    monkeypatch.setenv("SECRET_KEY", "s" * 64)
+    monkeypatch.setenv("SECRET_KEY", PRODUCTION_SECRET)
+    monkeypatch.setenv("SMS_BACKEND_LOG_ACKNOWLEDGED", "1")
     production = create_app(
         {
             "DATABASE_URL": app.config["DATABASE_URL"],
@@ -400,9 +405,12 @@ def test_production_cookies(app, accounts, monkeypatch):
         )
         assert response.status_code == 302, (kind, response.status_code)
         cookies = [cookie_attributes(h) for h in response.headers.getlist("Set-Cookie")]
-        names = [name for name, _ in cookies]
-        assert names == ["__Host-session"], names  # and no remember-me cookie
-        _name, attrs = cookies[0]
+        names = sorted(name for name, _ in cookies)
+        # No remember-me cookie; the device cookie (L6) only vouches for this browser.
+        assert names == [f"__Host-device-{kind}", "__Host-session"], names
+        device = dict(cookies)[f"__Host-device-{kind}"]
+        assert "secure" in device and "httponly" in device and device.get("samesite", "").lower() == "lax"
+        attrs = dict(cookies)["__Host-session"]
         assert "secure" in attrs and "httponly" in attrs, attrs
         assert attrs.get("samesite", "").lower() == "lax" and attrs.get("path") == "/" and "domain" not in attrs
         assert "expires" not in attrs and "max-age" not in attrs  # a browser-session cookie

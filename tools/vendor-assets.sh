@@ -108,6 +108,12 @@ C="$NM/chart.js"
 copy "$C/dist/chart.umd.min.js" "$VENDOR/chartjs"
 copy "$C/LICENSE.md" "$VENDOR/chartjs"
 
+# --- Moment.js: Flask-Admin's date widgets need it; its bundled 2.9.4 has known ReDoS
+# advisories (finding I6), so the back office loads this current one instead.
+M="$NM/moment"
+copy "$M/min/moment.min.js" "$VENDOR/moment"
+copy "$M/LICENSE" "$VENDOR/moment"
+
 # --- axe-core: a test asset (tests/e2e/browser.py injects it), not served ----
 A="$NM/axe-core"
 copy "$A/axe.min.js" "$TEST_ASSETS/axe"

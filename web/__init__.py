@@ -23,6 +23,9 @@ from . import errors, labels, security, session  # noqa: F401  (session: Flask-L
 def init_app(app) -> None:
     """Register what every request and page shares: security headers, NUL refusal,
     template filters and error pages (the extensions are bound by ``create_app``)."""
+    # Before any blueprint: every <int:...> in a route is then a 63-bit ASCII number, so an
+    # overflowing or Unicode id is a 404, not a 500 from the database driver (L7).
+    app.url_map.converters["int"] = security.RecordIdConverter
     app.before_request(security.refuse_nul_bytes)
     app.after_request(security.add_security_headers)
     labels.init_app(app)

@@ -61,12 +61,20 @@ def store_uploads(owner, attach) -> dict:
     """Save the uploaded files and attach them (``attach(owner, actor, code, stored)``);
     return {code: error}. A file is on disk (fsynced) before its row commits."""
     uploads, errors = save_uploaded_documents()
+    replaced = []
 
     def record():
-        for code, stored in uploads:
-            attach(owner, g.actor, code, stored)
+        # All or nothing: a quota refusing the third file leaves no row of the first two.
+        with models.db.atomic():
+            for code, stored in uploads:
+                document = attach(owner, g.actor, code, stored)
+                replaced.extend(getattr(document, "removed_storage_names", ()))
 
     recorded_or_removed(uploads, record)
+    # A draft's replaced file: its row is gone, so is the file (``sweep-documents`` would
+    # find it later anyway).
+    for storage_name in replaced:
+        get_store().delete(storage_name)
     return errors
 
 

@@ -5,11 +5,17 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
-from wtforms.validators import InputRequired
+from wtforms.validators import InputRequired, Length
 
 
 def required():
     return InputRequired(message=_l("This field is required."))
+
+
+def at_most(characters: int):
+    """A length limit for a typed field: nothing longer reaches the domain or a column
+    (PostgreSQL refuses an over-long value with an error, finding L8)."""
+    return Length(max=characters, message=_l("Write at most %(max)d characters."))
 
 
 class ActionForm(FlaskForm):
@@ -19,6 +25,6 @@ class ActionForm(FlaskForm):
 class LoginForm(FlaskForm):
     """A login: user name and password, and the page to go to afterwards."""
 
-    username = StringField(_l("User name"), validators=[required()])
-    password = PasswordField(_l("Password"), validators=[required()])
+    username = StringField(_l("User name"), validators=[required(), at_most(80)])
+    password = PasswordField(_l("Password"), validators=[required(), at_most(256)])
     next = HiddenField()

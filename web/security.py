@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from flask import abort, g, request
 from flask_login import current_user
+from werkzeug.routing import IntegerConverter
 
 import models
 
@@ -122,3 +123,13 @@ def audit_denial(action: str) -> None:
         current_user.actor() if current_user and current_user.is_authenticated else models.anonymous_actor(client_ip())
     )
     models.audit(actor, action, detail=request.path[:200], object_type="route")
+
+
+class RecordIdConverter(IntegerConverter):
+    """``<int:id>`` for record ids: ASCII digits, at most 63 bits."""
+
+    regex = r"[0-9]{1,19}"
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", models.MAX_ID)
+        super().__init__(url_map, *args, **kwargs)

@@ -106,7 +106,10 @@ def password_reset():
         flash(
             _("If this account exists, a code was sent to its registered mobile. It is valid for 10 minutes."), "info"
         )
-        return redirect(url_for("officer_site.password_reset_confirm", username=form.username.data.strip()))
+        # The name typed (often a national code) waits in the session, not in the URL that
+        # access logs and proxies record.
+        session["reset_username"] = form.username.data.strip()[:40]
+        return redirect(url_for("officer_site.password_reset_confirm"))
     return render_template("officer/password_reset.html", form=form), (422 if form.errors else 200)
 
 
@@ -115,7 +118,7 @@ def password_reset_confirm():
     """Step two: the code and a new password."""
     form = PasswordResetForm()
     if request.method == "GET":
-        form.username.data = request.args.get("username", "")
+        form.username.data = session.get("reset_username") or request.args.get("username", "")
     elif form.validate_on_submit() and _same_passwords(form):
         try:
             models.reset_password(form.username.data, form.code.data, form.new_password.data or "", client_ip())
@@ -143,6 +146,7 @@ def password_change_view(template, done_endpoint):
                 form.new_password.data or "",
                 keep_token=current_user.token,
                 confirm=form.new_password_confirm.data or "",
+                ip=client_ip(),
             )
         except models.DomainError as error:
             show_error(form, error)

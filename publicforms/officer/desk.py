@@ -62,5 +62,8 @@ def certificate():
     if not officer.is_qualified:
         flash(_("The certificate is available once your qualification is approved."), "info")
         return redirect(url_for("officer_site.dashboard"))
-    verify_url = url_for("public.verify", q=officer.qualification_number, _external=True)
+    # The token tells a scan of this certificate from someone trying numbers (L1).
+    verify_url = url_for(
+        "public.verify", q=officer.qualification_number, t=officer.verification_token or None, _external=True
+    )
     return render_template("officer/certificate.html", officer=officer, qr=qr_svg(verify_url), verify_url=verify_url)

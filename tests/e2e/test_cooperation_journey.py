@@ -51,7 +51,9 @@ def test_cooperation_life_cycle(page, second_page, new_context, live_server, mak
     with distributor.expect_navigation():
         distributor.click("main form button[type=submit]")
     # Check answers: the officer's name, then the request goes out.
-    expect(distributor.locator("#nominee-name")).to_have_text(officer.full_name)
+    expect(distributor.locator("#nominee-name")).to_have_text(
+        models.cooperation.mask_name(officer.first_name, officer.last_name)
+    )
     shot(distributor, "02a-nominee-confirm")
     assert_accessible(distributor, "nominee confirmation")
     with distributor.expect_navigation():

@@ -225,7 +225,7 @@ def test_stored_markup_is_escaped_everywhere(new_context, live_server, make_offi
     visited += check_pages(
         anonymous,
         base,
-        [f"/branch/{ids['b1']}", f"/verify?q={extra['qualification_number']}", "/verify?q=" + SCRIPT],
+        [f"/branch/{ids['b1_token']}", f"/verify?q={extra['qualification_number']}", "/verify?q=" + SCRIPT],
         dialogs,
     )
     visited += check_pages(
