@@ -37,7 +37,7 @@ def site(fresh_database, processes, ports, tls_certificate, tmp_path_factory):
     environment = {key: value for key, value in os.environ.items() if not key.startswith(("PYTEST", "TEST_"))}
     environment.update(
         APP_ENV="production",
-        SECRET_KEY=secrets.token_hex(16),
+        SECRET_KEY=secrets.token_hex(32),
         DATABASE_URL=database,
         UPLOAD_DIR=str(folder / "documents"),
         SMS_BACKEND="log",
@@ -48,6 +48,7 @@ def site(fresh_database, processes, ports, tls_certificate, tmp_path_factory):
         WORKERS="2",
         LOG_LEVEL="debug",
         IDENTITY_BACKEND_NONE_ACKNOWLEDGED="1",
+        SMS_BACKEND_LOG_ACKNOWLEDGED="1",
     )
     host = AppHost("privacy-host", ports.take(), environment, processes)
     host.start_web()

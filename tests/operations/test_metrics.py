@@ -236,13 +236,14 @@ def gunicorn_host(fresh_database, processes, ports, tmp_path_factory):
     environment = {key: value for key, value in os.environ.items() if not key.startswith(("PYTEST", "TEST_"))}
     environment.update(
         APP_ENV="production",
-        SECRET_KEY="t",
+        SECRET_KEY=secrets.token_hex(32),
         DATABASE_URL=database,
         UPLOAD_DIR=str(folder / "documents"),
         WORKERS="2",
         WORKER_CLASS="sync",
         PROMETHEUS_MULTIPROC_DIR=str(folder / "prometheus"),
         IDENTITY_BACKEND_NONE_ACKNOWLEDGED="1",
+        SMS_BACKEND_LOG_ACKNOWLEDGED="1",
         SMS_DELIVER_IN_BACKGROUND="0",
         MAX_REQUESTS="0",
     )
