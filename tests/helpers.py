@@ -227,8 +227,9 @@ def files_under(root) -> list[str]:
 MANAGER_MOBILE = "09121110000"
 
 
-def attach_all(request, actor):
-    """The four required documents (stored-file records only) on a qualification request."""
+def attach_all(request, actor, folder: str = "hp"):
+    """The four required documents (stored-file records only, no file on disk) on a
+    qualification request; ``folder`` keeps the names of one test module apart."""
     from models import qualification
     from storage import StoredFile
 
@@ -238,7 +239,7 @@ def attach_all(request, actor):
             actor,
             kind,
             StoredFile(
-                storage_name=f"hp/{(request.id * 10 + i):032x}.pdf",
+                storage_name=f"{folder}/{(request.id * 10 + i):032x}.pdf",
                 display_name=f"{kind}.pdf",
                 content_type="application/pdf",
                 size=1,

@@ -7,36 +7,19 @@ import datetime
 import pytest
 
 import models
-from helpers import staff_client_for
+from helpers import attach_all, staff_client_for
 from models import QualificationRequest
 from models import cartable as queue
 from models import qualification as quals
-from storage import StoredFile
 
 TEHRAN = "دانشگاه علوم پزشکی تهران"
 ISFAHAN = "دانشگاه علوم پزشکی اصفهان"
 
 
-def attach_all(request, actor):
-    for i, kind in enumerate(("degree", "national_card", "id_booklet", "photo")):
-        quals.attach_document(
-            request,
-            actor,
-            kind,
-            StoredFile(
-                storage_name=f"cb/{(request.id * 10 + i):032x}.pdf",
-                display_name=f"{kind}.pdf",
-                content_type="application/pdf",
-                size=10,
-                sha256="0" * 64,
-            ),
-        )
-
-
 def drive(officer, reviewer, state):
     owner = officer.as_actor()
     request = quals.start_request(officer, owner)
-    attach_all(request, owner)
+    attach_all(request, owner, folder="cb")
     if state == "draft":
         return request
     request = request.apply("submit", owner)
@@ -244,7 +227,7 @@ def test_the_review_page_lists_the_applicants_other_requests(app, queue_setting,
     # An older, rejected request of the same officer.
     QualificationRequest.update(status="rejected").where(QualificationRequest.id == requests["submitted"].id).execute()
     newer = quals.start_request(officer, officer.as_actor())
-    attach_all(newer, officer.as_actor())
+    attach_all(newer, officer.as_actor(), folder="cb")
     newer = newer.apply("submit", officer.as_actor())
     client = staff_client_for(app, staff["reviewer"])
     page = client.get(f"/admin/qualification/review/?id={newer.id}").get_data(as_text=True)

@@ -6,10 +6,9 @@ import pytest
 from freezegun import freeze_time
 
 import models
-from helpers import staff_client_for
+from helpers import attach_all, staff_client_for
 from models import dashboards, sla
 from models import qualification as quals
-from storage import StoredFile
 
 # 1404/09/01 is Saturday 2025-11-22.
 SAT = dt.date(2025, 11, 22)
@@ -43,22 +42,6 @@ def test_working_days_between(start, end, holidays, expected):
     assert sla.working_days_between(start, end, holidays) == expected
 
 
-def attach_all(request, actor):
-    for i, kind in enumerate(("degree", "national_card", "id_booklet", "photo")):
-        quals.attach_document(
-            request,
-            actor,
-            kind,
-            StoredFile(
-                storage_name=f"ab/{(request.id * 10 + i):032x}.pdf",
-                display_name="x.pdf",
-                content_type="application/pdf",
-                size=1,
-                sha256="0" * 64,
-            ),
-        )
-
-
 def test_clock_pauses_while_deficient_and_resumes(make_officer, make_staff, dbc):
     models.Setting.create(key="sla_working_days", value="10")
     models.Holiday.create(date=SAT + dt.timedelta(days=3), name="تعطیل رسمی")  # Tuesday
@@ -67,7 +50,7 @@ def test_clock_pauses_while_deficient_and_resumes(make_officer, make_staff, dbc)
     owner = officer.as_actor()
     with freeze_time(dt.datetime(2025, 11, 22, 8, 0)):  # Saturday
         request = quals.start_request(officer, owner)
-        attach_all(request, owner)
+        attach_all(request, owner, folder="ab")
         request.apply("submit", owner)
         # Sun, Mon, (Tue holiday), Wed, Thu, (Fri), Sat, Sun, Mon, Tue, Wed, Thu = 10.
         assert request.due_on == dt.date(2025, 12, 4)
@@ -90,13 +73,13 @@ def test_dashboard_numbers_match_hand_computed_values(app, make_officer, make_st
         officer = make_officer()
         with freeze_time(dt.datetime(2025, 11, 1, 8, 0)):
             request = quals.start_request(officer, officer.as_actor())
-            attach_all(request, officer.as_actor())
+            attach_all(request, officer.as_actor(), folder="ab")
             request.apply("submit", officer.as_actor())
         with freeze_time(dt.datetime(2025, 11, 1, 8, 0) + dt.timedelta(days=days)):
             request.apply("reject" if days == 10 else "approve", actor, note="دلیل", reason="wrong_province")
     waiting = make_officer()
     request = quals.start_request(waiting, waiting.as_actor())
-    attach_all(request, waiting.as_actor())
+    attach_all(request, waiting.as_actor(), folder="ab")
     request.apply("submit", waiting.as_actor())
 
     rows = dashboards.decision_time_percentiles(models.QualificationRequest)
@@ -116,7 +99,7 @@ def test_dashboard_numbers_match_hand_computed_values(app, make_officer, make_st
 def test_reviewer_dashboard_is_limited_to_their_university(app, make_officer, make_staff, dbc):
     isfahan_officer = make_officer(city="اصفهان")
     request = quals.start_request(isfahan_officer, isfahan_officer.as_actor())
-    attach_all(request, isfahan_officer.as_actor())
+    attach_all(request, isfahan_officer.as_actor(), folder="ab")
     request.apply("submit", isfahan_officer.as_actor())
     tehran = staff_client_for(app, make_staff("university"))
     page = tehran.get("/admin/").get_data(as_text=True)

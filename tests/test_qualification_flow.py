@@ -6,28 +6,12 @@ import pytest
 from peewee import IntegrityError
 
 import models
+from helpers import attach_all
 from models import Actor, ConflictError, DomainError, PermissionDenied, QualificationRequest
 from models import qualification as quals
-from storage import StoredFile
 
 TEHRAN = "دانشگاه علوم پزشکی تهران"
 ISFAHAN = "دانشگاه علوم پزشکی اصفهان"
-
-
-def attach_all(request, actor):
-    for i, kind in enumerate(("degree", "national_card", "id_booklet", "photo")):
-        quals.attach_document(
-            request,
-            actor,
-            kind,
-            StoredFile(
-                storage_name=f"aa/{(request.id * 10 + i):032x}.pdf",
-                display_name=f"{kind}.pdf",
-                content_type="application/pdf",
-                size=10,
-                sha256="0" * 64,
-            ),
-        )
 
 
 @pytest.fixture
@@ -55,7 +39,7 @@ def request_in_state(officer, actors, state, bound_to=None):
     """Drive a request to ``state`` through the real operations."""
     owner = actors["owner"]
     request = quals.start_request(officer, owner)
-    attach_all(request, owner)
+    attach_all(request, owner, folder="aa")
     if state == "draft":
         return request
     request.apply("submit", owner)
@@ -155,7 +139,7 @@ def test_one_open_request_at_a_time_and_unlimited_after_rejection(setting):
     for _ in range(3):
         current = request_in_state(officer, actors, "rejected") if _ else None
         if current is None:
-            attach_all(first, actors["owner"])
+            attach_all(first, actors["owner"], folder="aa")
             first.apply("submit", actors["owner"])
             first.apply("reject", actors["reviewer"], note="استان اشتباه", reason="wrong_province")
     assert QualificationRequest.select().where(QualificationRequest.officer == officer.id).count() == 3
@@ -210,4 +194,4 @@ def test_documents_only_change_in_draft_or_deficient(setting):
     officer, actors = setting
     request = request_in_state(officer, actors, "submitted")
     with pytest.raises(ConflictError):
-        attach_all(request, actors["owner"])
+        attach_all(request, actors["owner"], folder="aa")

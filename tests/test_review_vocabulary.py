@@ -11,13 +11,13 @@ import pytest
 from babel.support import Translations
 
 import models
+from helpers import attach_all
 from models import Action, ReadState, State, legacy
 from models import cooperation as coops
 from models import edit_requests as edits
 from models import qualification as quals
 from models.base import TRANSLATIONS_DIR
 from models.cooperation import TerminationRequest
-from storage import StoredFile
 
 TEHRAN = "دانشگاه علوم پزشکی تهران"
 
@@ -87,26 +87,10 @@ def test_an_unknown_action_cannot_be_recorded(make_officer, dbc):
 # ------------------------------------------------------------------ every label is produced
 
 
-def attach_all(request, actor):
-    for i, kind in enumerate(("degree", "national_card", "id_booklet", "photo")):
-        quals.attach_document(
-            request,
-            actor,
-            kind,
-            StoredFile(
-                storage_name=f"cd/{(request.id * 10 + i):032x}.pdf",
-                display_name=f"{kind}.pdf",
-                content_type="application/pdf",
-                size=10,
-                sha256="0" * 64,
-            ),
-        )
-
-
 def submitted_request(officer):
     owner = officer.as_actor()
     request = quals.start_request(officer, owner)
-    attach_all(request, owner)
+    attach_all(request, owner, folder="cd")
     return request.apply(Action.SUBMIT, owner)
 
 

@@ -7,31 +7,15 @@ from __future__ import annotations
 import pytest
 
 import models
+from helpers import attach_all
 from models import SYSTEM, Action, State
 from models import cooperation as coops
 from models import edit_requests as edits
 from models import qualification as quals
 from models.cooperation import Branch, TerminationRequest
-from storage import StoredFile
 
 TEHRAN = "دانشگاه علوم پزشکی تهران"
 ISFAHAN = "دانشگاه علوم پزشکی اصفهان"
-
-
-def attach_all(request, actor):
-    for i, kind in enumerate(("degree", "national_card", "id_booklet", "photo")):
-        quals.attach_document(
-            request,
-            actor,
-            kind,
-            StoredFile(
-                storage_name=f"9a/{(request.id * 10 + i):032x}.pdf",
-                display_name=f"{kind}.pdf",
-                content_type="application/pdf",
-                size=10,
-                sha256="0" * 64,
-            ),
-        )
 
 
 @pytest.fixture
@@ -41,7 +25,7 @@ def world(make_officer, make_staff, dbc):
     for state in ("draft", "submitted", "deficient", "approved", "rejected"):
         officer = make_officer()
         request = quals.start_request(officer, officer.as_actor())
-        attach_all(request, officer.as_actor())
+        attach_all(request, officer.as_actor(), folder="9a")
         if state != "draft":
             request.apply(Action.SUBMIT, officer.as_actor())
         if state == "deficient":
