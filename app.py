@@ -16,6 +16,7 @@ from flask import Flask, g, request
 from flask.cli import with_appcontext
 from jinja2 import ChoiceLoader, FileSystemLoader
 
+import json_logging
 import models
 import web
 from models import db
@@ -68,6 +69,13 @@ def _settings(app: Flask, test_config: dict | None) -> None:
         TRUSTED_PROXY_COUNT=int(
             os.environ.get("TRUSTED_PROXY_COUNT", "1" if os.environ.get("FORWARDED_ALLOW_IPS") else "0")
         ),
+        # Names this app host in an X-Served-By header (empty: no header), so an operator,
+        # and the two-host test, can tell which host behind the balancer answered.
+        INSTANCE_NAME=os.environ.get("INSTANCE_NAME", ""),
+        # json (one object per line, the production default) or text; either way scrubbed
+        # of national codes, mobiles, codes and query strings (json_logging.py).
+        LOG_FORMAT=os.environ.get("LOG_FORMAT", "json" if env == "production" else "text"),
+        LOG_LEVEL=os.environ.get("LOG_LEVEL", "info"),
     )
     if env == "production":
         app.config.update(
@@ -135,6 +143,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         static_url_path="/static",
     )
     _settings(app, test_config)
+    if not app.testing:
+        json_logging.configure(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])
     app.jinja_loader = ChoiceLoader(
         [
             FileSystemLoader(str(BASE_DIR / "publicforms" / "templates")),
@@ -162,6 +172,16 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)
+
+    # First hooks in, last out: the request id exists before anything else runs, and the
+    # request's log line and timing see the final response.
+    from web import health, metrics, request_log
+
+    request_log.init_app(app)
+    metrics.init_app(app)
+    app.register_blueprint(health.bp)
+    probes = health.NO_DATABASE_ENDPOINTS | metrics.NO_DATABASE_ENDPOINTS
+
     web.init_app(app)
 
     from publicforms.distributor import bp as distributor_bp
@@ -178,8 +198,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     @app.before_request
     def _open_connection():
-        # A connection per request; one already open (a test, a CLI) is left alone.
-        g.opened_connection = db.connect(reuse_if_open=True)
+        # A connection per request; one already open (a test, a CLI) is left alone. The
+        # probes and /metrics open their own, so they answer while the database is down.
+        if request.endpoint not in probes:
+            g.opened_connection = db.connect(reuse_if_open=True)
 
     @app.teardown_request
     def _close_connection(_exc):
@@ -188,6 +210,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     if app.config["SMS_DELIVER_IN_BACKGROUND"]:
         _deliver_sms_after_writes(app)
+
+    if app.config["INSTANCE_NAME"]:
+        _name_the_host(app, app.config["INSTANCE_NAME"])
 
     register_commands(app)
     return app
@@ -206,6 +231,15 @@ def _deliver_sms_after_writes(app: Flask) -> None:
     def _kick(response):
         if request.method == "POST" and response.status_code < 400:
             sender.kick()
+        return response
+
+
+def _name_the_host(app: Flask, name: str) -> None:
+    """Every response, errors and static files included, says which host answered."""
+
+    @app.after_request
+    def _served_by(response):
+        response.headers["X-Served-By"] = name
         return response
 
 
@@ -267,6 +301,10 @@ def init_db_command():
             click.echo("reference data added: " + ", ".join(f"{k}={v}" for k, v in added.items()))
         else:
             click.echo("reference data: up to date")
+        # The document directory too, so /readyz finds it (it never creates one itself).
+        import storage
+
+        storage.DocumentStore(current_app.config["UPLOAD_DIR"])
         if current_app.config["SEED_DEMO_DATA"] and not models.StaffUser.select().exists():
             from demo import create_demo_accounts
 

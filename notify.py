@@ -29,10 +29,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import logging
 import os
-import sys
 import threading
-import traceback
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -50,6 +49,7 @@ CLAIM_LEASE = _dt.timedelta(minutes=2)
 BACKOFF_BASE = _dt.timedelta(seconds=30)
 BACKOFF_CAP = _dt.timedelta(hours=6)
 MAX_ERROR_LENGTH = 1000
+log = logging.getLogger("registry.notify")
 
 
 class DeliveryFailure(Exception):
@@ -410,8 +410,7 @@ def resend(sms_ids) -> int:
 
 
 def _report(exc: BaseException) -> None:
-    print("notify: delivery pass failed:", file=sys.stderr)
-    traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+    log.error("delivery pass failed", exc_info=exc)
 
 
 def deliver_loop(backend, interval: float = 5, stop_event: threading.Event | None = None) -> None:
@@ -516,7 +515,7 @@ class BackgroundSender:
 
     def _pass(self, backend) -> None:
         if db.obj is None:
-            print(f"notify: database proxy not bound in this process ({self._safe_url()})", file=sys.stderr)
+            log.error("database proxy not bound in this process (%s)", self._safe_url())
             return
         try:
             with db.connection_context():

@@ -62,6 +62,7 @@ from . import (
     edit_requests,
     identity,
     legacy,  # the legacy CSV migration; imports the models above
+    operations,
     qualification,
     ratelimit,
     reassignment,
@@ -400,6 +401,7 @@ __all__ = [
     "dashboards",
     "desk",
     "edit_requests",
+    "operations",
     "qualification",
     "ratelimit",
     "sla",

@@ -31,6 +31,17 @@ def pending(database=None) -> list[str]:
     return list(router(database).diff)
 
 
+def unapplied(database=None) -> list[str]:
+    """The migrations in ``migrations/`` that the database has not recorded, read without
+    writing anything (``pending`` creates the history table when it is missing); for the
+    readiness probe."""
+    database = database if database is not None else db.obj
+    done = set()
+    if HISTORY_TABLE in database.get_tables():
+        done = {name for (name,) in database.execute_sql('SELECT name FROM "migratehistory"').fetchall()}
+    return [name for name in router(database).todo if name not in done]
+
+
 def migrate(database=None, upto: str | None = None) -> list[str]:
     """Apply the pending migrations (up to and including ``upto``); return their names."""
     database = database if database is not None else db.obj

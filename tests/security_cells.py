@@ -375,6 +375,9 @@ def public_and_site_cells(world, rule, endpoint, methods):
     if endpoint == "admin.static":
         add("GET", "/admin/static/" + _admin_static_file(rule), everyone(OK))
         return cells
+    if endpoint in ("health.healthz", "health.readyz", "metrics.metrics"):  # same for all; no history here: 503
+        add("GET", rule.rule, everyone(503 if endpoint == "health.readyz" else OK))
+        return cells
     if endpoint == "officer_site.register_confirm":
         # Without a live registration attempt there is nothing to confirm, for anyone.
         add("GET", "/officer/register/confirm/no-such-attempt", everyone(410))

@@ -9,7 +9,10 @@
 * ``labels``: field, state and action labels, Jinja filters;
 * ``documents``: the document store, uploads, serving a document;
 * ``forms``: ``ActionForm``, ``LoginForm``;
-* ``ratelimit_storage``: Flask-Limiter's counters in our database.
+* ``ratelimit_storage``: Flask-Limiter's counters in our database;
+* ``health``, ``metrics``, ``request_log``: the probes (/healthz, /readyz), /metrics, and the
+  request id with one log line per request (wired first by ``create_app``, so that they see
+  every request).
 """
 
 from __future__ import annotations
