@@ -26,6 +26,8 @@ above it, and none imports inside a function to hide a cycle):
     registration  registration and mobile changes confirmed by an SMS code; claims
     account_admin the directorate's account tools (deactivate, holds, corrections)
     desk          the officer's next steps (nominations, active cooperation, deficiency)
+    api_clients   the API's tokens (hashed, scoped, revocable, rate-limited) and idempotency keys
+    api_feed      the API's keyset pages, the directorate's event feed, an officer's record
     verification, ratelimit, migrations, legacy
 
 The operations share one shape: the record acted on first, then the actor, then the
@@ -54,6 +56,8 @@ This package re-exports what the rest of the application uses, so callers write
 
 from . import (
     account_admin,
+    api_clients,
+    api_feed,
     auth,
     cartable,
     cooperation,
@@ -73,6 +77,7 @@ from . import (
     verification,
 )
 from .account_admin import IdentityCorrection
+from .api_clients import ApiClient, ApiIdempotency
 from .accounts import (
     Distributor,
     Officer,
@@ -240,6 +245,8 @@ ALL_MODELS = (
     MobileVerification,
     IdentityClaim,
     IdentityCorrection,
+    ApiClient,
+    ApiIdempotency,
 )
 
 
@@ -351,6 +358,11 @@ __all__ = [
     "IdentityClaim",
     "IdentityCorrection",
     "account_admin",
+    # the machine-to-machine API
+    "ApiClient",
+    "ApiIdempotency",
+    "api_clients",
+    "api_feed",
     "Throttled",
     "confirm_mobile_change",
     "confirm_registration",

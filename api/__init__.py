@@ -1,0 +1,1 @@
+"""The machine-to-machine API."""
