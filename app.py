@@ -1,6 +1,6 @@
 """The application factory and the command-line interface: the one place that wires
 the domain (``models``), the shared web layer (``web``), the public forms, the back
-office, storage and SMS."""
+office, the machine-to-machine API, storage and SMS."""
 
 from __future__ import annotations
 
@@ -195,6 +195,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     from backoffice import init_admin
 
     init_admin(app)
+
+    from api import init_api
+
+    init_api(app)
 
     @app.before_request
     def _open_connection():

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
-import json
 import secrets
 import time
 
@@ -119,7 +118,9 @@ class ApiClient(BaseModel):
         if self.holder_kind == "distributor":
             return Actor(kind="distributor", id=self.distributor_id, name=self.distributor.name, ip=ip, extra=extra)
         if self.holder_kind == "university":
-            return Actor(kind="staff", role="university", university_id=self.university_id, name=self.name, ip=ip, extra=extra)
+            return Actor(
+                kind="staff", role="university", university_id=self.university_id, name=self.name, ip=ip, extra=extra
+            )
         return Actor(kind="staff", role="directorate", name=self.name, ip=ip, extra=extra)
 
 
@@ -275,11 +276,9 @@ def reserve_key(client: ApiClient, key: str, print_: str):
     return None, found
 
 
-def complete_key(record: ApiIdempotency, status: int, payload) -> None:
-    """Keep the answer of a request that ran, for replay."""
-    ApiIdempotency.update(status=status, body=json.dumps(payload, ensure_ascii=False)).where(
-        ApiIdempotency.id == record.id
-    ).execute()
+def complete_key(record: ApiIdempotency, status: int, body: str) -> None:
+    """Keep the answer (status and JSON text) of a request that ran, for replay."""
+    ApiIdempotency.update(status=status, body=body).where(ApiIdempotency.id == record.id).execute()
 
 
 def release_key(record: ApiIdempotency) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from persian import is_valid_national_code, normalize_national_code
+from persian import is_valid_national_code, normalize_national_code, normalize_text, to_ascii_digits
 
 from . import ratelimit
 from .accounts import Officer
@@ -42,6 +42,12 @@ class Verification:
     branch: str = ""
     distributor: str = ""
     branch_id: int | None = None
+
+
+def clean_query(raw: str) -> str:
+    """What a person typed or a link carries, as :func:`lookup` takes it (both doors):
+    Persian letters and digits normalised, at most 40 characters."""
+    return to_ascii_digits(normalize_text(raw or "")).strip()[:40]
 
 
 def lookup(query: str, token: str = "") -> Verification:

@@ -7,8 +7,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from markupsafe import Markup
 
 import models
-from persian import normalize_text, to_ascii_digits
-from web.extensions import LOCALES, limiter
+from web.extensions import LOCALES, limiter, verify_limit
 from web.forms import ActionForm
 from web.security import safe_next
 
@@ -43,7 +42,7 @@ def qr_svg(url: str) -> Markup:
 
 
 @bp.route("/verify", methods=["GET", "POST"])
-@limiter.limit("30 per minute")
+@verify_limit
 def verify():
     """Anyone checks a qualification: by number (name, field, current branch) or by
     national code (qualified or not, nothing more).
@@ -57,7 +56,7 @@ def verify():
         raw, token = form.q.data or "", ""
     else:
         raw, token = request.args.get("q", ""), request.args.get("t", "")
-    query = to_ascii_digits(normalize_text(raw)).strip()[:40]
+    query = models.verification.clean_query(raw)
     result, refusal = None, None
     if query:
         try:

@@ -25,31 +25,12 @@ from flask_babel import lazy_gettext as _l
 import models
 import storage
 
+from . import problems
+from .refusals import domain_message, status_of
 from .security import audit_denial
 
 # The one flash category of an error, on both doors (Flask-Admin flashes its own as "error").
 ERROR = "error"
-
-
-def domain_message(error) -> str:
-    """Translate a domain or storage error's message id with its parameters.
-
-    ``storage.UploadRejected`` and ``StorageUnavailable`` carry ``msgid`` and ``params``
-    like a ``DomainError`` without being one (storage imports nothing of the domain)."""
-    text = gettext(error.msgid)
-    params = getattr(error, "params", None) or {}
-    return text % params if params else text
-
-
-def status_of(error) -> int:
-    """The HTTP status of a refusal."""
-    if isinstance(error, models.ConflictError):
-        return 409
-    if isinstance(error, models.PermissionDenied):
-        return 403
-    if isinstance(error, models.LoginThrottled):
-        return 429
-    return 422
 
 
 def show_error(form, error, fallback=None) -> None:
@@ -106,6 +87,8 @@ HTTP_ERRORS = tuple(ERROR_TITLES)
 
 def error_page(error):
     """The page of an HTTP error (abort(404), a 413 upload...), in the visitor's language."""
+    if problems.wants_problem():
+        return problems.problem_of_http_error(error)
     code = getattr(error, "code", 500) or 500
     if code == 500:
         current_app.logger.exception("unhandled error on %s", request.path)
@@ -114,6 +97,8 @@ def error_page(error):
 
 def refusal_page(error):
     """A refusal no view caught: its message on an error page, with its status."""
+    if problems.wants_problem():
+        return problems.problem_of_refusal(error)
     code = status_of(error)
     if code == 403:
         audit_denial("access_denied")

@@ -19,6 +19,10 @@ login_manager = LoginManager()
 login_manager.session_protection = None  # our server-side sessions already bind the cookie
 # Client address only: X-Forwarded-For is trusted solely through ProxyFix in production.
 limiter = Limiter(key_func=lambda: request.remote_addr or "unknown", default_limits=[])
+# Public verification, one budget per address whichever door asks (the /verify page or
+# GET /api/v1/verify): the domain's own limits (models.verification) come on top.
+VERIFY_LIMIT = "30 per minute"
+verify_limit = limiter.shared_limit(VERIFY_LIMIT, scope="verify")
 
 
 def select_locale() -> str:

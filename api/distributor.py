@@ -1,0 +1,75 @@
+"""A distributor's systems: its branches, nominations and cooperations, through the same
+operations and visibility predicates as the distributor's pages."""
+
+from __future__ import annotations
+
+from flask import g
+from flask_smorest import Blueprint
+
+from models import Branch, Cooperation, Officer, api_feed
+from models import cooperation as coops
+
+from .auth import IDEMPOTENCY_HEADER, idempotent, not_found, token_required
+from .schemas import BranchPage, CooperationListArgs, CooperationPage, NominationBody, PageArgs
+from .schemas import Cooperation as CooperationSchema
+
+bp = Blueprint(
+    "api_distributor", __name__, url_prefix="/api/v1", description="A distributor's branches and cooperations"
+)
+
+
+def _cooperation(cooperation_id: int):
+    """The cooperation as the distributor sees it, with its officer and branch."""
+    query = Cooperation.select(Cooperation, Officer, Branch).join(Officer).switch(Cooperation).join(Branch)
+    return Cooperation.find(g.actor, cooperation_id, query)
+
+
+@bp.route("/branches")
+@token_required("branches:read")
+@bp.arguments(PageArgs, location="query")
+@bp.response(200, BranchPage)
+def branches(args):
+    """The distributor's branches, a page at a time."""
+    page = api_feed.branches_page(g.actor, args["after"], args["limit"])
+    return {"items": page.rows, "next": page.next_after}
+
+
+@bp.route("/branches/<int:branch_id>/nominations", methods=["POST"], parameters=[IDEMPOTENCY_HEADER])
+@token_required("nominations:write")
+@idempotent
+@bp.arguments(NominationBody)
+@bp.response(201, CooperationSchema)
+@bp.alt_response(404, description="Not one of the distributor's branches")
+@bp.alt_response(422, description="The officer cannot be nominated (the same answer whatever the reason)")
+def nominate(body, branch_id):
+    """Nominate an officer for the branch by national code; the officer must accept."""
+    branch = Branch.visible_to(g.actor).where(Branch.id == branch_id).first()
+    if branch is None:
+        return not_found()
+    cooperation = coops.nominate(branch, g.actor, body["national_code"])
+    return _cooperation(cooperation.id)
+
+
+@bp.route("/cooperations")
+@token_required("cooperations:read")
+@bp.arguments(CooperationListArgs, location="query")
+@bp.response(200, CooperationPage)
+def cooperations(args):
+    """The distributor's cooperations (nominations, active, ended), a page at a time."""
+    page = api_feed.cooperations_page(g.actor, args["after"], args["limit"], args["status"])
+    return {"items": page.rows, "next": page.next_after}
+
+
+@bp.route("/cooperations/<int:cooperation_id>/withdraw", methods=["POST"], parameters=[IDEMPOTENCY_HEADER])
+@token_required("cooperations:write")
+@idempotent
+@bp.response(200, CooperationSchema)
+@bp.alt_response(404, description="Not one of the distributor's cooperations")
+@bp.alt_response(409, description="Decided meanwhile: nothing to withdraw")
+def withdraw(cooperation_id):
+    """Withdraw a nomination still waiting on the officer or the university."""
+    cooperation = Cooperation.find(g.actor, cooperation_id)
+    if cooperation is None:
+        return not_found()
+    coops.withdraw(cooperation, g.actor)
+    return _cooperation(cooperation.id)
