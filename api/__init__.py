@@ -12,11 +12,9 @@ document drawn as a page (no script). Modules: ``auth`` (bearer tokens, scopes, 
 from __future__ import annotations
 
 import flask_smorest
-from werkzeug.exceptions import HTTPException
 
-import models
 from web.extensions import csrf
-from web.problems import answer_with_problems, problem_of_http_error, problem_of_refusal
+from web.problems import answer_with_problems
 
 PREFIX = "/api/v1"
 TITLE = "Technical officers registry API"
@@ -58,8 +56,6 @@ def init_api(app) -> Api:
     for module in (public, distributor, cartable, directorate):
         # A bearer token, not a cookie, authenticates: no CSRF token to carry.
         csrf.exempt(module.bp)
-        module.bp.register_error_handler(HTTPException, problem_of_http_error)
-        module.bp.register_error_handler(models.DomainError, problem_of_refusal)
         api.register_blueprint(module.bp)
     app.register_blueprint(docs.make_blueprint(api))
     app.extensions["api"] = api

@@ -11,6 +11,7 @@ from copy import deepcopy
 
 from flask import Response, g, make_response, request
 from flask_babel import gettext
+from flask_smorest import Blueprint
 from werkzeug.exceptions import HTTPException
 
 import models
@@ -27,6 +28,14 @@ IDEMPOTENCY_HEADER = {
     "the same key with a different request is refused (422).",
     "schema": {"type": "string", "minLength": 1, "maxLength": 200},
 }
+
+
+def api_blueprint(name: str, import_name: str, description: str) -> Blueprint:
+    """A blueprint of views under /api/v1 whose errors, HTTP or domain, are problem documents."""
+    bp = Blueprint(name, import_name, url_prefix="/api/v1", description=description)
+    bp.register_error_handler(HTTPException, problem_of_http_error)
+    bp.register_error_handler(models.DomainError, problem_of_refusal)
+    return bp
 
 
 def _problem_response(description: str) -> dict:

@@ -4,14 +4,13 @@ the back office's cartable (its "all" tab over ``visible_to``)."""
 from __future__ import annotations
 
 from flask import g
-from flask_smorest import Blueprint
 
 from models import api_feed
 
-from .auth import not_found, token_required
+from .auth import api_blueprint, not_found, token_required
 from .schemas import REQUEST_TYPES, RequestDetail, RequestListArgs, RequestPage
 
-bp = Blueprint("api_cartable", __name__, url_prefix="/api/v1", description="The cartable (universities, directorate)")
+bp = api_blueprint("api_cartable", __name__, "The cartable (universities, directorate)")
 
 
 @bp.route("/requests")

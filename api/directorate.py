@@ -4,14 +4,13 @@ other registries follow to stay in sync."""
 from __future__ import annotations
 
 from flask import g
-from flask_smorest import Blueprint
 
 from models import api_feed
 
-from .auth import not_found, token_required
+from .auth import api_blueprint, not_found, token_required
 from .schemas import EventPage, OfficerRecord, PageArgs
 
-bp = Blueprint("api_directorate", __name__, url_prefix="/api/v1", description="The directorate: officers and events")
+bp = api_blueprint("api_directorate", __name__, "The directorate: officers and events")
 
 
 @bp.route("/officers/<string:national_code>")

@@ -4,18 +4,15 @@ operations and visibility predicates as the distributor's pages."""
 from __future__ import annotations
 
 from flask import g
-from flask_smorest import Blueprint
 
 from models import Branch, Cooperation, Officer, api_feed
 from models import cooperation as coops
 
-from .auth import IDEMPOTENCY_HEADER, idempotent, not_found, token_required
+from .auth import IDEMPOTENCY_HEADER, api_blueprint, idempotent, not_found, token_required
 from .schemas import BranchPage, CooperationListArgs, CooperationPage, NominationBody, PageArgs
 from .schemas import Cooperation as CooperationSchema
 
-bp = Blueprint(
-    "api_distributor", __name__, url_prefix="/api/v1", description="A distributor's branches and cooperations"
-)
+bp = api_blueprint("api_distributor", __name__, "A distributor's branches and cooperations")
 
 
 def _cooperation(cooperation_id: int):

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from flask_babel import gettext
-from flask_smorest import Blueprint
 
 import models
 from web.extensions import verify_limit
 from web.problems import problem
 
+from .auth import api_blueprint
 from .schemas import Verification, VerifyArgs
 
-bp = Blueprint("api_public", __name__, url_prefix="/api/v1", description="Public verification (no token)")
+bp = api_blueprint("api_public", __name__, "Public verification (no token)")
 
 
 @bp.route("/verify")

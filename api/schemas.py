@@ -4,8 +4,8 @@ is generated. Only shapes and wire formats live here: what a value means is the 
 from __future__ import annotations
 
 import base64
-import datetime as _dt
 import binascii
+import datetime as _dt
 
 import marshmallow as ma
 from marshmallow import fields, validate
@@ -166,22 +166,22 @@ class RequestDetail(ReviewedRequest):
 
 
 class OfficerRecord(ma.Schema):
-    national_code = fields.Function(lambda pair: pair[0].national_code)
-    user_code = fields.Function(lambda pair: pair[0].user_code)
-    first_name = fields.Function(lambda pair: pair[0].first_name)
-    last_name = fields.Function(lambda pair: pair[0].last_name)
-    field_of_study = fields.Function(lambda pair: pair[0].field_of_study.name)
-    degree_level = fields.Function(lambda pair: pair[0].degree_level.name)
-    province = fields.Function(lambda pair: pair[0].province.name)
-    city = fields.Function(lambda pair: pair[0].city.name)
-    is_active = fields.Function(lambda pair: bool(pair[0].is_active))
-    qualified = fields.Function(lambda pair: pair[0].qualification_in_force)
-    qualification_number = fields.Function(lambda pair: pair[0].qualification_number)
-    qualified_at = fields.Function(lambda pair: UtcDateTime()._serialize(pair[0].qualified_at, None, None))
-    qualification_hold = fields.Function(lambda pair: pair[0].qualification_hold)
-    branch_id = fields.Function(lambda pair: pair[1].branch_id if pair[1] else None)
-    branch = fields.Function(lambda pair: pair[1].branch.name if pair[1] else "")
-    distributor = fields.Function(lambda pair: pair[1].distributor.name if pair[1] else "")
+    national_code = fields.Function(lambda f: f.officer.national_code)
+    user_code = fields.Function(lambda f: f.officer.user_code)
+    first_name = fields.Function(lambda f: f.officer.first_name)
+    last_name = fields.Function(lambda f: f.officer.last_name)
+    field_of_study = fields.Function(lambda f: f.officer.field_of_study.name)
+    degree_level = fields.Function(lambda f: f.officer.degree_level.name)
+    province = fields.Function(lambda f: f.officer.province.name)
+    city = fields.Function(lambda f: f.officer.city.name)
+    is_active = fields.Function(lambda f: bool(f.officer.is_active))
+    qualified = fields.Function(lambda f: f.officer.qualification_in_force)
+    qualification_number = fields.Function(lambda f: f.officer.qualification_number)
+    qualified_at = fields.Function(lambda f: UtcDateTime()._serialize(f.officer.qualified_at, None, None))
+    qualification_hold = fields.Function(lambda f: f.officer.qualification_hold)
+    branch_id = fields.Function(lambda f: f.cooperation.branch_id if f.cooperation else None)
+    branch = fields.Function(lambda f: f.cooperation.branch.name if f.cooperation else "")
+    distributor = fields.Function(lambda f: f.cooperation.distributor.name if f.cooperation else "")
 
 
 class FeedEvent(ma.Schema):

@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 import models
 from web.security import csp_nonce
 
-from . import requests, views
+from . import api_clients, requests, views
 from .auth import StaffIndexView
 
 
@@ -54,6 +54,7 @@ def init_admin(app) -> Admin:
         (views.DocumentKindView, models.DocumentKind, _l("Document kinds"), "documentkind"),
         (views.SettingView, models.Setting, _l("Settings"), "setting"),
         (views.HolidayView, models.Holiday, _l("Official holidays"), "holiday"),
+        (api_clients.ApiClientView, models.ApiClient, _l("API tokens"), "apiclient"),
     ):
         admin.add_view(view(model, name=name, endpoint=endpoint))
     return admin

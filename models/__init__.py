@@ -77,7 +77,6 @@ from . import (
     verification,
 )
 from .account_admin import IdentityCorrection
-from .api_clients import ApiClient, ApiIdempotency
 from .accounts import (
     Distributor,
     Officer,
@@ -88,6 +87,7 @@ from .accounts import (
     password_problem,
     verify_password,
 )
+from .api_clients import ApiClient, ApiIdempotency
 from .audit import AuditLog, audit
 from .auth import (
     DEVICE_COOKIE,

@@ -15,7 +15,7 @@ import hashlib
 import secrets
 import time
 
-from peewee import CharField, DateTimeField, ForeignKeyField, IntegerField, IntegrityError, TextField
+from peewee import JOIN, CharField, DateTimeField, ForeignKeyField, IntegerField, IntegrityError, TextField
 
 from . import ratelimit
 from .accounts import Distributor
@@ -223,7 +223,7 @@ def authenticate(token: str, now: _dt.datetime | None = None):
         return None
     client = (
         ApiClient.select(ApiClient, Distributor)
-        .join(Distributor, join_type="LEFT OUTER", on=(ApiClient.distributor == Distributor.id))
+        .join(Distributor, join_type=JOIN.LEFT_OUTER, on=(ApiClient.distributor == Distributor.id))
         .where((ApiClient.token_hash == token_digest(token)) & ApiClient.revoked_at.is_null())
         .first()
     )

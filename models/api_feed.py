@@ -111,8 +111,14 @@ def _require_directorate(actor) -> None:
         raise PermissionDenied(ONLY_DIRECTORATE)
 
 
-def officer_by_national_code(actor, national_code: str):
-    """``(officer, active cooperation or None)`` for the directorate, or None."""
+@dataclass(frozen=True)
+class OfficerFile:
+    officer: Officer
+    cooperation: Cooperation | None  # the active one
+
+
+def officer_by_national_code(actor, national_code: str) -> OfficerFile | None:
+    """The officer and their active cooperation, for the directorate; None if unknown."""
     _require_directorate(actor)
     code = normalize_national_code(national_code or "")
     if not is_valid_national_code(code):
@@ -131,7 +137,7 @@ def officer_by_national_code(actor, national_code: str):
     )
     if officer is None:
         return None
-    return officer, active_cooperation_of(officer)
+    return OfficerFile(officer, active_cooperation_of(officer))
 
 
 @dataclass(frozen=True)
