@@ -5,11 +5,12 @@ form (``id="api-token"``), and only its hash is kept."""
 from __future__ import annotations
 
 from flask import flash, g
+from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.form import BaseForm
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from wtforms import SelectField, SelectMultipleField, StringField
+from wtforms import SelectChoice, SelectField, SelectMultipleField, StringField
 from wtforms.validators import InputRequired, Length
 
 import models
@@ -84,7 +85,7 @@ class ApiClientView(SecureModelView):
     def scaffold_form(self):
         class ApiClientForm(BaseForm):
             name = StringField(_l("Name"), validators=[InputRequired(), Length(max=120)])
-            holder_kind = SelectField(_l("Kind of holder"), choices=list(HOLDER_KIND_LABELS.items()))
+            holder_kind = SelectField(_l("Kind of holder"), choices=[SelectChoice(k, v) for k, v in HOLDER_KIND_LABELS.items()])
             holder = StringField(
                 _l("Holder"),
                 description=_l("The distributor's user name, or the university's name; empty for the directorate."),
@@ -101,7 +102,7 @@ class ApiClientView(SecureModelView):
 
     def create_form(self, obj=None):
         form = super().create_form(obj)
-        form.scopes.choices = [(scope, _scope_label(scope)) for scope in api_clients.SCOPES]
+        form.scopes.choices = [SelectChoice(scope, _scope_label(scope)) for scope in api_clients.SCOPES]
         return form
 
     def create_model(self, form):
@@ -116,7 +117,9 @@ class ApiClientView(SecureModelView):
         g.issued_api_token = (client, token)
         return client
 
+    @expose("/new/", methods=("GET", "POST"))
     def create_view(self):
+        """The issuing form; on success, the page that shows the token once."""
         answer = super().create_view()
         issued = g.pop("issued_api_token", None)
         if issued is None:
