@@ -1,9 +1,10 @@
 """The shape of the tree, read from its source.
 
 The domain package: no import cycles, no import hidden inside a function, no web framework,
-no god-module, and a complete ``__all__``. The whole application: the two doors (``publicforms``
-and ``backoffice``) never import each other, the shared web layer (``web``) imports neither, the
-domain imports none of the three, and no module of the application passes the size limit."""
+no god-module, and a complete ``__all__``. The whole application: the three doors (``publicforms``,
+``backoffice`` and ``api``) never import each other, the shared web layer (``web``) imports none
+of them, the domain imports none of the four, and no module of the application passes the size
+limit."""
 
 from __future__ import annotations
 
@@ -188,11 +189,13 @@ def test_the_package_declares_what_it_exports():
 
 # Which first-level packages each part of the application must never import.
 FORBIDDEN_IMPORTS = {
-    "models": {"web", "backoffice", "publicforms", "app"},
-    "web": {"backoffice", "publicforms", "app"},
-    "publicforms": {"backoffice", "app"},
-    "backoffice": {"publicforms", "app"},
+    "models": {"web", "backoffice", "publicforms", "api", "app"},
+    "web": {"backoffice", "publicforms", "api", "app"},
+    "publicforms": {"backoffice", "api", "app"},
+    "backoffice": {"publicforms", "api", "app"},
+    "api": {"backoffice", "publicforms", "app"},
 }
+DOORS = ("backoffice", "publicforms", "api")
 
 
 def test_the_doors_never_import_each_other_and_the_layers_point_one_way():
@@ -205,6 +208,16 @@ def test_the_doors_never_import_each_other_and_the_layers_point_one_way():
     assert not found, "imports against the layering:\n" + "\n".join(found)
 
 
+def test_every_door_is_held_to_the_layering():
+    """Each door is a package of the application, and the rules forbid it every other door."""
+    for door in DOORS:
+        assert (ROOT / door / "__init__.py").exists(), door
+        assert door in PROJECT_MODULES - NOT_APPLICATION
+        assert set(DOORS) - {door} <= FORBIDDEN_IMPORTS[door], door
+        for layer in ("models", "web"):
+            assert door in FORBIDDEN_IMPORTS[layer], (layer, door)
+
+
 def test_the_layering_rule_sees_a_forbidden_import(tmp_path):
     """The rule above reads the same trees it is given: a door importing the other is caught."""
     source = tmp_path / "door.py"
@@ -212,6 +225,11 @@ def test_the_layering_rule_sees_a_forbidden_import(tmp_path):
     tree = ast.parse(source.read_text(encoding="utf-8"))
     targets = [target for _, target in imports_anywhere("publicforms.door", source, tree)]
     assert any(t.split(".")[0] in FORBIDDEN_IMPORTS["publicforms"] for t in targets)
+    api_source = tmp_path / "api_door.py"
+    api_source.write_text("from publicforms.forms import VerifyForm\n", encoding="utf-8")
+    api_tree = ast.parse(api_source.read_text(encoding="utf-8"))
+    assert [t for _, t in imports_anywhere("api.door", api_source, api_tree)] == ["publicforms.forms"]
+    assert "publicforms" in FORBIDDEN_IMPORTS["api"]
 
 
 # Not our modules: the virtual environment, installed front-end packages, build output.
