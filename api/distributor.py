@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from flask import g
 
+import models
 from models import Branch, Cooperation, Officer, api_feed
 from models import cooperation as coops
 
 from .auth import IDEMPOTENCY_HEADER, api_blueprint, idempotent, not_found, token_required
-from .schemas import BranchPage, CooperationListArgs, CooperationPage, NominationBody, PageArgs
+from .schemas import Branch as BranchSchema
+from .schemas import BranchBody, BranchPage, CooperationListArgs, CooperationPage, NominationBody, PageArgs
 from .schemas import Cooperation as CooperationSchema
 
 bp = api_blueprint("api_distributor", __name__, "A distributor's branches and cooperations")
@@ -31,6 +33,20 @@ def branches(args):
     return {"items": page.rows, "next": page.next_after}
 
 
+@bp.route("/branches", methods=["POST"], parameters=[IDEMPOTENCY_HEADER])
+@token_required("branches:write")
+@idempotent
+@bp.arguments(BranchBody)
+@bp.response(201, BranchSchema)
+@bp.alt_response(422, description="A field is not valid (the same rules as the branch form)")
+def create_branch(body):
+    """Define a branch (places by their Persian names; in Tehran, its municipal district)."""
+    province = models.find_by_persian_name(models.Province, body["province"])
+    city = models.find_by_persian_name(models.City, body["city"], province=province.id) if province else None
+    branch = coops.create_branch(g.actor, body["name"], province, city, body["address"], district=body["district"])
+    return api_feed.find_branch(g.actor, branch.id)
+
+
 @bp.route("/branches/<int:branch_id>/nominations", methods=["POST"], parameters=[IDEMPOTENCY_HEADER])
 @token_required("nominations:write")
 @idempotent
@@ -40,7 +56,7 @@ def branches(args):
 @bp.alt_response(422, description="The officer cannot be nominated (the same answer whatever the reason)")
 def nominate(body, branch_id):
     """Nominate an officer for the branch by national code; the officer must accept."""
-    branch = Branch.visible_to(g.actor).where(Branch.id == branch_id).first()
+    branch = api_feed.find_branch(g.actor, branch_id)
     if branch is None:
         return not_found()
     cooperation = coops.nominate(branch, g.actor, body["national_code"])

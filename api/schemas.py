@@ -119,6 +119,14 @@ class Cooperation(ma.Schema):
     decision_note = fields.String()
 
 
+class BranchBody(Strict):
+    name = fields.String(required=True, validate=validate.Length(max=200))
+    province = fields.String(required=True, metadata={"description": "the province's Persian name"})
+    city = fields.String(required=True, metadata={"description": "the city's Persian name"})
+    district = fields.String(load_default="", metadata={"description": "the municipal district (Tehran: 1-22)"})
+    address = fields.String(required=True, validate=validate.Length(max=500))
+
+
 class NominationBody(Strict):
     national_code = fields.String(required=True, validate=validate.Length(min=1, max=20))
 

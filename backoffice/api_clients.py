@@ -85,7 +85,9 @@ class ApiClientView(SecureModelView):
     def scaffold_form(self):
         class ApiClientForm(BaseForm):
             name = StringField(_l("Name"), validators=[InputRequired(), Length(max=120)])
-            holder_kind = SelectField(_l("Kind of holder"), choices=[SelectChoice(k, v) for k, v in HOLDER_KIND_LABELS.items()])
+            holder_kind = SelectField(
+                _l("Kind of holder"), choices=[SelectChoice(k, v) for k, v in HOLDER_KIND_LABELS.items()]
+            )
             holder = StringField(
                 _l("Holder"),
                 description=_l("The distributor's user name, or the university's name; empty for the directorate."),

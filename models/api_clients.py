@@ -30,6 +30,7 @@ HOLDER_KINDS = ("distributor", "university", "directorate")
 # What each scope lets a token do, and which holders may be given it.
 SCOPES = {
     "branches:read": ("distributor",),
+    "branches:write": ("distributor",),
     "nominations:write": ("distributor",),
     "cooperations:read": ("distributor",),
     "cooperations:write": ("distributor",),
@@ -39,6 +40,7 @@ SCOPES = {
 }
 SCOPE_LABELS = {
     "branches:read": N_("Read the distributor's branches"),
+    "branches:write": N_("Define the distributor's branches"),
     "nominations:write": N_("Nominate officers for branches"),
     "cooperations:read": N_("Read cooperations"),
     "cooperations:write": N_("Withdraw nominations"),

@@ -66,10 +66,18 @@ def keyset_page(query, id_field, after: int, limit) -> Page:
 # ------------------------------------------------------------------ a distributor's lists
 
 
+def _branches(actor):
+    return Branch.visible_to(actor, Branch.select(Branch, Province, City).join(Province).switch(Branch).join(City))
+
+
 def branches_page(actor, after: int = 0, limit=None) -> Page:
     """The actor's branches (``Branch.visible_to``), with their place."""
-    query = Branch.visible_to(actor, Branch.select(Branch, Province, City).join(Province).switch(Branch).join(City))
-    return keyset_page(query, Branch.id, after, limit)
+    return keyset_page(_branches(actor), Branch.id, after, limit)
+
+
+def find_branch(actor, branch_id: int):
+    """One of the actor's branches, with its place, or None (another distributor's: None)."""
+    return _branches(actor).where(Branch.id == branch_id).first()
 
 
 def cooperations_page(actor, after: int = 0, limit=None, status: str = "") -> Page:

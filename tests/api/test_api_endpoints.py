@@ -221,3 +221,23 @@ def test_pages_of_branches_follow_the_cursor(call, issue, world, dbc):
         if cursor is None:
             break
     assert seen == sorted(seen) and len(seen) == 5
+
+
+def test_a_branch_defined_through_the_api_is_the_forms_branch(call, tokens, world):
+    body = {
+        "name": "شعبه تجریش",
+        "province": "تهران",
+        "city": "تهران",
+        "district": "۱",
+        "address": "تهران، میدان تجریش، پلاک ۸",
+    }
+    answer = call("POST", "/api/v1/branches", tokens["pakhsh"], json=body)
+    assert answer.status_code == 201, answer.get_data(as_text=True)
+    created = models.Branch.get_by_id(answer.get_json()["id"])
+    assert created.distributor_id == world.pakhsh.id and created.district == 1 and answer.get_json()["city"] == "تهران"
+    # The form's rules: Tehran needs its district; a city outside the province is refused.
+    no_district = call("POST", "/api/v1/branches", tokens["pakhsh"], json=dict(body, district=""))
+    assert no_district.status_code == 422 and "district" in no_district.get_json()["errors"]
+    elsewhere = call("POST", "/api/v1/branches", tokens["pakhsh"], json=dict(body, province="فارس"))
+    assert elsewhere.status_code == 422 and "city" in elsewhere.get_json()["errors"]
+    assert models.Branch.select().where(models.Branch.distributor == world.pakhsh.id).count() == 2

@@ -18,6 +18,7 @@ METHODS = {"get", "post", "put", "patch", "delete"}
 # (method, path template, scope): every endpoint that needs a token.
 ENDPOINTS = (
     ("GET", "/api/v1/branches", "branches:read"),
+    ("POST", "/api/v1/branches", "branches:write"),
     ("POST", "/api/v1/branches/{branch_id}/nominations", "nominations:write"),
     ("GET", "/api/v1/cooperations", "cooperations:read"),
     ("POST", "/api/v1/cooperations/{cooperation_id}/withdraw", "cooperations:write"),
@@ -28,10 +29,19 @@ ENDPOINTS = (
 )
 # What each holder gets from each endpoint above, in order.
 MATRIX = {
-    "distributor": (200, 201, 200, 200, 403, 403, 403, 403),
-    "university": (403, 403, 403, 403, 200, 200, 403, 403),
-    "directorate": (403, 403, 403, 403, 200, 200, 200, 200),
-    "anonymous": (401, 401, 401, 401, 401, 401, 401, 401),
+    "distributor": (200, 201, 201, 200, 200, 403, 403, 403, 403),
+    "university": (403, 403, 403, 403, 403, 200, 200, 403, 403),
+    "directorate": (403, 403, 403, 403, 403, 200, 200, 200, 200),
+    "anonymous": (401, 401, 401, 401, 401, 401, 401, 401, 401),
+}
+
+
+NEW_BRANCH = {
+    "name": "شعبه سوم",
+    "province": "تهران",
+    "city": "تهران",
+    "district": "17",
+    "address": "تهران، خیابان سوم، پلاک ۳",
 }
 
 
@@ -102,10 +112,14 @@ def test_the_scope_matrix(holder, world, tokens, call, make_officer, dbc):
         "national_code": world.free_officer.national_code,
     }
     extra = {"/api/v1/requests": "?type=qualification"}
+    bodies = {
+        "/api/v1/branches": NEW_BRANCH,
+        "/api/v1/branches/{branch_id}/nominations": {"national_code": world.free_officer.national_code},
+    }
     got = []
     for method, template, _ in ENDPOINTS:
         path = template.format(**values) + extra.get(template, "")
-        body = {"json": {"national_code": world.free_officer.national_code}} if template.endswith("nominations") else {}
+        body = {"json": bodies[template]} if method == "POST" and template in bodies else {}
         answer = call(method, path, tokens[token] if token else None, **body)
         assert answer.status_code < 300 or answer.mimetype == PROBLEM, (method, path)
         got.append(answer.status_code)
