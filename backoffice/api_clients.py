@@ -42,7 +42,8 @@ class ApiClientView(SecureModelView):
     """Tokens of other systems: issue (shown once), list with last use, revoke."""
 
     can_create = True
-    can_export = False
+    # The export names the tokens, never their hashes.
+    column_export_list = ("name", "holder_kind", "scopes", "token_hint", "created_at", "last_used_at", "revoked_at")
     column_list = ("name", "holder_kind", "holder", "scopes", "token_hint", "created_at", "last_used_at", "state")
     column_details_list = (
         "name",

@@ -3,9 +3,11 @@ the world's ids, and the outcome each role must get."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from security_api_cells import api_cells, is_api
 from security_world import (
     CREATABLE,
     CUSTOM_SUBROUTES,
@@ -82,7 +84,8 @@ def visible_to(world):
 
 
 def record_ids(world, view):
-    """The ids used for a view's details/edit/... (several for the shared cartables)."""
+    """The ids used for a view's details/edit/... (several for the shared cartables; else the
+    world's id named as the view)."""
     return {
         "qualification": [world["qa"], world["qisf"]],
         "cooperation": [world["coop_q"], world["coop_p"]],
@@ -92,18 +95,8 @@ def record_ids(world, view):
         "branch": [world["b1"]],
         "staff": [world["reviewer_a"]],
         "message": [world["notice_a"]],
-        "sms": [world["sms"]],
-        "audit": [world["audit"]],
-        "province": [world["province"]],
-        "city": [world["city"]],
-        "citydistrict": [world["citydistrict"]],
         "university": [world["uni_a"]],
-        "field": [world["field"]],
-        "degree": [world["degree"]],
-        "documentkind": [world["documentkind"]],
-        "setting": [world["setting"]],
-        "holiday": [world["holiday"]],
-    }[view]
+    }.get(view) or [world[view]]
 
 
 def admin_cells(world, view, sub, rule):
@@ -545,8 +538,6 @@ def public_and_site_cells(world, rule, endpoint, methods):
 
 
 def _admin_static_file(rule):
-    import os
-
     from flask import current_app
 
     folder = current_app.blueprints["admin"].static_folder
@@ -573,6 +564,8 @@ def all_cells(app, world) -> list[Cell]:
                 if sub not in GENERIC_SUBROUTES and (view, sub) not in CUSTOM_SUBROUTES:
                     raise AssertionError(f"admin route {rule.rule} ({rule.endpoint}) is not in the matrix")
                 cells += admin_cells(world, view, sub, rule)
+            elif is_api(rule):
+                cells += api_cells(world, rule)
             else:
                 cells += public_and_site_cells(world, rule, rule.endpoint, methods)
     return cells

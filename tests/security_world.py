@@ -34,6 +34,7 @@ PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 # purpose rather than read from the views: a view that starts allowing more fails the matrix.
 SHARED_VIEWS = ("qualification", "cooperation", "editrequest")
 CREATABLE = {
+    "apiclient",
     "message",
     "distributor",
     "staff",
@@ -262,6 +263,7 @@ def build_world(app, make_officer, make_staff, login_clients=True) -> World:
         "documentkind": models.DocumentKind.select().order_by(models.DocumentKind.id).first().id,
         "setting": setting.id,
         "holiday": holiday.id,
+        "apiclient": models.api_clients.issue_client(director.as_actor(), "x", "directorate", "")[0].id,
     }
     objects = {
         "officer_a": officer_a,

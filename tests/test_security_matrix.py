@@ -158,9 +158,11 @@ def test_get_on_delete_and_decision_routes_is_405(app, make_officer, make_staff,
     world = build_world(app, make_officer, make_staff)
     director, reviewer_a = world.clients["directorate"], world.clients["reviewer_a"]
     checked = 0
+    readable = {rule.rule for rule in app.url_map.iter_rules() if "GET" in rule.methods}
     for rule in app.url_map.iter_rules():
         methods = rule.methods - {"HEAD", "OPTIONS"}
-        if methods == {"POST"}:
+        # (POST /api/v1/branches defines one; GET on the same path lists them)
+        if methods == {"POST"} and rule.rule not in readable:
             url = re.sub(
                 r"<(?:[^:>]+:)?([^>]+)>", lambda m: str(world["b1"]) if "id" in m.group(1) else "en", rule.rule
             )

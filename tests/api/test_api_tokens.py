@@ -38,6 +38,9 @@ def test_the_directorate_issues_a_token_shown_once_and_stored_hashed(app, world,
     listing = staff.get("/admin/apiclient/").get_data(as_text=True)
     details = staff.get(f"/admin/apiclient/details/?id={client.id}").get_data(as_text=True)
     assert token not in listing and token not in details and client.token_hint in listing
+    exported = staff.get("/admin/apiclient/export/csv/").get_data(as_text=True)
+    assert client.token_hint in exported and client.token_hash not in exported and token not in exported
+    assert client.token_hash not in details
     # It works, as the distributor, and its last use is shown.
     assert call("GET", "/api/v1/branches", token).status_code == 200
     assert ApiClient.get_by_id(client.id).last_used_at is not None
