@@ -241,6 +241,8 @@ def measure_lists(url: str, runs: int, stock_runs: int, with_stock: bool = True)
         "/officer/": timed(officer, "/officer/", counter, runs),
         "/officer/qualification/<id>": timed(officer, f"/officer/qualification/{request_id}", counter, runs),
         "/verify?q=<national code>": timed(ours.test_client(), f"/verify?q={code}", counter, runs),
+        # The API's verification: the same look-up, answered as JSON (issue 21).
+        "/api/v1/verify?q=<national code>": timed(ours.test_client(), f"/api/v1/verify?q={code}", counter, runs),
     }
     with db.connection_context():
         result["rows"] = models.QualificationRequest.select().count()
