@@ -17,6 +17,8 @@ above it, and none imports inside a function to hide a cycle):
     staff_notices notices to a university's reviewers or to the directorate
     review        the review lifecycle every reviewed request type shares
     qualification, edit_requests, cooperation   the reviewed request types
+    branch_fields a branch's fields, cleaned alike at creation and on an edit
+    branches      editing and closing a branch; the manager's mobile set by the directorate
     request_types the registry of reviewed types (REVIEWED_TYPES)
     cartable      the cartable's tabs, counts and next request; the reviewer's decision
     reassignment  reassigning requests; a reviewer who leaves returns them to the pool
@@ -55,6 +57,7 @@ This package re-exports what the rest of the application uses, so callers write
 from . import (
     account_admin,
     auth,
+    branches,
     cartable,
     cooperation,
     dashboards,
@@ -126,6 +129,7 @@ from .base import (
     translate,
     utcnow,
 )
+from .branches import change_manager_mobile_by_directorate, close_branch, edit_branch
 from .cooperation import Branch, Cooperation, TerminationRequest
 from .edit_requests import EditRequest
 from .identity import IdentityRefused, IdentityUnavailable, identity_from_settings
@@ -184,8 +188,10 @@ from .registration import (
     IdentityClaim,
     MobileVerification,
     Throttled,
+    confirm_manager_mobile_change,
     confirm_mobile_change,
     confirm_registration,
+    start_manager_mobile_change,
     start_mobile_change,
     start_registration,
 )
@@ -381,6 +387,12 @@ __all__ = [
     "register_job",
     "QualificationRequest",
     "Branch",
+    "branches",
+    "edit_branch",
+    "close_branch",
+    "change_manager_mobile_by_directorate",
+    "start_manager_mobile_change",
+    "confirm_manager_mobile_change",
     "Cooperation",
     "TerminationRequest",
     "EditRequest",
