@@ -10,13 +10,13 @@ import models
 from models import Branch, Cooperation, time_rules
 from models import cooperation as coops
 from persian import to_ascii_digits
-from web.errors import refusals_flashed, show_error
+from web.errors import domain_message, refusals_flashed, show_error
 from web.forms import ActionForm, LoginForm
 from web.login import login_page
 from web.security import deny
-from web.session import account_required, sign_out
+from web.session import account_required, client_ip, sign_out
 
-from .forms import BranchForm, NominationForm
+from .forms import BranchCloseForm, BranchForm, CodeForm, ManagerMobileForm, NominationForm
 from .officer.auth import password_change_view
 
 bp = Blueprint("distributor_site", __name__, url_prefix="/distributor")
@@ -57,7 +57,7 @@ def _own_branch(branch_id) -> Branch:
 @bp.route("/")
 @distributor_required
 def dashboard():
-    branches = list(Branch.visible_to(g.actor).order_by(Branch.name))
+    branches = list(Branch.visible_to(g.actor).order_by(Branch.is_active.desc(), Branch.name))
     cooperations = list(
         Cooperation.visible_to(
             g.actor,
@@ -108,10 +108,113 @@ def _int(value):
     return models.parse_id(to_ascii_digits(str(value)))
 
 
+def _open_branch(branch_id) -> Branch:
+    branch = _own_branch(branch_id)
+    if not branch.is_active:
+        flash(_("This branch is closed."), "error")
+        abort(redirect(url_for("distributor_site.dashboard")))
+    return branch
+
+
+@bp.route("/branches/<int:branch_id>/edit", methods=["GET", "POST"])
+@distributor_required
+def branch_edit(branch_id):
+    """Change the branch's name, address or place (its next requests go where the place says)."""
+    branch = _open_branch(branch_id)
+    form = BranchForm(obj=None if request.method == "POST" else branch)
+    form.fill_places()
+    if request.method == "GET":
+        form.province.data, form.city.data = str(branch.province_id), str(branch.city_id)
+        form.district.data = "" if branch.district is None else str(branch.district)
+    if form.validate_on_submit():
+        province = models.Province.get_or_none(models.Province.id == _int(form.province.data))
+        city = models.City.get_or_none(models.City.id == _int(form.city.data))
+        try:
+            models.edit_branch(
+                branch,
+                g.actor,
+                name=form.name.data or "",
+                address=form.address.data or "",
+                province=province,
+                city=city,
+                district=form.district.data or "",
+            )
+        except models.DomainError as error:
+            show_error(form, error)
+        else:
+            flash(_("The branch was changed."), "success")
+            return redirect(url_for("distributor_site.dashboard"), code=303)
+    return render_template("distributor/branch_edit.html", form=form, branch=branch), (422 if form.errors else 200)
+
+
+@bp.route("/branches/<int:branch_id>/close", methods=["GET", "POST"])
+@distributor_required
+def branch_close(branch_id):
+    """Close the branch: its nomination is withdrawn and its officer released."""
+    branch = _open_branch(branch_id)
+    form = BranchCloseForm()
+    if form.validate_on_submit():
+        try:
+            models.close_branch(branch, g.actor, form.reason.data or "")
+        except models.DomainError as error:
+            show_error(form, error)
+        else:
+            flash(_("The branch was closed."), "success")
+            return redirect(url_for("distributor_site.dashboard"), code=303)
+    return render_template(
+        "distributor/branch_close.html",
+        form=form,
+        branch=branch,
+        current=branch.active_cooperation(),
+        waiting=coops.branch_open_request(branch),
+    ), (422 if form.errors else 200)
+
+
+@bp.route("/manager-mobile", methods=["GET", "POST"])
+@distributor_required
+def manager_mobile():
+    """Step one: the password again and the new number; a code goes to that number."""
+    form = ManagerMobileForm()
+    if form.validate_on_submit():
+        try:
+            verification = models.start_manager_mobile_change(
+                g.account, g.actor, form.current_password.data or "", form.mobile.data or "", client_ip()
+            )
+        except models.DomainError as error:
+            show_error(form, error)
+        else:
+            return redirect(url_for("distributor_site.manager_mobile_confirm", token=verification.token), code=303)
+    return render_template("distributor/manager_mobile.html", form=form, distributor=g.account), (
+        422 if form.errors else 200
+    )
+
+
+@bp.route("/manager-mobile/<token>", methods=["GET", "POST"])
+@distributor_required
+def manager_mobile_confirm(token):
+    """Step two: the code sent to the new number; the change takes effect once it is right."""
+    if models.registration.pending(token, models.registration.MANAGER_MOBILE, distributor=g.account) is None:
+        flash(_("This attempt has ended (10 minutes passed or 5 wrong codes). Start again."), "error")
+        return redirect(url_for("distributor_site.manager_mobile"))
+    form = CodeForm()
+    if form.validate_on_submit():
+        try:
+            models.confirm_manager_mobile_change(g.account, g.actor, token, form.code.data, client_ip())
+        except models.DomainError as error:
+            if error.code == "verification_ended":
+                flash(domain_message(error), "error")
+                return redirect(url_for("distributor_site.manager_mobile"))
+            show_error(form, error, fallback=form.code)
+        else:
+            flash(_("The manager's mobile was changed. The previous number was told by SMS."), "success")
+            return redirect(url_for("distributor_site.dashboard"), code=303)
+    return render_template("distributor/manager_mobile_confirm.html", form=form), (422 if form.errors else 200)
+
+
 @bp.route("/branches/<int:branch_id>/nominate", methods=["GET", "POST"])
 @distributor_required
 def nominate(branch_id):
-    branch = _own_branch(branch_id)
+    branch = _open_branch(branch_id)
     form = NominationForm()
     if form.validate_on_submit():
         try:

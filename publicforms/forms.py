@@ -188,6 +188,19 @@ class BranchForm(PlaceMixin, FlaskForm):
     city = NoValidateSelect(_l("City"))
 
 
+class BranchCloseForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Why is the branch closed?"),
+        description=_l("Its officer and any officer it has nominated will read this."),
+        validators=[at_most(2000)],
+    )
+
+
+class ManagerMobileForm(FlaskForm):
+    mobile = StringField(_l("The manager's new mobile"), validators=[at_most(20)])
+    current_password = PasswordField(_l("Current password"), validators=[at_most(256)])
+
+
 class NominationForm(FlaskForm):
     national_code = StringField(
         _l("National code of the technical officer"),

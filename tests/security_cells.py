@@ -57,6 +57,11 @@ def distributor_only(distributor=OK, other_distributor=OK):
     return {**everyone(DISTRIBUTOR_LOGIN), "distributor": distributor, "other_distributor": other_distributor}
 
 
+def owned_by(owner, allowed):
+    """A distributor's page of one of its records: ``allowed`` for the owner, 404 for the other."""
+    return {role: allowed if role == owner else 404 for role in ("distributor", "other_distributor")}
+
+
 def admin_cell(view, reviewer_a, reviewer_b, directorate):
     expect = everyone(ADMIN_LOGIN)
     if view in SHARED_VIEWS:
@@ -510,36 +515,31 @@ def public_and_site_cells(world, rule, endpoint, methods):
         add("GET", "/distributor/branches/new", distributor_only())
         add("POST", "/distributor/branches/new", distributor_only(NOT_5XX, NOT_5XX), body={"name": "x"})
         return cells
-    if endpoint == "distributor_site.nominate":
+    branch_pages = {"distributor_site.nominate": "nominate", "distributor_site.branch_edit": "edit"}
+    branch_pages["distributor_site.branch_close"] = "close"
+    if endpoint in branch_pages:  # d1 owns b1, d2 owns b2; an empty form changes nothing
         for key, owner in (("b1", "distributor"), ("b2", "other_distributor")):
-            url = f"/distributor/branches/{w[key]}/nominate"
-            mine = {
-                "distributor": OK if owner == "distributor" else 404,
-                "other_distributor": OK if owner == "other_distributor" else 404,
-            }
-            add("GET", url, distributor_only(**mine))
-            add(
-                "POST",
-                url,
-                distributor_only(**{k: (NOT_5XX if v == OK else v) for k, v in mine.items()}),
-                body={"national_code": world.objects["officer_a"].national_code},
-            )
+            url = f"/distributor/branches/{w[key]}/{branch_pages[endpoint]}"
+            add("GET", url, distributor_only(**owned_by(owner, OK)))
+            hostile = {"national_code": world.objects["officer_a"].national_code, "reason": "بسته شد", "name": "xx"}
+            add("POST", url, distributor_only(**owned_by(owner, NOT_5XX)), body=hostile)
         return cells
-    if endpoint == "distributor_site.release":
-        for key, owner in (("b1", "distributor"), ("b2", "other_distributor")):
-            mine = {
-                "distributor": redirect_to("/distributor/") if owner == "distributor" else 404,
-                "other_distributor": redirect_to("/distributor/") if owner == "other_distributor" else 404,
-            }
-            add("POST", f"/distributor/branches/{w[key]}/release", distributor_only(**mine))
+    if endpoint == "distributor_site.manager_mobile":
+        add("GET", "/distributor/manager-mobile", distributor_only())
+        add("POST", "/distributor/manager-mobile", distributor_only(NOT_5XX, NOT_5XX), body={"mobile": "09130000000"})
         return cells
-    if endpoint == "distributor_site.withdraw":
-        for key, owner in (("coop_q", "distributor"), ("coop_p", "other_distributor")):
-            mine = {
-                "distributor": redirect_to("/distributor/") if owner == "distributor" else 404,
-                "other_distributor": redirect_to("/distributor/") if owner == "other_distributor" else 404,
-            }
-            add("POST", f"/distributor/cooperation/{w[key]}/withdraw", distributor_only(**mine))
+    if endpoint == "distributor_site.manager_mobile_confirm":  # no attempt of anyone's: back to step one
+        back = redirect_to("/distributor/manager-mobile")
+        add("GET", "/distributor/manager-mobile/no-such-attempt", distributor_only(back, back))
+        add("POST", "/distributor/manager-mobile/no-such-attempt", distributor_only(back, back), body={"code": "1"})
+        return cells
+    posts = {"distributor_site.release": ("branches/{}/release", "b1", "b2")}
+    posts["distributor_site.withdraw"] = ("cooperation/{}/withdraw", "coop_q", "coop_p")
+    if endpoint in posts:
+        path, mine, theirs = posts[endpoint]
+        for key, owner in ((mine, "distributor"), (theirs, "other_distributor")):
+            to_dashboard = owned_by(owner, redirect_to("/distributor/"))
+            add("POST", "/distributor/" + path.format(w[key]), distributor_only(**to_dashboard))
         return cells
     raise AssertionError(f"route {rule.rule} ({endpoint}) is not in the security matrix: classify it")
 
