@@ -18,6 +18,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 
 import json_logging
 import models
+import persian
 import web
 from models import db
 from web.extensions import babel, csrf, limiter, login_manager, select_locale
@@ -266,6 +267,7 @@ def register_commands(app: Flask) -> None:
         sweep_documents_command,
         tick_command,
         deactivate_staff_command,
+        load_holidays_command,
     ):
         app.cli.add_command(command)
 
@@ -301,6 +303,9 @@ def init_db_command():
             click.echo("reference data added: " + ", ".join(f"{k}={v}" for k, v in added.items()))
         else:
             click.echo("reference data: up to date")
+        this_year = models.official_holidays.current_jalali_year()
+        for year in (this_year, this_year + 1):
+            click.echo("official holidays " + models.official_holidays.load_official_holidays(year).summary())
         # The document directory too, so /readyz finds it (it never creates one itself).
         import storage
 
@@ -463,6 +468,20 @@ def tick_command(loop, interval, only):
                 raise SystemExit(1)
             return
         time.sleep(interval)
+
+
+@click.command("load-holidays")
+@with_appcontext
+@click.argument("year")
+def load_holidays_command(year):
+    """Load Iran's official holidays of Jalali YEAR (e.g. 1405) from the holidays package;
+    holidays entered by hand stay; safe to run again."""
+    digits = persian.to_ascii_digits(year.strip())  # ۱۴۰۵ as well as 1405
+    if not digits.isdigit():
+        raise click.BadParameter(f"{year!r} is not a Jalali year such as 1405")
+    with database_connection():
+        result = _fail_on_domain_error(models.official_holidays.load_official_holidays, int(digits))
+    click.echo("official holidays " + result.summary())
 
 
 @click.command("deactivate-staff")

@@ -507,3 +507,7 @@ class HolidayView(SecureModelView):
     form_columns = ("date", "name")
     form_overrides = {"date": JalaliDateField}
     column_default_sort = ("date", True)
+
+    def on_model_change(self, form, model, is_created):
+        # Saved here, it is the directorate's: `flask load-holidays` never changes it again.
+        model.source = ""

@@ -13,6 +13,7 @@ above it, and none imports inside a function to hide a cycle):
     officer_rules the officer's fields: policy, cleaning, registration, profile
     vocabulary    states, actions, reasons and their labels
     sla           the service-level clock: settings (with bounds), holidays, working days
+    official_holidays  Iran's official holidays from the ``holidays`` package, per Jalali year
     tick          the time-based rules' runner: named jobs under leases (``flask tick``)
     staff_notices notices to a university's reviewers or to the directorate
     review        the review lifecycle every reviewed request type shares
@@ -65,6 +66,7 @@ from . import (
     edit_requests,
     identity,
     legacy,  # the legacy CSV migration; imports the models above
+    official_holidays,
     operations,
     qualification,
     ratelimit,
@@ -423,4 +425,5 @@ __all__ = [
     "staff_notices",
     "tick",
     "time_rules",
+    "official_holidays",
 ]

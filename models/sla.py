@@ -45,6 +45,8 @@ class Holiday(BaseModel):
 
     date = DateField(unique=True)
     name = CharField(max_length=120, default="")
+    # "" entered by hand (a closure); "holidays" loaded from the package (models/official_holidays.py).
+    source = CharField(max_length=20, default="")
 
     def __str__(self):
         return self.name or self.date.isoformat()
