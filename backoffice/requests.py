@@ -117,7 +117,14 @@ class ReviewQueueView(SecureModelView):
                 if reason not in models.REASON_LABELS:
                     reason = "other"
                 try:
-                    item.apply(action, actor, note=request.form.get("note", ""), reason=reason)
+                    # The version the page showed: a decision on an out-of-date page is refused.
+                    item.apply(
+                        action,
+                        actor,
+                        note=request.form.get("note", ""),
+                        reason=reason,
+                        expected_version=request.form.get("version"),
+                    )
                 except models.DomainError as error:
                     flash_error(error)
                     return self.render(self.review_template, **self.review_context(item, form)), status_of(error)
@@ -390,9 +397,10 @@ class EditRequestView(OfficerSearchMixin, ReviewQueueView):
     def officer_document_view(self):
         """A document in force of the officer of a request this staff member may see."""
         item = self._visible_request()
-        document = Document.get_or_none(
-            (Document.id == request.args.get("doc", type=int)) & (Document.officer == item.officer_id)
-        )
+        # Only the documents the review page shows (H2): not those of later requests
+        # filed elsewhere, not superseded files, not drafts.
+        wanted = request.args.get("doc", type=int)
+        document = next((d for d in models.officer_documents(item.officer).values() if d.id == wanted), None)
         if document is None:
             deny(404)
         return send_document(document, inline=request.args.get("inline") == "1")

@@ -121,6 +121,7 @@ from .officer_rules import (
     ValidationFailed,
     directly_editable_fields,
     register_officer,
+    reviewed_fields_frozen,
     update_place_before_qualification,
     update_profile,
 )
@@ -263,6 +264,7 @@ __all__ = [
     "ValidationFailed",
     "directly_editable_fields",
     "register_officer",
+    "reviewed_fields_frozen",
     "update_place_before_qualification",
     "update_profile",
     # review

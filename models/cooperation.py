@@ -114,6 +114,15 @@ class Cooperation(ReviewedRequest):
     def is_applicant(self, actor) -> bool:
         return actor.is_officer(self.officer_id) or actor.is_distributor(self.distributor_id)
 
+    # A nomination the officer declined never reached the branch's university: the
+    # officer's data must not show there (M5).
+    @classmethod
+    def never_reached_university_clause(cls):
+        return (cls.status == State.REJECTED) & (cls.rejected_by == "officer")
+
+    def never_reached_university(self) -> bool:
+        return self.status == State.REJECTED and self.rejected_by == "officer"
+
     def message_params(self) -> dict:
         return {"officer": self.officer.full_name, "branch": self.branch.name, "company": self.distributor.name}
 

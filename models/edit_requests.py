@@ -54,6 +54,20 @@ class EditRequest(ReviewedRequest):
     def previous_map(self) -> dict:
         return json.loads(self.previous or "{}")
 
+    def message_params(self) -> dict:
+        """What an approval applied and what it skipped (set by the approval itself)."""
+        applied = getattr(self, "applied_fields", None)
+        skipped = getattr(self, "skipped_fields", None) or []
+        return {
+            "applied": _labels(applied) if applied else translate(N_("the new documents")),
+            "skipped": translate(
+                N_(" Not applied, because you changed them yourself after filing the request: %(fields)s."),
+                fields=_labels(skipped),
+            )
+            if skipped
+            else "",
+        }
+
     def comparison(self) -> list[tuple[str, str, str]]:
         """(field, old shown value, new shown value) for the side-by-side review."""
         rows = []
@@ -76,7 +90,7 @@ FLOW = ReviewFlow(
     messages={
         Action.APPROVE: (
             N_("Your edit request was approved"),
-            N_("Your edit request number %(id)s was approved and your profile was updated."),
+            N_("Your edit request number %(id)s was approved. Applied: %(applied)s.%(skipped)s"),
         ),
         Action.REJECT: (
             N_("Your edit request was rejected"),
@@ -112,6 +126,10 @@ def display_value(field: str, value) -> str:
     if value in choices:
         return translate(choices[value])
     return str(value)
+
+
+def _labels(fields) -> str:
+    return "، ".join(translate(FIELDS_BY_NAME[field].label) for field in fields)
 
 
 def _storable(field, value):
@@ -200,11 +218,32 @@ def revise(request, actor, data: dict, uploads: list):
             record_document(request, kind_code, stored)
 
 
+def changed_since_filing(request, officer) -> list[str]:
+    """The free fields of the request that the officer changed directly after filing it:
+    their newer value wins over the request's (D6)."""
+    previous = request.previous_map
+    return [
+        field
+        for field, requested in request.change_map.items()
+        if field in FREE_FIELDS
+        and _comparable(getattr(officer, field)) not in (_comparable(previous.get(field)), _comparable(requested))
+    ]
+
+
+def _comparable(value) -> str:
+    if value is None:
+        return ""
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
 @FLOW.on("after_" + Action.APPROVE)
 def _after_approve(request, actor, note, **_):
-    """Apply every change at once; a new city moves the file to its university."""
+    """Apply the changes at once, except a free field the officer changed directly since
+    filing (the newer value stays); a new city moves the file to its university."""
     officer = Officer.get_by_id(request.officer_id)
-    changes = request.change_map
+    skipped = changed_since_filing(request, officer)
+    changes = {field: value for field, value in request.change_map.items() if field not in skipped}
+    request.applied_fields, request.skipped_fields = list(changes), skipped
     # Re-check eligibility and places against today's reference data.
     data = {k: str(v) for k, v in changes.items()}
     if "city" in changes and "province" not in changes:
@@ -213,12 +252,14 @@ def _after_approve(request, actor, note, **_):
     update = {getattr(Officer, field): value for field, value in clean.items() if field in changes}
     if "city" in changes:
         update[Officer.university] = clean["city"].university_id
-    Officer.update(update).where(Officer.id == officer.id).execute()
+    if update:
+        Officer.update(update).where(Officer.id == officer.id).execute()
     previous = request.previous_map
     audit(
         actor,
         "profile_changed",
         officer,
         detail=f"edit request #{request.id}: "
-        + "; ".join(f"{f}: {display_value(f, previous.get(f))} → {display_value(f, v)}" for f, v in changes.items()),
+        + "; ".join(f"{f}: {display_value(f, previous.get(f))} → {display_value(f, v)}" for f, v in changes.items())
+        + (f"; skipped (changed directly since filing): {', '.join(skipped)}" if skipped else ""),
     )

@@ -45,6 +45,9 @@ NEW = ""
 NOTHING = SQL("1 = 0")
 
 CHANGED_MEANWHILE = N_("Someone else changed this request a moment ago; reload the page to see its state.")
+STALE_PAGE = N_(
+    "This request changed after you opened the page, so nothing was recorded. Reload the page, check what changed, and decide again."  # noqa: E501  (one message id)
+)
 
 
 class RequestEvent(BaseModel):
@@ -112,6 +115,9 @@ class ReviewedRequest(BaseModel):
     # The service-level clock: working days already used, and the date a decision is due.
     clock_used_days = IntegerField(default=0)
     due_on = DateField(null=True, index=True)
+    # Bumped by every transition and reassignment: a review page carries it, and a
+    # decision made on a page older than the request changes nothing (issue 14).
+    version = IntegerField(default=0)
 
     REQUEST_TYPE = ""
     TITLE = ""
@@ -171,6 +177,9 @@ class ReviewedRequest(BaseModel):
                 clause &= cls.status != hidden[0]
             elif hidden:
                 clause &= cls.status.not_in(hidden)
+            never_reached = cls.never_reached_university_clause()
+            if never_reached is not None:
+                clause &= ~never_reached
             return query.where(clause)
         clause = cls.applicant_clause(actor)
         return query.where(clause if clause is not None else NOTHING)
@@ -186,8 +195,20 @@ class ReviewedRequest(BaseModel):
                 actor.university_id is not None
                 and self.university_id == actor.university_id
                 and self.status in self.FLOW.reviewer_states
+                and not self.never_reached_university()
             )
         return self.is_applicant(actor)
+
+    @classmethod
+    def never_reached_university_clause(cls):
+        """The rows in a reviewer-visible state that nevertheless never waited on the
+        university (a nomination the officer declined), as a clause; None when a type
+        has none. Reviewers never see them."""
+        return None
+
+    def never_reached_university(self) -> bool:
+        """The predicate of :meth:`never_reached_university_clause`, for a loaded row."""
+        return False
 
     @classmethod
     def find(cls, actor, request_id, query=None):
@@ -241,6 +262,9 @@ def review_transitions() -> dict:
         (State.SUBMITTED, Action.REJECT): Transition(State.REJECTED, is_reviewer_of, note_required=True),
         (State.SUBMITTED, Action.DEFICIENCY): Transition(State.DEFICIENT, is_reviewer_of, note_required=True),
         (State.DEFICIENT, Action.RESUBMIT): Transition(State.SUBMITTED, is_owner),
+        # The applicant takes the request back (to change what is frozen under review).
+        (State.SUBMITTED, Action.WITHDRAW): Transition(State.WITHDRAWN, is_owner),
+        (State.DEFICIENT, Action.WITHDRAW): Transition(State.WITHDRAWN, is_owner),
     }
 
 
@@ -371,10 +395,17 @@ class ReviewFlow:
             raise PermissionDenied(N_("You may not do this on this request."))
         return transition
 
-    def apply(self, request, action: str, actor, note: str = "", **kwargs):
+    def apply(self, request, action: str, actor, note: str = "", expected_version=None, **kwargs):
         """Perform ``action``; raise DomainError subclasses when it is refused, leaving the
-        database (and ``request``) as they were."""
+        database (and ``request``) as they were.
+
+        ``expected_version`` is the version the actor's page showed: when the request
+        has changed since (another decision, a resubmission, a reassignment), nothing is
+        done and a ConflictError says so. Without it the version of ``request`` as
+        loaded is what the update is bound to."""
         note = (note or "").strip()
+        if expected_version is not None and _as_version(expected_version) != (request.version or 0):
+            raise ConflictError(STALE_PAGE, code="stale_page")
         transition = self._checked(request, action, actor, note, None)
         model = type(request)
         source = request.status
@@ -387,11 +418,16 @@ class ReviewFlow:
                     changes = self._changes(request, action, transition, actor, note, now, source, kwargs)
                     updated = (
                         model.update(changes)
-                        .where((model.id == request.id) & (model.status == source) & _same_reviewer(model, request))
+                        .where(
+                            (model.id == request.id)
+                            & (model.status == source)
+                            & (model.version == (request.version or 0))
+                            & _same_reviewer(model, request)
+                        )
                         .execute()
                     )
                     if updated != 1:
-                        raise ConflictError(CHANGED_MEANWHILE)
+                        raise ConflictError(STALE_PAGE if expected_version is not None else CHANGED_MEANWHILE)
                     before = {field.name: getattr(request, field.name) for field in changes}
                     for field, value in changes.items():
                         setattr(request, field.name, value)
@@ -431,7 +467,7 @@ class ReviewFlow:
 
     def _changes(self, request, action, transition, actor, note, now, source, kwargs) -> dict:
         model = type(request)
-        changes = {model.status: transition.target.value}
+        changes = {model.status: transition.target.value, model.version: (request.version or 0) + 1}
         standard = STANDARD_EFFECTS.get(action)
         if standard is not None:
             changes.update(standard(model, request, actor, note, now, kwargs.get("reason", "")))
@@ -465,6 +501,13 @@ class ReviewFlow:
             notify_officer(request.officer, translate(subject), translate(body, **params))
         if action in self.texts:
             queue_sms(request.text_recipient(), translate(self.texts[action], **params))
+
+
+def _as_version(value) -> int:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return -1
 
 
 def _same_reviewer(model, request):
@@ -535,14 +578,15 @@ def reassign(request, actor, university=None, reviewer=None, note: str = ""):
         raise DomainError(N_("The reviewer must belong to the chosen university."), field="reviewer")
     model = type(request)
     with db.atomic():
+        version = (request.version or 0) + 1
         updated = (
-            model.update(university=university, reviewer=reviewer)
+            model.update(university=university, reviewer=reviewer, version=version)
             .where((model.id == request.id) & (model.status == request.status) & _same_reviewer(model, request))
             .execute()
         )
         if updated != 1:
             raise ConflictError(CHANGED_MEANWHILE)
-        request.university, request.reviewer = university, reviewer
+        request.university, request.reviewer, request.version = university, reviewer, version
         detail = f"{university.name}" + (f" / {reviewer}" if reviewer else "")
         record_event(request, Action.REASSIGN, request.status, request.status, actor, (note + " " + detail).strip())
     return request

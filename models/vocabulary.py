@@ -38,6 +38,8 @@ class State(_Labelled):
     ACTIVE = "active", NP_("status", "active")
     ENDED = "ended", NP_("status", "ended")
     REJECTED = "rejected", NP_("status", "rejected")
+    # The applicant took the request back before a decision (issue 14).
+    WITHDRAWN = "withdrawn", NP_("status", "withdrawn")
     # A termination request's only states besides draft (it is not reviewed).
     FINALIZED = "finalized", NP_("status", "finalized")
 
@@ -61,6 +63,7 @@ class Action(_Labelled):
     APPROVE = "approve", N_("approved")
     REJECT = "reject", N_("rejected")
     REASSIGN = "reassign", N_("reassigned")
+    WITHDRAW = "withdraw", N_("withdrew the request")
     RELEASE = "release", N_("released the officer")
     TERMINATE = "terminate", N_("ended the cooperation")
     # The cooperation a newly approved officer replaced at its branch.

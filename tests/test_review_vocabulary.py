@@ -73,7 +73,7 @@ def test_an_unknown_action_cannot_be_recorded(make_officer, dbc):
     officer = make_officer()
     request = quals.start_request(officer, officer.as_actor())
     with pytest.raises(ValueError):
-        models.review.record_event(request, "withdraw", "draft", "draft", officer.as_actor())
+        models.review.record_event(request, "shred", "draft", "draft", officer.as_actor())
     assert models.RequestEvent.select().count() == 0
 
 
@@ -174,9 +174,11 @@ def test_every_action_and_every_state_is_produced_by_the_real_operations(make_of
     models.reassign(second, director, note="بار کاری")
     second.apply(Action.REJECT, reviewer, note="استان اشتباه", reason="wrong_province")
 
-    # An edit request, filed submitted.
+    # An edit request, filed submitted; another officer withdraws their qualification request.
     first = models.Officer.get_by_id(first.id)
     edits.file_edit_request(first, first.as_actor(), {"last_name": "کریمیان"}, [])
+    third = make_officer()
+    submitted_request(third).apply(Action.WITHDRAW, third.as_actor())
 
     # Cooperation: nominated, refused; nominated, accepted, approved; replaced by another
     # officer; released; a third nomination accepted, rejected by the university; a fourth
