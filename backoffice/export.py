@@ -344,3 +344,17 @@ def csv_chunks(titles, batches, cells):
         ]
         writer.writerows(zip(*columns, strict=True))
         yield buffer.getvalue()
+
+
+class CountedBatches:
+    """Batches of rows passed through unchanged, counting the rows (an export's audit
+    row records how many were written)."""
+
+    def __init__(self, batches):
+        self.batches = batches
+        self.rows = 0
+
+    def __iter__(self):
+        for batch in self.batches:
+            self.rows += len(batch)
+            yield batch

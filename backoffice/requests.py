@@ -183,6 +183,17 @@ class ReviewQueueView(SecureModelView):
             deny(404)
         if self.get_one(document.request_id) is None:
             deny(404)
+        return self._send_audited(document)
+
+    def _send_audited(self, document):
+        """Every staff view or download of an officer's document is audited (D9)."""
+        models.audit(
+            staff_actor(),
+            "document_viewed",
+            document,
+            detail=f"{document.request_type} #{document.request_id}; officer {document.officer_id}; "
+            f"{document.kind.code}",
+        )
         return send_document(document, inline=request.args.get("inline") == "1")
 
 
@@ -403,7 +414,7 @@ class EditRequestView(OfficerSearchMixin, ReviewQueueView):
         document = next((d for d in models.officer_documents(item.officer).values() if d.id == wanted), None)
         if document is None:
             deny(404)
-        return send_document(document, inline=request.args.get("inline") == "1")
+        return self._send_audited(document)
 
 
 # The cartable of each reviewed type (models.REVIEWED_TYPES lists the types).

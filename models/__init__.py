@@ -13,6 +13,7 @@ above it, and none imports inside a function to hide a cycle):
     officer_rules the officer's fields: policy, cleaning, registration, profile
     vocabulary    states, actions, reasons and their labels
     sla           the service-level clock: settings, holidays, working days
+    rerouting     moving the files under way of a city to the university covering it now
     review        the review lifecycle every reviewed request type shares
     qualification, edit_requests, cooperation   the reviewed request types
     request_types the registry of reviewed types (REVIEWED_TYPES)
@@ -51,6 +52,7 @@ from . import (
     legacy,  # the legacy CSV migration; imports the models above
     qualification,
     ratelimit,
+    rerouting,
     sla,
     verification,
 )
@@ -64,7 +66,7 @@ from .accounts import (
     password_problem,
     verify_password,
 )
-from .audit import AuditLog, audit
+from .audit import AuditLog, audit, describe_changes
 from .auth import (
     LoginFailure,
     LoginSession,
@@ -225,6 +227,7 @@ __all__ = [
     "load_reference_data",
     # accounts, audit, notices, signing in
     "AuditLog",
+    "describe_changes",
     "audit",
     "Distributor",
     "Officer",
@@ -304,6 +307,7 @@ __all__ = [
     "edit_requests",
     "qualification",
     "ratelimit",
+    "rerouting",
     "sla",
     "verification",
     "legacy",
