@@ -11,6 +11,8 @@ from peewee import ForeignKeyField, TextField
 from .accounts import Officer
 from .audit import audit
 from .base import N_, ConflictError, DomainError, PermissionDenied, db, translate
+from .cooperation import active_cooperation_of
+from .notices import queue_sms
 from .officer_rules import FIELDS_BY_NAME, FREE_FIELDS, REVIEWED_FIELDS, clean_fields
 from .reference import City, DegreeLevel, FieldOfStudy, Province
 from .review import NEW, ReviewedRequest, ReviewFlow, Transition, is_owner, record_document, review_transitions
@@ -218,6 +220,33 @@ def revise(request, actor, data: dict, uploads: list):
             record_document(request, kind_code, stored)
 
 
+def _tell_the_branch(officer, province, actor):
+    """D12: a serving officer moved to another province. The distributor's manager gets
+    an SMS and the branch's university a line in the audit; both dashboards flag the branch
+    (``dashboards.branches_with_officer_elsewhere``)."""
+    cooperation = active_cooperation_of(officer)
+    if cooperation is None or cooperation.branch.province_id == province.id:
+        return
+    queue_sms(
+        cooperation.distributor.manager_mobile,
+        translate(
+            N_(
+                "The technical officer %(officer)s of %(branch)s now lives in %(province)s, outside the branch's province."  # noqa: E501  (one message id)
+            ),
+            officer=officer.full_name,
+            branch=cooperation.branch.name,
+            province=province.name,
+        ),
+    )
+    audit(
+        actor,
+        "officer_moved_from_branch_province",
+        cooperation,
+        detail=f"officer {officer.id} now in {province.name}; branch {cooperation.branch_id}",
+        object_type="cooperation",
+    )
+
+
 def changed_since_filing(request, officer) -> list[str]:
     """The free fields of the request that the officer changed directly after filing it:
     their newer value wins over the request's (D6)."""
@@ -254,6 +283,8 @@ def _after_approve(request, actor, note, **_):
         update[Officer.university] = clean["city"].university_id
     if update:
         Officer.update(update).where(Officer.id == officer.id).execute()
+    if "province" in clean and clean["province"].id != officer.province_id:
+        _tell_the_branch(officer, clean["province"], actor)
     previous = request.previous_map
     audit(
         actor,

@@ -29,6 +29,20 @@ def attach_all(request, actor):
 
 
 @pytest.fixture
+def cities_restored(app):
+    """The session's reference data is shared by every test: put the cities' universities
+    back as they were."""
+    with models.db.connection_context():
+        universities = dict(City.select(City.id, City.university).tuples())
+    yield
+    with models.db.connection_context():
+        for city_id, university_id in universities.items():
+            City.update(university=university_id).where(
+                (City.id == city_id) & (City.university != university_id)
+            ).execute()
+
+
+@pytest.fixture
 def director(app, make_staff):
     return staff_client_for(app, make_staff("directorate"))
 
@@ -37,7 +51,7 @@ def audit_rows(action):
     return list(AuditLog.select().where(AuditLog.action == action).order_by(AuditLog.id))
 
 
-def test_moving_a_city_to_another_university_is_audited_with_old_and_new(director, dbc):
+def test_moving_a_city_to_another_university_is_audited_with_old_and_new(director, dbc, cities_restored):
     kashan = City.get(City.name == "کاشان")
     isfahan = models.University.get(models.University.name == ISFAHAN)
     old = kashan.university.name
@@ -111,7 +125,9 @@ def test_a_staff_view_of_a_document_is_audited(app, officer_client, make_staff, 
 # ------------------------------------------------------------ D10
 
 
-def test_a_city_moved_to_another_university_takes_its_files_along(app, director, make_officer, make_staff, dbc):
+def test_a_city_moved_to_another_university_takes_its_files_along(
+    app, director, make_officer, make_staff, dbc, cities_restored
+):
     tehran_city = City.get(City.name == "تهران")
     isfahan = models.University.get(models.University.name == ISFAHAN)
     reviewer = make_staff("university", TEHRAN).as_actor()
@@ -158,3 +174,36 @@ def test_a_city_moved_to_another_university_takes_its_files_along(app, director,
     # A Tehran reviewer can no longer see it; Isfahan's can.
     assert not moved.can_see(reviewer)
     assert moved.can_see(make_staff("university", ISFAHAN).as_actor())
+
+
+# ------------------------------------------------------------ D12
+
+
+def test_a_serving_officer_moved_to_another_province_is_flagged_to_the_branch(
+    app, director, make_officer, make_staff, dbc
+):
+    tehran_city = City.get(City.name == "تهران")
+    reviewer = make_staff("university", TEHRAN)
+    officer = make_officer(qualified=True)
+    distributor = models.create_distributor("pakhsh-d12", "Kh0sh-Amad-2024", "شرکت ی", "company", "09120000012")
+    branch = coops.create_branch(
+        distributor.as_actor(), "شعبه ی", tehran_city.province, tehran_city, "تهران، خیابان ی، پلاک ۱"
+    )
+    cooperation = coops.nominate(branch, distributor.as_actor(), officer.national_code)
+    cooperation.apply(Action.OFFICER_APPROVE, officer.as_actor())
+    cooperation.apply(Action.APPROVE, reviewer.as_actor())
+    zahedan = City.get(City.name == "زاهدان")
+    edit = models.edit_requests.file_edit_request(
+        officer, officer.as_actor(), {"province": str(zahedan.province_id), "city": str(zahedan.id)}, []
+    )
+    edit.apply(Action.APPROVE, reviewer.as_actor())
+    texts = [s.text for s in models.SmsOutbox.select().where(models.SmsOutbox.to == "09120000012")]
+    assert any("زاهدان" in text or zahedan.province.name in text for text in texts), texts
+    assert models.dashboards.branches_with_officer_elsewhere(reviewer.university_id) == [
+        (branch.name, officer.full_name, cooperation.id)
+    ]
+    staff = staff_client_for(app, reviewer)
+    assert 'data-flag="officer-elsewhere"' in staff.get("/admin/").get_data(as_text=True)
+    client = app.test_client()
+    client.post("/distributor/login", data={"username": "pakhsh-d12", "password": "Kh0sh-Amad-2024"})
+    assert 'data-flag="officer-elsewhere"' in client.get("/distributor/").get_data(as_text=True)
