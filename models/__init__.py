@@ -144,7 +144,8 @@ from .reference import (
     load_reference_data,
 )
 from .request_types import REVIEWED_TYPES, WAITING_STATES, officer_documents, officer_requests, reviewed_type
-from .review import Document, RequestEvent, ReviewFlow, reassign
+from .rerouting import reassign
+from .review import Document, RequestEvent, ReviewFlow
 from .sla import Holiday, Setting
 from .vocabulary import (
     ACTION_LABELS,

@@ -1,4 +1,5 @@
-"""Moving the files of a city to the university that covers it now (D10).
+"""Moving requests to another university: one by the directorate (:func:`reassign`), or
+every file under way of a city moved to the university that covers it now (D10).
 
 Changing a city's university in the reference data routes *new* files there at once.
 What is already under way stays with the university that holds it until the directorate
@@ -15,12 +16,37 @@ from __future__ import annotations
 
 from .accounts import Officer
 from .audit import audit
-from .base import N_, PermissionDenied, db
+from .base import N_, ConflictError, DomainError, PermissionDenied, db
 from .cooperation import Branch, Cooperation
 from .edit_requests import EditRequest
 from .qualification import QualificationRequest
-from .review import record_event
+from .review import CHANGED_MEANWHILE, record_event, same_reviewer
 from .vocabulary import Action, State
+
+
+def reassign(request, actor, university=None, reviewer=None, note: str = ""):
+    """The directorate moves a pending request to another university and/or reviewer."""
+    if not actor.is_directorate:
+        raise PermissionDenied(N_("Only the directorate can reassign requests."))
+    if request.status not in request.FLOW.reassignable_states:
+        raise ConflictError(N_("Only a request waiting for review can be reassigned."))
+    university = university or request.university
+    if reviewer is not None and (reviewer.role != "university" or reviewer.university_id != university.id):
+        raise DomainError(N_("The reviewer must belong to the chosen university."), field="reviewer")
+    model = type(request)
+    with db.atomic():
+        version = (request.version or 0) + 1
+        updated = (
+            model.update(university=university, reviewer=reviewer, version=version)
+            .where((model.id == request.id) & (model.status == request.status) & same_reviewer(model, request))
+            .execute()
+        )
+        if updated != 1:
+            raise ConflictError(CHANGED_MEANWHILE)
+        request.university, request.reviewer, request.version = university, reviewer, version
+        detail = f"{university.name}" + (f" / {reviewer}" if reviewer else "")
+        record_event(request, Action.REASSIGN, request.status, request.status, actor, (note + " " + detail).strip())
+    return request
 
 
 def _elsewhere(model, university_id):

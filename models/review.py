@@ -422,7 +422,7 @@ class ReviewFlow:
                             (model.id == request.id)
                             & (model.status == source)
                             & (model.version == (request.version or 0))
-                            & _same_reviewer(model, request)
+                            & same_reviewer(model, request)
                         )
                         .execute()
                     )
@@ -510,7 +510,7 @@ def _as_version(value) -> int:
         return -1
 
 
-def _same_reviewer(model, request):
+def same_reviewer(model, request):
     # Guards against a reassignment landing between the page load and the decision.
     if request.reviewer_id is None:
         return model.reviewer.is_null()
@@ -565,31 +565,6 @@ def record_event(request, action, source, target, actor, note="", reason=""):
         university_id=request.university_id,
     )
     audit(actor, f"{request.REQUEST_TYPE}_{action.value}", request, detail=note[:200], object_type=request.REQUEST_TYPE)
-
-
-def reassign(request, actor, university=None, reviewer=None, note: str = ""):
-    """The directorate moves a pending request to another university and/or reviewer."""
-    if not actor.is_directorate:
-        raise PermissionDenied(N_("Only the directorate can reassign requests."))
-    if request.status not in request.FLOW.reassignable_states:
-        raise ConflictError(N_("Only a request waiting for review can be reassigned."))
-    university = university or request.university
-    if reviewer is not None and (reviewer.role != "university" or reviewer.university_id != university.id):
-        raise DomainError(N_("The reviewer must belong to the chosen university."), field="reviewer")
-    model = type(request)
-    with db.atomic():
-        version = (request.version or 0) + 1
-        updated = (
-            model.update(university=university, reviewer=reviewer, version=version)
-            .where((model.id == request.id) & (model.status == request.status) & _same_reviewer(model, request))
-            .execute()
-        )
-        if updated != 1:
-            raise ConflictError(CHANGED_MEANWHILE)
-        request.university, request.reviewer, request.version = university, reviewer, version
-        detail = f"{university.name}" + (f" / {reviewer}" if reviewer else "")
-        record_event(request, Action.REASSIGN, request.status, request.status, actor, (note + " " + detail).strip())
-    return request
 
 
 # Read on every request page: compiled once (see Prepared).
