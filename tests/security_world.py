@@ -83,6 +83,7 @@ CUSTOM_SUBROUTES = {
     ("editrequest", "document_view"),
     ("editrequest", "officer_document_view"),
     ("officer", "history_view"),
+    ("city", "move_files_view"),
 }
 
 
