@@ -84,6 +84,9 @@ CUSTOM_SUBROUTES = {
     ("editrequest", "officer_document_view"),
     ("officer", "history_view"),
     ("city", "move_files_view"),
+    ("officer", "manage_view"),
+    ("officer", "evidence_view"),
+    ("officer", "claims_view"),
 }
 
 

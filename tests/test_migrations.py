@@ -10,7 +10,7 @@ import re
 import uuid
 
 import pytest
-from peewee import IntegrityError, PostgresqlDatabase
+from peewee import IntegrityError, PostgresqlDatabase, Table
 
 import models
 from helpers import national_code
@@ -97,7 +97,13 @@ def _where(sql, schema) -> str:
 def test_migrations_build_what_create_tables_builds(fresh):
     migrated = fresh()
     applied = migrations.migrate(migrated)
-    assert applied == ["001_initial", "002_cartable_indexes", "003_rate_counter", "004_review_integrity"]
+    assert applied == [
+        "001_initial",
+        "002_cartable_indexes",
+        "003_rate_counter",
+        "004_review_integrity",
+        "006_identity",
+    ]
     assert migrations.migrate(migrated) == []  # safe to run again
     expected = fresh()
     models.create_tables()
@@ -111,6 +117,27 @@ def test_migrations_build_what_create_tables_builds(fresh):
     assert "draft" in indexes["qualification_one_open_per_officer"][3]
 
 
+def _insert_as_of(database, row):
+    """Insert a row with only the columns its table has in ``database`` (the previous
+    release's schema lacks the columns the last migration adds); return it as read back."""
+    model = type(row)
+    kwargs = {"schema": database.schema_name} if database.schema_name else {}
+    columns = {c.name for c in database.get_columns(model._meta.table_name, **kwargs)}
+    values = {
+        field.column_name: field.db_value(row.__data__[field.name])
+        for field in model._meta.sorted_fields
+        if field.column_name in columns and field.name in row.__data__ and field.name != "id"
+    }
+    # A bare Table, not the model: the model's insert would add its new columns' defaults.
+    table = Table(model._meta.table_name, ["id", *values]).bind(database)
+    ((new_id,),) = list(table.insert(values).returning(table.id).tuples().execute())
+    return (
+        model.select(*[f for f in model._meta.sorted_fields if f.column_name in columns])
+        .where(model.id == new_id)
+        .get()
+    )
+
+
 def _previous_release_with_data(database):
     """The schema of the release before (every migration but the last) and some rows."""
     names = migrations.pending(database)
@@ -118,7 +145,7 @@ def _previous_release_with_data(database):
     applied = migrations.migrate(database, upto=names[-2])
     assert applied == names[:-1]
     models.load_reference_data()
-    officer = models.register_officer(
+    clean = models.officer_rules.validate_registration(
         {
             "national_code": national_code(4242),
             "birth_date": "1370/05/21",
@@ -140,7 +167,10 @@ def _previous_release_with_data(database):
             "password_confirm": "Kh0sh-Amad-2024",
         }
     )
-    request_ = _insert_in_older_schema(
+    officer = models.Officer(**clean, user_code="12345678")
+    officer.set_password("Kh0sh-Amad-2024")
+    officer = _insert_as_of(database, officer)
+    request_ = _insert_as_of(
         database,
         models.QualificationRequest(
             officer=officer,
@@ -151,23 +181,6 @@ def _previous_release_with_data(database):
         ),
     )
     return officer, request_, names[-1]
-
-
-def _insert_in_older_schema(database, instance):
-    """Insert ``instance`` through only the columns the older schema has (today's model
-    may carry columns the last migration adds)."""
-    model = type(instance)
-    columns = {c.name for c in database.get_columns(model._meta.table_name)}
-    values = {
-        field: field.db_value(instance.__data__.get(name))
-        for name, field in model._meta.fields.items()
-        if field.column_name in columns and name in instance.__data__
-    }
-    names = ", ".join(f'"{field.column_name}"' for field in values)
-    marks = ", ".join(database.param for _ in values)
-    database.execute_sql(f'INSERT INTO "{model._meta.table_name}" ({names}) VALUES ({marks})', list(values.values()))
-    instance.id = database.execute_sql(f'SELECT MAX(id) FROM "{model._meta.table_name}"').fetchone()[0]
-    return instance
 
 
 def test_upgrade_from_the_previous_release_keeps_the_data(fresh):
@@ -218,6 +231,7 @@ def test_init_db_applies_the_pending_migrations(tmp_path):
         assert "migration applied: 001_initial" in result.output
         assert "migration applied: 002_cartable_indexes" in result.output
         assert "migration applied: 003_rate_counter" in result.output
+        assert "migration applied: 006_identity" in result.output
         assert "reference data added: province=31," in result.output
         again = app.test_cli_runner().invoke(args=["init-db"])
         assert "migration applied" not in again.output
