@@ -142,9 +142,9 @@ def test_free_fields_still_change_under_review_and_the_same_value_is_no_change(m
     officer = make_officer()
     request_in_state(officer, make_staff("university", TEHRAN).as_actor(), "submitted")
     officer = Officer.get_by_id(officer.id)
-    same = {"first_name": officer.first_name, "city": str(officer.city_id), "mobile": "09351112233"}
-    assert models.update_profile(officer, same, officer.as_actor()) == ["mobile"]
-    assert Officer.get_by_id(officer.id).mobile == "09351112233"
+    same = {"first_name": officer.first_name, "city": str(officer.city_id), "phone": "02188776655"}
+    assert models.update_profile(officer, same, officer.as_actor()) == ["phone"]
+    assert Officer.get_by_id(officer.id).phone == "02188776655"
 
 
 def test_a_crafted_post_of_the_profile_is_refused_with_an_alert_t_toctou(app, officer_client, make_staff, dbc):
@@ -459,17 +459,17 @@ def test_eligibility_is_checked_at_submission_and_approval_d8(make_officer, make
 def test_an_approved_edit_request_keeps_a_newer_direct_change_d6(qualified):
     officer, client, reviewer = qualified
     edit = edits.file_edit_request(
-        officer, officer.as_actor(), {"mobile": "09351111111", "address": "تهران، خیابان نو، کوچه دوم، پلاک 3"}, []
+        officer, officer.as_actor(), {"phone": "02111111111", "address": "تهران، خیابان نو، کوچه دوم، پلاک 3"}, []
     )
-    models.update_profile(Officer.get_by_id(officer.id), {"mobile": "09352222222"}, officer.as_actor())
+    models.update_profile(Officer.get_by_id(officer.id), {"phone": "02122222222"}, officer.as_actor())
     staff = staff_client_for(client.application, reviewer)
     assert staff.post(f"/admin/editrequest/review/?id={edit.id}", data={"decision": "approve"}).status_code == 302
     fresh = Officer.get_by_id(officer.id)
-    assert fresh.mobile == "09352222222"  # the newer direct change stays
+    assert fresh.phone == "02122222222"  # the newer direct change stays
     assert fresh.address == "تهران، خیابان نو، کوچه دوم، پلاک 3"  # the untouched one is applied
     notice = models.Notice.select().where(models.Notice.officer == officer.id).order_by(models.Notice.id.desc()).get()
     applied, skipped = notice.body.split("اعمال نشد")
-    assert "نشانی پستی" in applied and "تلفن همراه" in skipped
+    assert "نشانی پستی" in applied and "تلفن ثابت" in skipped
 
 
 # ------------------------------------------------------------ attack scripts: t_coop, t_docs, t_coop_race
