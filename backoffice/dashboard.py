@@ -37,6 +37,7 @@ def dashboard_numbers(staff) -> dict:
     numbers["longest"] = dashboards.longest_waiting(q, university_id)
     numbers["reasons"] = dashboards.reasons_used(university_id)
     numbers["cooperations_per_province"] = dashboards.active_cooperations_per_province(university_id)
+    numbers["officer_elsewhere"] = dashboards.branches_with_officer_elsewhere(university_id)
     numbers["chart"] = json.dumps(
         {"labels": [w for w, _ in numbers["per_week"]], "values": [n for _, n in numbers["per_week"]]}
     )

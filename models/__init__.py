@@ -15,6 +15,7 @@ above it, and none imports inside a function to hide a cycle):
     sla           the service-level clock: settings (with bounds), holidays, working days
     tick          the time-based rules' runner: named jobs under leases (``flask tick``)
     staff_notices notices to a university's reviewers or to the directorate
+    rerouting     moving the files under way of a city to the university covering it now
     review        the review lifecycle every reviewed request type shares
     qualification, edit_requests, cooperation   the reviewed request types
     request_types the registry of reviewed types (REVIEWED_TYPES)
@@ -66,6 +67,7 @@ from . import (
     qualification,
     ratelimit,
     reassignment,
+    rerouting,
     sla,
     staff_notices,
     tick,
@@ -83,7 +85,7 @@ from .accounts import (
     password_problem,
     verify_password,
 )
-from .audit import AuditLog, audit
+from .audit import AuditLog, audit, describe_changes
 from .auth import (
     DEVICE_COOKIE,
     LoginFailure,
@@ -149,6 +151,7 @@ from .officer_rules import (
     ValidationFailed,
     directly_editable_fields,
     register_officer,
+    reviewed_fields_frozen,
     set_allowed_degrees,
     set_district,
     update_place_before_qualification,
@@ -296,6 +299,7 @@ __all__ = [
     "route",
     # accounts, audit, notices, signing in
     "AuditLog",
+    "describe_changes",
     "audit",
     "Distributor",
     "Officer",
@@ -341,6 +345,7 @@ __all__ = [
     "register_officer",
     "set_allowed_degrees",
     "set_district",
+    "reviewed_fields_frozen",
     "update_place_before_qualification",
     "update_profile",
     # identity and verified mobiles
@@ -404,6 +409,7 @@ __all__ = [
     "operations",
     "qualification",
     "ratelimit",
+    "rerouting",
     "sla",
     "verification",
     "legacy",

@@ -343,6 +343,12 @@ def admin_cells(world, view, sub, rule):
                     f"{view}.{sub}", "GET", f"{listing}history/?id={world[officer_key]}", admin_cell(view, 403, 403, OK)
                 )
             )
+    elif sub == "move_files_view":
+        # The directorate only: it moves a city's files under way to its new university.
+        url = f"{listing}move-files/?id={world['city']}"
+        cells.append(Cell(f"{view}.{sub}", "GET", url, admin_cell(view, 403, 403, OK)))
+        cells.append(Cell(f"{view}.{sub}", "POST", url, admin_cell(view, 403, 403, NOT_5XX)))
+        cells.append(Cell(f"{view}.{sub}", "GET", f"{listing}move-files/?id=999999", admin_cell(view, 403, 403, 404)))
     else:
         raise AssertionError(f"unclassified admin rule {rule}")
     return cells
