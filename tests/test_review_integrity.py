@@ -308,7 +308,7 @@ def reviewed_request(kind, make_officer, reviewer):
     distributor = models.create_distributor("pakhsh-v", "Kh0sh-Amad-2024", "شرکت و", "company", "09120000009")
     tehran = models.City.get(models.City.name == "تهران")
     branch = coops.create_branch(
-        distributor.as_actor(), "شعبه و", tehran.province, tehran, "تهران، خیابان آزادی، پلاک ۹"
+        distributor.as_actor(), "شعبه و", tehran.province, tehran, "تهران، خیابان آزادی، پلاک ۹", district="17"
     )
     return coops.nominate(branch, distributor.as_actor(), officer.national_code).apply(
         Action.OFFICER_APPROVE, officer.as_actor()
@@ -536,12 +536,20 @@ def test_concurrent_approvals_of_two_branches_answer_409_not_500_l9(app, make_of
     """t_coop_race.py: an officer accepted a Tehran and an Isfahan branch; both
     reviewers approve at once. One wins, the other gets a 409 page."""
     officer = make_officer(qualified=True)
-    distributor = models.create_distributor("pakhsh-l9", "Kh0sh-Amad-2024", "شرکت ل", "company", "09120000019")
     cooperations, clients = [], []
-    for city, university in (("تهران", TEHRAN), ("اصفهان", ISFAHAN)):
+    # Two distributors: one distributor may have one open nomination per officer (L2).
+    for n, (city, university) in enumerate((("تهران", TEHRAN), ("اصفهان", ISFAHAN))):
+        distributor = models.create_distributor(
+            f"pakhsh-l9-{n}", "Kh0sh-Amad-2024", f"شرکت ل{n}", "company", f"0912000001{n}"
+        )
         place = models.City.get(models.City.name == city)
         branch = coops.create_branch(
-            distributor.as_actor(), f"شعبه {city}", place.province, place, "نشانی کامل شعبه پلاک ۱۲"
+            distributor.as_actor(),
+            f"شعبه {city}",
+            place.province,
+            place,
+            "نشانی کامل شعبه پلاک ۱۲",
+            district="17" if city == "تهران" else "",
         )
         cooperation = coops.nominate(branch, distributor.as_actor(), officer.national_code)
         cooperations.append(cooperation.apply(Action.OFFICER_APPROVE, officer.as_actor()))

@@ -141,7 +141,7 @@ def test_a_city_moved_to_another_university_takes_its_files_along(
     serving = make_officer(qualified=True)
     distributor = models.create_distributor("pakhsh-d10", "Kh0sh-Amad-2024", "شرکت د", "company", "09120000010")
     branch = coops.create_branch(
-        distributor.as_actor(), "شعبه د", tehran_city.province, tehran_city, "تهران، خیابان د، پلاک ۱"
+        distributor.as_actor(), "شعبه د", tehran_city.province, tehran_city, "تهران، خیابان د، پلاک ۱", district="17"
     )
     cooperation = coops.nominate(branch, distributor.as_actor(), serving.national_code)
     cooperation.apply(Action.OFFICER_APPROVE, serving.as_actor())
@@ -187,7 +187,7 @@ def test_a_serving_officer_moved_to_another_province_is_flagged_to_the_branch(
     officer = make_officer(qualified=True)
     distributor = models.create_distributor("pakhsh-d12", "Kh0sh-Amad-2024", "شرکت ی", "company", "09120000012")
     branch = coops.create_branch(
-        distributor.as_actor(), "شعبه ی", tehran_city.province, tehran_city, "تهران، خیابان ی، پلاک ۱"
+        distributor.as_actor(), "شعبه ی", tehran_city.province, tehran_city, "تهران، خیابان ی، پلاک ۱", district="17"
     )
     cooperation = coops.nominate(branch, distributor.as_actor(), officer.national_code)
     cooperation.apply(Action.OFFICER_APPROVE, officer.as_actor())
