@@ -14,7 +14,16 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from peewee import BooleanField, CharField, DateField, DateTimeField, ForeignKeyField, IntegrityError, TextField
+from peewee import (
+    BooleanField,
+    CharField,
+    DateField,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    IntegrityError,
+    TextField,
+)
 
 from persian import normalize_mobile, normalize_text
 
@@ -130,10 +139,12 @@ class Officer(AccountMixin, BaseModel):
     email = CharField(max_length=254, default="")
     address = TextField(default="")
     postal_code = CharField(max_length=10, default="")
-    province = ForeignKeyField(Province, on_delete="RESTRICT", index=True)
-    city = ForeignKeyField(City, on_delete="RESTRICT", index=True)
-    field_of_study = ForeignKeyField(FieldOfStudy, on_delete="RESTRICT", index=True)
-    degree_level = ForeignKeyField(DegreeLevel, on_delete="RESTRICT", index=True)
+    # Null only for a migrated officer whose old record lacked them (or named them in a way
+    # the reference data does not know): the officer fills them in at the first login.
+    province = ForeignKeyField(Province, null=True, on_delete="RESTRICT", index=True)
+    city = ForeignKeyField(City, null=True, on_delete="RESTRICT", index=True)
+    field_of_study = ForeignKeyField(FieldOfStudy, null=True, on_delete="RESTRICT", index=True)
+    degree_level = ForeignKeyField(DegreeLevel, null=True, on_delete="RESTRICT", index=True)
     password_hash = CharField(max_length=255)
     is_active = BooleanField(default=True)
     # The university that holds the officer's file: set at the first approval,
@@ -143,6 +154,14 @@ class Officer(AccountMixin, BaseModel):
     qualification_number = CharField(max_length=20, null=True, unique=True)
     created_at = DateTimeField(default=utcnow, index=True)
     legacy = BooleanField(default=False)
+    # Migrated with fields today's forms would refuse: sent to /officer/profile/complete.
+    profile_incomplete = BooleanField(default=False)
+    # Logged in with a password today's rules refuse: must change it before anything else.
+    must_change_password = BooleanField(default=False)
+    # Migrated with an active contract but no qualification here: must file a request
+    # before the directorate's deadline (``models.legacy_followup``).
+    qualification_due = BooleanField(default=False, index=True)
+    qualification_reminders = IntegerField(default=0)  # reminders sent so far
 
     class Meta:
         indexes = ((("last_name", "first_name"), False),)
@@ -175,7 +194,7 @@ class Officer(AccountMixin, BaseModel):
         """The university whose cartable receives this officer's requests."""
         if self.university_id:
             return self.university
-        return self.city.university
+        return self.city.university if self.city_id else None
 
     def as_actor(self, ip=None):
         return Actor(kind="officer", id=self.id, name=self.full_name, ip=ip)
