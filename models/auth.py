@@ -19,6 +19,7 @@ from .audit import audit
 from .base import N_, BaseModel, DomainError, anonymous_actor, db, translate, utcnow
 from .notices import queue_sms
 from .prepared import Prepared
+from .profile_completion import note_login_password, password_changed
 
 
 class LoginThrottled(DomainError):
@@ -128,6 +129,7 @@ def change_password(account, current: str, new: str, keep_token: str | None = No
     with db.atomic():
         account.set_password(new)
         type(account).update(password_hash=account.password_hash).where(type(account).id == account.id).execute()
+        password_changed(account)
         end_all_sessions(kind, account.id, keep_token=keep_token)
         audit(account.as_actor(), "password_changed", account)
 
@@ -187,6 +189,8 @@ def authenticate(kind: str, username: str, password: str, ip: str = ""):
         )
         raise DomainError(N_("The user name or the password is not correct."))
     clear_login_failures(key)
+    if kind == "officer":
+        note_login_password(account, password)
     audit(account.as_actor(ip=ip), "login", account)
     return account
 
@@ -281,6 +285,7 @@ def reset_password(username: str, code: str, new_password: str, ip: str = "") ->
         if used != 1:
             raise failure
         Officer.update(password_hash=hash_password(new_password)).where(Officer.id == officer.id).execute()
+        password_changed(officer)
         end_all_sessions("officer", officer.id)
         clear_login_failures(f"officer:{(username or '').strip().lower()}"[:80])
         audit(anonymous_actor(ip), "password_reset_done", officer)
