@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import models
-from models import dashboards, sla
+from models import dashboards, legacy_followup, sla
 
 
 def dashboard_numbers(staff) -> dict:
@@ -27,6 +27,10 @@ def dashboard_numbers(staff) -> dict:
     numbers["longest"] = dashboards.longest_waiting(q, university_id)
     numbers["reasons"] = dashboards.reasons_used(university_id)
     numbers["cooperations_per_province"] = dashboards.active_cooperations_per_province(university_id)
+    if university_id is None:
+        # Migrated working officers still to file a qualification request (issue 18).
+        numbers["legacy_left_per_province"] = legacy_followup.left_per_province()
+        numbers["legacy_deadline"] = legacy_followup.qualification_deadline()
     numbers["chart"] = json.dumps(
         {"labels": [w for w, _ in numbers["per_week"]], "values": [n for _, n in numbers["per_week"]]}
     )

@@ -387,7 +387,12 @@ class SettingView(SecureModelView):
     can_edit = True
     column_list = ("key", "value")
     form_columns = ("key", "value")
-    column_descriptions = {"key": _l("sla_working_days: working days a university has to decide")}
+    column_descriptions = {
+        "key": _l(
+            "sla_working_days: working days a university has to decide; legacy_qualification_deadline: the"
+            " Jalali date (like 1405/06/31) by which migrated working officers must file a qualification request"
+        )
+    }
 
 
 class HolidayView(SecureModelView):

@@ -27,6 +27,7 @@ from peewee import (
 
 from persian import normalize_mobile, normalize_text
 
+from .audit import audit
 from .base import N_, Actor, BaseModel, DomainError, db, utcnow
 from .reference import City, DegreeLevel, FieldOfStudy, Province, University
 
@@ -245,6 +246,24 @@ class Distributor(AccountMixin, BaseModel):
 
     def as_actor(self, ip=None):
         return Actor(kind="distributor", id=self.id, name=self.name, ip=ip)
+
+    @property
+    def needs_manager_mobile(self) -> bool:
+        """Migrated without a manager mobile: asked for it before anything else (the SMS
+        about the branches' officers go to it)."""
+        return not self.manager_mobile
+
+
+def give_manager_mobile(distributor, value: str, actor) -> str:
+    """Record the manager mobile a migrated distributor lacked; the audit keeps who gave it."""
+    mobile = normalize_mobile(value)
+    if not mobile:
+        raise DomainError(N_("Enter a mobile number like 09121234567."), field="manager_mobile")
+    with db.atomic():
+        Distributor.update(manager_mobile=mobile).where(Distributor.id == distributor.id).execute()
+        distributor.manager_mobile = mobile
+        audit(actor, "manager_mobile_given", distributor, detail=mobile)
+    return mobile
 
 
 ACCOUNT_MODELS = {"officer": Officer, "staff": StaffUser, "distributor": Distributor}

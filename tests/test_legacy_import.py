@@ -610,4 +610,9 @@ def test_a_distributor_user_name_taken_in_the_new_system_is_reported(dbc, datase
     assert (D, dataset.line(D, "d1"), "username_taken", "error") in problems
     # Its branches and their contracts follow it into the report.
     assert (legacy.BRANCHES, dataset.line(legacy.BRANCHES, "b1"), "distributor_not_imported", "error") in problems
-    assert (legacy.COOPERATIONS, dataset.line(legacy.COOPERATIONS, "ok_clear"), "branch_not_imported", "error") in problems
+    assert (
+        legacy.COOPERATIONS,
+        dataset.line(legacy.COOPERATIONS, "ok_clear"),
+        "branch_not_imported",
+        "error",
+    ) in problems

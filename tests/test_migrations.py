@@ -126,9 +126,17 @@ def _officer_on_the_previous_schema(database, data):
     names = ", ".join(f'"{name}"' for name in values)
     marks = ", ".join(["%s" if isinstance(database, PostgresqlDatabase) else "?"] * len(values))
     database.execute_sql(f"INSERT INTO officer ({names}) VALUES ({marks})", list(values.values()))
-    return models.Officer.select(models.Officer.id, models.Officer.national_code, models.Officer.user_code,
-                                 models.Officer.password_hash, models.Officer.city).where(
-        models.Officer.user_code == "100001").get()
+    return (
+        models.Officer.select(
+            models.Officer.id,
+            models.Officer.national_code,
+            models.Officer.user_code,
+            models.Officer.password_hash,
+            models.Officer.city,
+        )
+        .where(models.Officer.user_code == "100001")
+        .get()
+    )
 
 
 def _previous_release_with_data(database):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from . import auth, cooperation, desk, edit_requests, profile, qualification
+from . import access, auth, cooperation, desk, edit_requests, profile, qualification
 
 bp = Blueprint("officer_site", __name__, url_prefix="/officer")
 
@@ -37,6 +37,7 @@ URLS = (
     ("/certificate", desk.certificate, GET),
     ("/profile", profile.profile, GET),
     ("/profile/edit", profile.profile_edit, BOTH),
+    ("/profile/complete", profile.profile_complete, BOTH),
     ("/qualification/", qualification.qualification_list, GET),
     ("/qualification/new", qualification.qualification_new, BOTH),
     ("/qualification/place", qualification.qualification_place, POST),
@@ -54,3 +55,5 @@ URLS = (
 
 for rule, view, methods in URLS:
     bp.add_url_rule(rule, view_func=view, methods=methods)
+
+bp.before_request(access.first_login_steps)
