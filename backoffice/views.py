@@ -192,14 +192,15 @@ class OfficerView(OfficerSearchMixin, SecureModelView):
 
     def base_query(self):
         return (
+            # Outer joins: a migrated officer may not have filled in a place, field or degree yet.
             Officer.select(Officer, Province, City, FieldOfStudy, DegreeLevel)
-            .join(Province, on=(Officer.province == Province.id))
+            .join(Province, JOIN.LEFT_OUTER, on=(Officer.province == Province.id))
             .switch(Officer)
-            .join(City, on=(Officer.city == City.id))
+            .join(City, JOIN.LEFT_OUTER, on=(Officer.city == City.id))
             .switch(Officer)
-            .join(FieldOfStudy, on=(Officer.field_of_study == FieldOfStudy.id))
+            .join(FieldOfStudy, JOIN.LEFT_OUTER, on=(Officer.field_of_study == FieldOfStudy.id))
             .switch(Officer)
-            .join(DegreeLevel, on=(Officer.degree_level == DegreeLevel.id))
+            .join(DegreeLevel, JOIN.LEFT_OUTER, on=(Officer.degree_level == DegreeLevel.id))
             .switch(Officer)
         )
 

@@ -526,3 +526,16 @@ def test_the_directorate_sees_who_is_left_per_province(app, dbc, utf8_set, make_
     assert legacy_followup.left_per_province() == []
     _set_deadline("1406/01/15")
     assert models.send_qualification_reminders(_now_days_before("1406/01/15", 1)) == 0
+
+
+def test_an_officer_without_a_degree_is_listed_and_verifiable(app, dbc, utf8_set, make_staff):
+    """Migrated without a field or degree: still in the directorate's list, still valid at /verify."""
+    run(utf8_set)
+    no_degree = officer_row("no_degree", utf8_set)
+    staff = make_staff("directorate")
+    client = app.test_client()
+    assert login(client, "/admin/login", staff.username).status_code == 302
+    listing = client.get(f"/admin/officer/?search={no_degree.user_code}").get_data(as_text=True)
+    assert f">{no_degree.user_code}</a>" in listing
+    verify = client.get(f"/verify?q={no_degree.qualification_number}").get_data(as_text=True)
+    assert 'data-status="approved"' in verify
