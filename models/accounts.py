@@ -255,12 +255,17 @@ class Distributor(AccountMixin, BaseModel):
 
 
 def give_manager_mobile(distributor, value: str, actor) -> str:
-    """Record the manager mobile a migrated distributor lacked; the audit keeps who gave it."""
+    """Record the manager mobile a migrated distributor lacked; the audit keeps who gave it.
+    Only while it is missing: this is not a way to change a recorded one."""
+    if not distributor.needs_manager_mobile:
+        raise DomainError(N_("The manager's mobile is already recorded."), field="manager_mobile")
     mobile = normalize_mobile(value)
     if not mobile:
         raise DomainError(N_("Enter a mobile number like 09121234567."), field="manager_mobile")
     with db.atomic():
-        Distributor.update(manager_mobile=mobile).where(Distributor.id == distributor.id).execute()
+        Distributor.update(manager_mobile=mobile).where(
+            (Distributor.id == distributor.id) & (Distributor.manager_mobile == "")
+        ).execute()
         distributor.manager_mobile = mobile
         audit(actor, "manager_mobile_given", distributor, detail=mobile)
     return mobile

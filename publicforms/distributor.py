@@ -39,6 +39,8 @@ def _ask_for_the_manager_mobile():
 @bp.route("/manager-mobile", methods=["GET", "POST"])
 @distributor_required
 def manager_mobile():
+    if not g.account.needs_manager_mobile:
+        return redirect(url_for("distributor_site.dashboard"))
     form = ManagerMobileForm()
     if form.validate_on_submit():
         try:

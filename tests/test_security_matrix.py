@@ -680,6 +680,12 @@ def public_and_site_cells(world, rule, endpoint, methods):
         "officer_site.profile": ("/officer/profile", OK, OK),
         "officer_site.profile_edit": ("/officer/profile/edit", OK, OK),
         "officer_site.password": ("/officer/password", OK, OK),
+        # Only a migrated officer with missing fields completes the profile (issue 18).
+        "officer_site.profile_complete": (
+            "/officer/profile/complete",
+            redirect_to("/officer/"),
+            redirect_to("/officer/"),
+        ),
         "officer_site.qualification_list": ("/officer/qualification/", OK, OK),
         "officer_site.cooperation_list": ("/officer/cooperation/", OK, OK),
         "officer_site.termination_list": ("/officer/termination/", OK, OK),
@@ -760,6 +766,20 @@ def public_and_site_cells(world, rule, endpoint, methods):
     # ---- distributor pages (distributor = d1 owns b1, other_distributor = d2 owns b2)
     if endpoint == "distributor_site.dashboard":
         add("GET", "/distributor/", distributor_only())
+        return cells
+    if endpoint == "distributor_site.manager_mobile":
+        # Only a distributor migrated without a manager mobile gives it here (issue 18).
+        add(
+            "GET",
+            "/distributor/manager-mobile",
+            distributor_only(redirect_to("/distributor/"), redirect_to("/distributor/")),
+        )
+        add(
+            "POST",
+            "/distributor/manager-mobile",
+            distributor_only(redirect_to("/distributor/"), redirect_to("/distributor/")),
+            body={"manager_mobile": "09121112233"},
+        )
         return cells
     if endpoint == "distributor_site.branch_new":
         add("GET", "/distributor/branches/new", distributor_only())
