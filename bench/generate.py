@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import io
 import json
 import os
 import random
@@ -37,6 +36,26 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from branches import insert_branches  # noqa: E402
+from columns import (  # noqa: E402
+    DOCUMENT_FIELDS,
+    EVENT_FIELDS,
+    FIRST_NAMES,
+    LAST_NAMES,
+    NOTICE_FIELDS,
+    OFFICER_FIELDS,
+    REQUEST_FIELDS,
+)
+from loading import (  # noqa: E402
+    Loader,
+    drop_foreign_keys,
+    drop_secondary_indexes,
+    rebuild_indexes,
+    reset_database,
+    restore_foreign_keys,
+    stored_time,
+)
+
 import models  # noqa: E402
 from models import db  # noqa: E402
 from tests.helpers import national_code  # noqa: E402
@@ -47,18 +66,6 @@ CHUNK_OFFICERS = 5_000
 BASE_OFFICERS, BASE_REQUESTS, BASE_BRANCHES, BASE_EDITS = 300_000, 1_000_000, 50_000, 20_000
 START = dt.datetime(2017, 3, 21, 8, 0, 0)
 NOW = models.utcnow().replace(microsecond=0)  # waiting requests are recent whenever it runs
-BIG_TABLES = (
-    "officer",
-    "qualification_request",
-    "request_event",
-    "notice",
-    "document",
-    "distributor",
-    "branch",
-    "cooperation",
-    "edit_request",
-    "staff_user",
-)
 
 
 def default_sqlite_url(scale: float) -> str:
@@ -67,100 +74,6 @@ def default_sqlite_url(scale: float) -> str:
 
 def reviewer_name(university_code: str, n: int) -> str:
     return f"bench-rev-{university_code}-{n}"
-
-
-class Loader:
-    """Multi-row inserts straight through the driver (one statement per chunk)."""
-
-    def __init__(self):
-        self.sqlite = models.is_sqlite()
-        self.rows = 0
-
-    def insert(self, model, fields: list[str], rows: list[tuple]) -> None:
-        if not rows:
-            return
-        meta = model._meta
-        # Peewee's defaults live in Python, not in the schema: add the columns left out.
-        missing = [f for f in meta.sorted_fields if f.name not in fields and not f.primary_key]
-        if missing:
-            extra = tuple(_ts(f.default() if callable(f.default) else f.default) for f in missing)
-            fields = list(fields) + [f.name for f in missing]
-            rows = [row + extra for row in rows]
-        columns = ", ".join(f'"{meta.fields[name].column_name}"' for name in fields)
-        table = meta.table_name
-        if self.sqlite:
-            sql = f'INSERT INTO "{table}" ({columns}) VALUES ({", ".join("?" * len(fields))})'
-            db.connection().executemany(sql, rows)
-        else:
-            # COPY is several times faster than multi-row INSERTs on PostgreSQL.
-            buffer = io.StringIO("".join("\t".join(_copy_text(v) for v in row) + "\n" for row in rows))
-            with db.connection().cursor() as cursor:
-                cursor.copy_expert(f'COPY "{table}" ({columns}) FROM STDIN', buffer)
-        self.rows += len(rows)
-
-
-def _copy_text(value) -> str:
-    if value is None:
-        return "\\N"
-    return str(value).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-
-
-FOREIGN_KEYS = []
-
-
-def drop_foreign_keys() -> None:
-    """PostgreSQL checks every foreign key row by row during a load: drop them, add them back
-    at the end (one validating pass per constraint)."""
-    if models.is_sqlite():
-        return
-    cursor = db.execute_sql(
-        "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
-        "WHERE contype = 'f' AND connamespace = 'public'::regnamespace"
-    )
-    FOREIGN_KEYS[:] = cursor.fetchall()
-    for table, name, _definition in FOREIGN_KEYS:
-        db.execute_sql(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
-
-
-def restore_foreign_keys() -> None:
-    for table, name, definition in FOREIGN_KEYS:
-        db.execute_sql(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
-
-
-def _ts(value):
-    """SQLite stores peewee datetimes as 'YYYY-MM-DD HH:MM:SS' text; PostgreSQL takes the object."""
-    if value is None or not models.is_sqlite():
-        return value
-    return str(value)
-
-
-def drop_secondary_indexes() -> None:
-    for table in BIG_TABLES:
-        for index in db.get_indexes(table):
-            if index.name.endswith("_pkey") or index.name.startswith("sqlite_autoindex"):
-                continue
-            db.execute_sql(f'DROP INDEX IF EXISTS "{index.name}"')
-
-
-def rebuild_indexes() -> None:
-    for model in models.ALL_MODELS:
-        model._schema.create_indexes(safe=True)
-
-
-def reset_database(url: str) -> None:
-    if url.startswith("sqlite"):
-        path = Path(url.split("sqlite:///", 1)[1])
-        path.parent.mkdir(parents=True, exist_ok=True)
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(path) + suffix).unlink(missing_ok=True)
-    models.bind_url(url)
-    db.connect(reuse_if_open=True)
-    if not url.startswith("sqlite"):
-        db.execute_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
-    else:
-        # A bulk load: no fsync per transaction, a large page cache.
-        db.execute_sql("PRAGMA synchronous=OFF")
-        db.execute_sql("PRAGMA cache_size=-1000000")
 
 
 def weighted_cities(rng):
@@ -209,7 +122,7 @@ def generate(url: str, scale: float, seed: int = 20251201, quiet: bool = False) 
 
     # Staff: the directorate and two reviewers per university.
     staff_rows, reviewers = [], {}
-    staff_rows.append((1, DIRECTOR, "مدیر بنچمارک", password_hash, "directorate", None, "", True, _ts(START)))
+    staff_rows.append((1, DIRECTOR, "مدیر بنچمارک", password_hash, "directorate", None, "", True, stored_time(START)))
     next_staff = 2
     for university in universities:
         reviewers[university.id] = []
@@ -224,7 +137,7 @@ def generate(url: str, scale: float, seed: int = 20251201, quiet: bool = False) 
                     university.id,
                     "",
                     True,
-                    _ts(START),
+                    stored_time(START),
                 )
             )
             reviewers[university.id].append(next_staff)
@@ -248,95 +161,13 @@ def generate(url: str, scale: float, seed: int = 20251201, quiet: bool = False) 
             ks[i] -= 1
             difference += 1
 
-    officer_fields = [
-        "id",
-        "user_code",
-        "national_code",
-        "birth_date",
-        "first_name",
-        "last_name",
-        "father_name",
-        "gender",
-        "mobile",
-        "email",
-        "address",
-        "postal_code",
-        "province",
-        "city",
-        "field_of_study",
-        "degree_level",
-        "password_hash",
-        "is_active",
-        "university",
-        "qualified_at",
-        "qualification_number",
-        "created_at",
-        "legacy",
-    ]
-    request_fields = [
-        "id",
-        "officer",
-        "status",
-        "university",
-        "reviewer",
-        "created_at",
-        "submitted_at",
-        "last_submitted_at",
-        "decided_at",
-        "decision_note",
-        "reject_reason",
-        "clock_used_days",
-        "due_on",
-        "city",
-        "field_of_study",
-        "degree_level",
-        "qualification_number",
-    ]
-    event_fields = [
-        "request_type",
-        "request_id",
-        "action",
-        "from_status",
-        "to_status",
-        "actor_kind",
-        "actor_id",
-        "actor_name",
-        "note",
-        "reason",
-        "university_id",
-        "at",
-    ]
-    notice_fields = ["subject", "body", "audience", "officer", "kind", "created_at"]
-    document_fields = [
-        "officer",
-        "request_type",
-        "request_id",
-        "kind",
-        "storage_name",
-        "display_name",
-        "content_type",
-        "size",
-        "sha256",
-        "uploaded_at",
-    ]
-    first_names = ["مریم", "علی", "زهرا", "محمد", "فاطمه", "حسین", "سارا", "رضا", "نرگس", "مهدی", "لیلا", "امیر"]
-    last_names = [
-        "احمدی",
-        "محمدی",
-        "حسینی",
-        "رضایی",
-        "کریمی",
-        "موسوی",
-        "جعفری",
-        "صادقی",
-        "رحیمی",
-        "کاظمی",
-        "قاسمی",
-        "هاشمی",
-        "نوری",
-        "یزدانی",
-        "شریفی",
-    ]
+    officer_fields = OFFICER_FIELDS
+    request_fields = REQUEST_FIELDS
+    event_fields = EVENT_FIELDS
+    notice_fields = NOTICE_FIELDS
+    document_fields = DOCUMENT_FIELDS
+    first_names = FIRST_NAMES
+    last_names = LAST_NAMES
     span = (NOW - START).total_seconds()
     qualified, request_id, officer_id = [], 0, 0
     officer_university = {}
@@ -401,7 +232,7 @@ def generate(url: str, scale: float, seed: int = 20251201, quiet: bool = False) 
                             "",
                             "",
                             university,
-                            _ts(submitted),
+                            stored_time(submitted),
                         )
                     )
                     if status in ("approved", "rejected") and rng.random() < 0.2:
@@ -420,7 +251,7 @@ def generate(url: str, scale: float, seed: int = 20251201, quiet: bool = False) 
                                 deficiency_note,
                                 "illegible_document",
                                 university,
-                                _ts(deficient_at),
+                                stored_time(deficient_at),
                             )
                         )
                         events.append(
@@ -436,7 +267,7 @@ def generate(url: str, scale: float, seed: int = 20251201, quiet: bool = False) 
                                 "",
                                 "",
                                 university,
-                                _ts(last),
+                                stored_time(last),
                             )
                         )
                         notices.append(
@@ -446,7 +277,7 @@ def generate(url: str, scale: float, seed: int = 20251201, quiet: bool = False) 
                                 "officer",
                                 officer_id,
                                 "decision",
-                                _ts(deficient_at),
+                                stored_time(deficient_at),
                             )
                         )
                     if status == "submitted":
@@ -467,7 +298,7 @@ def generate(url: str, scale: float, seed: int = 20251201, quiet: bool = False) 
                                 note,
                                 "missing_document",
                                 university,
-                                _ts(at),
+                                stored_time(at),
                             )
                         )
                         notices.append(
@@ -477,7 +308,7 @@ def generate(url: str, scale: float, seed: int = 20251201, quiet: bool = False) 
                                 "officer",
                                 officer_id,
                                 "decision",
-                                _ts(at),
+                                stored_time(at),
                             )
                         )
                     else:
@@ -502,7 +333,7 @@ def generate(url: str, scale: float, seed: int = 20251201, quiet: bool = False) 
                                 note,
                                 reason,
                                 university,
-                                _ts(decided),
+                                stored_time(decided),
                             )
                         )
                         notices.append(
@@ -512,7 +343,7 @@ def generate(url: str, scale: float, seed: int = 20251201, quiet: bool = False) 
                                 "officer",
                                 officer_id,
                                 "decision",
-                                _ts(decided),
+                                stored_time(decided),
                             )
                         )
                         t = moment(decided, 5, 120)
@@ -523,14 +354,14 @@ def generate(url: str, scale: float, seed: int = 20251201, quiet: bool = False) 
                         status,
                         university if status != "draft" else None,
                         row_reviewer,
-                        _ts(created_r),
-                        _ts(submitted),
-                        _ts(last),
-                        _ts(decided),
+                        stored_time(created_r),
+                        stored_time(submitted),
+                        stored_time(last),
+                        stored_time(decided),
                         note,
                         reason,
                         rng.randint(1, 9) if decided else 0,
-                        _ts(due) if due else None,
+                        stored_time(due) if due else None,
                         city.id if submitted else None,
                         field if submitted else None,
                         degree if submitted else None,
@@ -550,7 +381,7 @@ def generate(url: str, scale: float, seed: int = 20251201, quiet: bool = False) 
                                 "application/pdf",
                                 48_213,
                                 "0" * 64,
-                                _ts(created_r),
+                                stored_time(created_r),
                             )
                         )
             national = national_code(officer_id * 3 + 100_000_000 % 7)
@@ -559,7 +390,7 @@ def generate(url: str, scale: float, seed: int = 20251201, quiet: bool = False) 
                     officer_id,
                     str(10_000_000 + officer_id * 263),
                     national,
-                    _ts(dt.date(1960 + officer_id % 40, 1 + officer_id % 12, 1 + officer_id % 28)),
+                    stored_time(dt.date(1960 + officer_id % 40, 1 + officer_id % 12, 1 + officer_id % 28)),
                     rng.choice(first_names),
                     rng.choice(last_names),
                     "علی",
@@ -575,9 +406,9 @@ def generate(url: str, scale: float, seed: int = 20251201, quiet: bool = False) 
                     password_hash,
                     True,
                     university if qualified_at else None,
-                    _ts(qualified_at),
+                    stored_time(qualified_at),
                     qualification_number,
-                    _ts(created),
+                    stored_time(created),
                     False,
                 )
             )
@@ -606,147 +437,26 @@ def generate(url: str, scale: float, seed: int = 20251201, quiet: bool = False) 
                     "all" if i % 3 == 0 else "province",
                     None if i % 3 == 0 else rng.choice(provinces),
                     "directorate",
-                    _ts(moment(START, 0, span / 86400)),
+                    stored_time(moment(START, 0, span / 86400)),
                 )
                 for i in range(60)
             ],
         )
 
     # Distributors, branches and one cooperation per branch.
-    n_distributors = max(10, int(n_branches / 2.5))
-    rng.shuffle(qualified)
-    pool = iter(qualified)
-    coop_fields = [
-        "id",
-        "branch",
-        "distributor",
-        "officer",
-        "status",
-        "university",
-        "reviewer",
-        "created_at",
-        "submitted_at",
-        "last_submitted_at",
-        "decided_at",
-        "started_at",
-        "ended_at",
-        "end_reason",
-        "rejected_by",
-        "due_on",
-    ]
-    for chunk_start in range(0, n_branches, 10_000):
-        distributors, branches, cooperations, events = [], [], [], []
-        for branch_id in range(chunk_start + 1, min(n_branches, chunk_start + 10_000) + 1):
-            distributor_id = 1 + (branch_id - 1) % n_distributors
-            if branch_id <= n_distributors:
-                distributors.append(
-                    (
-                        distributor_id,
-                        f"dist{distributor_id}",
-                        password_hash,
-                        f"شرکت تجهیزات پزشکی {distributor_id}",
-                        "company" if distributor_id % 4 else "guild",
-                        "",
-                        "مدیر",
-                        f"0935{distributor_id:07d}",
-                        True,
-                        _ts(START),
-                    )
-                )
-            city = rng.choices(cities, city_weights)[0]
-            branches.append(
-                (
-                    branch_id,
-                    distributor_id,
-                    f"شعبه {branch_id}",
-                    city.province_id,
-                    city.id,
-                    "خیابان انقلاب، پلاک ۵",
-                    True,
-                    _ts(START),
-                )
-            )
-            officer = next(pool, None)
-            if officer is None:
-                continue
-            roll = rng.random()
-            status = (
-                "active"
-                if roll < 0.70
-                else "ended"
-                if roll < 0.85
-                else "pending_university"
-                if roll < 0.90
-                else "pending_officer"
-                if roll < 0.93
-                else "rejected"
-            )
-            nominated = moment(START, 30, span / 86400 - 10)
-            accepted = moment(nominated, 0, 5)
-            decided = moment(accepted, 1, 20) if status in ("active", "ended", "rejected") else None
-            university = city.university_id
-            reviewer = rng.choice(reviewers[university]) if decided else None
-            ended = moment(decided, 30, 400) if status == "ended" else None
-            cooperations.append(
-                (
-                    branch_id,
-                    branch_id,
-                    distributor_id,
-                    officer,
-                    status,
-                    university,
-                    reviewer,
-                    _ts(nominated),
-                    _ts(nominated),
-                    _ts(accepted if status != "pending_officer" else nominated),
-                    _ts(decided),
-                    _ts(decided) if status in ("active", "ended") else None,
-                    _ts(ended),
-                    "released" if ended else "",
-                    "university" if status == "rejected" else "",
-                    _ts((accepted + dt.timedelta(days=14)).date()) if status == "pending_university" else None,
-                )
-            )
-            events.append(
-                (
-                    "cooperation",
-                    branch_id,
-                    "nominate",
-                    "",
-                    "pending_officer",
-                    "distributor",
-                    distributor_id,
-                    "",
-                    "",
-                    "",
-                    university,
-                    _ts(nominated),
-                )
-            )
-        with db.atomic():
-            loader.insert(
-                models.Distributor,
-                [
-                    "id",
-                    "username",
-                    "password_hash",
-                    "name",
-                    "kind",
-                    "national_id",
-                    "manager_name",
-                    "manager_mobile",
-                    "is_active",
-                    "created_at",
-                ],
-                distributors,
-            )
-            loader.insert(
-                models.Branch,
-                ["id", "distributor", "name", "province", "city", "address", "is_active", "created_at"],
-                branches,
-            )
-            loader.insert(models.Cooperation, coop_fields, cooperations)
-            loader.insert(models.RequestEvent, event_fields, events)
+    insert_branches(
+        loader,
+        rng,
+        start=START,
+        span=span,
+        n_branches=n_branches,
+        qualified=qualified,
+        password_hash=password_hash,
+        cities=cities,
+        city_weights=city_weights,
+        reviewers=reviewers,
+        moment=moment,
+    )
     log(f"branches {n_branches:,}, rows {loader.rows:,}")
 
     # Edit requests of qualified officers (one each, so at most one open per officer).
@@ -764,13 +474,13 @@ def generate(url: str, scale: float, seed: int = 20251201, quiet: bool = False) 
                 status,
                 university,
                 rng.choice(reviewers[university]) if status != "submitted" else None,
-                _ts(submitted),
-                _ts(submitted),
-                _ts(submitted),
-                _ts(decided),
+                stored_time(submitted),
+                stored_time(submitted),
+                stored_time(submitted),
+                stored_time(decided),
                 '{"mobile": "09120000000"}',
                 "{}",
-                _ts((submitted + dt.timedelta(days=14)).date()) if status == "submitted" else None,
+                stored_time((submitted + dt.timedelta(days=14)).date()) if status == "submitted" else None,
             )
         )
     with db.atomic():

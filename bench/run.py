@@ -33,52 +33,27 @@ import platform
 import re
 import resource
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCH = ROOT / "bench"
-OUT = ROOT / "instance" / "bench"
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(BENCH))
-
-import generate  # noqa: E402
-
-PG_BASE = os.environ.get("BENCH_PG_BASE", "postgresql://registry:registry@127.0.0.1:5432/")
-PG_NAMES = {1.0: "registry_bench", 0.1: "registry_bench_100k", 0.01: "registry_bench_10k"}
-SECRET = "bench-secret-key"
-REVIEWER_UNIVERSITY = "tehran"
-PY = sys.executable
-
-
-def log(message):
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
-def scale_label(scale: float) -> str:
-    return {1.0: "1M", 0.1: "100k", 0.01: "10k"}.get(scale, f"{int(scale * 1_000_000):,}")
-
-
-def url_for_scale(backend: str, scale: float) -> str:
-    if backend == "sqlite":
-        return generate.default_sqlite_url(scale)
-    return PG_BASE + PG_NAMES.get(scale, f"registry_bench_{str(scale).replace('.', '_')}")
-
-
-def serving_url(url: str) -> str:
-    """The URL the application is measured with: on PostgreSQL a connection pool (the
-    production setting, README "Production"), so a request does not pay for a new server
-    process; SQLite opens its file per request."""
-    if url.startswith("postgresql://"):
-        return url.replace("postgresql://", "postgresql+pool://", 1) + "?max_connections=8&stale_timeout=300"
-    return url
-
+import generate
+from common import (
+    BENCH,
+    OUT,
+    PG_NAMES,
+    PY,
+    REVIEWER_UNIVERSITY,
+    SECRET,
+    log,
+    sample_officers,
+    scale_label,
+    serving_url,
+    url_for_scale,
+)
+from http_load import measure_http
 
 # ------------------------------------------------------------------ data
 
@@ -200,27 +175,6 @@ def timed(client, path: str, counter: Counter, runs: int, warmup: int = 2):
         "sql_ms": round(statistics.median(sql), 2),
         "queries": statistics.median(queries),
     }
-
-
-def sample_officers(n: int = 60):
-    """Officers spread over the table, each with its latest request id."""
-    import models
-    from models import db
-
-    with db.connection_context():
-        total = models.Officer.select().count()
-        step = max(1, total // n)
-        ids = list(range(1, total + 1, step))[:n]
-        rows = []
-        for officer in models.Officer.select().where(models.Officer.id.in_(ids)):
-            latest = (
-                models.QualificationRequest.select(models.QualificationRequest.id)
-                .where(models.QualificationRequest.officer == officer.id)
-                .order_by(models.QualificationRequest.id.desc())
-                .first()
-            )
-            rows.append((officer.user_code, officer.national_code, latest.id))
-    return rows
 
 
 def measure_lists(url: str, runs: int, stock_runs: int, with_stock: bool = True) -> dict:
@@ -371,244 +325,6 @@ def run_export(url: str, which: str, timeout: float) -> dict:
         return json.loads(out.strip().splitlines()[-1])
     except (ValueError, IndexError):
         return {"status": "failed", "stderr": err[-2000:]}
-
-
-# ------------------------------------------------------------------ gunicorn + wrk
-
-WRK_SCRIPT = r"""
-local entries, i, pace = {}, 0, 0
-init = function(args)
-  for line in io.lines(args[1]) do
-    local cookie, path = line:match("^([^\t]*)\t(.*)$")
-    table.insert(entries, {cookie, path})
-  end
-  pace = tonumber(args[2] or "0")
-  math.randomseed(os.time() + math.floor(os.clock() * 1000000))
-  i = math.random(#entries)
-end
-request = function()
-  i = i % #entries + 1
-  local e = entries[i]
-  if e[1] == "" then return wrk.format("GET", e[2]) end
-  return wrk.format("GET", e[2], {["Cookie"] = e[1]})
-end
-delay = function()
-  if pace > 0 then return math.floor(-math.log(1 - math.random()) * pace) end
-  return 0
-end
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format('WRKJSON {"requests": %d, "duration_us": %d, "socket_errors": %d, "non2xx": %d, '
-    .. '"p50_ms": %.2f, "p90_ms": %.2f, "p95_ms": %.2f, "p99_ms": %.2f, "max_ms": %.2f}\n',
-    summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout, e.status,
-    latency:percentile(50) / 1000, latency:percentile(90) / 1000, latency:percentile(95) / 1000,
-    latency:percentile(99) / 1000, latency.max / 1000))
-end
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def gunicorn(url: str, app_spec: str, extra_env=None, workers=None):
-    port = free_port()
-    env = dict(
-        os.environ,
-        APP_ENV="production",
-        SECRET_KEY=SECRET,
-        DATABASE_URL=url,
-        HOST="127.0.0.1",
-        PORT=str(port),
-        ACCESS_LOG="",
-        UPLOAD_DIR=str(OUT / "documents"),
-        **(extra_env or {}),
-    )
-    if workers:
-        env["WORKERS"] = str(workers)
-    logfile = open(OUT / "logs" / f"gunicorn-{port}.log", "w")  # noqa: SIM115  (lives as long as the server)
-    process = subprocess.Popen(
-        [str(Path(PY).parent / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), "--pythonpath", str(BENCH), app_spec],
-        cwd=ROOT,
-        env=env,
-        stdout=logfile,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-            time.sleep(0.3)
-        time.sleep(1.5)  # let every worker boot
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=30)
-        logfile.close()
-
-
-def wrk(base: str, entries: list[tuple[str, str]], connections: int, seconds: int, pace_ms: int = 0) -> dict:
-    """A warm-up of a few seconds (each worker compiles its templates and fills its caches on its
-    first requests), then the measured run."""
-    _wrk_once(base, entries, connections, 3, 0)
-    return _wrk_once(base, entries, connections, seconds, pace_ms)
-
-
-def _wrk_once(base, entries, connections, seconds, pace_ms):
-    with tempfile.TemporaryDirectory() as tmp:
-        script, targets = Path(tmp) / "bench.lua", Path(tmp) / "targets.tsv"
-        script.write_text(WRK_SCRIPT)
-        targets.write_text("".join(f"{cookie}\t{path}\n" for cookie, path in entries))
-        output = subprocess.run(
-            [
-                "wrk",
-                "-t",
-                str(min(2, connections)),
-                "-c",
-                str(connections),
-                "-d",
-                f"{seconds}s",
-                "--timeout",
-                "10s",
-                "-s",
-                str(script),
-                base,
-                "--",
-                str(targets),
-                str(pace_ms),
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    data = json.loads(output.split("WRKJSON", 1)[1].strip().splitlines()[0])
-    data["rps"] = round(data["requests"] / (data["duration_us"] / 1e6), 1)
-    data["connections"], data["seconds"], data["pace_ms"] = connections, seconds, pace_ms
-    return data
-
-
-OFFICER_RATES = (200, 300)
-
-
-def fixed_rate(base: str, targets, rate: int, seconds: int) -> dict:
-    """bench/load.py at ``rate`` requests per second, in wrk's vocabulary for the report."""
-    from load import load
-
-    found = load(base, targets, rate, seconds)
-    return {
-        "requests": found["completed"],
-        "rps": found["achieved_rps"],
-        "rate_target": rate,
-        "p50_ms": found["p50_ms"],
-        "p90_ms": found["p90_ms"],
-        "p95_ms": found["p95_ms"],
-        "p99_ms": found["p99_ms"],
-        "max_ms": found["max_ms"],
-        "non2xx": found["requests"] - found["statuses"].get(200, 0) - found["errors"],
-        "socket_errors": found["errors"],
-        "connections": found["connections_opened"],
-        "seconds": seconds,
-        "pace_ms": 0,
-    }
-
-
-def production_cookies(url: str, officers) -> dict:
-    """Session cookies minted by the production configuration (same SECRET_KEY as gunicorn)."""
-    os.environ.update(APP_ENV="production", SECRET_KEY=SECRET)
-    try:
-        from app import create_app
-
-        app = create_app(
-            {
-                "DATABASE_URL": url,
-                "WTF_CSRF_ENABLED": False,
-                "RATELIMIT_ENABLED": False,
-                "SMS_DELIVER_IN_BACKGROUND": False,
-            }
-        )
-    finally:
-        os.environ.pop("APP_ENV", None)
-
-    def cookie_of(path, username):
-        response = app.test_client().post(
-            path, data={"username": username, "password": generate.BENCH_PASSWORD}, base_url="https://localhost"
-        )
-        header = response.headers.get("Set-Cookie", "")
-        if response.status_code != 302 or not header:
-            raise RuntimeError(f"login {username}: {response.status_code}")
-        return header.split(";", 1)[0]
-
-    return {
-        "director": cookie_of("/admin/login", generate.DIRECTOR),
-        "reviewer": cookie_of("/admin/login", generate.reviewer_name(REVIEWER_UNIVERSITY, 1)),
-        "officers": [(cookie_of("/officer/login", user_code), request_id) for user_code, _code, request_id in officers],
-    }
-
-
-def cartable_scenarios(url: str, officers) -> dict:
-    """{name: (our path, the stock view's path)} beyond the first page."""
-    from stock import create_stock_app, status_filter_arg
-
-    stock = create_stock_app(url)
-    view = next(v for v in stock.extensions["admin"][0]._views if getattr(v, "endpoint", "") == "qualification")
-    code = officers[len(officers) // 2][1]
-    return {
-        "deep page (page=2000)": ("/admin/qualification/?page=2000", "/admin/qualification/?page=2000"),
-        "filtered by state": (
-            "/admin/qualification/?flt0_0=submitted",
-            f"/admin/qualification/?{status_filter_arg(view)}=submitted",
-        ),
-        "search by national code": (f"/admin/qualification/?search={code}", f"/admin/qualification/?search={code}"),
-    }
-
-
-def measure_http(url: str, seconds: int, with_stock: bool = True) -> dict:
-    import models
-    from models import db
-
-    models.bind_url(url)
-    officers = sample_officers(40)
-    cookies = production_cookies(url, officers)
-    with db.connection_context():
-        university = models.University.get(models.University.code == REVIEWER_UNIVERSITY)
-    result = {}
-    scenarios = cartable_scenarios(url, officers)
-    with gunicorn(url, "app:create_app()") as base:
-        lists = [(cookies["director"], "/admin/qualification/")]
-        result["cartable first page, directorate (ours)"] = wrk(base, lists, 4, seconds)
-        result["cartable first page, reviewer (ours)"] = wrk(
-            base, [(cookies["reviewer"], "/admin/qualification/")], 4, seconds
-        )
-        for name, (ours_path, _stock_path) in scenarios.items():
-            result[f"cartable {name}, directorate (ours)"] = wrk(base, [(cookies["director"], ours_path)], 4, seconds)
-        dashboards = [(cookie, "/officer/") for cookie, _ in cookies["officers"]]
-        pages = [(cookie, f"/officer/qualification/{rid}") for cookie, rid in cookies["officers"]]
-        mixed = [e for pair in zip(dashboards, pages, strict=True) for e in pair]
-        # A fixed arrival rate (bench/load.py), latency counted from each request's due time.
-        for name, targets in (("dashboard", dashboards), ("request page", pages), ("pages mixed", mixed)):
-            for rate in OFFICER_RATES:
-                result[f"officer {name}, {rate} req/s fixed rate"] = fixed_rate(base, targets, rate, 2 * seconds)
-        result["officer pages mixed, full speed (8 conn.)"] = wrk(base, mixed, 8, seconds)
-    if with_stock:
-        with gunicorn(url, "stock:create_stock_app()", {"STOCK_UNIVERSITY": str(university.id)}) as base:
-            result["cartable first page, directorate (stock)"] = wrk(base, [("", "/admin/qualification/")], 4, seconds)
-            result["cartable first page, reviewer (stock)"] = wrk(
-                base, [("", "/admin/qualification_university/")], 4, seconds
-            )
-            for name, (_ours_path, stock_path) in scenarios.items():
-                result[f"cartable {name}, directorate (stock)"] = wrk(base, [("", stock_path)], 4, seconds)
-    for name, row in result.items():
-        log(
-            f"  {name}: {row['rps']} req/s p50 {row['p50_ms']} p95 {row['p95_ms']} p99 {row['p99_ms']} ms, "
-            f"non-2xx {row['non2xx']}, errors {row['socket_errors']}"
-        )
-    return result
 
 
 # ------------------------------------------------------------------ report

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import os
 import re
 import struct
 import zlib
@@ -183,3 +184,15 @@ def documents_payload(kinds=("degree", "national_card", "id_booklet", "photo")) 
         else:
             files[f"doc_{kind}"] = (io.BytesIO(MINIMAL_PDF), f"مدرک {kind}.pdf")
     return files
+
+
+# Hostile input shared by the security tests.
+UUID_NAME = re.compile(r"[0-9a-f]{2}/[0-9a-f]{32}\.(pdf|jpg|png)")
+XSS = '"><script>alert(1)</script><img src=x onerror=alert(1)>'
+RAW_MARKUP = ("<script>alert(1)</script>", "<img src=x onerror=alert(1)>")
+
+
+def files_under(root) -> list[str]:
+    """Stored documents (the store's own tmp/ folder of uploads in progress is left out)."""
+    skip = os.path.join(str(root), "tmp")
+    return [os.path.join(r, f) for r, _d, fs in os.walk(root) for f in fs if not r.startswith(skip)]

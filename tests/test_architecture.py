@@ -214,11 +214,18 @@ def test_the_layering_rule_sees_a_forbidden_import(tmp_path):
     assert any(t.split(".")[0] in FORBIDDEN_IMPORTS["publicforms"] for t in targets)
 
 
-def test_no_module_of_the_application_is_a_god_module():
+# Not our modules: the virtual environment, installed front-end packages, build output.
+NOT_OURS = {".venv", "node_modules", "build", ".git", "instance"}
+
+
+def test_no_module_outside_migrations_is_a_god_module():
+    """The application, its tests, benchmarks and tools: every module under the limit (the
+    schema's history in migrations/ is written once and never edited)."""
     long = {
         str(path.relative_to(ROOT)): n
-        for path, _ in application_sources().values()
-        if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+        for path in ROOT.rglob("*.py")
+        if not {*path.relative_to(ROOT).parts[:-1]} & (NOT_OURS | {"migrations"})
+        and (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
         and str(path.relative_to(ROOT)) not in SIZE_EXEMPT
     }
     assert not long, long

@@ -5,8 +5,8 @@ import pytest
 from playwright.sync_api import expect
 
 import models
+from legacy_dataset import DISTRIBUTOR_PASSWORD, VECTOR_PASSWORD, write_dataset
 from models import legacy
-from test_legacy_import import DISTRIBUTOR_PASSWORD, VECTOR_PASSWORD, write_dataset
 
 pytestmark = pytest.mark.e2e
 

@@ -21,7 +21,7 @@ import pytest
 import models
 from browser import _submit_login, assert_no_dialogs, officer_login, staff_login, watch_dialogs
 from helpers import PASSWORD
-from test_security_matrix import build_world
+from security_world import build_world
 
 pytestmark = pytest.mark.e2e
 
