@@ -10,13 +10,18 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
     """Allow the missing references and add the flags."""
     # On SQLite this rebuilds the table: models.migrations switches the foreign keys off around it.
     migrator.drop_not_null("officer", "province", "city", "field_of_study", "degree_level")
-    migrator.add_fields(
-        "officer",
-        profile_incomplete=pw.BooleanField(default=False),
-        must_change_password=pw.BooleanField(default=False),
-        qualification_due=pw.BooleanField(default=False, index=True),
-        qualification_reminders=pw.IntegerField(default=0),
-    )
+    # A database made by create_tables() of this release and adopted (models.migrations)
+    # has the columns already: add only the missing ones.
+    present = {column.name for column in database.get_columns("officer")}
+    fields = {
+        "profile_incomplete": pw.BooleanField(default=False),
+        "must_change_password": pw.BooleanField(default=False),
+        "qualification_due": pw.BooleanField(default=False, index=True),
+        "qualification_reminders": pw.IntegerField(default=0),
+    }
+    missing = {name: field for name, field in fields.items() if name not in present}
+    if missing:
+        migrator.add_fields("officer", **missing)
 
 
 def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
