@@ -38,6 +38,13 @@ def _settings(app: Flask, test_config: dict | None) -> None:
         KAVENEGAR_URL=os.environ.get("KAVENEGAR_URL", "https://api.kavenegar.com"),
         KAVENEGAR_TIMEOUT=float(os.environ.get("KAVENEGAR_TIMEOUT", 10)),
         SECRET_KEY=os.environ.get("SECRET_KEY"),
+        # Identity checks (models/identity.py): "none" checks nothing; "http" asks the
+        # civil registry and Shahkar through the integrator's JSON bridge.
+        IDENTITY_BACKEND=os.environ.get("IDENTITY_BACKEND", "none"),
+        IDENTITY_URL=os.environ.get("IDENTITY_URL", ""),
+        IDENTITY_TOKEN=os.environ.get("IDENTITY_TOKEN", ""),
+        IDENTITY_TIMEOUT=float(os.environ.get("IDENTITY_TIMEOUT", 5)),
+        IDENTITY_BACKEND_NONE_ACKNOWLEDGED=os.environ.get("IDENTITY_BACKEND_NONE_ACKNOWLEDGED", "") == "1",
         # A body larger than this is refused with 413 before any view runs:
         # five documents of 5 MB and the form fields.
         MAX_CONTENT_LENGTH=int(os.environ.get("MAX_CONTENT_LENGTH", 26 * 1024 * 1024)),
@@ -72,6 +79,21 @@ def _settings(app: Flask, test_config: dict | None) -> None:
         app.config["SECRET_KEY"] = _development_secret(instance)
     if test_config:
         app.config.update(test_config)
+    _refuse_unchecked_identity_in_production(app)
+
+
+def _refuse_unchecked_identity_in_production(app: Flask) -> None:
+    """Production registers real people: without identity checks anyone can take anyone's
+    national code, so ``none`` needs an explicit acknowledgement there."""
+    if (
+        app.config["APP_ENV"] == "production"
+        and app.config["IDENTITY_BACKEND"] == "none"
+        and not app.config["IDENTITY_BACKEND_NONE_ACKNOWLEDGED"]
+    ):
+        raise RuntimeError(
+            "IDENTITY_BACKEND=none checks no identity; in production set IDENTITY_BACKEND=http "
+            "(with IDENTITY_URL and IDENTITY_TOKEN) or acknowledge with IDENTITY_BACKEND_NONE_ACKNOWLEDGED=1"
+        )
 
 
 def _development_secret(instance: Path) -> str:
@@ -110,6 +132,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         hops = app.config["TRUSTED_PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0)
     models.bind_url(app.config["DATABASE_URL"])
+    app.extensions["identity"] = models.identity_from_settings(
+        app.config["IDENTITY_BACKEND"],
+        app.config["IDENTITY_URL"],
+        app.config["IDENTITY_TOKEN"],
+        app.config["IDENTITY_TIMEOUT"],
+    )
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
     login_manager.init_app(app)

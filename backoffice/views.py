@@ -32,6 +32,7 @@ from models import (
 from persian import normalize_mobile, normalize_text
 from web.errors import flash_error, show_error
 
+from .accounts import OfficerManageMixin
 from .base import JalaliDateField, SecureModelView, exported_by_name, staff_actor
 from .export import ExportColumn
 from .filters import IdFilter, OfficerSearchMixin, QualifiedFilter, distinct_options, options_of
@@ -153,8 +154,9 @@ def apply_new_password(form, model, is_created) -> None:
         model.set_password(password)
 
 
-class OfficerView(OfficerSearchMixin, SecureModelView):
-    """Officers, for the directorate: national code and birth date are never editable here."""
+class OfficerView(OfficerManageMixin, OfficerSearchMixin, SecureModelView):
+    """Officers, for the directorate: national code and birth date are never edited here
+    but through a confirmed correction on the manage page (``backoffice.accounts``)."""
 
     column_list = (
         "user_code",
@@ -179,8 +181,8 @@ class OfficerView(OfficerSearchMixin, SecureModelView):
         QualifiedFilter(Officer.qualified_at, _l("Status")),
     )
     column_formatters = {
-        "user_code": lambda v, c, m, n: Markup('<a href="{0}">{1}</a>').format(
-            v.get_url(".history_view", id=m.id), m.user_code
+        "user_code": lambda v, c, m, n: Markup('<a href="{0}">{1}</a> · <a href="{2}">{3}</a>').format(
+            v.get_url(".history_view", id=m.id), m.user_code, v.get_url(".manage_view", id=m.id), gettext("Manage")
         )
     }
     column_formatters_export = {}  # the list's link on the user code is not exported

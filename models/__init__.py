@@ -17,6 +17,9 @@ above it, and none imports inside a function to hide a cycle):
     qualification, edit_requests, cooperation   the reviewed request types
     request_types the registry of reviewed types (REVIEWED_TYPES)
     dashboards    the dashboards' aggregates (reporting; no operation imports it)
+    identity      the identity adapters (civil registry, Shahkar)
+    registration  registration and mobile changes confirmed by an SMS code; claims
+    account_admin the directorate's account tools (deactivate, holds, corrections)
     verification, ratelimit, migrations, legacy
 
 The operations share one shape: the record acted on first, then the actor, then the
@@ -44,16 +47,19 @@ This package re-exports what the rest of the application uses, so callers write
 """
 
 from . import (
+    account_admin,
     auth,
     cooperation,
     dashboards,
     edit_requests,
+    identity,
     legacy,  # the legacy CSV migration; imports the models above
     qualification,
     ratelimit,
     sla,
     verification,
 )
+from .account_admin import IdentityCorrection
 from .accounts import (
     Distributor,
     Officer,
@@ -103,6 +109,7 @@ from .base import (
 )
 from .cooperation import Branch, Cooperation, TerminationRequest
 from .edit_requests import EditRequest
+from .identity import IdentityRefused, IdentityUnavailable, identity_from_settings
 from .legacy import LegacyFileError, import_legacy
 from .legacy_followup import send_qualification_reminders
 from .notices import (
@@ -142,6 +149,15 @@ from .reference import (
     document_kinds,
     find_by_persian_name,
     load_reference_data,
+)
+from .registration import (
+    IdentityClaim,
+    MobileVerification,
+    Throttled,
+    confirm_mobile_change,
+    confirm_registration,
+    start_mobile_change,
+    start_registration,
 )
 from .request_types import REVIEWED_TYPES, WAITING_STATES, officer_documents, officer_requests, reviewed_type
 from .review import Document, RequestEvent, ReviewFlow, reassign
@@ -184,6 +200,9 @@ ALL_MODELS = (
     Setting,
     Holiday,
     RateCounter,
+    MobileVerification,
+    IdentityClaim,
+    IdentityCorrection,
 )
 
 
@@ -268,6 +287,20 @@ __all__ = [
     "register_officer",
     "update_place_before_qualification",
     "update_profile",
+    # identity and verified mobiles
+    "IdentityRefused",
+    "IdentityUnavailable",
+    "identity_from_settings",
+    "MobileVerification",
+    "IdentityClaim",
+    "IdentityCorrection",
+    "account_admin",
+    "Throttled",
+    "confirm_mobile_change",
+    "confirm_registration",
+    "start_mobile_change",
+    "start_registration",
+    "identity",
     # review
     "ACTION_LABELS",
     "DEFICIENCY_REASONS",

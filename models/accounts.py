@@ -153,6 +153,9 @@ class Officer(AccountMixin, BaseModel):
     university = ForeignKeyField(University, null=True, on_delete="RESTRICT", index=True)
     qualified_at = DateTimeField(null=True)
     qualification_number = CharField(max_length=20, null=True, unique=True)
+    # "" while the qualification (if any) is in force; "suspended" or "revoked" by the
+    # directorate (models/account_admin.py). qualified_at stays: the history is kept.
+    qualification_hold = CharField(max_length=10, default="")
     created_at = DateTimeField(default=utcnow, index=True)
     legacy = BooleanField(default=False)
     # Migrated with fields today's forms would refuse: sent to /officer/profile/complete.
@@ -181,7 +184,14 @@ class Officer(AccountMixin, BaseModel):
 
     @property
     def is_qualified(self) -> bool:
+        """Qualified once (by an approved request), whatever happened since."""
         return self.qualified_at is not None
+
+    @property
+    def qualification_in_force(self) -> bool:
+        """Qualified, active, and neither suspended nor revoked: what /verify and a
+        nomination ask."""
+        return self.qualified_at is not None and not self.qualification_hold and bool(self.is_active)
 
     def can_edit_reviewed_fields_directly(self) -> bool:
         """Name, field/degree and place are reviewed with the first request, then locked."""

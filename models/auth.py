@@ -131,7 +131,19 @@ def change_password(account, current: str, new: str, keep_token: str | None = No
         type(account).update(password_hash=account.password_hash).where(type(account).id == account.id).execute()
         password_changed(account)
         end_all_sessions(kind, account.id, keep_token=keep_token)
+        queue_sms(mobile_of(account), translate(PASSWORD_CHANGED))
         audit(account.as_actor(), "password_changed", account)
+
+
+# The owner hears of every password change, so a stolen session or code shows at once.
+PASSWORD_CHANGED = N_(
+    "The password of your account in the technical officers registry was changed. If it was not you, call the directorate."  # noqa: E501  (one message id)
+)
+
+
+def mobile_of(account) -> str:
+    """Where an account's SMS go: the officer's mobile, the distributor's manager's; staff's own."""
+    return getattr(account, "manager_mobile", None) or getattr(account, "mobile", "") or ""
 
 
 class LoginFailure(BaseModel):
@@ -287,5 +299,6 @@ def reset_password(username: str, code: str, new_password: str, ip: str = "") ->
         Officer.update(password_hash=hash_password(new_password)).where(Officer.id == officer.id).execute()
         password_changed(officer)
         end_all_sessions("officer", officer.id)
+        queue_sms(officer.mobile, translate(PASSWORD_CHANGED))
         clear_login_failures(f"officer:{(username or '').strip().lower()}"[:80])
         audit(anonymous_actor(ip), "password_reset_done", officer)

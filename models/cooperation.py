@@ -83,7 +83,7 @@ class Cooperation(ReviewedRequest):
     rejected_by = CharField(max_length=12, default="")  # officer | university
     started_at = DateTimeField(null=True)
     ended_at = DateTimeField(null=True)
-    end_reason = CharField(max_length=20, default="")  # released | terminated | replaced
+    end_reason = CharField(max_length=20, default="")  # released | terminated | replaced | directorate
     legacy = BooleanField(default=False)
 
     class Meta:
@@ -126,6 +126,10 @@ def is_branch_distributor(cooperation, actor) -> bool:
     return actor.is_distributor(cooperation.distributor_id)
 
 
+def is_directorate(cooperation, actor) -> bool:
+    return actor.is_directorate
+
+
 BECAME_ACTIVE_ELSEWHERE = N_("The officer became active at another branch meanwhile; this request cannot be approved.")
 
 FLOW = ReviewFlow(
@@ -138,6 +142,8 @@ FLOW = ReviewFlow(
         (State.PENDING_UNIVERSITY, Action.REJECT): Transition(State.REJECTED, is_reviewer_of, note_required=True),
         (State.ACTIVE, Action.RELEASE): Transition(State.ENDED, is_branch_distributor),
         (State.ACTIVE, Action.TERMINATE): Transition(State.ENDED, is_owner),
+        # Deactivation, suspension or revocation of the officer (models/account_admin.py).
+        (State.ACTIVE, Action.DIRECTORATE_END): Transition(State.ENDED, is_directorate, note_required=True),
     },
     messages={
         Action.NOMINATE: (
@@ -158,12 +164,19 @@ FLOW = ReviewFlow(
             N_("You were released by the distributor"),
             N_("%(company)s released you as the technical officer of %(branch)s."),
         ),
+        Action.DIRECTORATE_END: (
+            N_("Your cooperation has ended"),
+            N_("The directorate ended your cooperation as the technical officer of %(branch)s. Reason: %(note)s"),
+        ),
     },
     texts={
         Action.OFFICER_REJECT: N_("The officer %(officer)s declined to be the technical officer of %(branch)s."),
         Action.APPROVE: N_("%(officer)s is now the technical officer of %(branch)s."),
         Action.REJECT: N_("The university rejected the cooperation of %(officer)s with %(branch)s."),
         Action.TERMINATE: N_("%(officer)s ended their cooperation as the technical officer of %(branch)s."),
+        Action.DIRECTORATE_END: N_(
+            "The directorate ended the cooperation of %(officer)s with %(branch)s; name a new technical officer."
+        ),
     },
     conflict_message=BECAME_ACTIVE_ELSEWHERE,
 )
@@ -267,6 +280,12 @@ def nominate(branch, actor, national_code: str) -> Cooperation:
             field="national_code",
             code="officer_not_qualified",
         )
+    if not officer.qualification_in_force:
+        raise DomainError(
+            N_("This officer's qualification is suspended or revoked, so they cannot be chosen."),
+            field="national_code",
+            code="officer_not_qualified",
+        )
     if active_cooperation_of(officer) is not None:
         raise DomainError(
             N_("This officer is already the technical officer of a branch."),
@@ -290,7 +309,7 @@ def branch_open_request(branch):
 
 @FLOW.on(Action.OFFICER_APPROVE)
 def _on_officer_approve(cooperation, actor, note, now, **_):
-    if not Officer.get_by_id(cooperation.officer_id).is_qualified:
+    if not Officer.get_by_id(cooperation.officer_id).qualification_in_force:
         raise DomainError(N_("This officer's qualification has not been approved yet, so they cannot be chosen."))
     if active_cooperation_of(cooperation.officer) is not None:
         raise DomainError(N_("You are already the technical officer of a branch; end that cooperation first."))
@@ -312,7 +331,7 @@ def _on_reject(cooperation, actor, note, **_):
 def _on_approve(cooperation, actor, note, now, **_):
     """The officer starts at the branch; the branch's previous officer, if any, is released."""
     officer = Officer.get_by_id(cooperation.officer_id)
-    if not officer.is_qualified:
+    if not officer.qualification_in_force:
         raise ConflictError(N_("This officer's qualification has not been approved yet, so they cannot be chosen."))
     if active_cooperation_of(officer) is not None:
         raise ConflictError(BECAME_ACTIVE_ELSEWHERE)
@@ -345,6 +364,11 @@ def _replace(cooperation, actor):
 @FLOW.on(Action.RELEASE)
 def _on_release(cooperation, actor, note, now, **_):
     return {Cooperation.ended_at: now, Cooperation.end_reason: "released"}
+
+
+@FLOW.on(Action.DIRECTORATE_END)
+def _on_directorate_end(cooperation, actor, note, now, **_):
+    return {Cooperation.ended_at: now, Cooperation.end_reason: "directorate", Cooperation.decision_note: note}
 
 
 @FLOW.on(Action.TERMINATE)

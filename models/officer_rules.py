@@ -270,29 +270,47 @@ def clean_city(value, province):
     return city
 
 
-def register_officer(data: dict, actor=None) -> Officer:
-    """Register an officer from the public form; issue a user code and queue its SMS."""
+MOBILE_NEEDS_CODE = N_(
+    "A new mobile takes effect only after the code sent to it is confirmed; enter your current password to change it."
+)
+ALREADY_REGISTERED = N_("An officer is already registered with this national code. Log in, or recover your password.")
+
+
+def validate_registration(data: dict, with_password: bool = True) -> dict:
+    """Clean a registration form (every field, the password twice unless ``with_password``
+    is false, one registration per national code); raise ValidationFailed listing every
+    problem."""
     errors = {}
     try:
         clean = clean_fields(data, REGISTRATION_FIELDS)
     except ValidationFailed as failed:
         errors, clean = dict(failed.errors), {}
     password = data.get("password") or ""
-    problem = password_problem(password)
+    problem = password_problem(password) if with_password else None
     if problem:
         errors["password"] = (problem, {})
-    elif password != (data.get("password_confirm") or ""):
+    elif with_password and password != (data.get("password_confirm") or ""):
         errors["password_confirm"] = (N_("The two passwords are not the same."), {})
     code = clean.get("national_code")
     if code and Officer.select().where(Officer.national_code == code).exists():
-        errors["national_code"] = (
-            N_("An officer is already registered with this national code. Log in, or recover your password."),
-            {},
-        )
+        errors["national_code"] = (ALREADY_REGISTERED, {})
     if errors:
         raise ValidationFailed(errors)
+    return clean
+
+
+def register_officer(data: dict, actor=None) -> Officer:
+    """Register an officer at once from cleaned-and-checked form data (the public form
+    goes through :mod:`models.registration`, which confirms the mobile first)."""
+    clean = validate_registration(data)
     officer = Officer(**clean)
-    officer.set_password(password)
+    officer.set_password(data.get("password") or "")
+    return create_officer(officer, actor)
+
+
+def create_officer(officer: Officer, actor=None) -> Officer:
+    """Save a new officer with a fresh user code and queue the SMS that tells it."""
+    code = officer.national_code
     for _attempt in range(20):
         officer.user_code = new_user_code()
         try:
@@ -310,16 +328,7 @@ def register_officer(data: dict, actor=None) -> Officer:
         except IntegrityError:
             officer.id = None
             if Officer.select().where(Officer.national_code == code).exists():
-                raise ValidationFailed(
-                    {
-                        "national_code": (
-                            N_(
-                                "An officer is already registered with this national code. Log in, or recover your password."  # noqa: E501  (one message id)
-                            ),
-                            {},
-                        )
-                    }
-                ) from None
+                raise ValidationFailed({"national_code": (ALREADY_REGISTERED, {})}) from None
     raise RuntimeError("could not issue a unique user code")
 
 
@@ -339,6 +348,10 @@ def update_profile(officer, data: dict, actor) -> list[str]:
         data, present = dict(data, province=str(officer.province_id)), present + ["province"]
     clean = clean_fields(data, present)
     changed = [f for f, v in clean.items() if getattr(officer, f) != v]
+    if "mobile" in changed:
+        # The recovery channel changes only through models.registration.start_mobile_change
+        # (the password, Shahkar, a code to the new number) or the directorate.
+        raise ValidationFailed({"mobile": (MOBILE_NEEDS_CODE, {})}, {"mobile": "mobile_needs_code"})
     if not changed:
         return []
     detail = "; ".join(f"{f}: {getattr(officer, f)} → {clean[f]}" for f in changed)

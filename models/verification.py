@@ -32,7 +32,7 @@ def lookup(query: str) -> Verification:
         officer = Officer.get_or_none(
             (Officer.national_code == normalize_national_code(query)) & (Officer.is_active == True)
         )  # noqa: E712
-        return Verification(kind="national_code", valid=bool(officer and officer.is_qualified))
+        return Verification(kind="national_code", valid=bool(officer and officer.qualification_in_force))
     officer = (
         Officer.select(Officer, FieldOfStudy)
         # A migrated officer may not have filled in the field yet: still verifiable.
@@ -40,7 +40,7 @@ def lookup(query: str) -> Verification:
         .where((Officer.qualification_number == query) & (Officer.is_active == True))  # noqa: E712
         .first()
     )
-    if officer is None or not officer.is_qualified:
+    if officer is None or not officer.qualification_in_force:
         return Verification(kind="number", valid=False)
     cooperation = active_cooperation_of(officer)
     return Verification(

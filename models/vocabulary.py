@@ -63,6 +63,8 @@ class Action(_Labelled):
     REASSIGN = "reassign", N_("reassigned")
     RELEASE = "release", N_("released the officer")
     TERMINATE = "terminate", N_("ended the cooperation")
+    # The directorate deactivated the officer or suspended or revoked the qualification.
+    DIRECTORATE_END = "directorate_end", N_("ended by the directorate")
     # The cooperation a newly approved officer replaced at its branch.
     REPLACE = "replace", N_("ended: another officer was approved for the branch")
     # A contract of the old system, imported as an active cooperation.

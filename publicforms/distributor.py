@@ -17,6 +17,7 @@ from web.security import deny
 from web.session import account_required, sign_out
 
 from .forms import BranchForm, ManagerMobileForm, NominationForm
+from .officer.auth import password_change_view
 
 bp = Blueprint("distributor_site", __name__, url_prefix="/distributor")
 distributor_required = account_required("distributor", "distributor_site.login")
@@ -68,6 +69,13 @@ def logout():
     if ActionForm().validate_on_submit():
         sign_out()
     return redirect(url_for("public.home"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@distributor_required
+def password():
+    """The distributor changes its password; the manager's mobile is told by SMS."""
+    return password_change_view("distributor/password.html", "distributor_site.dashboard")
 
 
 def _own_branch(branch_id) -> Branch:

@@ -115,6 +115,11 @@ class PasswordChangeForm(FlaskForm):
 class ProfileForm(ReviewedFieldsMixin, FreeFieldsMixin, FlaskForm):
     """Free fields, and the reviewed ones while they are still directly editable."""
 
+    current_password = PasswordField(
+        _l("Current password"),
+        description=_l("Needed only to change the mobile: a code will be sent to the new number."),
+    )
+
 
 class PlaceForm(PlaceMixin, FlaskForm):
     pass
@@ -148,6 +153,12 @@ class TerminationForm(FlaskForm):
 
 class PasswordResetRequestForm(FlaskForm):
     username = StringField(_l("User code or national code"), validators=[required()])
+
+
+class CodeForm(FlaskForm):
+    """The one field of a confirmation by SMS (registration, a new mobile)."""
+
+    code = StringField(_l("Code sent by SMS"), validators=[required()])
 
 
 class PasswordResetForm(FlaskForm):

@@ -89,6 +89,28 @@ def city_named(name: str):
     return models.City.get(models.City.name == name)
 
 
+def sms_code_to(mobile: str) -> str:
+    """The 6-digit code of the newest SMS with one queued to ``mobile`` (what the person reads
+    on the phone). The one place tests read a code from the outbox."""
+    outbox = models.SmsOutbox.select().where(models.SmsOutbox.to == mobile).order_by(models.SmsOutbox.id.desc())
+    for sms in outbox:
+        found = re.search(r"(?<!\d)(\d{6})(?!\d)", persian.to_ascii_digits(sms.text))
+        if found:
+            return found.group(1)
+    raise AssertionError(f"no SMS with a code was queued to {mobile}")
+
+
+def register_through_the_form(client, **overrides):
+    """Register an officer as a person does: the form, then the code from the SMS.
+    Returns the last response (the 303 to the user-code page when everything passed)."""
+    data = registration_data(**overrides)
+    response = client.post("/officer/register", data=data)
+    if response.status_code != 303:
+        return response
+    mobile = persian.normalize_mobile(data["mobile"])
+    return client.post(response.headers["Location"], data={"code": sms_code_to(mobile)})
+
+
 def registration_data(**overrides) -> dict:
     """A complete, valid officer registration form (in Tehran); ``overrides`` replace fields."""
     tehran = city_named("تهران")

@@ -287,6 +287,25 @@ def admin_cells(world, view, sub, rule):
                     admin_cell(view, outcome["reviewer_a"], outcome["reviewer_b"], outcome["directorate"]),
                 )
             )
+    elif sub == "manage_view":
+        # The directorate's account tools: reviewers get 403 (the view is directorate-only).
+        url = f"{listing}manage/?id={world['officer_a']}"
+        cells.append(Cell(f"{view}.{sub}", "GET", url, admin_cell(view, 403, 403, OK)))
+        cells.append(
+            Cell(
+                f"{view}.{sub}",
+                "POST",
+                url,
+                admin_cell(view, 403, 403, NOT_5XX),
+                body={"action": "reactivate", "reason": "x"},
+            )
+        )
+        cells.append(Cell(f"{view}.{sub}", "GET", f"{listing}manage/?id=999999", admin_cell(view, 403, 403, 404)))
+    elif sub == "evidence_view":
+        url = f"{listing}evidence/?id={world['officer_a']}&doc={world['doc_qa']}"  # not an evidence document
+        cells.append(Cell(f"{view}.{sub}", "GET", url, admin_cell(view, 403, 403, 404)))
+    elif sub == "claims_view":
+        cells.append(Cell(f"{view}.{sub}", "GET", f"{listing}claims/", admin_cell(view, 403, 403, OK)))
     elif sub == "history_view":
         for officer_key in ("officer_a", "officer_isf"):
             cells.append(
@@ -326,6 +345,15 @@ def public_and_site_cells(world, rule, endpoint, methods):
     if endpoint == "admin.static":
         add("GET", "/admin/static/" + _admin_static_file(rule), everyone(OK))
         return cells
+    if endpoint == "officer_site.register_confirm":
+        # Without a live registration attempt there is nothing to confirm, for anyone.
+        add("GET", "/officer/register/confirm/no-such-attempt", everyone(410))
+        add("POST", "/officer/register/confirm/no-such-attempt", everyone(410), body={"code": "123456"})
+        return cells
+    if endpoint == "officer_site.registered":
+        # Shows only the account this browser just registered.
+        add("GET", "/officer/register/done", everyone(404))
+        return cells
     if endpoint == "public.branch":
         add("GET", f"/branch/{w['b1']}", everyone(OK))
         add("GET", f"/branch/{w['b2']}", everyone(OK))
@@ -356,6 +384,12 @@ def public_and_site_cells(world, rule, endpoint, methods):
             "/officer/profile/complete",
             redirect_to("/officer/"),
             redirect_to("/officer/"),
+        ),
+        # No mobile change under way: back to the profile form, for either officer.
+        "officer_site.mobile_confirm": (
+            "/officer/profile/mobile/no-such-attempt",
+            redirect_to("/officer/profile/edit"),
+            redirect_to("/officer/profile/edit"),
         ),
         "officer_site.qualification_list": ("/officer/qualification/", OK, OK),
         "officer_site.cooperation_list": ("/officer/cooperation/", OK, OK),
@@ -451,6 +485,10 @@ def public_and_site_cells(world, rule, endpoint, methods):
             distributor_only(redirect_to("/distributor/"), redirect_to("/distributor/")),
             body={"manager_mobile": "09121112233"},
         )
+        return cells
+    if endpoint == "distributor_site.password":
+        add("GET", "/distributor/password", distributor_only())
+        add("POST", "/distributor/password", distributor_only(NOT_5XX, NOT_5XX), body={"current_password": "x"})
         return cells
     if endpoint == "distributor_site.branch_new":
         add("GET", "/distributor/branches/new", distributor_only())

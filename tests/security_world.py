@@ -83,6 +83,9 @@ CUSTOM_SUBROUTES = {
     ("editrequest", "document_view"),
     ("editrequest", "officer_document_view"),
     ("officer", "history_view"),
+    ("officer", "manage_view"),
+    ("officer", "evidence_view"),
+    ("officer", "claims_view"),
 }
 
 

@@ -64,7 +64,7 @@ def cooperation_in_state(world, state):
 
 
 STATES = ("pending_officer", "officer_rejected", "pending_university", "rejected", "active", "ended")
-ACTIONS = ("officer_approve", "officer_reject", "approve", "reject", "release", "terminate")
+ACTIONS = ("officer_approve", "officer_reject", "approve", "reject", "release", "terminate", "directorate_end")
 ACTORS = ("officer", "other_officer", "distributor", "other_distributor", "reviewer", "other_university", "directorate")
 ALLOWED = {
     ("pending_officer", "officer_approve", "officer"): "pending_university",
@@ -73,6 +73,8 @@ ALLOWED = {
     ("pending_university", "reject", "reviewer"): "rejected",
     ("active", "release", "distributor"): "ended",
     ("active", "terminate", "officer"): "ended",
+    # Deactivation, suspension or revocation by the directorate (models/account_admin.py).
+    ("active", "directorate_end", "directorate"): "ended",
 }
 
 

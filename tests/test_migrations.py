@@ -10,11 +10,11 @@ import re
 import uuid
 
 import pytest
-from peewee import IntegrityError, PostgresqlDatabase
+from peewee import IntegrityError, PostgresqlDatabase, Table
 
 import models
 from helpers import national_code
-from models import db, migrations, officer_rules
+from models import db, migrations
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 PG = PG_URL.startswith("postgres")
@@ -97,7 +97,13 @@ def _where(sql, schema) -> str:
 def test_migrations_build_what_create_tables_builds(fresh):
     migrated = fresh()
     applied = migrations.migrate(migrated)
-    assert applied == ["001_initial", "002_cartable_indexes", "003_rate_counter", "008_legacy_real_data"]
+    assert applied == [
+        "001_initial",
+        "002_cartable_indexes",
+        "003_rate_counter",
+        "006_identity",
+        "008_legacy_real_data",
+    ]
     assert migrations.migrate(migrated) == []  # safe to run again
     expected = fresh()
     models.create_tables()
@@ -111,30 +117,23 @@ def test_migrations_build_what_create_tables_builds(fresh):
     assert "draft" in indexes["qualification_one_open_per_officer"][3]
 
 
-def _officer_on_the_previous_schema(database, data):
-    """An officer row written with the previous release's columns only (the model may have
-    columns that only the last migration adds, so ``Model.save`` cannot be used)."""
-    values = officer_rules.clean_fields(data, officer_rules.REGISTRATION_FIELDS)
-    fields = models.Officer._meta.fields
-    values = {fields[name].column_name: getattr(value, "id", value) for name, value in values.items()}
-    values.update(
-        user_code="100001", password_hash=models.hash_password("Kh0sh-Amad-2024"), is_active=True, legacy=False
-    )
-    values["created_at"] = models.utcnow()
-    columns = {c.name for c in database.get_columns("officer")}
-    values = {name: value for name, value in values.items() if name in columns}
-    names = ", ".join(f'"{name}"' for name in values)
-    marks = ", ".join(["%s" if isinstance(database, PostgresqlDatabase) else "?"] * len(values))
-    database.execute_sql(f"INSERT INTO officer ({names}) VALUES ({marks})", list(values.values()))
+def _insert_as_of(database, row):
+    """Insert a row with only the columns its table has in ``database`` (the previous
+    release's schema lacks the columns the last migration adds); return it as read back."""
+    model = type(row)
+    kwargs = {"schema": database.schema_name} if database.schema_name else {}
+    columns = {c.name for c in database.get_columns(model._meta.table_name, **kwargs)}
+    values = {
+        field.column_name: field.db_value(row.__data__[field.name])
+        for field in model._meta.sorted_fields
+        if field.column_name in columns and field.name in row.__data__ and field.name != "id"
+    }
+    # A bare Table, not the model: the model's insert would add its new columns' defaults.
+    table = Table(model._meta.table_name, ["id", *values]).bind(database)
+    ((new_id,),) = list(table.insert(values).returning(table.id).tuples().execute())
     return (
-        models.Officer.select(
-            models.Officer.id,
-            models.Officer.national_code,
-            models.Officer.user_code,
-            models.Officer.password_hash,
-            models.Officer.city,
-        )
-        .where(models.Officer.user_code == "100001")
+        model.select(*[f for f in model._meta.sorted_fields if f.column_name in columns])
+        .where(model.id == new_id)
         .get()
     )
 
@@ -146,8 +145,7 @@ def _previous_release_with_data(database):
     applied = migrations.migrate(database, upto=names[-2])
     assert applied == names[:-1]
     models.load_reference_data()
-    officer = _officer_on_the_previous_schema(
-        database,
+    clean = models.officer_rules.validate_registration(
         {
             "national_code": national_code(4242),
             "birth_date": "1370/05/21",
@@ -165,14 +163,22 @@ def _previous_release_with_data(database):
             "city": str(models.City.get(models.City.name == "تهران").id),
             "field_of_study": str(models.FieldOfStudy.get(models.FieldOfStudy.eligible == True).id),  # noqa: E712
             "degree_level": str(models.DegreeLevel.select().first().id),
-        },
+            "password": "Kh0sh-Amad-2024",
+            "password_confirm": "Kh0sh-Amad-2024",
+        }
     )
-    request_ = models.QualificationRequest.create(
-        officer=officer,
-        status="submitted",
-        submitted_at=models.utcnow(),
-        last_submitted_at=models.utcnow(),
-        university=officer.city.university_id,
+    officer = models.Officer(**clean, user_code="12345678")
+    officer.set_password("Kh0sh-Amad-2024")
+    officer = _insert_as_of(database, officer)
+    request_ = _insert_as_of(
+        database,
+        models.QualificationRequest(
+            officer=officer,
+            status="submitted",
+            submitted_at=models.utcnow(),
+            last_submitted_at=models.utcnow(),
+            university=officer.city.university_id,
+        ),
     )
     return officer, request_, names[-1]
 
@@ -225,6 +231,7 @@ def test_init_db_applies_the_pending_migrations(tmp_path):
         assert "migration applied: 001_initial" in result.output
         assert "migration applied: 002_cartable_indexes" in result.output
         assert "migration applied: 003_rate_counter" in result.output
+        assert "migration applied: 006_identity" in result.output
         assert "reference data added: province=31," in result.output
         again = app.test_cli_runner().invoke(args=["init-db"])
         assert "migration applied" not in again.output

@@ -21,6 +21,7 @@ from helpers import (
     ROOT,
     XSS,
     csrf_token_from,
+    register_through_the_form,
     registration_data,
     staff_client_for,
 )
@@ -408,7 +409,7 @@ def test_the_sql_scan_finds_what_it_should(tmp_path):
 def test_national_code_normalised_checked_and_unique(client, dbc):
     """Persian digits normalised, bad checksum refused, a duplicate after normalisation refused.
     (More cases: test_registration.py and test_persian.py.)"""
-    assert client.post("/officer/register", data=registration_data(national_code="۰۴۹۹۳۷۰۸۹۹")).status_code == 200
+    assert register_through_the_form(client, national_code="۰۴۹۹۳۷۰۸۹۹").status_code == 303
     assert models.Officer.get().national_code == "0499370899"
     bad = client.post("/officer/register", data=registration_data(national_code="0499370898", mobile="09351112233"))
     assert bad.status_code == 422

@@ -25,3 +25,10 @@ def select_locale() -> str:
     """The language the visitor chose (a cookie set by the language switch), else Persian."""
     chosen = request.cookies.get("lang")
     return chosen if chosen in LOCALES else "fa"
+
+
+def identity_checker():
+    """The identity adapter ``create_app`` built from the settings (``models.identity``)."""
+    from flask import current_app
+
+    return current_app.extensions["identity"]

@@ -26,6 +26,8 @@ GET, POST, BOTH = ("GET",), ("POST",), ("GET", "POST")
 # (rule, view, methods): the endpoint is the view's name, as the contract lists them.
 URLS = (
     ("/register", auth.register, BOTH),
+    ("/register/confirm/<token>", auth.register_confirm, BOTH),
+    ("/register/done", auth.registered, GET),
     ("/login", auth.login, BOTH),
     ("/logout", auth.logout, POST),
     ("/password/reset", auth.password_reset, BOTH),
@@ -38,6 +40,7 @@ URLS = (
     ("/profile", profile.profile, GET),
     ("/profile/edit", profile.profile_edit, BOTH),
     ("/profile/complete", profile.profile_complete, BOTH),
+    ("/profile/mobile/<token>", profile.mobile_confirm, BOTH),
     ("/qualification/", qualification.qualification_list, GET),
     ("/qualification/new", qualification.qualification_new, BOTH),
     ("/qualification/place", qualification.qualification_place, POST),

@@ -6,9 +6,12 @@ from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 import models
-from web.errors import show_error
+from persian import normalize_mobile
+from web.errors import domain_message, show_error
+from web.extensions import identity_checker
+from web.session import client_ip
 
-from ..forms import ProfileForm, officer_form_data
+from ..forms import CodeForm, ProfileForm, officer_form_data
 from .access import officer_required
 
 
@@ -27,11 +30,21 @@ def profile_edit():
         # Only the fields this officer may change directly are read: a crafted
         # national_code, birth_date or status is ignored.
         data = {name: request.form.get(name, "") for name in direct if name in request.form}
+        typed_mobile = data.pop("mobile", None)
+        new_mobile = typed_mobile is not None and normalize_mobile(typed_mobile) != officer.mobile
         try:
             changed = models.update_profile(officer, data, g.actor)
+            if new_mobile:
+                verification = models.start_mobile_change(
+                    officer, form.current_password.data or "", typed_mobile, identity_checker(), client_ip()
+                )
         except models.DomainError as error:
             show_error(form, error)
         else:
+            if new_mobile:
+                if changed:
+                    flash(_("Your other changes were saved."), "success")
+                return redirect(url_for("officer_site.mobile_confirm", token=verification.token), code=303)
             flash(_("Your information was saved.") if changed else _("Nothing was changed."), "success")
             return redirect(url_for("officer_site.profile"))
     return render_template("officer/profile_edit.html", form=form, direct=direct, officer=officer), (
@@ -61,3 +74,25 @@ def profile_complete():
     return render_template("officer/profile_complete.html", form=form, missing=missing, officer=officer), (
         422 if form.errors else 200
     )
+
+
+@officer_required
+def mobile_confirm(token):
+    """The code sent to the new mobile; the change takes effect once it is right."""
+    officer = g.account
+    if models.registration.pending(token, models.registration.MOBILE_CHANGE, officer) is None:
+        flash(_("This attempt has ended (10 minutes passed or 5 wrong codes). Start again."), "error")
+        return redirect(url_for("officer_site.profile_edit"))
+    form = CodeForm()
+    if form.validate_on_submit():
+        try:
+            models.confirm_mobile_change(officer, token, form.code.data, client_ip())
+        except models.DomainError as error:
+            if error.code == "verification_ended":
+                flash(domain_message(error), "error")
+                return redirect(url_for("officer_site.profile_edit"))
+            show_error(form, error, fallback=form.code)
+        else:
+            flash(_("Your mobile was changed. The previous number was told by SMS."), "success")
+            return redirect(url_for("officer_site.profile"), code=303)
+    return render_template("officer/mobile_confirm.html", form=form), (422 if form.errors else 200)

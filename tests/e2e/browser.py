@@ -107,3 +107,25 @@ def staff_login(page, base_url: str, username: str, password: str = PASSWORD) ->
 def officer_login(page, base_url: str, username: str, password: str = PASSWORD) -> None:
     _submit_login(page, base_url + "/officer/login", username, password)
     assert page.url.rstrip("/").endswith("/officer"), f"officer login failed: {page.url}"
+
+
+# ------------------------------------------------------------------ SMS
+
+
+def code_from_sms_log(app, mobile: str) -> str:
+    """Deliver the queued SMS with the app's ``log`` backend and read the newest 6-digit
+    code sent to ``mobile`` from the SMS log file, as the person reads it on the phone."""
+    import json
+    import re
+
+    import notify
+
+    with models.db.connection_context():
+        notify.deliver_pending(notify.backend_from_config(app.config))
+    lines = Path(app.config["SMS_LOG_FILE"]).read_text(encoding="utf-8").splitlines()
+    for line in reversed(lines):
+        message = json.loads(line)
+        found = re.search(r"(?<!\d)(\d{6})(?!\d)", message["text"])
+        if message["to"] == mobile and found:
+            return found.group(1)
+    raise AssertionError(f"no code was sent to {mobile}")

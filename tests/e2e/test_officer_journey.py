@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 import models
-from browser import assert_accessible, assert_no_dialogs, make_staff, officer_login, staff_login
+from browser import assert_accessible, assert_no_dialogs, code_from_sms_log, make_staff, officer_login, staff_login
 from helpers import PASSWORD
 
 pytestmark = pytest.mark.e2e
@@ -60,7 +60,15 @@ def submit_registration(page):
         page.click("#register-form button[type=submit]")
 
 
-def test_register_login_and_read_a_notice(page, second_page, live_server, shot, dialogs):
+def confirm_mobile(page, app, mobile="09121234567"):
+    """The code form: type the code the SMS log shows, and land on the user-code page."""
+    expect(page.locator("input[name=code]")).to_be_visible()
+    page.fill("input[name=code]", code_from_sms_log(app, mobile))
+    with page.expect_navigation():
+        page.click("#register-confirm-form button[type=submit]")
+
+
+def test_register_login_and_read_a_notice(app, page, second_page, live_server, shot, dialogs):
     base = live_server
 
     # --- register, typing the national code in Persian digits
@@ -76,6 +84,7 @@ def test_register_login_and_read_a_notice(page, second_page, live_server, shot, 
     expect(page.locator("#birth_date")).to_have_value("1370/05/21")
     shot(page, "01-register-form")
     submit_registration(page)
+    confirm_mobile(page, app)
 
     user_code = page.locator("#user-code").inner_text().strip()
     assert re.fullmatch(r"\d{5,}", user_code), user_code

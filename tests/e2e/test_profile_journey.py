@@ -23,12 +23,12 @@ def test_free_field_and_reviewed_name_change(page, second_page, live_server, mak
 
     # A free field changes at once.
     page.goto(base + "/officer/profile/edit")
-    page.fill("#mobile", "۰۹۳۵۱۲۳۴۵۶۷")
+    page.fill("#phone", "۰۲۱۸۸۷۷۶۶۵۵")
     shot(page, "02-profile-edit")
     assert_accessible(page, "profile edit")
     with page.expect_navigation():
         page.click("main form button[type=submit]")
-    expect(page.locator("[data-field=mobile] td").first).to_contain_text("09351234567")
+    expect(page.locator("[data-field=phone] td").first).to_contain_text("02188776655")
 
     # The name changes only through a reviewed request.
     page.goto(base + "/officer/edit-requests/new")
