@@ -3,9 +3,11 @@ and why. A reviewer sees the same for their own university only."""
 
 from __future__ import annotations
 
+import datetime
 import json
 
 import models
+import persian
 from models import dashboards, legacy_followup, sla
 
 
@@ -22,7 +24,11 @@ def dashboard_numbers(staff) -> dict:
             "overdue": sla.overdue(model).where((model.university == university_id) if university_id else True).count(),
         }
     q = models.QualificationRequest
-    numbers["per_week"] = dashboards.decided_per_week(q, university_id)
+    # Week starts in the Jalali calendar, like every date of the back office.
+    numbers["per_week"] = [
+        (persian.format_jalali_date(datetime.date.fromisoformat(week)), n)
+        for week, n in dashboards.decided_per_week(q, university_id)
+    ]
     numbers["percentiles"] = dashboards.decision_time_percentiles(q, university_id)
     numbers["longest"] = dashboards.longest_waiting(q, university_id)
     numbers["reasons"] = dashboards.reasons_used(university_id)

@@ -334,13 +334,20 @@ def csv_chunks(titles, batches, cells):
     writer.writerow([str(title) for title in titles])
     # The header goes at once: the download starts before the first row is read.
     yield buffer.getvalue()
-    for batch in batches:
+    for rows in formatted_batches(batches, cells):
         buffer.seek(0)
         buffer.truncate()
+        writer.writerows(rows)
+        yield buffer.getvalue()
+
+
+def formatted_batches(batches, cells):
+    """Each batch of raw rows as its formatted cells (an iterator of rows per batch): what
+    the CSV and the XLSX exports write. A cell is ``(function, positions)`` (csv_chunks)."""
+    for batch in batches:
         values = list(zip(*batch, strict=True)) if any(positions is not None for _f, positions in cells) else None
         columns = [
             map(function, batch) if positions is None else map(function, *[values[i] for i in positions])
             for function, positions in cells
         ]
-        writer.writerows(zip(*columns, strict=True))
-        yield buffer.getvalue()
+        yield zip(*columns, strict=True)

@@ -14,7 +14,8 @@ fails with a message naming the missing one if an upgrade renames or removes any
   ``BaseModelView._get_list_extra_args`` (the page's search, filters, sort),
   ``._refresh_filters_cache`` and ``._get_filter_groups`` (filters rebuilt per page),
   ``._get_field_value`` (a model row's cell), ``._get_column_by_idx`` (the sort column),
-  ``._get_default_order``, ``._export_csv`` (overridden: the streaming export);
+  ``._get_default_order``, ``._export_csv`` and ``._export_tablib`` (overridden: the
+  streaming CSV and XLSX exports);
   ``contrib.peewee.view.ModelView._handle_join`` and ``._order_by``;
 * attributes Flask-Admin sets on each model view (``PRIVATE_VIEW_ATTRIBUTES``):
   ``_filters``, ``_search_supported``, ``_search_fields``, ``_sortable_columns``,
@@ -49,6 +50,7 @@ PRIVATE_METHODS = {
         "_get_column_by_idx": ("idx",),
         "_get_default_order": (),
         "_export_csv": ("return_url",),
+        "_export_tablib": ("export_type", "return_url"),
     },
     "flask_admin.contrib.peewee.view.ModelView": {
         "_handle_join": ("query", "field", "joins"),
@@ -170,6 +172,12 @@ class ModelViewHooks:
 
     def _export_csv(self, return_url):
         return self.export_csv()
+
+    def _export_tablib(self, export_type, return_url):
+        # Flask-Admin sends every type but CSV to tablib; ours is the streaming XLSX.
+        if export_type == "xlsx":
+            return self.export_xlsx()
+        return super()._export_tablib(export_type, return_url)
 
 
 class PublicViewsMixin:

@@ -14,18 +14,41 @@ import models
 import persian
 from models import City, DegreeLevel, Document, FieldOfStudy, Officer, QualificationRequest, StaffUser, University
 from web.documents import send_document
-from web.errors import ERROR, flash_error, refusals_flashed, status_of
+from web.errors import flash_error, refusals_flashed, status_of
 from web.forms import ActionForm
 from web.labels import status_label
 from web.security import deny
 
-from .base import SecureModelView, current_staff, exported_by_name, staff_actor, status_badge
+from .base import COUNT_CAP, SecureModelView, current_staff, exported_by_name, staff_actor, status_badge
 from .export import ExportColumn, as_datetime
 from .filters import AssignedToMeFilter, IdFilter, JalaliDateFilter, OfficerSearchMixin, OverdueFilter, options_of
 
 
 def _status_formatter(view, context, model, name):
-    return status_badge(model.status, status_label(model.status))
+    badge = status_badge(model.status, status_label(model.status))
+    if models.cartable.is_resubmitted(model):
+        # A request back after the applicant fixed it: not the same as a new one.
+        badge += Markup(' <span class="resubmitted-badge" data-resubmitted="1">{0}</span>').format(
+            gettext("resubmitted")
+        )
+    return badge
+
+
+def _review_link(view, context, model, name):
+    """The request number, linking to the review in the current tab (the whole row opens it)."""
+    return Markup('<a class="review-link" href="{0}">{1}</a>').format(
+        view.get_url(".review_view", id=model.id, tab=view.current_tab()), model.id
+    )
+
+
+def sortable_columns(model, *names):
+    """A cartable's sortable columns: its own, plus the two a deadline is read from
+    (days waiting sorts by the last submission, oldest first when ascending)."""
+    return (*names, ("waiting", model.last_submitted_at), "due_on")
+
+
+def _code(value):
+    return Markup('<span class="ltr nowrap">{0}</span>').format(value)
 
 
 def _due_formatter(view, context, model, name):
@@ -83,9 +106,16 @@ class ReviewQueueView(SecureModelView):
         "status": _status_formatter,
         "waiting": _days_waiting,
         "due_on": _due_formatter,
-        "id": lambda v, c, m, n: Markup('<a href="{0}">{1}</a>').format(v.get_url(".review_view", id=m.id), m.id),
+        "id": _review_link,
+        "national_code": lambda v, c, m, n: _code(m.officer.national_code),
+        "university": lambda v, c, m, n: m.university.name if m.university_id else "",
     }
-    column_labels = {"waiting": _l("Days waiting"), "due_on": _l("Decision due")}
+    column_labels = {"waiting": _l("Days waiting"), "due_on": _l("Decision due"), "university": _l("University")}
+    list_template = "admin/cartable.html"
+    # The list is a work queue: the nearest due date first, then the longest waiting.
+    column_default_sort = [("due_on", False), ("last_submitted_at", False)]
+    # Seen by the directorate only: a reviewer's cartable is their own university's.
+    directorate_columns = ("university",)
     column_formatters_export = {
         "status": lambda v, c, m, n: status_label(m.status),
         "waiting": lambda v, c, m, n: waiting_days(m.status, m.last_submitted_at),
@@ -93,6 +123,32 @@ class ReviewQueueView(SecureModelView):
 
     def scope(self, query):
         return self.model.visible_to(staff_actor() if current_staff() else None, query)
+
+    # ------------------------------------------------------------ the work queue
+
+    def current_tab(self) -> str:
+        """The tab asked for; a search or an export without one covers every tab."""
+        asked = request.args.get("tab")
+        if asked is None and (request.args.get("search") or request.endpoint == f"{self.endpoint}.export"):
+            return "all"
+        return models.cartable.tab_code(asked)
+
+    def list_query(self):
+        return self.get_query().where(models.cartable.tab_clause(self.model, self.current_tab(), staff_actor()))
+
+    def list_count_query(self):
+        return self.get_count_query().where(models.cartable.tab_clause(self.model, self.current_tab(), staff_actor()))
+
+    @expose("/")
+    def index_view(self):
+        self._template_args.update(
+            cartable_tabs=models.cartable.TABS,
+            cartable_tab=self.current_tab(),
+            cartable_counts=models.cartable.tab_counts(self.model, staff_actor(), cap=COUNT_CAP),
+            cartable_cap=COUNT_CAP,
+            cartable_hidden=() if staff_actor().is_directorate else self.directorate_columns,
+        )
+        return super().index_view()
 
     def _visible_request(self):
         found = self.get_one(request.args.get("id"))
@@ -103,42 +159,68 @@ class ReviewQueueView(SecureModelView):
     @expose("/review/", methods=("GET", "POST"))
     def review_view(self):
         item = self._visible_request()
-        actor = staff_actor()
         form = ActionForm()
-        if request.method == "POST":
-            if not form.validate_on_submit():
-                abort(400)
-            decision = request.form.get("decision", "")
-            action = {"approve": "approve", "reject": "reject", "deficiency": "deficiency"}.get(decision)
-            if action is None or action not in self.decisions:
-                flash(gettext("Choose a decision."), ERROR)
-            else:
-                reason = request.form.get("deficiency_reason" if action == "deficiency" else "reason", "other")
-                if reason not in models.REASON_LABELS:
-                    reason = "other"
-                try:
-                    item.apply(action, actor, note=request.form.get("note", ""), reason=reason)
-                except models.DomainError as error:
-                    flash_error(error)
-                    return self.render(self.review_template, **self.review_context(item, form)), status_of(error)
-                flash(gettext("The decision was recorded."), "success")
-                return redirect(self.get_url(".review_view", id=item.id))
-        return self.render(self.review_template, **self.review_context(item, form))
+        if request.method != "POST":
+            return self.render(self.review_template, **self.review_context(item, form))
+        if not form.validate_on_submit():
+            abort(400)
+        chosen = {
+            name: request.form[name]
+            for name in ("decision", "reason", "deficiency_reason", "note")
+            if name in request.form
+        }
+        try:
+            decided = models.cartable.decide(
+                item,
+                staff_actor(),
+                chosen.get("decision", ""),
+                chosen,
+                chosen.get("note", ""),
+                decisions=self.decisions,
+            )
+        except models.ValidationFailed as error:
+            errors = {
+                name: gettext(msgid) % params if params else gettext(msgid)
+                for name, (msgid, params) in error.errors.items()
+            }
+            context = self.review_context(item, form, chosen=chosen, errors=errors)
+            return self.render(self.review_template, **context), 422
+        except models.DomainError as error:
+            flash_error(error)
+            return self.render(self.review_template, **self.review_context(item, form, chosen=chosen)), status_of(error)
+        flash(self.decision_message(decided), "success")
+        return redirect(self.get_url(".review_view", id=item.id, tab=self.current_tab(), decided=1))
+
+    def decision_message(self, item) -> str:
+        """What the reviewer is told after a decision (a type may name what it issued)."""
+        return gettext("The decision was recorded.")
 
     decisions = ("approve", "reject", "deficiency")
 
-    def review_context(self, item, form):
+    def review_context(self, item, form, chosen=None, errors=None):
         actor = staff_actor()
         allowed = [a for a in item.allowed_actions(actor) if a in self.decisions]
+        tab = self.current_tab()
+        following = models.cartable.next_request(self.model, actor, tab, item.id)
         return {
             "item": item,
             "form": form,
             "allowed": allowed,
+            "chosen": chosen or {},
+            "errors": errors or {},
+            "tab": tab,
+            "tab_label": dict((t.code, t.label) for t in models.cartable.TABS)[tab],
+            "next_url": self.get_url(".review_view", id=following.id, tab=tab) if following else None,
+            "list_url": self.get_url(".index_view", tab=tab),
+            "just_decided": request.args.get("decided") == "1",
+            "earlier_requests": [
+                (model.REQUEST_TYPE, model.TITLE, row) for model, row in models.cartable.applicant_requests(item, actor)
+            ],
             "history": list(item.history()),
             "documents": list(item.current_documents()),
             "old_documents": [d for d in item.all_documents() if d.superseded_at],
-            "reasons": models.REJECT_REASONS,
-            "deficiency_reasons": models.DEFICIENCY_REASONS,
+            "reasons": models.cartable.reasons_for(self.model, "reject"),
+            "deficiency_reasons": models.cartable.reasons_for(self.model, "deficiency"),
             "can_reassign": actor.is_directorate,
             "universities": list(University.select().order_by(University.name)) if actor.is_directorate else [],
             "reviewers": list(
@@ -187,14 +269,14 @@ class QualificationView(OfficerSearchMixin, ReviewQueueView):
         "city",
         "field_of_study",
         "degree_level",
+        "university",
         "status",
         "submitted_at",
         "waiting",
         "due_on",
     )
     column_labels = dict(ReviewQueueView.column_labels, national_code=_l("National code"))
-    column_sortable_list = ("id", "status", "submitted_at")
-    column_default_sort = ("submitted_at", False)
+    column_sortable_list = sortable_columns(QualificationRequest, "id", "status", "submitted_at")
     column_filters = (
         FilterEqual(
             QualificationRequest.status,
@@ -208,9 +290,6 @@ class QualificationView(OfficerSearchMixin, ReviewQueueView):
         JalaliDateFilter(QualificationRequest.submitted_at, _l("Submitted"), after=False),
         AssignedToMeFilter(QualificationRequest.reviewer, _l("Assigned")),
         OverdueFilter(QualificationRequest.due_on, _l("Decision due")),
-    )
-    column_formatters = dict(
-        ReviewQueueView.column_formatters, national_code=lambda v, c, m, n: m.officer.national_code
     )
     column_formatters_export = dict(
         ReviewQueueView.column_formatters_export,
@@ -254,10 +333,18 @@ class QualificationView(OfficerSearchMixin, ReviewQueueView):
         "qualification_number",
     )
 
+    def decision_message(self, item) -> str:
+        if item.status == models.State.APPROVED:
+            number = Officer.get_by_id(item.officer_id).qualification_number
+            return gettext("The request was approved; qualification number %(number)s was issued.", number=number)
+        return super().decision_message(item)
+
     def base_query(self):
         return (
-            QualificationRequest.select(QualificationRequest, Officer, City, FieldOfStudy, DegreeLevel)
+            QualificationRequest.select(QualificationRequest, Officer, City, FieldOfStudy, DegreeLevel, University)
             .join(Officer, on=(QualificationRequest.officer == Officer.id))
+            .switch(QualificationRequest)
+            .join(University, JOIN.LEFT_OUTER, on=(QualificationRequest.university == University.id))
             .switch(QualificationRequest)
             .join(City, JOIN.LEFT_OUTER, on=(QualificationRequest.city == City.id))
             .switch(QualificationRequest)
@@ -280,6 +367,7 @@ class CooperationView(OfficerSearchMixin, ReviewQueueView):
         "distributor",
         "branch",
         "city",
+        "university",
         "status",
         "started_at",
         "ended_at",
@@ -287,8 +375,7 @@ class CooperationView(OfficerSearchMixin, ReviewQueueView):
         "due_on",
     )
     column_labels = dict(ReviewQueueView.column_labels, national_code=_l("National code"), city=_l("City"))
-    column_sortable_list = ("id", "status", "started_at", "ended_at")
-    column_default_sort = ("last_submitted_at", False)
+    column_sortable_list = sortable_columns(models.Cooperation, "id", "status", "started_at", "ended_at")
     column_filters = (
         FilterEqual(
             models.Cooperation.status,
@@ -299,11 +386,7 @@ class CooperationView(OfficerSearchMixin, ReviewQueueView):
         AssignedToMeFilter(models.Cooperation.reviewer, _l("Assigned")),
         OverdueFilter(models.Cooperation.due_on, _l("Decision due")),
     )
-    column_formatters = dict(
-        ReviewQueueView.column_formatters,
-        national_code=lambda v, c, m, n: m.officer.national_code,
-        city=lambda v, c, m, n: m.branch.city.name,
-    )
+    column_formatters = dict(ReviewQueueView.column_formatters, city=lambda v, c, m, n: m.branch.city.name)
     column_formatters_export = dict(
         ReviewQueueView.column_formatters_export,
         national_code=lambda v, c, m, n: m.officer.national_code,
@@ -333,8 +416,12 @@ class CooperationView(OfficerSearchMixin, ReviewQueueView):
 
     def base_query(self):
         return (
-            models.Cooperation.select(models.Cooperation, Officer, models.Distributor, models.Branch, BRANCH_CITY)
+            models.Cooperation.select(
+                models.Cooperation, Officer, models.Distributor, models.Branch, BRANCH_CITY, University
+            )
             .join(Officer, on=(models.Cooperation.officer == Officer.id))
+            .switch(models.Cooperation)
+            .join(University, JOIN.LEFT_OUTER, on=(models.Cooperation.university == University.id))
             .switch(models.Cooperation)
             .join(models.Distributor, on=(models.Cooperation.distributor == models.Distributor.id))
             .switch(models.Cooperation)
@@ -348,10 +435,19 @@ class EditRequestView(OfficerSearchMixin, ReviewQueueView):
     """Edit requests of the officers whose files the university holds."""
 
     review_template = "admin/review_edit.html"
-    column_list = ("id", "officer", "national_code", "status", "submitted_at", "decided_at", "waiting", "due_on")
+    column_list = (
+        "id",
+        "officer",
+        "national_code",
+        "university",
+        "status",
+        "submitted_at",
+        "decided_at",
+        "waiting",
+        "due_on",
+    )
     column_labels = dict(ReviewQueueView.column_labels, national_code=_l("National code"))
-    column_sortable_list = ("id", "status", "submitted_at")
-    column_default_sort = ("last_submitted_at", False)
+    column_sortable_list = sortable_columns(models.EditRequest, "id", "status", "submitted_at")
     column_filters = (
         FilterEqual(
             models.EditRequest.status,
@@ -360,9 +456,6 @@ class EditRequestView(OfficerSearchMixin, ReviewQueueView):
         ),
         AssignedToMeFilter(models.EditRequest.reviewer, _l("Assigned")),
         OverdueFilter(models.EditRequest.due_on, _l("Decision due")),
-    )
-    column_formatters = dict(
-        ReviewQueueView.column_formatters, national_code=lambda v, c, m, n: m.officer.national_code
     )
     column_formatters_export = dict(
         ReviewQueueView.column_formatters_export,
@@ -375,13 +468,15 @@ class EditRequestView(OfficerSearchMixin, ReviewQueueView):
 
     def base_query(self):
         return (
-            models.EditRequest.select(models.EditRequest, Officer)
+            models.EditRequest.select(models.EditRequest, Officer, University)
             .join(Officer, on=(models.EditRequest.officer == Officer.id))
+            .switch(models.EditRequest)
+            .join(University, JOIN.LEFT_OUTER, on=(models.EditRequest.university == University.id))
             .switch(models.EditRequest)
         )
 
-    def review_context(self, item, form):
-        context = super().review_context(item, form)
+    def review_context(self, item, form, chosen=None, errors=None):
+        context = super().review_context(item, form, chosen=chosen, errors=errors)
         context["comparison"] = item.comparison()
         context["documents_in_force"] = models.officer_documents(item.officer)
         return context

@@ -16,10 +16,12 @@ above it, and none imports inside a function to hide a cycle):
     review        the review lifecycle every reviewed request type shares
     qualification, edit_requests, cooperation   the reviewed request types
     request_types the registry of reviewed types (REVIEWED_TYPES)
+    cartable      the cartable's tabs, counts and next request; the reviewer's decision
     dashboards    the dashboards' aggregates (reporting; no operation imports it)
     identity      the identity adapters (civil registry, Shahkar)
     registration  registration and mobile changes confirmed by an SMS code; claims
     account_admin the directorate's account tools (deactivate, holds, corrections)
+    desk          the officer's next steps (nominations, active cooperation, deficiency)
     verification, ratelimit, migrations, legacy
 
 The operations share one shape: the record acted on first, then the actor, then the
@@ -49,8 +51,10 @@ This package re-exports what the rest of the application uses, so callers write
 from . import (
     account_admin,
     auth,
+    cartable,
     cooperation,
     dashboards,
+    desk,
     edit_requests,
     identity,
     legacy,  # the legacy CSV migration; imports the models above
@@ -338,8 +342,10 @@ __all__ = [
     "ALL_MODELS",
     "create_tables",
     "auth",
+    "cartable",
     "cooperation",
     "dashboards",
+    "desk",
     "edit_requests",
     "qualification",
     "ratelimit",

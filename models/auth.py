@@ -18,6 +18,7 @@ from .accounts import ACCOUNT_MODELS, Officer, burn_password_check, hash_passwor
 from .audit import audit
 from .base import N_, BaseModel, DomainError, anonymous_actor, db, translate, utcnow
 from .notices import queue_sms
+from .officer_rules import ValidationFailed
 from .prepared import Prepared
 from .profile_completion import note_login_password, password_changed
 
@@ -118,13 +119,20 @@ def end_all_sessions(account_kind: str, account_id: int, keep_token: str | None 
     return query.execute()
 
 
-def change_password(account, current: str, new: str, keep_token: str | None = None) -> None:
-    """Change a password after checking the current one; other sessions end."""
+def change_password(account, current: str, new: str, keep_token: str | None = None, confirm: str | None = None):
+    """Change a password after checking the current one; other sessions end. Every
+    mistake is reported at once (a ``ValidationFailed`` naming ``current_password``,
+    ``new_password`` and, when ``confirm`` is given, ``new_password_confirm``)."""
+    errors = {}
     if not account.check_password(current):
-        raise DomainError(N_("The current password is not correct."), field="current_password")
+        errors["current_password"] = (N_("The current password is not correct."), {})
     problem = password_problem(new)
     if problem:
-        raise DomainError(problem, field="new_password")
+        errors["new_password"] = (problem, {})
+    if confirm is not None and confirm != new:
+        errors["new_password_confirm"] = (N_("The two passwords are not the same."), {})
+    if errors:
+        raise ValidationFailed(errors)
     kind = kind_of(account)
     with db.atomic():
         account.set_password(new)

@@ -33,7 +33,7 @@ from .review import (
     is_reviewer_of,
     record_event,
 )
-from .vocabulary import Action, State
+from .vocabulary import COOPERATION_REJECT_REASONS, Action, State
 
 
 class Branch(BaseModel):
@@ -75,6 +75,7 @@ class Branch(BaseModel):
 class Cooperation(ReviewedRequest):
     REQUEST_TYPE = "cooperation"
     TITLE = N_("Cooperations")
+    REJECT_REASONS = COOPERATION_REJECT_REASONS
 
     branch = ForeignKeyField(Branch, backref="cooperations", on_delete="RESTRICT", index=True)
     distributor = ForeignKeyField(Distributor, backref="+", on_delete="RESTRICT", index=True)
@@ -266,6 +267,18 @@ def nominate(branch, actor, national_code: str) -> Cooperation:
     """The distributor names an officer for its branch; the officer must accept.
 
     Refusals name the reason but reveal nothing about another distributor."""
+    officer = nominee(branch, actor, national_code)
+    waiting = N_("This branch already has a nomination waiting for an answer.")
+    cooperation = Cooperation(
+        branch=branch, distributor=branch.distributor_id, officer=officer, university=branch.city.university_id
+    )
+    return FLOW.create(cooperation, Action.NOMINATE, actor, conflict=ConflictError(waiting, field="national_code"))
+
+
+def nominee(branch, actor, national_code: str) -> Officer:
+    """The officer ``national_code`` names, if the distributor may nominate them for the
+    branch now (the same refusals as :func:`nominate`): what the distributor confirms
+    ("is this the person?") before the request goes out."""
     if not branch.can_manage(actor):
         raise PermissionDenied(N_("You may not do this on this request."))
     code = normalize_national_code(national_code)
@@ -292,13 +305,9 @@ def nominate(branch, actor, national_code: str) -> Cooperation:
             field="national_code",
             code="officer_already_active",
         )
-    waiting = N_("This branch already has a nomination waiting for an answer.")
     if branch_open_request(branch) is not None:
-        raise DomainError(waiting, field="national_code")
-    cooperation = Cooperation(
-        branch=branch, distributor=branch.distributor_id, officer=officer, university=branch.city.university_id
-    )
-    return FLOW.create(cooperation, Action.NOMINATE, actor, conflict=ConflictError(waiting, field="national_code"))
+        raise DomainError(N_("This branch already has a nomination waiting for an answer."), field="national_code")
+    return officer
 
 
 def branch_open_request(branch):
@@ -345,6 +354,7 @@ def _on_approve(cooperation, actor, note, now, **_):
                 N_("Another officer was approved for %(branch)s; you are no longer its technical officer."),
                 branch=cooperation.branch.name,
             ),
+            about=previous,
         )
     return {Cooperation.started_at: now}
 

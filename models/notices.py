@@ -27,6 +27,9 @@ class Notice(BaseModel):
     # 'directorate' for what staff wrote, 'decision' for what the system sent about a request.
     kind = CharField(max_length=12, default="directorate")
     created_at = DateTimeField(default=utcnow, index=True)
+    # A decision notice's request (its type code and id), which the inbox links to.
+    request_type = CharField(max_length=20, default="")
+    request_id = IntegerField(null=True)
 
     def __str__(self):
         return self.subject
@@ -154,7 +157,16 @@ def queue_sms(to: str, text: str):
     return SmsOutbox.create(to=to, text=text)
 
 
-def notify_officer(officer, subject: str, body: str, sms_text: str | None = None):
-    """A decision notice in the officer's inbox, and the same news by SMS."""
-    Notice.create(subject=subject, body=body, audience="officer", officer=officer, kind="decision")
+def notify_officer(officer, subject: str, body: str, sms_text: str | None = None, about=None):
+    """A decision notice in the officer's inbox, and the same news by SMS; ``about`` is the
+    request it is about (the inbox links to it)."""
+    Notice.create(
+        subject=subject,
+        body=body,
+        audience="officer",
+        officer=officer,
+        kind="decision",
+        request_type=about.REQUEST_TYPE if about is not None else "",
+        request_id=about.id if about is not None else None,
+    )
     queue_sms(officer.mobile, sms_text or body)

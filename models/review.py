@@ -35,7 +35,7 @@ from .notices import notify_officer, queue_sms
 from .prepared import Prepared
 from .reference import DocumentKind, University
 from .sla import clock_changes
-from .vocabulary import REASONED_ACTIONS, Action, State, reject_reason_code
+from .vocabulary import DEFICIENCY_REASONS, REASONED_ACTIONS, REJECT_REASONS, Action, State, reject_reason_code
 
 # The source state of a creation transition: the request does not exist yet. Its
 # first history event is recorded "from" this empty state.
@@ -116,6 +116,9 @@ class ReviewedRequest(BaseModel):
     REQUEST_TYPE = ""
     TITLE = ""
     HAS_DOCUMENTS = False
+    # The standard reasons a reviewer picks from, per decision (a type may have its own).
+    REJECT_REASONS = REJECT_REASONS
+    DEFICIENCY_REASONS = DEFICIENCY_REASONS
     FLOW: ReviewFlow | None = None
 
     def history(self):
@@ -459,10 +462,11 @@ class ReviewFlow:
     def _send(self, request, action, note):
         if action not in self.messages and action not in self.texts:
             return
-        params = dict(request.message_params(), id=request.id, note=note)
+        # The messages put their own full stop after the note: "..." never reaches the officer.
+        params = dict(request.message_params(), id=request.id, note=note.rstrip().rstrip(".").rstrip())
         if action in self.messages:
             subject, body = self.messages[action]
-            notify_officer(request.officer, translate(subject), translate(body, **params))
+            notify_officer(request.officer, translate(subject), translate(body, **params), about=request)
         if action in self.texts:
             queue_sms(request.text_recipient(), translate(self.texts[action], **params))
 

@@ -96,9 +96,17 @@ DEFICIENCY_REASONS = (
     ("photo", N_("The photo does not meet the requirements.")),
     ("other", N_("Other (explained in the note).")),
 )
-REASON_LABELS = dict(REJECT_REASONS + DEFICIENCY_REASONS)
+# A cooperation is refused for what it says about the branch and the distributor, not
+# about the officer's file (the qualification reasons above say nothing of a branch).
+COOPERATION_REJECT_REASONS = (
+    ("branch_invalid", N_("The branch's details (address, city or licence) are not valid.")),
+    ("officer_unavailable", N_("The officer cannot be responsible for this branch (distance or another duty).")),
+    ("distributor_invalid", N_("The distributor is not entitled to nominate for this branch.")),
+    ("other", N_("Other reason (explained in the note).")),
+)
+REASON_LABELS = dict(REJECT_REASONS + COOPERATION_REJECT_REASONS + DEFICIENCY_REASONS)
 
 
 def reject_reason_code(reason: str) -> str:
     """The standard rejection reason stored with a request ("other" when unknown)."""
-    return reason if reason in dict(REJECT_REASONS) else "other"
+    return reason if reason in dict(REJECT_REASONS + COOPERATION_REJECT_REASONS) else "other"

@@ -144,6 +144,11 @@ def nominate(branch_id):
     form = NominationForm()
     if form.validate_on_submit():
         try:
+            if request.form.get("step") == "check":
+                # The page's own form asks first: is this the person? (A POST of the
+                # national code alone, as the contract has it, nominates at once.)
+                officer = coops.nominee(branch, g.actor, form.national_code.data or "")
+                return render_template("distributor/nominate_confirm.html", form=form, branch=branch, officer=officer)
             coops.nominate(branch, g.actor, form.national_code.data or "")
         except models.DomainError as error:
             show_error(form, error, fallback=form.national_code)

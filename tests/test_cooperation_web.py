@@ -190,3 +190,20 @@ def test_dashboard_names_the_serving_officer_behind_a_long_history(
     html = distributor_client.get("/distributor/").get_data(as_text=True)
     row = html.split(f'data-branch="{branch.id}"', 1)[1].split("</tr>", 1)[0]
     assert 'data-status="active"' in row and officer.full_name in row and officer.national_code in row
+
+
+def test_the_nomination_form_asks_who_before_it_sends(distributor_client, make_officer, dbc):
+    """Check answers (finding 14): the page's form shows the officer's name first and
+    sends nothing; the confirmation sends; the contract's bare POST still nominates."""
+    officer = make_officer(qualified=True)
+    branch = define_branch(distributor_client)
+    page = distributor_client.post(
+        f"/distributor/branches/{branch.id}/nominate", data={"national_code": officer.national_code, "step": "check"}
+    )
+    assert page.status_code == 200
+    assert officer.full_name in page.get_data(as_text=True) and 'id="confirm-nomination"' in page.get_data(as_text=True)
+    assert models.Cooperation.select().count() == 0
+    response = distributor_client.post(
+        f"/distributor/branches/{branch.id}/nominate", data={"national_code": officer.national_code}
+    )
+    assert response.status_code == 302 and models.Cooperation.select().count() == 1

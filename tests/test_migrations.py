@@ -103,6 +103,7 @@ def test_migrations_build_what_create_tables_builds(fresh):
         "003_rate_counter",
         "006_identity",
         "008_legacy_real_data",
+        "010_notice_subject",
     ]
     assert migrations.migrate(migrated) == []  # safe to run again
     expected = fresh()
@@ -138,12 +139,17 @@ def _insert_as_of(database, row):
     )
 
 
-def _previous_release_with_data(database):
-    """The schema of the release before (every migration but the last) and some rows."""
+# The last migration of the first release, whose databases kept no migration history.
+FIRST_RELEASE = "003_rate_counter"
+
+
+def _previous_release_with_data(database, upto=None):
+    """The schema of an earlier release (by default every migration but the last) and some rows."""
     names = migrations.pending(database)
     assert len(names) >= 2, "a previous release needs at least two migrations"
-    applied = migrations.migrate(database, upto=names[-2])
-    assert applied == names[:-1]
+    upto = upto or names[-2]
+    applied = migrations.migrate(database, upto=upto)
+    assert applied == names[: names.index(upto) + 1]
     models.load_reference_data()
     clean = models.officer_rules.validate_registration(
         {
@@ -208,7 +214,7 @@ def test_a_database_made_before_migrations_is_adopted(fresh):
     """The previous release created its tables with create_tables() and kept no history:
     it is recorded at 001 and the later migrations run, data in place."""
     database = fresh()
-    officer, request_, last = _previous_release_with_data(database)
+    officer, request_, last = _previous_release_with_data(database, upto=FIRST_RELEASE)
     database.execute_sql(f'DROP TABLE "{migrations.HISTORY_TABLE}"')
     applied = migrations.migrate(database)
     assert applied[-1] == last and applied[0].startswith(migrations.BASELINE)
@@ -232,6 +238,7 @@ def test_init_db_applies_the_pending_migrations(tmp_path):
         assert "migration applied: 002_cartable_indexes" in result.output
         assert "migration applied: 003_rate_counter" in result.output
         assert "migration applied: 006_identity" in result.output
+        assert "migration applied: 010_notice_subject" in result.output
         assert "reference data added: province=31," in result.output
         again = app.test_cli_runner().invoke(args=["init-db"])
         assert "migration applied" not in again.output

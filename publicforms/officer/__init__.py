@@ -15,7 +15,9 @@ so there is no import cycle):
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, g
+
+import models
 
 from . import access, auth, cooperation, desk, edit_requests, profile, qualification
 
@@ -60,3 +62,15 @@ for rule, view, methods in URLS:
     bp.add_url_rule(rule, view_func=view, methods=methods)
 
 bp.before_request(access.first_login_steps)
+
+
+@bp.app_context_processor
+def officer_menu():
+    """``menu_unread()``: the unread notices the menu's badge counts, asked only by a page
+    that draws the officer's menu."""
+
+    def menu_unread():
+        officer = getattr(g, "account", None)
+        return models.unread_count(officer) if isinstance(officer, models.Officer) else 0
+
+    return {"menu_unread": menu_unread}

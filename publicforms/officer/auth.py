@@ -135,10 +135,14 @@ def password():
 def password_change_view(template, done_endpoint):
     """Change the logged-in account's password; every other session of it ends."""
     form = PasswordChangeForm()
-    if form.validate_on_submit() and _same_passwords(form):
+    if form.validate_on_submit():
         try:
             models.change_password(
-                g.account, form.current_password.data or "", form.new_password.data or "", keep_token=current_user.token
+                g.account,
+                form.current_password.data or "",
+                form.new_password.data or "",
+                keep_token=current_user.token,
+                confirm=form.new_password_confirm.data or "",
             )
         except models.DomainError as error:
             show_error(form, error)

@@ -16,7 +16,11 @@ def dashboard():
     officer = g.account
     current = models.qualification.open_request(officer)
     return render_template(
-        "officer/dashboard.html", officer=officer, current=current, unread=models.unread_count(officer)
+        "officer/dashboard.html",
+        officer=officer,
+        current=current,
+        unread=models.unread_count(officer),
+        **models.desk.next_steps(officer, current),
     )
 
 
@@ -31,7 +35,24 @@ def message(notice_id):
     notice = models.open_notice(g.account, notice_id)
     if notice is None:
         abort(404)
-    return render_template("officer/message.html", notice=notice)
+    return render_template("officer/message.html", notice=notice, about_url=about_url(notice))
+
+
+# The officer's page of each reviewed request type, by its code (REQUEST_TYPE).
+REQUEST_PAGES = {
+    "qualification": ("officer_site.qualification_detail", "request_id"),
+    "cooperation": ("officer_site.cooperation_detail", "cooperation_id"),
+    "editrequest": ("officer_site.edit_request_detail", "request_id"),
+}
+
+
+def about_url(notice) -> str | None:
+    """The officer's page of the request a notice is about, if it names one."""
+    page = REQUEST_PAGES.get(notice.request_type)
+    if page is None or notice.request_id is None:
+        return None
+    endpoint, argument = page
+    return url_for(endpoint, **{argument: notice.request_id})
 
 
 @officer_required

@@ -115,7 +115,13 @@ def qualification_detail(request_id):
             )
             if action in ("submit", "resubmit") and not upload_errors:
                 qrequest.apply(action, g.actor, note=request.form.get("comment", ""))
-                flash(_("Your request was sent back to the reviewer."), "success")
+                # A first submission is not "sent back": only a resubmission is.
+                sent = (
+                    _("Your request was sent back to the reviewer.")
+                    if action == "resubmit"
+                    else _("Your request was sent to the university for review.")
+                )
+                flash(sent, "success")
                 return redirect(url_for("officer_site.qualification_detail", request_id=qrequest.id))
         except models.DomainError as error:
             show_error(form, error)

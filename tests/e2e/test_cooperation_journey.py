@@ -49,6 +49,12 @@ def test_cooperation_life_cycle(page, second_page, new_context, live_server, mak
     distributor.fill("#national_code", officer.national_code.translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")))
     with distributor.expect_navigation():
         distributor.click("main form button[type=submit]")
+    # Check answers: the officer's name, then the request goes out.
+    expect(distributor.locator("#nominee-name")).to_have_text(officer.full_name)
+    shot(distributor, "02a-nominee-confirm")
+    assert_accessible(distributor, "nominee confirmation")
+    with distributor.expect_navigation():
+        distributor.click("#confirm-nomination")
     expect(distributor.locator("[data-status=pending_officer]")).to_have_count(1)
     shot(distributor, "02-distributor-pending")
     assert_accessible(distributor, "distributor dashboard")

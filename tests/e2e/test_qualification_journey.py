@@ -74,6 +74,7 @@ def test_deficiency_loop_in_the_browser(page, second_page, live_server, make_off
     shot(reviewer, "04-review")
     assert_accessible(reviewer, "review page")
     reviewer.check("input[name=decision][value=deficiency]")
+    reviewer.select_option("#deficiency_reason", "illegible_document")  # nothing is preselected
     reviewer.fill("#note", NOTE)
     with reviewer.expect_navigation():
         reviewer.click("#decision-form button[type=submit]")
