@@ -309,14 +309,15 @@ class OfficerView(OfficerManageMixin, OfficerSearchMixin, SecureModelView):
 
     def base_query(self):
         return (
+            # Outer joins: a migrated officer may not have filled in a place, field or degree yet.
             Officer.select(Officer, Province, City, FieldOfStudy, DegreeLevel)
-            .join(Province, on=(Officer.province == Province.id))
+            .join(Province, JOIN.LEFT_OUTER, on=(Officer.province == Province.id))
             .switch(Officer)
-            .join(City, on=(Officer.city == City.id))
+            .join(City, JOIN.LEFT_OUTER, on=(Officer.city == City.id))
             .switch(Officer)
-            .join(FieldOfStudy, on=(Officer.field_of_study == FieldOfStudy.id))
+            .join(FieldOfStudy, JOIN.LEFT_OUTER, on=(Officer.field_of_study == FieldOfStudy.id))
             .switch(Officer)
-            .join(DegreeLevel, on=(Officer.degree_level == DegreeLevel.id))
+            .join(DegreeLevel, JOIN.LEFT_OUTER, on=(Officer.degree_level == DegreeLevel.id))
             .switch(Officer)
         )
 
@@ -514,7 +515,9 @@ class SettingView(AuditedEditsMixin, SecureModelView):
     column_descriptions = {
         "key": _l(
             "sla_working_days (1-60), nomination_expiry_days (1-90), escalation_working_days (1-30), "
-            "branch_grace_days (1-180), weekend_days (e.g. friday or thursday, friday)"
+            "branch_grace_days (1-180), weekend_days (e.g. friday or thursday, friday), "
+            "legacy_qualification_deadline (the Jalali date, like 1405/06/31, by which migrated working "
+            "officers must file a qualification request)"
         )
     }
 

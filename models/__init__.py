@@ -81,6 +81,7 @@ from .accounts import (
     StaffUser,
     create_distributor,
     create_staff,
+    give_manager_mobile,
     hash_password,
     password_problem,
     verify_password,
@@ -132,6 +133,7 @@ from .cooperation import Branch, Cooperation, TerminationRequest
 from .edit_requests import EditRequest
 from .identity import IdentityRefused, IdentityUnavailable, identity_from_settings
 from .legacy import LegacyFileError, import_legacy
+from .legacy_followup import send_qualification_reminders
 from .notices import (
     Notice,
     NoticeRead,
@@ -158,6 +160,7 @@ from .officer_rules import (
     update_profile,
 )
 from .prepared import Prepared
+from .profile_completion import complete_profile, first_login_step, missing_profile_fields
 from .qualification import QualificationRequest
 from .ratelimit import RateCounter
 from .reassignment import bulk_reassign, deactivate_staff, reassign
@@ -398,6 +401,11 @@ __all__ = [
     "RateCounter",
     "LegacyFileError",
     "import_legacy",
+    "complete_profile",
+    "give_manager_mobile",
+    "send_qualification_reminders",
+    "first_login_step",
+    "missing_profile_fields",
     "ALL_MODELS",
     "create_tables",
     "auth",

@@ -87,6 +87,30 @@ def district():
 
 
 @officer_required
+def profile_complete():
+    """A migrated officer fills in what the old record lacked (the registration form's
+    fields and rules); the other officer pages lead here until it is done."""
+    officer = g.account
+    if not officer.profile_incomplete:
+        return redirect(url_for("officer_site.dashboard"))
+    missing = models.missing_profile_fields(officer)
+    form = ProfileForm(**officer_form_data(officer)) if request.method == "GET" else ProfileForm()
+    form.fill_choices()
+    if form.validate_on_submit():
+        data = {name: request.form.get(name, "") for name in missing}
+        try:
+            models.complete_profile(officer, data, g.actor)
+        except models.DomainError as error:
+            show_error(form, error)
+        else:
+            flash(_("Thank you: your profile is complete."), "success")
+            return redirect(url_for("officer_site.dashboard"))
+    return render_template("officer/profile_complete.html", form=form, missing=missing, officer=officer), (
+        422 if form.errors else 200
+    )
+
+
+@officer_required
 def mobile_confirm(token):
     """The code sent to the new mobile; the change takes effect once it is right."""
     officer = g.account
