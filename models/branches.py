@@ -16,6 +16,8 @@ branch and closes it (issue 15, "Branches change").
 And the manager's mobile, set by the directorate (:func:`change_manager_mobile_by_directorate`;
 the distributor's own change, confirmed by a code, is in :mod:`models.registration`).
 
+And :func:`serving_officers`, the active cooperation of each branch of a distributor (its dashboard).
+
 All are audited. Imports no Flask.
 """
 
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 from persian import normalize_mobile
 
+from .accounts import Officer
 from .audit import audit
 from .base import N_, ConflictError, DomainError, PermissionDenied, db, utcnow
 from .branch_fields import BRANCH_FIELDS, PLACE_FIELDS, clean_branch
@@ -36,6 +39,17 @@ UNDER_REVIEW = N_(
     "A university is reviewing a nomination for this branch, so its place cannot change now. "
     "Wait for the decision or withdraw the nomination first."
 )
+
+
+def serving_officers(distributor_id: int) -> dict:
+    """``{branch id: its active cooperation, with the officer}`` for every branch of a
+    distributor (at most one each, whatever the length of its history)."""
+    return {
+        c.branch_id: c
+        for c in Cooperation.select(Cooperation, Officer)
+        .join(Officer)
+        .where((Cooperation.distributor == distributor_id) & (Cooperation.status == State.ACTIVE))
+    }
 
 
 def _changeable(branch, actor) -> Branch:

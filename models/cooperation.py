@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as _dt
 
-from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
+from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField, fn
 
 from persian import mask_name, normalize_national_code
 
@@ -29,9 +29,11 @@ from .review import (
     CHANGED_MEANWHILE,
     NEW,
     NOTHING,
+    RequestEvent,
     ReviewedRequest,
     ReviewFlow,
     Transition,
+    is_directorate,
     is_owner,
     is_reviewer_of,
     is_system,
@@ -130,6 +132,35 @@ class Cooperation(ReviewedRequest):
     def is_applicant(self, actor) -> bool:
         return actor.is_officer(self.officer_id) or actor.is_distributor(self.distributor_id)
 
+    # A nomination the officer declined, or one withdrawn or cancelled before the officer
+    # answered, never reached the branch's university: the officer's data must not show
+    # there (M5). Which of the two a withdrawn one is, its history says.
+    @classmethod
+    def _ended_before_the_university(cls, request_id):
+        """The history lines of a withdrawal or a cancellation made while the nomination
+        still waited on the officer, for the request ``request_id`` (a column or an id)."""
+        return RequestEvent.select(RequestEvent.id).where(
+            (RequestEvent.request_type == cls.REQUEST_TYPE)
+            & (RequestEvent.request_id == request_id)
+            & RequestEvent.action.in_((Action.WITHDRAW, Action.CANCEL))
+            & (RequestEvent.from_status == State.PENDING_OFFICER)
+        )
+
+    @classmethod
+    def never_reached_university_clause(cls):
+        declined = (cls.status == State.REJECTED) & (cls.rejected_by == "officer")
+        ended_early = cls.status.in_((State.WITHDRAWN, State.CANCELLED)) & fn.EXISTS(
+            cls._ended_before_the_university(cls.id)
+        )
+        return declined | ended_early
+
+    def never_reached_university(self) -> bool:
+        if self.status == State.REJECTED:
+            return self.rejected_by == "officer"
+        if self.status in (State.WITHDRAWN, State.CANCELLED):
+            return self._ended_before_the_university(self.id).exists()
+        return False
+
     def message_params(self) -> dict:
         return {
             "officer": self.officer.full_name,
@@ -160,10 +191,6 @@ def is_branch_distributor(cooperation, actor) -> bool:
 def expiry_days() -> int:
     """Days a nominated officer has to answer (``nomination_expiry_days``)."""
     return setting_days("nomination_expiry_days")
-
-
-def is_directorate(cooperation, actor) -> bool:
-    return actor.is_directorate
 
 
 BRANCH_CLOSED = N_("This branch is closed.")
@@ -283,17 +310,6 @@ def with_branch_and_distributor(query=None):
     """Cooperations with their branch and distributor joined (what the officer's pages show)."""
     query = Cooperation.select(Cooperation, Branch, Distributor) if query is None else query
     return query.join(Branch).switch(Cooperation).join(Distributor).switch(Cooperation)
-
-
-def serving_officers(distributor_id: int) -> dict:
-    """``{branch id: its active cooperation, with the officer}`` for every branch of a
-    distributor (at most one each, whatever the length of its history)."""
-    return {
-        c.branch_id: c
-        for c in Cooperation.select(Cooperation, Officer)
-        .join(Officer)
-        .where((Cooperation.distributor == distributor_id) & (Cooperation.status == State.ACTIVE))
-    }
 
 
 def create_branch(actor, name: str, province, city, address: str, district="") -> Branch:
@@ -453,8 +469,7 @@ def _on_closed_unanswered(cooperation, actor, note, now, **_):
 
 
 def withdraw(cooperation, actor):
-    """The distributor takes back a nomination nobody has decided yet; the branch may
-    name another officer at once."""
+    """The distributor takes back an undecided nomination; the branch may name another at once."""
     return cooperation.apply(Action.WITHDRAW, actor)
 
 
@@ -476,19 +491,19 @@ def expire_nominations(now) -> int:
     return count
 
 
-@FLOW.on(Action.RELEASE)
-def _on_release(cooperation, actor, note, now, end_reason="released", **_):
-    return {Cooperation.ended_at: now, Cooperation.end_reason: end_reason, Cooperation.decision_note: note}
+def _ended(default_reason):
+    """The hook of an action that ends an active cooperation (a caller may name another
+    ``end_reason``: a closed branch releases its officer with ``closed``)."""
+
+    def hook(cooperation, actor, note, now, end_reason=default_reason, **_):
+        return {Cooperation.ended_at: now, Cooperation.end_reason: end_reason, Cooperation.decision_note: note}
+
+    return hook
 
 
-@FLOW.on(Action.DIRECTORATE_END)
-def _on_directorate_end(cooperation, actor, note, now, end_reason="directorate", **_):
-    return {Cooperation.ended_at: now, Cooperation.end_reason: end_reason, Cooperation.decision_note: note}
-
-
-@FLOW.on(Action.TERMINATE)
-def _on_terminate(cooperation, actor, note, now, **_):
-    return {Cooperation.ended_at: now, Cooperation.end_reason: "terminated", Cooperation.decision_note: note}
+FLOW.on(Action.RELEASE)(_ended("released"))
+FLOW.on(Action.DIRECTORATE_END)(_ended("directorate"))
+FLOW.on(Action.TERMINATE)(_ended("terminated"))
 
 
 def release(branch, actor):
