@@ -137,9 +137,10 @@ class FieldView(ReferenceView):
     (the field x degree matrix; none chosen: every eligible degree)."""
 
     column_list = ("code", "name", "eligible", "allowed_degrees")
-    # The matrix is shown on the list and edited on the form; the export keeps the table's own
-    # columns (read as tuples, like every export).
-    column_export_list = ("code", "name", "name_en", "eligible")
+    # The matrix is shown on the list, edited on the form, and exported with the table's own
+    # columns (read as tuples, like every export; the degrees looked up by the field's id).
+    column_export_list = ("code", "name", "name_en", "eligible", "allowed_degrees")
+    export_columns = {"allowed_degrees": ExportColumn(FieldOfStudy.id, names=models.reference.allowed_degree_names)}
     form_columns = ("code", "name", "name_en", "eligible")
     column_editable_list = ("eligible",)
     form_extra_fields = {

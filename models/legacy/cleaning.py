@@ -83,6 +83,7 @@ class ReferenceIndex:
             (c, n): u
             for c, n, u in CityDistrict.select(CityDistrict.city, CityDistrict.number, CityDistrict.university).tuples()
         }
+        self.split_cities = {c for c, _n in self.district_university}
         self.renamed = self._renamed_cities()
         self.names = {
             "province": {p.id: p.name for p in Province.select(Province.id, Province.name)},
@@ -154,6 +155,10 @@ class ReferenceIndex:
                 if city is not None and not still_there:
                     renamed[(name_key(former.name), name_key(row["former_name_fa"]))] = (now.id, city)
         return renamed
+
+    def is_split(self, city_id: int) -> bool:
+        """Whether the city is split between universities by municipal district (Tehran)."""
+        return city_id in self.split_cities
 
     def university_of(self, city_id: int, district) -> int:
         """The university covering (city, district), as :func:`models.reference.route_id`."""

@@ -143,7 +143,9 @@ class CooperationPhase(Phase):
         branches = {
             b.legacy_id: b
             for b in select_in(
-                Branch, (Branch.legacy_id, Branch.distributor, Branch.city), [(Branch.legacy_id, legacy_ids)]
+                Branch,
+                (Branch.legacy_id, Branch.distributor, Branch.city, Branch.district),
+                [(Branch.legacy_id, legacy_ids)],
             )
         }
         active = select_in(
@@ -195,7 +197,7 @@ class CooperationPhase(Phase):
                     officer=officer.id,
                     branch=branch.id,
                     distributor=branch.distributor_id,
-                    university=self.context.ref.city_university[branch.city_id],
+                    university=self.context.ref.university_of(branch.city_id, branch.district),
                 )
             checked.new.append(c)
         return checked

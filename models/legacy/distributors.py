@@ -3,7 +3,8 @@
 Contract: a distributor is known by its legacy id and is already present when a
 distributor with that legacy id *and* user name exists; a branch is known by its
 legacy id and is refused when its distributor was refused or is missing. A distributor
-without a manager mobile, or a branch with a short address, is imported with a warning. Both
+without a manager mobile, or a branch with a short address or in Tehran without a (valid)
+``district`` (the optional column), is imported with a warning. Both
 phases publish their legacy ids (accepted and refused) in their ``outcome``.
 """
 
@@ -165,6 +166,19 @@ def _distributor_not_imported(legacy_id: str) -> Problem:
     )
 
 
+def _district_missing(city: str) -> Problem:
+    return Problem(
+        "district",
+        "missing_district",
+        N_(
+            "The branch is in %(city)s, which is split by municipal district, but has no district: "
+            "it goes to the city's own university until the distributor gives it."
+        ),
+        {"city": city},
+        WARNING,
+    )
+
+
 class BranchPhase(Phase):
     file = BRANCHES
 
@@ -181,12 +195,25 @@ class BranchPhase(Phase):
         name = normalize_text(row["name"])
         if not 2 <= len(name) <= 200:
             problems.append(Problem("name", "invalid_name", N_("Write the branch's name."), {}))
-        data, fields = {"address": row["address"]}, ["address", "province", "city"]
+        data = {"address": row["address"], "district": row.get("district", "")}
+        fields = ["address", "province", "city", "district"]
         resolve_places(row, self.context.ref, data, fields, problems, with_study=False)
         cleaned = clean_row(self.context.ref, data, fields, problems)
-        # A short or missing address is kept as it is: the branch is known by its place.
-        warnings = [p._replace(severity=WARNING) for p in problems if p.field == "address"]
-        problems = [p for p in problems if p.field != "address"]
+        # A short or missing address is kept as it is: the branch is known by its place. So is
+        # a branch of a split city (Tehran) without a known district: it routes to the city's
+        # university until the distributor gives the district (which any edit then asks for).
+        kept = ("address", "district")
+        warnings = [p._replace(severity=WARNING) for p in problems if p.field in kept]
+        problems = [p for p in problems if p.field not in kept]
+        typed_wrong = any(p.field == "district" for p in warnings)
+        city = cleaned.get("city")
+        if (
+            city is not None
+            and cleaned.get("district") is None
+            and not typed_wrong
+            and self.context.ref.is_split(city.id)
+        ):
+            warnings.append(_district_missing(city.name))
         province = cleaned["province"].name if cleaned.get("province") else normalize_text(row["province"])
         if problems:
             return Refusal(line, legacy_id, problems, legacy_id or None, province)
@@ -198,6 +225,7 @@ class BranchPhase(Phase):
                 "name": name,
                 "province": cleaned["province"].id,
                 "city": cleaned["city"].id,
+                "district": cleaned.get("district"),
                 "address": cleaned.get("address", normalize_text(row["address"])),
                 "legacy_id": legacy_id,
                 "is_active": True,

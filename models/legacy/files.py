@@ -66,11 +66,12 @@ COLUMNS = {
 }
 # Columns a file may have (the old system's exports differ); a row without them reads them
 # as "". The municipal district of a Tehran officer: without it the officer is imported and
-# asked at login.
+# asked at login; of a Tehran branch: without it the branch is imported with a warning and
+# routes to the city's own university until the distributor gives it (editing the branch).
 OPTIONAL_COLUMNS = {
     OFFICERS: ("district", "qualification_number", "qualified_at"),
     DISTRIBUTORS: (),
-    BRANCHES: (),
+    BRANCHES: ("district",),
     COOPERATIONS: (),
 }
 ALIASES, DOCUMENTS = "aliases.csv", "documents.csv"
