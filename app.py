@@ -18,6 +18,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 
 import json_logging
 import models
+import persian
 import web
 from models import db
 from web.extensions import babel, csrf, limiter, login_manager, select_locale
@@ -270,6 +271,7 @@ def register_commands(app: Flask) -> None:
         sweep_documents_command,
         tick_command,
         deactivate_staff_command,
+        load_holidays_command,
     ):
         app.cli.add_command(command)
 
@@ -305,6 +307,9 @@ def init_db_command():
             click.echo("reference data added: " + ", ".join(f"{k}={v}" for k, v in added.items()))
         else:
             click.echo("reference data: up to date")
+        this_year = models.official_holidays.current_jalali_year()
+        for year in (this_year, this_year + 1):
+            click.echo("official holidays " + models.official_holidays.load_official_holidays(year).summary())
         # The document directory too, so /readyz finds it (it never creates one itself).
         import storage
 
@@ -379,7 +384,14 @@ def deliver_sms_command(loop):
     default=None,
     help="where to write the report (default: DIR/import-report.csv)",
 )
-def import_legacy_command(directory, dry_run, report_path):
+@click.option(
+    "--encoding",
+    type=click.Choice(["auto", "utf-8", "cp1256", "utf-16"], case_sensitive=False),
+    default="auto",
+    show_default=True,
+    help="the files' encoding; auto tells UTF-8 (with or without BOM), UTF-16 (BOM) and Windows-1256 apart",
+)
+def import_legacy_command(directory, dry_run, report_path, encoding):
     """Migrate the old system's CSV files in DIRECTORY (officers, distributors, branches, contracts)."""
     from models import legacy
 
@@ -388,7 +400,9 @@ def import_legacy_command(directory, dry_run, report_path):
             with click.progressbar(
                 length=legacy.count_rows(directory), label="import-legacy", file=sys.stderr, show_pos=True
             ) as bar:
-                result = legacy.import_legacy(directory, report_path=report_path, dry_run=dry_run, progress=bar.update)
+                result = legacy.import_legacy(
+                    directory, report_path=report_path, dry_run=dry_run, progress=bar.update, encoding=encoding
+                )
         except legacy.LegacyFileError as error:
             raise click.ClickException(legacy.message(error.msgid, **error.params)) from None
     for line in result.summary_lines():
@@ -467,6 +481,20 @@ def tick_command(loop, interval, only):
                 raise SystemExit(1)
             return
         time.sleep(interval)
+
+
+@click.command("load-holidays")
+@with_appcontext
+@click.argument("year")
+def load_holidays_command(year):
+    """Load Iran's official holidays of Jalali YEAR (e.g. 1405) from the holidays package;
+    holidays entered by hand stay; safe to run again."""
+    digits = persian.to_ascii_digits(year.strip())  # ۱۴۰۵ as well as 1405
+    if not digits.isdigit():
+        raise click.BadParameter(f"{year!r} is not a Jalali year such as 1405")
+    with database_connection():
+        result = _fail_on_domain_error(models.official_holidays.load_official_holidays, int(digits))
+    click.echo("official holidays " + result.summary())
 
 
 @click.command("deactivate-staff")

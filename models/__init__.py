@@ -13,10 +13,14 @@ above it, and none imports inside a function to hide a cycle):
     officer_rules the officer's fields: policy, cleaning, registration, profile
     vocabulary    states, actions, reasons and their labels
     sla           the service-level clock: settings (with bounds), holidays, working days
+    official_holidays  Iran's official holidays from the ``holidays`` package, per Jalali year
     tick          the time-based rules' runner: named jobs under leases (``flask tick``)
     staff_notices notices to a university's reviewers or to the directorate
+    rerouting     moving the files under way of a city to the university covering it now
     review        the review lifecycle every reviewed request type shares
     qualification, edit_requests, cooperation   the reviewed request types
+    branch_fields a branch's fields, cleaned alike at creation and on an edit
+    branches      editing and closing a branch; the manager's mobile set by the directorate
     request_types the registry of reviewed types (REVIEWED_TYPES)
     cartable      the cartable's tabs, counts and next request; the reviewer's decision
     reassignment  reassigning requests; a reviewer who leaves returns them to the pool
@@ -59,6 +63,7 @@ from . import (
     api_clients,
     api_feed,
     auth,
+    branches,
     cartable,
     cooperation,
     dashboards,
@@ -66,10 +71,12 @@ from . import (
     edit_requests,
     identity,
     legacy,  # the legacy CSV migration; imports the models above
+    official_holidays,
     operations,
     qualification,
     ratelimit,
     reassignment,
+    rerouting,
     sla,
     staff_notices,
     tick,
@@ -83,12 +90,13 @@ from .accounts import (
     StaffUser,
     create_distributor,
     create_staff,
+    give_manager_mobile,
     hash_password,
     password_problem,
     verify_password,
 )
 from .api_clients import ApiClient, ApiIdempotency
-from .audit import AuditLog, audit
+from .audit import AuditLog, audit, describe_changes
 from .auth import (
     DEVICE_COOKIE,
     LoginFailure,
@@ -131,10 +139,12 @@ from .base import (
     translate,
     utcnow,
 )
+from .branches import change_manager_mobile_by_directorate, close_branch, edit_branch
 from .cooperation import Branch, Cooperation, TerminationRequest
 from .edit_requests import EditRequest
 from .identity import IdentityRefused, IdentityUnavailable, identity_from_settings
 from .legacy import LegacyFileError, import_legacy
+from .legacy_followup import send_qualification_reminders
 from .notices import (
     Notice,
     NoticeRead,
@@ -154,12 +164,14 @@ from .officer_rules import (
     ValidationFailed,
     directly_editable_fields,
     register_officer,
+    reviewed_fields_frozen,
     set_allowed_degrees,
     set_district,
     update_place_before_qualification,
     update_profile,
 )
 from .prepared import Prepared
+from .profile_completion import complete_profile, first_login_step, missing_profile_fields
 from .qualification import QualificationRequest
 from .ratelimit import RateCounter
 from .reassignment import bulk_reassign, deactivate_staff, reassign
@@ -189,8 +201,10 @@ from .registration import (
     IdentityClaim,
     MobileVerification,
     Throttled,
+    confirm_manager_mobile_change,
     confirm_mobile_change,
     confirm_registration,
+    start_manager_mobile_change,
     start_mobile_change,
     start_registration,
 )
@@ -303,6 +317,7 @@ __all__ = [
     "route",
     # accounts, audit, notices, signing in
     "AuditLog",
+    "describe_changes",
     "audit",
     "Distributor",
     "Officer",
@@ -348,6 +363,7 @@ __all__ = [
     "register_officer",
     "set_allowed_degrees",
     "set_district",
+    "reviewed_fields_frozen",
     "update_place_before_qualification",
     "update_profile",
     # identity and verified mobiles
@@ -393,6 +409,12 @@ __all__ = [
     "register_job",
     "QualificationRequest",
     "Branch",
+    "branches",
+    "edit_branch",
+    "close_branch",
+    "change_manager_mobile_by_directorate",
+    "start_manager_mobile_change",
+    "confirm_manager_mobile_change",
     "Cooperation",
     "TerminationRequest",
     "EditRequest",
@@ -405,6 +427,11 @@ __all__ = [
     "RateCounter",
     "LegacyFileError",
     "import_legacy",
+    "complete_profile",
+    "give_manager_mobile",
+    "send_qualification_reminders",
+    "first_login_step",
+    "missing_profile_fields",
     "ALL_MODELS",
     "create_tables",
     "auth",
@@ -416,6 +443,7 @@ __all__ = [
     "operations",
     "qualification",
     "ratelimit",
+    "rerouting",
     "sla",
     "verification",
     "legacy",
@@ -423,4 +451,5 @@ __all__ = [
     "staff_notices",
     "tick",
     "time_rules",
+    "official_holidays",
 ]

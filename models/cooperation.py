@@ -14,24 +14,26 @@ from __future__ import annotations
 
 import datetime as _dt
 
-from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
+from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField, fn
 
-from persian import mask_name, normalize_national_code, normalize_text
+from persian import mask_name, normalize_national_code
 
 from .accounts import Distributor, Officer
 from .audit import audit
 from .base import N_, SYSTEM, BaseModel, ConflictError, DomainError, PermissionDenied, db, utcnow
+from .branch_fields import clean_branch
 from .notices import notify_officer
 from .numbers import new_public_token
-from .officer_rules import ValidationFailed
-from .reference import City, Province, clean_district, route_id
+from .reference import City, Province, route_id
 from .review import (
     CHANGED_MEANWHILE,
     NEW,
     NOTHING,
+    RequestEvent,
     ReviewedRequest,
     ReviewFlow,
     Transition,
+    is_directorate,
     is_owner,
     is_reviewer_of,
     is_system,
@@ -52,8 +54,10 @@ class Branch(BaseModel):
     district = IntegerField(null=True)  # the city's municipal district, when it is split (Tehran)
     address = TextField(default="")
     legacy_id = CharField(max_length=40, null=True, unique=True)
-    is_active = BooleanField(default=True)
+    is_active = BooleanField(default=True)  # False once closed (models/branches.py)
     created_at = DateTimeField(default=utcnow)
+    closed_at = DateTimeField(null=True)
+    close_reason = TextField(default="")
 
     def __str__(self):
         return self.name
@@ -61,6 +65,10 @@ class Branch(BaseModel):
     def can_manage(self, actor) -> bool:
         """The distributor the branch belongs to: it nominates and releases its officer."""
         return actor.is_distributor(self.distributor_id)
+
+    def can_change(self, actor) -> bool:
+        """Its distributor, or the directorate for any branch: they edit and close it."""
+        return actor.is_directorate or actor.is_distributor(self.distributor_id)
 
     @classmethod
     def visible_to(cls, actor, query=None):
@@ -93,7 +101,7 @@ class Cooperation(ReviewedRequest):
     rejected_by = CharField(max_length=12, default="")  # officer | university
     started_at = DateTimeField(null=True)
     ended_at = DateTimeField(null=True)
-    end_reason = CharField(max_length=20, default="")  # released | terminated | replaced | directorate
+    end_reason = CharField(max_length=20, default="")  # released | terminated | replaced | directorate | closed
     legacy = BooleanField(default=False)
 
     class Meta:
@@ -123,6 +131,35 @@ class Cooperation(ReviewedRequest):
 
     def is_applicant(self, actor) -> bool:
         return actor.is_officer(self.officer_id) or actor.is_distributor(self.distributor_id)
+
+    # A nomination the officer declined, or one withdrawn or cancelled before the officer
+    # answered, never reached the branch's university: the officer's data must not show
+    # there (M5). Which of the two a withdrawn one is, its history says.
+    @classmethod
+    def _ended_before_the_university(cls, request_id):
+        """The history lines of a withdrawal or a cancellation made while the nomination
+        still waited on the officer, for the request ``request_id`` (a column or an id)."""
+        return RequestEvent.select(RequestEvent.id).where(
+            (RequestEvent.request_type == cls.REQUEST_TYPE)
+            & (RequestEvent.request_id == request_id)
+            & RequestEvent.action.in_((Action.WITHDRAW, Action.CANCEL))
+            & (RequestEvent.from_status == State.PENDING_OFFICER)
+        )
+
+    @classmethod
+    def never_reached_university_clause(cls):
+        declined = (cls.status == State.REJECTED) & (cls.rejected_by == "officer")
+        ended_early = cls.status.in_((State.WITHDRAWN, State.CANCELLED)) & fn.EXISTS(
+            cls._ended_before_the_university(cls.id)
+        )
+        return declined | ended_early
+
+    def never_reached_university(self) -> bool:
+        if self.status == State.REJECTED:
+            return self.rejected_by == "officer"
+        if self.status in (State.WITHDRAWN, State.CANCELLED):
+            return self._ended_before_the_university(self.id).exists()
+        return False
 
     def message_params(self) -> dict:
         return {
@@ -156,10 +193,7 @@ def expiry_days() -> int:
     return setting_days("nomination_expiry_days")
 
 
-def is_directorate(cooperation, actor) -> bool:
-    return actor.is_directorate
-
-
+BRANCH_CLOSED = N_("This branch is closed.")
 BECAME_ACTIVE_ELSEWHERE = N_("The officer became active at another branch meanwhile; this request cannot be approved.")
 
 FLOW = ReviewFlow(
@@ -278,49 +312,13 @@ def with_branch_and_distributor(query=None):
     return query.join(Branch).switch(Cooperation).join(Distributor).switch(Cooperation)
 
 
-def serving_officers(distributor_id: int) -> dict:
-    """``{branch id: its active cooperation, with the officer}`` for every branch of a
-    distributor (at most one each, whatever the length of its history)."""
-    return {
-        c.branch_id: c
-        for c in Cooperation.select(Cooperation, Officer)
-        .join(Officer)
-        .where((Cooperation.distributor == distributor_id) & (Cooperation.status == State.ACTIVE))
-    }
-
-
 def create_branch(actor, name: str, province, city, address: str, district="") -> Branch:
     """A distributor defines one of its branches (in a split city, in one of its districts)."""
     if not actor.is_distributor():
         raise PermissionDenied(N_("Only a distributor can define its branches."))
-    errors = {}
-    name, address = normalize_text(name), normalize_text(address)
-    if len(name) < 2:
-        errors["name"] = (N_("Write the branch's name."), {})
-    elif len(name) > 200:
-        errors["name"] = (N_("Write at most %(max)d characters."), {"max": 200})
-    if province is None:
-        errors["province"] = (N_("Choose the province."), {})
-    if city is None:
-        errors["city"] = (N_("Choose the city."), {})
-    elif province is not None and city.province_id != province.id:
-        errors["city"] = (
-            N_("The city %(city)s is not in the province %(province)s."),
-            {"city": city.name, "province": province.name},
-        )
-    if "city" not in errors:
-        try:
-            district = clean_district(city, district)
-        except DomainError as error:
-            errors["district"] = (error.msgid, error.params)
-    if len(address) < 10 or len(address) > 500:
-        errors["address"] = (N_("Enter the full postal address (10 to 500 characters)."), {})
-    if errors:
-        raise ValidationFailed(errors)
+    fields = clean_branch(name, province, city, address, district)
     with db.atomic():
-        branch = Branch.create(
-            distributor=actor.id, name=name, province=province, city=city, district=district, address=address
-        )
+        branch = Branch.create(distributor=actor.id, **fields)
         audit(actor, "branch_created", branch)
     return branch
 
@@ -358,6 +356,8 @@ def nominee(branch, actor, national_code: str) -> Officer:
     ("is this the person?") before the request goes out."""
     if not branch.can_manage(actor):
         raise PermissionDenied(N_("You may not do this on this request."))
+    if not branch.is_active:
+        raise ConflictError(BRANCH_CLOSED, field="national_code")
     refusal = DomainError(CANNOT_NOMINATE, field="national_code", code="cannot_nominate")
     code = normalize_national_code(national_code)
     officer = Officer.get_or_none((Officer.national_code == code) & (Officer.is_active == True))  # noqa: E712
@@ -469,8 +469,7 @@ def _on_closed_unanswered(cooperation, actor, note, now, **_):
 
 
 def withdraw(cooperation, actor):
-    """The distributor takes back a nomination nobody has decided yet; the branch may
-    name another officer at once."""
+    """The distributor takes back an undecided nomination; the branch may name another at once."""
     return cooperation.apply(Action.WITHDRAW, actor)
 
 
@@ -492,19 +491,19 @@ def expire_nominations(now) -> int:
     return count
 
 
-@FLOW.on(Action.RELEASE)
-def _on_release(cooperation, actor, note, now, **_):
-    return {Cooperation.ended_at: now, Cooperation.end_reason: "released"}
+def _ended(default_reason):
+    """The hook of an action that ends an active cooperation (a caller may name another
+    ``end_reason``: a closed branch releases its officer with ``closed``)."""
+
+    def hook(cooperation, actor, note, now, end_reason=default_reason, **_):
+        return {Cooperation.ended_at: now, Cooperation.end_reason: end_reason, Cooperation.decision_note: note}
+
+    return hook
 
 
-@FLOW.on(Action.DIRECTORATE_END)
-def _on_directorate_end(cooperation, actor, note, now, **_):
-    return {Cooperation.ended_at: now, Cooperation.end_reason: "directorate", Cooperation.decision_note: note}
-
-
-@FLOW.on(Action.TERMINATE)
-def _on_terminate(cooperation, actor, note, now, **_):
-    return {Cooperation.ended_at: now, Cooperation.end_reason: "terminated", Cooperation.decision_note: note}
+FLOW.on(Action.RELEASE)(_ended("released"))
+FLOW.on(Action.DIRECTORATE_END)(_ended("directorate"))
+FLOW.on(Action.TERMINATE)(_ended("terminated"))
 
 
 def release(branch, actor):

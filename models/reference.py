@@ -468,6 +468,21 @@ def allowed_degrees(field) -> list:
     return list(DegreeLevel.select().join(FieldDegree).where(FieldDegree.field == field).order_by(DegreeLevel.rank))
 
 
+def allowed_degree_names() -> dict[int, str]:
+    """``{field id: its allowed degrees' names, by rank, joined by «، »}`` for every restricted
+    field, in one query (a field without restriction is absent): what exports show."""
+    names: dict[int, list[str]] = {}
+    rows = (
+        FieldDegree.select(FieldDegree.field, DegreeLevel.name)
+        .join(DegreeLevel)
+        .order_by(FieldDegree.field, DegreeLevel.rank)
+        .tuples()
+    )
+    for field_id, name in rows:
+        names.setdefault(field_id, []).append(name)
+    return {field_id: "، ".join(degrees) for field_id, degrees in names.items()}
+
+
 def check_study(field, degree) -> None:
     """Refuse a degree level at which the field of study is not allowed.
 

@@ -23,9 +23,9 @@ from peewee import CharField, DateTimeField, ForeignKeyField, IntegerField, Text
 from persian import normalize_mobile, to_ascii_digits
 
 from . import ratelimit
-from .accounts import Officer, StaffUser, hash_password
+from .accounts import Distributor, Officer, StaffUser, hash_password
 from .audit import audit
-from .base import N_, BaseModel, DomainError, anonymous_actor, db, utcnow
+from .base import N_, BaseModel, DomainError, PermissionDenied, anonymous_actor, db, utcnow
 from .identity import IdentityAdapter, IdentityRefused, check_identity
 from .notices import queue_sms
 from .officer_rules import (
@@ -42,7 +42,8 @@ MAX_ATTEMPTS = 5
 PENDING = "pending"
 REGISTRATION = "registration"
 MOBILE_CHANGE = "mobile_change"
-PURPOSES = (REGISTRATION, MOBILE_CHANGE)
+MANAGER_MOBILE = "manager_mobile"  # a distributor's manager's mobile (its SMS channel)
+PURPOSES = (REGISTRATION, MOBILE_CHANGE, MANAGER_MOBILE)
 
 # (what is counted, how many, per how many seconds): codes sent and registrations started.
 REGISTRATION_LIMITS = (
@@ -52,6 +53,7 @@ REGISTRATION_LIMITS = (
     ("national_code", 5, 86400),
 )
 MOBILE_CHANGE_LIMITS = (("officer", 3, 3600), ("mobile", 3, 3600), ("mobile", 6, 86400))
+MANAGER_MOBILE_LIMITS = (("distributor", 3, 3600), ("mobile", 3, 3600), ("mobile", 6, 86400))
 
 
 class MobileVerification(BaseModel):
@@ -60,6 +62,8 @@ class MobileVerification(BaseModel):
     token = CharField(max_length=64, unique=True)
     purpose = CharField(max_length=20)
     officer = ForeignKeyField(Officer, null=True, on_delete="CASCADE", index=True)
+    # A manager's mobile change names the distributor instead (and no national code).
+    distributor = ForeignKeyField(Distributor, null=True, on_delete="CASCADE", index=True, backref="+")
     national_code = CharField(max_length=10, index=True)
     mobile = CharField(max_length=11)
     # A registration's cleaned form (never the password: password_hash holds its argon2id hash).
@@ -216,7 +220,7 @@ def _claim_if_squatted(data: dict, identity: IdentityAdapter, ip: str) -> None:
     )
 
 
-def pending(token: str, purpose: str, officer=None) -> MobileVerification | None:
+def pending(token: str, purpose: str, officer=None, distributor=None) -> MobileVerification | None:
     """The open verification of this token (not confirmed, not expired, tries left), or None."""
     query = MobileVerification.select().where(
         (MobileVerification.token == (token or ""))
@@ -227,15 +231,17 @@ def pending(token: str, purpose: str, officer=None) -> MobileVerification | None
     )
     if officer is not None:
         query = query.where(MobileVerification.officer == officer.id)
+    if distributor is not None:
+        query = query.where(MobileVerification.distributor == distributor.id)
     return query.first()
 
 
 ENDED = N_("This attempt has ended (10 minutes passed or 5 wrong codes). Start again.")
 
 
-def _check_code(token: str, purpose: str, code: str, ip: str, officer=None) -> MobileVerification:
+def _check_code(token: str, purpose: str, code: str, ip: str, officer=None, distributor=None) -> MobileVerification:
     """Spend one try on ``code``; return the verification when it is right."""
-    verification = pending(token, purpose, officer)
+    verification = pending(token, purpose, officer, distributor)
     if verification is None:
         raise DomainError(ENDED, code="verification_ended")
     # One try is spent before comparing, in one conditional statement.
@@ -339,6 +345,66 @@ def set_mobile(officer: Officer, mobile: str, actor, action: str, detail: str = 
     queue_sms(old, MOBILE_CHANGED)
     # The changed field, not the numbers (I3): the audit log is read and exported by staff.
     audit(actor, action, officer, detail=detail or "mobile")
+
+
+MANAGER_MOBILE_CHANGED = N_(
+    "The manager's mobile number of your distributor account in the technical officer registry was changed. If you did not ask for this, call the directorate."  # noqa: E501  (one message id)
+)
+
+
+def start_manager_mobile_change(distributor: Distributor, actor, password: str, new_mobile, ip: str = ""):
+    """The distributor moves its manager's mobile (where the registry's SMS go): its
+    password again, then a code to the new number; nothing changes until the code is
+    typed back (:func:`confirm_manager_mobile_change`). Returns the pending verification
+    (its ``token`` names it to the confirming form).
+
+    Only the distributor itself may (the directorate uses
+    :func:`models.branches.change_manager_mobile_by_directorate`). A manager has no
+    national code in the registry, so Shahkar is not asked: the code proves the number."""
+    if not actor.is_distributor(distributor.id):
+        raise PermissionDenied(N_("You may not do this on this request."))
+    mobile = normalize_mobile(new_mobile)
+    if not mobile:
+        raise DomainError(N_("Enter a mobile number like 09121234567."), field="mobile", code="invalid")
+    if mobile == distributor.manager_mobile:
+        raise DomainError(N_("This is already the manager's mobile number."), field="mobile", code="unchanged")
+    # Counted before the password is checked: a stolen session gets 3 guesses an hour here.
+    _enforce(MANAGER_MOBILE_LIMITS, {"distributor": str(distributor.id), "mobile": mobile}, ip)
+    if not distributor.check_password(password or ""):
+        audit(actor, "manager_mobile_bad_password", distributor)
+        raise DomainError(N_("The current password is not correct."), field="current_password")
+    verification = _send_code(
+        dict(purpose=MANAGER_MOBILE, distributor=distributor.id, national_code="", mobile=mobile, ip=ip or ""),
+        N_(
+            "Your code to confirm this number as the distributor manager's mobile: %(code)s. It is valid for 10 minutes."  # noqa: E501  (one message id)
+        ),
+    )
+    audit(actor, "manager_mobile_code_sent", distributor)
+    return verification
+
+
+def confirm_manager_mobile_change(distributor: Distributor, actor, token: str, code: str, ip: str = "") -> str:
+    """The code typed back: the new manager's mobile takes effect and the old number is
+    told. Returns the old number. A wrong code spends one of 5 tries (DomainError, field
+    ``code``); an ended attempt raises DomainError code ``verification_ended``."""
+    if not actor.is_distributor(distributor.id):
+        raise PermissionDenied(N_("You may not do this on this request."))
+    verification = _check_code(token, MANAGER_MOBILE, code, ip, distributor=distributor)
+    old = distributor.manager_mobile
+    with db.atomic():
+        _mark_confirmed(verification)
+        set_manager_mobile(distributor, verification.mobile, actor, "manager_mobile_changed")
+    return old
+
+
+def set_manager_mobile(distributor: Distributor, mobile: str, actor, action: str, detail: str = "") -> None:
+    """Change the manager's mobile (inside the caller's transaction) and tell the old number."""
+    old = distributor.manager_mobile
+    Distributor.update(manager_mobile=mobile).where(Distributor.id == distributor.id).execute()
+    distributor.manager_mobile = mobile
+    if old:
+        queue_sms(old, MANAGER_MOBILE_CHANGED)
+    audit(actor, action, distributor, detail=detail or "manager_mobile")
 
 
 def purge_ended_verifications(now: _dt.datetime | None = None) -> int:

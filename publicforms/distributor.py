@@ -5,22 +5,56 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 
 import models
 from models import Branch, Cooperation, time_rules
 from models import cooperation as coops
 from persian import to_ascii_digits
-from web.errors import refusals_flashed, show_error
+from web.errors import domain_message, refusals_flashed, show_error
 from web.forms import ActionForm, LoginForm
 from web.login import login_page
 from web.security import deny
-from web.session import account_required, sign_out
+from web.session import account_required, client_ip, sign_out
 
-from .forms import BranchForm, NominationForm
+from .forms import BranchCloseForm, BranchForm, CodeForm, ManagerMobileChangeForm, ManagerMobileForm, NominationForm
 from .officer.auth import password_change_view
 
 bp = Blueprint("distributor_site", __name__, url_prefix="/distributor")
 distributor_required = account_required("distributor", "distributor_site.login")
+_OPEN_WITHOUT_MOBILE = {"distributor_site.login", "distributor_site.logout", "distributor_site.manager_mobile"}
+
+
+@bp.before_request
+def _ask_for_the_manager_mobile():
+    """A distributor migrated without a manager mobile gives it before anything else."""
+    if (
+        current_user.is_authenticated
+        and current_user.kind == "distributor"
+        and current_user.account.needs_manager_mobile
+        and request.endpoint not in _OPEN_WITHOUT_MOBILE
+    ):
+        return redirect(url_for("distributor_site.manager_mobile"))
+    return None
+
+
+@bp.route("/manager-mobile", methods=["GET", "POST"])
+@distributor_required
+def manager_mobile():
+    """A migrated distributor without one gives the manager's mobile; a recorded one is
+    changed through a code sent to the new number."""
+    if not g.account.needs_manager_mobile:
+        return _change_manager_mobile()
+    form = ManagerMobileForm()
+    if form.validate_on_submit():
+        try:
+            models.give_manager_mobile(g.account, form.manager_mobile.data or "", g.actor)
+        except models.DomainError as error:
+            show_error(form, error)
+        else:
+            flash(_("Thank you: the manager's mobile was saved."), "success")
+            return redirect(url_for("distributor_site.dashboard"))
+    return render_template("distributor/manager_mobile.html", form=form), (422 if form.errors else 200)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -57,7 +91,7 @@ def _own_branch(branch_id) -> Branch:
 @bp.route("/")
 @distributor_required
 def dashboard():
-    branches = list(Branch.visible_to(g.actor).order_by(Branch.name))
+    branches = list(Branch.visible_to(g.actor).order_by(Branch.is_active.desc(), Branch.name))
     cooperations = list(
         Cooperation.visible_to(
             g.actor,
@@ -70,7 +104,7 @@ def dashboard():
         .limit(500)
     )
     # Every branch's serving officer, even one whose cooperation is older than the 500 listed.
-    active = coops.serving_officers(g.account.id)
+    active = models.branches.serving_officers(g.account.id)
     vacancies = {v.branch.id: v for v in time_rules.vacancies(models.utcnow(), distributor_id=g.account.id)}
     return render_template(
         "distributor/dashboard.html",
@@ -108,10 +142,111 @@ def _int(value):
     return models.parse_id(to_ascii_digits(str(value)))
 
 
+def _open_branch(branch_id) -> Branch:
+    branch = _own_branch(branch_id)
+    if not branch.is_active:
+        flash(_("This branch is closed."), "error")
+        abort(redirect(url_for("distributor_site.dashboard")))
+    return branch
+
+
+@bp.route("/branches/<int:branch_id>/edit", methods=["GET", "POST"])
+@distributor_required
+def branch_edit(branch_id):
+    """Change the branch's name, address or place (its next requests go where the place says)."""
+    branch = _open_branch(branch_id)
+    form = BranchForm(obj=None if request.method == "POST" else branch)
+    form.fill_places()
+    if request.method == "GET":
+        form.province.data, form.city.data = str(branch.province_id), str(branch.city_id)
+        form.district.data = "" if branch.district is None else str(branch.district)
+    if form.validate_on_submit():
+        province = models.Province.get_or_none(models.Province.id == _int(form.province.data))
+        city = models.City.get_or_none(models.City.id == _int(form.city.data))
+        try:
+            models.edit_branch(
+                branch,
+                g.actor,
+                name=form.name.data or "",
+                address=form.address.data or "",
+                province=province,
+                city=city,
+                district=form.district.data or "",
+            )
+        except models.DomainError as error:
+            show_error(form, error)
+        else:
+            flash(_("The branch was changed."), "success")
+            return redirect(url_for("distributor_site.dashboard"), code=303)
+    return render_template("distributor/branch_edit.html", form=form, branch=branch), (422 if form.errors else 200)
+
+
+@bp.route("/branches/<int:branch_id>/close", methods=["GET", "POST"])
+@distributor_required
+def branch_close(branch_id):
+    """Close the branch: its nomination is withdrawn and its officer released."""
+    branch = _open_branch(branch_id)
+    form = BranchCloseForm()
+    if form.validate_on_submit():
+        try:
+            models.close_branch(branch, g.actor, form.reason.data or "")
+        except models.DomainError as error:
+            show_error(form, error)
+        else:
+            flash(_("The branch was closed."), "success")
+            return redirect(url_for("distributor_site.dashboard"), code=303)
+    return render_template(
+        "distributor/branch_close.html",
+        form=form,
+        branch=branch,
+        current=branch.active_cooperation(),
+        waiting=coops.branch_open_request(branch),
+    ), (422 if form.errors else 200)
+
+
+def _change_manager_mobile():
+    """Step one: the password again and the new number; a code goes to that number."""
+    form = ManagerMobileChangeForm()
+    if form.validate_on_submit():
+        try:
+            verification = models.start_manager_mobile_change(
+                g.account, g.actor, form.current_password.data or "", form.mobile.data or "", client_ip()
+            )
+        except models.DomainError as error:
+            show_error(form, error)
+        else:
+            return redirect(url_for("distributor_site.manager_mobile_confirm", token=verification.token), code=303)
+    return render_template("distributor/manager_mobile_change.html", form=form, distributor=g.account), (
+        422 if form.errors else 200
+    )
+
+
+@bp.route("/manager-mobile/<token>", methods=["GET", "POST"])
+@distributor_required
+def manager_mobile_confirm(token):
+    """Step two: the code sent to the new number; the change takes effect once it is right."""
+    if models.registration.pending(token, models.registration.MANAGER_MOBILE, distributor=g.account) is None:
+        flash(_("This attempt has ended (10 minutes passed or 5 wrong codes). Start again."), "error")
+        return redirect(url_for("distributor_site.manager_mobile"))
+    form = CodeForm()
+    if form.validate_on_submit():
+        try:
+            models.confirm_manager_mobile_change(g.account, g.actor, token, form.code.data, client_ip())
+        except models.DomainError as error:
+            if error.code == "verification_ended":
+                flash(domain_message(error), "error")
+                return redirect(url_for("distributor_site.manager_mobile"))
+            show_error(form, error, fallback=form.code)
+        else:
+            flash(_("The manager's mobile was changed. The previous number was told by SMS."), "success")
+            return redirect(url_for("distributor_site.dashboard"), code=303)
+    return render_template("distributor/manager_mobile_confirm.html", form=form), (422 if form.errors else 200)
+
+
 @bp.route("/branches/<int:branch_id>/nominate", methods=["GET", "POST"])
 @distributor_required
 def nominate(branch_id):
-    branch = _own_branch(branch_id)
+    branch = _open_branch(branch_id)
     form = NominationForm()
     if form.validate_on_submit():
         try:

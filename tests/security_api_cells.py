@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+from security_expect import Cell, everyone
+
 API_ENDPOINT_PREFIXES = ("api_", "api-docs.")
 PUBLIC = {
     "api_public.verify": "/api/v1/verify?q=1405-000000001",
@@ -20,8 +22,6 @@ def is_api(rule) -> bool:
 
 
 def api_cells(world, rule) -> list:
-    from security_cells import Cell, everyone  # (security_cells imports this module)
-
     methods = sorted(rule.methods - {"HEAD", "OPTIONS"})
     if rule.endpoint in PUBLIC:
         assert methods == ["GET"], rule

@@ -40,6 +40,14 @@ def field_value(officer, name: str) -> str:
     return str(value)
 
 
+def fields_shown_for(officer) -> tuple:
+    """The officer fields a page shows for this officer: the municipal district only where
+    the officer's city is split between universities (Tehran), or where one is recorded."""
+    if officer.district is not None or officer.city_id in models.reference.split_city_ids():
+        return OFFICER_FIELDS
+    return tuple(spec for spec in OFFICER_FIELDS if spec.name != "district")
+
+
 def action_label(code: str) -> str:
     """The label of a history action (the code itself if it has none)."""
     return gettext(models.ACTION_LABELS[code]) if code in models.ACTION_LABELS else code
@@ -70,6 +78,7 @@ def init_app(app) -> None:
         field_label=field_label,
         field_value=field_value,
         officer_fields=OFFICER_FIELDS,
+        fields_shown_for=fields_shown_for,
         has_endpoint=lambda name: name in app.view_functions,
     )
 

@@ -2,7 +2,9 @@
 
 Contract: a distributor is known by its legacy id and is already present when a
 distributor with that legacy id *and* user name exists; a branch is known by its
-legacy id and is refused when its distributor was refused or is missing. Both
+legacy id and is refused when its distributor was refused or is missing. A distributor
+without a manager mobile, or a branch with a short address or in Tehran without a (valid)
+``district`` (the optional column), is imported with a warning. Both
 phases publish their legacy ids (accepted and refused) in their ``outcome``.
 """
 
@@ -13,7 +15,7 @@ from persian import digits_only, normalize_mobile, normalize_text
 from ..accounts import Distributor
 from ..base import N_
 from ..cooperation import Branch
-from .cleaning import clean_row, resolve_places
+from .cleaning import WARNING, clean_row, resolve_places
 from .files import BRANCHES, DISTRIBUTORS, plain_key
 from .passwords import password_job
 from .phase import Candidate, Checked, Context, Outcome, Phase, Refusal, insert_rows, select_in
@@ -71,9 +73,17 @@ class DistributorPhase(Phase):
             )
         manager_name = normalize_text(row["manager_name"])[:120]
         mobile = normalize_mobile(row["manager_mobile"])
+        warnings = []
         if not mobile:
-            problems.append(
-                Problem("manager_mobile", "invalid_manager_mobile", N_("Enter a mobile number like 09121234567."), {})
+            # Imported without it: the distributor is asked for it at the first login.
+            warnings.append(
+                Problem(
+                    "manager_mobile",
+                    "missing_manager_mobile" if not normalize_text(row["manager_mobile"]) else "invalid_manager_mobile",
+                    N_("The manager's mobile is missing or not a mobile; the distributor is asked for it at login."),
+                    {},
+                    WARNING,
+                )
             )
         password = password_job(row, problems)
         if problems:
@@ -88,12 +98,13 @@ class DistributorPhase(Phase):
                 "kind": kind,
                 "national_id": national_id,
                 "manager_name": manager_name,
-                "manager_mobile": mobile,
+                "manager_mobile": mobile or "",
                 "legacy_id": legacy_id,
                 "is_active": True,
                 "created_at": self.context.now,
             },
             password,
+            warnings=warnings,
         )
 
     def precheck(self, batch):
@@ -155,6 +166,19 @@ def _distributor_not_imported(legacy_id: str) -> Problem:
     )
 
 
+def _district_missing(city: str) -> Problem:
+    return Problem(
+        "district",
+        "missing_district",
+        N_(
+            "The branch is in %(city)s, which is split by municipal district, but has no district: "
+            "it goes to the city's own university until the distributor gives it."
+        ),
+        {"city": city},
+        WARNING,
+    )
+
+
 class BranchPhase(Phase):
     file = BRANCHES
 
@@ -171,11 +195,28 @@ class BranchPhase(Phase):
         name = normalize_text(row["name"])
         if not 2 <= len(name) <= 200:
             problems.append(Problem("name", "invalid_name", N_("Write the branch's name."), {}))
-        data, fields = {"address": row["address"]}, ["address", "province", "city"]
+        data = {"address": row["address"], "district": row.get("district", "")}
+        fields = ["address", "province", "city", "district"]
         resolve_places(row, self.context.ref, data, fields, problems, with_study=False)
         cleaned = clean_row(self.context.ref, data, fields, problems)
+        # A short or missing address is kept as it is: the branch is known by its place. So is
+        # a branch of a split city (Tehran) without a known district: it routes to the city's
+        # university until the distributor gives the district (which any edit then asks for).
+        kept = ("address", "district")
+        warnings = [p._replace(severity=WARNING) for p in problems if p.field in kept]
+        problems = [p for p in problems if p.field not in kept]
+        typed_wrong = any(p.field == "district" for p in warnings)
+        city = cleaned.get("city")
+        if (
+            city is not None
+            and cleaned.get("district") is None
+            and not typed_wrong
+            and self.context.ref.is_split(city.id)
+        ):
+            warnings.append(_district_missing(city.name))
+        province = cleaned["province"].name if cleaned.get("province") else normalize_text(row["province"])
         if problems:
-            return Refusal(line, legacy_id, problems, legacy_id or None)
+            return Refusal(line, legacy_id, problems, legacy_id or None, province)
         return Candidate(
             line,
             legacy_id,
@@ -184,12 +225,15 @@ class BranchPhase(Phase):
                 "name": name,
                 "province": cleaned["province"].id,
                 "city": cleaned["city"].id,
-                "address": cleaned["address"],
+                "district": cleaned.get("district"),
+                "address": cleaned.get("address", normalize_text(row["address"])),
                 "legacy_id": legacy_id,
                 "is_active": True,
                 "created_at": self.context.now,
             },
             extra={"distributor": distributor},
+            warnings=warnings,
+            province=province,
         )
 
     def precheck(self, batch):
