@@ -11,7 +11,16 @@ from models import cooperation as coops
 
 from .auth import IDEMPOTENCY_HEADER, api_blueprint, idempotent, not_found, token_required
 from .schemas import Branch as BranchSchema
-from .schemas import BranchBody, BranchPage, CooperationListArgs, CooperationPage, NominationBody, PageArgs
+from .schemas import (
+    BranchBody,
+    BranchChange,
+    BranchClose,
+    BranchPage,
+    CooperationListArgs,
+    CooperationPage,
+    NominationBody,
+    PageArgs,
+)
 from .schemas import Cooperation as CooperationSchema
 
 bp = api_blueprint("api_distributor", __name__, "A distributor's branches and cooperations")
@@ -41,10 +50,54 @@ def branches(args):
 @bp.alt_response(422, description="A field is not valid (the same rules as the branch form)")
 def create_branch(body):
     """Define a branch (places by their Persian names; in Tehran, its municipal district)."""
-    province = models.find_by_persian_name(models.Province, body["province"])
-    city = models.find_by_persian_name(models.City, body["city"], province=province.id) if province else None
+    province, city = _places(body["province"], body["city"])
     branch = coops.create_branch(g.actor, body["name"], province, city, body["address"], district=body["district"])
     return api_feed.find_branch(g.actor, branch.id)
+
+
+def _places(province_name: str, city_name: str | None):
+    """The province and city rows named in Persian (None for a name that matches none)."""
+    province = models.find_by_persian_name(models.Province, province_name)
+    if city_name is None or province is None:
+        return province, None
+    return province, models.find_by_persian_name(models.City, city_name, province=province.id)
+
+
+@bp.route("/branches/<int:branch_id>", methods=["PATCH"], parameters=[IDEMPOTENCY_HEADER])
+@token_required("branches:write")
+@idempotent
+@bp.arguments(BranchChange)
+@bp.response(200, BranchSchema)
+@bp.alt_response(404, description="Not one of the distributor's branches")
+@bp.alt_response(409, description="Closed, or a university is reviewing a nomination for it")
+def edit_branch(body, branch_id):
+    """Change a branch's name, address or place (the branch page's rules)."""
+    branch = api_feed.find_branch(g.actor, branch_id)
+    if branch is None:
+        return not_found()
+    fields = dict(body)
+    if "province" in fields or "city" in fields:
+        fields["province"], fields["city"] = _places(
+            fields.get("province", branch.province.name), fields.get("city", branch.city.name)
+        )
+    models.edit_branch(branch, g.actor, **fields)
+    return api_feed.find_branch(g.actor, branch_id)
+
+
+@bp.route("/branches/<int:branch_id>/close", methods=["POST"], parameters=[IDEMPOTENCY_HEADER])
+@token_required("branches:write")
+@idempotent
+@bp.arguments(BranchClose)
+@bp.response(200, BranchSchema)
+@bp.alt_response(404, description="Not one of the distributor's branches")
+@bp.alt_response(409, description="Closed already")
+def close_branch(body, branch_id):
+    """Close a branch for good: its open nomination is withdrawn, its officer released."""
+    branch = api_feed.find_branch(g.actor, branch_id)
+    if branch is None:
+        return not_found()
+    models.close_branch(branch, g.actor, body["reason"])
+    return api_feed.find_branch(g.actor, branch_id)
 
 
 @bp.route("/branches/<int:branch_id>/nominations", methods=["POST"], parameters=[IDEMPOTENCY_HEADER])

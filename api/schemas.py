@@ -104,6 +104,7 @@ class Branch(ma.Schema):
     address = fields.String()
     is_active = fields.Boolean()
     created_at = UtcDateTime()
+    closed_at = UtcDateTime(allow_none=True)
 
 
 class Cooperation(ma.Schema):
@@ -125,6 +126,20 @@ class BranchBody(Strict):
     city = fields.String(required=True, metadata={"description": "the city's Persian name"})
     district = fields.String(load_default="", metadata={"description": "the municipal district (Tehran: 1-22)"})
     address = fields.String(required=True, validate=validate.Length(max=500))
+
+
+class BranchChange(Strict):
+    """Only the fields sent change; a new city without a district clears the district."""
+
+    name = fields.String(validate=validate.Length(max=200))
+    province = fields.String(metadata={"description": "the province's Persian name"})
+    city = fields.String(metadata={"description": "the city's Persian name"})
+    district = fields.String()
+    address = fields.String(validate=validate.Length(max=500))
+
+
+class BranchClose(Strict):
+    reason = fields.String(required=True, validate=validate.Length(max=2000))
 
 
 class NominationBody(Strict):

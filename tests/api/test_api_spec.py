@@ -13,7 +13,7 @@ import models
 from models import cooperation as coops
 
 PROBLEM = "application/problem+json"
-METHODS = {"get", "post", "put", "patch", "delete"}
+METHODS = {"get", "post", "put", "patch", "delete"}  # the operations of a path item
 
 # (method, path template, scope): every endpoint that needs a token.
 ENDPOINTS = (
@@ -26,13 +26,15 @@ ENDPOINTS = (
     ("GET", "/api/v1/requests/{request_type}/{request_id}", "requests:read"),
     ("GET", "/api/v1/officers/{national_code}", "officers:read"),
     ("GET", "/api/v1/events", "events:read"),
+    ("PATCH", "/api/v1/branches/{branch_id}", "branches:write"),
+    ("POST", "/api/v1/branches/{branch_id}/close", "branches:write"),
 )
 # What each holder gets from each endpoint above, in order.
 MATRIX = {
-    "distributor": (200, 201, 201, 200, 200, 403, 403, 403, 403),
-    "university": (403, 403, 403, 403, 403, 200, 200, 403, 403),
-    "directorate": (403, 403, 403, 403, 403, 200, 200, 200, 200),
-    "anonymous": (401, 401, 401, 401, 401, 401, 401, 401, 401),
+    "distributor": (200, 201, 201, 200, 200, 403, 403, 403, 403, 200, 200),
+    "university": (403, 403, 403, 403, 403, 200, 200, 403, 403, 403, 403),
+    "directorate": (403, 403, 403, 403, 403, 200, 200, 200, 200, 403, 403),
+    "anonymous": (401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401),
 }
 
 
@@ -115,11 +117,13 @@ def test_the_scope_matrix(holder, world, tokens, call, make_officer, dbc):
     bodies = {
         "/api/v1/branches": NEW_BRANCH,
         "/api/v1/branches/{branch_id}/nominations": {"national_code": world.free_officer.national_code},
+        "/api/v1/branches/{branch_id}": {"name": "شعبه دوم تازه"},
+        "/api/v1/branches/{branch_id}/close": {"reason": "پایان قرارداد اجاره"},
     }
     got = []
     for method, template, _ in ENDPOINTS:
         path = template.format(**values) + extra.get(template, "")
-        body = {"json": bodies[template]} if method == "POST" and template in bodies else {}
+        body = {"json": bodies[template]} if method in ("POST", "PATCH") and template in bodies else {}
         answer = call(method, path, tokens[token] if token else None, **body)
         assert answer.status_code < 300 or answer.mimetype == PROBLEM, (method, path)
         got.append(answer.status_code)
