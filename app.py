@@ -77,6 +77,8 @@ def _settings(app: Flask, test_config: dict | None) -> None:
         # of national codes, mobiles, codes and query strings (json_logging.py).
         LOG_FORMAT=os.environ.get("LOG_FORMAT", "json" if env == "production" else "text"),
         LOG_LEVEL=os.environ.get("LOG_LEVEL", "info"),
+        # Webhook receivers over plain http (development, tests); production requires https.
+        WEBHOOK_ALLOW_HTTP=os.environ.get("WEBHOOK_ALLOW_HTTP", "0" if env == "production" else "1") == "1",
     )
     if env == "production":
         app.config.update(

@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 import models
 from web.security import csp_nonce
 
-from . import api_clients, requests, views
+from . import api_clients, requests, views, webhooks
 from .auth import StaffIndexView
 
 
@@ -55,6 +55,8 @@ def init_admin(app) -> Admin:
         (views.SettingView, models.Setting, _l("Settings"), "setting"),
         (views.HolidayView, models.Holiday, _l("Official holidays"), "holiday"),
         (api_clients.ApiClientView, models.ApiClient, _l("API tokens"), "apiclient"),
+        (webhooks.WebhookView, models.WebhookSubscription, _l("Webhooks"), "webhook"),
+        (webhooks.WebhookDeliveryView, models.WebhookDelivery, _l("Webhook deliveries"), "webhookdelivery"),
     ):
         admin.add_view(view(model, name=name, endpoint=endpoint))
     return admin

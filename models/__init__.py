@@ -32,6 +32,7 @@ above it, and none imports inside a function to hide a cycle):
     desk          the officer's next steps (nominations, active cooperation, deficiency)
     api_clients   the API's tokens (hashed, scoped, revocable, rate-limited) and idempotency keys
     api_feed      the API's keyset pages, the directorate's event feed, an officer's record
+    webhooks      the feed's events pushed to subscribers: signed, retried, in order (tick's job)
     verification, ratelimit, migrations, legacy
 
 The operations share one shape: the record acted on first, then the actor, then the
@@ -82,6 +83,7 @@ from . import (
     tick,
     time_rules,  # registers the time-based rules' jobs with tick
     verification,
+    webhooks,
 )
 from .account_admin import IdentityCorrection
 from .accounts import (
@@ -223,6 +225,7 @@ from .vocabulary import (
     ReadState,
     State,
 )
+from .webhooks import WebhookDelivery, WebhookSubscription
 
 ALL_MODELS = (
     Province,
@@ -261,6 +264,8 @@ ALL_MODELS = (
     IdentityCorrection,
     ApiClient,
     ApiIdempotency,
+    WebhookSubscription,
+    WebhookDelivery,
 )
 
 
@@ -379,6 +384,9 @@ __all__ = [
     "ApiIdempotency",
     "api_clients",
     "api_feed",
+    "WebhookSubscription",
+    "WebhookDelivery",
+    "webhooks",
     "Throttled",
     "confirm_mobile_change",
     "confirm_registration",

@@ -74,6 +74,8 @@ def record_ids(world, view):
         "setting": [world["setting"]],
         "holiday": [world["holiday"]],
         "apiclient": [world["apiclient"]],
+        "webhook": [world["webhook"]],
+        "webhookdelivery": [world["webhookdelivery"]],
     }[view]
 
 

@@ -35,6 +35,7 @@ PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 SHARED_VIEWS = ("qualification", "cooperation", "editrequest")
 CREATABLE = {
     "apiclient",
+    "webhook",
     "message",
     "distributor",
     "staff",
@@ -222,6 +223,7 @@ def build_world(app, make_officer, make_staff, login_clients=True) -> World:
             .id
         )
 
+    hook = models.webhooks.subscribe(director.as_actor(), "x", "https://receiver.example/hook", ["officer"])
     ids = {
         "uni_a": uni_a.id,
         "uni_b": uni_b.id,
@@ -265,6 +267,8 @@ def build_world(app, make_officer, make_staff, login_clients=True) -> World:
         "setting": setting.id,
         "holiday": holiday.id,
         "apiclient": models.api_clients.issue_client(director.as_actor(), "x", "directorate", "")[0].id,
+        "webhook": hook.id,
+        "webhookdelivery": models.WebhookDelivery.create(subscription=hook, event_id=1, event_type="x", body="{}").id,
     }
     objects = {
         "officer_a": officer_a,
