@@ -17,7 +17,6 @@ above it, and none imports inside a function to hide a cycle):
     tick          the time-based rules' runner: named jobs under leases (``flask tick``)
     staff_notices notices to a university's reviewers or to the directorate
     rerouting     moving the files under way of a city to the university covering it now
-    documents     the documents of reviewed requests (in force, superseded) and recording one
     review        the review lifecycle every reviewed request type shares
     qualification, edit_requests, cooperation   the reviewed request types
     branch_fields a branch's fields, cleaned alike at creation and on an edit
@@ -137,7 +136,6 @@ from .base import (
 )
 from .branches import change_manager_mobile_by_directorate, close_branch, edit_branch
 from .cooperation import Branch, Cooperation, TerminationRequest
-from .documents import Document
 from .edit_requests import EditRequest
 from .identity import IdentityRefused, IdentityUnavailable, identity_from_settings
 from .legacy import LegacyFileError, import_legacy
@@ -206,7 +204,7 @@ from .registration import (
     start_registration,
 )
 from .request_types import REVIEWED_TYPES, WAITING_STATES, officer_documents, officer_requests, reviewed_type
-from .review import RequestEvent, ReviewFlow
+from .review import Document, RequestEvent, ReviewFlow
 from .sla import Holiday, Setting
 from .staff_notices import StaffNotice
 from .tick import TickJob, TickMark, job_lags, register_job

@@ -24,11 +24,11 @@ from .audit import audit
 from .auth import end_all_sessions
 from .base import N_, BaseModel, ConflictError, DomainError, PermissionDenied, db, utcnow
 from .cooperation import active_cooperation_of
-from .documents import Document, record_document
 from .identity import IdentityAdapter
 from .notices import notify_officer
 from .officer_rules import ALREADY_REGISTERED, clean_fields
 from .registration import PENDING, IdentityClaim, set_mobile
+from .review import Document, record_document
 from .vocabulary import Action
 
 ACTIONS = (

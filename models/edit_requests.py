@@ -14,11 +14,10 @@ from .accounts import Officer
 from .audit import audit
 from .base import N_, ConflictError, DomainError, PermissionDenied, db, translate
 from .cooperation import active_cooperation_of
-from .documents import record_document
 from .notices import queue_sms
 from .officer_rules import FIELDS_BY_NAME, FREE_FIELDS, REVIEWED_FIELDS, clean_fields
 from .reference import City, DegreeLevel, FieldOfStudy, Province, route_id
-from .review import NEW, ReviewedRequest, ReviewFlow, Transition, is_owner, review_transitions
+from .review import NEW, ReviewedRequest, ReviewFlow, Transition, is_owner, record_document, review_transitions
 from .vocabulary import Action, State
 
 EDITABLE_FIELDS = REVIEWED_FIELDS + FREE_FIELDS

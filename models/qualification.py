@@ -11,11 +11,10 @@ from peewee import JOIN, CharField, ForeignKeyField, IntegerField, IntegrityErro
 
 from .accounts import Officer
 from .base import N_, ConflictError, DomainError, PermissionDenied, db
-from .documents import record_document
 from .numbers import issue_qualification_number, new_public_token
 from .prepared import Prepared
 from .reference import City, DegreeLevel, DocumentKind, FieldOfStudy, University
-from .review import ReviewedRequest, ReviewFlow, Transition, is_owner, review_transitions
+from .review import ReviewedRequest, ReviewFlow, Transition, is_owner, record_document, review_transitions
 from .vocabulary import Action, State
 
 

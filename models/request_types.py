@@ -9,10 +9,10 @@ module (model, flow, hooks) and listing it here.
 from __future__ import annotations
 
 from .cooperation import Cooperation
-from .documents import Document
 from .edit_requests import EditRequest
 from .qualification import QualificationRequest
 from .reference import DocumentKind
+from .review import Document
 from .vocabulary import State
 
 # In the order the back office shows them.
