@@ -29,7 +29,7 @@ from .accounts import Officer
 from .audit import audit
 from .base import N_, ConflictError, DomainError, PermissionDenied, db, utcnow
 from .branch_fields import BRANCH_FIELDS, PLACE_FIELDS, clean_branch
-from .cooperation import BRANCH_CLOSED, Branch, Cooperation, branch_open_request
+from .cooperation import BRANCH_CLOSED, Branch, Cooperation, branch_open_request, locked_open_branch
 from .reference import route_id
 from .registration import set_manager_mobile
 from .vocabulary import Action, State
@@ -111,6 +111,8 @@ def edit_branch(branch, actor, **fields) -> Branch:
         return current
     moved = any(name in PLACE_FIELDS for name in changed)
     with db.atomic():
+        if locked_open_branch(current.id) is None:  # closed a moment ago
+            raise ConflictError(BRANCH_CLOSED)
         if moved:
             _follow_the_branch(current, actor, route_id(clean["city"], clean["district"]))
         updated = Branch.update(after).where((Branch.id == current.id) & (Branch.is_active == True)).execute()  # noqa: E712
@@ -159,6 +161,9 @@ def close_branch(branch, actor, reason: str) -> Branch:
     current = _changeable(branch, actor)
     by_directorate = actor.is_directorate
     with db.atomic():
+        # Locked first: a nomination being made now commits before, and is found below.
+        if locked_open_branch(current.id) is None:
+            raise ConflictError(BRANCH_CLOSED)
         closed = (
             Branch.update(is_active=False, closed_at=utcnow(), close_reason=reason[:2000])
             .where((Branch.id == current.id) & (Branch.is_active == True))  # noqa: E712

@@ -20,7 +20,7 @@ from persian import mask_name, normalize_national_code
 
 from .accounts import Distributor, Officer
 from .audit import audit
-from .base import N_, SYSTEM, BaseModel, ConflictError, DomainError, PermissionDenied, db, utcnow
+from .base import N_, SYSTEM, BaseModel, ConflictError, DomainError, PermissionDenied, db, is_sqlite, utcnow
 from .branch_fields import clean_branch
 from .notices import notify_officer
 from .numbers import new_public_token
@@ -341,13 +341,25 @@ def nominate(branch, actor, national_code: str) -> Cooperation:
     Every reason an officer cannot be named gets the same answer (see CANNOT_NOMINATE)."""
     officer = nominee(branch, actor, national_code)
     waiting = N_("This branch already has a nomination waiting for an answer.")
-    cooperation = Cooperation(
-        branch=branch,
-        distributor=branch.distributor_id,
-        officer=officer,
-        university=route_id(branch.city, branch.district),
-    )
-    return FLOW.create(cooperation, Action.NOMINATE, actor, conflict=ConflictError(waiting, field="national_code"))
+    with db.atomic():
+        current = locked_open_branch(branch.id)  # a close or a move of the branch takes its turn
+        if current is None:
+            raise ConflictError(BRANCH_CLOSED, field="national_code")
+        cooperation = Cooperation(
+            branch=current,
+            distributor=current.distributor_id,
+            officer=officer,
+            university=route_id(current.city, current.district),
+        )
+        return FLOW.create(cooperation, Action.NOMINATE, actor, conflict=ConflictError(waiting, field="national_code"))
+
+
+def locked_open_branch(branch_id):
+    """The branch as stored if it is open, its row locked until the transaction ends
+    (PostgreSQL's FOR UPDATE; SQLite's IMMEDIATE transactions hold the one write lock):
+    nominating, editing and closing a branch take turns, so none acts on a stale branch."""
+    query = Branch.select().where((Branch.id == branch_id) & (Branch.is_active == True))  # noqa: E712
+    return (query if is_sqlite() else query.for_update()).first()
 
 
 def nominee(branch, actor, national_code: str) -> Officer:

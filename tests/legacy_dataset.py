@@ -11,6 +11,7 @@ import jdatetime
 import models
 from helpers import national_code
 from models import legacy
+from models.legacy.files import OPTIONAL_COLUMNS
 
 # The ASP.NET Membership test vector of the issue.
 VECTOR_PASSWORD, VECTOR_SALT, VECTOR_HASH = "12345678", "UhVlqavmEX9CiKcUXkSwCw==", "h8A5hga0Cy93JsKxYnJl/U2AluU="
@@ -39,7 +40,9 @@ class LegacyFiles:
         self.rows = {}  # (file, label) -> row dict
 
     def write(self, name, rows, bom=True):
-        columns = legacy.COLUMNS[name]
+        # The optional columns some row has (a Tehran branch's district), after the required ones.
+        optional = tuple(c for c in OPTIONAL_COLUMNS[name] if any(c in row for _label, row in rows))
+        columns = legacy.COLUMNS[name] + optional
         buffer = io.StringIO(newline="")
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(columns)
@@ -108,6 +111,8 @@ def branch(legacy_id, distributor_id, province="تهران", city="تهران"):
         "name": f"شعبه {legacy_id}",
         "province": province,
         "city": city,
+        # Tehran is routed by district (the optional column, issue 19); elsewhere it stays empty.
+        "district": "17" if city == "تهران" else "",
         "address": "خیابان ولیعصر، نبش کوچه سوم، پلاک ۸",
     }
 

@@ -196,6 +196,8 @@ def expected(files: LegacySet) -> set:
         (D, files.line(D, "no_mobile"), "missing_manager_mobile", W),
         (B, files.line(B, "short"), "invalid_address", W),
         (C, files.line(C, "unqualified"), "officer_not_qualified", W),
+        # The old system had no districts: every Tehran branch is imported without one (issue 19).
+        *{(B, files.line(B, label), "missing_district", W) for label in [f"b{i}" for i in range(1, 11)] + ["short"]},
     }
 
 
@@ -381,11 +383,12 @@ def test_the_dry_run_counts_by_severity_reason_and_province(dbc, utf8_set):
     with open(utf8_set.directory / "import-summary.csv", encoding="utf-8-sig", newline="") as handle:
         summary = {(r["group"], r["name"], r["severity"]): int(r["count"]) for r in csv.DictReader(handle)}
     assert summary[("severity", "error", "error")] == 2
-    assert summary[("severity", "warning", "warning")] == 11
+    assert summary[("severity", "warning", "warning")] == 22  # 11 of them a Tehran branch's missing district
+    assert summary[("reason", "missing_district", "warning")] == 11
     assert summary[("reason", "missing_postal_code", "warning")] == 1
     assert summary[("reason", "officer_not_qualified", "warning")] == 1
     # Rows by province: the officers, branches and contracts of Tehran.
-    assert summary[("province", "تهران", "warning")] == 8
+    assert summary[("province", "تهران", "warning")] == 18  # 7 officers and the 11 branches
     assert summary[("province", "تهران", "error")] == 2
     printed = "\n".join(result.summary_lines())
     assert "reason missing_postal_code (warning): 1" in printed
