@@ -241,3 +241,24 @@ def test_a_branch_defined_through_the_api_is_the_forms_branch(call, tokens, worl
     elsewhere = call("POST", "/api/v1/branches", tokens["pakhsh"], json=dict(body, province="فارس"))
     assert elsewhere.status_code == 422 and "city" in elsewhere.get_json()["errors"]
     assert models.Branch.select().where(models.Branch.distributor == world.pakhsh.id).count() == 2
+
+
+def test_the_page_and_the_api_share_one_verification_budget_per_address(app, dbc):
+    """Flask-Limiter's limit of /verify (30 a minute per address) counts both doors."""
+    from app import create_app
+    from web.extensions import VERIFY_LIMIT, limiter
+
+    per_minute = int(VERIFY_LIMIT.split()[0])
+    keys = ("DATABASE_URL", "SECRET_KEY", "UPLOAD_DIR", "SMS_LOG_FILE", "SMS_DELIVER_IN_BACKGROUND", "SEED_DEMO_DATA")
+    limited = create_app({"TESTING": True, "RATELIMIT_ENABLED": True, **{key: app.config[key] for key in keys}})
+    client = limited.test_client()
+    try:
+        for n in range(per_minute):
+            path = "/verify?q=" if n % 2 else "/api/v1/verify?q="
+            # A different query each time: the domain's own per-query limit stays out of it.
+            assert client.get(f"{path}number-{n}").status_code == 200, n
+        refused = client.get("/api/v1/verify?q=number-x")
+        assert refused.status_code == 429 and refused.mimetype == PROBLEM
+        assert client.get("/verify?q=number-y").status_code == 429
+    finally:
+        limiter.enabled = False  # the limiter is one object: the suite runs with it off
