@@ -33,7 +33,7 @@ def init_api(app) -> Api:
     """Mount the API's blueprints and its OpenAPI document on ``app``."""
     from . import cartable, directorate, distributor, docs, public
     from .auth import BEARER
-    from .schemas import Problem
+    from .schemas import HistoryEvent, Problem
 
     app.config.update(
         API_TITLE=TITLE,
@@ -51,6 +51,7 @@ def init_api(app) -> Api:
     )
     api.ERROR_SCHEMA = Problem
     api.spec.components.schema("Problem", schema=Problem)
+    api.spec.components.schema("HistoryEvent", schema=HistoryEvent)  # named by RequestDetail's history
     api.spec.components.security_scheme(BEARER, {"type": "http", "scheme": "bearer"})
     answer_with_problems(app, PREFIX + "/")
     for module in (public, distributor, cartable, directorate):

@@ -98,8 +98,8 @@ class Verification(ma.Schema):
 class Branch(ma.Schema):
     id = fields.Integer()
     name = fields.String()
-    province = fields.Function(lambda b: b.province.name)
-    city = fields.Function(lambda b: b.city.name)
+    province = fields.String(attribute="province.name")
+    city = fields.String(attribute="city.name")
     district = fields.Integer(allow_none=True)
     address = fields.String()
     is_active = fields.Boolean()
@@ -111,9 +111,9 @@ class Cooperation(ma.Schema):
     id = fields.Integer()
     status = fields.String(metadata={"enum": STATES})
     branch_id = fields.Integer()
-    branch = fields.Function(lambda c: c.branch.name)
-    officer_name = fields.Function(lambda c: c.officer.full_name)
-    officer_national_code = fields.Function(lambda c: c.officer.national_code)
+    branch = fields.String(attribute="branch.name")
+    officer_name = fields.String(attribute="officer.full_name")
+    officer_national_code = fields.String(attribute="officer.national_code")
     created_at = UtcDateTime()
     started_at = UtcDateTime(allow_none=True)
     ended_at = UtcDateTime(allow_none=True)
@@ -160,11 +160,11 @@ class RequestListArgs(PageArgs):
 
 class ReviewedRequest(ma.Schema):
     id = fields.Integer()
-    type = fields.Function(lambda r: r.REQUEST_TYPE)
+    type = fields.String(attribute="REQUEST_TYPE")
     status = fields.String(metadata={"enum": STATES})
     university_id = fields.Integer(allow_none=True)
-    officer_name = fields.Function(lambda r: r.officer.full_name)
-    officer_national_code = fields.Function(lambda r: r.officer.national_code)
+    officer_name = fields.String(attribute="officer.full_name")
+    officer_national_code = fields.String(attribute="officer.national_code")
     submitted_at = UtcDateTime(allow_none=True)
     last_submitted_at = UtcDateTime(allow_none=True)
     decided_at = UtcDateTime(allow_none=True)
@@ -182,29 +182,36 @@ class HistoryEvent(ma.Schema):
 
 
 class RequestDetail(ReviewedRequest):
-    history = fields.Function(lambda r: HistoryEvent(many=True).dump(list(r.history())))
+    history = fields.Function(
+        lambda r: HistoryEvent(many=True).dump(list(r.history())),
+        metadata={"type": "array", "items": {"$ref": "#/components/schemas/HistoryEvent"}},
+    )
 
 
 # ------------------------------------------------------------------ the directorate
 
 
 class OfficerRecord(ma.Schema):
-    national_code = fields.Function(lambda f: f.officer.national_code)
-    user_code = fields.Function(lambda f: f.officer.user_code)
-    first_name = fields.Function(lambda f: f.officer.first_name)
-    last_name = fields.Function(lambda f: f.officer.last_name)
-    field_of_study = fields.Function(lambda f: f.officer.field_of_study.name)
-    degree_level = fields.Function(lambda f: f.officer.degree_level.name)
-    province = fields.Function(lambda f: f.officer.province.name)
-    city = fields.Function(lambda f: f.officer.city.name)
-    is_active = fields.Function(lambda f: bool(f.officer.is_active))
-    qualified = fields.Function(lambda f: f.officer.qualification_in_force)
-    qualification_number = fields.Function(lambda f: f.officer.qualification_number)
-    qualified_at = fields.Function(lambda f: UtcDateTime()._serialize(f.officer.qualified_at, None, None))
-    qualification_hold = fields.Function(lambda f: f.officer.qualification_hold)
-    branch_id = fields.Function(lambda f: f.cooperation.branch_id if f.cooperation else None)
-    branch = fields.Function(lambda f: f.cooperation.branch.name if f.cooperation else "")
-    distributor = fields.Function(lambda f: f.cooperation.distributor.name if f.cooperation else "")
+    national_code = fields.String(attribute="officer.national_code")
+    user_code = fields.String(attribute="officer.user_code")
+    first_name = fields.String(attribute="officer.first_name")
+    last_name = fields.String(attribute="officer.last_name")
+    field_of_study = fields.String(attribute="officer.field_of_study.name")
+    degree_level = fields.String(attribute="officer.degree_level.name")
+    province = fields.String(attribute="officer.province.name")
+    city = fields.String(attribute="officer.city.name")
+    is_active = fields.Boolean(attribute="officer.is_active")
+    qualified = fields.Boolean(attribute="officer.qualification_in_force")
+    qualification_number = fields.String(attribute="officer.qualification_number", allow_none=True)
+    qualified_at = UtcDateTime(attribute="officer.qualified_at", allow_none=True)
+    qualification_hold = fields.String(attribute="officer.qualification_hold")
+    branch_id = fields.Function(
+        lambda f: f.cooperation.branch_id if f.cooperation else None, metadata={"type": ["integer", "null"]}
+    )
+    branch = fields.Function(lambda f: f.cooperation.branch.name if f.cooperation else "", metadata={"type": "string"})
+    distributor = fields.Function(
+        lambda f: f.cooperation.distributor.name if f.cooperation else "", metadata={"type": "string"}
+    )
 
 
 class FeedEvent(ma.Schema):
