@@ -11,7 +11,10 @@ document drawn as a page (no script). Modules: ``auth`` (bearer tokens, scopes, 
 
 from __future__ import annotations
 
+import http
+
 import flask_smorest
+from flask_smorest.utils import prepare_response
 
 from web.extensions import csrf
 from web.problems import answer_with_problems
@@ -27,6 +30,22 @@ class Api(flask_smorest.Api):
 
     def _register_error_handlers(self):
         return None
+
+    def _register_responses(self):
+        """The document's error responses (each status, and ``default``) are problems."""
+        from web.problems import MEDIA_TYPE
+
+        from .schemas import Problem
+
+        for status in http.HTTPStatus:
+            response = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = Problem
+            prepare_response(response, self.spec, MEDIA_TYPE)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "An error (application/problem+json)", "schema": Problem}
+        prepare_response(response, self.spec, MEDIA_TYPE)
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
 
 
 def init_api(app) -> Api:
@@ -49,8 +68,8 @@ def init_api(app) -> Api:
             "servers": [{"url": "/"}],
         },
     )
-    api.ERROR_SCHEMA = Problem
-    api.spec.components.schema("Problem", schema=Problem)
+    if "Problem" not in api.spec.components.schemas:
+        api.spec.components.schema("Problem", schema=Problem)
     api.spec.components.schema("HistoryEvent", schema=HistoryEvent)  # named by RequestDetail's history
     api.spec.components.security_scheme(BEARER, {"type": "http", "scheme": "bearer"})
     answer_with_problems(app, PREFIX + "/")

@@ -58,6 +58,9 @@ def test_the_document_is_openapi_3_1_and_holds_together(spec):
     assert spec["openapi"] == "3.1.0"
     assert spec["info"]["title"] and spec["info"]["version"]
     assert spec["components"]["securitySchemes"]["bearerAuth"] == {"type": "http", "scheme": "bearer"}
+    # The errors the document names are problem documents.
+    for name, response in spec["components"]["responses"].items():
+        assert list(response["content"]) == [PROBLEM], name
     schemas = spec["components"]["schemas"]
     responses = spec["components"].get("responses", {})
     text = str(spec)
