@@ -311,3 +311,35 @@ def test_i3_audit_details_name_fields_not_values(app, make_officer, dbc):
     row = models.AuditLog.get(models.AuditLog.action == "profile_changed")
     assert "email" in row.detail and "address" in row.detail
     assert "maryam.ahmadi" not in row.detail and "چهارباغ" not in row.detail and officer.mobile not in row.detail
+
+
+def test_i3_a_four_eyes_identity_correction_audits_field_names_not_values(app, make_officer, make_staff, dbc):
+    import datetime
+    import io
+
+    import persian
+    import storage
+    from helpers import MINIMAL_PDF
+    from models import account_admin
+
+    officer = make_officer()
+    before = models.Officer.get_by_id(officer.id)
+    first, second = make_staff("directorate").as_actor(), make_staff("directorate").as_actor()
+    new_code = national_code(4242)
+    wanted = {"national_code": new_code, "birth_date": "1365/02/03", "first_name": "زهرا", "last_name": "کریمی"}
+    evidence = storage.DocumentStore(app.config["UPLOAD_DIR"]).save(io.BytesIO(MINIMAL_PDF), "evidence.pdf")
+    correction = account_admin.propose_correction(officer, first, wanted, "سند سجلی جدید", evidence)
+    account_admin.confirm_correction(officer, second, correction.id, "سند دیده شد")
+    after = models.Officer.get_by_id(officer.id)
+    assert after.national_code == new_code and after.first_name == "زهرا"  # the correction applied
+    rows = list(models.AuditLog.select().where(models.AuditLog.action.startswith("identity_correction_")))
+    assert sorted(r.action for r in rows) == ["identity_correction_confirmed", "identity_correction_proposed"]
+    values = {before.national_code, new_code, before.first_name, before.last_name, "زهرا", "کریمی"}
+    for day in (before.birth_date, datetime.date(1986, 4, 23)):  # 1365/02/03
+        values |= {day.isoformat(), persian.format_jalali_date(day), persian.to_persian_digits(day.isoformat())}
+    values |= {persian.to_persian_digits(v) for v in (before.national_code, new_code)}
+    for row in rows:
+        for name in ("national_code", "birth_date", "first_name", "last_name"):
+            assert name in row.detail, row.detail
+        leaked = [v for v in values if v and v in row.detail]
+        assert not leaked, (row.action, row.detail)
