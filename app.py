@@ -291,11 +291,16 @@ def init_db_command():
     """Apply pending migrations and load reference data; safe to run again."""
     from flask import current_app
 
+    import notify
     from models import migrations
 
     with database_connection():
         for name in migrations.migrate():
             click.echo(f"migration applied: {name}")
+            if name.startswith("017_"):
+                # The SMS log of the releases before holds codes in clear, as the outbox did.
+                masked = notify.scrub_log_file(current_app.config["SMS_LOG_FILE"])
+                click.echo(f"sms log: {masked} codes masked")
         added = {table: count for table, count in models.load_reference_data().items() if count}
         if added:
             click.echo("reference data added: " + ", ".join(f"{k}={v}" for k, v in added.items()))
