@@ -39,6 +39,9 @@ def _settings(app: Flask, test_config: dict | None) -> None:
         KAVENEGAR_URL=os.environ.get("KAVENEGAR_URL", "https://api.kavenegar.com"),
         KAVENEGAR_TIMEOUT=float(os.environ.get("KAVENEGAR_TIMEOUT", 10)),
         SECRET_KEY=os.environ.get("SECRET_KEY"),
+        # Keys being retired (Flask's own setting), separated by spaces or commas: a rotated
+        # SECRET_KEY moves here for a while, so devices it vouched for stay known (web/login.py).
+        SECRET_KEY_FALLBACKS=os.environ.get("SECRET_KEY_FALLBACKS", "").replace(",", " ").split(),
         # Identity checks (models/identity.py): "none" checks nothing; "http" asks the
         # civil registry and Shahkar through the integrator's JSON bridge.
         IDENTITY_BACKEND=os.environ.get("IDENTITY_BACKEND", "none"),

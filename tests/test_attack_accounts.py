@@ -120,6 +120,40 @@ def test_l6_a_device_that_logged_in_before_is_not_locked_out(app, make_staff, ma
         assert login(other, path, other_name).status_code == 429
 
 
+def test_l6_a_rotated_secret_key_keeps_the_devices_it_vouched_for(app, make_staff):
+    """SECRET_KEY moved to SECRET_KEY_FALLBACKS: the owner's browser is still let through
+    while a stranger is held back, and gets a token of the new key, which stays good once
+    the old key is gone."""
+    username = make_staff("university", username="tehran-reviewer").username
+    old_key, new_key = PRODUCTION_SECRET, PRODUCTION_SECRET[::-1]
+    app.config.update(SECRET_KEY=old_key, SECRET_KEY_FALLBACKS=[])
+    own_browser = client_at(app, "127.0.0.8")
+    assert login(own_browser, "/admin/login", username).status_code == 302
+    app.config.update(SECRET_KEY=new_key, SECRET_KEY_FALLBACKS=[old_key])
+    for _ in range(8):
+        login(client_at(app, "127.0.0.7"), "/admin/login", username, "Wrong-pass-1")
+    assert login(client_at(app, "127.0.0.9"), "/admin/login", username).status_code == 429
+    assert login(own_browser, "/admin/login", username).status_code == 302
+    app.config.update(SECRET_KEY_FALLBACKS=[])
+    assert login(own_browser, "/admin/login", username).status_code == 302
+    assert len(own_browser.get_cookie("device-staff").value.split(",")) == 1  # the old token was replaced
+
+
+def test_l6_a_device_mac_is_made_with_a_key_derived_for_it_not_with_secret_key_itself(app, make_staff):
+    import hashlib
+    import hmac
+
+    staff = make_staff("university", username="tehran-reviewer")
+    secret = app.config["SECRET_KEY"]
+    nonce = "n0nce"
+    raw = hmac.new(secret.encode(), f"staff:{staff.id}:{staff.password_hash}:{nonce}".encode(), hashlib.sha256)
+    assert not models.device_is_known(models.device_keys(secret), [f"{nonce}.{raw.hexdigest()[:32]}"], "staff", staff)
+    token = models.device_token(models.device_keys(secret), "staff", staff)
+    assert models.device_is_known(models.device_keys(secret), [token], "staff", staff)
+    assert not models.device_is_known(models.device_keys(secret + "x"), [token], "staff", staff)
+    assert models.device_is_known(models.device_keys(secret + "x", [secret]), [token], "staff", staff)
+
+
 # ---------------------------------------------------------------- L4: the password-change oracle
 
 
