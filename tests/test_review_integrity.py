@@ -408,14 +408,16 @@ def test_every_transition_bumps_the_version(make_officer, make_staff, dbc):
 # ------------------------------------------------------------ snapshot-bound approval
 
 
-def test_approval_refuses_a_profile_that_is_not_the_snapshot(make_officer, make_staff, dbc):
+@pytest.mark.parametrize("changed", [{"first_name": "نرگس"}, {"district": 5}], ids=["name", "district"])
+def test_approval_refuses_a_profile_that_is_not_the_snapshot(make_officer, make_staff, dbc, changed):
     """Defence in depth behind the freeze: if the reviewed fields changed by a route that
     bypasses the rules, the approval qualifies nothing."""
     reviewer = make_staff("university", TEHRAN).as_actor()
     officer = make_officer()
     request = request_in_state(officer, reviewer, "submitted")
     assert (request.first_name, request.last_name) == (officer.first_name, officer.last_name)
-    Officer.update(first_name="نرگس").where(Officer.id == officer.id).execute()
+    assert request.district == officer.district == 17
+    Officer.update(**changed).where(Officer.id == officer.id).execute()
     with pytest.raises(ConflictError) as refused:
         QualificationRequest.get_by_id(request.id).apply(Action.APPROVE, reviewer)
     assert refused.value.code == "profile_changed"
