@@ -179,13 +179,18 @@ def test_download_headers(app, officer_client, make_staff, dbc):
     # Staff: attachments, inline images and inline PDFs all keep the sandbox (finding I5).
     reviewer = staff_client_for(app, make_staff("university"))
     models.Document.update(content_type="image/jpeg").where(models.Document.id == jpeg.id).execute()
-    for doc, inline in ((pdf, ""), (jpeg, "&inline=1"), (pdf, "&inline=1")):
+    # An inline PDF is a picture of its first page (I5: tests/test_attack_uploads.py).
+    for doc, inline, served in (
+        (pdf, "", "application/pdf"),
+        (jpeg, "&inline=1", "image/jpeg"),
+        (pdf, "&inline=1", "image/png"),
+    ):
         response = reviewer.get(f"/admin/qualification/document/?doc={doc.id}{inline}")
         assert response.status_code == 200
         csp = response.headers["Content-Security-Policy"]
         assert "sandbox" in csp and "default-src 'none'" in csp
         assert response.headers["X-Content-Type-Options"] == "nosniff"
-        assert response.headers["Content-Type"] in ("application/pdf", "image/jpeg")
+        assert response.headers["Content-Type"] == served
 
 
 # ---------------------------------------------------------------------- 26: path tricks
