@@ -501,6 +501,36 @@ def test_a_declined_nomination_never_shows_at_the_branchs_university_m5(app, mak
     assert staff.get(f"/admin/cooperation/review/?id={rejected.id}").status_code == 200
 
 
+@pytest.mark.parametrize("ending", ["withdraw", "cancel"])
+@pytest.mark.parametrize("reached", [False, True], ids=["before-the-officer", "at-the-university"])
+def test_a_nomination_ended_before_the_officer_answered_never_shows_there(
+    app, make_officer, make_staff, dbc, ending, reached
+):
+    """Issue 15's endings (the distributor withdraws, the directorate cancels) of a
+    nomination still waiting on the officer: it never reached the university (M5). Ended
+    once it waited on the university, the university sees it."""
+    officer = make_officer(qualified=True)
+    distributor = models.create_distributor("pakhsh-m5w", "Kh0sh-Amad-2024", "شرکت م", "company", "09120000015")
+    isfahan = models.City.get(models.City.name == "اصفهان")
+    branch = coops.create_branch(
+        distributor.as_actor(), "شعبه اصفهان دو", isfahan.province, isfahan, "اصفهان خیابان چهارباغ پلاک ۷"
+    )
+    cooperation = coops.nominate(branch, distributor.as_actor(), officer.national_code)
+    if reached:
+        cooperation.apply(Action.OFFICER_APPROVE, officer.as_actor())
+    if ending == "withdraw":
+        cooperation.apply(Action.WITHDRAW, distributor.as_actor())
+    else:
+        cooperation.apply(Action.CANCEL, make_staff("directorate").as_actor(), note="معرفی تکراری")
+    reviewer = make_staff("university", ISFAHAN)
+    ended = models.Cooperation.get_by_id(cooperation.id)
+    assert ended.can_see(reviewer.as_actor()) is reached
+    seen = {c.id for c in models.Cooperation.visible_to(reviewer.as_actor())}
+    assert (cooperation.id in seen) is reached
+    staff = staff_client_for(app, reviewer)
+    assert staff.get(f"/admin/cooperation/review/?id={cooperation.id}").status_code == (200 if reached else 404)
+
+
 def test_documents_are_read_only_in_the_scope_of_the_review_page_h2(app, qualified, make_staff):
     """t_docs.py: Tehran approves a move to Isfahan; a new edit request is filed at Isfahan
     with a new degree; Tehran must not read it through its old request."""
