@@ -39,6 +39,9 @@ def _settings(app: Flask, test_config: dict | None) -> None:
         KAVENEGAR_URL=os.environ.get("KAVENEGAR_URL", "https://api.kavenegar.com"),
         KAVENEGAR_TIMEOUT=float(os.environ.get("KAVENEGAR_TIMEOUT", 10)),
         SECRET_KEY=os.environ.get("SECRET_KEY"),
+        # Keys being retired (Flask's own setting), separated by spaces or commas: a rotated
+        # SECRET_KEY moves here for a while, so devices it vouched for stay known (web/login.py).
+        SECRET_KEY_FALLBACKS=os.environ.get("SECRET_KEY_FALLBACKS", "").replace(",", " ").split(),
         # Identity checks (models/identity.py): "none" checks nothing; "http" asks the
         # civil registry and Shahkar through the integrator's JSON bridge.
         IDENTITY_BACKEND=os.environ.get("IDENTITY_BACKEND", "none"),
@@ -291,11 +294,16 @@ def init_db_command():
     """Apply pending migrations and load reference data; safe to run again."""
     from flask import current_app
 
+    import notify
     from models import migrations
 
     with database_connection():
         for name in migrations.migrate():
             click.echo(f"migration applied: {name}")
+            if name.startswith("017_"):
+                # The SMS log of the releases before holds codes in clear, as the outbox did.
+                masked = notify.scrub_log_file(current_app.config["SMS_LOG_FILE"])
+                click.echo(f"sms log: {masked} codes masked")
         added = {table: count for table, count in models.load_reference_data().items() if count}
         if added:
             click.echo("reference data added: " + ", ".join(f"{k}={v}" for k, v in added.items()))

@@ -15,6 +15,7 @@ from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
 import models
+from web.documents import preview_pages
 from web.security import csp_nonce
 
 from . import requests, views
@@ -23,6 +24,8 @@ from .auth import StaffIndexView
 
 def init_admin(app) -> Admin:
     """Create the Admin with the RTL theme and register every view."""
+    # The review pages show a PDF as pictures of its pages (admin/document_preview.html).
+    app.jinja_env.globals["preview_pages"] = preview_pages
     admin = Admin(
         app,
         name=_l("Technical officers registry"),

@@ -320,25 +320,39 @@ def authenticate(kind: str, username: str, password: str, ip: str = "", known_de
 DEVICE_COOKIE = "device"
 
 
-def device_token(secret: str, kind: str, account) -> str:
-    """A value a browser keeps after logging in, proving it did so for this account. It
-    names the password it logged in with, so a password change forgets every device."""
+# What a device key is derived for: a MAC made with it is never also a signature of
+# something else made with the same SECRET_KEY (sessions, CSRF tokens).
+_DEVICE_KEY_PURPOSE = b"officer-registry/device-token/v1"
+
+
+def device_keys(secret: str, fallbacks=()) -> list[bytes]:
+    """The keys of device tokens: derived from ``SECRET_KEY`` (which signs new tokens)
+    and from each of Flask's ``SECRET_KEY_FALLBACKS`` (which still verify old ones), so
+    that rotating the key does not forget every device at once."""
+    return [hmac.new(s.encode(), _DEVICE_KEY_PURPOSE, hashlib.sha256).digest() for s in (secret, *fallbacks) if s]
+
+
+def device_token(keys, kind: str, account) -> str:
+    """A value a browser keeps after logging in, proving it did so for this account,
+    signed with the first of ``keys``. It names the password it logged in with, so a
+    password change forgets every device."""
     nonce = secrets.token_urlsafe(12)
-    return f"{nonce}.{_device_mac(secret, kind, account, nonce)}"
+    return f"{nonce}.{_device_mac(keys[0], kind, account, nonce)}"
 
 
-def device_is_known(secret: str, tokens, kind: str, account) -> bool:
-    """True if one of the browser's device tokens was issued for this account."""
+def device_is_known(keys, tokens, kind: str, account) -> bool:
+    """True if one of the browser's device tokens was issued for this account under one
+    of ``keys``."""
     for token in tokens:
         nonce, _, mac = (token or "").partition(".")
-        if nonce and mac and hmac.compare_digest(mac, _device_mac(secret, kind, account, nonce)):
+        if nonce and mac and any(hmac.compare_digest(mac, _device_mac(k, kind, account, nonce)) for k in keys):
             return True
     return False
 
 
-def _device_mac(secret: str, kind: str, account, nonce: str) -> str:
+def _device_mac(key: bytes, kind: str, account, nonce: str) -> str:
     message = f"{kind}:{account.id}:{account.password_hash}:{nonce}".encode()
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:32]
+    return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
 
 
 class PasswordReset(BaseModel):
