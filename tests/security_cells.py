@@ -364,6 +364,8 @@ def public_and_site_cells(world, rule, endpoint, methods):
         "officer_site.password_reset": "/officer/password/reset",
         "officer_site.password_reset_confirm": "/officer/password/reset/confirm",
         "distributor_site.login": "/distributor/login",
+        "distributor_site.password_reset": "/distributor/password/reset",
+        "distributor_site.password_reset_confirm": "/distributor/password/reset/confirm",
         "admin.login_view": "/admin/login",
         "static": "/static/css/app.css",
     }
@@ -525,21 +527,19 @@ def public_and_site_cells(world, rule, endpoint, methods):
                 body={"national_code": world.objects["officer_a"].national_code},
             )
         return cells
-    if endpoint == "distributor_site.release":
-        for key, owner in (("b1", "distributor"), ("b2", "other_distributor")):
+    # A branch's release and a nomination's withdrawal: the owner's goes through, the other's is a 404.
+    owned_actions = {
+        "distributor_site.release": ("/distributor/branches/{}/release", "b1", "b2"),
+        "distributor_site.withdraw": ("/distributor/cooperation/{}/withdraw", "coop_q", "coop_p"),
+    }
+    if endpoint in owned_actions:
+        pattern, own, others = owned_actions[endpoint]
+        for key, owner in ((own, "distributor"), (others, "other_distributor")):
             mine = {
                 "distributor": redirect_to("/distributor/") if owner == "distributor" else 404,
                 "other_distributor": redirect_to("/distributor/") if owner == "other_distributor" else 404,
             }
-            add("POST", f"/distributor/branches/{w[key]}/release", distributor_only(**mine))
-        return cells
-    if endpoint == "distributor_site.withdraw":
-        for key, owner in (("coop_q", "distributor"), ("coop_p", "other_distributor")):
-            mine = {
-                "distributor": redirect_to("/distributor/") if owner == "distributor" else 404,
-                "other_distributor": redirect_to("/distributor/") if owner == "other_distributor" else 404,
-            }
-            add("POST", f"/distributor/cooperation/{w[key]}/withdraw", distributor_only(**mine))
+            add("POST", pattern.format(w[key]), distributor_only(**mine))
         return cells
     raise AssertionError(f"route {rule.rule} ({endpoint}) is not in the security matrix: classify it")
 
