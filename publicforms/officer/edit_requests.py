@@ -10,6 +10,7 @@ from models import EditRequest
 from models import edit_requests as edits
 from web.documents import discard, recorded_or_removed, save_uploaded_documents
 from web.errors import show_error
+from web.extensions import identity_checker
 from web.security import deny
 
 from ..forms import EditRequestForm, officer_form_data
@@ -62,7 +63,9 @@ def edit_request_new():
                 created = []
                 recorded_or_removed(
                     uploads,
-                    lambda: created.append(edits.file_edit_request(officer, g.actor, _submitted_fields(), uploads)),
+                    lambda: created.append(
+                        edits.file_edit_request(officer, g.actor, _submitted_fields(), uploads, identity_checker())
+                    ),
                 )
             except models.DomainError as error:
                 show_error(form, error)
@@ -93,7 +96,9 @@ def edit_request_detail(request_id):
             discard(uploads)
         else:
             try:
-                recorded_or_removed(uploads, lambda: edits.revise(edit, g.actor, _submitted_fields(), uploads))
+                recorded_or_removed(
+                    uploads, lambda: edits.revise(edit, g.actor, _submitted_fields(), uploads, identity_checker())
+                )
                 edit.apply("resubmit", g.actor, note=request.form.get("comment", ""))
             except models.DomainError as error:
                 show_error(form, error)
