@@ -28,6 +28,7 @@ from .audit import audit
 from .base import N_, BaseModel, DomainError, anonymous_actor, db, utcnow
 from .identity import IdentityAdapter, IdentityRefused, check_identity
 from .notices import queue_sms
+from .tick import register_job
 from .officer_rules import (
     ALREADY_REGISTERED,
     REGISTRATION_FIELDS,
@@ -361,6 +362,9 @@ def set_mobile(officer: Officer, mobile: str, actor, action: str, detail: str = 
 
 def purge_ended_verifications(now: _dt.datetime | None = None) -> int:
     """Delete verifications that ended more than a day ago (they hold a password hash and a
-    typed form). A plain function for the ``flask tick`` job."""
+    typed form). Run hourly by ``flask tick`` (the job of the same name)."""
     cutoff = (now or utcnow()) - _dt.timedelta(days=1)
     return MobileVerification.delete().where(MobileVerification.expires_at < cutoff).execute()
+
+
+register_job("purge_ended_verifications", purge_ended_verifications, every=_dt.timedelta(hours=1))
