@@ -28,7 +28,6 @@ from .audit import audit
 from .base import N_, BaseModel, DomainError, anonymous_actor, db, utcnow
 from .identity import IdentityAdapter, IdentityRefused, check_identity
 from .notices import queue_sms
-from .tick import register_job
 from .officer_rules import (
     ALREADY_REGISTERED,
     REGISTRATION_FIELDS,
@@ -37,6 +36,7 @@ from .officer_rules import (
     create_officer,
     validate_registration,
 )
+from .tick import register_job
 
 CODE_LIFETIME = _dt.timedelta(minutes=10)
 MAX_ATTEMPTS = 5
