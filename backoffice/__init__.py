@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 import models
 from web.security import csp_nonce
 
-from . import requests, views
+from . import accounts, requests, views
 from .auth import StaffIndexView
 
 
@@ -56,4 +56,7 @@ def init_admin(app) -> Admin:
         (views.HolidayView, models.Holiday, _l("Official holidays"), "holiday"),
     ):
         admin.add_view(view(model, name=name, endpoint=endpoint))
+        if endpoint == "officer":
+            # The directorate's queue of identity claims sits next to the officers.
+            admin.add_menu_item(accounts.ClaimsMenuLink())
     return admin

@@ -6,6 +6,7 @@ directorate account; reviewers have none of it. Table-driven where it is a state
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 
@@ -308,3 +309,33 @@ def test_without_identity_checks_a_taken_code_is_only_already_registered(app, wo
     )
     assert response.status_code == 422 and "قبلاً" in response.get_data(as_text=True)
     assert models.IdentityClaim.select().count() == 0
+
+
+def test_the_claims_queue_is_in_the_directorates_menu_with_its_count(app, world):
+    from backoffice.base import clear_options_cache
+
+    officer = world["officer"]
+    director = staff_client_for(app, world["director"])
+
+    def menu_entry(client):
+        """The menu's link to the claims (its text and badge), or None."""
+        found = re.search(
+            r'<a[^>]*href="/admin/officer/claims/"[^>]*>(.*?)</a>', client.get("/admin/").get_data(as_text=True), re.S
+        )
+        return found.group(1) if found else None
+
+    assert "data-count" not in menu_entry(director)  # no badge while nothing waits
+    models.IdentityClaim.create(
+        officer=officer, national_code=officer.national_code, mobile="09121111111", first_name="مریم", last_name="احمدی"
+    )
+    clear_options_cache()  # the count is read at most once a minute
+    entry = menu_entry(director)
+    assert 'data-count="1"' in entry and ">۱<" in entry
+    # Dismissing it clears the badge at once.
+    response = manage(
+        director, officer, action="dismiss_claim", claim=models.IdentityClaim.get().id, reason="ادعای نادرست"
+    )
+    assert response.status_code == 303
+    assert "data-count" not in menu_entry(director)
+    # University reviewers have no such queue, nor its entry.
+    assert menu_entry(staff_client_for(app, world["reviewer"])) is None
