@@ -139,8 +139,10 @@ class OfficerManageMixin:
 
     @expose("/claims/")
     def claims_view(self):
-        """Open claims on registered national codes, oldest first."""
-        return self.render("admin/officer_claims.html", claims=list(models.registration.open_claims()))
+        """Open claims on registered national codes, oldest first, each beside the account
+        it claims (read in the same statement)."""
+        claims = models.registration.open_claims().join(models.Officer).select_extend(models.Officer)
+        return self.render("admin/officer_claims.html", claims=list(claims))
 
 
 def _messages(error) -> list[str]:

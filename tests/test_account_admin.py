@@ -291,7 +291,12 @@ def test_a_person_whose_checks_pass_files_a_claim_on_a_squatted_code(app, world,
     assert models.IdentityClaim.select().count() == 1
     # The directorate sees it and gives the account to the claimant's line.
     staff = staff_client_for(app, world["director"])
-    assert officer.national_code in staff.get("/admin/officer/claims/").get_data(as_text=True)
+    claims_page = staff.get("/admin/officer/claims/").get_data(as_text=True)
+    # Both records side by side: the registered account and the claimant.
+    row = claims_page[claims_page.index(f'data-id="{claim.id}"') :]
+    row = row[: row.index("</tr>")]
+    assert officer.national_code in row and "09121111111" in row
+    assert officer.full_name in row and officer.mobile in row
     assert f'data-id="{claim.id}"' in staff.get(f"/admin/officer/manage/?id={officer.id}").get_data(as_text=True)
     response = manage(staff, officer, action="change_mobile", mobile="09121111111", reason="ادعای تأییدشده")
     assert response.status_code == 303, response.get_data(as_text=True)[:2000]
