@@ -107,6 +107,14 @@ def test_codes_per_hour_are_limited(client, account):
     assert models.SmsOutbox.select().count() - before == 3
 
 
+def test_a_code_opens_no_account_that_was_disabled_after_it_was_sent(client, account):
+    ask(client, account)
+    code = sms_code_to(account.mobile)
+    account.model.update(is_active=False).where(account.model.id == account.id).execute()
+    assert confirm(client, account, code).status_code == 422
+    assert not account.reload().check_password("Tazeh-Ramz-1403")
+
+
 def test_a_code_resets_only_the_account_it_was_sent_to(client, make_officer, dbc):
     """An officer and a distributor share row ids: a distributor's code never opens the
     officer whose id is the same, nor the other way round."""
