@@ -99,7 +99,7 @@ class OfficerManageMixin:
         officer = self._managed_officer()
         actor = staff_actor()
         form = ActionForm()
-        errors, status = [], 200
+        errors, status, error_code = [], 200, None
         if request.method == "POST":
             if not form.validate_on_submit():
                 deny(400)
@@ -108,6 +108,8 @@ class OfficerManageMixin:
                 run_action(officer, actor, action, request.form)
             except models.DomainError as error:
                 errors, status = _messages(error), status_of(error)
+                # The contract's marker when the identity service (Shahkar) did not answer.
+                error_code = error.code if isinstance(error, models.IdentityUnavailable) else None
             else:
                 clear_options_cache()  # the menu's count of open claims may have changed
                 flash(str(MESSAGES[action]), "success")
@@ -117,6 +119,7 @@ class OfficerManageMixin:
             officer=models.Officer.get_by_id(officer.id),
             form=form,
             errors=errors,
+            error_code=error_code,
             typed=request.form if errors else {},
             corrections=list(account_admin.corrections_of(officer)),
             claims=list(models.registration.open_claims(officer)),

@@ -177,6 +177,19 @@ def test_the_directorate_changes_the_mobile_the_old_number_is_told(app, world):
     assert models.SmsOutbox.select().order_by(models.SmsOutbox.id.desc()).get().to == "09351112233"
 
 
+def test_the_directorates_mobile_change_waits_for_shahkar(app, world, httpserver):
+    """Shahkar silent: "try again later", marked for machines, and the mobile stays."""
+    from models.identity import SHAHKAR_PATH, HttpIdentity
+
+    httpserver.expect_request(SHAHKAR_PATH, method="POST").respond_with_json({"error": "down"}, status=502)
+    app.extensions["identity"] = HttpIdentity(httpserver.url_for(""), timeout=1)
+    officer, staff = world["officer"], staff_client_for(app, world["director"])
+    response = manage(staff, officer, action="change_mobile", mobile="09351112233", reason=REASON)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'role="alert"' in html and 'data-code="identity_unavailable"' in html
+    assert fresh(officer).mobile == officer.mobile
+
+
 def evidence():
     return (io.BytesIO(MINIMAL_PDF), "evidence.pdf")
 
