@@ -30,6 +30,7 @@ from .base import N_, BaseModel, DomainError, anonymous_actor, db, utcnow
 from .notices import queue_sms
 from .officer_rules import ValidationFailed
 from .prepared import Prepared
+from .profile_completion import note_login_password, password_changed
 
 
 class LoginThrottled(DomainError):
@@ -157,6 +158,7 @@ def change_password(
     with db.atomic():
         account.set_password(new)
         type(account).update(password_hash=account.password_hash).where(type(account).id == account.id).execute()
+        password_changed(account)
         end_all_sessions(kind, account.id, keep_token=keep_token)
         clear_login_failures(key)
         queue_sms(mobile_of(account), PASSWORD_CHANGED)
@@ -318,6 +320,8 @@ def authenticate(kind: str, username: str, password: str, ip: str = "", known_de
         )
         raise DomainError(N_("The user name or the password is not correct."))
     clear_login_failures(key)
+    if kind == "officer":
+        note_login_password(account, password)
     audit(account.as_actor(ip=ip), "login", account)
     return account
 
@@ -388,6 +392,9 @@ def request_password_reset(username: str, ip: str = "", kind: str = "officer") -
     if account is None or not account.is_active:
         audit(anonymous_actor(ip), "password_reset_unknown", object_type=kind)
         return
+    if not mobile_of(account):  # migrated without a mobile: nowhere to send a code
+        audit(anonymous_actor(ip), "password_reset_no_mobile", account)
+        return
     recent = (
         PasswordReset.select()
         .where((owner == account.id) & (PasswordReset.created_at > utcnow() - _dt.timedelta(hours=1)))
@@ -453,6 +460,7 @@ def reset_password(username: str, code: str, new_password: str, ip: str = "", ki
         if used != 1:
             raise failure
         model.update(password_hash=hash_password(new_password)).where(model.id == account.id).execute()
+        password_changed(account)
         end_all_sessions(kind, account.id)
         queue_sms(mobile_of(account), PASSWORD_CHANGED)
         clear_login_failures(throttle_key(kind, account))
