@@ -18,7 +18,7 @@ import models
 from web.documents import preview_pages
 from web.security import csp_nonce
 
-from . import requests, views
+from . import accounts, requests, views
 from .auth import StaffIndexView
 
 
@@ -59,4 +59,7 @@ def init_admin(app) -> Admin:
         (views.HolidayView, models.Holiday, _l("Official holidays"), "holiday"),
     ):
         admin.add_view(view(model, name=name, endpoint=endpoint))
+        if endpoint == "officer":
+            # The directorate's queue of identity claims sits next to the officers.
+            admin.add_menu_item(accounts.ClaimsMenuLink())
     return admin

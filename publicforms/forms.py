@@ -223,6 +223,16 @@ class PasswordResetForm(FlaskForm):
     new_password_confirm = PasswordField(_l("Repeat the new password"), validators=[at_most(256)])
 
 
+class DistributorPasswordResetRequestForm(PasswordResetRequestForm):
+    """A distributor names itself by its user name (the code goes to the manager's mobile)."""
+
+    username = StringField(_l("User name"), validators=[required(), at_most(80)])
+
+
+class DistributorPasswordResetForm(PasswordResetForm):
+    username = StringField(_l("User name"), validators=[required(), at_most(80)])
+
+
 class VerifyForm(FlaskForm):
     q = StringField(_l("Qualification number or national code"), validators=[at_most(40)])
 

@@ -31,6 +31,8 @@ def public_and_site_cells(world, rule, endpoint, methods):
         "officer_site.password_reset": "/officer/password/reset",
         "officer_site.password_reset_confirm": "/officer/password/reset/confirm",
         "distributor_site.login": "/distributor/login",
+        "distributor_site.password_reset": "/distributor/password/reset",
+        "distributor_site.password_reset_confirm": "/distributor/password/reset/confirm",
         "admin.login_view": "/admin/login",
         "static": "/static/css/app.css",
     }

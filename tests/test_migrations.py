@@ -233,6 +233,18 @@ def test_upgrade_from_the_previous_release_keeps_the_data(fresh):
     assert upgraded == schema_of(expected)
 
 
+def test_a_reset_code_waiting_during_the_upgrade_still_works(fresh):
+    """Migration 014 lets a reset code name a distributor; an officer's code sent before it
+    still names its officer afterwards."""
+    database = fresh()
+    officer_id, _, _ = _previous_release_with_data(database)
+    expires = models.utcnow() + datetime.timedelta(minutes=10)
+    reset_id = _insert_as_of(database, models.PasswordReset, officer=officer_id, code_hash="0" * 64, expires_at=expires)
+    migrations.migrate(database)
+    reset = models.PasswordReset.get_by_id(reset_id)
+    assert (reset.officer_id, reset.distributor_id, reset.code_hash) == (officer_id, None, "0" * 64)
+
+
 def test_a_database_made_before_migrations_is_adopted(fresh):
     """The previous release created its tables with create_tables() and kept no history:
     it is recorded at 001 and the later migrations run, data in place."""
@@ -267,6 +279,7 @@ def test_init_db_applies_the_pending_migrations(tmp_path):
         assert "migration applied: 008_legacy_real_data" in result.output
         assert "migration applied: 009_places_and_study" in result.output
         assert "migration applied: 010_notice_subject" in result.output
+        assert "migration applied: 014_distributor_password_reset" in result.output
         assert "migration applied: 017_sms_codes_scrubbed" in result.output
         assert "reference data added: province=31," in result.output
         again = app.test_cli_runner().invoke(args=["init-db"])
