@@ -14,7 +14,6 @@ from flask_babel import lazy_gettext as _l
 import models
 import persian
 from models import Officer, is_id, parse_id
-
 from web.labels import local_digits
 
 from .base import cached_options, current_staff

@@ -87,9 +87,7 @@ def _days_waiting(view, context, model, name):
         return ""
     days = (models.utcnow() - (model.last_submitted_at or model.submitted_at)).days
     level = "old" if days > 14 else ("aging" if days > 7 else "fresh")
-    return Markup('<span class="aging aging-{0}" data-days="{1}">{2}</span>').format(
-        level, days, local_digits(days)
-    )
+    return Markup('<span class="aging aging-{0}" data-days="{1}">{2}</span>').format(level, days, local_digits(days))
 
 
 def waiting_days(status, last_submitted_at):

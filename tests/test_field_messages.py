@@ -14,7 +14,9 @@ def summary_items(html: str) -> list[tuple[str, str]]:
     """(href, text) of each link of the error summary, in order."""
     summary = html[html.index('id="error-summary"') :]
     summary = summary[: summary.index("</div>")]
-    return [(href, re.sub(r"\s+", " ", text).strip()) for href, text in re.findall(r'<a href="([^"]+)">(.*?)</a>', summary)]
+    return [
+        (href, re.sub(r"\s+", " ", text).strip()) for href, text in re.findall(r'<a href="([^"]+)">(.*?)</a>', summary)
+    ]
 
 
 def error_under(html: str, field_id: str) -> str:
