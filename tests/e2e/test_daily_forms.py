@@ -237,19 +237,20 @@ def rendered_font(page, selector: str) -> list[str]:
 def test_digits_are_ascii_in_english_and_persian_in_persian(page, live_server, make_officer, shot):
     officer = make_officer()
     officer_login(page, live_server, officer.user_code)
-    page.goto(live_server + "/officer/profile")
-    # Persian: every digit is drawn Persian (the FD face), codes included.
-    assert rendered_font(page, "main") == ["Vazirmatn FD"], rendered_font(page, "main")
+    user_code = "main h1 + p span.ltr"
+    # Persian: every digit is drawn Persian (the FD face), the user code included.
+    expect(page.locator(user_code)).to_have_text(officer.user_code)
+    assert set(rendered_font(page, user_code)) == {"Vazirmatn FD"}, rendered_font(page, user_code)
     with page.expect_navigation():
         page.click("header button[lang=en]")
     expect(page.locator("html")).to_have_attribute("lang", "en")
-    text = page.locator("main").inner_text()
-    assert officer.national_code in text and not any("۰" <= ch <= "۹" for ch in text if ch.isdigit()), text
-    assert "Vazirmatn FD" not in rendered_font(page, "main")
-    page.goto(live_server + "/officer/")
-    assert officer.user_code in page.locator("main").inner_text()
-    assert "Vazirmatn FD" not in rendered_font(page, "main")
+    assert set(rendered_font(page, user_code)) == {"Vazirmatn"}, rendered_font(page, user_code)
     shot(page, "english-dashboard-desk")
+    page.goto(live_server + "/officer/profile")
+    text = page.locator("main").inner_text()
+    assert officer.national_code in text, text
+    assert not [ch for ch in text if "\u06f0" <= ch <= "\u06f9" or "\u0660" <= ch <= "\u0669"], text
+    assert "Vazirmatn FD" not in rendered_font(page, "main h1")
 
 
 def approved_officer_with_photo(app, make_officer):

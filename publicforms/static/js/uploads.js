@@ -62,7 +62,9 @@
       bar.value = 0;
       status.textContent = progress.getAttribute('data-text-uploading').replace('{percent}', '0');
       var xhr = new XMLHttpRequest();
-      xhr.open(form.method || 'POST', form.action || window.location.href);
+      // getAttribute: a field named "action" (the submit buttons) shadows form.action.
+      var target = new URL(form.getAttribute('action') || window.location.href, window.location.href);
+      xhr.open((form.getAttribute('method') || 'POST').toUpperCase(), target.href);
       xhr.upload.addEventListener('progress', function (e) {
         if (!e.lengthComputable) { return; }
         var percent = Math.round((e.loaded / e.total) * 100);
