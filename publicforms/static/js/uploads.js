@@ -86,9 +86,9 @@
         // The server answered (after its redirect, if any): show that page, at its address.
         var html = xhr.responseText;
         if (!html) { failed(); return; }
-        if (xhr.responseURL && xhr.responseURL !== window.location.href) {
-          window.history.replaceState(null, '', xhr.responseURL);
-        }
+        // Always a (same-document) navigation, even to the same address: reloading then
+        // fetches the page instead of posting the files again.
+        window.history.replaceState(null, '', xhr.responseURL || window.location.href);
         document.open();
         document.write(html);
         document.close();
