@@ -33,14 +33,15 @@ from models import (
 )
 from persian import normalize_mobile, normalize_text
 from web.errors import flash_error, show_error
+from web.forms import ActionForm
 
 from .accounts import OfficerManageMixin
-from .base import JalaliDateField, SecureModelView, exported_by_name, staff_actor
+from .base import AuditedEditsMixin, JalaliDateField, SecureModelView, exported_by_name, staff_actor
 from .export import ExportColumn
 from .filters import IdFilter, OfficerSearchMixin, QualifiedFilter, distinct_options, district_filter, options_of
 
 
-class ReferenceView(SecureModelView):
+class ReferenceView(AuditedEditsMixin, SecureModelView):
     """Reference data the directorate edits; rows are never deleted (others point to them)."""
 
     can_create = True
@@ -84,6 +85,33 @@ class CityView(ReferenceView):
 
     def base_query(self):
         return City.select(City, Province, University).join(Province).switch(City).join(University)
+
+    def after_model_change(self, form, model, is_created):
+        result = super().after_model_change(form, model, is_created)
+        if not is_created and sum(models.rerouting.files_of_city(model).values()):
+            flash(
+                Markup('{0} <a href="{1}">{2}</a>').format(
+                    gettext("Files of this city are still held by another university."),
+                    self.get_url(".move_files_view", id=model.id),
+                    gettext("See them and move them"),
+                ),
+                "warning",
+            )
+        return result
+
+    @expose("/move-files/", methods=("GET", "POST"))
+    def move_files_view(self):
+        """D10: how many files under way the city's old university still holds, and the
+        one audited operation that moves them to the university covering the city now."""
+        city = self.get_one(request.args.get("id"))
+        if city is None:
+            abort(404)
+        if request.method == "POST":
+            if not ActionForm().validate_on_submit():
+                abort(400)
+            models.rerouting.move_files_of_city(city, staff_actor())
+            flash(gettext("The files were moved."), "success")
+        return self.render("admin/city_move.html", city=city, counts=models.rerouting.files_of_city(city))
 
 
 class CityDistrictView(SecureModelView):
@@ -281,14 +309,15 @@ class OfficerView(OfficerManageMixin, OfficerSearchMixin, SecureModelView):
 
     def base_query(self):
         return (
+            # Outer joins: a migrated officer may not have filled in a place, field or degree yet.
             Officer.select(Officer, Province, City, FieldOfStudy, DegreeLevel)
-            .join(Province, on=(Officer.province == Province.id))
+            .join(Province, JOIN.LEFT_OUTER, on=(Officer.province == Province.id))
             .switch(Officer)
-            .join(City, on=(Officer.city == City.id))
+            .join(City, JOIN.LEFT_OUTER, on=(Officer.city == City.id))
             .switch(Officer)
-            .join(FieldOfStudy, on=(Officer.field_of_study == FieldOfStudy.id))
+            .join(FieldOfStudy, JOIN.LEFT_OUTER, on=(Officer.field_of_study == FieldOfStudy.id))
             .switch(Officer)
-            .join(DegreeLevel, on=(Officer.degree_level == DegreeLevel.id))
+            .join(DegreeLevel, JOIN.LEFT_OUTER, on=(Officer.degree_level == DegreeLevel.id))
             .switch(Officer)
         )
 
@@ -478,7 +507,7 @@ class BranchView(SecureModelView):
         )
 
 
-class SettingView(SecureModelView):
+class SettingView(AuditedEditsMixin, SecureModelView):
     can_create = True
     can_edit = True
     column_list = ("key", "value")
@@ -486,7 +515,9 @@ class SettingView(SecureModelView):
     column_descriptions = {
         "key": _l(
             "sla_working_days (1-60), nomination_expiry_days (1-90), escalation_working_days (1-30), "
-            "branch_grace_days (1-180), weekend_days (e.g. friday or thursday, friday)"
+            "branch_grace_days (1-180), weekend_days (e.g. friday or thursday, friday), "
+            "legacy_qualification_deadline (the Jalali date, like 1405/06/31, by which migrated working "
+            "officers must file a qualification request)"
         )
     }
 
@@ -500,7 +531,7 @@ class SettingView(SecureModelView):
         model.key = model.key.strip()
 
 
-class HolidayView(SecureModelView):
+class HolidayView(AuditedEditsMixin, SecureModelView):
     can_create = True
     can_edit = True
     column_list = ("date", "name")

@@ -15,6 +15,7 @@ above it, and none imports inside a function to hide a cycle):
     sla           the service-level clock: settings (with bounds), holidays, working days
     tick          the time-based rules' runner: named jobs under leases (``flask tick``)
     staff_notices notices to a university's reviewers or to the directorate
+    rerouting     moving the files under way of a city to the university covering it now
     review        the review lifecycle every reviewed request type shares
     qualification, edit_requests, cooperation   the reviewed request types
     request_types the registry of reviewed types (REVIEWED_TYPES)
@@ -66,6 +67,7 @@ from . import (
     qualification,
     ratelimit,
     reassignment,
+    rerouting,
     sla,
     staff_notices,
     tick,
@@ -79,11 +81,12 @@ from .accounts import (
     StaffUser,
     create_distributor,
     create_staff,
+    give_manager_mobile,
     hash_password,
     password_problem,
     verify_password,
 )
-from .audit import AuditLog, audit
+from .audit import AuditLog, audit, describe_changes
 from .auth import (
     DEVICE_COOKIE,
     LoginFailure,
@@ -130,6 +133,7 @@ from .cooperation import Branch, Cooperation, TerminationRequest
 from .edit_requests import EditRequest
 from .identity import IdentityRefused, IdentityUnavailable, identity_from_settings
 from .legacy import LegacyFileError, import_legacy
+from .legacy_followup import send_qualification_reminders
 from .notices import (
     Notice,
     NoticeRead,
@@ -149,12 +153,14 @@ from .officer_rules import (
     ValidationFailed,
     directly_editable_fields,
     register_officer,
+    reviewed_fields_frozen,
     set_allowed_degrees,
     set_district,
     update_place_before_qualification,
     update_profile,
 )
 from .prepared import Prepared
+from .profile_completion import complete_profile, first_login_step, missing_profile_fields
 from .qualification import QualificationRequest
 from .ratelimit import RateCounter
 from .reassignment import bulk_reassign, deactivate_staff, reassign
@@ -296,6 +302,7 @@ __all__ = [
     "route",
     # accounts, audit, notices, signing in
     "AuditLog",
+    "describe_changes",
     "audit",
     "Distributor",
     "Officer",
@@ -341,6 +348,7 @@ __all__ = [
     "register_officer",
     "set_allowed_degrees",
     "set_district",
+    "reviewed_fields_frozen",
     "update_place_before_qualification",
     "update_profile",
     # identity and verified mobiles
@@ -393,6 +401,11 @@ __all__ = [
     "RateCounter",
     "LegacyFileError",
     "import_legacy",
+    "complete_profile",
+    "give_manager_mobile",
+    "send_qualification_reminders",
+    "first_login_step",
+    "missing_profile_fields",
     "ALL_MODELS",
     "create_tables",
     "auth",
@@ -404,6 +417,7 @@ __all__ = [
     "operations",
     "qualification",
     "ratelimit",
+    "rerouting",
     "sla",
     "verification",
     "legacy",

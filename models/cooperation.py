@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as _dt
 
-from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
+from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField, fn
 
 from persian import mask_name, normalize_national_code, normalize_text
 
@@ -29,6 +29,7 @@ from .review import (
     CHANGED_MEANWHILE,
     NEW,
     NOTHING,
+    RequestEvent,
     ReviewedRequest,
     ReviewFlow,
     Transition,
@@ -123,6 +124,35 @@ class Cooperation(ReviewedRequest):
 
     def is_applicant(self, actor) -> bool:
         return actor.is_officer(self.officer_id) or actor.is_distributor(self.distributor_id)
+
+    # A nomination the officer declined, or one withdrawn or cancelled before the officer
+    # answered, never reached the branch's university: the officer's data must not show
+    # there (M5). Which of the two a withdrawn one is, its history says.
+    @classmethod
+    def _ended_before_the_university(cls, request_id):
+        """The history lines of a withdrawal or a cancellation made while the nomination
+        still waited on the officer, for the request ``request_id`` (a column or an id)."""
+        return RequestEvent.select(RequestEvent.id).where(
+            (RequestEvent.request_type == cls.REQUEST_TYPE)
+            & (RequestEvent.request_id == request_id)
+            & RequestEvent.action.in_((Action.WITHDRAW, Action.CANCEL))
+            & (RequestEvent.from_status == State.PENDING_OFFICER)
+        )
+
+    @classmethod
+    def never_reached_university_clause(cls):
+        declined = (cls.status == State.REJECTED) & (cls.rejected_by == "officer")
+        ended_early = cls.status.in_((State.WITHDRAWN, State.CANCELLED)) & fn.EXISTS(
+            cls._ended_before_the_university(cls.id)
+        )
+        return declined | ended_early
+
+    def never_reached_university(self) -> bool:
+        if self.status == State.REJECTED:
+            return self.rejected_by == "officer"
+        if self.status in (State.WITHDRAWN, State.CANCELLED):
+            return self._ended_before_the_university(self.id).exists()
+        return False
 
     def message_params(self) -> dict:
         return {

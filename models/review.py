@@ -46,6 +46,9 @@ NEW = ""
 NOTHING = SQL("1 = 0")
 
 CHANGED_MEANWHILE = N_("Someone else changed this request a moment ago; reload the page to see its state.")
+STALE_PAGE = N_(
+    "This request changed after you opened the page, so nothing was recorded. Reload the page, check what changed, and decide again."  # noqa: E501  (one message id)
+)
 
 
 class RequestEvent(BaseModel):
@@ -113,6 +116,9 @@ class ReviewedRequest(BaseModel):
     # The service-level clock: working days already used, and the date a decision is due.
     clock_used_days = IntegerField(default=0)
     due_on = DateField(null=True, index=True)
+    # Bumped by every transition and reassignment: a review page carries it, and a
+    # decision made on a page older than the request changes nothing (issue 14).
+    version = IntegerField(default=0)
 
     REQUEST_TYPE = ""
     TITLE = ""
@@ -175,6 +181,9 @@ class ReviewedRequest(BaseModel):
                 clause &= cls.status != hidden[0]
             elif hidden:
                 clause &= cls.status.not_in(hidden)
+            never_reached = cls.never_reached_university_clause()
+            if never_reached is not None:
+                clause &= ~never_reached
             return query.where(clause)
         clause = cls.applicant_clause(actor)
         return query.where(clause if clause is not None else NOTHING)
@@ -190,8 +199,20 @@ class ReviewedRequest(BaseModel):
                 actor.university_id is not None
                 and self.university_id == actor.university_id
                 and self.status in self.FLOW.reviewer_states
+                and not self.never_reached_university()
             )
         return self.is_applicant(actor)
+
+    @classmethod
+    def never_reached_university_clause(cls):
+        """The rows in a reviewer-visible state that nevertheless never waited on the
+        university (a nomination the officer declined), as a clause; None when a type
+        has none. Reviewers never see them."""
+        return None
+
+    def never_reached_university(self) -> bool:
+        """The predicate of :meth:`never_reached_university_clause`, for a loaded row."""
+        return False
 
     @classmethod
     def find(cls, actor, request_id, query=None):
@@ -255,6 +276,9 @@ def review_transitions() -> dict:
         (State.SUBMITTED, Action.REJECT): Transition(State.REJECTED, is_reviewer_of, note_required=True),
         (State.SUBMITTED, Action.DEFICIENCY): Transition(State.DEFICIENT, is_reviewer_of, note_required=True),
         (State.DEFICIENT, Action.RESUBMIT): Transition(State.SUBMITTED, is_owner),
+        # The applicant takes the request back (to change what is frozen under review).
+        (State.SUBMITTED, Action.WITHDRAW): Transition(State.WITHDRAWN, is_owner),
+        (State.DEFICIENT, Action.WITHDRAW): Transition(State.WITHDRAWN, is_owner),
     }
 
 
@@ -413,10 +437,17 @@ class ReviewFlow:
             raise PermissionDenied(N_("You may not do this on this request."))
         return transition
 
-    def apply(self, request, action: str, actor, note: str = "", **kwargs):
+    def apply(self, request, action: str, actor, note: str = "", expected_version=None, **kwargs):
         """Perform ``action``; raise DomainError subclasses when it is refused, leaving the
-        database (and ``request``) as they were."""
+        database (and ``request``) as they were.
+
+        ``expected_version`` is the version the actor's page showed: when the request
+        has changed since (another decision, a resubmission, a reassignment), nothing is
+        done and a ConflictError says so. Without it the version of ``request`` as
+        loaded is what the update is bound to."""
         note = _bounded_note(note)
+        if expected_version is not None and _as_version(expected_version) != (request.version or 0):
+            raise ConflictError(STALE_PAGE, code="stale_page")
         transition = self._checked(request, action, actor, note, None)
         model = type(request)
         source = request.status
@@ -429,11 +460,16 @@ class ReviewFlow:
                     changes = self._changes(request, action, transition, actor, note, now, source, kwargs)
                     updated = (
                         model.update(changes)
-                        .where((model.id == request.id) & (model.status == source) & same_reviewer(model, request))
+                        .where(
+                            (model.id == request.id)
+                            & (model.status == source)
+                            & (model.version == (request.version or 0))
+                            & same_reviewer(model, request)
+                        )
                         .execute()
                     )
                     if updated != 1:
-                        raise ConflictError(CHANGED_MEANWHILE)
+                        raise ConflictError(STALE_PAGE if expected_version is not None else CHANGED_MEANWHILE)
                     before = {field.name: getattr(request, field.name) for field in changes}
                     for field, value in changes.items():
                         setattr(request, field.name, value)
@@ -473,7 +509,7 @@ class ReviewFlow:
 
     def _changes(self, request, action, transition, actor, note, now, source, kwargs) -> dict:
         model = type(request)
-        changes = {model.status: transition.target.value}
+        changes = {model.status: transition.target.value, model.version: (request.version or 0) + 1}
         standard = STANDARD_EFFECTS.get(action)
         if standard is not None:
             changes.update(standard(model, request, actor, note, now, kwargs.get("reason", "")))
@@ -520,6 +556,13 @@ def _bounded_note(note) -> str:
     if len(note) > MAX_NOTE_LENGTH:
         raise DomainError(N_("Write at most %(max)d characters."), field="note", max=MAX_NOTE_LENGTH)
     return note
+
+
+def _as_version(value) -> int:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return -1
 
 
 def same_reviewer(model, request):

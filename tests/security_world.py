@@ -86,6 +86,7 @@ CUSTOM_SUBROUTES = {
     ("editrequest", "officer_document_view"),
     ("officer", "history_view"),
     *((view, sub) for view in SHARED_VIEWS for sub in ("cancel_view", "bulk_reassign_view", "escalated_view")),
+    ("city", "move_files_view"),
     ("officer", "manage_view"),
     ("officer", "evidence_view"),
     ("officer", "claims_view"),

@@ -165,9 +165,11 @@ def test_every_action_and_every_state_is_produced_by_the_real_operations(make_of
     models.reassign(second, director, note="بار کاری")
     second.apply(Action.REJECT, reviewer, note="استان اشتباه", reason="wrong_province")
 
-    # An edit request, filed submitted.
+    # An edit request, filed submitted; another officer withdraws their qualification request.
     first = models.Officer.get_by_id(first.id)
     edits.file_edit_request(first, first.as_actor(), {"last_name": "کریمیان"}, [])
+    third = make_officer()
+    submitted_request(third).apply(Action.WITHDRAW, third.as_actor())
 
     # Cooperation: nominated, refused; nominated, accepted, approved; replaced by another
     # officer; released; a third nomination accepted, rejected by the university; a fourth

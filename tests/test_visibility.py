@@ -90,8 +90,12 @@ def expected(label, request, actor_name) -> bool:
         return True
     if actor_name in ("reviewer", "second reviewer"):
         # A university sees its requests once they reached it: not a draft, not a
-        # nomination the officer has not answered (one the officer refused, it does).
-        return (kind, state) not in (("qualification", "draft"), ("cooperation", "pending_officer"))
+        # nomination the officer has not answered or refused (M5).
+        return (kind, state) not in (
+            ("qualification", "draft"),
+            ("cooperation", "pending_officer"),
+            ("cooperation", "refused"),
+        )
     if actor_name == "distributor":
         return kind == "cooperation"
     return False
