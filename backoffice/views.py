@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, request
+from flask import abort, flash, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.contrib.peewee.filters import FilterEqual
@@ -88,15 +88,8 @@ class CityView(ReferenceView):
 
     def after_model_change(self, form, model, is_created):
         result = super().after_model_change(form, model, is_created)
-        if not is_created and sum(models.rerouting.files_of_city(model).values()):
-            flash(
-                Markup('{0} <a href="{1}">{2}</a>').format(
-                    gettext("Files of this city are still held by another university."),
-                    self.get_url(".move_files_view", id=model.id),
-                    gettext("See them and move them"),
-                ),
-                "warning",
-            )
+        if not is_created:
+            offer_to_move_files(model)
         return result
 
     @expose("/move-files/", methods=("GET", "POST"))
@@ -114,7 +107,21 @@ class CityView(ReferenceView):
         return self.render("admin/city_move.html", city=city, counts=models.rerouting.files_of_city(city))
 
 
-class CityDistrictView(SecureModelView):
+def offer_to_move_files(city) -> None:
+    """After an edit of who covers a city (or one of its districts): when files under way
+    are still held by another university, say so with a link to move them (D10)."""
+    if sum(models.rerouting.files_of_city(city).values()):
+        flash(
+            Markup('{0} <a href="{1}">{2}</a>').format(
+                gettext("Files of this city are still held by another university."),
+                url_for("city.move_files_view", id=city.id),
+                gettext("See them and move them"),
+            ),
+            "warning",
+        )
+
+
+class CityDistrictView(AuditedEditsMixin, SecureModelView):
     """The municipal districts of a city split between universities: which one covers each."""
 
     can_create = True
@@ -130,6 +137,11 @@ class CityDistrictView(SecureModelView):
 
     def base_query(self):
         return CityDistrict.select(CityDistrict, City, University).join(City).switch(CityDistrict).join(University)
+
+    def after_model_change(self, form, model, is_created):
+        result = super().after_model_change(form, model, is_created)
+        offer_to_move_files(City.get_by_id(model.city_id))
+        return result
 
 
 class FieldView(ReferenceView):

@@ -18,6 +18,8 @@ above it, and none imports inside a function to hide a cycle):
     rerouting     moving the files under way of a city to the university covering it now
     review        the review lifecycle every reviewed request type shares
     qualification, edit_requests, cooperation   the reviewed request types
+    termination   the officer ends an active cooperation (not reviewed)
+    request_records  every request's history lines and documents
     request_types the registry of reviewed types (REVIEWED_TYPES)
     cartable      the cartable's tabs, counts and next request; the reviewer's decision
     reassignment  reassigning requests; a reviewer who leaves returns them to the pool
@@ -70,6 +72,7 @@ from . import (
     rerouting,
     sla,
     staff_notices,
+    termination,
     tick,
     time_rules,  # registers the time-based rules' jobs with tick
     verification,
@@ -129,7 +132,7 @@ from .base import (
     translate,
     utcnow,
 )
-from .cooperation import Branch, Cooperation, TerminationRequest
+from .cooperation import Branch, Cooperation
 from .edit_requests import EditRequest
 from .identity import IdentityRefused, IdentityUnavailable, identity_from_settings
 from .legacy import LegacyFileError, import_legacy
@@ -199,6 +202,7 @@ from .request_types import REVIEWED_TYPES, WAITING_STATES, officer_documents, of
 from .review import Document, RequestEvent, ReviewFlow
 from .sla import Holiday, Setting
 from .staff_notices import StaffNotice
+from .termination import TerminationRequest
 from .tick import TickJob, TickMark, job_lags, register_job
 from .vocabulary import (
     ACTION_LABELS,
@@ -411,6 +415,7 @@ __all__ = [
     "auth",
     "cartable",
     "cooperation",
+    "termination",
     "dashboards",
     "desk",
     "edit_requests",

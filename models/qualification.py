@@ -63,6 +63,8 @@ class QualificationRequest(ReviewedRequest):
             "first_name": (self.first_name, officer.first_name),
             "last_name": (self.last_name, officer.last_name),
             "city": (self.city_id, officer.city_id),
+            # The district routes a split city's file (issue 19): part of what was reviewed.
+            "district": (self.district, officer.district),
             "field_of_study": (self.field_of_study_id, officer.field_of_study_id),
             "degree_level": (self.degree_level_id, officer.degree_level_id),
         }

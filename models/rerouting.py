@@ -1,14 +1,15 @@
 """Every file under way of a city moved to the university that covers it now (D10); one
 request is reassigned by :func:`models.reassignment.reassign`.
 
-Changing a city's university in the reference data routes *new* files there at once.
-What is already under way stays with the university that holds it until the directorate
-moves it: the city's page says how many files that is, and :func:`move_files_of_city`
-moves them all in one audited transaction:
+Changing a city's university (or a district's, in a city split between universities)
+in the reference data routes *new* files there at once. What is already under way stays
+with the university that holds it until the directorate moves it: the city's page says
+how many files that is, and :func:`move_files_of_city` moves them all in one audited
+transaction, each to the university covering its (city, district) now:
 
-* open qualification and edit requests waiting on the old university (to the new
+* open qualification and edit requests waiting on another university (to the right
   university's pool: a reviewer of the old one may no longer decide them),
-* cooperations of the city's branches waiting on or held by the old university,
+* cooperations of the city's branches waiting on or held by another university,
 * the files (``Officer.university``) of the qualified officers who live in the city.
 """
 
@@ -20,47 +21,79 @@ from .base import N_, PermissionDenied, db
 from .cooperation import Branch, Cooperation
 from .edit_requests import EditRequest
 from .qualification import QualificationRequest
+from .reference import CityDistrict, route_id
 from .review import record_event
 from .vocabulary import Action, State
 
 
-def _elsewhere(model, university_id):
-    return model.university.is_null() | (model.university != university_id)
+def _coverage(city) -> tuple[list[tuple[int, int]], int]:
+    """``([(district, university id)], the city's own university id)``: who covers each
+    part of the city (no districts for a city that is not split)."""
+    districts = list(
+        CityDistrict.select(CityDistrict.number, CityDistrict.university).where(CityDistrict.city == city.id).tuples()
+    )
+    return districts, city.university_id
+
+
+def _misplaced(university_column, district_column, city):
+    """The rows whose university is not the one covering their (city, district) now."""
+
+    def elsewhere(university_id):
+        return university_column.is_null() | (university_column != university_id)
+
+    districts, default = _coverage(city)
+    if not districts:
+        return elsewhere(default)
+    numbers = [number for number, _university in districts]
+    clause = (district_column.is_null() | district_column.not_in(numbers)) & elsewhere(default)
+    for number, university_id in districts:
+        clause |= (district_column == number) & elsewhere(university_id)
+    return clause
 
 
 def _qualification_requests(city):
     return QualificationRequest.select().where(
         (QualificationRequest.city == city.id)
         & QualificationRequest.status.in_(QualificationRequest.FLOW.reassignable_states)
-        & _elsewhere(QualificationRequest, city.university_id)
+        & _misplaced(QualificationRequest.university, QualificationRequest.district, city)
     )
 
 
 def _edit_requests(city):
-    officers = Officer.select(Officer.id).where(Officer.city == city.id)
-    return EditRequest.select().where(
-        EditRequest.officer.in_(officers)
-        & EditRequest.status.in_(EditRequest.FLOW.reassignable_states)
-        & _elsewhere(EditRequest, city.university_id)
+    return (
+        EditRequest.select(EditRequest, Officer.district)
+        .join(Officer, on=(EditRequest.officer == Officer.id))
+        .where(
+            (Officer.city == city.id)
+            & EditRequest.status.in_(EditRequest.FLOW.reassignable_states)
+            & _misplaced(EditRequest.university, Officer.district, city)
+        )
     )
 
 
 def _cooperations(city, states):
-    branches = Branch.select(Branch.id).where(Branch.city == city.id)
-    return Cooperation.select().where(
-        Cooperation.branch.in_(branches) & Cooperation.status.in_(states) & _elsewhere(Cooperation, city.university_id)
+    return (
+        Cooperation.select(Cooperation, Branch.district)
+        .join(Branch, on=(Cooperation.branch == Branch.id))
+        .where(
+            (Branch.city == city.id)
+            & Cooperation.status.in_(states)
+            & _misplaced(Cooperation.university, Branch.district, city)
+        )
     )
 
 
 def _officers(city):
     return Officer.select().where(
-        (Officer.city == city.id) & Officer.qualified_at.is_null(False) & _elsewhere(Officer, city.university_id)
+        (Officer.city == city.id)
+        & Officer.qualified_at.is_null(False)
+        & _misplaced(Officer.university, Officer.district, city)
     )
 
 
 def files_of_city(city) -> dict:
     """How many files under way in ``city`` are still held by another university than
-    the one that covers the city now."""
+    the one that covers their place (city, district) now."""
     return {
         "qualification_requests": _qualification_requests(city).count(),
         "edit_requests": _edit_requests(city).count(),
@@ -70,9 +103,18 @@ def files_of_city(city) -> dict:
     }
 
 
+def _district_of(row):
+    """The district a joined row carries (the officer's or the branch's), or its own."""
+    joined = getattr(row, "officer", None) if isinstance(row, EditRequest) else None
+    if isinstance(row, Cooperation):
+        joined = row.branch
+    return getattr(joined if joined is not None else row, "district", None)
+
+
 def move_files_of_city(city, actor) -> dict:
-    """Move every file counted by :func:`files_of_city` to the city's university, in one
-    transaction, with a history line on each moved request and one audit row."""
+    """Move every file counted by :func:`files_of_city` to the university covering its
+    (city, district), in one transaction, with a history line on each moved request and
+    one audit row."""
     if not actor.is_directorate:
         raise PermissionDenied(N_("Only the directorate can reassign requests."))
     moved = files_of_city(city)
@@ -83,19 +125,21 @@ def move_files_of_city(city, actor) -> dict:
             + list(_cooperations(city, Cooperation.FLOW.reassignable_states))
         )
         for request in waiting:
-            type(request).update(university=city.university_id, reviewer=None, version=type(request).version + 1).where(
-                type(request).id == request.id
+            model, target = type(request), route_id(city, _district_of(request))
+            model.update(university=target, reviewer=None, version=model.version + 1).where(
+                model.id == request.id
             ).execute()
-            request.university_id, request.reviewer_id = city.university_id, None
+            request.university_id, request.reviewer_id = target, None
             record_event(request, Action.REASSIGN, request.status, request.status, actor, f"city {city.name}")
-        active = _cooperations(city, (State.ACTIVE,))
-        Cooperation.update(university=city.university_id).where(Cooperation.id.in_([c.id for c in active])).execute()
-        officers = [o.id for o in _officers(city)]
-        Officer.update(university=city.university_id).where(Officer.id.in_(officers)).execute()
+        for cooperation in _cooperations(city, (State.ACTIVE,)):
+            target = route_id(city, cooperation.branch.district)
+            Cooperation.update(university=target).where(Cooperation.id == cooperation.id).execute()
+        for officer in _officers(city):
+            Officer.update(university=route_id(city, officer.district)).where(Officer.id == officer.id).execute()
         audit(
             actor,
             "city_files_moved",
             city,
-            detail=f"to university {city.university_id}: " + ", ".join(f"{k}={v}" for k, v in moved.items()),
+            detail="to the universities covering it now: " + ", ".join(f"{k}={v}" for k, v in moved.items()),
         )
     return moved

@@ -186,7 +186,7 @@ def build_world(app, make_officer, make_staff, login_clients=True) -> World:
     models.Cooperation.get_by_id(coop_q.id).apply("approve", reviewer_a.as_actor())
     coop_p = coops.nominate(b2, d2.as_actor(), officer_p.national_code)
     coop_p.apply("officer_approve", officer_p.as_actor())
-    termination = coops.save_termination(officer_q, officer_q.as_actor(), "پایان همکاری به دلیل جابجایی")
+    termination = models.termination.save_termination(officer_q, officer_q.as_actor(), "پایان همکاری به دلیل جابجایی")
 
     edit_q = edits.file_edit_request(
         officer_q,

@@ -408,14 +408,16 @@ def test_every_transition_bumps_the_version(make_officer, make_staff, dbc):
 # ------------------------------------------------------------ snapshot-bound approval
 
 
-def test_approval_refuses_a_profile_that_is_not_the_snapshot(make_officer, make_staff, dbc):
+@pytest.mark.parametrize("changed", [{"first_name": "نرگس"}, {"district": 5}], ids=["name", "district"])
+def test_approval_refuses_a_profile_that_is_not_the_snapshot(make_officer, make_staff, dbc, changed):
     """Defence in depth behind the freeze: if the reviewed fields changed by a route that
     bypasses the rules, the approval qualifies nothing."""
     reviewer = make_staff("university", TEHRAN).as_actor()
     officer = make_officer()
     request = request_in_state(officer, reviewer, "submitted")
     assert (request.first_name, request.last_name) == (officer.first_name, officer.last_name)
-    Officer.update(first_name="نرگس").where(Officer.id == officer.id).execute()
+    assert request.district == officer.district == 17
+    Officer.update(**changed).where(Officer.id == officer.id).execute()
     with pytest.raises(ConflictError) as refused:
         QualificationRequest.get_by_id(request.id).apply(Action.APPROVE, reviewer)
     assert refused.value.code == "profile_changed"
@@ -497,6 +499,36 @@ def test_a_declined_nomination_never_shows_at_the_branchs_university_m5(app, mak
     rejected.apply(Action.OFFICER_APPROVE, other.as_actor())
     rejected.apply(Action.REJECT, staff.staff.as_actor(), note="مدارک ناقص")
     assert staff.get(f"/admin/cooperation/review/?id={rejected.id}").status_code == 200
+
+
+@pytest.mark.parametrize("ending", ["withdraw", "cancel"])
+@pytest.mark.parametrize("reached", [False, True], ids=["before-the-officer", "at-the-university"])
+def test_a_nomination_ended_before_the_officer_answered_never_shows_there(
+    app, make_officer, make_staff, dbc, ending, reached
+):
+    """Issue 15's endings (the distributor withdraws, the directorate cancels) of a
+    nomination still waiting on the officer: it never reached the university (M5). Ended
+    once it waited on the university, the university sees it."""
+    officer = make_officer(qualified=True)
+    distributor = models.create_distributor("pakhsh-m5w", "Kh0sh-Amad-2024", "شرکت م", "company", "09120000015")
+    isfahan = models.City.get(models.City.name == "اصفهان")
+    branch = coops.create_branch(
+        distributor.as_actor(), "شعبه اصفهان دو", isfahan.province, isfahan, "اصفهان خیابان چهارباغ پلاک ۷"
+    )
+    cooperation = coops.nominate(branch, distributor.as_actor(), officer.national_code)
+    if reached:
+        cooperation.apply(Action.OFFICER_APPROVE, officer.as_actor())
+    if ending == "withdraw":
+        cooperation.apply(Action.WITHDRAW, distributor.as_actor())
+    else:
+        cooperation.apply(Action.CANCEL, make_staff("directorate").as_actor(), note="معرفی تکراری")
+    reviewer = make_staff("university", ISFAHAN)
+    ended = models.Cooperation.get_by_id(cooperation.id)
+    assert ended.can_see(reviewer.as_actor()) is reached
+    seen = {c.id for c in models.Cooperation.visible_to(reviewer.as_actor())}
+    assert (cooperation.id in seen) is reached
+    staff = staff_client_for(app, reviewer)
+    assert staff.get(f"/admin/cooperation/review/?id={cooperation.id}").status_code == (200 if reached else 404)
 
 
 def test_documents_are_read_only_in_the_scope_of_the_review_page_h2(app, qualified, make_staff):

@@ -30,15 +30,20 @@ def attach_all(request, actor):
 
 @pytest.fixture
 def cities_restored(app):
-    """The session's reference data is shared by every test: put the cities' universities
-    back as they were."""
+    """The session's reference data is shared by every test: put the cities' (and the
+    districts') universities back as they were."""
     with models.db.connection_context():
         universities = dict(City.select(City.id, City.university).tuples())
+        districts = dict(models.CityDistrict.select(models.CityDistrict.id, models.CityDistrict.university).tuples())
     yield
     with models.db.connection_context():
         for city_id, university_id in universities.items():
             City.update(university=university_id).where(
                 (City.id == city_id) & (City.university != university_id)
+            ).execute()
+        for district_id, university_id in districts.items():
+            models.CityDistrict.update(university=university_id).where(
+                (models.CityDistrict.id == district_id) & (models.CityDistrict.university != university_id)
             ).execute()
 
 
@@ -147,6 +152,8 @@ def test_a_city_moved_to_another_university_takes_its_files_along(
     cooperation.apply(Action.OFFICER_APPROVE, serving.as_actor())
     cooperation.apply(Action.APPROVE, reviewer)
 
+    # Tehran is split by district: its own university covers only the districts the table
+    # does not name, so changing it leaves district 17's files where they belong.
     response = director.post(
         f"/admin/city/edit/?id={tehran_city.id}",
         data={
@@ -155,6 +162,17 @@ def test_a_city_moved_to_another_university_takes_its_files_along(
             "province": str(tehran_city.province_id),
             "university": str(isfahan.id),
         },
+        follow_redirects=True,
+    )
+    assert "move-files" not in response.get_data(as_text=True)
+    assert sum(models.rerouting.files_of_city(City.get_by_id(tehran_city.id)).values()) == 0
+    # District 17 given to another university: its files under way are offered to move.
+    district = models.CityDistrict.get(
+        (models.CityDistrict.city == tehran_city.id) & (models.CityDistrict.number == 17)
+    )
+    response = director.post(
+        f"/admin/citydistrict/edit/?id={district.id}",
+        data={"city": str(tehran_city.id), "number": "17", "university": str(isfahan.id)},
         follow_redirects=True,
     )
     assert "move-files" in response.get_data(as_text=True)
@@ -174,6 +192,20 @@ def test_a_city_moved_to_another_university_takes_its_files_along(
     # A Tehran reviewer can no longer see it; Isfahan's can.
     assert not moved.can_see(reviewer)
     assert moved.can_see(make_staff("university", ISFAHAN).as_actor())
+
+
+def test_a_city_that_is_not_split_moves_all_its_files(app, director, make_officer, dbc, cities_restored):
+    shiraz = City.get(City.name == "شیراز")
+    isfahan = models.University.get(models.University.name == ISFAHAN)
+    officer = make_officer(city="شیراز")
+    request = quals.start_request(officer, officer.as_actor())
+    attach_all(request, officer.as_actor())
+    request.apply(Action.SUBMIT, officer.as_actor())
+    assert sum(models.rerouting.files_of_city(shiraz).values()) == 0
+    City.update(university=isfahan.id).where(City.id == shiraz.id).execute()
+    assert models.rerouting.files_of_city(City.get_by_id(shiraz.id))["qualification_requests"] == 1
+    assert director.post(f"/admin/city/move-files/?id={shiraz.id}").status_code == 200
+    assert QualificationRequest.get_by_id(request.id).university_id == isfahan.id
 
 
 # ------------------------------------------------------------ D12
