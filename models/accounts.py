@@ -50,6 +50,8 @@ def common_passwords() -> frozenset[str]:
 
 def password_problem(password: str) -> str | None:
     """Why a new password is refused, as a message id, or None when it is acceptable."""
+    if not password:
+        return N_("Enter a password.")
     if len(password) < MIN_PASSWORD_LENGTH:
         return N_("The password must be at least 8 characters long.")
     if len(password) > MAX_PASSWORD_LENGTH:

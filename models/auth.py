@@ -147,7 +147,9 @@ def change_password(
     if not account.check_password(current):
         record_login_failure(key, ip)
         audit(account.as_actor(ip=ip), "password_change_failed", account)
-        errors["current_password"] = (N_("The current password is not correct."), {})
+        errors["current_password"] = (
+            (N_("The current password is not correct."), {}) if current else (N_("Enter your current password."), {})
+        )
     problem = password_problem(new)
     if problem:
         errors["new_password"] = (problem, {})
