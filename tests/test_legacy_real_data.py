@@ -307,10 +307,14 @@ def test_a_distributor_without_a_manager_mobile_is_asked_for_it(app, dbc, utf8_s
 
 
 def assert_district_step_then_desk(client):
-    """A Tehran officer of the old system had no district: asked for it last, then the desk."""
+    """A Tehran officer of the old system had no district: asked for it, then to confirm
+    what came over (tests/test_legacy_claim.py), then the desk."""
     response = client.get("/officer/")
     assert response.status_code == 302 and "/officer/district" in response.location
     assert client.post("/officer/district", data={"district": "17", "next": "/officer/"}).status_code == 302
+    response = client.get("/officer/")
+    assert response.status_code == 302 and response.location.endswith("/officer/migration")
+    assert client.post("/officer/migration", data={"action": "confirm"}).status_code == 303
     assert client.get("/officer/").status_code == 200
 
 
