@@ -391,16 +391,26 @@ def deliver_sms_command(loop):
     help="the files' encoding; auto tells UTF-8 (with or without BOM), UTF-16 (BOM) and Windows-1256 apart",
 )
 def import_legacy_command(directory, dry_run, report_path, encoding):
-    """Migrate the old system's CSV files in DIRECTORY (officers, distributors, branches, contracts)."""
+    """Migrate the old system's CSV files in DIRECTORY (officers, distributors, branches, contracts,
+    and the officers' scanned documents of documents.csv into UPLOAD_DIR)."""
+    from flask import current_app
+
+    import storage
     from models import legacy
 
+    store = None if dry_run else storage.DocumentStore(current_app.config["UPLOAD_DIR"])
     with database_connection():
         try:
             with click.progressbar(
                 length=legacy.count_rows(directory), label="import-legacy", file=sys.stderr, show_pos=True
             ) as bar:
                 result = legacy.import_legacy(
-                    directory, report_path=report_path, dry_run=dry_run, progress=bar.update, encoding=encoding
+                    directory,
+                    report_path=report_path,
+                    dry_run=dry_run,
+                    progress=bar.update,
+                    encoding=encoding,
+                    store=store,
                 )
         except legacy.LegacyFileError as error:
             raise click.ClickException(legacy.message(error.msgid, **error.params)) from None

@@ -137,6 +137,7 @@ from .cooperation import Branch, Cooperation
 from .edit_requests import EditRequest
 from .identity import IdentityRefused, IdentityUnavailable, identity_from_settings
 from .legacy import LegacyFileError, import_legacy
+from .legacy_claim import LegacyDispute
 from .legacy_followup import send_qualification_reminders
 from .notices import (
     Notice,
@@ -252,6 +253,7 @@ ALL_MODELS = (
     MobileVerification,
     IdentityClaim,
     IdentityCorrection,
+    LegacyDispute,
 )
 
 
@@ -391,6 +393,7 @@ __all__ = [
     "bulk_reassign",
     "deactivate_staff",
     "StaffNotice",
+    "LegacyDispute",
     "TickJob",
     "TickMark",
     "job_lags",

@@ -173,6 +173,9 @@ class Officer(AccountMixin, BaseModel):
     # before the directorate's deadline (``models.legacy_followup``).
     qualification_due = BooleanField(default=False, index=True)
     qualification_reminders = IntegerField(default=0)  # reminders sent so far
+    # When a migrated officer confirmed what came over (``models.legacy_claim``); until
+    # then the first login leads to the confirmation page.
+    legacy_confirmed_at = DateTimeField(null=True)
 
     class Meta:
         indexes = ((("last_name", "first_name"), False),)

@@ -176,6 +176,13 @@ class DistrictForm(FlaskForm):
         self.district.choices = [c for c in district_choices() if not c.value or int(c.value) in numbers]
 
 
+class DisputeForm(FlaskForm):
+    """A migrated officer's word that a contract which came over is wrong."""
+
+    cooperation_id = HiddenField()
+    reason = TextAreaField(_l("What is wrong with this contract?"), validators=[required(), at_most(1000)])
+
+
 class PlaceForm(PlaceMixin, FlaskForm):
     pass
 

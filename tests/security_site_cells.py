@@ -90,6 +90,8 @@ def public_and_site_cells(world, rule, endpoint, methods):
             redirect_to("/officer/"),
             redirect_to("/officer/"),
         ),
+        # Neither officer came over from the old system: nothing to confirm (issue 18).
+        "officer_site.migration_confirm": ("/officer/migration", redirect_to("/officer/"), redirect_to("/officer/")),
         # No mobile change under way: back to the profile form, for either officer.
         "officer_site.mobile_confirm": (
             "/officer/profile/mobile/no-such-attempt",
