@@ -105,6 +105,7 @@ from .auth import (
     burn_password_check,
     change_password,
     device_is_known,
+    device_keys,
     device_token,
     end_all_sessions,
     end_session,
@@ -142,12 +143,14 @@ from .cooperation import Branch, Cooperation
 from .edit_requests import EditRequest
 from .identity import IdentityRefused, IdentityUnavailable, identity_from_settings
 from .legacy import LegacyFileError, import_legacy
+from .legacy_claim import LegacyDispute
 from .legacy_followup import send_qualification_reminders
 from .notices import (
     Notice,
     NoticeRead,
     SmsOutbox,
     inbox,
+    mask_sms_codes,
     notify_officer,
     open_notice,
     queue_sms,
@@ -258,6 +261,7 @@ ALL_MODELS = (
     MobileVerification,
     IdentityClaim,
     IdentityCorrection,
+    LegacyDispute,
 )
 
 
@@ -332,10 +336,12 @@ __all__ = [
     "open_notice",
     "queue_sms",
     "wipe_sms_secrets",
+    "mask_sms_codes",
     "send_notice",
     "unread_count",
     "DEVICE_COOKIE",
     "device_is_known",
+    "device_keys",
     "device_token",
     "LoginFailure",
     "LoginSession",
@@ -395,6 +401,7 @@ __all__ = [
     "bulk_reassign",
     "deactivate_staff",
     "StaffNotice",
+    "LegacyDispute",
     "TickJob",
     "TickMark",
     "job_lags",
