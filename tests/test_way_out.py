@@ -52,7 +52,7 @@ QUALIFICATION = {
     (S.SUBMITTED, A.REJECT): ("reviewer", S.REJECTED),
     (S.SUBMITTED, A.DEFICIENCY): ("reviewer", S.DEFICIENT),
     (S.SUBMITTED, A.CANCEL): ("directorate", S.CANCELLED),
-    (S.SUBMITTED, A.WITHDRAW): ("officer", S.WITHDRAWN),  # the officer's own way out (issue 14)
+    (S.SUBMITTED, A.WITHDRAW): ("officer", S.WITHDRAWN),  # issue 14: the officer takes it back
     (S.DEFICIENT, A.RESUBMIT): ("officer", S.SUBMITTED),
     (S.DEFICIENT, A.CANCEL): ("directorate", S.CANCELLED),
     (S.DEFICIENT, A.WITHDRAW): ("officer", S.WITHDRAWN),
