@@ -12,7 +12,7 @@ from flask import Response, abort, flash, redirect, request, stream_with_context
 from flask_admin import expose
 from flask_admin.contrib.peewee import ModelView
 from flask_admin.model.typefmt import BASE_FORMATTERS
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
 from flask_login import current_user
 from markupsafe import Markup
 from peewee import SQL, CharField, DatabaseError, Select, TextField, fn
@@ -159,6 +159,12 @@ class SecureModelView(StaffAccessMixin, internals.ModelViewHooks, ModelView):
             form_args[name] = dict(form_args.get(name, {}), **extra)
         self.form_args = form_args
         super().__init__(model, *args, **kwargs)
+
+    def filter_groups(self):
+        """The filters' labels and options in the page's language (the list template's
+        ``filter_groups``), built once a minute per language (``cached_options``: a new
+        value replaces the old one whole, so a thread never reads one half-built)."""
+        return cached_options(("filter_groups", self.endpoint, str(get_locale())), lambda: internals.filter_groups(self))
 
     def search_placeholder(self):
         return str(self.search_placeholder_text) if self.search_placeholder_text else gettext("Search")
