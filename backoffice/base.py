@@ -164,7 +164,9 @@ class SecureModelView(StaffAccessMixin, internals.ModelViewHooks, ModelView):
         """The filters' labels and options in the page's language (the list template's
         ``filter_groups``), built once a minute per language (``cached_options``: a new
         value replaces the old one whole, so a thread never reads one half-built)."""
-        return cached_options(("filter_groups", self.endpoint, str(get_locale())), lambda: internals.filter_groups(self))
+        return cached_options(
+            ("filter_groups", self.endpoint, str(get_locale())), lambda: internals.filter_groups(self)
+        )
 
     def search_placeholder(self):
         return str(self.search_placeholder_text) if self.search_placeholder_text else gettext("Search")
@@ -280,6 +282,9 @@ class SecureModelView(StaffAccessMixin, internals.ModelViewHooks, ModelView):
         joins = set()
         query = internals.apply_search(self, query, search, joins)
         query = internals.apply_filters(self, query, filters, joins)
+        ordering = internals.filter_order(self, filters) if sort_column is None else None
+        if ordering is not None:
+            return query.order_by(ordering.asc())
         return internals.apply_order(self, query, sort_column, sort_desc, joins)
 
     def _narrow_query(self, search, filters):

@@ -125,6 +125,15 @@ def filter_columns(view, filters) -> list:
     return [view._filters[index].column for index, _name, _value in (filters or ())] if view._filters else []
 
 
+def filter_order(view, filters):
+    """The column of the first active filter that orders the list it filters
+    (``orders_list``, e.g. a date range), or None."""
+    for index, _name, _value in (filters or ()) if view._filters else ():
+        if getattr(view._filters[index], "orders_list", False):
+            return view._filters[index].column
+    return None
+
+
 def export_column_names(view) -> list[tuple[str, str]]:
     """The exported columns: ``(name, title)``."""
     return view._export_columns

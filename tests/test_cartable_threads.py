@@ -71,7 +71,8 @@ def crowded(monkeypatch):
 
 
 def listed_ids(response) -> set[int]:
-    return {int(found) for found in re.findall(r'class="cartable-row" data-id="(\d+)"', response.get_data(as_text=True))}
+    html = response.get_data(as_text=True)
+    return {int(found) for found in re.findall(r'class="cartable-row" data-id="(\d+)"', html)}
 
 
 def exported_ids(response) -> set[int]:

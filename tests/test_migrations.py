@@ -265,6 +265,7 @@ def test_init_db_applies_the_pending_migrations(tmp_path):
         assert "migration applied: 007_security_round2" in result.output
         assert "migration applied: 009_places_and_study" in result.output
         assert "migration applied: 010_notice_subject" in result.output
+        assert "migration applied: 013_queue_indexes" in result.output
         assert "reference data added: province=31," in result.output
         again = app.test_cli_runner().invoke(args=["init-db"])
         assert "migration applied" not in again.output
