@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 import models
 from web.security import csp_nonce
 
-from . import requests, views
+from . import lean_list, requests, views
 from .auth import StaffIndexView
 
 
@@ -30,6 +30,8 @@ def init_admin(app) -> Admin:
         index_view=StaffIndexView(name=_l("Dashboard"), url="/admin"),
         csp_nonce_generator=csp_nonce,
     )
+    # The menu, drawn once per view, role and language (lean_list.cached_menu).
+    app.jinja_env.globals["cached_menu"] = lean_list.cached_menu
     # The cartable of each reviewed type (models.REVIEWED_TYPES), then the other views.
     for model in models.REVIEWED_TYPES:
         admin.add_view(

@@ -199,6 +199,11 @@ class SecureModelView(StaffAccessMixin, internals.ModelViewHooks, ModelView):
         list further (a cartable's tab) while its detail pages stay as wide as the scope."""
         return self.get_query()
 
+    def list_rows_query(self, query):
+        """The list page's query as the rows it draws are read: model instances here; a lean
+        view selects only the columns its cells show (``lean_list.LeanListMixin``)."""
+        return query
+
     def list_count_query(self):
         """``get_count_query`` narrowed as ``list_query`` is."""
         return self.get_count_query()
@@ -232,6 +237,7 @@ class SecureModelView(StaffAccessMixin, internals.ModelViewHooks, ModelView):
             page_size = self.page_size
         if not page_size:  # an export: every row, no count
             return None, (list(query) if execute else query)
+        query = self.list_rows_query(query)
         # A crafted ?page= must not overflow OFFSET or go negative.
         page = min(max(int(page or 0), 0), 10**6)
         if search is None and internals.page_searches(self):
@@ -251,7 +257,8 @@ class SecureModelView(StaffAccessMixin, internals.ModelViewHooks, ModelView):
         query = query.select_extend(self._capped_total(search, filters).alias("_list_total"))
         rows = list(query)
         if rows:
-            total = getattr(rows[0], "_list_total", None)
+            # the count is the last column of a tuple row, an attribute of a model row
+            total = rows[0][-1] if isinstance(rows[0], tuple) else getattr(rows[0], "_list_total", None)
         elif page:
             total = self._capped_count(search, filters)
         else:

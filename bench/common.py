@@ -39,9 +39,11 @@ def url_for_scale(backend: str, scale: float) -> str:
 def serving_url(url: str) -> str:
     """The URL the application is measured with: on PostgreSQL a connection pool (the
     production setting, README "Production"), so a request does not pay for a new server
-    process; SQLite opens its file per request."""
+    process; on SQLite connections kept open per worker thread (``sqlite+pool``, issue 23)."""
     if url.startswith("postgresql://"):
         return url.replace("postgresql://", "postgresql+pool://", 1) + "?max_connections=8&stale_timeout=300"
+    if url.startswith("sqlite:///"):
+        return url.replace("sqlite:///", "sqlite+pool:///", 1)
     return url
 
 
