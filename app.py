@@ -375,7 +375,14 @@ def deliver_sms_command(loop):
     default=None,
     help="where to write the report (default: DIR/import-report.csv)",
 )
-def import_legacy_command(directory, dry_run, report_path):
+@click.option(
+    "--encoding",
+    type=click.Choice(["auto", "utf-8", "cp1256", "utf-16"], case_sensitive=False),
+    default="auto",
+    show_default=True,
+    help="the files' encoding; auto tells UTF-8 (with or without BOM), UTF-16 (BOM) and Windows-1256 apart",
+)
+def import_legacy_command(directory, dry_run, report_path, encoding):
     """Migrate the old system's CSV files in DIRECTORY (officers, distributors, branches, contracts)."""
     from models import legacy
 
@@ -384,7 +391,9 @@ def import_legacy_command(directory, dry_run, report_path):
             with click.progressbar(
                 length=legacy.count_rows(directory), label="import-legacy", file=sys.stderr, show_pos=True
             ) as bar:
-                result = legacy.import_legacy(directory, report_path=report_path, dry_run=dry_run, progress=bar.update)
+                result = legacy.import_legacy(
+                    directory, report_path=report_path, dry_run=dry_run, progress=bar.update, encoding=encoding
+                )
         except legacy.LegacyFileError as error:
             raise click.ClickException(legacy.message(error.msgid, **error.params)) from None
     for line in result.summary_lines():

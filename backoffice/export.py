@@ -351,3 +351,17 @@ def formatted_batches(batches, cells):
             for function, positions in cells
         ]
         yield zip(*columns, strict=True)
+
+
+class CountedBatches:
+    """Batches of rows passed through unchanged, counting the rows (an export's audit
+    row records how many were written)."""
+
+    def __init__(self, batches):
+        self.batches = batches
+        self.rows = 0
+
+    def __iter__(self):
+        for batch in self.batches:
+            self.rows += len(batch)
+            yield batch

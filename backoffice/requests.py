@@ -205,6 +205,8 @@ class ReviewQueueView(HousekeepingMixin, LeanListMixin, SecureModelView):
                 chosen,
                 chosen.get("note", ""),
                 decisions=self.decisions,
+                # The version the page showed: a decision on an out-of-date page is refused.
+                expected_version=request.form.get("version"),
             )
         except models.ValidationFailed as error:
             errors = {
@@ -289,6 +291,17 @@ class ReviewQueueView(HousekeepingMixin, LeanListMixin, SecureModelView):
             deny(404)
         if self.get_one(document.request_id) is None:
             deny(404)
+        return self._send_audited(document)
+
+    def _send_audited(self, document):
+        """Every staff view or download of an officer's document is audited (D9)."""
+        models.audit(
+            staff_actor(),
+            "document_viewed",
+            document,
+            detail=f"{document.request_type} #{document.request_id}; officer {document.officer_id}; "
+            f"{document.kind.code}",
+        )
         return send_document(document, inline=request.args.get("inline") == "1")
 
 
@@ -551,12 +564,13 @@ class EditRequestView(OfficerSearchMixin, ReviewQueueView):
     def officer_document_view(self):
         """A document in force of the officer of a request this staff member may see."""
         item = self._visible_request()
-        document = Document.get_or_none(
-            (Document.id == request.args.get("doc", type=parse_id)) & (Document.officer == item.officer_id)
-        )
+        # Only the documents the review page shows (H2): not those of later requests
+        # filed elsewhere, not superseded files, not drafts.
+        wanted = request.args.get("doc", type=parse_id)
+        document = next((d for d in models.officer_documents(item.officer).values() if d.id == wanted), None)
         if document is None:
             deny(404)
-        return send_document(document, inline=request.args.get("inline") == "1")
+        return self._send_audited(document)
 
 
 # The cartable of each reviewed type (models.REVIEWED_TYPES lists the types).

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, request
+from flask import abort, flash, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.contrib.peewee.filters import FilterEqual
@@ -33,14 +33,15 @@ from models import (
 )
 from persian import normalize_mobile, normalize_text
 from web.errors import flash_error, show_error
+from web.forms import ActionForm
 
 from .accounts import OfficerManageMixin
-from .base import JalaliDateField, SecureModelView, exported_by_name, staff_actor
+from .base import AuditedEditsMixin, JalaliDateField, SecureModelView, exported_by_name, staff_actor
 from .export import ExportColumn
 from .filters import IdFilter, OfficerSearchMixin, QualifiedFilter, distinct_options, district_filter, options_of
 
 
-class ReferenceView(SecureModelView):
+class ReferenceView(AuditedEditsMixin, SecureModelView):
     """Reference data the directorate edits; rows are never deleted (others point to them)."""
 
     can_create = True
@@ -85,8 +86,42 @@ class CityView(ReferenceView):
     def base_query(self):
         return City.select(City, Province, University).join(Province).switch(City).join(University)
 
+    def after_model_change(self, form, model, is_created):
+        result = super().after_model_change(form, model, is_created)
+        if not is_created:
+            offer_to_move_files(model)
+        return result
 
-class CityDistrictView(SecureModelView):
+    @expose("/move-files/", methods=("GET", "POST"))
+    def move_files_view(self):
+        """D10: how many files under way the city's old university still holds, and the
+        one audited operation that moves them to the university covering the city now."""
+        city = self.get_one(request.args.get("id"))
+        if city is None:
+            abort(404)
+        if request.method == "POST":
+            if not ActionForm().validate_on_submit():
+                abort(400)
+            models.rerouting.move_files_of_city(city, staff_actor())
+            flash(gettext("The files were moved."), "success")
+        return self.render("admin/city_move.html", city=city, counts=models.rerouting.files_of_city(city))
+
+
+def offer_to_move_files(city) -> None:
+    """After an edit of who covers a city (or one of its districts): when files under way
+    are still held by another university, say so with a link to move them (D10)."""
+    if sum(models.rerouting.files_of_city(city).values()):
+        flash(
+            Markup('{0} <a href="{1}">{2}</a>').format(
+                gettext("Files of this city are still held by another university."),
+                url_for("city.move_files_view", id=city.id),
+                gettext("See them and move them"),
+            ),
+            "warning",
+        )
+
+
+class CityDistrictView(AuditedEditsMixin, SecureModelView):
     """The municipal districts of a city split between universities: which one covers each."""
 
     can_create = True
@@ -102,6 +137,11 @@ class CityDistrictView(SecureModelView):
 
     def base_query(self):
         return CityDistrict.select(CityDistrict, City, University).join(City).switch(CityDistrict).join(University)
+
+    def after_model_change(self, form, model, is_created):
+        result = super().after_model_change(form, model, is_created)
+        offer_to_move_files(City.get_by_id(model.city_id))
+        return result
 
 
 class FieldView(ReferenceView):
@@ -281,14 +321,15 @@ class OfficerView(OfficerManageMixin, OfficerSearchMixin, SecureModelView):
 
     def base_query(self):
         return (
+            # Outer joins: a migrated officer may not have filled in a place, field or degree yet.
             Officer.select(Officer, Province, City, FieldOfStudy, DegreeLevel)
-            .join(Province, on=(Officer.province == Province.id))
+            .join(Province, JOIN.LEFT_OUTER, on=(Officer.province == Province.id))
             .switch(Officer)
-            .join(City, on=(Officer.city == City.id))
+            .join(City, JOIN.LEFT_OUTER, on=(Officer.city == City.id))
             .switch(Officer)
-            .join(FieldOfStudy, on=(Officer.field_of_study == FieldOfStudy.id))
+            .join(FieldOfStudy, JOIN.LEFT_OUTER, on=(Officer.field_of_study == FieldOfStudy.id))
             .switch(Officer)
-            .join(DegreeLevel, on=(Officer.degree_level == DegreeLevel.id))
+            .join(DegreeLevel, JOIN.LEFT_OUTER, on=(Officer.degree_level == DegreeLevel.id))
             .switch(Officer)
         )
 
@@ -478,7 +519,7 @@ class BranchView(SecureModelView):
         )
 
 
-class SettingView(SecureModelView):
+class SettingView(AuditedEditsMixin, SecureModelView):
     can_create = True
     can_edit = True
     column_list = ("key", "value")
@@ -486,7 +527,9 @@ class SettingView(SecureModelView):
     column_descriptions = {
         "key": _l(
             "sla_working_days (1-60), nomination_expiry_days (1-90), escalation_working_days (1-30), "
-            "branch_grace_days (1-180), weekend_days (e.g. friday or thursday, friday)"
+            "branch_grace_days (1-180), weekend_days (e.g. friday or thursday, friday), "
+            "legacy_qualification_deadline (the Jalali date, like 1405/06/31, by which migrated working "
+            "officers must file a qualification request)"
         )
     }
 
@@ -500,7 +543,7 @@ class SettingView(SecureModelView):
         model.key = model.key.strip()
 
 
-class HolidayView(SecureModelView):
+class HolidayView(AuditedEditsMixin, SecureModelView):
     can_create = True
     can_edit = True
     column_list = ("date", "name")

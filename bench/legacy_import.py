@@ -1,9 +1,14 @@
-"""Benchmark of the legacy import (issue 6): 200,000 officers in minutes, bounded memory.
+"""Benchmark of the legacy import (issues 6, 18): 200,000 officers in minutes, bounded memory.
 
 Generates the four legacy CSV files (200,000 officers, 5,000 distributors, 20,000
-branches, 15,000 contracts by default) with a few per cent of bad rows and half
-the passwords clear, half ASP.NET-hashed (real hashes of random passwords and
-salts), then imports them into a fresh SQLite database (and PostgreSQL with
+branches, 15,000 contracts by default) with a few per cent of bad rows (refused: bad
+national code, unreadable birth date, duplicates, password format) and of the problems
+of real old data (imported with a warning: short address, no postal code, no father's
+name or ID number, no degree, a landline as mobile, a misspelt city, an unqualified
+officer with a contract, a distributor without a manager mobile), half the passwords
+clear, half ASP.NET-hashed (real hashes of random passwords and salts), in the encoding
+``--encoding`` names (``cp1256`` writes Arabic ي/ك throughout, as Windows-1256 exports
+do), then imports them into a fresh SQLite database (and PostgreSQL with
 ``--postgres URL``; that database's public schema is dropped first) and prints
 rows/s, the wall time per phase and the peak RSS.
 
@@ -61,18 +66,39 @@ def password_columns(rng: random.Random, index: int):
     return "0", password, ""
 
 
+class _Cp1256Writer:
+    """csv.writer over a Windows-1256 file: Persian ی becomes Arabic ي (cp1256 has no ی)."""
+
+    def __init__(self, handle):
+        self.out = csv.writer(handle)
+
+    def writerow(self, row):
+        self.out.writerow([cell.replace("ی", "ي") for cell in row])
+
+
 def generate(
-    directory: Path, officers: int, distributors: int, branches: int, contracts: int, bad_percent: float, seed: int = 6
+    directory: Path,
+    officers: int,
+    distributors: int,
+    branches: int,
+    contracts: int,
+    bad_percent: float,
+    seed: int = 6,
+    encoding: str = "utf-8-sig",
+    warn_percent: float = 0.0,
 ) -> dict:
-    """Write the four files; return how many rows of each kind were made bad on purpose."""
+    """Write the four files; return how many rows of each kind were made bad (refused) or
+    incomplete (imported with a warning) on purpose."""
     rng = random.Random(seed)
     cities, fields, degrees = reference_names()
     bad = {"officers": 0, "distributors": 0, "branches": 0, "contracts": 0}
+    warned = {"officers": 0, "distributors": 0, "unqualified working officers": 0}
     is_bad = lambda: rng.random() * 100 < bad_percent  # noqa: E731
+    is_incomplete = lambda: rng.random() * 100 < warn_percent  # noqa: E731
 
     def writer(name):
-        handle = open(directory / name, "w", encoding="utf-8-sig", newline="")  # noqa: SIM115  (the caller closes it)
-        out = csv.writer(handle)
+        handle = open(directory / name, "w", encoding=encoding, newline="")  # noqa: SIM115  (the caller closes it)
+        out = _Cp1256Writer(handle) if encoding == "cp1256" else csv.writer(handle)
         out.writerow(legacy.COLUMNS[name])
         return handle, out
 
@@ -107,6 +133,24 @@ def generate(
             salt,
             "1" if i in contract_set or rng.random() < 0.7 else "0",
         ]
+        if i in contract_set and is_incomplete():
+            warned["unqualified working officers"] += 1
+            row[20] = "0"  # the old system had no qualification review
+        if is_incomplete():
+            warned["officers"] += 1
+            kind = rng.randrange(6)
+            if kind == 0:
+                row[11] = city  # a short address
+            elif kind == 1:
+                row[12] = ""  # no postal code
+            elif kind == 2:
+                row[5], row[7] = "", ""  # no father's name, no ID number
+            elif kind == 3:
+                row[15], row[16] = "", ""  # no field, no degree
+            elif kind == 4:
+                row[8] = f"021{rng.randint(0, 99999999):08d}"  # a landline as the mobile
+            else:
+                row[14] = city + "ن"  # a misspelt city: a warning with the closest names
         if i not in contract_set and is_bad():
             bad["officers"] += 1
             kind = rng.randrange(5)
@@ -127,9 +171,12 @@ def generate(
     for i in range(distributors):
         fmt, password, salt = password_columns(rng, i)
         mobile = f"0935{rng.randint(0, 9999999):07d}"
+        if is_incomplete():
+            warned["distributors"] += 1
+            mobile = rng.choice(("", "12345"))  # imported; asked for at the first login
         if is_bad():
             bad["distributors"] += 1
-            mobile = "12345"
+            password = ""  # no password: refused
         out.writerow(
             [
                 f"D{i}",
@@ -173,7 +220,7 @@ def generate(
             code = national_code(100_000 + contract_officers[i - 1] * 3)  # two contracts
         out.writerow([f"B{i}", code, f"{rng.randint(1395, 1402)}/{rng.randint(1, 12):02d}/{rng.randint(1, 29):02d}"])
     handle.close()
-    return bad
+    return {"refused on purpose": bad, "incomplete on purpose": warned}
 
 
 def fresh_database(url: str):
@@ -236,6 +283,8 @@ def bench(url, directory, args):
     try:
         if not args.skip_dry_run:
             run_once("dry run", directory, dry_run=True, report_path=directory / "report-dry.csv")
+        if args.only_dry_run:
+            return None
         result, _ = run_once("import", directory, report_path=directory / "report.csv")
         if not args.skip_rerun:
             again, _ = run_once("second run", directory, report_path=directory / "report-again.csv")
@@ -257,10 +306,13 @@ def main():
     parser.add_argument("--branches", type=int, default=20_000)
     parser.add_argument("--contracts", type=int, default=15_000)
     parser.add_argument("--bad-percent", type=float, default=3.0)
+    parser.add_argument("--warn-percent", type=float, default=5.0, help="rows with a problem of real old data")
+    parser.add_argument("--encoding", default="utf-8-sig", choices=("utf-8-sig", "utf-8", "cp1256", "utf-16"))
     parser.add_argument("--postgres", help="also import into this PostgreSQL database (its schema is dropped)")
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--skip-dry-run", action="store_true")
     parser.add_argument("--skip-rerun", action="store_true")
+    parser.add_argument("--only-dry-run", action="store_true", help="validate everything, write nothing, hash nothing")
     parser.add_argument("--keep", help="generate the files into this directory and keep them")
     args = parser.parse_args()
 
@@ -271,9 +323,18 @@ def main():
     try:
         print(f"machine: {os.cpu_count()} CPUs; python {sys.version.split()[0]}; files in {files}")
         started = time.perf_counter()
-        bad = generate(files, args.officers, args.distributors, args.branches, args.contracts, args.bad_percent)
+        bad = generate(
+            files,
+            args.officers,
+            args.distributors,
+            args.branches,
+            args.contracts,
+            args.bad_percent,
+            encoding=args.encoding,
+            warn_percent=args.warn_percent,
+        )
         sizes = ", ".join(f"{p.name} {p.stat().st_size / 1e6:.1f} MB" for p in sorted(files.glob("*.csv")))
-        print(f"generated in {time.perf_counter() - started:.1f} s: {sizes}; bad on purpose: {bad}")
+        print(f"generated in {time.perf_counter() - started:.1f} s ({args.encoding}): {sizes}; {bad}")
         if not args.skip_sqlite:
             bench(f"sqlite:///{work / 'bench.db'}", files, args)
         if args.postgres:

@@ -15,8 +15,11 @@ above it, and none imports inside a function to hide a cycle):
     sla           the service-level clock: settings (with bounds), holidays, working days
     tick          the time-based rules' runner: named jobs under leases (``flask tick``)
     staff_notices notices to a university's reviewers or to the directorate
+    rerouting     moving the files under way of a city to the university covering it now
     review        the review lifecycle every reviewed request type shares
     qualification, edit_requests, cooperation   the reviewed request types
+    termination   the officer ends an active cooperation (not reviewed)
+    request_records  every request's history lines and documents
     request_types the registry of reviewed types (REVIEWED_TYPES)
     cartable      the cartable's tabs, counts and next request; the reviewer's decision
     reassignment  reassigning requests; a reviewer who leaves returns them to the pool
@@ -66,8 +69,10 @@ from . import (
     qualification,
     ratelimit,
     reassignment,
+    rerouting,
     sla,
     staff_notices,
+    termination,
     tick,
     time_rules,  # registers the time-based rules' jobs with tick
     verification,
@@ -79,11 +84,12 @@ from .accounts import (
     StaffUser,
     create_distributor,
     create_staff,
+    give_manager_mobile,
     hash_password,
     password_problem,
     verify_password,
 )
-from .audit import AuditLog, audit
+from .audit import AuditLog, audit, describe_changes
 from .auth import (
     DEVICE_COOKIE,
     LoginFailure,
@@ -126,10 +132,11 @@ from .base import (
     translate,
     utcnow,
 )
-from .cooperation import Branch, Cooperation, TerminationRequest
+from .cooperation import Branch, Cooperation
 from .edit_requests import EditRequest
 from .identity import IdentityRefused, IdentityUnavailable, identity_from_settings
 from .legacy import LegacyFileError, import_legacy
+from .legacy_followup import send_qualification_reminders
 from .notices import (
     Notice,
     NoticeRead,
@@ -149,12 +156,14 @@ from .officer_rules import (
     ValidationFailed,
     directly_editable_fields,
     register_officer,
+    reviewed_fields_frozen,
     set_allowed_degrees,
     set_district,
     update_place_before_qualification,
     update_profile,
 )
 from .prepared import Prepared
+from .profile_completion import complete_profile, first_login_step, missing_profile_fields
 from .qualification import QualificationRequest
 from .ratelimit import RateCounter
 from .reassignment import bulk_reassign, deactivate_staff, reassign
@@ -193,6 +202,7 @@ from .request_types import REVIEWED_TYPES, WAITING_STATES, officer_documents, of
 from .review import Document, RequestEvent, ReviewFlow
 from .sla import Holiday, Setting
 from .staff_notices import StaffNotice
+from .termination import TerminationRequest
 from .tick import TickJob, TickMark, job_lags, register_job
 from .vocabulary import (
     ACTION_LABELS,
@@ -296,6 +306,7 @@ __all__ = [
     "route",
     # accounts, audit, notices, signing in
     "AuditLog",
+    "describe_changes",
     "audit",
     "Distributor",
     "Officer",
@@ -341,6 +352,7 @@ __all__ = [
     "register_officer",
     "set_allowed_degrees",
     "set_district",
+    "reviewed_fields_frozen",
     "update_place_before_qualification",
     "update_profile",
     # identity and verified mobiles
@@ -393,17 +405,24 @@ __all__ = [
     "RateCounter",
     "LegacyFileError",
     "import_legacy",
+    "complete_profile",
+    "give_manager_mobile",
+    "send_qualification_reminders",
+    "first_login_step",
+    "missing_profile_fields",
     "ALL_MODELS",
     "create_tables",
     "auth",
     "cartable",
     "cooperation",
+    "termination",
     "dashboards",
     "desk",
     "edit_requests",
     "operations",
     "qualification",
     "ratelimit",
+    "rerouting",
     "sla",
     "verification",
     "legacy",

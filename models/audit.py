@@ -3,7 +3,7 @@ directorate. Every operation writes its row inside its own transaction."""
 
 from __future__ import annotations
 
-from peewee import CharField, DateTimeField, IntegerField, TextField
+from peewee import CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
 
 from .base import BaseModel, utcnow
 
@@ -43,3 +43,23 @@ def audit(actor, action: str, obj=None, detail: str = "", object_type: str = "",
         object_id=object_id if object_id is not None else getattr(obj, "id", None),
         detail=_one_line(detail),
     )
+
+
+def describe_changes(model, before: dict, after: dict) -> str:
+    """``field: old → new; ...`` for every field of ``model`` whose value differs between
+    two ``__data__`` dicts (a foreign key shown by the row's name when it has one)."""
+
+    def shown(field, value):
+        if value is None or value == "":
+            return "—"
+        if isinstance(field, ForeignKeyField):
+            row = field.rel_model.get_or_none(field.rel_model._meta.primary_key == value)
+            return str(getattr(row, "name", value)) if row is not None else str(value)
+        return str(value)
+
+    parts = []
+    for name, field in model._meta.fields.items():
+        old, new = before.get(name), after.get(name)
+        if old != new:
+            parts.append(f"{name}: {shown(field, old)} → {shown(field, new)}")
+    return "; ".join(parts)

@@ -21,6 +21,7 @@ from .base import N_, BaseModel, DomainError, anonymous_actor, db, utcnow
 from .notices import queue_sms
 from .officer_rules import ValidationFailed
 from .prepared import Prepared
+from .profile_completion import note_login_password, password_changed
 
 
 class LoginThrottled(DomainError):
@@ -148,6 +149,7 @@ def change_password(
     with db.atomic():
         account.set_password(new)
         type(account).update(password_hash=account.password_hash).where(type(account).id == account.id).execute()
+        password_changed(account)
         end_all_sessions(kind, account.id, keep_token=keep_token)
         clear_login_failures(key)
         queue_sms(mobile_of(account), PASSWORD_CHANGED)
@@ -309,6 +311,8 @@ def authenticate(kind: str, username: str, password: str, ip: str = "", known_de
         )
         raise DomainError(N_("The user name or the password is not correct."))
     clear_login_failures(key)
+    if kind == "officer":
+        note_login_password(account, password)
     audit(account.as_actor(ip=ip), "login", account)
     return account
 
@@ -432,6 +436,7 @@ def reset_password(username: str, code: str, new_password: str, ip: str = "") ->
         if used != 1:
             raise failure
         Officer.update(password_hash=hash_password(new_password)).where(Officer.id == officer.id).execute()
+        password_changed(officer)
         end_all_sessions("officer", officer.id)
         queue_sms(officer.mobile, PASSWORD_CHANGED)
         clear_login_failures(throttle_key("officer", officer))

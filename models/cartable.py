@@ -161,11 +161,12 @@ def reasons_for(model, action: str) -> tuple:
     return ()
 
 
-def decide(request, actor, decision: str, reasons: dict, note: str, decisions: tuple):
+def decide(request, actor, decision: str, reasons: dict, note: str, decisions: tuple, expected_version=None):
     """Record the reviewer's ``decision`` (one of ``decisions``) with the reason chosen for
     it (``reasons``: form field -> code, only the fields the form sent) and the note; every mistake is reported at once
     (a ``ValidationFailed`` naming the fields ``decision``, ``reason``,
-    ``deficiency_reason``, ``note``). Returns the request as it now is."""
+    ``deficiency_reason``, ``note``). ``expected_version`` is the request's version the
+    page showed (a ConflictError when it has changed since). Returns the request as it now is."""
     errors = {}
     if decision not in decisions:
         errors["decision"] = (CHOOSE_DECISION, {})
@@ -187,7 +188,7 @@ def decide(request, actor, decision: str, reasons: dict, note: str, decisions: t
     if errors:
         raise ValidationFailed(errors)
     try:
-        return request.apply(decision, actor, note=note, reason=reason)
+        return request.apply(decision, actor, note=note, reason=reason, expected_version=expected_version)
     except ValidationFailed:
         raise
     except DomainError as error:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as _dt
 
-from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
+from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField, fn
 
 from persian import mask_name, normalize_national_code, normalize_text
 
@@ -29,6 +29,7 @@ from .review import (
     CHANGED_MEANWHILE,
     NEW,
     NOTHING,
+    RequestEvent,
     ReviewedRequest,
     ReviewFlow,
     Transition,
@@ -123,6 +124,35 @@ class Cooperation(ReviewedRequest):
 
     def is_applicant(self, actor) -> bool:
         return actor.is_officer(self.officer_id) or actor.is_distributor(self.distributor_id)
+
+    # A nomination the officer declined, or one withdrawn or cancelled before the officer
+    # answered, never reached the branch's university: the officer's data must not show
+    # there (M5). Which of the two a withdrawn one is, its history says.
+    @classmethod
+    def _ended_before_the_university(cls, request_id):
+        """The history lines of a withdrawal or a cancellation made while the nomination
+        still waited on the officer, for the request ``request_id`` (a column or an id)."""
+        return RequestEvent.select(RequestEvent.id).where(
+            (RequestEvent.request_type == cls.REQUEST_TYPE)
+            & (RequestEvent.request_id == request_id)
+            & RequestEvent.action.in_((Action.WITHDRAW, Action.CANCEL))
+            & (RequestEvent.from_status == State.PENDING_OFFICER)
+        )
+
+    @classmethod
+    def never_reached_university_clause(cls):
+        declined = (cls.status == State.REJECTED) & (cls.rejected_by == "officer")
+        ended_early = cls.status.in_((State.WITHDRAWN, State.CANCELLED)) & fn.EXISTS(
+            cls._ended_before_the_university(cls.id)
+        )
+        return declined | ended_early
+
+    def never_reached_university(self) -> bool:
+        if self.status == State.REJECTED:
+            return self.rejected_by == "officer"
+        if self.status in (State.WITHDRAWN, State.CANCELLED):
+            return self._ended_before_the_university(self.id).exists()
+        return False
 
     def message_params(self) -> dict:
         return {
@@ -515,83 +545,3 @@ def release(branch, actor):
     if cooperation is None:
         raise ConflictError(N_("This branch has no technical officer."))
     return cooperation.apply(Action.RELEASE, actor)
-
-
-class TerminationRequest(BaseModel):
-    """The officer's request to end an active cooperation; no review, it takes effect when finalized."""
-
-    STATES = (State.DRAFT, State.FINALIZED)
-
-    officer = ForeignKeyField(Officer, backref="terminations", on_delete="RESTRICT", index=True)
-    cooperation = ForeignKeyField(Cooperation, backref="terminations", on_delete="RESTRICT")
-    reason = TextField()
-    status = CharField(max_length=12, default=State.DRAFT.value)
-    created_at = DateTimeField(default=utcnow)
-    finalized_at = DateTimeField(null=True)
-
-    class Meta:
-        table_name = "termination_request"
-
-    def can_manage(self, actor) -> bool:
-        """Only the officer who wrote it may change or finalize it."""
-        return actor.is_officer(self.officer_id)
-
-    @classmethod
-    def visible_to(cls, actor, query=None):
-        """An officer's own termination requests; all of them for the directorate."""
-        query = cls.select() if query is None else query
-        if actor is not None and actor.is_directorate:
-            return query
-        if actor is not None and actor.is_officer():
-            return query.where(cls.officer == actor.id)
-        return query.where(NOTHING)
-
-
-TerminationRequest.add_index(
-    TerminationRequest.index(
-        TerminationRequest.cooperation,
-        unique=True,
-        where=TerminationRequest.status == State.DRAFT,
-        name="termination_one_draft_per_cooperation",
-    )
-)
-
-
-def save_termination(officer, actor, reason: str) -> TerminationRequest:
-    """Write (or rewrite) the officer's draft request to end their active cooperation."""
-    if not officer.can_manage(actor):
-        raise PermissionDenied(N_("You may not do this on this request."))
-    reason = (reason or "").strip()
-    if len(reason) < 5:
-        raise DomainError(N_("Write why you end the cooperation."), field="reason")
-    cooperation = active_cooperation_of(officer)
-    if cooperation is None:
-        raise ConflictError(N_("You have no active cooperation to end."))
-    existing = TerminationRequest.get_or_none(
-        (TerminationRequest.cooperation == cooperation.id) & (TerminationRequest.status == State.DRAFT)
-    )
-    with db.atomic():
-        if existing:
-            TerminationRequest.update(reason=reason).where(TerminationRequest.id == existing.id).execute()
-            existing.reason = reason
-            return existing
-        return TerminationRequest.create(officer=officer, cooperation=cooperation, reason=reason)
-
-
-def finalize_termination(termination, actor) -> TerminationRequest:
-    """End the cooperation now: in one transaction the branch loses its officer and
-    the distributor's manager gets an SMS."""
-    if not termination.can_manage(actor):
-        raise PermissionDenied(N_("You may not do this on this request."))
-    with db.atomic():
-        updated = (
-            TerminationRequest.update(status=State.FINALIZED.value, finalized_at=utcnow())
-            .where((TerminationRequest.id == termination.id) & (TerminationRequest.status == State.DRAFT))
-            .execute()
-        )
-        if updated != 1:
-            raise ConflictError(N_("This request was already finalized."))
-        Cooperation.get_by_id(termination.cooperation_id).apply(Action.TERMINATE, actor, note=termination.reason)
-        audit(actor, "termination_finalized", termination)
-    termination.status = State.FINALIZED.value
-    return termination

@@ -126,3 +126,21 @@ def active_cooperations_per_province(university_id=None):
     if university_id:
         query = query.where(Cooperation.university == university_id)
     return list(query.tuples())
+
+
+def branches_with_officer_elsewhere(university_id=None, distributor_id=None):
+    """Active cooperations whose officer now lives in another province than the branch
+    (D12: a move approved by an edit request), as (branch name, officer name, cooperation id)."""
+    query = (
+        Cooperation.select(Branch.name, Officer.first_name, Officer.last_name, Cooperation.id)
+        .join(Branch, on=(Cooperation.branch == Branch.id))
+        .switch(Cooperation)
+        .join(Officer, on=(Cooperation.officer == Officer.id))
+        .where((Cooperation.status == State.ACTIVE) & (Officer.province != Branch.province))
+        .order_by(Branch.name)
+    )
+    if university_id:
+        query = query.where(Cooperation.university == university_id)
+    if distributor_id:
+        query = query.where(Cooperation.distributor == distributor_id)
+    return [(branch, Officer.name_of(first, last), cid) for branch, first, last, cid in query.tuples()]

@@ -13,6 +13,8 @@ from persian import to_persian_digits
 from .accounts import Officer
 from .audit import audit
 from .base import N_, ConflictError, DomainError, PermissionDenied, db, translate
+from .cooperation import active_cooperation_of
+from .notices import queue_sms
 from .officer_rules import FIELDS_BY_NAME, FREE_FIELDS, REVIEWED_FIELDS, clean_fields
 from .reference import City, DegreeLevel, FieldOfStudy, Province, route_id
 from .review import NEW, ReviewedRequest, ReviewFlow, Transition, is_owner, record_document, review_transitions
@@ -56,6 +58,20 @@ class EditRequest(ReviewedRequest):
     def previous_map(self) -> dict:
         return json.loads(self.previous or "{}")
 
+    def message_params(self) -> dict:
+        """What an approval applied and what it skipped (set by the approval itself)."""
+        applied = getattr(self, "applied_fields", None)
+        skipped = getattr(self, "skipped_fields", None) or []
+        return {
+            "applied": _labels(applied) if applied else translate(N_("the new documents")),
+            "skipped": translate(
+                N_(" Not applied, because you changed them yourself after filing the request: %(fields)s."),
+                fields=_labels(skipped),
+            )
+            if skipped
+            else "",
+        }
+
     def comparison(self) -> list[tuple[str, str, str]]:
         """(field, old shown value, new shown value) for the side-by-side review."""
         rows = []
@@ -78,7 +94,7 @@ FLOW = ReviewFlow(
     messages={
         Action.APPROVE: (
             N_("Your edit request was approved"),
-            N_("Your edit request number %(id)s was approved and your profile was updated."),
+            N_("Your edit request number %(id)s was approved. Applied: %(applied)s.%(skipped)s"),
         ),
         Action.REJECT: (
             N_("Your edit request was rejected"),
@@ -116,6 +132,10 @@ def display_value(field: str, value) -> str:
     if field == "district":
         return translate(N_("District %(number)s"), number=to_persian_digits(value))
     return str(value)
+
+
+def _labels(fields) -> str:
+    return "، ".join(translate(FIELDS_BY_NAME[field].label) for field in fields)
 
 
 def _storable(field, value):
@@ -206,11 +226,59 @@ def revise(request, actor, data: dict, uploads: list):
             record_document(request, kind_code, stored)
 
 
+def _tell_the_branch(officer, province, actor):
+    """D12: a serving officer moved to another province. The distributor's manager gets
+    an SMS and the branch's university a line in the audit; both dashboards flag the branch
+    (``dashboards.branches_with_officer_elsewhere``)."""
+    cooperation = active_cooperation_of(officer)
+    if cooperation is None or cooperation.branch.province_id == province.id:
+        return
+    queue_sms(
+        cooperation.distributor.manager_mobile,
+        translate(
+            N_(
+                "The technical officer %(officer)s of %(branch)s now lives in %(province)s, outside the branch's province."  # noqa: E501  (one message id)
+            ),
+            officer=officer.full_name,
+            branch=cooperation.branch.name,
+            province=province.name,
+        ),
+    )
+    audit(
+        actor,
+        "officer_moved_from_branch_province",
+        cooperation,
+        detail=f"officer {officer.id} now in {province.name}; branch {cooperation.branch_id}",
+        object_type="cooperation",
+    )
+
+
+def changed_since_filing(request, officer) -> list[str]:
+    """The free fields of the request that the officer changed directly after filing it:
+    their newer value wins over the request's (D6)."""
+    previous = request.previous_map
+    return [
+        field
+        for field, requested in request.change_map.items()
+        if field in FREE_FIELDS
+        and _comparable(getattr(officer, field)) not in (_comparable(previous.get(field)), _comparable(requested))
+    ]
+
+
+def _comparable(value) -> str:
+    if value is None:
+        return ""
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
 @FLOW.on("after_" + Action.APPROVE)
 def _after_approve(request, actor, note, **_):
-    """Apply every change at once; a new city moves the file to its university."""
+    """Apply the changes at once, except a free field the officer changed directly since
+    filing (the newer value stays); a new city moves the file to its university."""
     officer = Officer.get_by_id(request.officer_id)
-    changes = request.change_map
+    skipped = changed_since_filing(request, officer)
+    changes = {field: value for field, value in request.change_map.items() if field not in skipped}
+    request.applied_fields, request.skipped_fields = list(changes), skipped
     # Re-check eligibility and places against today's reference data.
     data = {k: ("" if v is None else str(v)) for k, v in changes.items()}
     if "city" in changes and "province" not in changes:
@@ -221,11 +289,16 @@ def _after_approve(request, actor, note, **_):
     update = {getattr(Officer, field): value for field, value in clean.items() if field in changes}
     if "city" in changes or "district" in changes:
         update[Officer.university] = route_id(clean.get("city", officer.city), clean.get("district", officer.district))
-    Officer.update(update).where(Officer.id == officer.id).execute()
+    if update:
+        Officer.update(update).where(Officer.id == officer.id).execute()
+    if "province" in clean and clean["province"].id != officer.province_id:
+        _tell_the_branch(officer, clean["province"], actor)
     audit(
         actor,
         "profile_changed",
         officer,
         # Ids and field names only (I3): the old and new values stay in the request itself.
-        detail=f"edit request #{request.id}: " + ", ".join(changes),
+        detail=f"edit request #{request.id}: "
+        + ", ".join(changes)
+        + (f"; skipped (changed directly since filing): {', '.join(skipped)}" if skipped else ""),
     )

@@ -45,6 +45,7 @@ from .reference import (
     clean_district,
     route_id,
 )
+from .vocabulary import State
 
 LOCKED, FREE, REVIEWED = "locked", "free", "reviewed"
 # What kind of value a field holds: text; a code (digits, or an address in Latin letters:
@@ -361,16 +362,54 @@ def create_officer(officer: Officer, actor=None) -> Officer:
     raise RuntimeError("could not issue a unique user code")
 
 
+# The states of a qualification request in which what it reviews is frozen.
+UNDER_REVIEW = (State.SUBMITTED, State.DEFICIENT)
+
+FROZEN_UNDER_REVIEW = N_(
+    "Your qualification request is under review, so your name, place, field of study and degree cannot change now. To change them, withdraw the request first, then file a new one."  # noqa: E501  (one message id)
+)
+
+
+def reviewed_fields_frozen(officer) -> bool:
+    """True while a qualification request of the officer is submitted or deficient: what
+    it reviews (names, place, field, degree) then changes by no route (issue 14)."""
+    requests = officer.qualification_requests
+    return requests.where(requests.model.status.in_(UNDER_REVIEW)).exists()
+
+
 def directly_editable_fields(officer) -> tuple:
-    """Free fields always; the reviewed ones too until the first approval."""
-    return FREE_FIELDS + (REVIEWED_FIELDS if officer.can_edit_reviewed_fields_directly() else ())
+    """Free fields always; the reviewed ones too until the first approval, except while
+    a qualification request is under review."""
+    reviewed = officer.can_edit_reviewed_fields_directly() and not reviewed_fields_frozen(officer)
+    return FREE_FIELDS + (REVIEWED_FIELDS if reviewed else ())
+
+
+def refuse_frozen_changes(officer, data: dict) -> None:
+    """Refuse (with a message) a change of a reviewed field frozen under review; posting
+    the value it already has is no change. Before qualification only: afterwards the
+    reviewed fields are not direct at all and a posted value is ignored."""
+    if not officer.can_edit_reviewed_fields_directly() or not reviewed_fields_frozen(officer):
+        return
+    posted = [f for f in REVIEWED_FIELDS if f in data]
+    if not posted:
+        return
+    if "city" in posted and "province" not in posted:
+        data, posted = dict(data, province=str(officer.province_id)), posted + ["province"]
+    try:
+        clean = clean_fields(data, posted)
+    except ValidationFailed:
+        raise DomainError(FROZEN_UNDER_REVIEW, code="frozen_under_review") from None
+    if any(getattr(officer, f) != value for f, value in clean.items()):
+        raise DomainError(FROZEN_UNDER_REVIEW, code="frozen_under_review")
 
 
 def update_profile(officer, data: dict, actor) -> list[str]:
     """Change what the officer may change at once; return the names that changed.
 
     Anything else in ``data`` (national code, birth date, a reviewed field after
-    approval, status...) is ignored."""
+    approval, status...) is ignored; a changed reviewed field while a qualification
+    request is under review is refused, and nothing changes."""
+    refuse_frozen_changes(officer, data)
     allowed = directly_editable_fields(officer)
     present = [f for f in allowed if f in data]
     if "city" in present and "province" not in present:
@@ -405,6 +444,8 @@ def update_place_before_qualification(officer, data: dict, actor):
     """Before the first approval, the officer corrects province, city and district directly."""
     if not officer.can_edit_reviewed_fields_directly():
         raise DomainError(N_("After qualification, the province and city change only through an edit request."))
+    if reviewed_fields_frozen(officer):
+        raise DomainError(FROZEN_UNDER_REVIEW, code="frozen_under_review")
     clean_fields(data, ("province", "city", "district"))  # all required here (the district for a split city)
     update_profile(
         officer,

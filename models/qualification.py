@@ -29,6 +29,10 @@ class QualificationRequest(ReviewedRequest):
     district = IntegerField(null=True)  # the city's municipal district, when it is split
     field_of_study = ForeignKeyField(FieldOfStudy, null=True, backref="+", on_delete="RESTRICT", index=True)
     degree_level = ForeignKeyField(DegreeLevel, null=True, backref="+", on_delete="RESTRICT", index=True)
+    # The name the reviewer reviews: with the place, field and degree above, the snapshot
+    # an approval qualifies (issue 14).
+    first_name = CharField(max_length=60, null=True)
+    last_name = CharField(max_length=80, null=True)
     qualification_number = CharField(max_length=20, null=True)
 
     class Meta:
@@ -51,6 +55,21 @@ class QualificationRequest(ReviewedRequest):
 
     def message_params(self) -> dict:
         return {"number": self.qualification_number or ""}
+
+    def snapshot_differences(self, officer) -> list[str]:
+        """The reviewed fields whose value on the officer's profile is no longer the one
+        this request carries (empty while nothing changed)."""
+        snapshot = {
+            "first_name": (self.first_name, officer.first_name),
+            "last_name": (self.last_name, officer.last_name),
+            "city": (self.city_id, officer.city_id),
+            # The district routes a split city's file (issue 19): part of what was reviewed.
+            "district": (self.district, officer.district),
+            "field_of_study": (self.field_of_study_id, officer.field_of_study_id),
+            "degree_level": (self.degree_level_id, officer.degree_level_id),
+        }
+        # A request submitted before names were kept has none to compare.
+        return [name for name, (kept, live) in snapshot.items() if kept is not None and kept != live]
 
 
 FLOW = ReviewFlow(
@@ -185,23 +204,59 @@ def missing_documents(request) -> list:
     ]
 
 
+PROFILE_CHANGED = N_(
+    "The reviewed information (name, place, field of study or degree) is no longer what this request was filed with; it cannot be decided this way. The officer may withdraw it and file a new one."  # noqa: E501  (one message id)
+)
+
+
 @FLOW.on(Action.SUBMIT)
 def _on_submit(request, actor, note, **_):
     """The request goes to the university of the officer's city, with a snapshot."""
     _require_documents(request)
     officer = request.officer
+    _require_eligible(officer.field_of_study_id, officer.degree_level_id)
     return {
         QualificationRequest.university: officer.reviewing_university(),
         QualificationRequest.city: officer.city_id,
         QualificationRequest.district: officer.district,
         QualificationRequest.field_of_study: officer.field_of_study_id,
         QualificationRequest.degree_level: officer.degree_level_id,
+        QualificationRequest.first_name: officer.first_name,
+        QualificationRequest.last_name: officer.last_name,
     }
 
 
 @FLOW.on(Action.RESUBMIT)
 def _on_resubmit(request, actor, note, **_):
+    """The corrected file goes back to the same university: only the documents may have
+    changed, never what routes it (the seed's note 3: a wrong place is a new request)."""
     _require_documents(request)
+    _require_snapshot(request)
+    _require_eligible(request.field_of_study_id, request.degree_level_id)
+
+
+def _require_snapshot(request):
+    if request.snapshot_differences(Officer.get_by_id(request.officer_id)):
+        raise ConflictError(PROFILE_CHANGED, code="profile_changed")
+
+
+def _require_eligible(field_of_study_id, degree_level_id):
+    """The directorate may have switched a field or degree off since the officer chose it
+    (read afresh: a row loaded earlier may say otherwise)."""
+    field_of_study = FieldOfStudy.get_or_none(FieldOfStudy.id == field_of_study_id)
+    degree_level = DegreeLevel.get_or_none(DegreeLevel.id == degree_level_id)
+    if field_of_study is not None and not field_of_study.eligible:
+        raise DomainError(
+            N_("The field of study %(name)s is not accepted for technical officers under the current rules."),
+            code="ineligible_field_of_study",
+            name=field_of_study.name,
+        )
+    if degree_level is not None and not degree_level.eligible:
+        raise DomainError(
+            N_("The degree level %(name)s is not accepted for technical officers under the current rules."),
+            code="ineligible_degree_level",
+            name=degree_level.name,
+        )
 
 
 def _require_documents(request):
@@ -216,6 +271,9 @@ def _require_documents(request):
 
 @FLOW.on(Action.APPROVE)
 def _on_approve(request, actor, note, now, **_):
+    """What is qualified is the snapshot the reviewer saw, still eligible today."""
+    _require_snapshot(request)
+    _require_eligible(request.field_of_study_id, request.degree_level_id)
     return {QualificationRequest.qualification_number: qualification_number_for(request, now)}
 
 

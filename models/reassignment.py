@@ -53,14 +53,16 @@ def reassign(request, actor, university=None, reviewer=None, note: str = ""):
             fresh = _locked(StaffUser.select().where(StaffUser.id == reviewer.id)).first()
             if fresh is None or not fresh.is_active:
                 raise DomainError(N_("This account is deactivated; choose an active reviewer."), field="reviewer")
+        # A new version: a review page opened before the move is out of date (issue 14).
+        version = (request.version or 0) + 1
         updated = (
-            model.update(university=university, reviewer=reviewer)
+            model.update(university=university, reviewer=reviewer, version=version)
             .where((model.id == request.id) & (model.status == request.status) & same_reviewer(model, request))
             .execute()
         )
         if updated != 1:
             raise ConflictError(CHANGED_MEANWHILE)
-        request.university, request.reviewer = university, reviewer
+        request.university, request.reviewer, request.version = university, reviewer, version
         detail = f"{university.name}" + (f" / {reviewer}" if reviewer else "")
         record_event(request, Action.REASSIGN, request.status, request.status, actor, (note + " " + detail).strip())
     return request
@@ -110,7 +112,7 @@ def return_to_pool(staff, actor, why: str) -> int:
     universities = {}
     for model, request in bound_to(staff.id):
         updated = (
-            model.update(reviewer=None)
+            model.update(reviewer=None, version=model.version + 1)
             .where((model.id == request.id) & (model.reviewer == staff.id) & (model.status == request.status))
             .execute()
         )

@@ -28,14 +28,19 @@ from dataclasses import dataclass
 
 from peewee import SQL, CharField, DateField, DateTimeField, ForeignKeyField, IntegerField, IntegrityError, TextField
 
-from .accounts import Officer, StaffUser
-from .audit import audit
+from .accounts import StaffUser
 from .base import N_, SYSTEM, BaseModel, ConflictError, DomainError, PermissionDenied, db, utcnow
 from .notices import notify_officer, queue_sms
-from .prepared import Prepared
 from .reference import DocumentKind, University
+from .request_records import (  # noqa: F401  (re-exported: the flow's records, named from here too)
+    CURRENT_DOCUMENTS,
+    HISTORY,
+    Document,
+    RequestEvent,
+    record_document,
+    record_event,
+)
 from .sla import clock_changes
-from .uploads import replace_and_check
 from .vocabulary import DEFICIENCY_REASONS, REASONED_ACTIONS, REJECT_REASONS, Action, State, reject_reason_code
 
 # The source state of a creation transition: the request does not exist yet. Its
@@ -46,47 +51,9 @@ NEW = ""
 NOTHING = SQL("1 = 0")
 
 CHANGED_MEANWHILE = N_("Someone else changed this request a moment ago; reload the page to see its state.")
-
-
-class RequestEvent(BaseModel):
-    """One line of a request's history: who did what, when, from which state to which."""
-
-    request_type = CharField(max_length=20)
-    request_id = IntegerField()
-    action = CharField(max_length=30)
-    from_status = CharField(max_length=20, default="")
-    to_status = CharField(max_length=20, default="")
-    actor_kind = CharField(max_length=12)
-    actor_id = IntegerField(null=True)
-    actor_name = CharField(max_length=120, default="")
-    note = TextField(default="")
-    # A standard reason code (rejections and deficiencies), counted by the dashboards.
-    reason = CharField(max_length=30, default="")
-    university_id = IntegerField(null=True, index=True)
-    at = DateTimeField(default=utcnow, index=True)
-
-    class Meta:
-        table_name = "request_event"
-        indexes = ((("request_type", "request_id", "at"), False),)
-
-
-class Document(BaseModel):
-    """An uploaded file attached to a request; replaced documents stay, marked superseded."""
-
-    officer = ForeignKeyField(Officer, backref="documents", on_delete="RESTRICT", index=True)
-    request_type = CharField(max_length=20)
-    request_id = IntegerField()
-    kind = ForeignKeyField(DocumentKind, on_delete="RESTRICT")
-    storage_name = CharField(max_length=64, unique=True)
-    display_name = CharField(max_length=200)
-    content_type = CharField(max_length=40)
-    size = IntegerField()
-    sha256 = CharField(max_length=64)
-    uploaded_at = DateTimeField(default=utcnow)
-    superseded_at = DateTimeField(null=True)
-
-    class Meta:
-        indexes = ((("request_type", "request_id"), False),)
+STALE_PAGE = N_(
+    "This request changed after you opened the page, so nothing was recorded. Reload the page, check what changed, and decide again."  # noqa: E501  (one message id)
+)
 
 
 class ReviewedRequest(BaseModel):
@@ -113,6 +80,9 @@ class ReviewedRequest(BaseModel):
     # The service-level clock: working days already used, and the date a decision is due.
     clock_used_days = IntegerField(default=0)
     due_on = DateField(null=True, index=True)
+    # Bumped by every transition and reassignment: a review page carries it, and a
+    # decision made on a page older than the request changes nothing (issue 14).
+    version = IntegerField(default=0)
 
     REQUEST_TYPE = ""
     TITLE = ""
@@ -175,6 +145,9 @@ class ReviewedRequest(BaseModel):
                 clause &= cls.status != hidden[0]
             elif hidden:
                 clause &= cls.status.not_in(hidden)
+            never_reached = cls.never_reached_university_clause()
+            if never_reached is not None:
+                clause &= ~never_reached
             return query.where(clause)
         clause = cls.applicant_clause(actor)
         return query.where(clause if clause is not None else NOTHING)
@@ -190,8 +163,20 @@ class ReviewedRequest(BaseModel):
                 actor.university_id is not None
                 and self.university_id == actor.university_id
                 and self.status in self.FLOW.reviewer_states
+                and not self.never_reached_university()
             )
         return self.is_applicant(actor)
+
+    @classmethod
+    def never_reached_university_clause(cls):
+        """The rows in a reviewer-visible state that nevertheless never waited on the
+        university (a nomination the officer declined), as a clause; None when a type
+        has none. Reviewers never see them."""
+        return None
+
+    def never_reached_university(self) -> bool:
+        """The predicate of :meth:`never_reached_university_clause`, for a loaded row."""
+        return False
 
     @classmethod
     def find(cls, actor, request_id, query=None):
@@ -255,6 +240,9 @@ def review_transitions() -> dict:
         (State.SUBMITTED, Action.REJECT): Transition(State.REJECTED, is_reviewer_of, note_required=True),
         (State.SUBMITTED, Action.DEFICIENCY): Transition(State.DEFICIENT, is_reviewer_of, note_required=True),
         (State.DEFICIENT, Action.RESUBMIT): Transition(State.SUBMITTED, is_owner),
+        # The applicant takes the request back (to change what is frozen under review).
+        (State.SUBMITTED, Action.WITHDRAW): Transition(State.WITHDRAWN, is_owner),
+        (State.DEFICIENT, Action.WITHDRAW): Transition(State.WITHDRAWN, is_owner),
     }
 
 
@@ -413,10 +401,17 @@ class ReviewFlow:
             raise PermissionDenied(N_("You may not do this on this request."))
         return transition
 
-    def apply(self, request, action: str, actor, note: str = "", **kwargs):
+    def apply(self, request, action: str, actor, note: str = "", expected_version=None, **kwargs):
         """Perform ``action``; raise DomainError subclasses when it is refused, leaving the
-        database (and ``request``) as they were."""
+        database (and ``request``) as they were.
+
+        ``expected_version`` is the version the actor's page showed: when the request
+        has changed since (another decision, a resubmission, a reassignment), nothing is
+        done and a ConflictError says so. Without it the version of ``request`` as
+        loaded is what the update is bound to."""
         note = _bounded_note(note)
+        if expected_version is not None and _as_version(expected_version) != (request.version or 0):
+            raise ConflictError(STALE_PAGE, code="stale_page")
         transition = self._checked(request, action, actor, note, None)
         model = type(request)
         source = request.status
@@ -429,11 +424,16 @@ class ReviewFlow:
                     changes = self._changes(request, action, transition, actor, note, now, source, kwargs)
                     updated = (
                         model.update(changes)
-                        .where((model.id == request.id) & (model.status == source) & same_reviewer(model, request))
+                        .where(
+                            (model.id == request.id)
+                            & (model.status == source)
+                            & (model.version == (request.version or 0))
+                            & same_reviewer(model, request)
+                        )
                         .execute()
                     )
                     if updated != 1:
-                        raise ConflictError(CHANGED_MEANWHILE)
+                        raise ConflictError(STALE_PAGE if expected_version is not None else CHANGED_MEANWHILE)
                     before = {field.name: getattr(request, field.name) for field in changes}
                     for field, value in changes.items():
                         setattr(request, field.name, value)
@@ -473,7 +473,7 @@ class ReviewFlow:
 
     def _changes(self, request, action, transition, actor, note, now, source, kwargs) -> dict:
         model = type(request)
-        changes = {model.status: transition.target.value}
+        changes = {model.status: transition.target.value, model.version: (request.version or 0) + 1}
         standard = STANDARD_EFFECTS.get(action)
         if standard is not None:
             changes.update(standard(model, request, actor, note, now, kwargs.get("reason", "")))
@@ -522,75 +522,15 @@ def _bounded_note(note) -> str:
     return note
 
 
+def _as_version(value) -> int:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return -1
+
+
 def same_reviewer(model, request):
     # Guards against a reassignment landing between the page load and the decision.
     if request.reviewer_id is None:
         return model.reviewer.is_null()
     return model.reviewer == request.reviewer_id
-
-
-def record_document(request, kind_code: str, stored) -> Document:
-    """Attach a stored file to a request as its document of a kind. The previous one of
-    that kind is deleted if no reviewer saw it, else kept and marked superseded; quotas
-    apply (:mod:`models.uploads`). ``document.removed_storage_names`` names the files
-    whose rows went, for the caller to delete."""
-    kind = DocumentKind.get_or_none(DocumentKind.code == kind_code)
-    if kind is None:
-        raise DomainError(N_("Unknown document kind."))
-    with db.atomic():
-        removed = replace_and_check(Document, request, kind, stored)
-        document = Document.create(
-            officer=request.officer_id,
-            request_type=request.REQUEST_TYPE,
-            request_id=request.id,
-            kind=kind,
-            storage_name=stored.storage_name,
-            display_name=stored.display_name,
-            content_type=stored.content_type,
-            size=stored.size,
-            sha256=stored.sha256,
-        )
-    document.removed_storage_names = removed
-    return document
-
-
-def record_event(request, action, source, target, actor, note="", reason=""):
-    """One line of the request's history, and its audit row. ``action`` must be one of
-    the vocabulary's actions, so that every line of every history has a label."""
-    action = Action(action)
-    RequestEvent.create(
-        request_type=request.REQUEST_TYPE,
-        request_id=request.id,
-        action=action.value,
-        from_status=source,
-        to_status=target,
-        actor_kind=actor.kind,
-        actor_id=actor.id,
-        actor_name=(actor.name or "")[:120],
-        note=note,
-        reason=reason or "",
-        university_id=request.university_id,
-    )
-    audit(actor, f"{request.REQUEST_TYPE}_{action.value}", request, detail=note[:200], object_type=request.REQUEST_TYPE)
-
-
-# Read on every request page: compiled once (see Prepared).
-HISTORY = Prepared(
-    lambda request_type, request_id: (
-        RequestEvent.select()
-        .where((RequestEvent.request_type == request_type) & (RequestEvent.request_id == request_id))
-        .order_by(RequestEvent.at, RequestEvent.id)
-    )
-)
-CURRENT_DOCUMENTS = Prepared(
-    lambda request_type, request_id: (
-        Document.select(Document, DocumentKind)
-        .join(DocumentKind)
-        .where(
-            (Document.request_type == request_type)
-            & (Document.request_id == request_id)
-            & Document.superseded_at.is_null()
-        )
-        .order_by(DocumentKind.sort_order)
-    )
-)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from peewee import CharField, DateField
 
-from persian import to_ascii_digits
+from persian import parse_jalali_date, to_ascii_digits
 
 from .base import N_, BaseModel, DomainError, tehran_today
 
@@ -97,6 +97,8 @@ SETTINGS = {
     )
 }
 WEEKEND_SETTING = "weekend_days"
+# A Jalali date: by when migrated working officers must file a qualification request (issue 18).
+LEGACY_DEADLINE_SETTING = "legacy_qualification_deadline"
 
 
 def setting_days(key: str) -> int:
@@ -140,11 +142,16 @@ def validate_setting(key: str, value: str) -> str:
     key = (key or "").strip()
     if key == WEEKEND_SETTING:
         return ", ".join(WEEKDAYS[day] for day in parse_weekend(value))
+    if key == LEGACY_DEADLINE_SETTING:
+        value = to_ascii_digits(value or "").strip()
+        if parse_jalali_date(value) is None:
+            raise DomainError(N_("Write a Jalali date, like 1405/06/31."), field="value")
+        return value
     if key not in SETTINGS:
         raise DomainError(
             N_("Unknown setting; the known ones are %(keys)s."),
             field="key",
-            keys=", ".join([*SETTINGS, WEEKEND_SETTING]),
+            keys=", ".join([*SETTINGS, WEEKEND_SETTING, LEGACY_DEADLINE_SETTING]),
         )
     return str(SETTINGS[key].parse(value))
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from peewee import JOIN
+
 from persian import is_valid_national_code, normalize_national_code
 
 from . import ratelimit
@@ -72,7 +74,8 @@ def lookup(query: str, token: str = "") -> Verification:
         return Verification(kind="national_code", valid=bool(officer and officer.qualification_in_force))
     officer = (
         Officer.select(Officer, FieldOfStudy)
-        .join(FieldOfStudy)
+        # A migrated officer may not have filled in the field yet: still verifiable.
+        .join(FieldOfStudy, JOIN.LEFT_OUTER)
         .where((Officer.qualification_number == query) & (Officer.is_active == True))  # noqa: E712
         .first()
     )
@@ -102,7 +105,7 @@ def _answer(officer) -> Verification:
         kind="number",
         valid=True,
         name=officer.full_name,
-        field=officer.field_of_study.name,
+        field=officer.field_of_study.name if officer.field_of_study_id else "",
         qualified_on=officer.qualified_at,
         branch=cooperation.branch.name if cooperation else "",
         distributor=cooperation.distributor.name if cooperation else "",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 
 import models
 from models import Branch, Cooperation, time_rules
@@ -16,11 +17,42 @@ from web.login import login_page
 from web.security import deny
 from web.session import account_required, sign_out
 
-from .forms import BranchForm, NominationForm
+from .forms import BranchForm, ManagerMobileForm, NominationForm
 from .officer.auth import password_change_view
 
 bp = Blueprint("distributor_site", __name__, url_prefix="/distributor")
 distributor_required = account_required("distributor", "distributor_site.login")
+_OPEN_WITHOUT_MOBILE = {"distributor_site.login", "distributor_site.logout", "distributor_site.manager_mobile"}
+
+
+@bp.before_request
+def _ask_for_the_manager_mobile():
+    """A distributor migrated without a manager mobile gives it before anything else."""
+    if (
+        current_user.is_authenticated
+        and current_user.kind == "distributor"
+        and current_user.account.needs_manager_mobile
+        and request.endpoint not in _OPEN_WITHOUT_MOBILE
+    ):
+        return redirect(url_for("distributor_site.manager_mobile"))
+    return None
+
+
+@bp.route("/manager-mobile", methods=["GET", "POST"])
+@distributor_required
+def manager_mobile():
+    if not g.account.needs_manager_mobile:
+        return redirect(url_for("distributor_site.dashboard"))
+    form = ManagerMobileForm()
+    if form.validate_on_submit():
+        try:
+            models.give_manager_mobile(g.account, form.manager_mobile.data or "", g.actor)
+        except models.DomainError as error:
+            show_error(form, error)
+        else:
+            flash(_("Thank you: the manager's mobile was saved."), "success")
+            return redirect(url_for("distributor_site.dashboard"))
+    return render_template("distributor/manager_mobile.html", form=form), (422 if form.errors else 200)
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -188,6 +188,10 @@ class BranchForm(PlaceMixin, FlaskForm):
     city = NoValidateSelect(_l("City"))
 
 
+class ManagerMobileForm(FlaskForm):
+    manager_mobile = StringField(_l("The manager's mobile"), description=_l("Like 09121234567"))
+
+
 class NominationForm(FlaskForm):
     national_code = StringField(
         _l("National code of the technical officer"),
@@ -226,9 +230,12 @@ class VerifyForm(FlaskForm):
 def officer_form_data(officer) -> dict:
     """The officer's current values as the data of a profile or edit-request form (the id
     of a reference row for its select)."""
-    data = {
-        name: str(getattr(officer, name + "_id")) if FIELDS_BY_NAME[name].kind == REFERENCE else getattr(officer, name)
-        for name in REVIEWED_FIELDS + FREE_FIELDS
-    }
+    data = {}
+    for name in REVIEWED_FIELDS + FREE_FIELDS:
+        if FIELDS_BY_NAME[name].kind == REFERENCE:
+            value = getattr(officer, name + "_id")
+            data[name] = "" if value is None else str(value)  # a migrated officer may lack one
+        else:
+            data[name] = getattr(officer, name)
     data["district"] = "" if officer.district is None else str(officer.district)  # the select's value
     return data

@@ -217,37 +217,40 @@ def write_dataset(directory) -> LegacyFiles:
 
 
 def expected_problems(files):
+    """(file, line, code, severity): only what makes a person or an account unknowable
+    refuses a row (``error``); the rest is imported as it is (``warning``)."""
     O, D, B, C = legacy.OFFICERS, legacy.DISTRIBUTORS, legacy.BRANCHES, legacy.COOPERATIONS  # noqa: E741
+    E, W = "error", "warning"
     return {
-        (O, files.line(O, "bad_checksum"), "invalid_national_code"),
-        (O, files.line(O, "same_digits"), "invalid_national_code"),
-        (O, files.line(O, "unknown_city"), "unknown_city"),
-        (O, files.line(O, "city_elsewhere"), "city_not_in_province"),
-        (O, files.line(O, "bad_date"), "invalid_birth_date"),
-        (O, files.line(O, "under_age"), "under_age"),
-        (O, files.line(O, "dup_code_a"), "duplicate_national_code"),
-        (O, files.line(O, "dup_code_b"), "duplicate_national_code"),
-        (O, files.line(O, "dup_user_a"), "duplicate_user_code"),
-        (O, files.line(O, "dup_user_b"), "duplicate_user_code"),
-        (O, files.line(O, "bad_format"), "unknown_password_format"),
-        (D, files.line(D, "bad_kind"), "invalid_kind"),
-        (B, files.line(B, "no_distributor"), "distributor_not_imported"),
-        (B, files.line(B, "refused_distributor"), "distributor_not_imported"),
-        (C, files.line(C, "unqualified"), "officer_not_qualified"),
-        (C, files.line(C, "failed_officer"), "officer_not_imported"),
-        (C, files.line(C, "two_a"), "conflict_two_active_contracts"),
-        (C, files.line(C, "two_b"), "conflict_two_active_contracts"),
-        (C, files.line(C, "branch_a"), "conflict_branch_two_officers"),
-        (C, files.line(C, "branch_b"), "conflict_branch_two_officers"),
-        (C, files.line(C, "failed_branch"), "branch_not_imported"),
+        (O, files.line(O, "bad_checksum"), "invalid_national_code", E),
+        (O, files.line(O, "same_digits"), "invalid_national_code", E),
+        (O, files.line(O, "unknown_city"), "unknown_city", W),
+        (O, files.line(O, "city_elsewhere"), "city_not_in_province", W),
+        (O, files.line(O, "bad_date"), "invalid_birth_date", E),
+        (O, files.line(O, "under_age"), "under_age", W),
+        (O, files.line(O, "dup_code_a"), "duplicate_national_code", E),
+        (O, files.line(O, "dup_code_b"), "duplicate_national_code", E),
+        (O, files.line(O, "dup_user_a"), "duplicate_user_code", E),
+        (O, files.line(O, "dup_user_b"), "duplicate_user_code", E),
+        (O, files.line(O, "bad_format"), "unknown_password_format", E),
+        (D, files.line(D, "bad_kind"), "invalid_kind", E),
+        (B, files.line(B, "no_distributor"), "distributor_not_imported", E),
+        (B, files.line(B, "refused_distributor"), "distributor_not_imported", E),
+        # The old system had no qualification review: the contract migrates active.
+        (C, files.line(C, "unqualified"), "officer_not_qualified", W),
+        (C, files.line(C, "two_a"), "conflict_two_active_contracts", E),
+        (C, files.line(C, "two_b"), "conflict_two_active_contracts", E),
+        (C, files.line(C, "branch_a"), "conflict_branch_two_officers", E),
+        (C, files.line(C, "branch_b"), "conflict_branch_two_officers", E),
+        (C, files.line(C, "failed_branch"), "branch_not_imported", E),
     }
 
 
 EXPECTED_COUNTS = {  # file: (imported, refused)
-    legacy.OFFICERS: (7, 11),
+    legacy.OFFICERS: (10, 8),
     legacy.DISTRIBUTORS: (2, 1),
     legacy.BRANCHES: (7, 2),
-    legacy.COOPERATIONS: (2, 7),
+    legacy.COOPERATIONS: (4, 5),
 }
 
 
@@ -258,7 +261,7 @@ def read_report(path):
 
 
 def problems_of(path):
-    return {(r["file"], int(r["line"]), r["code"]) for r in read_report(path)}
+    return {(r["file"], int(r["line"]), r["code"], r["severity"]) for r in read_report(path)}
 
 
 def table_counts():

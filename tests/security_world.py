@@ -86,6 +86,7 @@ CUSTOM_SUBROUTES = {
     ("editrequest", "officer_document_view"),
     ("officer", "history_view"),
     *((view, sub) for view in SHARED_VIEWS for sub in ("cancel_view", "bulk_reassign_view", "escalated_view")),
+    ("city", "move_files_view"),
     ("officer", "manage_view"),
     ("officer", "evidence_view"),
     ("officer", "claims_view"),
@@ -185,7 +186,7 @@ def build_world(app, make_officer, make_staff, login_clients=True) -> World:
     models.Cooperation.get_by_id(coop_q.id).apply("approve", reviewer_a.as_actor())
     coop_p = coops.nominate(b2, d2.as_actor(), officer_p.national_code)
     coop_p.apply("officer_approve", officer_p.as_actor())
-    termination = coops.save_termination(officer_q, officer_q.as_actor(), "پایان همکاری به دلیل جابجایی")
+    termination = models.termination.save_termination(officer_q, officer_q.as_actor(), "پایان همکاری به دلیل جابجایی")
 
     edit_q = edits.file_edit_request(
         officer_q,

@@ -238,11 +238,11 @@ def test_database_refuses_a_second_active_cooperation(world):
 def test_termination_ends_the_cooperation_and_texts_the_manager(world):
     cooperation = cooperation_in_state(world, "active")
     officer = world["officer"]
-    termination = coops.save_termination(officer, world["actors"]["officer"], "پایان قرارداد کاری")
+    termination = models.termination.save_termination(officer, world["actors"]["officer"], "پایان قرارداد کاری")
     assert Cooperation.get_by_id(cooperation.id).status == "active"
     with pytest.raises(PermissionDenied):
-        coops.finalize_termination(termination, world["actors"]["other_officer"])
-    coops.finalize_termination(termination, world["actors"]["officer"])
+        models.termination.finalize_termination(termination, world["actors"]["other_officer"])
+    models.termination.finalize_termination(termination, world["actors"]["officer"])
     ended = Cooperation.get_by_id(cooperation.id)
     assert ended.status == "ended" and ended.end_reason == "terminated" and ended.ended_at
     assert world["branch"].active_cooperation() is None
@@ -254,7 +254,7 @@ def test_termination_ends_the_cooperation_and_texts_the_manager(world):
     )
     assert officer.full_name in sms.text
     with pytest.raises(ConflictError):
-        coops.finalize_termination(termination, world["actors"]["officer"])
+        models.termination.finalize_termination(termination, world["actors"]["officer"])
 
 
 def test_release_frees_the_national_code(world):

@@ -46,7 +46,7 @@ def test_report_lists_every_bad_row_exactly(dbc, dataset):
         counts = result.counts[name]
         assert (counts.imported, counts.refused, counts.present) == (imported, refused, 0), name
     rows = read_report(report)
-    assert list(rows[0]) == ["file", "line", "key", "reason", "code"]
+    assert list(rows[0]) == ["file", "line", "key", "severity", "reason", "code"]
     # Sorted: the files in import order, lines ascending within a file.
     order = [(legacy.FILE_ORDER.index(r["file"]), int(r["line"])) for r in rows]
     assert order == sorted(order)
@@ -107,7 +107,7 @@ def test_physical_line_numbers_count_a_multiline_address(dbc, dataset):
     assert dataset.line(O, "arabic") == 4
     assert dataset.line(O, "bad_checksum") == 6
     run_import(dataset)
-    assert (O, 6, "invalid_national_code") in problems_of(dataset.directory / "import-report.csv")
+    assert (O, 6, "invalid_national_code", "error") in problems_of(dataset.directory / "import-report.csv")
 
 
 def test_rows_are_imported_with_their_legacy_identity(dbc, dataset):
@@ -132,7 +132,7 @@ def test_rows_are_imported_with_their_legacy_identity(dbc, dataset):
     assert cooperation.officer.user_code == "700002" and cooperation.distributor_id == guild.id
     assert cooperation.university.name == "دانشگاه علوم پزشکی اصفهان"
     events = models.RequestEvent.select().where(models.RequestEvent.action == "legacy_import")
-    assert events.count() == 2
+    assert events.count() == 4
     assert models.AuditLog.select().where(models.AuditLog.action == "legacy_import").count() == 1
 
 
@@ -188,16 +188,16 @@ def test_a_crash_half_way_is_completed_by_a_re_run(dbc, dataset, monkeypatch):
         run_import(dataset, batch_size=2)
     # The batches before the crash are committed, nothing after it.
     committed = models.Officer.select().count()
-    assert 0 < committed < 7 and calls["officers"] == 3
+    assert 0 < committed < 10 and calls["officers"] == 3
     assert models.Distributor.select().count() == 2 and models.Cooperation.select().count() == 0
     monkeypatch.setattr(legacy.runner, "write_batch", original)
     result = run_import(dataset, batch_size=2)
     counts = result.counts[legacy.OFFICERS]
-    assert (counts.present, counts.imported) == (committed, 7 - committed)
-    assert models.Officer.select().count() == 7
+    assert (counts.present, counts.imported) == (committed, 10 - committed)
+    assert models.Officer.select().count() == 10
     assert models.Distributor.select().count() == 2
     assert models.Branch.select().count() == 7
-    assert models.Cooperation.select().count() == 2
+    assert models.Cooperation.select().count() == 4
     assert problems_of(dataset.directory / "import-report.csv") == expected_problems(dataset)
 
 
@@ -209,7 +209,7 @@ def test_conflicts_with_the_database_are_reported(dbc, dataset, make_officer):
     dataset.write(legacy.OFFICERS, list(dataset.officers.items()))
     run_import(dataset)
     problems = problems_of(dataset.directory / "import-report.csv")
-    assert (legacy.OFFICERS, dataset.line(legacy.OFFICERS, "spare"), "national_code_exists") in problems
+    assert (legacy.OFFICERS, dataset.line(legacy.OFFICERS, "spare"), "national_code_exists", "error") in problems
     assert models.Officer.get(models.Officer.national_code == existing.national_code).user_code == existing.user_code
 
 
@@ -274,7 +274,7 @@ def test_the_contract_shows_on_the_distributors_page(app, dbc, dataset):
 
 def test_hashing_in_a_process_pool(dbc, dataset):
     result = run_import(dataset, processes=2, pool_min_rows=0)
-    assert result.counts[legacy.OFFICERS].imported == 7
+    assert result.counts[legacy.OFFICERS].imported == 10
     officer = models.Officer.get(models.Officer.user_code == "700002")
     assert models.accounts.verify_password(officer.password_hash, VECTOR_PASSWORD)[0]
     assert not models.accounts.verify_password(officer.password_hash, "12345679")[0]
@@ -294,13 +294,13 @@ def test_cli_dry_run_then_import(app, dbc, dataset, tmp_path):
     before = table_counts()
     dry = runner.invoke(args=["import-legacy", str(dataset.directory), "--dry-run"])
     assert dry.exit_code == 0, dry.output
-    assert "officers.csv: would import 7, already present 0, refused 11" in dry.output
+    assert "officers.csv: would import 10, already present 0, refused 8, with warnings 3" in dry.output
     assert (dataset.directory / "import-report.csv").exists()
     assert table_counts() == before
     report = tmp_path / "elsewhere" / "report.csv"
     real = runner.invoke(args=["import-legacy", str(dataset.directory), "--report", str(report)])
     assert real.exit_code == 0, real.output
-    assert "officers.csv: imported 7, already present 0, refused 11" in real.output
+    assert "officers.csv: imported 10, already present 0, refused 8, with warnings 3" in real.output
     assert problems_of(report) == expected_problems(dataset)
 
 
@@ -320,7 +320,7 @@ def test_a_row_with_a_wrong_number_of_columns_is_reported(dbc, dataset):
     extra = "B10,D1,only three\nB11,D1,شعبه یازدهم,تهران,تهران,خیابان ولیعصر، کوچه هفتم، پلاک ۸,,\n"
     path.write_text(path.read_text(encoding="utf-8-sig") + extra, encoding="utf-8")
     run_import(dataset)
-    assert (legacy.BRANCHES, 11, "wrong_column_count") in problems_of(dataset.directory / "import-report.csv")
+    assert (legacy.BRANCHES, 11, "wrong_column_count", "error") in problems_of(dataset.directory / "import-report.csv")
     # Empty trailing cells (as spreadsheets write them) are not a wrong count.
     assert models.Branch.get(models.Branch.legacy_id == "B11").name == "شعبه یازدهم"
 
@@ -363,7 +363,12 @@ def test_a_distributor_user_name_taken_in_the_new_system_is_reported(dbc, datase
     run_import(dataset)
     D = legacy.DISTRIBUTORS
     problems = problems_of(dataset.directory / "import-report.csv")
-    assert (D, dataset.line(D, "d1"), "username_taken") in problems
+    assert (D, dataset.line(D, "d1"), "username_taken", "error") in problems
     # Its branches and their contracts follow it into the report.
-    assert (legacy.BRANCHES, dataset.line(legacy.BRANCHES, "b1"), "distributor_not_imported") in problems
-    assert (legacy.COOPERATIONS, dataset.line(legacy.COOPERATIONS, "ok_clear"), "branch_not_imported") in problems
+    assert (legacy.BRANCHES, dataset.line(legacy.BRANCHES, "b1"), "distributor_not_imported", "error") in problems
+    assert (
+        legacy.COOPERATIONS,
+        dataset.line(legacy.COOPERATIONS, "ok_clear"),
+        "branch_not_imported",
+        "error",
+    ) in problems

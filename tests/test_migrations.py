@@ -260,9 +260,11 @@ def test_init_db_applies_the_pending_migrations(tmp_path):
         assert "migration applied: 001_initial" in result.output
         assert "migration applied: 002_cartable_indexes" in result.output
         assert "migration applied: 003_rate_counter" in result.output
+        assert "migration applied: 004_review_integrity" in result.output
         assert "migration applied: 005_time_rules" in result.output
         assert "migration applied: 006_identity" in result.output
         assert "migration applied: 007_security_round2" in result.output
+        assert "migration applied: 008_legacy_real_data" in result.output
         assert "migration applied: 009_places_and_study" in result.output
         assert "migration applied: 010_notice_subject" in result.output
         assert "migration applied: 013_queue_indexes" in result.output

@@ -55,11 +55,13 @@ def request_in_state(officer, actors, state, bound_to=None):
         return request.apply("approve", reviewer)
     if state == "rejected":
         return request.apply("reject", reviewer, note="استان اشتباه")
+    if state == "withdrawn":
+        return request.apply("withdraw", owner)
     raise AssertionError(state)
 
 
-STATES = ("draft", "submitted", "deficient", "resubmitted", "approved", "rejected")
-ACTIONS = ("submit", "approve", "reject", "deficiency", "resubmit")
+STATES = ("draft", "submitted", "deficient", "resubmitted", "approved", "rejected", "withdrawn")
+ACTIONS = ("submit", "approve", "reject", "deficiency", "resubmit", "withdraw")
 ACTORS = ("owner", "other_officer", "reviewer", "second_reviewer", "other_university", "directorate", "distributor")
 
 # Everything not listed is refused. "resubmitted" is a submitted request bound to
@@ -77,6 +79,10 @@ ALLOWED = {
     ("resubmitted", "approve", "reviewer"): "approved",
     ("resubmitted", "reject", "reviewer"): "rejected",
     ("resubmitted", "deficiency", "reviewer"): "deficient",
+    # The applicant takes the request back while it is under review (issue 14).
+    ("submitted", "withdraw", "owner"): "withdrawn",
+    ("deficient", "withdraw", "owner"): "withdrawn",
+    ("resubmitted", "withdraw", "owner"): "withdrawn",
 }
 
 

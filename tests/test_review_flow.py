@@ -38,17 +38,17 @@ S = State
 # The specification, written by hand: what each flow's table must give.
 EXPECTED_SETS = {
     models.QualificationRequest: {
-        "states": (S.DRAFT, S.SUBMITTED, S.DEFICIENT, S.APPROVED, S.REJECTED, S.CANCELLED),
+        "states": (S.DRAFT, S.SUBMITTED, S.DEFICIENT, S.APPROVED, S.REJECTED, S.WITHDRAWN, S.CANCELLED),
         "open_states": (S.DRAFT, S.SUBMITTED, S.DEFICIENT),
         "waiting_states": (S.SUBMITTED,),
-        "reviewer_states": (S.SUBMITTED, S.DEFICIENT, S.APPROVED, S.REJECTED, S.CANCELLED),
+        "reviewer_states": (S.SUBMITTED, S.DEFICIENT, S.APPROVED, S.REJECTED, S.WITHDRAWN, S.CANCELLED),
         "reassignable_states": (S.SUBMITTED, S.DEFICIENT),
     },
     models.EditRequest: {
-        "states": (S.SUBMITTED, S.DEFICIENT, S.APPROVED, S.REJECTED, S.CANCELLED),
+        "states": (S.SUBMITTED, S.DEFICIENT, S.APPROVED, S.REJECTED, S.WITHDRAWN, S.CANCELLED),
         "open_states": (S.SUBMITTED, S.DEFICIENT),
         "waiting_states": (S.SUBMITTED,),
-        "reviewer_states": (S.SUBMITTED, S.DEFICIENT, S.APPROVED, S.REJECTED, S.CANCELLED),
+        "reviewer_states": (S.SUBMITTED, S.DEFICIENT, S.APPROVED, S.REJECTED, S.WITHDRAWN, S.CANCELLED),
         "reassignable_states": (S.SUBMITTED, S.DEFICIENT),
     },
     models.Cooperation: {

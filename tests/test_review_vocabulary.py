@@ -17,7 +17,7 @@ from models import cooperation as coops
 from models import edit_requests as edits
 from models import qualification as quals
 from models.base import TRANSLATIONS_DIR
-from models.cooperation import TerminationRequest
+from models.termination import TerminationRequest
 
 TEHRAN = "دانشگاه علوم پزشکی تهران"
 
@@ -165,9 +165,11 @@ def test_every_action_and_every_state_is_produced_by_the_real_operations(make_of
     models.reassign(second, director, note="بار کاری")
     second.apply(Action.REJECT, reviewer, note="استان اشتباه", reason="wrong_province")
 
-    # An edit request, filed submitted.
+    # An edit request, filed submitted; another officer withdraws their qualification request.
     first = models.Officer.get_by_id(first.id)
     edits.file_edit_request(first, first.as_actor(), {"last_name": "کریمیان"}, [])
+    third = make_officer()
+    submitted_request(third).apply(Action.WITHDRAW, third.as_actor())
 
     # Cooperation: nominated, refused; nominated, accepted, approved; replaced by another
     # officer; released; a third nomination accepted, rejected by the university; a fourth
@@ -194,8 +196,8 @@ def test_every_action_and_every_state_is_produced_by_the_real_operations(make_of
     accepted(rejected).apply(Action.REJECT, reviewer, note="مدارک ناقص")
     accepted(a).apply(Action.APPROVE, reviewer)
     a = models.Officer.get_by_id(a.id)
-    termination = coops.save_termination(a, a.as_actor(), "پایان قرارداد کاری")
-    coops.finalize_termination(termination, a.as_actor())
+    termination = models.termination.save_termination(a, a.as_actor(), "پایان قرارداد کاری")
+    models.termination.finalize_termination(termination, a.as_actor())
 
     # A contract of the old system.
     write_legacy_contract(tmp_path)

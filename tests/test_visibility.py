@@ -12,7 +12,8 @@ from models import SYSTEM, Action, State
 from models import cooperation as coops
 from models import edit_requests as edits
 from models import qualification as quals
-from models.cooperation import Branch, TerminationRequest
+from models.cooperation import Branch
+from models.termination import TerminationRequest
 
 TEHRAN = "دانشگاه علوم پزشکی تهران"
 ISFAHAN = "دانشگاه علوم پزشکی اصفهان"
@@ -90,8 +91,12 @@ def expected(label, request, actor_name) -> bool:
         return True
     if actor_name in ("reviewer", "second reviewer"):
         # A university sees its requests once they reached it: not a draft, not a
-        # nomination the officer has not answered (one the officer refused, it does).
-        return (kind, state) not in (("qualification", "draft"), ("cooperation", "pending_officer"))
+        # nomination the officer has not answered or refused (M5).
+        return (kind, state) not in (
+            ("qualification", "draft"),
+            ("cooperation", "pending_officer"),
+            ("cooperation", "refused"),
+        )
     if actor_name == "distributor":
         return kind == "cooperation"
     return False
@@ -127,7 +132,7 @@ def test_branches_and_terminations_are_visible_to_their_owner_and_the_directorat
     requests, actors = world
     active = next(r for label, r in requests if label == "cooperation active")
     officer = models.Officer.get_by_id(active.officer_id)
-    termination = coops.save_termination(officer, officer.as_actor(), "پایان قرارداد")
+    termination = models.termination.save_termination(officer, officer.as_actor(), "پایان قرارداد")
     branch = Branch.get_by_id(active.branch_id)
     for actor_name, actor in dict(actors, owner=officer.as_actor()).items():
         sees_branch = branch.id in {b.id for b in Branch.visible_to(actor)}

@@ -2,8 +2,9 @@
 
 ``import_legacy(directory)`` checks every row of ``distributors.csv``, ``branches.csv``,
 ``officers.csv`` and ``cooperations.csv`` (columns in ``CONTRACT.md``) with the public
-forms' cleaners, writes what is valid, and lists every row it refuses in a report CSV
-(``file, line, key, reason, code``: the physical line, a Persian reason, an English
+forms' cleaners, refuses only what makes a person or an account unknowable, imports the
+rest as it is, and lists every problem in a report CSV (``file, line, key, severity,
+reason, code``: the physical line, ``error`` or ``warning``, a Persian reason, an English
 code). It is idempotent and crash-safe, and a dry run changes nothing. No Flask here:
 the CLI (``flask --app app import-legacy``) draws the progress bar and prints
 :meth:`ImportResult.summary_lines`. The rules and the reasons behind them are in

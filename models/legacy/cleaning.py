@@ -14,6 +14,7 @@ degree matrix are checked as the forms check them. Reads the reference tables on
 from __future__ import annotations
 
 import csv
+import difflib
 import re
 
 from persian import normalize_text
@@ -21,6 +22,7 @@ from persian import normalize_text
 from ..base import N_, DomainError
 from ..officer_rules import CLEANERS, ValidationFailed, clean_city, clean_fields
 from ..reference import DATA_DIR, City, CityDistrict, DegreeLevel, FieldOfStudy, Province, check_study, clean_district
+from .files import ALIAS_COLUMNS, ALIASES, LegacyFileError, rows
 from .report import Problem
 
 _NAME_NOISE = re.compile(r"[\s\u200c\u200d\u200e\u200f\u061c\u00a0]+")
@@ -33,6 +35,13 @@ _UNKNOWN_REFERENCE = {
     "field_of_study": N_("No field of study named %(name)s in the reference data."),
     "degree_level": N_("No degree level named %(name)s in the reference data."),
 }
+_UNKNOWN_WITH_SUGGESTIONS = {
+    "province": N_("No province named %(name)s in the reference data; closest: %(suggestions)s."),
+    "city": N_("No city named %(name)s in the reference data; closest: %(suggestions)s."),
+    "field_of_study": N_("No field of study named %(name)s in the reference data; closest: %(suggestions)s."),
+    "degree_level": N_("No degree level named %(name)s in the reference data; closest: %(suggestions)s."),
+}
+WARNING, ERROR = "warning", "error"
 
 
 def name_key(value) -> str:
@@ -75,7 +84,58 @@ class ReferenceIndex:
             for c, n, u in CityDistrict.select(CityDistrict.city, CityDistrict.number, CityDistrict.university).tuples()
         }
         self.renamed = self._renamed_cities()
+        self.names = {
+            "province": {p.id: p.name for p in Province.select(Province.id, Province.name)},
+            "city": {c.id: c.name for c in City.select(City.id, City.name)},
+            "field_of_study": {f.id: f.name for f in FieldOfStudy.select(FieldOfStudy.id, FieldOfStudy.name)},
+            "degree_level": {d.id: d.name for d in DegreeLevel.select(DegreeLevel.id, DegreeLevel.name)},
+        }
+        self.city_province = {c.id: c.province_id for c in City.select(City.id, City.province)}
+        # aliases.csv: {kind: {key of the old name: key of the reference name}}
+        self.aliases = {kind: {} for kind in REFERENCE_FIELDS}
         self._cleaned = {}
+        self._suggested = {}
+
+    def known_keys(self, kind: str) -> set:
+        """The name keys of one kind of reference row."""
+        if kind == "city":
+            return set(self.city_anywhere)
+        return set({"province": self.provinces, "field_of_study": self.fields, "degree_level": self.degrees}[kind])
+
+    def add_alias(self, kind: str, legacy_name: str, name: str) -> bool:
+        """Map an old name to a reference name; False when the kind or the target is unknown."""
+        if kind not in self.aliases or name_key(name) not in self.known_keys(kind):
+            return False
+        self.aliases[kind][name_key(legacy_name)] = name_key(name)
+        return True
+
+    def key(self, kind: str, value) -> str:
+        """The name key of a value, through aliases.csv."""
+        key = name_key(value)
+        return self.aliases[kind].get(key, key)
+
+    def suggestions(self, kind: str, value, province_id=None) -> str:
+        """The closest known names (at most three), for a warning about an unknown one."""
+        memo = (kind, name_key(value), province_id)
+        if memo not in self._suggested:
+            if kind == "city" and province_id:
+                pool = {
+                    k: n
+                    for (p, k), i in self.city_in_province.items()
+                    if p == province_id
+                    for n in (self.names["city"][i],)
+                }
+            else:
+                by_key = {
+                    "province": self.provinces,
+                    "city": self.city_anywhere,
+                    "field_of_study": self.fields,
+                    "degree_level": self.degrees,
+                }[kind]
+                pool = {k: self.names[kind][i] for k, i in by_key.items()}
+            close = difflib.get_close_matches(name_key(value), list(pool), n=3, cutoff=0.5)
+            self._suggested[memo] = "، ".join(pool[k] for k in close)
+        return self._suggested[memo]
 
     def _renamed_cities(self) -> dict:
         """{(former province key, former city key): (province id, city id)} for the cities the
@@ -145,20 +205,27 @@ class ReferenceIndex:
     def city(self, name, province_id):
         """The city's id: the one in the province if there is one, else any city of that name
         (so that the form's cleaner reports "not in the province"), else None."""
-        key = name_key(name)
+        key = self.key("city", name)
         return self.city_in_province.get((province_id, key)) or self.city_anywhere.get(key)
 
 
 def resolve_places(
-    row: dict, ref: ReferenceIndex, data: dict, fields: list, problems: list, with_study: bool = True
+    row: dict,
+    ref: ReferenceIndex,
+    data: dict,
+    fields: list,
+    problems: list,
+    with_study: bool = True,
+    severity: str = ERROR,
 ) -> None:
-    """Replace Persian names by ids in ``data`` for the form cleaners; a missing or unknown
-    name is a problem of its own and its field is left out of the cleaning."""
-    lookups = [("province", lambda v: ref.provinces.get(name_key(v)))]
+    """Replace Persian names by ids in ``data`` for the form cleaners (through aliases.csv);
+    a missing or unknown name is a problem of its own (of ``severity``, with the closest
+    known names) and its field is left out of the cleaning."""
+    lookups = [("province", lambda v: ref.provinces.get(ref.key("province", v)))]
     if with_study:
         lookups += [
-            ("field_of_study", lambda v: ref.fields.get(name_key(v))),
-            ("degree_level", lambda v: ref.degrees.get(name_key(v))),
+            ("field_of_study", lambda v: ref.fields.get(ref.key("field_of_study", v))),
+            ("degree_level", lambda v: ref.degrees.get(ref.key("degree_level", v))),
         ]
     renamed = ref.renamed.get((name_key(row.get("province")), name_key(row.get("city"))))
     if renamed is not None and "province" in fields:
@@ -171,9 +238,15 @@ def resolve_places(
         value = normalize_text(row.get(name))
         found = lookup(value) if value else None
         if not value:
-            problems.append(Problem(name, f"missing_{name}", N_("This field is required."), {}))
+            problems.append(Problem(name, f"missing_{name}", N_("This field is required."), {}, severity))
         elif found is None:
-            problems.append(Problem(name, f"unknown_{name}", _UNKNOWN_REFERENCE[name], {"name": value}))
+            province = int(data["province"]) if name == "city" and "province" in fields else None
+            close = ref.suggestions(name, value, province)
+            if close:
+                message, params = _UNKNOWN_WITH_SUGGESTIONS[name], {"name": value, "suggestions": close}
+            else:
+                message, params = _UNKNOWN_REFERENCE[name], {"name": value}
+            problems.append(Problem(name, f"unknown_{name}", message, params, severity))
         else:
             data[name] = str(found)
             continue
@@ -192,11 +265,12 @@ def clean_row(ref: ReferenceIndex, data: dict, fields: list, problems: list) -> 
     try:
         cleaned = clean_fields(data, plain)
     except ValidationFailed as failed:
-        cleaned = {}
         for name in plain:
             if name in failed.errors:
                 msgid, params = failed.errors[name]
                 problems.append(Problem(name, report_code(name, failed.codes.get(name)), msgid, params))
+        # The good fields of a row with bad ones are kept (a warning does not refuse the row).
+        cleaned = clean_fields(data, [name for name in plain if name not in failed.errors])
     for name in REFERENCE_FIELDS:
         if name not in fields:
             continue
@@ -209,3 +283,28 @@ def clean_row(ref: ReferenceIndex, data: dict, fields: list, problems: list) -> 
     if "district" in fields:
         ref.clean_place_and_study(cleaned, data.get("district", ""), problems)
     return cleaned
+
+
+def load_aliases(path, encoding: str, ref: ReferenceIndex) -> int:
+    """Read ``aliases.csv`` (``kind, legacy_name, name``) into ``ref``; a kind or a target
+    name the reference data does not know stops the import before anything is written."""
+    count = 0
+    for line, row, _widths in rows(path, ALIASES, encoding, ALIAS_COLUMNS):
+        if row is None:
+            raise LegacyFileError(
+                N_("The file %(file)s has a row with a wrong number of columns (line %(line)s)."),
+                code="bad_alias",
+                file=ALIASES,
+                line=line,
+            )
+        kind = normalize_text(row["kind"]).lower()
+        if not ref.add_alias(kind, row["legacy_name"], row["name"]):
+            raise LegacyFileError(
+                N_("Line %(line)s of %(file)s maps to an unknown kind or name (%(name)s)."),
+                code="bad_alias",
+                file=ALIASES,
+                line=line,
+                name=normalize_text(row["name"]),
+            )
+        count += 1
+    return count

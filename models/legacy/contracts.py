@@ -2,31 +2,27 @@
 
 Contract: a contract is imported as an active cooperation (with a ``legacy_import``
 history event) when its branch and its officer were imported (or are in the
-database), the officer is qualified, and neither already has another active
-contract. An officer on several rows, or a branch on several rows, refuses all of
+database) and neither already has another active contract. The old system had no
+qualification review, so a contract migrates active whatever the ``qualified`` column
+says: an officer without a qualification here is flagged ``qualification_due`` (a
+warning in the report) and must file a request by the deadline
+(:mod:`models.legacy_followup`). An officer on several rows, or a branch on several rows, refuses all of
 them: nothing is guessed. Already present: the same officer active at the same branch.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
-
-from persian import TEHRAN, is_valid_national_code, normalize_national_code, parse_jalali_date
+from persian import is_valid_national_code, normalize_national_code, parse_jalali_date
 
 from ..accounts import Officer
 from ..base import N_, SYSTEM, DomainError
 from ..cooperation import Branch, Cooperation
 from ..officer_rules import CLEANERS
 from ..review import RequestEvent
-from .cleaning import cleaner_problem
+from .cleaning import WARNING, cleaner_problem
 from .files import COOPERATIONS, plain_key
-from .phase import Candidate, Checked, Context, Outcome, Phase, Refusal, insert_rows, select_in
+from .phase import Candidate, Checked, Context, Outcome, Phase, Refusal, insert_rows, select_in, tehran_midnight_utc
 from .report import Problem
-
-
-def _tehran_midnight_utc(date: _dt.date) -> _dt.datetime:
-    local = _dt.datetime.combine(date, _dt.time(0, 0), tzinfo=TEHRAN)
-    return local.astimezone(_dt.UTC).replace(tzinfo=None)
 
 
 def _branch_not_imported(legacy_id: str) -> Problem:
@@ -44,6 +40,19 @@ def _officer_not_imported() -> Problem:
         "officer_not_imported",
         N_("The officer with this national code was not imported (refused or missing in officers.csv)."),
         {},
+    )
+
+
+def _unqualified_officer_working() -> Problem:
+    return Problem(
+        "officer_national_code",
+        "officer_not_qualified",
+        N_(
+            "This officer has no qualification in the new system: the contract was imported active, and the"
+            " officer must file a qualification request before the deadline."
+        ),
+        {},
+        WARNING,
     )
 
 
@@ -86,7 +95,7 @@ class CooperationPhase(Phase):
                 problems.append(_officer_not_imported())
         if problems:
             return Refusal(line, key, problems)
-        started_at = _tehran_midnight_utc(started)
+        started_at = tehran_midnight_utc(started)
         return Candidate(
             line,
             key,
@@ -152,6 +161,10 @@ class CooperationPhase(Phase):
         for c in batch:
             officer, branch = officers.get(c.extra["national_code"]), branches.get(c.extra["branch"])
             problems = self._missing_or_unqualified(c, officer, branch)
+            if not problems and c.extra.get("due"):
+                # The old system had no qualification review: the contract is migrated
+                # active and the officer must file a request by the directorate's deadline.
+                c.warnings.append(_unqualified_officer_working())
             if not problems and officer is not None and branch is not None:
                 if active_by_officer.get(officer.id) == branch.id:
                     checked.present.append(c)
@@ -204,15 +217,7 @@ class CooperationPhase(Phase):
         else:
             qualified = True
             problems.append(_officer_not_imported())
-        if not qualified:
-            problems.append(
-                Problem(
-                    "officer_national_code",
-                    "officer_not_qualified",
-                    N_("This officer's qualification has not been approved yet, so they cannot be chosen."),
-                    {},
-                )
-            )
+        c.extra["due"] = not qualified
         return problems
 
     def insert(self, batch):
@@ -228,6 +233,9 @@ class CooperationPhase(Phase):
             c = wanted[row.officer_id]
             if row.branch_id == c.values["branch"]:
                 written[c.key] = row.id
+        due = [c.values["officer"] for c in batch if c.extra.get("due") and c.key in written]
+        if due:
+            Officer.update(qualification_due=True).where(Officer.id.in_(due) & Officer.qualified_at.is_null()).execute()
         insert_rows(
             RequestEvent,
             [

@@ -2,7 +2,8 @@
 
 Contract: a distributor is known by its legacy id and is already present when a
 distributor with that legacy id *and* user name exists; a branch is known by its
-legacy id and is refused when its distributor was refused or is missing. Both
+legacy id and is refused when its distributor was refused or is missing. A distributor
+without a manager mobile, or a branch with a short address, is imported with a warning. Both
 phases publish their legacy ids (accepted and refused) in their ``outcome``.
 """
 
@@ -13,7 +14,7 @@ from persian import digits_only, normalize_mobile, normalize_text
 from ..accounts import Distributor
 from ..base import N_
 from ..cooperation import Branch
-from .cleaning import clean_row, resolve_places
+from .cleaning import WARNING, clean_row, resolve_places
 from .files import BRANCHES, DISTRIBUTORS, plain_key
 from .passwords import password_job
 from .phase import Candidate, Checked, Context, Outcome, Phase, Refusal, insert_rows, select_in
@@ -71,9 +72,17 @@ class DistributorPhase(Phase):
             )
         manager_name = normalize_text(row["manager_name"])[:120]
         mobile = normalize_mobile(row["manager_mobile"])
+        warnings = []
         if not mobile:
-            problems.append(
-                Problem("manager_mobile", "invalid_manager_mobile", N_("Enter a mobile number like 09121234567."), {})
+            # Imported without it: the distributor is asked for it at the first login.
+            warnings.append(
+                Problem(
+                    "manager_mobile",
+                    "missing_manager_mobile" if not normalize_text(row["manager_mobile"]) else "invalid_manager_mobile",
+                    N_("The manager's mobile is missing or not a mobile; the distributor is asked for it at login."),
+                    {},
+                    WARNING,
+                )
             )
         password = password_job(row, problems)
         if problems:
@@ -88,12 +97,13 @@ class DistributorPhase(Phase):
                 "kind": kind,
                 "national_id": national_id,
                 "manager_name": manager_name,
-                "manager_mobile": mobile,
+                "manager_mobile": mobile or "",
                 "legacy_id": legacy_id,
                 "is_active": True,
                 "created_at": self.context.now,
             },
             password,
+            warnings=warnings,
         )
 
     def precheck(self, batch):
@@ -174,8 +184,12 @@ class BranchPhase(Phase):
         data, fields = {"address": row["address"]}, ["address", "province", "city"]
         resolve_places(row, self.context.ref, data, fields, problems, with_study=False)
         cleaned = clean_row(self.context.ref, data, fields, problems)
+        # A short or missing address is kept as it is: the branch is known by its place.
+        warnings = [p._replace(severity=WARNING) for p in problems if p.field == "address"]
+        problems = [p for p in problems if p.field != "address"]
+        province = cleaned["province"].name if cleaned.get("province") else normalize_text(row["province"])
         if problems:
-            return Refusal(line, legacy_id, problems, legacy_id or None)
+            return Refusal(line, legacy_id, problems, legacy_id or None, province)
         return Candidate(
             line,
             legacy_id,
@@ -184,12 +198,14 @@ class BranchPhase(Phase):
                 "name": name,
                 "province": cleaned["province"].id,
                 "city": cleaned["city"].id,
-                "address": cleaned["address"],
+                "address": cleaned.get("address", normalize_text(row["address"])),
                 "legacy_id": legacy_id,
                 "is_active": True,
                 "created_at": self.context.now,
             },
             extra={"distributor": distributor},
+            warnings=warnings,
+            province=province,
         )
 
     def precheck(self, batch):

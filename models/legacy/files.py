@@ -1,14 +1,17 @@
 """Reading the four legacy CSV files: their names and columns, their rows, the first pass.
 
 Contract: :func:`check_header` raises :class:`LegacyFileError` for a file that is
-missing, lacks a column or is not UTF-8 (with or without a BOM); :func:`rows` streams
-``(physical line, {column: value} or None, widths)``; :func:`scan` is the first pass
-over all four files, keeping only the keys found on more than one row. Nothing here
-touches the database, and no file is ever held in memory.
+missing, lacks a column or cannot be decoded in its encoding; :func:`rows` streams
+``(physical line, {column: value} or None, widths)`` (optional columns included when the
+header has them); :func:`scan` is the first pass over all four files, keeping only the
+keys found on more than one row. :func:`detect_encoding` tells UTF-8 (with or without a
+BOM), UTF-16 (with a BOM) and Windows-1256 apart, as old Iranian systems export them.
+Nothing here touches the database, and no file is ever held in memory.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 from pathlib import Path
 
@@ -61,13 +64,31 @@ COLUMNS = {
     BRANCHES: ("legacy_id", "distributor_legacy_id", "name", "province", "city", "address"),
     COOPERATIONS: ("branch_legacy_id", "officer_national_code", "started_at"),
 }
-# Columns a file may have (the old system's exports differ): read when present. The municipal
-# district of a Tehran officer: without it the officer is imported and asked at login.
-OPTIONAL_COLUMNS = {OFFICERS: ("district",)}
+# Columns a file may have (the old system's exports differ); a row without them reads them
+# as "". The municipal district of a Tehran officer: without it the officer is imported and
+# asked at login.
+OPTIONAL_COLUMNS = {
+    OFFICERS: ("district", "qualification_number", "qualified_at"),
+    DISTRIBUTORS: (),
+    BRANCHES: (),
+    COOPERATIONS: (),
+}
+ALIASES, DOCUMENTS = "aliases.csv", "documents.csv"
+ALIAS_COLUMNS = ("kind", "legacy_name", "name")
 # The order of the phases: a later file refers to the earlier ones.
 FILE_ORDER = (DISTRIBUTORS, BRANCHES, OFFICERS, COOPERATIONS)
 # UTF-8, with or without the BOM that Excel writes.
 ENCODING = "utf-8-sig"
+AUTO = "auto"
+# --encoding: the name typed -> the codec read with.
+ENCODINGS = {
+    AUTO: AUTO,
+    "utf-8": ENCODING,
+    "utf8": ENCODING,
+    "cp1256": "cp1256",
+    "windows-1256": "cp1256",
+    "utf-16": "utf-16",
+}
 
 
 class LegacyFileError(DomainError):
@@ -79,27 +100,65 @@ def plain_key(value) -> str:
     return to_ascii_digits(normalize_text(value)).replace(" ", "")
 
 
-def _open(path: Path):
-    return open(path, encoding=ENCODING, newline="")
+def codec(encoding: str) -> str:
+    """The codec of an ``--encoding`` name, or :class:`LegacyFileError` for an unknown one."""
+    try:
+        return ENCODINGS[(encoding or AUTO).strip().lower()]
+    except KeyError:
+        raise LegacyFileError(
+            N_("Unknown encoding %(encoding)s: use auto, utf-8, cp1256 or utf-16."),
+            code="unknown_encoding",
+            encoding=encoding,
+        ) from None
+
+
+def detect_encoding(path: Path) -> str:
+    """The codec of a file: UTF-16 or UTF-8 by their BOM; else UTF-8 when the whole file
+    decodes as UTF-8 (read in chunks, never held), else Windows-1256, which decodes any
+    byte but the five it leaves undefined (those files are refused when read)."""
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+        if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+            return "utf-16"
+        if head[:3] == codecs.BOM_UTF8:
+            return ENCODING
+        handle.seek(0)
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        try:
+            while chunk := handle.read(1 << 20):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "cp1256"
+    return ENCODING
+
+
+def _open(path: Path, encoding: str = ENCODING):
+    if encoding == AUTO:
+        encoding = detect_encoding(path)
+    return open(path, encoding=encoding, newline="")
 
 
 def _not_csv(name: str, line: int) -> LegacyFileError:
     return LegacyFileError(
-        N_("The file %(file)s is not a UTF-8 CSV file (near line %(line)s)."), code="not_utf8_csv", file=name, line=line
+        N_("The file %(file)s cannot be read as CSV in its encoding (near line %(line)s)."),
+        code="not_utf8_csv",
+        file=name,
+        line=line,
     )
 
 
-def check_header(path: Path, name: str) -> list[str]:
+def check_header(path: Path, name: str, encoding: str = ENCODING, columns=None) -> list[str]:
     """The file's column names (lower case), or :class:`LegacyFileError`."""
     if not path.is_file():
         raise LegacyFileError(N_("The file %(file)s is missing."), code="missing_file", file=name)
     try:
-        with _open(path) as handle:
+        with _open(path, encoding) as handle:
             header = next(csv.reader(handle), None) or []
     except (UnicodeDecodeError, csv.Error):
         raise _not_csv(name, 1) from None
-    names = [h.strip().lower() for h in header]
-    missing = [c for c in COLUMNS[name] if c not in names]
+    names = [h.strip().lower().lstrip("\ufeff") for h in header]
+    missing = [c for c in (columns or COLUMNS[name]) if c not in names]
     if missing:
         raise LegacyFileError(
             N_("The file %(file)s lacks the columns: %(columns)s."),
@@ -110,15 +169,18 @@ def check_header(path: Path, name: str) -> list[str]:
     return names
 
 
-def rows(path: Path, name: str):
+def rows(path: Path, name: str, encoding: str = ENCODING, columns=None):
     """(physical line where the row starts, {column: value}, None) for each row; a row with
     the wrong number of columns comes as (line, None, (found, expected))."""
-    header = check_header(path, name)
-    present = COLUMNS[name] + tuple(c for c in OPTIONAL_COLUMNS.get(name, ()) if c in header)
-    positions = {c: header.index(c) for c in present}
+    columns = columns or COLUMNS[name]
+    header = check_header(path, name, encoding, columns)
+    positions = {c: header.index(c) for c in columns}
+    optional = {c: header.index(c) for c in OPTIONAL_COLUMNS.get(name, ()) if c in header}
+    positions.update(optional)
+    missing_optional = {c: "" for c in OPTIONAL_COLUMNS.get(name, ()) if c not in optional}
     line = 1
     try:
-        with _open(path) as handle:
+        with _open(path, encoding) as handle:
             reader = csv.reader(handle)
             next(reader)
             last = reader.line_num
@@ -132,7 +194,7 @@ def rows(path: Path, name: str):
                 if len(raw) != len(header):
                     yield start, None, (len(raw), len(header))
                 else:
-                    yield start, {c: raw[i] for c, i in positions.items()}, None
+                    yield start, {**missing_optional, **{c: raw[i] for c, i in positions.items()}}, None
     except (UnicodeDecodeError, csv.Error):
         raise _not_csv(name, line) from None
 
@@ -169,12 +231,12 @@ UNIQUE_KEYS = {
 }
 
 
-def duplicates(path: Path, name: str, key_functions: dict) -> dict:
+def duplicates(path: Path, name: str, key_functions: dict, encoding: str = ENCODING) -> dict:
     """First pass over one file: for each key kind, {key: [lines]} of the keys on more than
     one row. Only the keys seen are held (a dict of short strings), never the rows."""
     seen = {kind: {} for kind in key_functions}
     duplicated = {kind: {} for kind in key_functions}
-    for line, row, _widths in rows(path, name):
+    for line, row, _widths in rows(path, name, encoding):
         if row is None:
             continue
         for kind, function in key_functions.items():
@@ -187,9 +249,24 @@ def duplicates(path: Path, name: str, key_functions: dict) -> dict:
     return duplicated
 
 
-def scan(directory: Path) -> dict:
+def file_encodings(directory: Path, encoding: str = AUTO) -> dict:
+    """{file: codec} for the four files (and aliases.csv when there is one)."""
+    chosen = codec(encoding)
+    names = [n for n in (*FILE_ORDER, ALIASES, DOCUMENTS) if n in FILE_ORDER or (directory / n).is_file()]
+    found = {}
+    for name in names:
+        path = directory / name
+        found[name] = detect_encoding(path) if chosen == AUTO and path.is_file() else chosen
+    return found
+
+
+def scan(directory: Path, encodings: dict | None = None) -> dict:
     """Check every header, then the first pass over every file: {file: {kind: {key: [lines]}}}.
     It also proves that every file decodes before anything is written."""
+    encodings = encodings or {}
     for name in FILE_ORDER:
-        check_header(directory / name, name)
-    return {name: duplicates(directory / name, name, UNIQUE_KEYS[name]) for name in FILE_ORDER}
+        check_header(directory / name, name, encodings.get(name, ENCODING))
+    return {
+        name: duplicates(directory / name, name, UNIQUE_KEYS[name], encodings.get(name, ENCODING))
+        for name in FILE_ORDER
+    }

@@ -1,10 +1,15 @@
 """The officers phase: ``officers.csv`` through the registration form's cleaners.
 
-Contract: an officer keeps its legacy user code and password; it is already present
-when an officer with the same national code *and* user code exists; a qualified row
-is imported qualified (number ``L-<user code>``, the university of its city, or of its
-district in a split city: the optional ``district`` column). The
-phase publishes, by national code, whether each accepted officer is qualified, and the
+Contract: a row is refused only for what makes the person or the account unknowable
+(national code, user code, password, a birth date that cannot be read); anything else
+today's form would refuse is imported as it is, reported as a warning, and flags the
+officer ``profile_incomplete`` when a field must be filled in at the first login. An
+officer keeps its legacy user code and password; it is already present when an officer
+with the same national code *and* user code exists; a qualified row is imported
+qualified (``qualification_number`` and ``qualified_at`` from the file when it has them,
+else ``L-<user code>`` and the import's time; the university of its city, or of its
+district in a split city: the optional ``district`` column). The phase
+publishes, by national code, whether each accepted officer is qualified, and the
 national codes it refused, for the contracts phase.
 """
 
@@ -12,21 +17,48 @@ from __future__ import annotations
 
 import re
 
-from persian import normalize_national_code, normalize_text, to_ascii_digits
+from persian import normalize_national_code, normalize_text, parse_jalali_date, to_ascii_digits
 
 from ..accounts import Officer
 from ..base import N_
 from ..officer_rules import REGISTRATION_FIELDS
-from .cleaning import clean_row, resolve_places
+from ..profile_completion import needs_completion
+from .cleaning import ERROR, WARNING, clean_row, resolve_places
 from .files import COLUMNS, OFFICERS, plain_key
 from .passwords import password_job
-from .phase import Candidate, Checked, Phase, Refusal, insert_rows, select_in
+from .phase import Candidate, Checked, Phase, Refusal, insert_rows, select_in, tehran_midnight_utc
 from .report import Problem
 
 _USER_CODE_RE = re.compile(r"[0-9A-Za-z._-]{1,12}")
 _GENDERS = {"male": "male", "female": "female", "m": "male", "f": "female", "مرد": "male", "زن": "female"}
 # The report lists a row's problems in the order of the file's columns.
 _COLUMN_ORDER = {name: i for i, name in enumerate(COLUMNS[OFFICERS])}
+
+
+# What makes a person or an account unknowable: a row with a problem here is refused.
+# Everything else is imported as it is, reported as a warning, and completed by the
+# officer at the first login (models.profile_completion).
+IDENTITY_FIELDS = ("user_code", "national_code", "password_format", "password", "password_salt")
+# A birth date that cannot be read cannot be stored (nor checked with the civil registry);
+# one that today's form refuses for the officer's age is kept, with a warning.
+_UNREADABLE_BIRTH_DATE = ("missing_birth_date", "invalid_birth_date")
+# The value stored when today's cleaner refuses the old one: the old text as it is (within
+# the column's length), except where a wrong value would be used (an SMS to a landline).
+_MAX_LENGTH = {"first_name": 60, "last_name": 80, "father_name": 60, "id_card_number": 20, "postal_code": 10}
+_NOT_KEPT = ("gender", "mobile", "phone", "email", "province", "city", "field_of_study", "degree_level")
+
+
+def _as_it_is(name: str, raw) -> str | None:
+    if name in _NOT_KEPT:
+        return None if name in ("province", "city", "field_of_study", "degree_level") else ""
+    value = normalize_text(raw)
+    if name in ("id_card_number", "postal_code"):
+        value = to_ascii_digits(value).replace(" ", "")
+    return value[: _MAX_LENGTH[name]] if name in _MAX_LENGTH else value
+
+
+def _warning(problem: Problem) -> Problem:
+    return problem._replace(severity=WARNING)
 
 
 class OfficerPhase(Phase):
@@ -50,11 +82,21 @@ class OfficerPhase(Phase):
         gender = normalize_text(row["gender"]).lower()
         data["gender"] = _GENDERS.get(gender, gender)
         fields = list(REGISTRATION_FIELDS)
-        resolve_places(row, self.context.ref, data, fields, problems)
+        resolve_places(row, self.context.ref, data, fields, problems, severity=WARNING)
         cleaned = clean_row(self.context.ref, data, fields, problems)
+        problems = [self._severity(p) for p in problems]
+        birth_date = cleaned.get("birth_date") or parse_jalali_date(row["birth_date"])
         qualified = to_ascii_digits(row["qualified"]).strip()
         if qualified not in ("0", "1", ""):
-            problems.append(Problem("qualified", "invalid_qualified", N_("The qualified column must be 1 or 0."), {}))
+            problems.append(
+                Problem(
+                    "qualified",
+                    "invalid_qualified",
+                    N_("The qualified column must be 1 or 0; the officer was imported as not qualified."),
+                    {},
+                    WARNING,
+                )
+            )
         password = password_job(row, problems)
         for kind, key, msgid in (
             (
@@ -71,47 +113,101 @@ class OfficerPhase(Phase):
             dup = self.duplicate_problem(kind, key, msgid)
             if dup:
                 problems.append(dup)
-        if problems:
-            problems.sort(key=lambda p: _COLUMN_ORDER.get(p.field, len(_COLUMN_ORDER)))
-            return Refusal(line, user_code or national_code, problems, national_code or None)
+        problems.sort(key=lambda p: _COLUMN_ORDER.get(p.field, len(_COLUMN_ORDER)))
+        province = self._province_name(cleaned, row)
+        errors = [p for p in problems if p.severity == ERROR]
+        if errors:
+            return Refusal(line, user_code or national_code, errors, national_code or None, province)
+        warnings = [p for p in problems if p.severity == WARNING]
+        for problem in warnings:
+            if problem.code.startswith("ineligible_"):
+                # The officer's real field or degree, which the rules no longer accept: kept.
+                cleaned[problem.field] = int(data[problem.field])
+        values = self._values(user_code, cleaned, row, birth_date, qualified == "1", warnings)
         return Candidate(
             line,
             user_code,
-            self._values(user_code, cleaned, qualified == "1"),
+            values,
             password,
             extra={"qualified": qualified == "1"},
             ref=national_code,
+            warnings=warnings,
+            province=province,
         )
 
-    def _values(self, user_code: str, cleaned: dict, qualified: bool) -> dict:
-        now, city = self.context.now, cleaned["city"].id
-        return {
-            "user_code": user_code,
-            "national_code": cleaned["national_code"],
-            "birth_date": cleaned["birth_date"],
-            "first_name": cleaned["first_name"],
-            "last_name": cleaned["last_name"],
-            "father_name": cleaned["father_name"],
-            "gender": cleaned["gender"],
-            "id_card_number": cleaned["id_card_number"],
-            "mobile": cleaned["mobile"],
-            "phone": cleaned["phone"],
-            "email": cleaned["email"],
-            "address": cleaned["address"],
-            "postal_code": cleaned["postal_code"],
-            "province": cleaned["province"].id,
-            "city": city,
-            "district": cleaned.get("district"),
-            "field_of_study": cleaned["field_of_study"].id,
-            "degree_level": cleaned["degree_level"].id,
-            "password_hash": "",
-            "is_active": True,
-            "university": self.context.ref.university_of(city, cleaned.get("district")) if qualified else None,
-            "qualified_at": now if qualified else None,
-            "qualification_number": f"L-{user_code}" if qualified else None,
-            "created_at": now,
-            "legacy": True,
+    @staticmethod
+    def _severity(problem: Problem) -> Problem:
+        """Refuse only what makes the person or the account unknowable."""
+        if problem.field in IDENTITY_FIELDS or problem.code in _UNREADABLE_BIRTH_DATE:
+            return problem._replace(severity=ERROR)
+        return _warning(problem)
+
+    def _province_name(self, cleaned: dict, row: dict) -> str:
+        if cleaned.get("province") is not None:
+            return cleaned["province"].name
+        return normalize_text(row.get("province")) or "-"
+
+    def _values(self, user_code: str, cleaned: dict, row: dict, birth_date, qualified: bool, warnings) -> dict:
+        now = self.context.now
+        values = {
+            name: cleaned[name] if name in cleaned else _as_it_is(name, row.get(name, ""))
+            for name in REGISTRATION_FIELDS
+            if name not in ("national_code", "birth_date")
         }
+        for name in ("province", "city", "field_of_study", "degree_level"):
+            if values[name] is not None and not isinstance(values[name], int):
+                values[name] = values[name].id
+        # A district the cleaner refused is not kept as typed: the officer is asked at login.
+        values["district"] = cleaned.get("district")
+        city = values["city"]
+        number, qualified_at = self._qualification(user_code, row, warnings) if qualified else (None, None)
+        values.update(
+            user_code=user_code,
+            national_code=cleaned["national_code"],
+            birth_date=birth_date,
+            password_hash="",
+            is_active=True,
+            university=self.context.ref.university_of(city, values["district"]) if qualified and city else None,
+            qualified_at=qualified_at,
+            qualification_number=number,
+            created_at=now,
+            legacy=True,
+            profile_incomplete=any(needs_completion(p.field, p.code) for p in warnings),
+        )
+        return values
+
+    def _qualification(self, user_code: str, row: dict, warnings: list) -> tuple:
+        """The legacy qualification's number and date when the file has them, else
+        ``L-<user code>`` and the import's time."""
+        number = plain_key(row.get("qualification_number", ""))
+        if len(number) > 20:
+            warnings.append(
+                Problem(
+                    "qualification_number",
+                    "invalid_qualification_number",
+                    N_("The qualification number is longer than 20 characters; L-<user code> was used."),
+                    {},
+                    WARNING,
+                )
+            )
+            number = ""
+        at = None
+        raw_date = normalize_text(row.get("qualified_at", ""))
+        if raw_date:
+            day = parse_jalali_date(raw_date)
+            if day is None or day > self.context.today:
+                warnings.append(
+                    Problem(
+                        "qualified_at",
+                        "invalid_qualified_at",
+                        N_("The qualification date is not a real past Jalali date; the import's date was used."),
+                        {},
+                        WARNING,
+                    )
+                )
+            else:
+                at = tehran_midnight_utc(day)
+        return number or f"L-{user_code}", at or self.context.now
 
     def precheck(self, batch):
         existing = select_in(

@@ -20,6 +20,8 @@ from typing import ClassVar
 
 from peewee import chunked
 
+from persian import TEHRAN
+
 from .cleaning import ReferenceIndex
 from .report import Problem
 
@@ -59,6 +61,9 @@ class Candidate:
     password: tuple | None = None
     extra: dict = field(default_factory=dict)
     ref: str = ""
+    warnings: list = field(default_factory=list)  # Problems of severity "warning"
+    province: str = ""  # the row's province, for the counts by province
+    reported: int = 0  # how many of the warnings are in the report already
 
     def __post_init__(self):
         self.ref = self.ref or self.key
@@ -73,6 +78,7 @@ class Refusal:
     key: str
     problems: list
     ref: str | None = None
+    province: str = ""
 
 
 @dataclass
@@ -132,7 +138,13 @@ class Phase(ABC):
     @staticmethod
     def refusal(candidate: Candidate, *problems: Problem) -> Refusal:
         """A candidate refused by :meth:`precheck`."""
-        return Refusal(candidate.line, candidate.key, list(problems), candidate.ref)
+        return Refusal(candidate.line, candidate.key, list(problems), candidate.ref, candidate.province)
+
+
+def tehran_midnight_utc(date: _dt.date) -> _dt.datetime:
+    """The start of a Tehran day, as the naive UTC the database stores."""
+    local = _dt.datetime.combine(date, _dt.time(0, 0), tzinfo=TEHRAN)
+    return local.astimezone(_dt.UTC).replace(tzinfo=None)
 
 
 def line_list(lines) -> str:

@@ -22,14 +22,14 @@ from persian import TEHRAN
 
 from ..audit import audit
 from ..base import N_, SYSTEM, db, utcnow
-from .cleaning import ReferenceIndex
+from .cleaning import ReferenceIndex, load_aliases
 from .contracts import CooperationPhase
 from .distributors import BranchPhase, DistributorPhase
-from .files import DISTRIBUTORS, FILE_ORDER, OFFICERS, count_lines, rows, scan
+from .files import ALIASES, AUTO, DISTRIBUTORS, FILE_ORDER, OFFICERS, count_lines, file_encodings, rows, scan
 from .officers import OfficerPhase
 from .passwords import IMPORT_HASHER, Hashing
 from .phase import Context, Phase, Refusal
-from .report import ImportResult, Problem, Report
+from .report import SUMMARY_FILE, ImportResult, Problem, Report
 
 DEFAULT_BATCH_SIZE = 1000
 # Below this many passwords to hash, a pool costs more to start than it saves.
@@ -83,8 +83,10 @@ class _Run:
         hasher: PasswordHasher,
         processes: int | None,
         pool_min_rows: int,
+        encoding: str = AUTO,
     ):
         self.directory = directory
+        self.encoding = encoding
         self.dry_run = dry_run
         self.batch_size = max(1, batch_size)
         self.progress = progress
@@ -108,15 +110,34 @@ class _Run:
     def refuse(self, phase: Phase, refusal: Refusal):
         for problem in refusal.problems:
             self.report.add(phase.file, refusal.line, refusal.key, problem)
+        self.result.count(refusal.problems, refusal.province)
         self.result.counts[phase.file].refused += 1
         phase.reject(refusal.ref)
+
+    def warn(self, phase: Phase, candidate):
+        """Report a valid row's new warnings (it is imported as it is)."""
+        fresh = candidate.warnings[candidate.reported :]
+        for problem in fresh:
+            self.report.add(phase.file, candidate.line, candidate.key, problem)
+        # The row counts once per province, however many times it gets warnings.
+        self.result.count(fresh, candidate.province if candidate.reported == 0 else None)
+        candidate.reported = len(candidate.warnings)
+
+    def accepted(self, phase: Phase, candidate):
+        phase.accept(candidate)
+        if candidate.warnings:
+            self.result.counts[phase.file].warned += 1
 
     # -- the run
     def run(self) -> ImportResult:
         started = time.perf_counter()
-        duplicates = scan(self.directory)
+        self.encodings = file_encodings(self.directory, self.encoding)
+        duplicates = scan(self.directory, self.encodings)
+        ref = ReferenceIndex()
+        if ALIASES in self.encodings:
+            load_aliases(self.directory / ALIASES, self.encodings[ALIASES], ref)
         context = Context(
-            ref=ReferenceIndex(),
+            ref=ref,
             duplicates=duplicates,
             now=utcnow(),
             today=_dt.datetime.now(TEHRAN).date(),
@@ -145,6 +166,7 @@ class _Run:
             self.flush_ticks()
             self.result.problems = self.report.entries
             self.report.close()
+            self.result.write_summary(self.result.report_path.with_name(SUMMARY_FILE))
         if not self.dry_run:
             with db.atomic():
                 audit(
@@ -158,13 +180,14 @@ class _Run:
     def _run_phase(self, phase: Phase):
         pending = deque()
         batch, rows_read, line = [], 0, 0
-        for line, row, widths in rows(self.directory / phase.file, phase.file):
+        for line, row, widths in rows(self.directory / phase.file, phase.file, self.encodings[phase.file]):
             self.tick()
             rows_read += 1
             verdict = _wrong_column_count(line, widths) if row is None else phase.validate(line, row)
             if isinstance(verdict, Refusal):
                 self.refuse(phase, verdict)
             else:
+                self.warn(phase, verdict)
                 batch.append(verdict)
             # A batch per batch_size rows read, so that the report's buffer stays small
             # even when most rows are refused.
@@ -182,15 +205,17 @@ class _Run:
         new = []
         if batch:
             checked = phase.precheck(batch)
+            for candidate in (*checked.present, *checked.new):
+                self.warn(phase, candidate)  # what the database told the phase
             for candidate in checked.present:
                 counts.present += 1
-                phase.accept(candidate)
+                self.accepted(phase, candidate)
             for refusal in checked.refused:
                 self.refuse(phase, refusal)
             new = checked.new
         if self.dry_run:
             for candidate in new:
-                phase.accept(candidate)
+                self.accepted(phase, candidate)
             counts.imported += len(new)
             self.report.release(last_line)
             return
@@ -208,7 +233,7 @@ class _Run:
         counts = self.result.counts[phase.file]
         for candidate in new:
             if candidate.key in written:
-                phase.accept(candidate)
+                self.accepted(phase, candidate)
                 counts.imported += 1
             else:
                 self.refuse(phase, _conflict_meanwhile(phase, candidate))
@@ -224,13 +249,16 @@ def import_legacy(
     hasher: PasswordHasher = IMPORT_HASHER,
     processes: int | None = None,
     pool_min_rows: int = DEFAULT_POOL_MIN_ROWS,
+    encoding: str = AUTO,
 ) -> ImportResult:
     """Import the four legacy files from ``directory`` (see this module's docstring and README.md).
 
     ``report_path`` defaults to ``directory/import-report.csv``. ``progress(n)`` is called
     with the number of rows read since its last call. ``hasher`` hashes the imported
     passwords (the argon2id import profile by default), in a pool of ``processes``
-    (default: one per CPU) when there are at least ``pool_min_rows`` accounts."""
+    (default: one per CPU) when there are at least ``pool_min_rows`` accounts. ``encoding``
+    is ``auto`` (each file's own: UTF-8 with or without BOM, UTF-16 with a BOM,
+    Windows-1256), or ``utf-8``, ``cp1256``, ``utf-16`` for all files."""
     directory = Path(directory)
     report_path = Path(report_path) if report_path else directory / "import-report.csv"
-    return _Run(directory, report_path, dry_run, batch_size, progress, hasher, processes, pool_min_rows).run()
+    return _Run(directory, report_path, dry_run, batch_size, progress, hasher, processes, pool_min_rows, encoding).run()

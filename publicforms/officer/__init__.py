@@ -19,7 +19,7 @@ from flask import Blueprint, g
 
 import models
 
-from . import auth, cooperation, desk, edit_requests, profile, qualification
+from . import access, auth, cooperation, desk, edit_requests, profile, qualification
 
 bp = Blueprint("officer_site", __name__, url_prefix="/officer")
 
@@ -42,6 +42,7 @@ URLS = (
     ("/profile", profile.profile, GET),
     ("/profile/edit", profile.profile_edit, BOTH),
     ("/district", profile.district, BOTH),
+    ("/profile/complete", profile.profile_complete, BOTH),
     ("/profile/mobile/<token>", profile.mobile_confirm, BOTH),
     ("/qualification/", qualification.qualification_list, GET),
     ("/qualification/new", qualification.qualification_new, BOTH),
@@ -60,6 +61,8 @@ URLS = (
 
 for rule, view, methods in URLS:
     bp.add_url_rule(rule, view_func=view, methods=methods)
+
+bp.before_request(access.first_login_steps)
 
 
 @bp.app_context_processor

@@ -1,28 +1,35 @@
-"""Who may open the officer's pages: a logged-in officer (others go to the officer login).
-
-An officer of a split city (Tehran) registered before districts existed is first asked for
-their municipal district (``officer_site.district``), whatever page they open.
-"""
+"""Who may open the officer's pages: a logged-in officer (others go to the officer login);
+and what an officer must do first, whatever page they open: a migrated officer a new
+password and the missing profile fields, an officer of a split city (Tehran) registered
+before districts existed their municipal district (``officer_site.district``)."""
 
 from __future__ import annotations
 
-import functools
+from flask import redirect, request, url_for
+from flask_login import current_user
 
-from flask import g, redirect, request, url_for
-
+import models
 from web.session import account_required
 
-DISTRICT_ENDPOINT = "officer_site.district"
+officer_required = account_required("officer", "officer_site.login")
+
+# The pages each first-login step leads to, and the pages open meanwhile.
+_STEP_PAGES = {
+    models.profile_completion.PASSWORD: "officer_site.password",
+    models.profile_completion.PROFILE: "officer_site.profile_complete",
+    models.profile_completion.DISTRICT: "officer_site.district",
+}
+_ALWAYS_OPEN = {"officer_site.logout", "officer_site.login", "officer_site.register"}
 
 
-def officer_required(view):
-    """The view needs a logged-in officer who owes no district."""
-
-    @account_required("officer", "officer_site.login")
-    @functools.wraps(view)
-    def wrapper(*args, **kwargs):
-        if request.endpoint != DISTRICT_ENDPOINT and g.account.needs_district():
-            return redirect(url_for(DISTRICT_ENDPOINT, next=request.full_path.rstrip("?")))
-        return view(*args, **kwargs)
-
-    return wrapper
+def first_login_steps():
+    """Before every officer page: a logged-in officer with a step to do is led to its page
+    (the district page comes back to the page asked for)."""
+    if not current_user.is_authenticated or current_user.kind != "officer":
+        return None
+    step = models.first_login_step(current_user.account)
+    if step is None or request.endpoint in _ALWAYS_OPEN or request.endpoint == _STEP_PAGES[step]:
+        return None
+    if step == models.profile_completion.DISTRICT:
+        return redirect(url_for(_STEP_PAGES[step], next=request.full_path.rstrip("?")))
+    return redirect(url_for(_STEP_PAGES[step]))

@@ -75,9 +75,9 @@ def termination_new():
     form = TerminationForm()
     if form.validate_on_submit():
         try:
-            termination = coops.save_termination(g.account, g.actor, form.reason.data)
+            termination = models.termination.save_termination(g.account, g.actor, form.reason.data)
             if request.form.get("action") == "finalize":
-                coops.finalize_termination(termination, g.actor)
+                models.termination.finalize_termination(termination, g.actor)
                 flash(_("The cooperation has ended. The distributor's management was informed by SMS."), "success")
                 return redirect(url_for("officer_site.termination_list"))
         except models.DomainError as error:
@@ -96,7 +96,7 @@ def termination_detail(termination_id):
     form = ActionForm()
     if form.validate_on_submit() and request.form.get("action") == "finalize":
         with refusals_flashed():
-            coops.finalize_termination(termination, g.actor)
+            models.termination.finalize_termination(termination, g.actor)
             flash(_("The cooperation has ended. The distributor's management was informed by SMS."), "success")
         return redirect(url_for("officer_site.termination_detail", termination_id=termination.id))
     return render_template(

@@ -9,7 +9,8 @@ import models
 from models import EditRequest
 from models import edit_requests as edits
 from web.documents import discard, recorded_or_removed, save_uploaded_documents
-from web.errors import show_error
+from web.errors import refusals_flashed, show_error
+from web.forms import ActionForm
 from web.security import deny
 
 from ..forms import EditRequestForm, officer_form_data
@@ -87,6 +88,11 @@ def edit_request_detail(request_id):
     edit = _own(request_id)
     form = _form(g.account)
     upload_errors = {}
+    if request.form.get("action") == "withdraw" and ActionForm().validate_on_submit():
+        with refusals_flashed():
+            edit.apply("withdraw", g.actor)
+            flash(_("Your edit request was withdrawn."), "success")
+        return redirect(url_for("officer_site.edit_request_detail", request_id=edit.id))
     if form.validate_on_submit() and request.form.get("action") == "resubmit":
         uploads, upload_errors = save_uploaded_documents()
         if upload_errors:
@@ -110,4 +116,5 @@ def edit_request_detail(request_id):
         documents={d.kind.code: d for d in edit.current_documents()},
         upload_errors=upload_errors,
         comparison=edit.comparison(),
+        can_withdraw="withdraw" in edit.allowed_actions(g.actor),
     ), (422 if failed else 200)

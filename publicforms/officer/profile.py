@@ -31,7 +31,10 @@ def profile_edit():
     if form.validate_on_submit():
         # Only the fields this officer may change directly are read: a crafted
         # national_code, birth_date or status is ignored.
-        data = {name: request.form.get(name, "") for name in direct if name in request.form}
+        # Reviewed fields are read too, so that changing one frozen under review is
+        # refused with a message instead of silently ignored.
+        readable = direct + tuple(f for f in models.REVIEWED_FIELDS if f not in direct)
+        data = {name: request.form.get(name, "") for name in readable if name in request.form}
         typed_mobile = data.pop("mobile", None)
         new_mobile = typed_mobile is not None and normalize_mobile(typed_mobile) != officer.mobile
         try:
@@ -49,9 +52,15 @@ def profile_edit():
                 return redirect(url_for("officer_site.mobile_confirm", token=verification.token), code=303)
             flash(_("Your information was saved.") if changed else _("Nothing was changed."), "success")
             return redirect(url_for("officer_site.profile"))
-    return render_template("officer/profile_edit.html", form=form, direct=direct, officer=officer), (
-        422 if form.errors else 200
-    )
+    frozen = models.reviewed_fields_frozen(officer) and officer.can_edit_reviewed_fields_directly()
+    return render_template(
+        "officer/profile_edit.html",
+        form=form,
+        direct=direct,
+        officer=officer,
+        frozen=frozen,
+        frozen_request=models.qualification.open_request(officer) if frozen else None,
+    ), (422 if form.errors else 200)
 
 
 @officer_required
@@ -75,6 +84,30 @@ def district():
     elif request.method == "GET":
         form.next.data = target
     return render_template("officer/district.html", form=form, officer=officer), (422 if form.errors else 200)
+
+
+@officer_required
+def profile_complete():
+    """A migrated officer fills in what the old record lacked (the registration form's
+    fields and rules); the other officer pages lead here until it is done."""
+    officer = g.account
+    if not officer.profile_incomplete:
+        return redirect(url_for("officer_site.dashboard"))
+    missing = models.missing_profile_fields(officer)
+    form = ProfileForm(**officer_form_data(officer)) if request.method == "GET" else ProfileForm()
+    form.fill_choices()
+    if form.validate_on_submit():
+        data = {name: request.form.get(name, "") for name in missing}
+        try:
+            models.complete_profile(officer, data, g.actor)
+        except models.DomainError as error:
+            show_error(form, error)
+        else:
+            flash(_("Thank you: your profile is complete."), "success")
+            return redirect(url_for("officer_site.dashboard"))
+    return render_template("officer/profile_complete.html", form=form, missing=missing, officer=officer), (
+        422 if form.errors else 200
+    )
 
 
 @officer_required

@@ -107,6 +107,11 @@ def qualification_detail(request_id):
     qrequest = _own_request(request_id)
     form = ActionForm()
     upload_errors = {}
+    if form.validate_on_submit() and request.form.get("action") == "withdraw":
+        with refusals_flashed():
+            qrequest.apply("withdraw", g.actor)
+            flash(_("Your request was withdrawn. You may change your information and file a new request."), "success")
+        return redirect(url_for("officer_site.qualification_detail", request_id=qrequest.id))
     if form.validate_on_submit():
         action = request.form.get("action", "")
         try:
@@ -138,6 +143,7 @@ def qualification_detail(request_id):
         form=form,
         upload_errors=upload_errors,
         can_fix=quals.can_change_documents(qrequest, g.actor),
+        can_withdraw="withdraw" in qrequest.allowed_actions(g.actor),
     ), status
 
 
