@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import generate
-from common import BENCH, OUT, PY, REVIEWER_UNIVERSITY, ROOT, SECRET, log, sample_officers
+from common import ACKNOWLEDGED, BENCH, OUT, PY, REVIEWER_UNIVERSITY, ROOT, SECRET, log, sample_officers
 
 # ------------------------------------------------------------------ gunicorn + wrk
 
@@ -95,6 +95,7 @@ def gunicorn(url: str, app_spec: str, extra_env=None, workers=None):
         PORT=str(port),
         ACCESS_LOG="",
         UPLOAD_DIR=str(OUT / "documents"),
+        **ACKNOWLEDGED,
         **(extra_env or {}),
     )
     if workers:
@@ -199,7 +200,7 @@ def fixed_rate(base: str, targets, rate: int, seconds: int) -> dict:
 
 def production_cookies(url: str, officers) -> dict:
     """Session cookies minted by the production configuration (same SECRET_KEY as gunicorn)."""
-    os.environ.update(APP_ENV="production", SECRET_KEY=SECRET)
+    os.environ.update(APP_ENV="production", SECRET_KEY=SECRET, **ACKNOWLEDGED)
     try:
         from app import create_app
 
@@ -218,10 +219,12 @@ def production_cookies(url: str, officers) -> dict:
         response = app.test_client().post(
             path, data={"username": username, "password": generate.BENCH_PASSWORD}, base_url="https://localhost"
         )
-        header = response.headers.get("Set-Cookie", "")
-        if response.status_code != 302 or not header:
+        # Every cookie the login sets (the session, and the device cookie of issue 17 first),
+        # as one Cookie header: the first alone is not the session.
+        header = "; ".join(cookie.split(";", 1)[0] for cookie in response.headers.getlist("Set-Cookie"))
+        if response.status_code != 302 or app.config["SESSION_COOKIE_NAME"] + "=" not in header:
             raise RuntimeError(f"login {username}: {response.status_code}")
-        return header.split(";", 1)[0]
+        return header
 
     return {
         "director": cookie_of("/admin/login", generate.DIRECTOR),

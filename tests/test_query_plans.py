@@ -401,7 +401,12 @@ QUALIFICATION_PAGES = {
         ("qualification_request_university_id", "qualification_request_pkey"),
         True,
     ),
-    "sort by state": ("?tab=all&sort=8", ("qr_queue_status",), ("qr_queue_university_status",), True),
+    "sort by state": (
+        "?tab=all&sort=8",
+        ("qr_queue_status", "qualification_request_status"),
+        ("qr_queue_university_status",),
+        True,
+    ),
     "sort by submission, descending": (
         "?tab=all&sort=9&desc=1",
         ("qualification_request_submitted_at", "qualification_request_submitted_at_id"),
