@@ -39,6 +39,9 @@ def _settings(app: Flask, test_config: dict | None) -> None:
         KAVENEGAR_URL=os.environ.get("KAVENEGAR_URL", "https://api.kavenegar.com"),
         KAVENEGAR_TIMEOUT=float(os.environ.get("KAVENEGAR_TIMEOUT", 10)),
         SECRET_KEY=os.environ.get("SECRET_KEY"),
+        # Keys being retired (Flask's own setting), separated by spaces or commas: a rotated
+        # SECRET_KEY moves here for a while, so devices it vouched for stay known (web/login.py).
+        SECRET_KEY_FALLBACKS=os.environ.get("SECRET_KEY_FALLBACKS", "").replace(",", " ").split(),
         # Identity checks (models/identity.py): "none" checks nothing; "http" asks the
         # civil registry and Shahkar through the integrator's JSON bridge.
         IDENTITY_BACKEND=os.environ.get("IDENTITY_BACKEND", "none"),
@@ -291,11 +294,16 @@ def init_db_command():
     """Apply pending migrations and load reference data; safe to run again."""
     from flask import current_app
 
+    import notify
     from models import migrations
 
     with database_connection():
         for name in migrations.migrate():
             click.echo(f"migration applied: {name}")
+            if name.startswith("017_"):
+                # The SMS log of the releases before holds codes in clear, as the outbox did.
+                masked = notify.scrub_log_file(current_app.config["SMS_LOG_FILE"])
+                click.echo(f"sms log: {masked} codes masked")
         added = {table: count for table, count in models.load_reference_data().items() if count}
         if added:
             click.echo("reference data added: " + ", ".join(f"{k}={v}" for k, v in added.items()))
@@ -383,16 +391,26 @@ def deliver_sms_command(loop):
     help="the files' encoding; auto tells UTF-8 (with or without BOM), UTF-16 (BOM) and Windows-1256 apart",
 )
 def import_legacy_command(directory, dry_run, report_path, encoding):
-    """Migrate the old system's CSV files in DIRECTORY (officers, distributors, branches, contracts)."""
+    """Migrate the old system's CSV files in DIRECTORY (officers, distributors, branches, contracts,
+    and the officers' scanned documents of documents.csv into UPLOAD_DIR)."""
+    from flask import current_app
+
+    import storage
     from models import legacy
 
+    store = None if dry_run else storage.DocumentStore(current_app.config["UPLOAD_DIR"])
     with database_connection():
         try:
             with click.progressbar(
                 length=legacy.count_rows(directory), label="import-legacy", file=sys.stderr, show_pos=True
             ) as bar:
                 result = legacy.import_legacy(
-                    directory, report_path=report_path, dry_run=dry_run, progress=bar.update, encoding=encoding
+                    directory,
+                    report_path=report_path,
+                    dry_run=dry_run,
+                    progress=bar.update,
+                    encoding=encoding,
+                    store=store,
                 )
         except legacy.LegacyFileError as error:
             raise click.ClickException(legacy.message(error.msgid, **error.params)) from None

@@ -100,6 +100,42 @@ class LogBackend:
         return "log-" + uuid.uuid4().hex[:16]
 
 
+def scrub_log_file(path) -> int:
+    """Mask the one-time codes in an SMS log written by an earlier release (world-readable
+    then: findings M2 and L12) and leave it 0600; return how many lines changed. Run once,
+    by ``flask init-db`` when it applies migration 017 (lines written since are the
+    developer's phone and keep their codes)."""
+    from models import mask_sms_codes
+
+    path = Path(path)
+    if not path.is_file():
+        return 0
+    os.chmod(path, 0o600)
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    changed, kept = 0, []
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            entry = None
+        if isinstance(entry, dict) and isinstance(entry.get("text"), str):
+            text = mask_sms_codes(entry["text"])
+            if text != entry["text"]:
+                changed += 1
+                line = json.dumps({**entry, "text": text}, ensure_ascii=False) + "\n"
+        kept.append(line)
+    if changed:
+        # Written beside it and renamed over it: never a half-scrubbed log.
+        scratch = path.with_name(path.name + ".scrub")
+        descriptor = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.writelines(kept)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(scratch, path)
+    return changed
+
+
 # Kavenegar ``return.status`` codes (also used as the HTTP status of error
 # responses) that are *not* a problem of the message itself, so retrying later
 # can succeed. Every other 4xx is permanent; every 5xx is temporary.

@@ -27,6 +27,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from urllib.parse import quote
 
+import storage_images
+
 MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
 
 # Enough to see every magic number and to look for HTML markers; also the
@@ -121,39 +123,6 @@ _MARKER_OVERLAP = max(len(m) for m in _MARKUP_MARKERS) - 1
 def _has_markup(window: bytes) -> bool:
     window = window.lower()
     return any(marker in window for marker in _MARKUP_MARKERS)
-
-
-# A picture of a document needs no more (a 12-megapixel phone photo is 4000x3000); a small
-# file declaring 65535x65535 pixels is a decompression bomb aimed at the reviewer's browser.
-MAX_IMAGE_PIXELS = 50_000_000
-_JPEG_FRAME_MARKERS = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
-
-
-def png_pixels(head: bytes) -> int:
-    """Width x height from a PNG's IHDR chunk."""
-    return int.from_bytes(head[16:20], "big") * int.from_bytes(head[20:24], "big")
-
-
-def jpeg_pixels(handle) -> int | None:
-    """Width x height from a JPEG's first frame header, walking the segments from the
-    start of ``handle`` (a binary file); None if there is no frame header."""
-    handle.seek(2)
-    while True:
-        marker = handle.read(2)
-        if len(marker) < 2 or marker[0] != 0xFF:
-            return None
-        kind = marker[1]
-        if kind in (0xD8, 0x01) or 0xD0 <= kind <= 0xD7:
-            continue
-        length = int.from_bytes(handle.read(2), "big")
-        if length < 2:
-            return None
-        if kind in _JPEG_FRAME_MARKERS:
-            frame = handle.read(5)
-            if len(frame) < 5:
-                return None
-            return int.from_bytes(frame[1:3], "big") * int.from_bytes(frame[3:5], "big")
-        handle.seek(length - 2, os.SEEK_CUR)
 
 
 def sniff_content_type(head: bytes) -> str | None:
@@ -343,7 +312,9 @@ class DocumentStore:
         The content is read in chunks; at most ``MAX_DOCUMENT_BYTES + 1``
         bytes are ever read.  The type is judged from the content alone and
         the stored name is random (``ab/<uuid4 hex>.<ext>``), so the client's
-        filename only survives as the cleaned ``display_name``.
+        filename only survives as the cleaned ``display_name``. An image is stored as
+        written again from its decoded pixels (``storage_images``: no metadata, a pixel
+        budget), so ``size`` and ``sha256`` describe the stored file, not the upload.
 
         Raises ``UploadRejected`` for an empty, oversized or unaccepted file
         and ``StorageUnavailable`` if the disk fails (the ``OSError`` is
@@ -357,7 +328,7 @@ class DocumentStore:
         content_type = sniff_content_type(head)
         if content_type is None:
             raise UploadRejected(MSG_WRONG_TYPE)
-        if content_type == "image/png" and png_pixels(head) > MAX_IMAGE_PIXELS:
+        if content_type == "image/png" and storage_images.png_pixels(head) > storage_images.MAX_IMAGE_PIXELS:
             raise UploadRejected(MSG_WRONG_TYPE)
 
         digest = hashlib.sha256(head)
@@ -387,11 +358,13 @@ class DocumentStore:
                     digest.update(chunk)
                     with _disk_errors():
                         _write_all(fd, chunk)
-                if content_type == "image/jpeg":
-                    with _disk_errors(), open(tmp_path, "rb") as written:
-                        pixels = jpeg_pixels(written)
-                    if pixels is not None and pixels > MAX_IMAGE_PIXELS:
-                        raise UploadRejected(MSG_WRONG_TYPE)
+                if content_type in storage_images.IMAGE_TYPES:
+                    clean = self._reencoded(tmp_path, content_type)
+                    size, digest = len(clean), hashlib.sha256(clean)
+                    with _disk_errors():
+                        os.ftruncate(fd, 0)
+                        os.lseek(fd, 0, os.SEEK_SET)
+                        _write_all(fd, clean)
                 with _disk_errors():
                     # Data must be on disk before the rename makes it visible,
                     # or a crash could leave a truncated document under a
@@ -428,6 +401,25 @@ class DocumentStore:
             size=size,
             sha256=digest.hexdigest(),
         )
+
+    @staticmethod
+    def _reencoded(tmp_path, content_type) -> bytes:
+        # Only the picture is kept (storage_images): no EXIF position, no trailing bytes.
+        with _disk_errors(), open(tmp_path, "rb") as written:
+            if content_type == "image/jpeg":
+                pixels = storage_images.jpeg_pixels(written)
+                if pixels is not None and pixels > storage_images.MAX_IMAGE_PIXELS:
+                    raise UploadRejected(MSG_WRONG_TYPE)
+                written.seek(0)
+            data = written.read()
+        try:
+            clean = storage_images.reencoded(data, content_type)
+        except storage_images.NotAnImage:
+            raise UploadRejected(MSG_WRONG_TYPE) from None
+        # Pixels packed far worse than the client packed them: still bounded on disk.
+        if len(clean) > 2 * MAX_DOCUMENT_BYTES:
+            raise UploadRejected(MSG_TOO_LARGE, {"limit": MAX_DOCUMENT_BYTES // (1024 * 1024)})
+        return clean
 
     # -- reading ----------------------------------------------------------
 

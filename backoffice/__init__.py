@@ -15,14 +15,17 @@ from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
 import models
+from web.documents import preview_pages
 from web.security import csp_nonce
 
-from . import lean_list, requests, views
+from . import accounts, lean_list, requests, views
 from .auth import StaffIndexView
 
 
 def init_admin(app) -> Admin:
     """Create the Admin with the RTL theme and register every view."""
+    # The review pages show a PDF as pictures of its pages (admin/document_preview.html).
+    app.jinja_env.globals["preview_pages"] = preview_pages
     admin = Admin(
         app,
         name=_l("Technical officers registry"),
@@ -58,4 +61,7 @@ def init_admin(app) -> Admin:
         (views.HolidayView, models.Holiday, _l("Official holidays"), "holiday"),
     ):
         admin.add_view(view(model, name=name, endpoint=endpoint))
+        if endpoint == "officer":
+            # The directorate's queue of identity claims sits next to the officers.
+            admin.add_menu_item(accounts.ClaimsMenuLink())
     return admin

@@ -28,7 +28,10 @@ class StaffIndexView(StaffAccessMixin, PublicViewsMixin, AdminIndexView):
     @expose("/login", methods=("GET", "POST"))
     def login_view(self):
         return login_page(
-            "staff", LoginForm(), lambda form: self.render("admin/login.html", form=form), url_for("admin.index")
+            "staff",
+            LoginForm(),
+            lambda form: self.render("admin/login.html", form=form, today=models.tehran_today()),
+            url_for("admin.index"),
         )
 
     @expose("/logout", methods=("POST",))

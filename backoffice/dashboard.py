@@ -8,7 +8,7 @@ import json
 
 import models
 import persian
-from models import dashboards, legacy_followup, sla, staff_notices, time_rules
+from models import dashboards, legacy_claim, legacy_followup, sla, staff_notices, time_rules
 
 
 def dashboard_numbers(staff) -> dict:
@@ -27,6 +27,8 @@ def dashboard_numbers(staff) -> dict:
         }
     numbers["vacancies"] = time_rules.vacancies(models.utcnow(), university_id=university_id)
     numbers["staff_notices"] = staff_notices.notices_for(staff.as_actor(), limit=10)
+    # Contracts migrated officers say are wrong (issue 18): a university sees its own.
+    numbers["legacy_disputes"] = legacy_claim.open_disputes(university_id)
     q = models.QualificationRequest
     # Week starts in the Jalali calendar, like every date of the back office.
     numbers["per_week"] = [

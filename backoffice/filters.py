@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 import models
 import persian
 from models import Officer, is_id, parse_id
+from web.labels import local_digits
 
 from .base import cached_options, current_staff
 
@@ -77,7 +78,7 @@ def district_options():
         numbers = cached_options(
             ("district_options",), lambda: sorted({n for ns in models.districts_by_city().values() for n in ns})
         )
-        return [(str(n), gettext("District %(number)s", number=persian.to_persian_digits(n))) for n in numbers]
+        return [(str(n), gettext("District %(number)s", number=local_digits(n))) for n in numbers]
 
     return options
 

@@ -26,7 +26,7 @@ from models import (
 from web.documents import send_document
 from web.errors import flash_error, refusals_flashed, status_of
 from web.forms import ActionForm
-from web.labels import status_label
+from web.labels import local_digits, status_label
 from web.security import deny
 
 from .base import (
@@ -96,9 +96,7 @@ def _days_waiting(view, context, model, name):
         return ""
     days = (models.utcnow() - (model.last_submitted_at or model.submitted_at)).days
     level = "old" if days > 14 else ("aging" if days > 7 else "fresh")
-    return Markup('<span class="aging aging-{0}" data-days="{1}">{2}</span>').format(
-        level, days, persian.to_persian_digits(days)
-    )
+    return Markup('<span class="aging aging-{0}" data-days="{1}">{2}</span>').format(level, days, local_digits(days))
 
 
 def waiting_days(status, last_submitted_at):

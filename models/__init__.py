@@ -100,6 +100,7 @@ from .auth import (
     burn_password_check,
     change_password,
     device_is_known,
+    device_keys,
     device_token,
     end_all_sessions,
     end_session,
@@ -136,12 +137,14 @@ from .cooperation import Branch, Cooperation
 from .edit_requests import EditRequest
 from .identity import IdentityRefused, IdentityUnavailable, identity_from_settings
 from .legacy import LegacyFileError, import_legacy
+from .legacy_claim import LegacyDispute
 from .legacy_followup import send_qualification_reminders
 from .notices import (
     Notice,
     NoticeRead,
     SmsOutbox,
     inbox,
+    mask_sms_codes,
     notify_officer,
     open_notice,
     queue_sms,
@@ -250,6 +253,7 @@ ALL_MODELS = (
     MobileVerification,
     IdentityClaim,
     IdentityCorrection,
+    LegacyDispute,
 )
 
 
@@ -324,10 +328,12 @@ __all__ = [
     "open_notice",
     "queue_sms",
     "wipe_sms_secrets",
+    "mask_sms_codes",
     "send_notice",
     "unread_count",
     "DEVICE_COOKIE",
     "device_is_known",
+    "device_keys",
     "device_token",
     "LoginFailure",
     "LoginSession",
@@ -387,6 +393,7 @@ __all__ = [
     "bulk_reassign",
     "deactivate_staff",
     "StaffNotice",
+    "LegacyDispute",
     "TickJob",
     "TickMark",
     "job_lags",

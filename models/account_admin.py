@@ -211,8 +211,11 @@ class IdentityCorrection(BaseModel):
         return Document.select().where((Document.request_type == self.REQUEST_TYPE) & (Document.request_id == self.id))
 
 
-def _shown(name, value) -> str:
-    return format_jalali_date(value) if name == "birth_date" else str(value)
+def _audited(correction, changes) -> str:
+    """The correction and the names of its fields, never the values (finding I3): the audit
+    log is read and exported by staff who must not collect national codes from it; the old
+    and new values stay on the correction's own row, shown on the officer's manage page."""
+    return f"correction {correction.id}: " + ", ".join(changes)
 
 
 EVIDENCE_KIND = "other"
@@ -253,12 +256,7 @@ def propose_correction(officer, actor, data: dict, reason: str, evidence) -> Ide
             reason=reason,
         )
         record_document(correction, EVIDENCE_KIND, evidence)
-        audit(
-            actor,
-            "identity_correction_proposed",
-            officer,
-            detail="; ".join(f"{n}: {_shown(n, getattr(officer, n))} → {_shown(n, v)}" for n, v in changes.items()),
-        )
+        audit(actor, "identity_correction_proposed", officer, detail=_audited(correction, changes))
     return correction
 
 
@@ -306,12 +304,7 @@ def confirm_correction(officer, actor, correction_id, reason: str) -> IdentityCo
                 N_("The directorate corrected your identity details. Reason: %(reason)s"),
                 reason=reason,
             )
-            audit(
-                actor,
-                "identity_correction_confirmed",
-                officer,
-                detail="; ".join(f"{n}: {_shown(n, getattr(officer, n))} → {_shown(n, v)}" for n, v in clean.items()),
-            )
+            audit(actor, "identity_correction_confirmed", officer, detail=_audited(correction, clean))
     except IntegrityError:
         raise DomainError(ALREADY_REGISTERED, field="national_code", code="national_code_taken") from None
     for name, value in clean.items():

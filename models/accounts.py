@@ -50,6 +50,8 @@ def common_passwords() -> frozenset[str]:
 
 def password_problem(password: str) -> str | None:
     """Why a new password is refused, as a message id, or None when it is acceptable."""
+    if not password:
+        return N_("Enter a password.")
     if len(password) < MIN_PASSWORD_LENGTH:
         return N_("The password must be at least 8 characters long.")
     if len(password) > MAX_PASSWORD_LENGTH:
@@ -171,6 +173,9 @@ class Officer(AccountMixin, BaseModel):
     # before the directorate's deadline (``models.legacy_followup``).
     qualification_due = BooleanField(default=False, index=True)
     qualification_reminders = IntegerField(default=0)  # reminders sent so far
+    # When a migrated officer confirmed what came over (``models.legacy_claim``); until
+    # then the first login leads to the confirmation page.
+    legacy_confirmed_at = DateTimeField(null=True)
 
     class Meta:
         indexes = ((("last_name", "first_name"), False),)

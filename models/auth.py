@@ -1,4 +1,5 @@
-"""Signing in: server-side sessions, login throttling, password change and reset.
+"""Signing in: server-side sessions, login throttling, password change and reset (by SMS,
+for officers and distributors).
 
 The accounts themselves (and password hashing) are :mod:`models.accounts`.
 """
@@ -15,7 +16,15 @@ from peewee import JOIN, CharField, DateTimeField, ForeignKeyField, IntegerField
 from persian import normalize_national_code, normalize_text, to_ascii_digits
 
 from . import ratelimit
-from .accounts import ACCOUNT_MODELS, Officer, burn_password_check, hash_password, kind_of, password_problem
+from .accounts import (
+    ACCOUNT_MODELS,
+    Distributor,
+    Officer,
+    burn_password_check,
+    hash_password,
+    kind_of,
+    password_problem,
+)
 from .audit import audit
 from .base import N_, BaseModel, DomainError, anonymous_actor, db, utcnow
 from .notices import queue_sms
@@ -138,7 +147,9 @@ def change_password(
     if not account.check_password(current):
         record_login_failure(key, ip)
         audit(account.as_actor(ip=ip), "password_change_failed", account)
-        errors["current_password"] = (N_("The current password is not correct."), {})
+        errors["current_password"] = (
+            (N_("The current password is not correct."), {}) if current else (N_("Enter your current password."), {})
+        )
     problem = password_problem(new)
     if problem:
         errors["new_password"] = (problem, {})
@@ -320,31 +331,47 @@ def authenticate(kind: str, username: str, password: str, ip: str = "", known_de
 DEVICE_COOKIE = "device"
 
 
-def device_token(secret: str, kind: str, account) -> str:
-    """A value a browser keeps after logging in, proving it did so for this account. It
-    names the password it logged in with, so a password change forgets every device."""
+# What a device key is derived for: a MAC made with it is never also a signature of
+# something else made with the same SECRET_KEY (sessions, CSRF tokens).
+_DEVICE_KEY_PURPOSE = b"officer-registry/device-token/v1"
+
+
+def device_keys(secret: str, fallbacks=()) -> list[bytes]:
+    """The keys of device tokens: derived from ``SECRET_KEY`` (which signs new tokens)
+    and from each of Flask's ``SECRET_KEY_FALLBACKS`` (which still verify old ones), so
+    that rotating the key does not forget every device at once."""
+    return [hmac.new(s.encode(), _DEVICE_KEY_PURPOSE, hashlib.sha256).digest() for s in (secret, *fallbacks) if s]
+
+
+def device_token(keys, kind: str, account) -> str:
+    """A value a browser keeps after logging in, proving it did so for this account,
+    signed with the first of ``keys``. It names the password it logged in with, so a
+    password change forgets every device."""
     nonce = secrets.token_urlsafe(12)
-    return f"{nonce}.{_device_mac(secret, kind, account, nonce)}"
+    return f"{nonce}.{_device_mac(keys[0], kind, account, nonce)}"
 
 
-def device_is_known(secret: str, tokens, kind: str, account) -> bool:
-    """True if one of the browser's device tokens was issued for this account."""
+def device_is_known(keys, tokens, kind: str, account) -> bool:
+    """True if one of the browser's device tokens was issued for this account under one
+    of ``keys``."""
     for token in tokens:
         nonce, _, mac = (token or "").partition(".")
-        if nonce and mac and hmac.compare_digest(mac, _device_mac(secret, kind, account, nonce)):
+        if nonce and mac and any(hmac.compare_digest(mac, _device_mac(k, kind, account, nonce)) for k in keys):
             return True
     return False
 
 
-def _device_mac(secret: str, kind: str, account, nonce: str) -> str:
+def _device_mac(key: bytes, kind: str, account, nonce: str) -> str:
     message = f"{kind}:{account.id}:{account.password_hash}:{nonce}".encode()
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:32]
+    return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
 
 
 class PasswordReset(BaseModel):
-    """A one-time code sent by SMS to an officer's registered mobile."""
+    """A one-time code sent by SMS to an account's mobile: an officer's registered mobile,
+    or a distributor's manager's. Exactly one of ``officer`` and ``distributor`` is set."""
 
-    officer = ForeignKeyField(Officer, on_delete="RESTRICT", index=True)
+    officer = ForeignKeyField(Officer, null=True, on_delete="RESTRICT", index=True)
+    distributor = ForeignKeyField(Distributor, null=True, on_delete="RESTRICT", index=True)
     code_hash = CharField(max_length=64)
     created_at = DateTimeField(default=utcnow)
     expires_at = DateTimeField()
@@ -354,58 +381,70 @@ class PasswordReset(BaseModel):
     class Meta:
         table_name = "password_reset"
 
+    def account(self):
+        """The officer or distributor the code was sent to."""
+        return self.officer if self.officer_id is not None else self.distributor
+
+
+# The kinds of account that recover a password by SMS, and the column naming each one's codes.
+RESET_OWNERS = {"officer": PasswordReset.officer, "distributor": PasswordReset.distributor}
 
 RESET_CODE_LIFETIME = _dt.timedelta(minutes=10)
 RESET_MAX_ATTEMPTS = 5
 RESETS_PER_HOUR = 3
 
 
-def _code_digest(officer_id: int, code: str) -> str:
-    return hashlib.sha256(f"{officer_id}:{code}".encode()).hexdigest()
+def _code_digest(kind: str, account_id: int, code: str) -> str:
+    return hashlib.sha256(f"{kind}#{account_id}:{code}".encode()).hexdigest()
 
 
-def request_password_reset(username: str, ip: str = "") -> None:
-    """Send a one-time code to the officer's registered mobile.
+def request_password_reset(username: str, ip: str = "", kind: str = "officer") -> None:
+    """Send a one-time code to the account's mobile (an officer names itself by user code or
+    national code, a distributor by its user name; the code goes to the manager's mobile).
 
     Says nothing about whether the account exists; at most three codes an hour."""
-    officer = find_officer_for_login(username)
-    if officer is None or not officer.is_active:
-        audit(anonymous_actor(ip), "password_reset_unknown", object_type="officer")
+    owner = RESET_OWNERS[kind]
+    account = find_login_account(kind, username)
+    if account is None or not account.is_active:
+        audit(anonymous_actor(ip), "password_reset_unknown", object_type=kind)
+        return
+    if not mobile_of(account):  # migrated without a mobile: nowhere to send a code
+        audit(anonymous_actor(ip), "password_reset_no_mobile", account)
         return
     recent = (
         PasswordReset.select()
-        .where((PasswordReset.officer == officer.id) & (PasswordReset.created_at > utcnow() - _dt.timedelta(hours=1)))
+        .where((owner == account.id) & (PasswordReset.created_at > utcnow() - _dt.timedelta(hours=1)))
         .count()
     )
     if recent >= RESETS_PER_HOUR:
-        audit(anonymous_actor(ip), "password_reset_throttled", officer)
+        audit(anonymous_actor(ip), "password_reset_throttled", account)
         return
     code = f"{secrets.randbelow(1_000_000):06d}"
     with db.atomic():
         # A new code replaces any earlier one.
-        PasswordReset.update(used_at=utcnow()).where(
-            (PasswordReset.officer == officer.id) & PasswordReset.used_at.is_null()
-        ).execute()
+        PasswordReset.update(used_at=utcnow()).where((owner == account.id) & PasswordReset.used_at.is_null()).execute()
         PasswordReset.create(
-            officer=officer, code_hash=_code_digest(officer.id, code), expires_at=utcnow() + RESET_CODE_LIFETIME
+            **{kind: account},
+            code_hash=_code_digest(kind, account.id, code),
+            expires_at=utcnow() + RESET_CODE_LIFETIME,
         )
-        queue_sms(officer.mobile, N_("Your password recovery code: %(code)s. It is valid for 10 minutes."), code=code)
-        audit(anonymous_actor(ip), "password_reset_requested", officer)
+        queue_sms(
+            mobile_of(account), N_("Your password recovery code: %(code)s. It is valid for 10 minutes."), code=code
+        )
+        audit(anonymous_actor(ip), "password_reset_requested", account)
 
 
-def reset_password(username: str, code: str, new_password: str, ip: str = "") -> None:
-    """Check a one-time code (short expiry, limited attempts, single use) and set the password."""
+def reset_password(username: str, code: str, new_password: str, ip: str = "", kind: str = "officer") -> None:
+    """Check a one-time code (short expiry, limited attempts, single use) and set the password
+    of the account (``kind`` as for :func:`request_password_reset`)."""
     failure = DomainError(N_("The code is not valid or has expired. Request a new code."), field="code")
-    officer = find_officer_for_login(username)
+    owner = RESET_OWNERS[kind]
+    account = find_login_account(kind, username)
     reset = None
-    if officer is not None:
+    if account is not None and account.is_active:
         reset = (
             PasswordReset.select()
-            .where(
-                (PasswordReset.officer == officer.id)
-                & PasswordReset.used_at.is_null()
-                & (PasswordReset.expires_at > utcnow())
-            )
+            .where((owner == account.id) & PasswordReset.used_at.is_null() & (PasswordReset.expires_at > utcnow()))
             .order_by(PasswordReset.id.desc())
             .first()
         )
@@ -421,12 +460,13 @@ def reset_password(username: str, code: str, new_password: str, ip: str = "") ->
     if taken != 1:
         raise failure
     typed = to_ascii_digits((code or "").strip())
-    if not hmac.compare_digest(_code_digest(officer.id, typed), reset.code_hash):
-        audit(anonymous_actor(ip), "password_reset_failed", officer)
+    if not hmac.compare_digest(_code_digest(kind, account.id, typed), reset.code_hash):
+        audit(anonymous_actor(ip), "password_reset_failed", account)
         raise failure
     problem = password_problem(new_password)
     if problem:
         raise DomainError(problem, field="new_password")
+    model = type(account)
     with db.atomic():
         used = (
             PasswordReset.update(used_at=utcnow())
@@ -435,9 +475,9 @@ def reset_password(username: str, code: str, new_password: str, ip: str = "") ->
         )
         if used != 1:
             raise failure
-        Officer.update(password_hash=hash_password(new_password)).where(Officer.id == officer.id).execute()
-        password_changed(officer)
-        end_all_sessions("officer", officer.id)
-        queue_sms(officer.mobile, PASSWORD_CHANGED)
-        clear_login_failures(throttle_key("officer", officer))
-        audit(anonymous_actor(ip), "password_reset_done", officer)
+        model.update(password_hash=hash_password(new_password)).where(model.id == account.id).execute()
+        password_changed(account)
+        end_all_sessions(kind, account.id)
+        queue_sms(mobile_of(account), PASSWORD_CHANGED)
+        clear_login_failures(throttle_key(kind, account))
+        audit(anonymous_actor(ip), "password_reset_done", account)

@@ -390,6 +390,10 @@ def nominee(branch, actor, national_code: str) -> Officer:
         raise PermissionDenied(N_("You may not do this on this request."))
     refusal = DomainError(CANNOT_NOMINATE, field="national_code", code="cannot_nominate")
     code = normalize_national_code(national_code)
+    if not code:
+        raise DomainError(
+            N_("Enter the national code of the officer you name."), field="national_code", code="required"
+        )
     officer = Officer.get_or_none((Officer.national_code == code) & (Officer.is_active == True))  # noqa: E712
     if (
         officer is None

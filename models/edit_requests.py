@@ -17,6 +17,7 @@ from .cooperation import active_cooperation_of
 from .notices import queue_sms
 from .officer_rules import FIELDS_BY_NAME, FREE_FIELDS, REVIEWED_FIELDS, clean_fields
 from .reference import City, DegreeLevel, FieldOfStudy, Province, route_id
+from .registration import check_officers_new_mobile, set_mobile
 from .review import NEW, ReviewedRequest, ReviewFlow, Transition, is_owner, record_document, review_transitions
 from .vocabulary import Action, State
 
@@ -176,9 +177,20 @@ def open_edit_request(officer):
     )
 
 
-def file_edit_request(officer, actor, data: dict, uploads: list) -> EditRequest:
+def _check_new_mobile(officer, changes: dict, identity) -> None:
+    """A new mobile (the recovery channel) is checked with Shahkar when it is filed, as at
+    registration; a refusal or a silent service stores nothing."""
+    if "mobile" not in changes:
+        return
+    if identity is None:
+        raise ValueError("an edit request carrying a mobile needs the identity adapter")
+    check_officers_new_mobile(officer, changes["mobile"], identity)
+
+
+def file_edit_request(officer, actor, data: dict, uploads: list, identity=None) -> EditRequest:
     """File an edit request with changed values and/or new documents (already stored):
-    it is created submitted, to the university holding the officer's file."""
+    it is created submitted, to the university holding the officer's file. A new mobile
+    needs ``identity`` (the :mod:`models.identity` adapter) and Shahkar's yes."""
     if not officer.can_manage(actor):
         raise PermissionDenied(N_("You may not do this on this request."))
     if officer.can_edit_reviewed_fields_directly():
@@ -188,6 +200,7 @@ def file_edit_request(officer, actor, data: dict, uploads: list) -> EditRequest:
     changes, previous = changed_values(officer, data)
     if not changes and not uploads:
         raise DomainError(N_("Change at least one item or attach a new document."))
+    _check_new_mobile(officer, changes, identity)
     request = EditRequest(
         officer=officer,
         university=officer.reviewing_university(),
@@ -211,12 +224,15 @@ def _jsonable(values: dict) -> dict:
     return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in values.items()}
 
 
-def revise(request, actor, data: dict, uploads: list):
-    """While deficient, the officer changes the requested values or documents."""
+def revise(request, actor, data: dict, uploads: list, identity=None):
+    """While deficient, the officer changes the requested values or documents (a new
+    mobile is checked as in :func:`file_edit_request`)."""
     if not (request.status == State.DEFICIENT and is_owner(request, actor)):
         raise ConflictError(N_("Documents can be changed only while the request is a draft or deficient."))
     officer = Officer.get_by_id(request.officer_id)
     changes, previous = changed_values(officer, data)
+    if changes.get("mobile") != request.change_map.get("mobile"):
+        _check_new_mobile(officer, changes, identity)
     with db.atomic():
         merged = _json(dict(request.change_map, **changes))
         merged_previous = _json(dict(request.previous_map, **_jsonable(previous)))
@@ -289,8 +305,11 @@ def _after_approve(request, actor, note, **_):
     update = {getattr(Officer, field): value for field, value in clean.items() if field in changes}
     if "city" in changes or "district" in changes:
         update[Officer.university] = route_id(clean.get("city", officer.city), clean.get("district", officer.district))
+    new_mobile = update.pop(Officer.mobile, None)
     if update:
         Officer.update(update).where(Officer.id == officer.id).execute()
+    if new_mobile is not None:
+        set_mobile(officer, new_mobile, actor, "mobile_changed", detail=f"mobile, edit request #{request.id}")
     if "province" in clean and clean["province"].id != officer.province_id:
         _tell_the_branch(officer, clean["province"], actor)
     audit(

@@ -69,6 +69,9 @@ class FieldSpec:
     choices: tuple = ()  # (value, label message id) of a CHOICE field
     reference: type | None = None  # the reference table a REFERENCE field names a row of
     optional: bool = False
+    # What to say when the field is left empty (GOV.UK: a message that names the field and
+    # says what to do), in place of a cleaner's generic "required".
+    missing: str | None = None
 
 
 _NAME_RE = re.compile(r"^[\w\u200c\s'.\-]+$")
@@ -216,14 +219,25 @@ def _degree_level(value):
 
 
 OFFICER_FIELDS = (
-    FieldSpec("national_code", LOCKED, N_("National code"), _national_code, CODE),
-    FieldSpec("birth_date", LOCKED, N_("Birth date"), _birth_date, DATE),
-    FieldSpec("first_name", REVIEWED, N_("First name"), _name),
-    FieldSpec("last_name", REVIEWED, N_("Last name"), lambda v: _name(v, maximum=80)),
-    FieldSpec("father_name", FREE, N_("Father's name"), _name),
+    FieldSpec(
+        "national_code", LOCKED, N_("National code"), _national_code, CODE, missing=N_("Enter your national code.")
+    ),
+    FieldSpec("birth_date", LOCKED, N_("Birth date"), _birth_date, DATE, missing=N_("Enter your birth date.")),
+    FieldSpec("first_name", REVIEWED, N_("First name"), _name, missing=N_("Enter your first name.")),
+    FieldSpec(
+        "last_name", REVIEWED, N_("Last name"), lambda v: _name(v, maximum=80), missing=N_("Enter your last name.")
+    ),
+    FieldSpec("father_name", FREE, N_("Father's name"), _name, missing=N_("Enter your father's name.")),
     FieldSpec("gender", FREE, N_("Gender"), _gender, CHOICE, choices=GENDERS),
-    FieldSpec("id_card_number", FREE, N_("ID booklet number"), _id_card_number, CODE),
-    FieldSpec("mobile", FREE, N_("Mobile"), _mobile, CODE),
+    FieldSpec(
+        "id_card_number",
+        FREE,
+        N_("ID booklet number"),
+        _id_card_number,
+        CODE,
+        missing=N_("Enter the number of your ID booklet (shenasnameh)."),
+    ),
+    FieldSpec("mobile", FREE, N_("Mobile"), _mobile, CODE, missing=N_("Enter your mobile number.")),
     FieldSpec("phone", FREE, N_("Landline"), _phone, CODE, optional=True),
     FieldSpec("email", FREE, N_("E-mail"), _email, CODE, optional=True),
     FieldSpec(
@@ -237,8 +251,8 @@ OFFICER_FIELDS = (
     FieldSpec("city", REVIEWED, N_("City"), None, REFERENCE, reference=City),
     # The municipal district (منطقه) of a city split between universities (Tehran): routes the file.
     FieldSpec("district", REVIEWED, N_("Municipal district"), None, optional=True),
-    FieldSpec("address", FREE, N_("Postal address"), _address),
-    FieldSpec("postal_code", FREE, N_("Postal code"), _postal_code, CODE),
+    FieldSpec("address", FREE, N_("Postal address"), _address, missing=N_("Enter your postal address.")),
+    FieldSpec("postal_code", FREE, N_("Postal code"), _postal_code, CODE, missing=N_("Enter your postal code.")),
     FieldSpec("field_of_study", REVIEWED, N_("Field of study"), _field_of_study, REFERENCE, reference=FieldOfStudy),
     FieldSpec("degree_level", REVIEWED, N_("Degree level"), _degree_level, REFERENCE, reference=DegreeLevel),
 )
@@ -249,6 +263,14 @@ REVIEWED_FIELDS = tuple(spec.name for spec in OFFICER_FIELDS if spec.policy == R
 OPTIONAL_FIELDS = tuple(spec.name for spec in OFFICER_FIELDS if spec.optional)
 REGISTRATION_FIELDS = tuple(spec.name for spec in OFFICER_FIELDS)
 CLEANERS = {spec.name: spec.clean for spec in OFFICER_FIELDS if spec.clean is not None}
+
+
+def _refusal(name: str, error: DomainError) -> tuple:
+    """The (msgid, params) of a field's refusal: an empty field gets its own message."""
+    spec = FIELDS_BY_NAME.get(name)
+    if error.code == "required" and spec is not None and spec.missing:
+        return spec.missing, {}
+    return error.msgid, error.params
 
 
 def clean_fields(data: dict, fields, officer=None) -> dict:
@@ -264,7 +286,7 @@ def clean_fields(data: dict, fields, officer=None) -> dict:
         try:
             clean[name] = CLEANERS[name](data.get(name, ""))
         except DomainError as error:
-            errors[name], codes[name] = (error.msgid, error.params), error.code
+            errors[name], codes[name] = _refusal(name, error), error.code
     if "city" in fields:
         try:
             clean["city"] = clean_city(data.get("city"), clean.get("province"))

@@ -1,5 +1,5 @@
 """What a migrated officer still has to do at the first login: change a weak password,
-then fill in what the old record lacked (issue 18).
+then fill in what the old record lacked, then confirm what came over (issue 18).
 
 The legacy import keeps rows that today's forms would refuse (a short address, no postal
 code, no degree, a city the reference data does not know...) and flags the officer
@@ -21,7 +21,7 @@ from .officer_rules import CLEANERS, FIELDS_BY_NAME, LOCKED, REGISTRATION_FIELDS
 COMPLETION_FIELDS = tuple(
     name for name in REGISTRATION_FIELDS if FIELDS_BY_NAME[name].policy != LOCKED and not FIELDS_BY_NAME[name].optional
 )
-PASSWORD, PROFILE, DISTRICT = "password", "profile", "district"
+PASSWORD, PROFILE, DISTRICT, CONFIRM = "password", "profile", "district", "confirm"
 
 
 def needs_completion(field: str | None, code: str) -> bool:
@@ -59,13 +59,16 @@ def missing_profile_fields(officer) -> list[str]:
 
 def first_login_step(officer) -> str | None:
     """What the officer must do before anything else: PASSWORD, PROFILE, DISTRICT (an
-    officer of a split city who has not told it), or None."""
+    officer of a split city who has not told it), CONFIRM (a migrated officer who has not
+    confirmed what came over, :mod:`models.legacy_claim`), or None."""
     if officer.must_change_password:
         return PASSWORD
     if officer.profile_incomplete:
         return PROFILE
     if officer.needs_district():
         return DISTRICT
+    if officer.legacy and officer.legacy_confirmed_at is None:
+        return CONFIRM
     return None
 
 

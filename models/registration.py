@@ -36,6 +36,7 @@ from .officer_rules import (
     create_officer,
     validate_registration,
 )
+from .tick import register_job
 
 CODE_LIFETIME = _dt.timedelta(minutes=10)
 MAX_ATTEMPTS = 5
@@ -331,6 +332,24 @@ MOBILE_CHANGED = N_(
 )
 
 
+# Shahkar questions a logged-in officer's filings may ask (edit requests carrying a mobile).
+MOBILE_CHECKS_PER_HOUR = 10
+
+
+def check_officers_new_mobile(officer: Officer, mobile: str, identity: IdentityAdapter) -> None:
+    """Shahkar must give ``mobile`` to the officer's national code, as at registration:
+    IdentityRefused (the mobile marked) or IdentityUnavailable ("try again later") otherwise.
+    At most :data:`MOBILE_CHECKS_PER_HOUR` questions an hour for one officer."""
+    if ratelimit.hit(f"shahkar:officer:{officer.id}", 3600) > MOBILE_CHECKS_PER_HOUR:
+        audit(officer.as_actor(), "mobile_check_throttled", officer)
+        raise Throttled(
+            N_("Too many mobile numbers were checked for this account. Try again in an hour."),
+            field="mobile",
+            code="throttled",
+        )
+    identity.check_mobile(officer.national_code, mobile)
+
+
 def set_mobile(officer: Officer, mobile: str, actor, action: str, detail: str = "") -> None:
     """Change the mobile (inside the caller's transaction) and tell the old number."""
     old = officer.mobile
@@ -343,6 +362,9 @@ def set_mobile(officer: Officer, mobile: str, actor, action: str, detail: str = 
 
 def purge_ended_verifications(now: _dt.datetime | None = None) -> int:
     """Delete verifications that ended more than a day ago (they hold a password hash and a
-    typed form). A plain function for the ``flask tick`` job."""
+    typed form). Run hourly by ``flask tick`` (the job of the same name)."""
     cutoff = (now or utcnow()) - _dt.timedelta(days=1)
     return MobileVerification.delete().where(MobileVerification.expires_at < cutoff).execute()
+
+
+register_job("purge_ended_verifications", purge_ended_verifications, every=_dt.timedelta(hours=1))

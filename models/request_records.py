@@ -39,8 +39,14 @@ class RequestEvent(BaseModel):
         indexes = ((("request_type", "request_id", "at"), False),)
 
 
+# The ``request_type`` of a document the legacy import brought over (``documents.csv``):
+# it belongs to no request (``request_id`` is the officer's id) and is in force from the start.
+LEGACY_DOCUMENTS = "legacy"
+
+
 class Document(BaseModel):
-    """An uploaded file attached to a request; replaced documents stay, marked superseded."""
+    """An uploaded file attached to a request (or brought over by the legacy import,
+    :data:`LEGACY_DOCUMENTS`); replaced documents stay, marked superseded."""
 
     officer = ForeignKeyField(Officer, backref="documents", on_delete="RESTRICT", index=True)
     request_type = CharField(max_length=20)

@@ -12,6 +12,7 @@ from .cooperation import Cooperation
 from .edit_requests import EditRequest
 from .qualification import QualificationRequest
 from .reference import DocumentKind
+from .request_records import LEGACY_DOCUMENTS
 from .review import Document
 from .vocabulary import State
 
@@ -36,14 +37,15 @@ def officer_requests(officer) -> dict:
 
 
 def officer_documents(officer) -> dict:
-    """The officer's documents in force: the latest of each kind from approved requests."""
-    approved = None
+    """The officer's documents in force: the latest of each kind from approved requests and
+    from the old system (the legacy import's documents, reviewed there)."""
+    approved = Document.request_type == LEGACY_DOCUMENTS
     for model in REVIEWED_TYPES:
         if not model.HAS_DOCUMENTS:
             continue
         ids = model.select(model.id).where((model.officer == officer.id) & (model.status == State.APPROVED))
         clause = (Document.request_type == model.REQUEST_TYPE) & Document.request_id.in_(ids)
-        approved = clause if approved is None else approved | clause
+        approved = approved | clause
     query = (
         Document.select(Document, DocumentKind)
         .join(DocumentKind)

@@ -1,5 +1,5 @@
 """Distributor pages: branches, nominating an officer, withdrawing a nomination, releasing
-an officer."""
+an officer; the password's change and recovery by SMS to the manager's mobile."""
 
 from __future__ import annotations
 
@@ -12,13 +12,20 @@ from models import Branch, Cooperation, time_rules
 from models import cooperation as coops
 from persian import to_ascii_digits
 from web.errors import refusals_flashed, show_error
+from web.extensions import limiter
 from web.forms import ActionForm, LoginForm
 from web.login import login_page
 from web.security import deny
 from web.session import account_required, sign_out
 
-from .forms import BranchForm, ManagerMobileForm, NominationForm
-from .officer.auth import password_change_view
+from .forms import (
+    BranchForm,
+    DistributorPasswordResetForm,
+    DistributorPasswordResetRequestForm,
+    ManagerMobileForm,
+    NominationForm,
+)
+from .passwords import password_change_view, reset_confirm_page, reset_request_page
 
 bp = Blueprint("distributor_site", __name__, url_prefix="/distributor")
 distributor_required = account_required("distributor", "distributor_site.login")
@@ -77,6 +84,24 @@ def logout():
 def password():
     """The distributor changes its password; the manager's mobile is told by SMS."""
     return password_change_view("distributor_site.dashboard")
+
+
+@bp.route("/password/reset", methods=["GET", "POST"])
+@limiter.limit("10 per hour", methods=["POST"])
+def password_reset():
+    """A forgotten password: a one-time code goes to the manager's mobile."""
+    return reset_request_page(
+        "distributor", DistributorPasswordResetRequestForm(), "distributor_site.password_reset_confirm"
+    )
+
+
+@bp.route("/password/reset/confirm", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
+def password_reset_confirm():
+    """The code from the SMS and a new password."""
+    return reset_confirm_page(
+        "distributor", DistributorPasswordResetForm(), "distributor_site.password_reset", "distributor_site.login"
+    )
 
 
 def _own_branch(branch_id) -> Branch:

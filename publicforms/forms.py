@@ -61,6 +61,9 @@ class NoValidateSelect(SelectField):
         pass
 
 
+ENTER_USERNAME = _l("Enter your user code or your national code.")
+ENTER_CODE = _l("Enter the code we sent to your mobile by SMS.")
+
 GENDER_CHOICES = [SelectChoice(value, _l(label)) for value, label in GENDERS]
 
 # The form field of each of the officer's fields (models.officer_rules.OFFICER_FIELDS),
@@ -142,7 +145,7 @@ class RegistrationForm(ReviewedFieldsMixin, FreeFieldsMixin, FlaskForm):
 
 
 class OfficerLoginForm(LoginForm):
-    username = StringField(_l("User code or national code"), validators=[required(), at_most(40)])
+    username = StringField(_l("User code or national code"), validators=[required(ENTER_USERNAME), at_most(40)])
 
 
 class PasswordChangeForm(FlaskForm):
@@ -171,6 +174,13 @@ class DistrictForm(FlaskForm):
     def fill_districts(self, city):
         numbers = set(models.districts_by_city().get(city.id, []))
         self.district.choices = [c for c in district_choices() if not c.value or int(c.value) in numbers]
+
+
+class DisputeForm(FlaskForm):
+    """A migrated officer's word that a contract which came over is wrong."""
+
+    cooperation_id = HiddenField()
+    reason = TextAreaField(_l("What is wrong with this contract?"), validators=[required(), at_most(1000)])
 
 
 class PlaceForm(PlaceMixin, FlaskForm):
@@ -205,22 +215,32 @@ class TerminationForm(FlaskForm):
 
 
 class PasswordResetRequestForm(FlaskForm):
-    username = StringField(_l("User code or national code"), validators=[required(), at_most(40)])
+    username = StringField(_l("User code or national code"), validators=[required(ENTER_USERNAME), at_most(40)])
 
 
 class CodeForm(FlaskForm):
     """The one field of a confirmation by SMS (registration, a new mobile)."""
 
-    code = StringField(_l("Code sent by SMS"), validators=[required()])
+    code = StringField(_l("Code sent by SMS"), validators=[required(ENTER_CODE)])
 
 
 class PasswordResetForm(FlaskForm):
-    username = StringField(_l("User code or national code"), validators=[required(), at_most(40)])
-    code = StringField(_l("Code sent by SMS"), validators=[required(), at_most(20)])
+    username = StringField(_l("User code or national code"), validators=[required(ENTER_USERNAME), at_most(40)])
+    code = StringField(_l("Code sent by SMS"), validators=[required(ENTER_CODE), at_most(20)])
     new_password = PasswordField(
         _l("New password"), description=_l("At least 8 characters, not a common password"), validators=[at_most(256)]
     )
     new_password_confirm = PasswordField(_l("Repeat the new password"), validators=[at_most(256)])
+
+
+class DistributorPasswordResetRequestForm(PasswordResetRequestForm):
+    """A distributor names itself by its user name (the code goes to the manager's mobile)."""
+
+    username = StringField(_l("User name"), validators=[required(), at_most(80)])
+
+
+class DistributorPasswordResetForm(PasswordResetForm):
+    username = StringField(_l("User name"), validators=[required(), at_most(80)])
 
 
 class VerifyForm(FlaskForm):

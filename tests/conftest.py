@@ -222,3 +222,12 @@ def officer_client(app, make_officer):
     assert response.status_code == 302, response.data[:500]
     client.officer = officer
     return client
+
+
+@pytest.fixture
+def qualified(app, make_officer, make_staff, dbc):
+    """A qualified Tehran officer, logged in: (officer, client, a Tehran reviewer)."""
+    officer = make_officer(qualified=True)
+    client = app.test_client()
+    login(client, "/officer/login", officer.user_code)
+    return officer, client, make_staff("university")

@@ -31,6 +31,8 @@ def public_and_site_cells(world, rule, endpoint, methods):
         "officer_site.password_reset": "/officer/password/reset",
         "officer_site.password_reset_confirm": "/officer/password/reset/confirm",
         "distributor_site.login": "/distributor/login",
+        "distributor_site.password_reset": "/distributor/password/reset",
+        "distributor_site.password_reset_confirm": "/distributor/password/reset/confirm",
         "admin.login_view": "/admin/login",
         "static": "/static/css/app.css",
     }
@@ -88,6 +90,8 @@ def public_and_site_cells(world, rule, endpoint, methods):
             redirect_to("/officer/"),
             redirect_to("/officer/"),
         ),
+        # Neither officer came over from the old system: nothing to confirm (issue 18).
+        "officer_site.migration_confirm": ("/officer/migration", redirect_to("/officer/"), redirect_to("/officer/")),
         # No mobile change under way: back to the profile form, for either officer.
         "officer_site.mobile_confirm": (
             "/officer/profile/mobile/no-such-attempt",

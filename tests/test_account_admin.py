@@ -6,6 +6,7 @@ directorate account; reviewers have none of it. Table-driven where it is a state
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 
@@ -176,6 +177,19 @@ def test_the_directorate_changes_the_mobile_the_old_number_is_told(app, world):
     assert models.SmsOutbox.select().order_by(models.SmsOutbox.id.desc()).get().to == "09351112233"
 
 
+def test_the_directorates_mobile_change_waits_for_shahkar(app, world, httpserver):
+    """Shahkar silent: "try again later", marked for machines, and the mobile stays."""
+    from models.identity import SHAHKAR_PATH, HttpIdentity
+
+    httpserver.expect_request(SHAHKAR_PATH, method="POST").respond_with_json({"error": "down"}, status=502)
+    app.extensions["identity"] = HttpIdentity(httpserver.url_for(""), timeout=1)
+    officer, staff = world["officer"], staff_client_for(app, world["director"])
+    response = manage(staff, officer, action="change_mobile", mobile="09351112233", reason=REASON)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'role="alert"' in html and 'data-code="identity_unavailable"' in html
+    assert fresh(officer).mobile == officer.mobile
+
+
 def evidence():
     return (io.BytesIO(MINIMAL_PDF), "evidence.pdf")
 
@@ -290,7 +304,12 @@ def test_a_person_whose_checks_pass_files_a_claim_on_a_squatted_code(app, world,
     assert models.IdentityClaim.select().count() == 1
     # The directorate sees it and gives the account to the claimant's line.
     staff = staff_client_for(app, world["director"])
-    assert officer.national_code in staff.get("/admin/officer/claims/").get_data(as_text=True)
+    claims_page = staff.get("/admin/officer/claims/").get_data(as_text=True)
+    # Both records side by side: the registered account and the claimant.
+    row = claims_page[claims_page.index(f'data-id="{claim.id}"') :]
+    row = row[: row.index("</tr>")]
+    assert officer.national_code in row and "09121111111" in row
+    assert officer.full_name in row and officer.mobile in row
     assert f'data-id="{claim.id}"' in staff.get(f"/admin/officer/manage/?id={officer.id}").get_data(as_text=True)
     response = manage(staff, officer, action="change_mobile", mobile="09121111111", reason="ادعای تأییدشده")
     assert response.status_code == 303, response.get_data(as_text=True)[:2000]
@@ -308,3 +327,33 @@ def test_without_identity_checks_a_taken_code_is_only_already_registered(app, wo
     )
     assert response.status_code == 422 and "قبلاً" in response.get_data(as_text=True)
     assert models.IdentityClaim.select().count() == 0
+
+
+def test_the_claims_queue_is_in_the_directorates_menu_with_its_count(app, world):
+    from backoffice.base import clear_options_cache
+
+    officer = world["officer"]
+    director = staff_client_for(app, world["director"])
+
+    def menu_entry(client):
+        """The menu's link to the claims (its text and badge), or None."""
+        found = re.search(
+            r'<a[^>]*href="/admin/officer/claims/"[^>]*>(.*?)</a>', client.get("/admin/").get_data(as_text=True), re.S
+        )
+        return found.group(1) if found else None
+
+    assert "data-count" not in menu_entry(director)  # no badge while nothing waits
+    models.IdentityClaim.create(
+        officer=officer, national_code=officer.national_code, mobile="09121111111", first_name="مریم", last_name="احمدی"
+    )
+    clear_options_cache()  # the count is read at most once a minute
+    entry = menu_entry(director)
+    assert 'data-count="1"' in entry and ">۱<" in entry
+    # Dismissing it clears the badge at once.
+    response = manage(
+        director, officer, action="dismiss_claim", claim=models.IdentityClaim.get().id, reason="ادعای نادرست"
+    )
+    assert response.status_code == 303
+    assert "data-count" not in menu_entry(director)
+    # University reviewers have no such queue, nor its entry.
+    assert menu_entry(staff_client_for(app, world["reviewer"])) is None

@@ -120,6 +120,40 @@ def test_l6_a_device_that_logged_in_before_is_not_locked_out(app, make_staff, ma
         assert login(other, path, other_name).status_code == 429
 
 
+def test_l6_a_rotated_secret_key_keeps_the_devices_it_vouched_for(app, make_staff):
+    """SECRET_KEY moved to SECRET_KEY_FALLBACKS: the owner's browser is still let through
+    while a stranger is held back, and gets a token of the new key, which stays good once
+    the old key is gone."""
+    username = make_staff("university", username="tehran-reviewer").username
+    old_key, new_key = PRODUCTION_SECRET, PRODUCTION_SECRET[::-1]
+    app.config.update(SECRET_KEY=old_key, SECRET_KEY_FALLBACKS=[])
+    own_browser = client_at(app, "127.0.0.8")
+    assert login(own_browser, "/admin/login", username).status_code == 302
+    app.config.update(SECRET_KEY=new_key, SECRET_KEY_FALLBACKS=[old_key])
+    for _ in range(8):
+        login(client_at(app, "127.0.0.7"), "/admin/login", username, "Wrong-pass-1")
+    assert login(client_at(app, "127.0.0.9"), "/admin/login", username).status_code == 429
+    assert login(own_browser, "/admin/login", username).status_code == 302
+    app.config.update(SECRET_KEY_FALLBACKS=[])
+    assert login(own_browser, "/admin/login", username).status_code == 302
+    assert len(own_browser.get_cookie("device-staff").value.split(",")) == 1  # the old token was replaced
+
+
+def test_l6_a_device_mac_is_made_with_a_key_derived_for_it_not_with_secret_key_itself(app, make_staff):
+    import hashlib
+    import hmac
+
+    staff = make_staff("university", username="tehran-reviewer")
+    secret = app.config["SECRET_KEY"]
+    nonce = "n0nce"
+    raw = hmac.new(secret.encode(), f"staff:{staff.id}:{staff.password_hash}:{nonce}".encode(), hashlib.sha256)
+    assert not models.device_is_known(models.device_keys(secret), [f"{nonce}.{raw.hexdigest()[:32]}"], "staff", staff)
+    token = models.device_token(models.device_keys(secret), "staff", staff)
+    assert models.device_is_known(models.device_keys(secret), [token], "staff", staff)
+    assert not models.device_is_known(models.device_keys(secret + "x"), [token], "staff", staff)
+    assert models.device_is_known(models.device_keys(secret + "x", [secret]), [token], "staff", staff)
+
+
 # ---------------------------------------------------------------- L4: the password-change oracle
 
 
@@ -311,3 +345,35 @@ def test_i3_audit_details_name_fields_not_values(app, make_officer, dbc):
     row = models.AuditLog.get(models.AuditLog.action == "profile_changed")
     assert "email" in row.detail and "address" in row.detail
     assert "maryam.ahmadi" not in row.detail and "چهارباغ" not in row.detail and officer.mobile not in row.detail
+
+
+def test_i3_a_four_eyes_identity_correction_audits_field_names_not_values(app, make_officer, make_staff, dbc):
+    import datetime
+    import io
+
+    import persian
+    import storage
+    from helpers import MINIMAL_PDF
+    from models import account_admin
+
+    officer = make_officer()
+    before = models.Officer.get_by_id(officer.id)
+    first, second = make_staff("directorate").as_actor(), make_staff("directorate").as_actor()
+    new_code = national_code(4242)
+    wanted = {"national_code": new_code, "birth_date": "1365/02/03", "first_name": "زهرا", "last_name": "کریمی"}
+    evidence = storage.DocumentStore(app.config["UPLOAD_DIR"]).save(io.BytesIO(MINIMAL_PDF), "evidence.pdf")
+    correction = account_admin.propose_correction(officer, first, wanted, "سند سجلی جدید", evidence)
+    account_admin.confirm_correction(officer, second, correction.id, "سند دیده شد")
+    after = models.Officer.get_by_id(officer.id)
+    assert after.national_code == new_code and after.first_name == "زهرا"  # the correction applied
+    rows = list(models.AuditLog.select().where(models.AuditLog.action.startswith("identity_correction_")))
+    assert sorted(r.action for r in rows) == ["identity_correction_confirmed", "identity_correction_proposed"]
+    values = {before.national_code, new_code, before.first_name, before.last_name, "زهرا", "کریمی"}
+    for day in (before.birth_date, datetime.date(1986, 4, 23)):  # 1365/02/03
+        values |= {day.isoformat(), persian.format_jalali_date(day), persian.to_persian_digits(day.isoformat())}
+    values |= {persian.to_persian_digits(v) for v in (before.national_code, new_code)}
+    for row in rows:
+        for name in ("national_code", "birth_date", "first_name", "last_name"):
+            assert name in row.detail, row.detail
+        leaked = [v for v in values if v and v in row.detail]
+        assert not leaked, (row.action, row.detail)

@@ -122,15 +122,6 @@ def test_crafted_post_cannot_change_locked_fields(app, make_officer, dbc):
     assert fresh.mobile == officer.mobile and fresh.is_qualified and fresh.is_active
 
 
-@pytest.fixture
-def qualified(app, make_officer, make_staff, dbc):
-    officer = make_officer(qualified=True)
-    client = app.test_client()
-    login(client, "/officer/login", officer.user_code)
-    reviewer = make_staff("university", TEHRAN)
-    return officer, client, reviewer
-
-
 def test_form_shows_each_fields_policy(qualified):
     officer, client, _reviewer = qualified
     profile = client.get("/officer/profile").get_data(as_text=True)

@@ -233,6 +233,18 @@ def test_upgrade_from_the_previous_release_keeps_the_data(fresh):
     assert upgraded == schema_of(expected)
 
 
+def test_a_reset_code_waiting_during_the_upgrade_still_works(fresh):
+    """Migration 014 lets a reset code name a distributor; an officer's code sent before it
+    still names its officer afterwards."""
+    database = fresh()
+    officer_id, _, _ = _previous_release_with_data(database)
+    expires = models.utcnow() + datetime.timedelta(minutes=10)
+    reset_id = _insert_as_of(database, models.PasswordReset, officer=officer_id, code_hash="0" * 64, expires_at=expires)
+    migrations.migrate(database)
+    reset = models.PasswordReset.get_by_id(reset_id)
+    assert (reset.officer_id, reset.distributor_id, reset.code_hash) == (officer_id, None, "0" * 64)
+
+
 def test_a_database_made_before_migrations_is_adopted(fresh):
     """The previous release created its tables with create_tables() and kept no history:
     it is recorded at 001 and the later migrations run, data in place."""
@@ -268,9 +280,115 @@ def test_init_db_applies_the_pending_migrations(tmp_path):
         assert "migration applied: 009_places_and_study" in result.output
         assert "migration applied: 010_notice_subject" in result.output
         assert "migration applied: 013_queue_indexes" in result.output
+        assert "migration applied: 014_distributor_password_reset" in result.output
+        assert "migration applied: 017_sms_codes_scrubbed" in result.output
+        assert "migration applied: 018_legacy_claim" in result.output
         assert "reference data added: province=31," in result.output
         again = app.test_cli_runner().invoke(args=["init-db"])
         assert "migration applied" not in again.output
         assert "reference data: up to date" in again.output
     finally:
         models.bind_database(original)
+
+
+# ---------------------------------------------------------------- 017: codes kept in clear
+
+OLD_SMS = {
+    "reset_fa": ("کد بازیابی گذرواژه شما: 482913. این کد تا ۱۰ دقیقه معتبر است.", "sent"),
+    "reset_en": ("Your password recovery code: 482914. It is valid for 10 minutes.", "failed"),
+    "registration": ("کد ثبت‌نام شما: ۳۸۱۲۷۷. این کد ۱۰ دقیقه اعتبار دارد. آن را به هیچ‌کس ندهید.", "pending"),
+    "mobile": ("کد تأیید این شماره به عنوان شماره همراه شما: 552190. این کد ۱۰ دقیقه اعتبار دارد.", "sent"),
+    "decision": ("درخواست شما تأیید شد. شماره احراز صلاحیت: 1405-000123", "sent"),
+}
+
+
+def _old_outbox_rows(database):
+    """SMS rows as the releases before 007 wrote them (the whole text, no template), and one
+    of 007's kind that left the outbox with its code still in its parameters."""
+    ids = {
+        name: _insert_as_of(database, models.SmsOutbox, to="09121234567", text=text, status=status, msgid="", params="")
+        for name, (text, status) in OLD_SMS.items()
+    }
+    ids["templated"] = _insert_as_of(
+        database,
+        models.SmsOutbox,
+        to="09121234567",
+        text="Your password recovery code: ••••••. It is valid for 10 minutes.",
+        msgid="Your password recovery code: %(code)s. It is valid for 10 minutes.",
+        params='{"code": "771234"}',
+        status="sent",
+    )
+    return ids
+
+
+def _assert_no_code_in_clear(ids):
+    rows = {name: models.SmsOutbox.get_by_id(row_id) for name, row_id in ids.items()}
+    for code in ("482913", "482914", "۳۸۱۲۷۷", "552190", "771234"):
+        for name, row in rows.items():
+            assert code not in row.text and code not in row.params, (name, row.text, row.params)
+    for name in ("reset_fa", "reset_en", "registration", "mobile", "templated"):
+        row = rows[name]
+        assert row.secret_wiped, name  # masked in the back office, never sent again
+    assert rows["reset_fa"].text.startswith("کد بازیابی گذرواژه شما: ••••••.")
+    assert rows["registration"].status == "failed" and "017" in rows["registration"].last_error
+    assert rows["reset_fa"].status == "sent"
+    # Another message keeps its text and its number.
+    assert rows["decision"].text == OLD_SMS["decision"][0] and not rows["decision"].msgid
+
+
+def test_017_masks_the_codes_rows_from_before_templates_kept_in_clear(fresh):
+    database = fresh()
+    migrations.migrate(database, upto="010_notice_subject")
+    ids = _old_outbox_rows(database)
+    applied = migrations.migrate(database)
+    assert "017_sms_codes_scrubbed" in applied
+    _assert_no_code_in_clear(ids)
+    assert migrations.migrate(database) == []
+
+
+def test_017_is_safe_on_a_database_made_by_create_tables(fresh):
+    database = fresh()
+    models.create_tables()
+    ids = _old_outbox_rows(database)
+    applied = migrations.migrate(database)  # adopted: recorded at 001, the rest applied
+    assert applied[0].startswith(migrations.BASELINE) and "017_sms_codes_scrubbed" in applied
+    _assert_no_code_in_clear(ids)
+    expected = fresh()
+    models.create_tables()
+    assert schema_of(database) == schema_of(expected)
+
+
+@pytest.mark.sqlite_only
+def test_init_db_masks_the_codes_of_the_old_sms_log_and_makes_it_private(tmp_path):
+    import json
+    import stat
+
+    from app import create_app
+
+    original = db.obj
+    log = tmp_path / "sms.log"
+    lines = [
+        {"to": "09121234567", "text": OLD_SMS["reset_fa"][0], "at": "2026-11-30T08:00:00+00:00"},
+        {"to": "09121234567", "text": OLD_SMS["decision"][0], "at": "2026-11-30T08:01:00+00:00"},
+    ]
+    log.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
+    log.chmod(0o644)  # as the first release left it
+    try:
+        app = create_app(
+            {
+                "DATABASE_URL": f"sqlite:///{tmp_path / 'init.db'}",
+                "SECRET_KEY": "x",
+                "SEED_DEMO_DATA": False,
+                "UPLOAD_DIR": str(tmp_path / "documents"),
+                "SMS_LOG_FILE": str(log),
+            }
+        )
+        result = app.test_cli_runner().invoke(args=["init-db"])
+        assert result.exit_code == 0, result.output
+        assert "sms log: 1 codes masked" in result.output
+    finally:
+        models.bind_database(original)
+    kept = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    assert kept[0]["text"].startswith("کد بازیابی گذرواژه شما: ••••••.") and "482913" not in log.read_text()
+    assert kept[0]["at"] == lines[0]["at"] and kept[1] == lines[1]
+    assert stat.S_IMODE(log.stat().st_mode) == 0o600

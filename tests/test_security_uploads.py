@@ -176,17 +176,21 @@ def test_download_headers(app, officer_client, make_staff, dbc):
     response = officer_client.get(f"/officer/documents/{jpeg.id}")
     assert response.headers["Content-Type"] == "application/octet-stream"
     assert response.headers["Content-Disposition"].startswith("attachment")
-    # Staff: attachments and inline images keep the sandbox; an inline PDF drops it on purpose
-    # (Chromium will not render a PDF under a sandboxing CSP) and keeps default-src 'none'.
+    # Staff: attachments, inline images and inline PDFs all keep the sandbox (finding I5).
     reviewer = staff_client_for(app, make_staff("university"))
     models.Document.update(content_type="image/jpeg").where(models.Document.id == jpeg.id).execute()
-    for doc, inline, sandboxed in ((pdf, "", True), (jpeg, "&inline=1", True), (pdf, "&inline=1", False)):
+    # An inline PDF is a picture of its first page (I5: tests/test_attack_uploads.py).
+    for doc, inline, served in (
+        (pdf, "", "application/pdf"),
+        (jpeg, "&inline=1", "image/jpeg"),
+        (pdf, "&inline=1", "image/png"),
+    ):
         response = reviewer.get(f"/admin/qualification/document/?doc={doc.id}{inline}")
         assert response.status_code == 200
         csp = response.headers["Content-Security-Policy"]
-        assert ("sandbox" in csp) == sandboxed and "default-src 'none'" in csp
+        assert "sandbox" in csp and "default-src 'none'" in csp
         assert response.headers["X-Content-Type-Options"] == "nosniff"
-        assert response.headers["Content-Type"] in ("application/pdf", "image/jpeg")
+        assert response.headers["Content-Type"] == served
 
 
 # ---------------------------------------------------------------------- 26: path tricks

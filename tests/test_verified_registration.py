@@ -137,6 +137,18 @@ def test_purging_removes_only_attempts_that_ended_a_day_ago(client, dbc):
     assert models.MobileVerification.select().count() == 1
 
 
+def test_flask_tick_purges_the_ended_attempts(app, client, dbc):
+    start(client)
+    start(client, national_code=national_code(4242), mobile="09351112233")
+    models.MobileVerification.update(expires_at=models.utcnow() - datetime.timedelta(days=2)).where(
+        models.MobileVerification.mobile == "09121234567"
+    ).execute()
+    result = app.test_cli_runner().invoke(args=["tick", "--only", "purge_ended_verifications"])
+    assert result.exit_code == 0, result.output
+    assert "purge_ended_verifications=1" in result.output
+    assert [v.mobile for v in models.MobileVerification.select()] == ["09351112233"]
+
+
 # ------------------------------------------------------------------ limits (M3)
 
 

@@ -57,11 +57,15 @@ def show_error(form, error, fallback=None) -> None:
 
     A ``ValidationFailed`` puts each message on its field; another ``DomainError`` goes on
     the field it names, else on ``fallback`` (a field) if given, else at the top of the
-    form (``form.form_errors``)."""
+    form (``form.form_errors``). When the identity service could not answer, the form's
+    ``error_code`` says so and ``error_summary`` puts it on the alert (``data-code``)."""
     if isinstance(error, models.ValidationFailed):
         for name, (msgid, params) in error.errors.items():
             _place(form, getattr(form, name, None), gettext(msgid) % params if params else gettext(msgid))
         return
+    if isinstance(error, models.IdentityUnavailable):
+        # The contract's marker on the alert: the identity service did not answer.
+        form.error_code = error.code
     _place(form, getattr(form, error.field or "", None) or fallback, domain_message(error))
 
 

@@ -8,8 +8,10 @@ from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import InputRequired, Length
 
 
-def required():
-    return InputRequired(message=_l("This field is required."))
+def required(message=None):
+    """An input that must be typed; ``message`` says which and what to do (GOV.UK: «کد ملی
+    خود را وارد کنید» rather than «این فیلد الزامی است»)."""
+    return InputRequired(message=message or _l("This field is required."))
 
 
 def at_most(characters: int):
@@ -25,6 +27,6 @@ class ActionForm(FlaskForm):
 class LoginForm(FlaskForm):
     """A login: user name and password, and the page to go to afterwards."""
 
-    username = StringField(_l("User name"), validators=[required(), at_most(80)])
-    password = PasswordField(_l("Password"), validators=[required(), at_most(256)])
+    username = StringField(_l("User name"), validators=[required(_l("Enter your user name.")), at_most(80)])
+    password = PasswordField(_l("Password"), validators=[required(_l("Enter your password.")), at_most(256)])
     next = HiddenField()

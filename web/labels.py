@@ -36,7 +36,7 @@ def field_value(officer, name: str) -> str:
     if spec.kind == REFERENCE:
         return value.name
     if name == "district":
-        return gettext("District %(number)s", number=persian.to_persian_digits(value))
+        return gettext("District %(number)s", number=local_digits(value))
     return str(value)
 
 
@@ -48,6 +48,16 @@ def action_label(code: str) -> str:
 def status_label(code: str) -> str:
     """The short label of a state."""
     return pgettext("status", models.STATUS_LABELS.get(code, code)) if code else ""
+
+
+def local_digits(value) -> str:
+    """A number as the page's language writes it: Persian digits (۰-۹) in Persian, ASCII
+    digits in English (ux finding 13)."""
+    if value is None:
+        return ""
+    if str(get_locale() or "fa").startswith("fa"):
+        return persian.to_persian_digits(value)
+    return persian.to_ascii_digits(str(value))
 
 
 def jalali_date(value) -> str:
@@ -62,7 +72,7 @@ def jalali_datetime(value) -> str:
 def init_app(app) -> None:
     """The filters and globals of every template, and the page's language and direction."""
     app.jinja_env.filters.update(
-        jdate=jalali_date, jdatetime=jalali_datetime, fa_digits=persian.to_persian_digits, status_label=status_label
+        jdate=jalali_date, jdatetime=jalali_datetime, fa_digits=local_digits, status_label=status_label
     )
     app.jinja_env.globals.update(
         status_label=status_label,

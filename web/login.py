@@ -20,7 +20,9 @@ def login_page(kind: str, form, render, home_url: str):
     that logged in before keeps a device cookie, so a stranger's failures do not hold
     its owner back."""
     if form.validate_on_submit():
-        secret = current_app.config["SECRET_KEY"]
+        keys = models.device_keys(
+            current_app.config["SECRET_KEY"], current_app.config.get("SECRET_KEY_FALLBACKS") or ()
+        )
         secure = current_app.config.get("SESSION_COOKIE_SECURE", False)
         cookie = device_cookie_name(kind, secure)
         known = request.cookies.get(cookie, "").split(",")[-MAX_DEVICE_TOKENS:]
@@ -30,15 +32,17 @@ def login_page(kind: str, form, render, home_url: str):
                 form.username.data,
                 form.password.data,
                 client_ip(),
-                known_device=lambda account: models.device_is_known(secret, known, kind, account),
+                known_device=lambda account: models.device_is_known(keys, known, kind, account),
             )
         except models.DomainError as error:
             show_error(form, error)
             return render(form), (429 if isinstance(error, models.LoginThrottled) else 422)
         sign_in(kind, account)
         response = redirect(safe_next(form.next.data or request.args.get("next"), home_url))
-        if not models.device_is_known(secret, known, kind, account):
-            known = [t for t in known if t][-(MAX_DEVICE_TOKENS - 1) :] + [models.device_token(secret, kind, account)]
+        if not models.device_is_known(keys[:1], known, kind, account):
+            # New, or signed with a key being retired: issued again under the current key.
+            known = [t for t in known if t and not models.device_is_known(keys, [t], kind, account)]
+            known = known[-(MAX_DEVICE_TOKENS - 1) :] + [models.device_token(keys, kind, account)]
         response.set_cookie(
             cookie,
             ",".join(known),

@@ -12,8 +12,8 @@ the CLI (``flask --app app import-legacy``) draws the progress bar and prints
 
 Modules: ``files`` (reading, the first pass), ``cleaning`` (the forms' cleaners, Persian
 names), ``passwords`` (what is stored, the hashing pool), ``report``, ``phase`` (the
-phase protocol), ``distributors``, ``officers``, ``contracts`` (the four phases) and
-``runner`` (the pipeline).
+phase protocol), ``distributors``, ``officers``, ``contracts`` (the four phases),
+``documents`` (the optional ``documents.csv``) and ``runner`` (the pipeline).
 """
 
 from . import runner

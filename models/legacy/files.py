@@ -64,6 +64,9 @@ COLUMNS = {
     BRANCHES: ("legacy_id", "distributor_legacy_id", "name", "province", "city", "address"),
     COOPERATIONS: ("branch_legacy_id", "officer_national_code", "started_at"),
 }
+ALIASES, DOCUMENTS = "aliases.csv", "documents.csv"
+# The officers' scanned documents (optional): the path is relative to the import's directory.
+COLUMNS[DOCUMENTS] = ("national_code", "kind", "path")
 # Columns a file may have (the old system's exports differ); a row without them reads them
 # as "". The municipal district of a Tehran officer: without it the officer is imported and
 # asked at login.
@@ -72,11 +75,13 @@ OPTIONAL_COLUMNS = {
     DISTRIBUTORS: (),
     BRANCHES: (),
     COOPERATIONS: (),
+    DOCUMENTS: (),
 }
-ALIASES, DOCUMENTS = "aliases.csv", "documents.csv"
 ALIAS_COLUMNS = ("kind", "legacy_name", "name")
 # The order of the phases: a later file refers to the earlier ones.
 FILE_ORDER = (DISTRIBUTORS, BRANCHES, OFFICERS, COOPERATIONS)
+# The files a directory may hold or not, each with its phase after the four.
+OPTIONAL_FILES = (DOCUMENTS,)
 # UTF-8, with or without the BOM that Excel writes.
 ENCODING = "utf-8-sig"
 AUTO = "auto"
@@ -212,8 +217,8 @@ def count_lines(path: Path) -> int:
 
 
 def count_rows(directory) -> int:
-    """About how many rows the four files hold (physical lines minus headers), for a progress bar."""
-    return sum(count_lines(Path(directory) / name) for name in FILE_ORDER)
+    """About how many rows the files hold (physical lines minus headers), for a progress bar."""
+    return sum(count_lines(Path(directory) / name) for name in (*FILE_ORDER, *OPTIONAL_FILES))
 
 
 # The keys that must be unique within each file, and how each is read from a row.
@@ -227,6 +232,10 @@ UNIQUE_KEYS = {
     COOPERATIONS: {
         "officer": lambda r: normalize_national_code(r["officer_national_code"]),
         "branch": lambda r: plain_key(r["branch_legacy_id"]),
+    },
+    # One document of a kind per officer: two rows for the same one are both refused.
+    DOCUMENTS: {
+        "document": lambda r: f"{normalize_national_code(r['national_code'])}:{plain_key(r['kind']).lower()}",
     },
 }
 
@@ -261,12 +270,13 @@ def file_encodings(directory: Path, encoding: str = AUTO) -> dict:
 
 
 def scan(directory: Path, encodings: dict | None = None) -> dict:
-    """Check every header, then the first pass over every file: {file: {kind: {key: [lines]}}}.
-    It also proves that every file decodes before anything is written."""
+    """Check every header, then the first pass over every file (the optional ones when they
+    are there): {file: {kind: {key: [lines]}}}. It also proves that every file decodes
+    before anything is written."""
     encodings = encodings or {}
-    for name in FILE_ORDER:
+    names = [*FILE_ORDER, *(n for n in OPTIONAL_FILES if (directory / n).is_file())]
+    for name in names:
         check_header(directory / name, name, encodings.get(name, ENCODING))
     return {
-        name: duplicates(directory / name, name, UNIQUE_KEYS[name], encodings.get(name, ENCODING))
-        for name in FILE_ORDER
+        name: duplicates(directory / name, name, UNIQUE_KEYS[name], encodings.get(name, ENCODING)) for name in names
     }

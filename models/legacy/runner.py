@@ -25,11 +25,24 @@ from ..base import N_, SYSTEM, db, utcnow
 from .cleaning import ReferenceIndex, load_aliases
 from .contracts import CooperationPhase
 from .distributors import BranchPhase, DistributorPhase
-from .files import ALIASES, AUTO, DISTRIBUTORS, FILE_ORDER, OFFICERS, count_lines, file_encodings, rows, scan
+from .documents import DocumentPhase
+from .files import (
+    ALIASES,
+    AUTO,
+    DISTRIBUTORS,
+    DOCUMENTS,
+    FILE_ORDER,
+    OFFICERS,
+    LegacyFileError,
+    count_lines,
+    file_encodings,
+    rows,
+    scan,
+)
 from .officers import OfficerPhase
 from .passwords import IMPORT_HASHER, Hashing
 from .phase import Context, Phase, Refusal
-from .report import SUMMARY_FILE, ImportResult, Problem, Report
+from .report import SUMMARY_FILE, FileCounts, ImportResult, Problem, Report
 
 DEFAULT_BATCH_SIZE = 1000
 # Below this many passwords to hash, a pool costs more to start than it saves.
@@ -84,8 +97,10 @@ class _Run:
         processes: int | None,
         pool_min_rows: int,
         encoding: str = AUTO,
+        store=None,
     ):
         self.directory = directory
+        self.store = store
         self.encoding = encoding
         self.dry_run = dry_run
         self.batch_size = max(1, batch_size)
@@ -133,6 +148,11 @@ class _Run:
         started = time.perf_counter()
         self.encodings = file_encodings(self.directory, self.encoding)
         duplicates = scan(self.directory, self.encodings)
+        if DOCUMENTS in duplicates and self.store is None and not self.dry_run:
+            raise LegacyFileError(
+                N_("documents.csv needs the document store (UPLOAD_DIR); nothing was imported."),
+                code="no_document_store",
+            )
         ref = ReferenceIndex()
         if ALIASES in self.encodings:
             load_aliases(self.directory / ALIASES, self.encodings[ALIASES], ref)
@@ -154,15 +174,21 @@ class _Run:
         branches = BranchPhase(context, distributors=distributors.outcome)
         officers = OfficerPhase(context)
         contracts = CooperationPhase(context, branches=branches.outcome, officers=officers.outcome)
+        phases = [distributors, branches, officers, contracts]
+        if DOCUMENTS in duplicates:
+            self.result.counts[DOCUMENTS] = FileCounts()
+            phases.append(DocumentPhase(context, officers.outcome, self.directory, self.store))
         failed = True
         try:
-            for phase in (distributors, branches, officers, contracts):
+            for phase in phases:
                 started = time.perf_counter()
                 self._run_phase(phase)
                 self.result.seconds[phase.file] = time.perf_counter() - started
             failed = False
         finally:
             self.hashing.close(failed=failed)
+            for phase in phases:
+                getattr(phase, "close", lambda: None)()
             self.flush_ticks()
             self.result.problems = self.report.entries
             self.report.close()
@@ -250,6 +276,7 @@ def import_legacy(
     processes: int | None = None,
     pool_min_rows: int = DEFAULT_POOL_MIN_ROWS,
     encoding: str = AUTO,
+    store=None,
 ) -> ImportResult:
     """Import the four legacy files from ``directory`` (see this module's docstring and README.md).
 
@@ -258,7 +285,11 @@ def import_legacy(
     passwords (the argon2id import profile by default), in a pool of ``processes``
     (default: one per CPU) when there are at least ``pool_min_rows`` accounts. ``encoding``
     is ``auto`` (each file's own: UTF-8 with or without BOM, UTF-16 with a BOM,
-    Windows-1256), or ``utf-8``, ``cp1256``, ``utf-16`` for all files."""
+    Windows-1256), or ``utf-8``, ``cp1256``, ``utf-16`` for all files. ``store`` (a
+    ``storage.DocumentStore``) receives the files of the optional ``documents.csv``; a real
+    run with that file needs one (a dry run saves nothing)."""
     directory = Path(directory)
     report_path = Path(report_path) if report_path else directory / "import-report.csv"
-    return _Run(directory, report_path, dry_run, batch_size, progress, hasher, processes, pool_min_rows, encoding).run()
+    return _Run(
+        directory, report_path, dry_run, batch_size, progress, hasher, processes, pool_min_rows, encoding, store
+    ).run()

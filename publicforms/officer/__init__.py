@@ -10,6 +10,7 @@ so there is no import cycle):
 * ``qualification``: qualification requests and documents;
 * ``cooperation``: cooperation requests and terminations;
 * ``edit_requests``: reviewed changes;
+* ``migration``: what came over from the old system, confirmed or disputed;
 * ``access``: ``officer_required``.
 """
 
@@ -19,7 +20,7 @@ from flask import Blueprint, g
 
 import models
 
-from . import access, auth, cooperation, desk, edit_requests, profile, qualification
+from . import access, auth, cooperation, desk, edit_requests, migration, profile, qualification
 
 bp = Blueprint("officer_site", __name__, url_prefix="/officer")
 
@@ -44,6 +45,7 @@ URLS = (
     ("/district", profile.district, BOTH),
     ("/profile/complete", profile.profile_complete, BOTH),
     ("/profile/mobile/<token>", profile.mobile_confirm, BOTH),
+    ("/migration", migration.migration_confirm, BOTH),
     ("/qualification/", qualification.qualification_list, GET),
     ("/qualification/new", qualification.qualification_new, BOTH),
     ("/qualification/place", qualification.qualification_place, POST),

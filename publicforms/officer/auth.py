@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, render_template, request, session, url_for
+from flask import abort, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 
 import models
 from web.errors import domain_message, show_error
@@ -16,11 +15,11 @@ from web.session import client_ip, sign_out
 from ..forms import (
     CodeForm,
     OfficerLoginForm,
-    PasswordChangeForm,
     PasswordResetForm,
     PasswordResetRequestForm,
     RegistrationForm,
 )
+from ..passwords import password_change_view, reset_confirm_page, reset_request_page
 from .access import officer_required
 
 # The Flask session remembers which account this browser just registered, so the page
@@ -98,68 +97,20 @@ def logout():
 
 @limiter.limit("10 per hour", methods=["POST"])
 def password_reset():
-    """Step one: a one-time code goes to the registered mobile (the answer is the same
-    whether or not the account exists)."""
-    form = PasswordResetRequestForm()
-    if form.validate_on_submit():
-        models.request_password_reset(form.username.data, client_ip())
-        flash(
-            _("If this account exists, a code was sent to its registered mobile. It is valid for 10 minutes."), "info"
-        )
-        # The name typed (often a national code) waits in the session, not in the URL that
-        # access logs and proxies record.
-        session["reset_username"] = form.username.data.strip()[:40]
-        return redirect(url_for("officer_site.password_reset_confirm"))
-    return render_template("officer/password_reset.html", form=form), (422 if form.errors else 200)
+    """Step one: a one-time code goes to the registered mobile."""
+    return reset_request_page(
+        "officer", PasswordResetRequestForm(), "officer_site.password_reset_confirm", numeric_username=True
+    )
 
 
 @limiter.limit("20 per hour", methods=["POST"])
 def password_reset_confirm():
     """Step two: the code and a new password."""
-    form = PasswordResetForm()
-    if request.method == "GET":
-        form.username.data = session.get("reset_username") or request.args.get("username", "")
-    elif form.validate_on_submit() and _same_passwords(form):
-        try:
-            models.reset_password(form.username.data, form.code.data, form.new_password.data or "", client_ip())
-        except models.DomainError as error:
-            show_error(form, error, fallback=form.code)
-        else:
-            flash(_("Your password was changed. Log in with the new password."), "success")
-            return redirect(url_for("officer_site.login"))
-    return render_template("officer/password_reset_confirm.html", form=form), (422 if form.errors else 200)
+    return reset_confirm_page(
+        "officer", PasswordResetForm(), "officer_site.password_reset", "officer_site.login", numeric_username=True
+    )
 
 
 @officer_required
 def password():
     return password_change_view("officer_site.dashboard")
-
-
-def password_change_view(done_endpoint):
-    """Change the logged-in account's password (officer or distributor: one page,
-    ``password.html``); every other session of it ends."""
-    form = PasswordChangeForm()
-    if form.validate_on_submit():
-        try:
-            models.change_password(
-                g.account,
-                form.current_password.data or "",
-                form.new_password.data or "",
-                keep_token=current_user.token,
-                confirm=form.new_password_confirm.data or "",
-                ip=client_ip(),
-            )
-        except models.DomainError as error:
-            show_error(form, error)
-        else:
-            flash(_("Your password was changed. Other sessions were logged out."), "success")
-            return redirect(url_for(done_endpoint))
-    return render_template("password.html", form=form), (422 if form.errors else 200)
-
-
-def _same_passwords(form) -> bool:
-    """The new password typed twice the same; else the second field says so."""
-    if form.new_password.data != form.new_password_confirm.data:
-        form.new_password_confirm.errors = [_("The two passwords are not the same.")]
-        return False
-    return True

@@ -66,4 +66,10 @@ def certificate():
     verify_url = url_for(
         "public.verify", q=officer.qualification_number, t=officer.verification_token or None, _external=True
     )
-    return render_template("officer/certificate.html", officer=officer, qr=qr_svg(verify_url), verify_url=verify_url)
+    # The photo on the certificate is the one a reviewer approved (a picture, not a PDF).
+    photo = models.officer_documents(officer).get("photo")
+    if photo is not None and not photo.content_type.startswith("image/"):
+        photo = None
+    return render_template(
+        "officer/certificate.html", officer=officer, qr=qr_svg(verify_url), verify_url=verify_url, photo=photo
+    )

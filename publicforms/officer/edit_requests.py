@@ -10,6 +10,7 @@ from models import EditRequest
 from models import edit_requests as edits
 from web.documents import discard, recorded_or_removed, save_uploaded_documents
 from web.errors import refusals_flashed, show_error
+from web.extensions import identity_checker
 from web.forms import ActionForm
 from web.security import deny
 
@@ -63,7 +64,9 @@ def edit_request_new():
                 created = []
                 recorded_or_removed(
                     uploads,
-                    lambda: created.append(edits.file_edit_request(officer, g.actor, _submitted_fields(), uploads)),
+                    lambda: created.append(
+                        edits.file_edit_request(officer, g.actor, _submitted_fields(), uploads, identity_checker())
+                    ),
                 )
             except models.DomainError as error:
                 show_error(form, error)
@@ -99,7 +102,9 @@ def edit_request_detail(request_id):
             discard(uploads)
         else:
             try:
-                recorded_or_removed(uploads, lambda: edits.revise(edit, g.actor, _submitted_fields(), uploads))
+                recorded_or_removed(
+                    uploads, lambda: edits.revise(edit, g.actor, _submitted_fields(), uploads, identity_checker())
+                )
                 edit.apply("resubmit", g.actor, note=request.form.get("comment", ""))
             except models.DomainError as error:
                 show_error(form, error)

@@ -24,6 +24,15 @@ def _own_request(request_id) -> QualificationRequest:
     return found
 
 
+def _with_missing_documents(qrequest, upload_errors: dict) -> dict:
+    """Before a submission: each required document not attached gets its own message at
+    its upload field, in the same round as a refused file (GOV.UK: every error at once)."""
+    errors = dict(upload_errors)
+    for kind in quals.missing_documents(qrequest):
+        errors.setdefault(kind.code, _("Attach the %(document)s.", document=kind.name))
+    return errors
+
+
 def _documents_by_kind(qrequest) -> dict:
     if qrequest is None:
         return {}
@@ -56,6 +65,8 @@ def qualification_new():
         qrequest = current or quals.start_request(officer, g.actor)
         try:
             upload_errors = store_uploads(qrequest, quals.attach_document)
+            if action == "submit":
+                upload_errors = _with_missing_documents(qrequest, upload_errors)
             if action == "submit" and not upload_errors:
                 qrequest.apply("submit", g.actor)
                 flash(
@@ -118,6 +129,8 @@ def qualification_detail(request_id):
             upload_errors = (
                 store_uploads(qrequest, quals.attach_document) if quals.can_change_documents(qrequest, g.actor) else {}
             )
+            if action in ("submit", "resubmit") and quals.can_change_documents(qrequest, g.actor):
+                upload_errors = _with_missing_documents(qrequest, upload_errors)
             if action in ("submit", "resubmit") and not upload_errors:
                 qrequest.apply(action, g.actor, note=request.form.get("comment", ""))
                 # A first submission is not "sent back": only a resubmission is.

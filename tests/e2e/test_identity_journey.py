@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 import models
 from browser import assert_accessible, code_from_sms_log, make_staff, staff_login
-from helpers import MINIMAL_PDF
+from helpers import MINIMAL_PDF, PASSWORD
 from test_officer_journey import fill_registration, submit_registration
 
 pytestmark = pytest.mark.e2e
@@ -93,3 +93,58 @@ def test_deactivation_and_a_four_eyes_correction(page, second_page, live_server,
     with models.db.connection_context():
         assert not models.Officer.get_by_id(leaving.id).is_active
         assert models.Officer.get_by_id(corrected.id).birth_date.isoformat() == "1990-04-30"
+
+
+def test_a_distributor_recovers_its_password_by_sms_to_the_manager(app, page, live_server, shot):
+    base = live_server
+    with models.db.connection_context():
+        models.create_distributor("pakhsh-e2e", PASSWORD, "شرکت پخش آزمون", "company", "09127770000")
+    page.goto(base + "/distributor/login")
+    with page.expect_navigation():
+        page.click("a[href='/distributor/password/reset']")
+    page.fill("input[name=username]", "pakhsh-e2e")
+    with page.expect_navigation():
+        page.click("main form button[type=submit]")
+    assert page.url.endswith("/distributor/password/reset/confirm")
+    expect(page.locator("input[name=username]")).to_have_value("pakhsh-e2e")  # kept in the session
+    shot(page, "01-confirm-1280")
+    assert_accessible(page, "distributor reset confirm")
+    page.fill("input[name=code]", code_from_sms_log(app, "09127770000"))
+    page.fill("input[name=new_password]", "Tazeh-Ramz-1404")
+    page.fill("input[name=new_password_confirm]", "Tazeh-Ramz-1404")
+    with page.expect_navigation():
+        page.click("main form button[type=submit]")
+    assert page.url.endswith("/distributor/login")
+    page.set_viewport_size({"width": 360, "height": 780})
+    shot(page, "02-login-after-reset-360")
+    page.fill("input[name=username]", "pakhsh-e2e")
+    page.fill("input[name=password]", "Tazeh-Ramz-1404")
+    with page.expect_navigation():
+        page.click("main form button[type=submit]")
+    assert page.url.rstrip("/").endswith("/distributor")
+
+
+def test_the_claims_queue_in_the_directorates_menu(page, live_server, make_officer, shot):
+    base = live_server
+    officer = make_officer(qualified=True)
+    with models.db.connection_context():
+        models.IdentityClaim.create(
+            officer=officer,
+            national_code=officer.national_code,
+            mobile="09121111111",
+            first_name="مریم",
+            last_name="احمدی",
+        )
+    make_staff("director1", "directorate", university=None, full_name="کارشناس یکم اداره کل")
+    from backoffice.base import clear_options_cache
+
+    clear_options_cache()  # the menu counts at most once a minute; an earlier test's pages counted none
+    staff_login(page, base, "director1")
+    link = page.locator("nav a[href='/admin/officer/claims/']")
+    expect(link.locator("[data-count='1']")).to_be_visible()
+    with page.expect_navigation():
+        link.click()
+    expect(page.locator(f"tr[data-id] >> text={officer.national_code}")).to_be_visible()
+    shot(page, "01-claims-1280")
+    page.set_viewport_size({"width": 360, "height": 780})
+    shot(page, "02-claims-360")
