@@ -28,7 +28,7 @@ def desk(app, make_officer, make_staff):
         city = models.City.get_by_id(officers[0].city_id)
         rows = (
             ("submitted", -3, 0, 17),  # overdue
-            ("submitted", 6, 2, None),  # resubmitted after a deficiency
+            ("submitted", 6, 1.5, None),  # resubmitted after a deficiency (no tie with another row)
             ("submitted", 9, 0, 7),
             ("deficient", None, 0, None),
             ("approved", None, 0, 17),
