@@ -52,8 +52,10 @@ QUALIFICATION = {
     (S.SUBMITTED, A.REJECT): ("reviewer", S.REJECTED),
     (S.SUBMITTED, A.DEFICIENCY): ("reviewer", S.DEFICIENT),
     (S.SUBMITTED, A.CANCEL): ("directorate", S.CANCELLED),
+    (S.SUBMITTED, A.WITHDRAW): ("officer", S.WITHDRAWN),  # issue 14: the officer takes it back
     (S.DEFICIENT, A.RESUBMIT): ("officer", S.SUBMITTED),
     (S.DEFICIENT, A.CANCEL): ("directorate", S.CANCELLED),
+    (S.DEFICIENT, A.WITHDRAW): ("officer", S.WITHDRAWN),
 }
 EDIT = {key: value for key, value in QUALIFICATION.items() if key[0] != S.DRAFT}
 TABLES = {"cooperation": COOPERATION, "qualification": QUALIFICATION, "editrequest": EDIT}
