@@ -12,7 +12,7 @@ from flask import Response, abort, flash, redirect, request, stream_with_context
 from flask_admin import expose
 from flask_admin.contrib.peewee import ModelView
 from flask_admin.model.typefmt import BASE_FORMATTERS
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
 from flask_login import current_user
 from markupsafe import Markup
 from peewee import SQL, CharField, DatabaseError, Select, TextField, fn
@@ -161,6 +161,14 @@ class SecureModelView(StaffAccessMixin, internals.ModelViewHooks, ModelView):
         self.form_args = form_args
         super().__init__(model, *args, **kwargs)
 
+    def filter_groups(self):
+        """The filters' labels and options in the page's language (the list template's
+        ``filter_groups``), built once a minute per language (``cached_options``: a new
+        value replaces the old one whole, so a thread never reads one half-built)."""
+        return cached_options(
+            ("filter_groups", self.endpoint, str(get_locale())), lambda: internals.filter_groups(self)
+        )
+
     def search_placeholder(self):
         return str(self.search_placeholder_text) if self.search_placeholder_text else gettext("Search")
 
@@ -191,6 +199,11 @@ class SecureModelView(StaffAccessMixin, internals.ModelViewHooks, ModelView):
         """What a list page and its export show: ``get_query`` unless a view narrows its
         list further (a cartable's tab) while its detail pages stay as wide as the scope."""
         return self.get_query()
+
+    def list_rows_query(self, query):
+        """The list page's query as the rows it draws are read: model instances here; a lean
+        view selects only the columns its cells show (``lean_list.LeanListMixin``)."""
+        return query
 
     def list_count_query(self):
         """``get_count_query`` narrowed as ``list_query`` is."""
@@ -225,6 +238,7 @@ class SecureModelView(StaffAccessMixin, internals.ModelViewHooks, ModelView):
             page_size = self.page_size
         if not page_size:  # an export: every row, no count
             return None, (list(query) if execute else query)
+        query = self.list_rows_query(query)
         # A crafted ?page= must not overflow OFFSET or go negative.
         page = min(max(int(page or 0), 0), 10**6)
         if search is None and internals.page_searches(self):
@@ -244,7 +258,8 @@ class SecureModelView(StaffAccessMixin, internals.ModelViewHooks, ModelView):
         query = query.select_extend(self._capped_total(search, filters).alias("_list_total"))
         rows = list(query)
         if rows:
-            total = getattr(rows[0], "_list_total", None)
+            # the count is the last column of a tuple row, an attribute of a model row
+            total = rows[0][-1] if isinstance(rows[0], tuple) else getattr(rows[0], "_list_total", None)
         elif page:
             total = self._capped_count(search, filters)
         else:
@@ -275,6 +290,9 @@ class SecureModelView(StaffAccessMixin, internals.ModelViewHooks, ModelView):
         joins = set()
         query = internals.apply_search(self, query, search, joins)
         query = internals.apply_filters(self, query, filters, joins)
+        ordering = internals.filter_order(self, filters) if sort_column is None else None
+        if ordering is not None:
+            return query.order_by(ordering.asc())
         return internals.apply_order(self, query, sort_column, sort_desc, joins)
 
     def _narrow_query(self, search, filters):

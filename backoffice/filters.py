@@ -101,7 +101,13 @@ class AssignedToMeFilter(BasePeeweeFilter):
 
 
 class JalaliDateFilter(BasePeeweeFilter):
-    """A date typed in the Jalali calendar (Persian digits accepted)."""
+    """A date typed in the Jalali calendar (Persian digits accepted).
+
+    A list filtered by it and sorted by nobody is read in its column's order
+    (``orders_list``): the page is then a range of that column's index, where the queue
+    order would sort every request of the period (issue 23)."""
+
+    orders_list = True
 
     def __init__(self, column, name, after: bool):
         super().__init__(column, name)

@@ -12,7 +12,8 @@ fails with a message naming the missing one if an upgrade renames or removes any
 
 * methods (``PRIVATE_METHODS``): ``BaseView._handle_view`` (overridden: public views);
   ``BaseModelView._get_list_extra_args`` (the page's search, filters, sort),
-  ``._refresh_filters_cache`` and ``._get_filter_groups`` (filters rebuilt per page),
+  ``._get_filter_groups`` (the filters' labels and options, drawn per page without
+  touching the view),
   ``._get_field_value`` (a model row's cell), ``._get_column_by_idx`` (the sort column),
   ``._get_default_order``, ``._export_csv`` and ``._export_tablib`` (overridden: the
   streaming CSV and XLSX exports);
@@ -33,6 +34,8 @@ is imported, and the import fails loudly if the function is no longer there.
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import flask_admin.actions
 import flask_admin.model.base
 from flask import has_request_context, request
@@ -44,7 +47,6 @@ PRIVATE_METHODS = {
     "flask_admin.base.BaseView": {"_handle_view": ("name",)},
     "flask_admin.model.base.BaseModelView": {
         "_get_list_extra_args": (),
-        "_refresh_filters_cache": (),
         "_get_filter_groups": (),
         "_get_field_value": ("model", "name"),
         "_get_column_by_idx": ("idx",),
@@ -90,9 +92,46 @@ def searches_supported(view) -> bool:
     return bool(view._search_supported)
 
 
+def filter_groups(view):
+    """``{label: [filter]}`` as Flask-Admin's list template reads it, in the page's language
+    with the options as they are now.
+
+    Built in local variables from the filters the view was registered with: Flask-Admin's
+    own ``_refresh_filters_cache`` rebinds the view's ``_filters``, ``_filter_args`` and
+    ``_filter_groups`` and refills them, while the worker's other threads parse their
+    ``?flt…`` against them (a filter missing at that moment was dropped: a filtered list
+    came back unfiltered). Those tables are built once, when the view is registered, and
+    only read afterwards.
+    """
+    if not view._filters:
+        return None
+    groups = OrderedDict()
+    for index, flt in enumerate(view._filters):
+        options = flt.get_options(view)
+        groups.setdefault(str(flt.name), []).append(
+            {
+                "index": index,
+                "arg": view.get_filter_arg(index, flt),
+                "operation": str(flt.operation()),
+                "options": [(key, str(label)) for key, label in options] if options else None,
+                "type": flt.data_type,
+            }
+        )
+    return groups
+
+
 def filter_columns(view, filters) -> list:
     """The columns that the page's active filters test."""
     return [view._filters[index].column for index, _name, _value in (filters or ())] if view._filters else []
+
+
+def filter_order(view, filters):
+    """The column of the first active filter that orders the list it filters
+    (``orders_list``, e.g. a date range), or None."""
+    for index, _name, _value in (filters or ()) if view._filters else ():
+        if getattr(view._filters[index], "orders_list", False):
+            return view._filters[index].column
+    return None
 
 
 def export_column_names(view) -> list[tuple[str, str]]:
@@ -165,10 +204,9 @@ class ModelViewHooks:
     """The private methods Flask-Admin calls on a model view, forwarded to ours."""
 
     def _get_filter_groups(self):
-        # Rebuilt per page so that labels follow the page's language; the options that
-        # come from the database are cached (base.cached_options), so this costs no query.
-        self._refresh_filters_cache()
-        return super()._get_filter_groups()
+        # Labels follow the page's language and options the database: the view gives them
+        # per page (SecureModelView.filter_groups), never by rebuilding its shared tables.
+        return self.filter_groups()
 
     def _export_csv(self, return_url):
         return self.export_csv()

@@ -29,7 +29,15 @@ from web.forms import ActionForm
 from web.labels import local_digits, status_label
 from web.security import deny
 
-from .base import COUNT_CAP, SecureModelView, current_staff, exported_by_name, staff_actor, status_badge
+from .base import (
+    COUNT_CAP,
+    SecureModelView,
+    current_staff,
+    exported_by_name,
+    reference_names,
+    staff_actor,
+    status_badge,
+)
 from .export import ExportColumn, as_datetime
 from .filters import (
     AssignedToMeFilter,
@@ -41,6 +49,7 @@ from .filters import (
     options_of,
 )
 from .housekeeping import HousekeepingMixin
+from .lean_list import LeanListMixin, code_cell, model_cell, name_cell, person_cell, review_link, stamp_cell, text_cell
 
 
 def _status_formatter(view, context, model, name):
@@ -114,7 +123,7 @@ def request_export_columns(model, **more):
     )
 
 
-class ReviewQueueView(HousekeepingMixin, SecureModelView):
+class ReviewQueueView(HousekeepingMixin, LeanListMixin, SecureModelView):
     """A cartable: reviewers see their university's requests only, in every view."""
 
     allowed_roles = ("directorate", "university")
@@ -369,6 +378,37 @@ class QualificationView(OfficerSearchMixin, ReviewQueueView):
         "decision_note",
         "qualification_number",
     )
+
+    # The list page reads these columns as tuples and draws its cells in Python (lean_list).
+    lean_fields = {
+        "id": QualificationRequest.id,
+        "status": QualificationRequest.status,
+        "submitted_at": QualificationRequest.submitted_at,
+        "last_submitted_at": QualificationRequest.last_submitted_at,
+        "due_on": QualificationRequest.due_on,
+        "district": QualificationRequest.district,
+        "city": QualificationRequest.city,
+        "field_of_study": QualificationRequest.field_of_study,
+        "degree_level": QualificationRequest.degree_level,
+        "university": QualificationRequest.university,
+        "first_name": Officer.first_name,
+        "last_name": Officer.last_name,
+        "national_code": Officer.national_code,
+    }
+    lean_cells = {
+        "id": review_link,
+        "officer": person_cell("first_name", "last_name", Officer.name_of),
+        "national_code": code_cell("national_code"),
+        "city": name_cell("city", reference_names(City)),
+        "district": text_cell("district"),
+        "field_of_study": name_cell("field_of_study", reference_names(FieldOfStudy)),
+        "degree_level": name_cell("degree_level", reference_names(DegreeLevel)),
+        "university": name_cell("university", reference_names(University)),
+        "status": model_cell(_status_formatter),
+        "submitted_at": stamp_cell("submitted_at"),
+        "waiting": model_cell(_days_waiting),
+        "due_on": model_cell(_due_formatter),
+    }
 
     def decision_message(self, item) -> str:
         if item.status == models.State.APPROVED:

@@ -17,7 +17,11 @@ import generate  # noqa: E402
 
 PG_BASE = os.environ.get("BENCH_PG_BASE", "postgresql://registry:registry@127.0.0.1:5432/")
 PG_NAMES = {1.0: "registry_bench", 0.1: "registry_bench_100k", 0.01: "registry_bench_10k"}
-SECRET = "bench-secret-key"
+# A production SECRET_KEY must be 32 random bytes or more (issue 17); this one is the bench's.
+SECRET = "5be9c1d0a7f3e2b6c4d8a9f0e1b2c3d4a5f6e7d8c9b0a1f2e3d4c5b6a7f8e9d0"
+# What the production checks ask the operator to acknowledge, acknowledged for the bench: it
+# sends no SMS and checks no identity.
+ACKNOWLEDGED = {"SMS_BACKEND_LOG_ACKNOWLEDGED": "1", "IDENTITY_BACKEND_NONE_ACKNOWLEDGED": "1"}
 REVIEWER_UNIVERSITY = "tehran"
 PY = sys.executable
 
@@ -39,9 +43,11 @@ def url_for_scale(backend: str, scale: float) -> str:
 def serving_url(url: str) -> str:
     """The URL the application is measured with: on PostgreSQL a connection pool (the
     production setting, README "Production"), so a request does not pay for a new server
-    process; SQLite opens its file per request."""
+    process; on SQLite connections kept open per worker thread (``sqlite+pool``, issue 23)."""
     if url.startswith("postgresql://"):
         return url.replace("postgresql://", "postgresql+pool://", 1) + "?max_connections=8&stale_timeout=300"
+    if url.startswith("sqlite:///"):
+        return url.replace("sqlite:///", "sqlite+pool:///", 1)
     return url
 
 

@@ -68,6 +68,13 @@ START = dt.datetime(2017, 3, 21, 8, 0, 0)
 NOW = models.utcnow().replace(microsecond=0)  # waiting requests are recent whenever it runs
 
 
+def unique_branch_tokens() -> None:
+    """Every branch its own public token: the column's default is drawn once per multi-row
+    insert, and its unique index would refuse the copies."""
+    token = "lower(hex(randomblob(16)))" if models.is_sqlite() else "md5(random()::text || id::text)"
+    db.execute_sql(f"UPDATE branch SET public_token = {token}")
+
+
 def default_sqlite_url(scale: float) -> str:
     return f"sqlite:///{ROOT / 'instance' / 'bench' / f'registry-{scale:g}.db'}"
 
@@ -506,6 +513,7 @@ def generate(url: str, scale: float, seed: int = 20251201, quiet: bool = False) 
     del edits
     log(f"edit requests {min(n_edits, len(qualified)):,}; rebuilding indexes")
 
+    unique_branch_tokens()
     rebuild_indexes()
     restore_foreign_keys()
     log("indexes rebuilt; analysing")

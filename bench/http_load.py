@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import generate
-from common import BENCH, OUT, PY, REVIEWER_UNIVERSITY, ROOT, SECRET, log, sample_officers
+from common import ACKNOWLEDGED, BENCH, OUT, PY, REVIEWER_UNIVERSITY, ROOT, SECRET, log, sample_officers
 
 # ------------------------------------------------------------------ gunicorn + wrk
 
@@ -39,11 +39,20 @@ delay = function()
   if pace > 0 then return math.floor(-math.log(1 - math.random()) * pace) end
   return 0
 end
+-- wrk's own summary.errors.status counts statuses of 400 and over only: a redirect (to the
+-- login page, a session gone) would pass for a page. Each thread counts every non-2xx.
+local threads = {}
+setup = function(thread) table.insert(threads, thread) end
+not2xx = 0
+response = function(status, headers, body)
+  if status < 200 or status > 299 then not2xx = not2xx + 1 end
+end
 done = function(summary, latency, requests)
-  local e = summary.errors
+  local e, bad = summary.errors, 0
+  for _, thread in ipairs(threads) do bad = bad + thread:get("not2xx") end
   io.write(string.format('WRKJSON {"requests": %d, "duration_us": %d, "socket_errors": %d, "non2xx": %d, '
     .. '"p50_ms": %.2f, "p90_ms": %.2f, "p95_ms": %.2f, "p99_ms": %.2f, "max_ms": %.2f}\n',
-    summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout, e.status,
+    summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout, bad,
     latency:percentile(50) / 1000, latency:percentile(90) / 1000, latency:percentile(95) / 1000,
     latency:percentile(99) / 1000, latency.max / 1000))
 end
@@ -54,6 +63,24 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+# base URL -> process group of the gunicorn serving it (its CPU time is read per run)
+SERVER_GROUPS: dict = {}
+
+
+def group_cpu_seconds(group: int) -> float:
+    """User + system CPU seconds of every live process of a process group (the gunicorn
+    arbiter and its workers), from /proc."""
+    tick, total = os.sysconf("SC_CLK_TCK"), 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == group:  # pgrp
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
 
 
 @contextlib.contextmanager
@@ -68,6 +95,7 @@ def gunicorn(url: str, app_spec: str, extra_env=None, workers=None):
         PORT=str(port),
         ACCESS_LOG="",
         UPLOAD_DIR=str(OUT / "documents"),
+        **ACKNOWLEDGED,
         **(extra_env or {}),
     )
     if workers:
@@ -88,8 +116,11 @@ def gunicorn(url: str, app_spec: str, extra_env=None, workers=None):
                 break
             time.sleep(0.3)
         time.sleep(1.5)  # let every worker boot
-        yield f"http://127.0.0.1:{port}"
+        base = f"http://127.0.0.1:{port}"
+        SERVER_GROUPS[base] = process.pid
+        yield base
     finally:
+        SERVER_GROUPS.pop(f"http://127.0.0.1:{port}", None)
         os.killpg(process.pid, signal.SIGTERM)
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=30)
@@ -104,6 +135,8 @@ def wrk(base: str, entries: list[tuple[str, str]], connections: int, seconds: in
 
 
 def _wrk_once(base, entries, connections, seconds, pace_ms):
+    group = SERVER_GROUPS.get(base)
+    cpu_before = group_cpu_seconds(group) if group else None
     with tempfile.TemporaryDirectory() as tmp:
         script, targets = Path(tmp) / "bench.lua", Path(tmp) / "targets.tsv"
         script.write_text(WRK_SCRIPT)
@@ -132,6 +165,10 @@ def _wrk_once(base, entries, connections, seconds, pace_ms):
         ).stdout
     data = json.loads(output.split("WRKJSON", 1)[1].strip().splitlines()[0])
     data["rps"] = round(data["requests"] / (data["duration_us"] / 1e6), 1)
+    if cpu_before is not None and data["requests"]:
+        # The server's CPU per request (wrk's own not counted): steadier than req/s on a
+        # machine that other work loads.
+        data["cpu_ms"] = round((group_cpu_seconds(group) - cpu_before) * 1000 / data["requests"], 2)
     data["connections"], data["seconds"], data["pace_ms"] = connections, seconds, pace_ms
     return data
 
@@ -163,7 +200,7 @@ def fixed_rate(base: str, targets, rate: int, seconds: int) -> dict:
 
 def production_cookies(url: str, officers) -> dict:
     """Session cookies minted by the production configuration (same SECRET_KEY as gunicorn)."""
-    os.environ.update(APP_ENV="production", SECRET_KEY=SECRET)
+    os.environ.update(APP_ENV="production", SECRET_KEY=SECRET, **ACKNOWLEDGED)
     try:
         from app import create_app
 
@@ -182,10 +219,12 @@ def production_cookies(url: str, officers) -> dict:
         response = app.test_client().post(
             path, data={"username": username, "password": generate.BENCH_PASSWORD}, base_url="https://localhost"
         )
-        header = response.headers.get("Set-Cookie", "")
-        if response.status_code != 302 or not header:
+        # Every cookie the login sets (the session, and the device cookie of issue 17 first),
+        # as one Cookie header: the first alone is not the session.
+        header = "; ".join(cookie.split(";", 1)[0] for cookie in response.headers.getlist("Set-Cookie"))
+        if response.status_code != 302 or app.config["SESSION_COOKIE_NAME"] + "=" not in header:
             raise RuntimeError(f"login {username}: {response.status_code}")
-        return header.split(";", 1)[0]
+        return header
 
     return {
         "director": cookie_of("/admin/login", generate.DIRECTOR),
@@ -202,9 +241,9 @@ def cartable_scenarios(url: str, officers) -> dict:
     view = next(v for v in stock.extensions["admin"][0]._views if getattr(v, "endpoint", "") == "qualification")
     code = officers[len(officers) // 2][1]
     return {
-        "deep page (page=2000)": ("/admin/qualification/?page=2000", "/admin/qualification/?page=2000"),
+        "deep page (page=2000)": ("/admin/qualification/?tab=all&page=2000", "/admin/qualification/?page=2000"),
         "filtered by state": (
-            "/admin/qualification/?flt0_0=submitted",
+            "/admin/qualification/?tab=all&flt0_0=submitted",
             f"/admin/qualification/?{status_filter_arg(view)}=submitted",
         ),
         "search by national code": (f"/admin/qualification/?search={code}", f"/admin/qualification/?search={code}"),
@@ -223,10 +262,17 @@ def measure_http(url: str, seconds: int, with_stock: bool = True) -> dict:
     result = {}
     scenarios = cartable_scenarios(url, officers)
     with gunicorn(url, "app:create_app()") as base:
-        lists = [(cookies["director"], "/admin/qualification/")]
+        # ``tab=all``: the whole list, as the stock view shows it (see run.measure_lists).
+        lists = [(cookies["director"], "/admin/qualification/?tab=all")]
         result["cartable first page, directorate (ours)"] = wrk(base, lists, 4, seconds)
         result["cartable first page, reviewer (ours)"] = wrk(
-            base, [(cookies["reviewer"], "/admin/qualification/")], 4, seconds
+            base, [(cookies["reviewer"], "/admin/qualification/?tab=all")], 4, seconds
+        )
+        result["cartable needs my decision, directorate (ours)"] = wrk(
+            base, [(cookies["director"], "/admin/qualification/?tab=mine")], 4, seconds
+        )
+        result["cartable filtered overdue, directorate (ours)"] = wrk(
+            base, [(cookies["director"], "/admin/qualification/?tab=all&flt0_7=1")], 4, seconds
         )
         for name, (ours_path, _stock_path) in scenarios.items():
             result[f"cartable {name}, directorate (ours)"] = wrk(base, [(cookies["director"], ours_path)], 4, seconds)
@@ -248,7 +294,8 @@ def measure_http(url: str, seconds: int, with_stock: bool = True) -> dict:
                 result[f"cartable {name}, directorate (stock)"] = wrk(base, [("", stock_path)], 4, seconds)
     for name, row in result.items():
         log(
-            f"  {name}: {row['rps']} req/s p50 {row['p50_ms']} p95 {row['p95_ms']} p99 {row['p99_ms']} ms, "
+            f"  {name}: {row['rps']} req/s, CPU {row.get('cpu_ms', '?')} ms/request, p50 {row['p50_ms']} "
+            f"p95 {row['p95_ms']} p99 {row['p99_ms']} ms, "
             f"non-2xx {row['non2xx']}, errors {row['socket_errors']}"
         )
     return result

@@ -77,7 +77,8 @@ def scaling_table(results) -> list[str]:
     lines = [
         f"\n**{results['backend']}: cost of each page by table size** (ours, in-process medians: "
         "wall ms / CPU ms of the app process / ms in SQL)\n",
-        "| page | " + " | ".join(labels) + " | 1M / 10k (wall, CPU, SQL) |",
+        # the ratio of the last scale run to the first, named by the scales that were run
+        "| page | " + " | ".join(labels) + f" | {labels[-1]} / {labels[0]} (wall, CPU, SQL) |",
         "|---|" + "---|" * (len(labels) + 1),
     ]
     pages = []
@@ -137,14 +138,15 @@ def http_table(results) -> list[str]:
         lines += [
             f"\n**{results['backend']}, {label}: gunicorn (gunicorn.conf.py: 5 gthread workers) "
             "+ wrk or bench/load.py (fixed rate) on 127.0.0.1**\n",
-            "| load | connections | req/s | p50 | p90 | p95 | p99 | non-2xx |",
-            "|---|---|---|---|---|---|---|---|",
+            "| load | connections | req/s | server CPU per request | p50 | p90 | p95 | p99 | non-2xx |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         if entry.get("http_note"):
             lines.append(f"_{entry['http_note']}_\n")
         for name, row in entry["http"].items():
             lines.append(
-                f"| {name} | {row['connections']} | {row['rps']} | {row['p50_ms']:.1f} ms | "
+                f"| {name} | {row['connections']} | {row['rps']} | {row.get('cpu_ms', '—')} ms | "
+                f"{row['p50_ms']:.1f} ms | "
                 f"{row['p90_ms']:.1f} ms | {row['p95_ms']:.1f} ms | {row['p99_ms']:.1f} ms | "
                 f"{row['non2xx'] + row['socket_errors']} |"
             )

@@ -193,11 +193,15 @@ def measure_lists(url: str, runs: int, stock_runs: int, with_stock: bool = True)
     stock_client = stock.test_client()
     stock_view = next(v for v in stock.extensions["admin"][0]._views if getattr(v, "endpoint", "") == "qualification")
     stock_status = status_filter_arg(stock_view)
+    # ``tab=all``: the whole list, as the stock view shows it (the cartable opens on "needs my
+    # decision" since issue 20); the tab of the daily work and the overdue filter besides.
     scenarios = {
-        "first page": ("/admin/qualification/", "?"),
-        "deep page (page=2000)": ("/admin/qualification/?page=2000", None),
-        "filtered by state": ("/admin/qualification/?flt0_0=submitted", f"?{stock_status}=submitted"),
+        "first page": ("/admin/qualification/?tab=all", "?"),
+        "deep page (page=2000)": ("/admin/qualification/?tab=all&page=2000", None),
+        "filtered by state": ("/admin/qualification/?tab=all&flt0_0=submitted", f"?{stock_status}=submitted"),
         "search by national code": (f"/admin/qualification/?search={code}", f"?search={code}"),
+        "needs my decision": ("/admin/qualification/?tab=mine", None),
+        "filtered overdue": ("/admin/qualification/?tab=all&flt0_7=1", None),
     }
     result = {"lists": {}, "page_size": {}, "officer_inprocess": {}}
     for name, (path, stock_suffix) in scenarios.items():
@@ -205,7 +209,7 @@ def measure_lists(url: str, runs: int, stock_runs: int, with_stock: bool = True)
             "ours_director": timed(director, path, counter, runs),
             "ours_reviewer": timed(reviewer, path, counter, runs),
         }
-        if with_stock:
+        if with_stock and (stock_suffix is not None or "page=" in path):
             stock_path = "/admin/qualification/" + (stock_suffix if stock_suffix is not None else "?page=2000")
             row["stock"] = timed(stock_client, stock_path.rstrip("?"), counter, stock_runs, warmup=1)
             row["stock_university"] = timed(

@@ -107,6 +107,34 @@ QualificationRequest.add_index(
 )
 
 
+# The cartable lists in queue order (``cartable.queue_order``: the nearest due date, then the
+# longest waiting). Each tab, filter and sort the screens offer reads one of these in that
+# order, from the first row of its range to the page's last (issue 23, migration 013): no
+# page sorts the rows it matches, and none walks an index whose order it does not ask for.
+QUEUE_INDEXES = (
+    # the directorate's "all" tab (the state in the index: drafts are skipped without a row read)
+    ("qr_queue", ("due_on", "last_submitted_at", "status")),
+    # "needs my decision", "overdue" (a range of due dates), the state filter, the overdue filter
+    ("qr_queue_status", ("status", "due_on", "last_submitted_at")),
+    # the same for a university's reviewers
+    ("qr_queue_university", ("university_id", "due_on", "last_submitted_at", "status")),
+    ("qr_queue_university_status", ("university_id", "status", "due_on", "last_submitted_at")),
+    # the filters on a reference column, in queue order
+    ("qr_queue_city", ("city_id", "due_on", "last_submitted_at")),
+    ("qr_queue_district", ("district", "due_on", "last_submitted_at")),
+    ("qr_queue_field", ("field_of_study_id", "due_on", "last_submitted_at")),
+    ("qr_queue_degree", ("degree_level_id", "due_on", "last_submitted_at")),
+    ("qr_queue_reviewer", ("reviewer_id", "due_on", "last_submitted_at")),
+    # the "days waiting" sort
+    ("qr_waiting", ("last_submitted_at",)),
+    ("qr_waiting_university", ("university_id", "last_submitted_at")),
+)
+for _name, _columns in QUEUE_INDEXES:
+    QualificationRequest.add_index(
+        QualificationRequest.index(*(QualificationRequest._meta.columns[column] for column in _columns), name=_name)
+    )
+
+
 OPEN_REQUEST = Prepared(
     lambda officer_id: (
         QualificationRequest.select()

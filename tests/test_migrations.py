@@ -279,6 +279,7 @@ def test_init_db_applies_the_pending_migrations(tmp_path):
         assert "migration applied: 008_legacy_real_data" in result.output
         assert "migration applied: 009_places_and_study" in result.output
         assert "migration applied: 010_notice_subject" in result.output
+        assert "migration applied: 013_queue_indexes" in result.output
         assert "migration applied: 014_distributor_password_reset" in result.output
         assert "migration applied: 015_branch_changes" in result.output
         assert "migration applied: 017_sms_codes_scrubbed" in result.output
