@@ -394,6 +394,10 @@ REVIEWED_SQL = {
     ("migrations/007_security_round2.py", "SELECT id FROM {table} {where}"),
     # The backup: the destination path typed by the operator on the command line (VACUUM INTO).
     ("backup.py", "VACUUM INTO"),
+    # Migration 017: the column names are the migration's own dict keys, the values parameters.
+    ("migrations/017_sms_codes_scrubbed.py", 'UPDATE "sms_outbox" SET {assignments} WHERE "id" = {p}'),
+    # The benchmark's generator: one of two SQL expressions written in the function itself.
+    ("bench/generate.py", "UPDATE branch SET public_token = {token}"),
 }
 
 
