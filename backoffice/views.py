@@ -7,6 +7,7 @@ from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.contrib.peewee.filters import FilterEqual
 from flask_admin.form import BaseForm
+from flask_admin.model.template import EndpointLinkRowAction
 from flask_babel import gettext, lazy_pgettext, ngettext
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
@@ -37,6 +38,7 @@ from web.forms import ActionForm
 
 from .accounts import OfficerManageMixin
 from .base import AuditedEditsMixin, JalaliDateField, SecureModelView, exported_by_name, staff_actor
+from .branch_admin import BranchToolsMixin, ManagerMobileMixin
 from .export import ExportColumn
 from .filters import IdFilter, OfficerSearchMixin, QualifiedFilter, distinct_options, district_filter, options_of
 
@@ -467,8 +469,13 @@ class AuditView(SecureModelView):
     column_default_sort = ("at", True)
 
 
-class DistributorView(SecureModelView):
-    """Distributor accounts: the directorate creates them and resets passwords."""
+class DistributorView(ManagerMobileMixin, SecureModelView):
+    """Distributor accounts: the directorate creates them and resets passwords; the
+    manager's mobile of an existing account changes on its own page, with a reason."""
+
+    column_extra_row_actions = [
+        EndpointLinkRowAction("fa fa-mobile", ".manager_mobile_view", title=_l("Change the manager's mobile")),
+    ]
 
     can_create = True
     can_edit = True
@@ -485,6 +492,8 @@ class DistributorView(SecureModelView):
         mobile = normalize_mobile(model.manager_mobile)
         if not mobile:
             raise ValueError(gettext("Enter a mobile number like 09121234567."))
+        if not is_created and mobile != models.Distributor.get_by_id(model.id).manager_mobile:
+            raise ValueError(gettext("Change the manager's mobile on its own page, with a reason."))
         model.manager_mobile = mobile
         model.name, model.manager_name = normalize_text(model.name), normalize_text(model.manager_name)
         apply_new_password(form, model, is_created)
@@ -495,8 +504,13 @@ class DistributorView(SecureModelView):
         models.audit(staff_actor(), "distributor_created" if is_created else "distributor_changed", model)
 
 
-class BranchView(SecureModelView):
+class BranchView(BranchToolsMixin, SecureModelView):
     column_list = ("name", "distributor", "province", "city", "district", "created_at")
+    # The directorate's tools for any distributor's branch (models.branches).
+    column_extra_row_actions = [
+        EndpointLinkRowAction("fa fa-pencil", ".change_view", title=_l("Change name or address")),
+        EndpointLinkRowAction("fa fa-ban", ".close_view", title=_l("Close the branch")),
+    ]
     column_searchable_list = ("name",)
     column_filters = (
         IdFilter(models.Branch.province, _l("Province"), options=options_of(Province)),

@@ -322,9 +322,23 @@ def admin_cells(world, view, sub, rule):
         cells.append(Cell(f"{view}.{sub}", "GET", url, admin_cell(view, 403, 403, OK)))
         cells.append(Cell(f"{view}.{sub}", "POST", url, admin_cell(view, 403, 403, NOT_5XX)))
         cells.append(Cell(f"{view}.{sub}", "GET", f"{listing}move-files/?id=999999", admin_cell(view, 403, 403, 404)))
+    elif (view, sub) in DIRECTORATE_TOOLS:
+        # The directorate's tools for any branch or distributor (issue 15): reviewers get 403.
+        path, key = DIRECTORATE_TOOLS[(view, sub)]
+        url = f"{listing}{path}/?id={world[key]}"
+        cells.append(Cell(f"{view}.{sub}", "GET", url, admin_cell(view, 403, 403, OK)))
+        cells.append(Cell(f"{view}.{sub}", "POST", url, admin_cell(view, 403, 403, NOT_5XX)))
+        cells.append(Cell(f"{view}.{sub}", "GET", f"{listing}{path}/?id=999999", admin_cell(view, 403, 403, 404)))
     else:
         raise AssertionError(f"unclassified admin rule {rule}")
     return cells
+
+
+DIRECTORATE_TOOLS = {
+    ("branch", "change_view"): ("change", "b1"),
+    ("branch", "close_view"): ("close", "b1"),
+    ("distributor", "manager_mobile_view"): ("manager-mobile", "d1"),
+}
 
 
 def admin_views(app):
