@@ -154,6 +154,11 @@ def _messages(error) -> list[str]:
     return [domain_message(error)]
 
 
+def open_claims_waiting() -> int:
+    """How many identity claims wait for the directorate, counted at most once a minute."""
+    return cached_options("open_claims", lambda: models.registration.open_claims().count())
+
+
 class ClaimsMenuLink(StaffAccessMixin, MenuLink):
     """The directorate's menu entry for the identity claims waiting for it, with how many
     wait. The menu is drawn on every back-office page, so the number is counted (one
@@ -164,7 +169,7 @@ class ClaimsMenuLink(StaffAccessMixin, MenuLink):
 
     @property
     def name(self):
-        waiting = cached_options("open_claims", lambda: models.registration.open_claims().count())
+        waiting = open_claims_waiting()
         if not waiting:
             return str(self._label)
         shown = to_persian_digits(waiting) if str(get_locale() or "fa") == "fa" else str(waiting)

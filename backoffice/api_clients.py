@@ -18,6 +18,7 @@ from models import api_clients
 from web.errors import flash_error, show_error
 
 from .base import SecureModelView, staff_actor
+from .export import ExportColumn
 
 HOLDER_KIND_LABELS = {
     "distributor": _l("Distributor"),
@@ -75,6 +76,19 @@ class ApiClientView(SecureModelView):
         "state": _state,
         "holder_kind": lambda v, c, m, n: HOLDER_KIND_LABELS.get(m.holder_kind, m.holder_kind),
         "scopes": lambda v, c, m, n: ", ".join(_scope_label(s) for s in m.scope_list if s in api_clients.SCOPE_LABELS),
+    }
+    # The export reads the columns as tuples (no model instances), formatted as the list is.
+    export_columns = {
+        "holder_kind": ExportColumn(
+            models.ApiClient.holder_kind, format=lambda kind: str(HOLDER_KIND_LABELS.get(kind, kind)), memo=True
+        ),
+        "scopes": ExportColumn(
+            models.ApiClient.scopes,
+            format=lambda scopes: ", ".join(
+                _scope_label(s) for s in (scopes or "").split() if s in api_clients.SCOPE_LABELS
+            ),
+            memo=True,
+        ),
     }
     column_default_sort = ("created_at", True)
     column_sortable_list = ("created_at", "last_used_at")

@@ -23,6 +23,7 @@ from flask_babel import get_locale
 from markupsafe import Markup, escape
 
 from . import export
+from .accounts import open_claims_waiting
 from .base import current_staff
 
 # A request id no list shows, to cut the review URL around (see review_link).
@@ -134,13 +135,15 @@ def code_cell(field):
 
 def cached_menu(admin_view, render):
     """The back office's menu (``render()``, Flask-Admin's menu macro), drawn once per view,
-    role and language: which views a staff member may open depends on the role alone
+    role, language and badge count: which views a staff member may open depends on the role alone
     (``StaffAccessMixin``), and the active item on the view. Each entry is set whole, once."""
     staff = current_staff()
     if staff is None or not staff.is_active:
         return render()
     cache = current_app.extensions.setdefault("admin_menu_cache", {})
-    key = (admin_view.endpoint, staff.role, str(get_locale()))
+    # The directorate's menu carries a badge of the claims waiting: part of the key.
+    badges = open_claims_waiting() if staff.role == "directorate" else 0
+    key = (admin_view.endpoint, staff.role, str(get_locale()), badges)
     found = cache.get(key)
     if found is None:
         found = cache[key] = Markup(render())

@@ -18,6 +18,7 @@ from models import webhooks
 from web.errors import flash_error, show_error
 
 from .base import SecureModelView, staff_actor
+from .export import ExportColumn
 
 GROUP_LABELS = {
     "qualification": _l("Qualification requests"),
@@ -45,6 +46,14 @@ class WebhookView(SecureModelView):
     }
     column_formatters = {
         "events": lambda v, c, m, n: ", ".join(str(GROUP_LABELS[e]) for e in m.event_groups),
+    }
+    # The export reads the columns as tuples (no model instances), formatted as the list is.
+    export_columns = {
+        "events": ExportColumn(
+            models.WebhookSubscription.events,
+            format=lambda events: ", ".join(str(GROUP_LABELS[e]) for e in (events or "").split() if e in GROUP_LABELS),
+            memo=True,
+        ),
     }
     create_template = "admin/model/create.html"
 
@@ -125,6 +134,19 @@ class WebhookDeliveryView(SecureModelView):
     column_details_exclude_list = ("body",)
     column_default_sort = ("id", True)
     column_export_exclude_list = ("body",)
+    export_columns = {
+        "status": ExportColumn(
+            models.WebhookDelivery.status, format=lambda status: str(STATUS_LABELS.get(status, status)), memo=True
+        ),
+        "subscription": ExportColumn(
+            models.WebhookDelivery.subscription,
+            names=lambda: dict(
+                models.WebhookSubscription.select(
+                    models.WebhookSubscription.id, models.WebhookSubscription.name
+                ).tuples()
+            ),
+        ),
+    }
 
     def base_query(self):
         return models.WebhookDelivery.select(models.WebhookDelivery, models.WebhookSubscription).join(

@@ -287,9 +287,13 @@ def test_l10_the_reset_redirect_carries_no_national_code(app, victim):
     assert f'value="{victim.national_code}"' in page  # the form is still filled in
 
 
-def test_l10_the_production_access_log_omits_query_strings():
+def test_l10_the_production_access_log_omits_query_strings(monkeypatch, tmp_path):
     import runpy
 
+    # Given a metrics folder, gunicorn.conf.py names none of its own in the environment:
+    # this one is taken away after the test, or this process's other tests would read
+    # their metrics from a folder.
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
     config = runpy.run_path(os.path.join(os.path.dirname(__file__), "..", "gunicorn.conf.py"))
     log_format = config["access_log_format"]
     assert "%(r)s" not in log_format and "%(q)s" not in log_format and "%(U)s" in log_format
