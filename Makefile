@@ -83,9 +83,11 @@ test-sqlite: install-test
 	@echo "== the suite on SQLite"
 	$(PYTEST)
 
+# The browser tests (tests/e2e) drive the pages, the same on both databases: they run once,
+# on SQLite; every domain and request-level test runs on both (the run stays within CI's time).
 test-postgres: install-test
-	@echo "== the suite on PostgreSQL ($$(tools/postgres.sh url)); the sqlite_only tests are skipped"
-	TEST_DATABASE_URL=$$(tools/postgres.sh url) $(PYTEST)
+	@echo "== the suite on PostgreSQL ($$(tools/postgres.sh url)); the sqlite_only tests are skipped, the browser tests ran on SQLite"
+	TEST_DATABASE_URL=$$(tools/postgres.sh url) $(PYTEST) --ignore=tests/e2e
 
 ## Debian packages: ICU's headers, pkg-config and g++ for PyICU (every install runs
 ## `tools/system-deps.sh app` first), Chromium for the browser tests, PostgreSQL (needs root, as on CI).
