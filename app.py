@@ -81,6 +81,9 @@ def _settings(app: Flask, test_config: dict | None) -> None:
         LOG_FORMAT=os.environ.get("LOG_FORMAT", "json" if env == "production" else "text"),
         LOG_LEVEL=os.environ.get("LOG_LEVEL", "info"),
         # Webhook receivers over plain http (development, tests); production requires https.
+        # How long a process keeps a cartable's list and tab counts (backoffice/list_counts.py);
+        # 0 counts on every page.
+        CARTABLE_COUNTS_SECONDS=float(os.environ.get("CARTABLE_COUNTS_SECONDS", 10)),
         WEBHOOK_ALLOW_HTTP=os.environ.get("WEBHOOK_ALLOW_HTTP", "0" if env == "production" else "1") == "1",
     )
     if env == "production":

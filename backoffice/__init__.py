@@ -18,7 +18,7 @@ import models
 from web.documents import preview_pages
 from web.security import csp_nonce
 
-from . import accounts, api_clients, lean_list, requests, views, webhooks
+from . import accounts, api_clients, lean_list, list_counts, requests, views, webhooks
 from .auth import StaffIndexView
 
 
@@ -33,6 +33,8 @@ def init_admin(app) -> Admin:
         index_view=StaffIndexView(name=_l("Dashboard"), url="/admin"),
         csp_nonce_generator=csp_nonce,
     )
+    # The cartables' counts, kept a few seconds per process (list_counts).
+    list_counts.init_app(app)
     # The menu, drawn once per view, role and language (lean_list.cached_menu).
     app.jinja_env.globals["cached_menu"] = lean_list.cached_menu
     # The cartable of each reviewed type (models.REVIEWED_TYPES), then the other views.

@@ -14,7 +14,7 @@ from flask_admin.contrib.peewee import ModelView
 from flask_admin.model.typefmt import BASE_FORMATTERS
 from flask_babel import get_locale, gettext
 from flask_login import current_user
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from peewee import SQL, CharField, DatabaseError, Select, TextField, fn
 from wtforms import StringField
 
@@ -28,6 +28,7 @@ from web.session import client_ip
 from . import export, xlsx
 from . import flask_admin_adapter as internals
 from .labels import COLUMN_LABELS
+from .list_counts import list_counts
 
 
 def current_staff():
@@ -255,9 +256,14 @@ class SecureModelView(StaffAccessMixin, internals.ModelViewHooks, ModelView):
             )
             query = query.where(self.model._meta.primary_key.in_(ids))
         query = query.limit(page_size)
-        query = query.select_extend(self._capped_total(search, filters).alias("_list_total"))
+        key = self.count_key(search, filters)
+        kept = list_counts().peek(key) if key is not None else None
+        if kept is None:
+            query = query.select_extend(self._capped_total(search, filters).alias("_list_total"))
         rows = list(query)
-        if rows:
+        if kept is not None:
+            total = kept
+        elif rows:
             # the count is the last column of a tuple row, an attribute of a model row
             total = rows[0][-1] if isinstance(rows[0], tuple) else getattr(rows[0], "_list_total", None)
         elif page:
@@ -266,6 +272,8 @@ class SecureModelView(StaffAccessMixin, internals.ModelViewHooks, ModelView):
             total = 0
         if total is None:
             total = self._capped_count(search, filters)
+        if key is not None and kept is None:
+            list_counts().put(key, total)
         count = total
         if total > COUNT_CAP:
             seen = page * page_size + len(rows) + (1 if len(rows) == page_size else 0)
@@ -309,6 +317,22 @@ class SecureModelView(StaffAccessMixin, internals.ModelViewHooks, ModelView):
 
     def _capped_total(self, search, filters):
         return Select(from_list=[self._count_source(search, filters).alias("_capped")], columns=[fn.COUNT(SQL("*"))])
+
+    # A view that sets this keeps its lists' counts a few seconds (backoffice/list_counts.py).
+    cache_counts = False
+
+    def count_key(self, search, filters):
+        """What a list's count depends on beyond the rows themselves: who looks (their scope),
+        the list, its search and filters, and the day (a due date passes at midnight); None
+        when the view does not keep its counts."""
+        if not self.cache_counts or current_staff() is None:
+            return None
+        chosen = tuple((index, repr(value)) for index, _name, value in filters or ())
+        return (self.endpoint, current_staff().id, *self.count_scope(), search or "", chosen, models.utcnow().date())
+
+    def count_scope(self) -> tuple:
+        """What else a view's lists depend on (a cartable: its tab)."""
+        return ()
 
     def _capped_count(self, search, filters) -> int:
         return int(db.execute(self._capped_total(search, filters)).fetchone()[0])
@@ -497,4 +521,4 @@ class JalaliDateField(StringField):
 
 
 def status_badge(code: str, label: str) -> Markup:
-    return Markup('<span class="status-badge" data-status="{0}">{1}</span>').format(code, label)
+    return Markup(f'<span class="status-badge" data-status="{escape(code)}">{escape(label)}</span>')

@@ -22,6 +22,8 @@ from flask import current_app
 from flask_babel import get_locale
 from markupsafe import Markup, escape
 
+import models
+
 from . import export
 from .accounts import open_claims_waiting
 from .base import current_staff
@@ -62,35 +64,47 @@ class LeanListMixin:
         return super().render(template, **kwargs)
 
     def lean_rows(self, data, hidden=()) -> list:
-        """``[(id, [(column, title, cell)])]`` of the page's rows, hidden columns left out."""
+        """The page's rows as whole ``<tr>`` strings (hidden columns left out): each cell's
+        text is escaped once here, and the template writes the rows as they are."""
         make = self._lean_row_class._make
         width = len(self.lean_fields)
         columns = [
-            (name, str(title), self.lean_cells[name]) for name, title in self._list_columns if name not in hidden
+            (f'<td class="col-{escape(name)}" data-label="{escape(title)}">', self.lean_cells[name])
+            for name, title in self._list_columns
+            if name not in hidden
         ]
         context = self.lean_context()
         rows = []
         for values in data:
             row = make(values[:width])
-            rows.append((row.id, [(name, title, cell(self, row, context)) for name, title, cell in columns]))
+            cells = " ".join(f"{opening}{escape(cell(self, row, context))}</td>" for opening, cell in columns)
+            rows.append(Markup(f'<tr class="cartable-row" data-id="{escape(row.id)}"> {cells} </tr>'))
         return rows
 
     def lean_context(self) -> dict:
-        """What every row's cells share on this page: the review URL's two halves, the names."""
+        """What every row's cells share on this page: the review URL's two halves, the names,
+        the day, and the words the cells repeat (kept once per page: ``page_word``)."""
         sample = self.get_url(".review_view", id=_SAMPLE_ID, tab=self.current_tab())
         before, after = sample.split(str(_SAMPLE_ID), 1)
-        return {"review_url": (escape(before), escape(after)), "names": {}}
+        now = models.utcnow()
+        review_url = (escape(before), escape(after))
+        return {"review_url": review_url, "names": {}, "now": now, "today": now.date(), "words": {}}
+
+
+def page_word(context, key, make):
+    """``make()`` once per page for ``key`` (a translated label, a formatted date...)."""
+    words = context["words"]
+    found = words.get(key)
+    if found is None:
+        found = words[key] = make()
+    return found
 
 
 def review_link(view, row, context):
     """The request number linking to its review in the current tab (as ``_review_link``)."""
     before, after = context["review_url"]
-    return Markup('<a class="review-link" href="{0}{1}{2}">{1}</a>').format(before, row.id, after)
-
-
-def model_cell(formatter):
-    """A cell from a formatter written for model instances (``(view, context, model, name)``)."""
-    return lambda view, row, context: formatter(view, None, row, None)
+    number = escape(row.id)
+    return Markup(f'<a class="review-link" href="{before}{number}{after}">{number}</a>')
 
 
 def text_cell(field):
@@ -130,7 +144,7 @@ def person_cell(first, last, name_of):
 
 def code_cell(field):
     """A code written left to right on one line."""
-    return lambda view, row, context: Markup('<span class="ltr nowrap">{0}</span>').format(getattr(row, field))
+    return lambda view, row, context: Markup(f'<span class="ltr nowrap">{escape(getattr(row, field))}</span>')
 
 
 def cached_menu(admin_view, render):

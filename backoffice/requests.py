@@ -7,7 +7,7 @@ from flask_admin import expose
 from flask_admin.contrib.peewee.filters import FilterEqual
 from flask_babel import gettext, lazy_pgettext
 from flask_babel import lazy_gettext as _l
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from peewee import JOIN
 
 import models
@@ -49,24 +49,33 @@ from .filters import (
     options_of,
 )
 from .housekeeping import HousekeepingMixin
-from .lean_list import LeanListMixin, code_cell, model_cell, name_cell, person_cell, review_link, stamp_cell, text_cell
+from .lean_list import LeanListMixin, code_cell, name_cell, page_word, person_cell, review_link, stamp_cell, text_cell
+from .list_counts import list_counts
+
+# The cartables' cells, written with f-strings and ``escape`` (Markup.format goes through
+# string.Formatter in Python: most of a lean list's time, issue 23). The lean list
+# (lean_list.py) keeps the words of a page (state labels, "overdue") in its context.
+
+
+def status_cell_html(status: str, label: str, resubmitted: bool, resubmitted_word: str) -> Markup:
+    badge = status_badge(status, label)
+    if resubmitted:
+        # A request back after the applicant fixed it: not the same as a new one.
+        badge += Markup(f' <span class="resubmitted-badge" data-resubmitted="1">{escape(resubmitted_word)}</span>')
+    return badge
 
 
 def _status_formatter(view, context, model, name):
-    badge = status_badge(model.status, status_label(model.status))
-    if models.cartable.is_resubmitted(model):
-        # A request back after the applicant fixed it: not the same as a new one.
-        badge += Markup(' <span class="resubmitted-badge" data-resubmitted="1">{0}</span>').format(
-            gettext("resubmitted")
-        )
-    return badge
+    resubmitted = models.cartable.is_resubmitted(model)
+    return status_cell_html(
+        model.status, status_label(model.status), resubmitted, gettext("resubmitted") if resubmitted else ""
+    )
 
 
 def _review_link(view, context, model, name):
     """The request number, linking to the review in the current tab (the whole row opens it)."""
-    return Markup('<a class="review-link" href="{0}">{1}</a>').format(
-        view.get_url(".review_view", id=model.id, tab=view.current_tab()), model.id
-    )
+    href = escape(view.get_url(".review_view", id=model.id, tab=view.current_tab()))
+    return Markup(f'<a class="review-link" href="{href}">{escape(model.id)}</a>')
 
 
 def sortable_columns(model, *names):
@@ -76,27 +85,71 @@ def sortable_columns(model, *names):
 
 
 def _code(value):
-    return Markup('<span class="ltr nowrap">{0}</span>').format(value)
+    return Markup(f'<span class="ltr nowrap">{escape(value)}</span>')
+
+
+def due_cell_html(due_on, late: bool, overdue_word: str) -> Markup:
+    """A decision's due date in Jalali, marked when it has passed."""
+    flag = f" <strong>{escape(overdue_word)}</strong>" if late else ""
+    return Markup(
+        f'<span class="due{" due-late" if late else ""}" data-overdue="{"1" if late else "0"}">'
+        f"{escape(persian.format_jalali_date(due_on))}{flag}</span>"
+    )
+
+
+def is_late(model, today) -> bool:
+    return model.status in model.FLOW.waiting_states and model.due_on < today
 
 
 def _due_formatter(view, context, model, name):
     if not model.due_on:
         return ""
-    late = model.status in model.FLOW.waiting_states and model.due_on < models.utcnow().date()
-    return Markup('<span class="due{0}" data-overdue="{1}">{2}{3}</span>').format(
-        " due-late" if late else "",
-        "1" if late else "0",
-        persian.format_jalali_date(model.due_on),
-        Markup(" <strong>{0}</strong>").format(gettext("overdue")) if late else "",
-    )
+    late = is_late(model, models.utcnow().date())
+    return due_cell_html(model.due_on, late, gettext("overdue") if late else "")
+
+
+def waiting_cell_html(days: int, digits: str) -> Markup:
+    level = "old" if days > 14 else ("aging" if days > 7 else "fresh")
+    return Markup(f'<span class="aging aging-{level}" data-days="{days}">{escape(digits)}</span>')
 
 
 def _days_waiting(view, context, model, name):
     if model.status not in model.FLOW.waiting_states or not model.last_submitted_at:
         return ""
     days = (models.utcnow() - (model.last_submitted_at or model.submitted_at)).days
-    level = "old" if days > 14 else ("aging" if days > 7 else "fresh")
-    return Markup('<span class="aging aging-{0}" data-days="{1}">{2}</span>').format(level, days, local_digits(days))
+    return waiting_cell_html(days, local_digits(days))
+
+
+def lean_status(view, row, context):
+    """``_status_formatter`` for a lean row, its label and word kept once per page."""
+    resubmitted = models.cartable.is_resubmitted(row)
+    return page_word(
+        context,
+        ("status", row.status, resubmitted),
+        lambda: status_cell_html(
+            row.status, status_label(row.status), resubmitted, gettext("resubmitted") if resubmitted else ""
+        ),
+    )
+
+
+def lean_due(view, row, context):
+    """``_due_formatter`` for a lean row (one Jalali conversion per date and page)."""
+    if not row.due_on:
+        return ""
+    late = is_late(row, context["today"])
+    return page_word(
+        context,
+        ("due", row.due_on, late),
+        lambda: due_cell_html(row.due_on, late, gettext("overdue") if late else ""),
+    )
+
+
+def lean_waiting(view, row, context):
+    """``_days_waiting`` for a lean row."""
+    if row.status not in row.FLOW.waiting_states or not row.last_submitted_at:
+        return ""
+    days = (context["now"] - (row.last_submitted_at or row.submitted_at)).days
+    return page_word(context, ("waiting", days), lambda: waiting_cell_html(days, local_digits(days)))
 
 
 def waiting_days(status, last_submitted_at):
@@ -159,6 +212,17 @@ class ReviewQueueView(HousekeepingMixin, LeanListMixin, SecureModelView):
             return "all"
         return models.cartable.tab_code(asked)
 
+    # The tab and list counts are kept a few seconds (backoffice/list_counts.py).
+    cache_counts = True
+
+    def count_scope(self) -> tuple:
+        return (self.current_tab(),)
+
+    def tab_counts(self) -> dict:
+        """Each tab's capped count for the staff member, kept as the list's count is."""
+        key = (self.endpoint, current_staff().id, "tabs", models.utcnow().date())
+        return list_counts().get(key, lambda: models.cartable.tab_counts(self.model, staff_actor(), cap=COUNT_CAP))
+
     def list_query(self):
         return self.get_query().where(models.cartable.tab_clause(self.model, self.current_tab(), staff_actor()))
 
@@ -170,7 +234,7 @@ class ReviewQueueView(HousekeepingMixin, LeanListMixin, SecureModelView):
         self._template_args.update(
             cartable_tabs=models.cartable.TABS,
             cartable_tab=self.current_tab(),
-            cartable_counts=models.cartable.tab_counts(self.model, staff_actor(), cap=COUNT_CAP),
+            cartable_counts=self.tab_counts(),
             cartable_cap=COUNT_CAP,
             cartable_hidden=() if staff_actor().is_directorate else self.directorate_columns,
         )
@@ -404,10 +468,10 @@ class QualificationView(OfficerSearchMixin, ReviewQueueView):
         "field_of_study": name_cell("field_of_study", reference_names(FieldOfStudy)),
         "degree_level": name_cell("degree_level", reference_names(DegreeLevel)),
         "university": name_cell("university", reference_names(University)),
-        "status": model_cell(_status_formatter),
+        "status": lean_status,
         "submitted_at": stamp_cell("submitted_at"),
-        "waiting": model_cell(_days_waiting),
-        "due_on": model_cell(_due_formatter),
+        "waiting": lean_waiting,
+        "due_on": lean_due,
     }
 
     def decision_message(self, item) -> str:

@@ -173,6 +173,50 @@ def _wrk_once(base, entries, connections, seconds, pace_ms):
     return data
 
 
+def worker_rss_kib(group: int) -> dict:
+    """{pid: resident KiB} of the workers of a gunicorn process group (the arbiter left out)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == group:
+            continue
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == group:
+                status = (entry / "status").read_text()
+                found[int(entry.name)] = int(status.split("VmRSS:", 1)[1].split()[0])
+    return found
+
+
+def memory_over_requests(base: str, entries, total: int = 5000, step: int = 500) -> dict:
+    """A single worker's resident memory every ``step`` requests over ``total`` (``entries``
+    taken in turn on one keep-alive connection, every response read whole): flat means no
+    per-request growth. Every non-2xx counts."""
+    import http.client
+
+    group = SERVER_GROUPS[base]
+    host, port = base.rsplit("//", 1)[1].split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    samples, non2xx = [], 0
+    for done in range(total + 1):
+        if done % step == 0:
+            samples.append((done, sum(worker_rss_kib(group).values())))
+        if done == total:
+            break
+        cookie, path = entries[done % len(entries)]
+        connection.request("GET", path, headers={"Cookie": cookie} if cookie else {})
+        response = connection.getresponse()
+        response.read()
+        non2xx += not 200 <= response.status < 300
+    connection.close()
+    first, last = samples[1][1], samples[-1][1]  # after the first step: templates compiled, caches filled
+    return {
+        "requests": total,
+        "non2xx": non2xx,
+        "rss_mib": [(count, round(kib / 1024, 1)) for count, kib in samples],
+        "growth_after_first_step_mib": round((last - first) / 1024, 1),
+    }
+
+
 OFFICER_RATES = (200, 300)
 
 
@@ -251,6 +295,8 @@ def cartable_scenarios(url: str, officers) -> dict:
 
 
 def measure_http(url: str, seconds: int, with_stock: bool = True) -> dict:
+    from minimal import MINIMAL_PATH
+
     import models
     from models import db
 
@@ -261,7 +307,13 @@ def measure_http(url: str, seconds: int, with_stock: bool = True) -> dict:
         university = models.University.get(models.University.code == REVIEWER_UNIVERSITY)
     result = {}
     scenarios = cartable_scenarios(url, officers)
-    with gunicorn(url, "app:create_app()") as base:
+    # The application with the minimal page of issue 23's "within 2x" (bench/minimal.py), so
+    # that the yardstick and the cartable are measured on the same server in the same run.
+    with gunicorn(url, "minimal:create_app_with_minimal_page()") as base:
+        result["minimal page, directorate"] = wrk(base, [(cookies["director"], MINIMAL_PATH)], 4, seconds)
+        result["minimal page, officers"] = wrk(
+            base, [(cookie, MINIMAL_PATH) for cookie, _ in cookies["officers"]], 4, seconds
+        )
         # ``tab=all``: the whole list, as the stock view shows it (see run.measure_lists).
         lists = [(cookies["director"], "/admin/qualification/?tab=all")]
         result["cartable first page, directorate (ours)"] = wrk(base, lists, 4, seconds)
@@ -284,6 +336,18 @@ def measure_http(url: str, seconds: int, with_stock: bool = True) -> dict:
             for rate in OFFICER_RATES:
                 result[f"officer {name}, {rate} req/s fixed rate"] = fixed_rate(base, targets, rate, 2 * seconds)
         result["officer pages mixed, full speed (8 conn.)"] = wrk(base, mixed, 8, seconds)
+        # The officer dashboard under the same load as the minimal page's (4 connections).
+        result["officer dashboard, full speed (4 conn.)"] = wrk(base, dashboards, 4, seconds)
+    # One worker, never recycled, over 5,000 requests of every page kind (issue 23: memory flat).
+    with gunicorn(url, "app:create_app()", {"MAX_REQUESTS": "0", "THREADS": "1"}, workers=1) as base:
+        everything = [
+            (cookies["director"], "/admin/qualification/?tab=all"),
+            (cookies["reviewer"], "/admin/qualification/?tab=mine"),
+            (cookies["director"], "/admin/qualification/?tab=all&flt0_7=1"),
+            (cookies["director"], "/admin/cooperation/"),
+            (cookies["director"], "/admin/editrequest/"),
+        ] + mixed
+        result["memory over 5,000 requests (1 worker)"] = memory_over_requests(base, everything)
     if with_stock:
         with gunicorn(url, "stock:create_stock_app()", {"STOCK_UNIVERSITY": str(university.id)}) as base:
             result["cartable first page, directorate (stock)"] = wrk(base, [("", "/admin/qualification/")], 4, seconds)
@@ -293,6 +357,9 @@ def measure_http(url: str, seconds: int, with_stock: bool = True) -> dict:
             for name, (_ours_path, stock_path) in scenarios.items():
                 result[f"cartable {name}, directorate (stock)"] = wrk(base, [("", stock_path)], 4, seconds)
     for name, row in result.items():
+        if "rps" not in row:
+            log(f"  {name}: {row}")
+            continue
         log(
             f"  {name}: {row['rps']} req/s, CPU {row.get('cpu_ms', '?')} ms/request, p50 {row['p50_ms']} "
             f"p95 {row['p95_ms']} p99 {row['p99_ms']} ms, "

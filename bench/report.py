@@ -144,12 +144,111 @@ def http_table(results) -> list[str]:
         if entry.get("http_note"):
             lines.append(f"_{entry['http_note']}_\n")
         for name, row in entry["http"].items():
+            if "rps" not in row:  # the memory run: a table of its own
+                continue
             lines.append(
                 f"| {name} | {row['connections']} | {row['rps']} | {row.get('cpu_ms', '—')} ms | "
                 f"{row['p50_ms']:.1f} ms | "
                 f"{row['p90_ms']:.1f} ms | {row['p95_ms']:.1f} ms | {row['p99_ms']:.1f} ms | "
                 f"{row['non2xx'] + row['socket_errors']} |"
             )
+    return lines
+
+
+def _cpu_ratio(slow, fast) -> str:
+    if not slow or not fast or not fast.get("cpu_ms") or slow.get("cpu_ms") is None:
+        return "—"
+    return f"{slow['cpu_ms'] / fast['cpu_ms']:.2f}x"
+
+
+def targets_table(results) -> list[str]:
+    """Issue 23's yardstick: the cartable and the officer dashboard against the minimal page
+    (session check, one query, a small template: bench/minimal.py), CPU per request."""
+    lines = []
+    for label, entry in results["scales"].items():
+        minimal = entry.get("minimal_inprocess")
+        if not minimal:
+            continue
+        lines += [
+            f"\n**{results['backend']}, {label}: against the minimal page** (CPU ms per request of the "
+            "application; in-process medians, and under gunicorn the server's CPU per request)\n",
+            "| page | CPU ms | minimal page, CPU ms | ratio |",
+            "|---|---|---|---|",
+        ]
+        first = entry["lists"].get("first page", {})
+        mine = entry["lists"].get("needs my decision", {})
+        officer = entry.get("officer_inprocess", {})
+        rows = [
+            (
+                "in-process: cartable first page (tab=all), directorate",
+                first.get("ours_director"),
+                minimal["directorate"],
+            ),
+            ("in-process: cartable first page (tab=all), reviewer", first.get("ours_reviewer"), minimal["reviewer"]),
+            ("in-process: needs my decision, directorate", mine.get("ours_director"), minimal["directorate"]),
+            ("in-process: needs my decision, reviewer", mine.get("ours_reviewer"), minimal["reviewer"]),
+            ("in-process: officer dashboard", officer.get("/officer/"), officer.get("minimal page (officer)")),
+        ]
+        http = entry.get("http", {})
+        if "minimal page, directorate" in http:
+            base, officers_base = http["minimal page, directorate"], http.get("minimal page, officers")
+            for name, row in http.items():
+                if name.startswith("cartable") and "(ours)" in name:
+                    rows.append((f"gunicorn: {name}", row, base))
+            rows.append(
+                (
+                    "gunicorn: officer dashboard (4 conn.)",
+                    http.get("officer dashboard, full speed (4 conn.)"),
+                    officers_base,
+                )
+            )
+        for title, page, yardstick in rows:
+            if page and yardstick:
+                lines.append(
+                    f"| {title} | {page['cpu_ms']:.2f} | {yardstick['cpu_ms']:.2f} | {_cpu_ratio(page, yardstick)} |"
+                )
+    return lines
+
+
+def every_filter_table(results) -> list[str]:
+    lines = []
+    for label, entry in results["scales"].items():
+        pages = entry.get("every_filter")
+        if not pages:
+            continue
+        base = next(iter(pages.values()))
+        lines += [
+            f"\n**{results['backend']}, {label}: every tab, filter and sort of the qualification cartable** "
+            "(in-process medians: wall ms / CPU ms / SQL ms; the ratio is CPU against the unfiltered first page)\n",
+            "| page | directorate | ratio | reviewer | ratio |",
+            "|---|---|---|---|---|",
+        ]
+        for name, row in pages.items():
+            cells = []
+            for who in ("ours_director", "ours_reviewer"):
+                value = row[who]
+                cells += [
+                    f"{value['ms']:.1f} / {value['cpu_ms']:.1f} / {value['sql_ms']:.1f}",
+                    _cpu_ratio(value, base[who]),
+                ]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def memory_table(results) -> list[str]:
+    lines = []
+    for label, entry in results["scales"].items():
+        row = entry.get("http", {}).get("memory over 5,000 requests (1 worker)")
+        if not row:
+            continue
+        lines += [
+            f"\n**{results['backend']}, {label}: one worker's resident memory over {row['requests']:,} requests** "
+            f"(every page kind in turn; non-2xx: {row['non2xx']}; growth after the first step: "
+            f"{row['growth_after_first_step_mib']} MiB)\n",
+            "| requests | " + " | ".join(f"{count:,}" for count, _ in row["rss_mib"]) + " |",
+            "|---|" + "---|" * len(row["rss_mib"]),
+            "| RSS MiB | " + " | ".join(f"{mib}" for _, mib in row["rss_mib"]) + " |",
+        ]
     return lines
 
 
@@ -162,7 +261,16 @@ def write_report(out: Path = OUT) -> str:
             f"\n## {results['backend']} ({machine['date']}, load average at start "
             f"{', '.join(f'{x:.1f}' for x in machine['loadavg'])})"
         ]
-        for part in (lists_table, page_size_table, export_table, http_table, scaling_table):
+        for part in (
+            targets_table,
+            lists_table,
+            every_filter_table,
+            page_size_table,
+            export_table,
+            http_table,
+            memory_table,
+            scaling_table,
+        ):
             lines += part(results)
     text = "\n".join(lines) + "\n"
     (out / "report.md").write_text(text)

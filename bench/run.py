@@ -119,6 +119,7 @@ class Counter:
 
 def make_apps(url: str):
     os.environ.pop("APP_ENV", None)
+    from minimal import add_minimal_page
     from stock import create_stock_app
 
     import models
@@ -138,7 +139,7 @@ def make_apps(url: str):
         "WTF_CSRF_ENABLED": False,
         "TESTING": False,
     }
-    ours = create_app(config)
+    ours = add_minimal_page(create_app(config))
     stock = create_stock_app(url, university.id)
     return ours, stock, university
 
@@ -177,8 +178,41 @@ def timed(client, path: str, counter: Counter, runs: int, warmup: int = 2):
     }
 
 
+def every_filter_path(request_id: int) -> dict:
+    """{name: path} of each tab, filter and sort of the qualification cartable (as
+    tests/test_query_plans.py's QUALIFICATION_PAGES), the reference values taken from a real request."""
+    import models
+    from models import db
+
+    with db.connection_context():
+        sample = models.QualificationRequest.get_by_id(request_id)
+        national_code = sample.officer.national_code
+    base = "/admin/qualification/"
+    return {
+        "unfiltered first page (tab=all)": base + "?tab=all",
+        **{f"tab {tab}": f"{base}?tab={tab}" for tab in models.cartable.TAB_CODES if tab != "all"},
+        "state": base + "?tab=all&flt0_0=submitted",
+        "city": f"{base}?tab=all&flt0_1={sample.city_id}",
+        "field": f"{base}?tab=all&flt0_2={sample.field_of_study_id}",
+        "degree": f"{base}?tab=all&flt0_3={sample.degree_level_id}",
+        "submitted from": base + "?tab=all&flt0_4=1405/01/01",
+        "submitted until": base + "?tab=all&flt0_5=1404/01/01",
+        "assigned to me": base + "?tab=all&flt0_6=1",
+        "overdue": base + "?tab=all&flt0_7=1",
+        "district": base + "?tab=all&flt0_8=7",
+        "deep page (page=2000)": base + "?tab=all&page=2000",
+        "sort by id, descending": base + "?tab=all&sort=0&desc=1",
+        "sort by state": base + "?tab=all&sort=8",
+        "sort by submission, descending": base + "?tab=all&sort=9&desc=1",
+        "sort by days waiting": base + "?tab=all&sort=10",
+        "sort by due date, descending": base + "?tab=all&sort=11&desc=1",
+        "search by national code": f"{base}?search={national_code}",
+    }
+
+
 def measure_lists(url: str, runs: int, stock_runs: int, with_stock: bool = True) -> dict:
     """Cartable list pages, ours and stock, in-process; officer pages in-process."""
+    from minimal import MINIMAL_PATH
     from stock import status_filter_arg
 
     import models
@@ -204,6 +238,12 @@ def measure_lists(url: str, runs: int, stock_runs: int, with_stock: bool = True)
         "filtered overdue": ("/admin/qualification/?tab=all&flt0_7=1", None),
     }
     result = {"lists": {}, "page_size": {}, "officer_inprocess": {}}
+    # The yardstick of issue 23: the least a staff page does (session check, one query, a small
+    # template), in the same process and run as the cartable.
+    result["minimal_inprocess"] = {
+        "directorate": timed(director, MINIMAL_PATH, counter, runs),
+        "reviewer": timed(reviewer, MINIMAL_PATH, counter, runs),
+    }
     for name, (path, stock_suffix) in scenarios.items():
         row = {
             "ours_director": timed(director, path, counter, runs),
@@ -221,6 +261,13 @@ def measure_lists(url: str, runs: int, stock_runs: int, with_stock: bool = True)
             )
         result["lists"][name] = row
         log(f"  {name}: " + ", ".join(f"{k} {v['ms']} ms/{v['queries']}q" for k, v in row.items()))
+    # Issue 23: every tab, filter and sort the cartable offers, against its unfiltered first page.
+    result["every_filter"] = {}
+    for name, path in every_filter_path(request_id=officers[0][2]).items():
+        result["every_filter"][name] = {
+            "ours_director": timed(director, path, counter, runs),
+            "ours_reviewer": timed(reviewer, path, counter, runs),
+        }
     # Statements per list page must not grow with the page size: 25 vs 100 rows.
     admin = ours.extensions["admin"][0]
     for endpoint in ("qualification", "cooperation", "editrequest"):
@@ -242,6 +289,7 @@ def measure_lists(url: str, runs: int, stock_runs: int, with_stock: bool = True)
     # The benchmark times the look-up, not the per-national-code limit (issue 17, L1).
     models.verification.LOOKUPS_PER_QUERY_PER_HOUR = 10**9
     result["officer_inprocess"] = {
+        "minimal page (officer)": timed(officer, MINIMAL_PATH, counter, runs),
         "/officer/": timed(officer, "/officer/", counter, runs),
         "/officer/qualification/<id>": timed(officer, f"/officer/qualification/{request_id}", counter, runs),
         "/verify?q=<national code>": timed(ours.test_client(), f"/verify?q={code}", counter, runs),
@@ -264,8 +312,17 @@ def export_child(url: str, which: str) -> None:
     counter = Counter(db.obj)
     if which == "ours":
         client, path = login(ours, "/admin/login", generate.DIRECTOR), "/admin/qualification/export/csv/"
+    elif which == "ours-xlsx":
+        client, path = login(ours, "/admin/login", generate.DIRECTOR), "/admin/qualification/export/xlsx/"
     else:
         client, path = stock.test_client(), "/admin/qualification/export/csv/"
+    import models
+
+    with db.connection_context():
+        # What the export lists (no tab: every request but drafts), counted before the clock starts.
+        expected_rows = (
+            models.QualificationRequest.select().where(models.QualificationRequest.status != "draft").count()
+        )
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu_before = usage.ru_utime + usage.ru_stime
@@ -285,7 +342,8 @@ def export_child(url: str, which: str) -> None:
             first_row = time.perf_counter() - started
     response.close()
     total = time.perf_counter() - started
-    rows = lines - 1
+    # A workbook's rows are not lines: its row count is the list's (the audit row counts the same).
+    rows = lines - 1 if which != "ours-xlsx" else expected_rows
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu = usage.ru_utime + usage.ru_stime - cpu_before
     print(
@@ -303,6 +361,7 @@ def export_child(url: str, which: str) -> None:
                 "rss_before_mib": round(rss_before / 1024, 1),
                 "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
                 "queries": counter.count,
+                "expected_rows": expected_rows,
             }
         )
     )
@@ -363,7 +422,7 @@ def main(argv=None):
     sub = parser.add_subparsers(dest="command")
     child = sub.add_parser("export-child")
     child.add_argument("--url", required=True)
-    child.add_argument("--which", choices=("ours", "stock"), default="ours")
+    child.add_argument("--which", choices=("ours", "ours-xlsx", "stock"), default="ours")
     parser.add_argument("--backend", default="sqlite,postgres", help="sqlite,postgres")
     parser.add_argument("--scales", default="0.01,0.1,1")
     parser.add_argument("--runs", type=int, default=9, help="in-process runs per page (median)")
@@ -399,6 +458,7 @@ def main(argv=None):
             if "export" not in skip:
                 log(f"{backend} {label}: CSV export")
                 entry["export"] = {"ours": run_export(served, "ours", 900)}
+                entry["export"]["ours xlsx"] = run_export(served, "ours-xlsx", 900)
                 entry["export"]["stock"] = run_export(served, "stock", args.stock_export_timeout)
                 log(f"  {entry['export']}")
             if "http" not in skip and scale >= 1:
