@@ -18,7 +18,7 @@ import models
 from web.documents import preview_pages
 from web.security import csp_nonce
 
-from . import accounts, api_clients, lean_list, list_counts, requests, views, webhooks
+from . import accounts, api_clients, encoded, fast_urls, fragments, lean_list, list_counts, requests, views, webhooks
 from .auth import StaffIndexView
 
 
@@ -33,6 +33,12 @@ def init_admin(app) -> Admin:
         index_view=StaffIndexView(name=_l("Dashboard"), url="/admin"),
         csp_nonce_generator=csp_nonce,
     )
+    # The filters' data written as JSON once per view and language (encoded.py), parts of
+    # the cartable drawn once per view, role, language, query and counts (fragments.py).
+    encoded.install_tojson(app)
+    fragments.init_app(app)
+    # Static files' URLs, built once each (fast_urls.py).
+    app.jinja_env.globals["static_url"] = fast_urls.static_url
     # The cartables' counts, kept a few seconds per process (list_counts).
     list_counts.init_app(app)
     # The menu, drawn once per view, role and language (lean_list.cached_menu).

@@ -27,6 +27,8 @@ from web.session import client_ip
 
 from . import export, xlsx
 from . import flask_admin_adapter as internals
+from .encoded import EncodedOnce
+from .fast_urls import FastUrlMixin
 from .labels import COLUMN_LABELS
 from .list_counts import list_counts
 
@@ -125,7 +127,7 @@ def clear_options_cache() -> None:
         _options_cache.clear()
 
 
-class SecureModelView(StaffAccessMixin, internals.ModelViewHooks, ModelView):
+class SecureModelView(StaffAccessMixin, FastUrlMixin, internals.ModelViewHooks, ModelView):
     """A Flask-Admin view that is read-mostly, scoped, and safe to export."""
 
     can_delete = False
@@ -160,6 +162,7 @@ class SecureModelView(StaffAccessMixin, internals.ModelViewHooks, ModelView):
         for name, extra in (self.form_args or {}).items():
             form_args[name] = dict(form_args.get(name, {}), **extra)
         self.form_args = form_args
+        self._compiled_pages: dict = {}
         super().__init__(model, *args, **kwargs)
 
     def filter_groups(self):
@@ -167,7 +170,7 @@ class SecureModelView(StaffAccessMixin, internals.ModelViewHooks, ModelView):
         ``filter_groups``), built once a minute per language (``cached_options``: a new
         value replaces the old one whole, so a thread never reads one half-built)."""
         return cached_options(
-            ("filter_groups", self.endpoint, str(get_locale())), lambda: internals.filter_groups(self)
+            ("filter_groups", self.endpoint, str(get_locale())), lambda: EncodedOnce.of(internals.filter_groups(self))
         )
 
     def search_placeholder(self):
@@ -234,33 +237,21 @@ class SecureModelView(StaffAccessMixin, internals.ModelViewHooks, ModelView):
         itself (it passes ``search=None`` while the page has one) gets no count, and its
         results use the simple pager: it then issues the one query it runs itself.
         """
-        query = self._filtered_query(self.list_query(), sort_column, sort_desc, search, filters)
         if page_size is None:
             page_size = self.page_size
         if not page_size:  # an export: every row, no count
+            query = self._filtered_query(self.list_query(), sort_column, sort_desc, search, filters)
             return None, (list(query) if execute else query)
-        query = self.list_rows_query(query)
         # A crafted ?page= must not overflow OFFSET or go negative.
         page = min(max(int(page or 0), 0), 10**6)
         if search is None and internals.page_searches(self):
-            query = query.limit(page_size).offset(page * page_size if page else None)
+            query = self._filtered_query(self.list_query(), sort_column, sort_desc, search, filters)
+            query = self.list_rows_query(query).limit(page_size).offset(page * page_size if page else None)
             return None, (list(query) if execute else query)
-        if page:
-            # A deep page: skip the rows in the narrow (unjoined, index-only) query and join
-            # only the page's rows, instead of joining every skipped row.
-            ids = (
-                self._filtered_query(self._narrow_query(search, filters), sort_column, sort_desc, search, filters)
-                .select(self.model._meta.primary_key)
-                .limit(page_size)
-                .offset(page * page_size)
-            )
-            query = query.where(self.model._meta.primary_key.in_(ids))
-        query = query.limit(page_size)
         key = self.count_key(search, filters)
         kept = list_counts().peek(key) if key is not None else None
-        if kept is None:
-            query = query.select_extend(self._capped_total(search, filters).alias("_list_total"))
-        rows = list(query)
+        arguments = (page, sort_column, sort_desc, search, filters, page_size, kept is None)
+        rows = self._page_rows(*arguments)
         if kept is not None:
             total = kept
         elif rows:
@@ -278,7 +269,75 @@ class SecureModelView(StaffAccessMixin, internals.ModelViewHooks, ModelView):
         if total > COUNT_CAP:
             seen = page * page_size + len(rows) + (1 if len(rows) == page_size else 0)
             count = CappedCount(max(total, seen))
-        return count, (rows if execute else query)
+        # (Rows, not a query, when execute is False: the one caller, OfficerSearchMixin
+        # without a search, only lists them.)
+        return count, rows
+
+    def _page_query(self, page, sort_column, sort_desc, search, filters, page_size, with_count):
+        """The statement of a list page: its rows, and its capped count unless it is kept."""
+        query = self.list_rows_query(self._filtered_query(self.list_query(), sort_column, sort_desc, search, filters))
+        if page:
+            # A deep page: skip the rows in the narrow (unjoined, index-only) query and join
+            # only the page's rows, instead of joining every skipped row.
+            ids = (
+                self._filtered_query(self._narrow_query(search, filters), sort_column, sort_desc, search, filters)
+                .select(self.model._meta.primary_key)
+                .limit(page_size)
+                .offset(page * page_size)
+            )
+            query = query.where(self.model._meta.primary_key.in_(ids))
+        query = query.limit(page_size)
+        if with_count:
+            query = query.select_extend(self._capped_total(search, filters).alias("_list_total"))
+        return query
+
+    # A view that sets this compiles each of its list pages once (``models.Compiled``), per
+    # staff member, page, order, filters and day: a page drawn again skips building its query.
+    compile_pages = False
+    COMPILED_PAGES = 1024
+
+    def _page_rows(self, *arguments) -> list:
+        key = self.page_statement_key(arguments) if self.compile_pages else None
+        if key is None:
+            return list(self._page_query(*arguments))
+        compiled = self._compiled_pages.get(key)
+        if compiled is None:
+            compiled = models.Compiled(self._page_query(*arguments))
+            if len(self._compiled_pages) >= self.COMPILED_PAGES:
+                self._compiled_pages = {}
+            self._compiled_pages[key] = compiled
+        return compiled.rows()
+
+    def page_shape(self) -> tuple:
+        """What else shapes a page's statement (the lean list: which columns it reads)."""
+        return ()
+
+    def page_statement_key(self, arguments):
+        """Everything a page's statement is built from: the page's own arguments, who looks
+        (their scope), what else the view's lists depend on (``count_scope``), the day and
+        the database; None without a staff member."""
+        staff = current_staff()
+        if staff is None:
+            return None
+        page, sort_column, sort_desc, search, filters, page_size, with_count = arguments
+        chosen = tuple((index, repr(value)) for index, _name, value in filters or ())
+        return (
+            id(db.obj),
+            COUNT_CAP,
+            self.page_shape(),
+            staff.id,
+            staff.role,
+            staff.university_id,
+            *self.count_scope(),
+            models.utcnow().date(),
+            page,
+            repr(sort_column),
+            bool(sort_desc),
+            search or "",
+            chosen,
+            page_size,
+            with_count,
+        )
 
     # Columns of Persian words; codes and states (English, indexed) keep their plain order.
     PERSIAN_TEXT_COLUMNS = frozenset(

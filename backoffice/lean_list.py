@@ -53,6 +53,9 @@ class LeanListMixin:
     def lean_enabled(self) -> bool:
         return bool(self.lean_fields) and all(name in self.lean_cells for name, _title in self._list_columns)
 
+    def page_shape(self) -> tuple:
+        return (self.lean_enabled(), tuple(self.lean_fields))
+
     def list_rows_query(self, query):
         if not self.lean_enabled():
             return super().list_rows_query(query)
@@ -101,7 +104,7 @@ def page_word(context, key, make):
 
 
 def review_link(view, row, context):
-    """The request number linking to its review in the current tab (as ``_review_link``)."""
+    """The request number linking to its review in the current tab (as ``review_link_cell``)."""
     before, after = context["review_url"]
     number = escape(row.id)
     return Markup(f'<a class="review-link" href="{before}{number}{after}">{number}</a>')

@@ -70,6 +70,9 @@ def init_app(app) -> None:
     def _forget_counts_after_a_write(response):
         if request.method in WRITE_METHODS:
             app.extensions["list_counts"].clear()
+            # The drawn parts of the cartables too: a changed city shows in the filters at once.
+            if "fragments" in app.extensions:
+                app.extensions["fragments"].clear()
         return response
 
 

@@ -7,7 +7,6 @@ from flask_admin import expose
 from flask_admin.contrib.peewee.filters import FilterEqual
 from flask_babel import gettext, lazy_pgettext
 from flask_babel import lazy_gettext as _l
-from markupsafe import Markup, escape
 from peewee import JOIN
 
 import models
@@ -26,7 +25,7 @@ from models import (
 from web.documents import send_document
 from web.errors import flash_error, refusals_flashed, status_of
 from web.forms import ActionForm
-from web.labels import local_digits, status_label
+from web.labels import status_label
 from web.security import deny
 
 from .base import (
@@ -36,9 +35,20 @@ from .base import (
     exported_by_name,
     reference_names,
     staff_actor,
-    status_badge,
 )
-from .export import ExportColumn, as_datetime
+from .cartable_cells import (
+    code_html,
+    due_cell,
+    lean_due,
+    lean_status,
+    lean_waiting,
+    review_link_cell,
+    sortable_columns,
+    status_cell,
+    waiting_cell,
+    waiting_days,
+)
+from .export import ExportColumn
 from .filters import (
     AssignedToMeFilter,
     IdFilter,
@@ -49,115 +59,8 @@ from .filters import (
     options_of,
 )
 from .housekeeping import HousekeepingMixin
-from .lean_list import LeanListMixin, code_cell, name_cell, page_word, person_cell, review_link, stamp_cell, text_cell
+from .lean_list import LeanListMixin, code_cell, name_cell, person_cell, review_link, stamp_cell, text_cell
 from .list_counts import list_counts
-
-# The cartables' cells, written with f-strings and ``escape`` (Markup.format goes through
-# string.Formatter in Python: most of a lean list's time, issue 23). The lean list
-# (lean_list.py) keeps the words of a page (state labels, "overdue") in its context.
-
-
-def status_cell_html(status: str, label: str, resubmitted: bool, resubmitted_word: str) -> Markup:
-    badge = status_badge(status, label)
-    if resubmitted:
-        # A request back after the applicant fixed it: not the same as a new one.
-        badge += Markup(f' <span class="resubmitted-badge" data-resubmitted="1">{escape(resubmitted_word)}</span>')
-    return badge
-
-
-def _status_formatter(view, context, model, name):
-    resubmitted = models.cartable.is_resubmitted(model)
-    return status_cell_html(
-        model.status, status_label(model.status), resubmitted, gettext("resubmitted") if resubmitted else ""
-    )
-
-
-def _review_link(view, context, model, name):
-    """The request number, linking to the review in the current tab (the whole row opens it)."""
-    href = escape(view.get_url(".review_view", id=model.id, tab=view.current_tab()))
-    return Markup(f'<a class="review-link" href="{href}">{escape(model.id)}</a>')
-
-
-def sortable_columns(model, *names):
-    """A cartable's sortable columns: its own, plus the two a deadline is read from
-    (days waiting sorts by the last submission, oldest first when ascending)."""
-    return (*names, ("waiting", model.last_submitted_at), "due_on")
-
-
-def _code(value):
-    return Markup(f'<span class="ltr nowrap">{escape(value)}</span>')
-
-
-def due_cell_html(due_on, late: bool, overdue_word: str) -> Markup:
-    """A decision's due date in Jalali, marked when it has passed."""
-    flag = f" <strong>{escape(overdue_word)}</strong>" if late else ""
-    return Markup(
-        f'<span class="due{" due-late" if late else ""}" data-overdue="{"1" if late else "0"}">'
-        f"{escape(persian.format_jalali_date(due_on))}{flag}</span>"
-    )
-
-
-def is_late(model, today) -> bool:
-    return model.status in model.FLOW.waiting_states and model.due_on < today
-
-
-def _due_formatter(view, context, model, name):
-    if not model.due_on:
-        return ""
-    late = is_late(model, models.utcnow().date())
-    return due_cell_html(model.due_on, late, gettext("overdue") if late else "")
-
-
-def waiting_cell_html(days: int, digits: str) -> Markup:
-    level = "old" if days > 14 else ("aging" if days > 7 else "fresh")
-    return Markup(f'<span class="aging aging-{level}" data-days="{days}">{escape(digits)}</span>')
-
-
-def _days_waiting(view, context, model, name):
-    if model.status not in model.FLOW.waiting_states or not model.last_submitted_at:
-        return ""
-    days = (models.utcnow() - (model.last_submitted_at or model.submitted_at)).days
-    return waiting_cell_html(days, local_digits(days))
-
-
-def lean_status(view, row, context):
-    """``_status_formatter`` for a lean row, its label and word kept once per page."""
-    resubmitted = models.cartable.is_resubmitted(row)
-    return page_word(
-        context,
-        ("status", row.status, resubmitted),
-        lambda: status_cell_html(
-            row.status, status_label(row.status), resubmitted, gettext("resubmitted") if resubmitted else ""
-        ),
-    )
-
-
-def lean_due(view, row, context):
-    """``_due_formatter`` for a lean row (one Jalali conversion per date and page)."""
-    if not row.due_on:
-        return ""
-    late = is_late(row, context["today"])
-    return page_word(
-        context,
-        ("due", row.due_on, late),
-        lambda: due_cell_html(row.due_on, late, gettext("overdue") if late else ""),
-    )
-
-
-def lean_waiting(view, row, context):
-    """``_days_waiting`` for a lean row."""
-    if row.status not in row.FLOW.waiting_states or not row.last_submitted_at:
-        return ""
-    days = (context["now"] - (row.last_submitted_at or row.submitted_at)).days
-    return page_word(context, ("waiting", days), lambda: waiting_cell_html(days, local_digits(days)))
-
-
-def waiting_days(status, last_submitted_at):
-    """Whole days a request has waited on the university since it was last submitted."""
-    if status not in models.WAITING_STATES or not last_submitted_at:
-        return ""
-    return (models.utcnow() - as_datetime(last_submitted_at)).days
-
 
 # A branch's city, joined under its own name next to the request's own city.
 BRANCH_CITY = City.alias("branch_city")
@@ -182,11 +85,11 @@ class ReviewQueueView(HousekeepingMixin, LeanListMixin, SecureModelView):
     allowed_roles = ("directorate", "university")
     review_template = "admin/review.html"
     column_formatters = {
-        "status": _status_formatter,
-        "waiting": _days_waiting,
-        "due_on": _due_formatter,
-        "id": _review_link,
-        "national_code": lambda v, c, m, n: _code(m.officer.national_code),
+        "status": status_cell,
+        "waiting": waiting_cell,
+        "due_on": due_cell,
+        "id": review_link_cell,
+        "national_code": lambda v, c, m, n: code_html(m.officer.national_code),
         "university": lambda v, c, m, n: m.university.name if m.university_id else "",
     }
     column_labels = {"waiting": _l("Days waiting"), "due_on": _l("Decision due"), "university": _l("University")}
@@ -212,8 +115,10 @@ class ReviewQueueView(HousekeepingMixin, LeanListMixin, SecureModelView):
             return "all"
         return models.cartable.tab_code(asked)
 
-    # The tab and list counts are kept a few seconds (backoffice/list_counts.py).
+    # The tab and list counts are kept a few seconds (backoffice/list_counts.py); each page's
+    # statement is compiled once (SecureModelView.compile_pages).
     cache_counts = True
+    compile_pages = True
 
     def count_scope(self) -> tuple:
         return (self.current_tab(),)

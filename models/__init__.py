@@ -178,7 +178,7 @@ from .officer_rules import (
     update_place_before_qualification,
     update_profile,
 )
-from .prepared import Prepared
+from .prepared import Compiled, Prepared
 from .profile_completion import complete_profile, first_login_step, missing_profile_fields
 from .qualification import QualificationRequest
 from .ratelimit import RateCounter
@@ -306,6 +306,7 @@ __all__ = [
     "tehran_today",
     "translate",
     "utcnow",
+    "Compiled",
     "Prepared",
     # reference data
     "REFERENCE_MODELS",

@@ -142,3 +142,16 @@ def check_peewee_internals() -> None:
             + "; ".join(problems)
             + ". Adapt models/prepared.py before upgrading."
         )
+
+
+class Compiled:
+    """A select whose SQL was built once, run again as it is (same values): a page that
+    many people draw the same way (a cartable's first page) skips building its query."""
+
+    def __init__(self, query):
+        self.sql, self.params = query.sql()
+        self.query = query
+
+    def rows(self) -> list:
+        """The rows, as the query would give them (tuples, model instances...)."""
+        return list(self.query._get_cursor_wrapper(db.obj.execute_sql(self.sql, self.params)))

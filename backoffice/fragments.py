@@ -1,0 +1,78 @@
+"""Parts of a cartable page drawn once and reused while what they show is the same (issue 23).
+
+Around its rows a cartable page draws its tabs, Flask-Admin's menu bar (the list's count,
+the export links, the filters' menu, the search box), the table's sort headers, the pager
+and the filters' data for the script: half the page's time, and for a given view, role,
+language, query string and counts always the same HTML. A template wraps such a part in
+
+    {% call fragment('menu bar', cartable_counts, count) %} ... {% endcall %}
+
+and the part is drawn once per key, which always holds the view, the role, the language
+and the whole query string, plus what the call adds (the counts it shows). Nothing drawn
+per request (a CSP nonce, a CSRF token, a person's name) may be inside a fragment.
+
+Entries live ``FRAGMENT_SECONDS`` (the filter options' own lifetime: a renamed city shows
+in the filters' menu within it) and are forgotten when the back office changes a row;
+the cache starts afresh past ``MAX_ENTRIES``. ``tests/test_fragments.py`` draws every page
+kind twice and with the cache off and requires the same HTML.
+"""
+
+from __future__ import annotations
+
+import time
+
+from flask import current_app, request
+from flask_babel import get_locale
+from markupsafe import Markup
+
+from .base import FILTER_OPTIONS_TTL, current_staff
+
+MAX_ENTRIES = 2048
+
+
+class Fragments:
+    def __init__(self, seconds: float):
+        self.seconds = float(seconds)
+        self._entries: dict = {}
+
+    def get(self, key, draw):
+        if self.seconds <= 0:
+            return Markup(draw())
+        now = time.monotonic()
+        found = self._entries.get(key)
+        if found is not None and found[0] > now:
+            return found[1]
+        value = Markup(draw())
+        entries = self._entries
+        if len(entries) >= MAX_ENTRIES:
+            entries = self._entries = {}
+        entries[key] = (now + self.seconds, value)
+        return value
+
+    def clear(self) -> None:
+        self._entries = {}
+
+
+def fragment(name, *parts, caller):
+    """The HTML ``caller()`` draws, kept per view, role, language, query string and ``parts``."""
+    staff = current_staff()
+    key = (
+        name,
+        request.endpoint,
+        staff.role if staff is not None else None,
+        str(get_locale()),
+        request.query_string,
+        repr(parts),
+    )
+    return current_app.extensions["fragments"].get(key, caller)
+
+
+def init_app(app) -> None:
+    app.extensions["fragments"] = Fragments(app.config.get("FRAGMENT_SECONDS", FILTER_OPTIONS_TTL))
+    app.jinja_env.globals["fragment"] = fragment
+
+
+def clear() -> None:
+    found = current_app.extensions.get("fragments")
+    if found is not None:
+        found.clear()
