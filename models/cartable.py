@@ -53,7 +53,10 @@ def tab_code(value) -> str:
 def _in(column, states):
     states = tuple(states)
     if not states:
-        return SQL("1 = 0")
+        # No state (a cooperation never waits on its applicant with the university): the
+        # empty state, which no request has, is an empty range of the state's indexes, where
+        # "1 = 0" (or IS NULL of a NOT NULL column) is planned as a walk of a whole index (issue 23).
+        return column == ""
     return column.in_(states)
 
 

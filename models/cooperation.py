@@ -294,6 +294,41 @@ Cooperation.add_index(
     )
 )
 
+# The cartable lists in queue order (``cartable.queue_order``), like the qualification one
+# (models/qualification.py): each tab, filter and sort reads one of these in that order, from
+# the first row of its range to the page's last (issue 23, migration 016).
+QUEUE_INDEXES = (
+    # the directorate's "all" and "decided" tabs (a walk in queue order), the due-date sort
+    ("co_queue", ("due_on", "last_submitted_at", "status")),
+    # "needs my decision", "overdue" (a range of due dates), the state filter, the overdue
+    # filter, the state sort
+    ("co_queue_status", ("status", "due_on", "last_submitted_at")),
+    # the same for a university's reviewers, and the university filter
+    ("co_queue_university", ("university_id", "due_on", "last_submitted_at", "status")),
+    ("co_queue_university_status", ("university_id", "status", "due_on", "last_submitted_at")),
+    # "assigned to me"
+    ("co_queue_reviewer", ("reviewer_id", "due_on", "last_submitted_at")),
+    # a university's sorts by start and end (the directorate's read cooperation_started_at, _ended_at)
+    ("co_started_university", ("university_id", "started_at")),
+    ("co_ended_university", ("university_id", "ended_at")),
+)
+for _name, _columns in QUEUE_INDEXES:
+    Cooperation.add_index(Cooperation.index(*(Cooperation._meta.columns[column] for column in _columns), name=_name))
+# A university's requests waiting on it, in queue order ("needs my decision", "overdue"): a
+# reviewer's list also says "not a nomination that never reached the university", an EXISTS
+# over the history that PostgreSQL charges to every row a range of co_queue_university_status
+# reads, and so preferred walking the partial index of all open cooperations of the country;
+# this index's state implies that clause, and its range is the university's waiting ones.
+Cooperation.add_index(
+    Cooperation.index(
+        Cooperation.university,
+        Cooperation.due_on,
+        Cooperation.last_submitted_at,
+        where=Cooperation.status.in_(FLOW.waiting_states),
+        name="co_waiting_university",
+    )
+)
+
 
 def active_cooperation_of(officer):
     return (

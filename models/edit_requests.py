@@ -82,6 +82,27 @@ class EditRequest(ReviewedRequest):
         return rows
 
 
+# The cartable lists in queue order (``cartable.queue_order``), like the qualification one
+# (models/qualification.py): each tab, filter and sort reads one of these in that order, from
+# the first row of its range to the page's last (issue 23, migration 016).
+QUEUE_INDEXES = (
+    # the directorate's "all" and "decided" tabs (a walk in queue order), the due-date sort
+    ("er_queue", ("due_on", "last_submitted_at", "status")),
+    # "needs my decision", "waiting for the applicant", "overdue", the state and overdue
+    # filters, the state sort
+    ("er_queue_status", ("status", "due_on", "last_submitted_at")),
+    # the same for a university's reviewers
+    ("er_queue_university", ("university_id", "due_on", "last_submitted_at", "status")),
+    ("er_queue_university_status", ("university_id", "status", "due_on", "last_submitted_at")),
+    # "assigned to me"
+    ("er_queue_reviewer", ("reviewer_id", "due_on", "last_submitted_at")),
+    # a university's sort by submission (the directorate's reads edit_request_submitted_at)
+    ("er_submitted_university", ("university_id", "submitted_at")),
+)
+for _name, _columns in QUEUE_INDEXES:
+    EditRequest.add_index(EditRequest.index(*(EditRequest._meta.columns[column] for column in _columns), name=_name))
+
+
 ALREADY_OPEN = N_("You already have an edit request under review.")
 
 # An edit request is filed already submitted (NEW -> submitted), then reviewed like a
