@@ -3,6 +3,7 @@ foreign keys and secondary indexes dropped during the load and rebuilt after it.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import sys
 from pathlib import Path
@@ -86,8 +87,10 @@ def restore_foreign_keys() -> None:
 
 
 def stored_time(value):
-    """SQLite stores peewee datetimes as 'YYYY-MM-DD HH:MM:SS' text; PostgreSQL takes the object."""
-    if value is None or not models.is_sqlite():
+    """SQLite stores peewee datetimes as 'YYYY-MM-DD HH:MM:SS' text; PostgreSQL takes the object.
+    Only dates and times: a default of False written as the text 'False' reads back as true
+    (every officer would have to change their password first)."""
+    if value is None or not models.is_sqlite() or not isinstance(value, dt.date):
         return value
     return str(value)
 

@@ -25,17 +25,21 @@ TEMPLATE = """<!doctype html>
 
 def add_minimal_page(app):
     """Register ``MINIMAL_PATH`` on ``app``: the session check, one query, a small template."""
-    from flask import redirect, render_template_string
+    from flask import redirect, render_template
     from flask_login import current_user
+    from jinja2 import ChoiceLoader, DictLoader
 
     import models
+
+    # A template file like any other page's (loaded and compiled once, then cached by Jinja).
+    app.jinja_env.loader = ChoiceLoader([DictLoader({"bench_minimal.html": TEMPLATE}), app.jinja_env.loader])
 
     def minimal_page():
         # Any signed-in account (staff or officer): the same session check their pages make.
         if not current_user.is_authenticated:
             return redirect("/admin/login")
         count = models.University.select().count()
-        return render_template_string(TEMPLATE, title="minimal", kind=current_user.kind, count=count)
+        return render_template("bench_minimal.html", title="minimal", kind=current_user.kind, count=count)
 
     app.add_url_rule(MINIMAL_PATH, "bench_minimal", minimal_page)
     return app

@@ -24,6 +24,7 @@ from .base import N_, SYSTEM, BaseModel, ConflictError, DomainError, PermissionD
 from .branch_fields import clean_branch
 from .notices import notify_officer
 from .numbers import new_public_token
+from .prepared import Prepared
 from .reference import City, Province, route_id
 from .review import (
     CHANGED_MEANWHILE,
@@ -330,15 +331,22 @@ Cooperation.add_index(
 )
 
 
-def active_cooperation_of(officer):
-    return (
+# Read on every officer's dashboard: compiled once (see Prepared).
+_ACTIVE_COOPERATION_OF = Prepared(
+    lambda officer_id, active: (
         Cooperation.select(Cooperation, Branch, Distributor)
         .join(Branch)
         .switch(Cooperation)
         .join(Distributor)
-        .where((Cooperation.officer == officer.id) & (Cooperation.status == State.ACTIVE))
-        .first()
+        .where((Cooperation.officer == officer_id) & (Cooperation.status == active))
+        .limit(1)
     )
+)
+
+
+def active_cooperation_of(officer):
+    """The officer's active cooperation with its branch and distributor, or None."""
+    return _ACTIVE_COOPERATION_OF.first(officer.id, State.ACTIVE.value)
 
 
 def with_branch_and_distributor(query=None):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .cooperation import Cooperation, active_cooperation_of, with_branch_and_distributor
+from .prepared import Prepared
 from .qualification import QualificationRequest
 from .review import RequestEvent
 from .vocabulary import REASON_LABELS, Action, State
@@ -43,12 +44,19 @@ def last_deficiency(request) -> Deficiency | None:
     return Deficiency(note=event.note or request.decision_note, reason=event.reason)
 
 
+# Read on every officer's dashboard: compiled once (see Prepared).
+_PENDING_NOMINATIONS = Prepared(
+    lambda officer_id, pending: (
+        with_branch_and_distributor()
+        .where((Cooperation.officer == officer_id) & (Cooperation.status == pending))
+        .order_by(Cooperation.created_at)
+    )
+)
+
+
 def pending_nominations(officer) -> list:
     """Nominations waiting for the officer's answer, oldest first, with branch and distributor."""
-    query = with_branch_and_distributor().where(
-        (Cooperation.officer == officer.id) & (Cooperation.status == State.PENDING_OFFICER)
-    )
-    return list(query.order_by(Cooperation.created_at))
+    return list(_PENDING_NOMINATIONS.rows(officer.id, State.PENDING_OFFICER.value))
 
 
 def next_steps(officer, current: QualificationRequest | None) -> dict:

@@ -74,6 +74,6 @@ def officer_menu():
 
     def menu_unread():
         officer = getattr(g, "account", None)
-        return models.unread_count(officer) if isinstance(officer, models.Officer) else 0
+        return access.unread_of(officer) if isinstance(officer, models.Officer) else 0
 
     return {"menu_unread": menu_unread}

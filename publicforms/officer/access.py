@@ -6,7 +6,7 @@ migrated officer the confirmation of what came over (``officer_site.migration_co
 
 from __future__ import annotations
 
-from flask import redirect, request, url_for
+from flask import g, redirect, request, url_for
 from flask_login import current_user
 
 import models
@@ -39,3 +39,10 @@ def first_login_steps():
     if step == models.profile_completion.DISTRICT:
         return redirect(url_for(_STEP_PAGES[step], next=request.full_path.rstrip("?")))
     return redirect(url_for(_STEP_PAGES[step]))
+
+
+def unread_of(officer) -> int:
+    """The officer's unread notices, counted once per request (the page and its menu's badge)."""
+    if "unread_notices" not in g:
+        g.unread_notices = models.unread_count(officer)
+    return g.unread_notices

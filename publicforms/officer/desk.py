@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 import models
 
 from ..public import qr_svg
-from .access import officer_required
+from .access import officer_required, unread_of
 
 
 @officer_required
@@ -19,7 +19,7 @@ def dashboard():
         "officer/dashboard.html",
         officer=officer,
         current=current,
-        unread=models.unread_count(officer),
+        unread=unread_of(officer),
         **models.desk.next_steps(officer, current),
     )
 
