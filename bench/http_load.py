@@ -95,6 +95,9 @@ def gunicorn(url: str, app_spec: str, extra_env=None, workers=None):
         PORT=str(port),
         ACCESS_LOG="",
         UPLOAD_DIR=str(OUT / "documents"),
+        # Workers never recycled during a measurement: the server's CPU is read from its live
+        # processes, and a worker replaced mid-run took its CPU seconds with it (negative figures).
+        MAX_REQUESTS="0",
         **ACKNOWLEDGED,
         **(extra_env or {}),
     )
@@ -187,16 +190,23 @@ def worker_rss_kib(group: int) -> dict:
     return found
 
 
-def memory_over_requests(base: str, entries, total: int = 5000, step: int = 500) -> dict:
-    """A single worker's resident memory every ``step`` requests over ``total`` (``entries``
-    taken in turn on one keep-alive connection, every response read whole): flat means no
-    per-request growth. Every non-2xx counts."""
+def memory_over_requests(base: str, entries, total: int = 5000, step: int = 500, warmup: int = 2000) -> dict:
+    """A single worker's resident memory every ``step`` requests over ``total``, after
+    ``warmup`` requests (every template compiled, every cache and SQLite's page cache filled;
+    ``entries`` taken in turn on one keep-alive connection, every response read whole): flat
+    means no per-request growth. Every non-2xx counts."""
     import http.client
 
     group = SERVER_GROUPS[base]
     host, port = base.rsplit("//", 1)[1].split(":")
     connection = http.client.HTTPConnection(host, int(port), timeout=30)
     samples, non2xx = [], 0
+    for done in range(warmup):
+        cookie, path = entries[done % len(entries)]
+        connection.request("GET", path, headers={"Cookie": cookie} if cookie else {})
+        response = connection.getresponse()
+        response.read()
+        non2xx += not 200 <= response.status < 300
     for done in range(total + 1):
         if done % step == 0:
             samples.append((done, sum(worker_rss_kib(group).values())))
@@ -208,8 +218,9 @@ def memory_over_requests(base: str, entries, total: int = 5000, step: int = 500)
         response.read()
         non2xx += not 200 <= response.status < 300
     connection.close()
-    first, last = samples[1][1], samples[-1][1]  # after the first step: templates compiled, caches filled
+    first, last = samples[1][1], samples[-1][1]
     return {
+        "warmup": warmup,
         "requests": total,
         "non2xx": non2xx,
         "rss_mib": [(count, round(kib / 1024, 1)) for count, kib in samples],
@@ -339,7 +350,7 @@ def measure_http(url: str, seconds: int, with_stock: bool = True) -> dict:
         # The officer dashboard under the same load as the minimal page's (4 connections).
         result["officer dashboard, full speed (4 conn.)"] = wrk(base, dashboards, 4, seconds)
     # One worker, never recycled, over 5,000 requests of every page kind (issue 23: memory flat).
-    with gunicorn(url, "app:create_app()", {"MAX_REQUESTS": "0", "THREADS": "1"}, workers=1) as base:
+    with gunicorn(url, "app:create_app()", {"THREADS": "1"}, workers=1) as base:
         everything = [
             (cookies["director"], "/admin/qualification/?tab=all"),
             (cookies["reviewer"], "/admin/qualification/?tab=mine"),

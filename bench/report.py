@@ -243,6 +243,7 @@ def memory_table(results) -> list[str]:
             continue
         lines += [
             f"\n**{results['backend']}, {label}: one worker's resident memory over {row['requests']:,} requests** "
+            f"(after {row.get('warmup', 0):,} of warm-up) "
             f"(every page kind in turn; non-2xx: {row['non2xx']}; growth after the first step: "
             f"{row['growth_after_first_step_mib']} MiB)\n",
             "| requests | " + " | ".join(f"{count:,}" for count, _ in row["rss_mib"]) + " |",

@@ -122,11 +122,13 @@ QUEUE_INDEXES = (
     # the filters on a reference column, in queue order
     ("qr_queue_city", ("city_id", "due_on", "last_submitted_at")),
     ("qr_queue_district", ("district", "due_on", "last_submitted_at")),
+    # a reviewer's district filter: their university's requests of the district (migration 019)
+    ("qr_queue_university_district", ("university_id", "district", "due_on", "last_submitted_at")),
     ("qr_queue_field", ("field_of_study_id", "due_on", "last_submitted_at")),
     ("qr_queue_degree", ("degree_level_id", "due_on", "last_submitted_at")),
     ("qr_queue_reviewer", ("reviewer_id", "due_on", "last_submitted_at")),
-    # the "days waiting" sort
-    ("qr_waiting", ("last_submitted_at",)),
+    # the "days waiting" sort (the state in the index: drafts, undated, skipped; migration 019)
+    ("qr_waiting_status", ("last_submitted_at", "status")),
     ("qr_waiting_university", ("university_id", "last_submitted_at")),
 )
 for _name, _columns in QUEUE_INDEXES:

@@ -286,6 +286,7 @@ def test_init_db_applies_the_pending_migrations(tmp_path):
         assert "migration applied: 016_cooperation_edit_queue_indexes" in result.output
         assert "migration applied: 017_sms_codes_scrubbed" in result.output
         assert "migration applied: 018_legacy_claim" in result.output
+        assert "migration applied: 019_queue_indexes_second" in result.output
         assert "reference data added: province=31," in result.output
         again = app.test_cli_runner().invoke(args=["init-db"])
         assert "migration applied" not in again.output

@@ -56,7 +56,7 @@ QUALIFICATION_PAGES = {
     ),
     "assigned to me": ("?tab=all&flt0_6=1", ("qr_queue_reviewer",), ("qr_queue_reviewer",), False),
     "overdue": ("?tab=all&flt0_7=1", ("qr_queue_status",), ("qr_queue_university_status",), False),
-    "district": ("?tab=all&flt0_8=7", ("qr_queue_district",), ("qr_queue_district",), False),
+    "district": ("?tab=all&flt0_8=7", ("qr_queue_district",), ("qr_queue_university_district",), False),
     "deep page": ("?tab=all&page=1", ("qr_queue",), ("qr_queue_university",), True),
     # (PostgreSQL walks the primary key, filtering by university: its indexes hold no id order)
     "sort by id": (
@@ -77,7 +77,7 @@ QUALIFICATION_PAGES = {
         ("qualification_request_university_id_submitted_at_status_id",),
         True,
     ),
-    "sort by days waiting": ("?tab=all&sort=10", ("qr_waiting",), ("qr_waiting_university",), True),
+    "sort by days waiting": ("?tab=all&sort=10", ("qr_waiting_status",), ("qr_waiting_university",), True),
     "sort by due date": (
         "?tab=all&sort=11&desc=1",
         ("qr_queue", "qualification_request_due_on"),
