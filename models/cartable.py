@@ -78,8 +78,11 @@ def tab_clause(model, tab: str, actor):
         decided = [s for s in flow.reviewer_states if s not in flow.open_states]
         # Written as "none of the other states": the same rows, but a list in queue order then
         # walks the queue index and stops after its page, where an IN of several states would
-        # read every decided request (most of the table) and sort them (issue 23).
-        return model.status.not_in([s for s in flow.states if s not in decided])
+        # read every decided request (most of the table) and sort them (issue 23). And without
+        # a due date, which only a request waiting on the university has (``sla.clock_changes``
+        # clears it when the wait ends): the walk starts where the undated requests start
+        # (PostgreSQL sorts them last: it read every waiting request first, 65 ms at 1M).
+        return model.status.not_in([s for s in flow.states if s not in decided]) & model.due_on.is_null()
     # Everything the actor may see but drafts (the directorate's nominations included).
     return model.status != State.DRAFT
 
