@@ -59,7 +59,13 @@ COOPERATION_PAGES = {
         ("cooperation_university_id", "cooperation_pkey"),
         True,
     ),
-    "sort by state": ("?tab=all&sort=7", ("co_queue_status",), ("co_queue_university_status",), True),
+    # (a sort by state alone: any index led by the state serves it, migration 002's as well)
+    "sort by state": (
+        "?tab=all&sort=7",
+        ("co_queue_status", "cooperation_status_last_submitted_at"),
+        ("co_queue_university_status", "cooperation_university_id_status_last_submitted_at"),
+        True,
+    ),
     "sort by start": ("?tab=all&sort=8", ("cooperation_started_at",), ("co_started_university",), True),
     "sort by end, descending": ("?tab=all&sort=9&desc=1", ("cooperation_ended_at",), ("co_ended_university",), True),
     "sort by days waiting": (
@@ -88,7 +94,12 @@ EDIT_REQUEST_PAGES = {
         ("edit_request_university_id", "edit_request_pkey"),
         True,
     ),
-    "sort by state": ("?tab=all&sort=4", ("er_queue_status",), ("er_queue_university_status",), True),
+    "sort by state": (
+        "?tab=all&sort=4",
+        ("er_queue_status", "edit_request_status_last_submitted_at"),
+        ("er_queue_university_status", "edit_request_university_id_status_last_submitted_at"),
+        True,
+    ),
     "sort by submission, descending": (
         "?tab=all&sort=5&desc=1",
         ("edit_request_submitted_at",),
