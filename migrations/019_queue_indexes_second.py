@@ -8,6 +8,11 @@ filter read every request of that district of every university to keep their own
 the university first makes it a range. The model declares the same
 (``models.qualification.QUEUE_INDEXES``); ``IF NOT EXISTS``: a database made by
 ``create_tables()`` of this release has them already.
+
+Then the planner's statistics of the three cartables' tables (``ANALYZE``): SQLite plans
+with ``sqlite_stat1``, which knows nothing of an index created after the last ``ANALYZE``,
+and took the new district index for a reviewer's whole list (37 ms a page instead of 3, at a
+million requests, measured). The indexes of 016 get their statistics here too.
 """
 
 import peewee as pw
@@ -18,6 +23,7 @@ INDEXES = (
     ("qr_queue_university_district", ("university_id", "district", "due_on", "last_submitted_at")),
 )
 REPLACED = (("qr_waiting", ("last_submitted_at",)),)
+ANALYZED = ("qualification_request", "cooperation", "edit_request")
 
 
 def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
@@ -27,6 +33,8 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
         migrator.sql(f'CREATE INDEX IF NOT EXISTS "{name}" ON "qualification_request" ({listed})')
     for name, _columns in REPLACED:
         migrator.sql(f'DROP INDEX IF EXISTS "{name}"')
+    for table in ANALYZED:
+        migrator.sql(f'ANALYZE "{table}"')
 
 
 def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
