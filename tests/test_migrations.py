@@ -75,7 +75,8 @@ def schema_of(database) -> dict:
     kwargs = {"schema": schema} if schema else {}
     result = {}
     for table in database.get_tables(**kwargs):
-        if table == migrations.HISTORY_TABLE:
+        # (sqlite_stat1...: SQLite's planner statistics, which ANALYZE (migration 019) writes)
+        if table == migrations.HISTORY_TABLE or table.startswith("sqlite_stat"):
             continue
         columns = sorted((c.name, c.data_type, c.null, c.primary_key) for c in database.get_columns(table, **kwargs))
         indexes = sorted(
