@@ -13,44 +13,18 @@ per request (a CSP nonce, a CSRF token, a person's name) may be inside a fragmen
 
 Entries live ``FRAGMENT_SECONDS`` (the filter options' own lifetime: a renamed city shows
 in the filters' menu within it) and are forgotten when the back office changes a row;
-the cache starts afresh past ``MAX_ENTRIES``. ``tests/test_fragments.py`` draws every page
+the cache starts afresh past ``list_counts.MAX_ENTRIES``. ``tests/test_fragments.py`` draws every page
 kind twice and with the cache off and requires the same HTML.
 """
 
 from __future__ import annotations
-
-import time
 
 from flask import current_app, request
 from flask_babel import get_locale
 from markupsafe import Markup
 
 from .base import FILTER_OPTIONS_TTL, current_staff
-
-MAX_ENTRIES = 2048
-
-
-class Fragments:
-    def __init__(self, seconds: float):
-        self.seconds = float(seconds)
-        self._entries: dict = {}
-
-    def get(self, key, draw):
-        if self.seconds <= 0:
-            return Markup(draw())
-        now = time.monotonic()
-        found = self._entries.get(key)
-        if found is not None and found[0] > now:
-            return found[1]
-        value = Markup(draw())
-        entries = self._entries
-        if len(entries) >= MAX_ENTRIES:
-            entries = self._entries = {}
-        entries[key] = (now + self.seconds, value)
-        return value
-
-    def clear(self) -> None:
-        self._entries = {}
+from .list_counts import ListCounts
 
 
 def fragment(name, *parts, caller):
@@ -64,11 +38,12 @@ def fragment(name, *parts, caller):
         request.query_string,
         repr(parts),
     )
-    return current_app.extensions["fragments"].get(key, caller)
+    return current_app.extensions["fragments"].get(key, lambda: Markup(caller()))
 
 
 def init_app(app) -> None:
-    app.extensions["fragments"] = Fragments(app.config.get("FRAGMENT_SECONDS", FILTER_OPTIONS_TTL))
+    # The same kept-values cache as the counts' (list_counts.ListCounts), its own lifetime.
+    app.extensions["fragments"] = ListCounts(app.config.get("FRAGMENT_SECONDS", FILTER_OPTIONS_TTL))
     app.jinja_env.globals["fragment"] = fragment
 
 
