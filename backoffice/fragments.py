@@ -45,9 +45,3 @@ def init_app(app) -> None:
     # The same kept-values cache as the counts' (list_counts.ListCounts), its own lifetime.
     app.extensions["fragments"] = ListCounts(app.config.get("FRAGMENT_SECONDS", FILTER_OPTIONS_TTL))
     app.jinja_env.globals["fragment"] = fragment
-
-
-def clear() -> None:
-    found = current_app.extensions.get("fragments")
-    if found is not None:
-        found.clear()
