@@ -33,14 +33,22 @@ def assert_no_dialogs(fired: list) -> None:
 
 # ------------------------------------------------------------------ accessibility
 
+# Colours are judged on the settled page: a button still inside its 0.15 s colour
+# transition (Bootstrap's .btn) reads as low contrast on a loaded machine, so every
+# running CSS transition and finite animation is waited for first (a spinner's
+# infinite one would never finish).
 AXE_RUN = """async () => {
+  const finite = document.getAnimations().filter(
+    a => a.effect && a.effect.getComputedTiming().endTime !== Infinity);
+  await Promise.all(finite.map(a => a.finished.catch(() => null)));
   const result = await axe.run(document, {
     runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa']},
     iframes: false
   });
   return result.violations.map(v => ({
     id: v.id, impact: v.impact, help: v.help,
-    nodes: v.nodes.map(n => ({target: n.target.join(' '), html: n.html.slice(0, 200)}))
+    nodes: v.nodes.map(n => ({target: n.target.join(' '), html: n.html.slice(0, 200),
+                           summary: (n.failureSummary || '').slice(0, 300)}))
   }));
 }"""
 
@@ -66,6 +74,8 @@ def format_violations(violations: list) -> str:
         lines.append(f"- {v['id']} [{v['impact']}] {v['help']}")
         for node in v["nodes"][:10]:
             lines.append(f"    {node['target']}: {node['html']}")
+            if node.get("summary"):
+                lines.append("      " + node["summary"].replace("\n", " "))
     return "\n".join(lines)
 
 
