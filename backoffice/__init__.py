@@ -18,7 +18,19 @@ import models
 from web.documents import preview_pages
 from web.security import csp_nonce
 
-from . import accounts, api_clients, encoded, fast_urls, fragments, lean_list, list_counts, requests, views, webhooks
+from . import (
+    accounts,
+    api_clients,
+    encoded,
+    fast_urls,
+    fragments,
+    lean_list,
+    list_counts,
+    page_frames,
+    requests,
+    views,
+    webhooks,
+)
 from .auth import StaffIndexView
 
 
@@ -37,6 +49,8 @@ def init_admin(app) -> Admin:
     # the cartable drawn once per view, role, language, query and counts (fragments.py).
     encoded.install_tojson(app)
     fragments.init_app(app)
+    # ...and the cartable pages around their rows (page_frames.py).
+    page_frames.init_app(app)
     # Static files' URLs, built once each (fast_urls.py).
     app.jinja_env.globals["static_url"] = fast_urls.static_url
     # The cartables' counts, kept a few seconds per process (list_counts).

@@ -24,7 +24,7 @@ from markupsafe import Markup, escape
 
 import models
 
-from . import export
+from . import export, page_frames
 from .accounts import open_claims_waiting
 from .base import current_staff
 
@@ -62,9 +62,29 @@ class LeanListMixin:
         return query.select(*self.lean_fields.values()).tuples()
 
     def render(self, template, **kwargs):
-        if template == self.list_template and "data" in kwargs and self.lean_enabled():
-            kwargs["cartable_rows"] = self.lean_rows(kwargs["data"], self._template_args.get("cartable_hidden", ()))
-        return super().render(template, **kwargs)
+        if not (template == self.list_template and "data" in kwargs and self.lean_enabled()):
+            return super().render(template, **kwargs)
+        rows = Markup("\n").join(self.lean_rows(kwargs["data"], self._template_args.get("cartable_hidden", ())))
+        parent = super()
+
+        def draw(row_pieces):
+            return parent.render(template, cartable_rows=row_pieces, **kwargs)
+
+        return page_frames.framed(current_staff(), self.frame_parts(kwargs), rows, draw)
+
+    def frame_parts(self, kwargs) -> tuple:
+        """What the page shows besides its rows that its query string does not say: the
+        list's and tabs' counts, whether the page is full (the pager), the menu's badge and
+        the day (``page_frames``)."""
+        counts = self._template_args.get("cartable_counts")
+        full = len(kwargs["data"]) == kwargs.get("page_size")
+        return (
+            kwargs.get("count"),
+            tuple(counts.items()) if counts else None,
+            full,
+            menu_badge(),
+            models.utcnow().date(),
+        )
 
     def lean_rows(self, data, hidden=()) -> list:
         """The page's rows as whole ``<tr>`` strings (hidden columns left out): each cell's
@@ -150,6 +170,12 @@ def code_cell(field):
     return lambda view, row, context: Markup(f'<span class="ltr nowrap">{escape(getattr(row, field))}</span>')
 
 
+def menu_badge() -> int:
+    """The number the menu shows: the directorate's carries the identity claims waiting."""
+    staff = current_staff()
+    return open_claims_waiting() if staff is not None and staff.role == "directorate" else 0
+
+
 def cached_menu(admin_view, render):
     """The back office's menu (``render()``, Flask-Admin's menu macro), drawn once per view,
     role, language and badge count: which views a staff member may open depends on the role alone
@@ -158,9 +184,7 @@ def cached_menu(admin_view, render):
     if staff is None or not staff.is_active:
         return render()
     cache = current_app.extensions.setdefault("admin_menu_cache", {})
-    # The directorate's menu carries a badge of the claims waiting: part of the key.
-    badges = open_claims_waiting() if staff.role == "directorate" else 0
-    key = (admin_view.endpoint, staff.role, str(get_locale()), badges)
+    key = (admin_view.endpoint, staff.role, str(get_locale()), menu_badge())
     found = cache.get(key)
     if found is None:
         found = cache[key] = Markup(render())

@@ -28,9 +28,14 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 class ListCounts:
     """``{key: (expires_at, value)}`` with a lifetime; see the module's docstring."""
 
-    def __init__(self, seconds: float):
+    def __init__(self, seconds: float, max_entries: int | None = None):
         self.seconds = float(seconds)
+        # None: the module's MAX_ENTRIES; a cache of large values (whole pages) keeps fewer.
+        self.max_entries = max_entries
         self._entries: dict = {}
+
+    def _full(self, entries) -> bool:
+        return len(entries) >= (self.max_entries or MAX_ENTRIES)
 
     def get(self, key, load):
         """The value kept for ``key`` if still fresh, else ``load()`` (kept for next time)."""
@@ -42,19 +47,21 @@ class ListCounts:
         if found is not None and found[0] > now:
             return found[1]
         value = load()
-        if len(entries) >= MAX_ENTRIES:
+        if self._full(entries):
             entries = self._entries = {}
         entries[key] = (now + self.seconds, value)
         return value
 
     def peek(self, key):
-        """The fresh value kept for ``key``, or None."""
+        """The fresh value kept for ``key``, or None (always None with no lifetime)."""
+        if self.seconds <= 0:
+            return None
         found = self._entries.get(key)
         return found[1] if found is not None and found[0] > time.monotonic() else None
 
     def put(self, key, value) -> None:
         if self.seconds > 0:
-            if len(self._entries) >= MAX_ENTRIES:
+            if self._full(self._entries):
                 self._entries = {}
             self._entries[key] = (time.monotonic() + self.seconds, value)
 
@@ -70,9 +77,11 @@ def init_app(app) -> None:
     def _forget_counts_after_a_write(response):
         if request.method in WRITE_METHODS:
             app.extensions["list_counts"].clear()
-            # The drawn parts of the cartables too: a changed city shows in the filters at once.
-            if "fragments" in app.extensions:
-                app.extensions["fragments"].clear()
+            # The drawn parts and pages of the cartables too: a changed city shows in the
+            # filters at once.
+            for drawn in ("fragments", "page_frames"):
+                if drawn in app.extensions:
+                    app.extensions[drawn].clear()
         return response
 
 

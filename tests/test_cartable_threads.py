@@ -59,12 +59,14 @@ def queue(app, make_officer, make_staff):
 
 @pytest.fixture
 def crowded(app, monkeypatch):
-    """Filter options read from the database on every page, the lists' counts kept a
-    millisecond (so that threads keep replacing them), threads switched often."""
+    """Filter options read from the database on every page, the lists' counts, drawn
+    parts and page frames kept a millisecond (so that threads keep replacing them),
+    threads switched often."""
     from backoffice import base
 
     monkeypatch.setattr(base, "FILTER_OPTIONS_TTL", 0.0)
-    monkeypatch.setattr(app.extensions["list_counts"], "seconds", 0.001)
+    for kept in ("list_counts", "fragments", "page_frames"):
+        monkeypatch.setattr(app.extensions[kept], "seconds", 0.001)
     base.clear_options_cache()
     interval = sys.getswitchinterval()
     sys.setswitchinterval(1e-6)

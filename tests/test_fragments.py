@@ -69,16 +69,19 @@ def view_of(app, endpoint):
 @pytest.mark.parametrize("lang", ["fa", "en"])
 def test_kept_parts_draw_the_page_drawn_afresh(app, queue, monkeypatch, role, lang):
     view_of(app, "qualification").can_set_page_size = True
-    fragments, counts = app.extensions["fragments"], app.extensions["list_counts"]
+    caches = [app.extensions[name] for name in ("fragments", "list_counts", "page_frames")]
     client = staff_client_for(app, queue[role])
     client.set_cookie("lang", lang)
-    fragments.clear()  # once: each page's kept parts must not show on another page
+    for cache in caches:
+        cache.clear()  # once: each page's kept parts must not show on another page
     for page in PAGES:
         path = "/admin/qualification/" + page.format(code=queue["code"])
-        fragments.seconds, counts.seconds = 60.0, 60.0
+        for cache in caches:
+            cache.seconds = 60.0
         first = client.get(path)
-        kept = client.get(path)  # every part, count and statement from the caches
-        fragments.seconds, counts.seconds = 0.0, 0.0
+        kept = client.get(path)  # every part, count, statement and frame from the caches
+        for cache in caches:
+            cache.seconds = 0.0
         with monkeypatch.context() as patch:
             patch.setattr(view_of(app, "qualification"), "compile_pages", False)
             patch.setattr(fast_urls.FastUrlMixin, "get_url", lambda self, endpoint, **kw: url_for(endpoint, **kw))
