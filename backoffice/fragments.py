@@ -13,7 +13,7 @@ per request (a CSP nonce, a CSRF token, a person's name) may be inside a fragmen
 
 Entries live ``FRAGMENT_SECONDS`` (the filter options' own lifetime: a renamed city shows
 in the filters' menu within it) and are forgotten when the back office changes a row;
-the cache starts afresh past ``list_counts.MAX_ENTRIES``. ``tests/test_fragments.py`` draws every page
+the cache starts afresh past ``web.kept.MAX_ENTRIES``. ``tests/test_fragments.py`` draws every page
 kind twice and with the cache off and requires the same HTML.
 """
 
@@ -23,8 +23,9 @@ from flask import current_app, request
 from flask_babel import get_locale
 from markupsafe import Markup
 
+from web.kept import KeptValues
+
 from .base import FILTER_OPTIONS_TTL, current_staff
-from .list_counts import ListCounts
 
 
 def fragment(name, *parts, caller):
@@ -42,6 +43,6 @@ def fragment(name, *parts, caller):
 
 
 def init_app(app) -> None:
-    # The same kept-values cache as the counts' (list_counts.ListCounts), its own lifetime.
-    app.extensions["fragments"] = ListCounts(app.config.get("FRAGMENT_SECONDS", FILTER_OPTIONS_TTL))
+    # The same kept-values cache as the counts' (web.kept.KeptValues), its own lifetime.
+    app.extensions["fragments"] = KeptValues(app.config.get("FRAGMENT_SECONDS", FILTER_OPTIONS_TTL))
     app.jinja_env.globals["fragment"] = fragment

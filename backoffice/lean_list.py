@@ -78,9 +78,11 @@ class LeanListMixin:
         the day (``page_frames``)."""
         counts = self._template_args.get("cartable_counts")
         full = len(kwargs["data"]) == kwargs.get("page_size")
+        count = kwargs.get("count")
         return (
-            kwargs.get("count"),
+            (count, str(count)),  # a count that stopped at the cap shows as "10,000+"
             tuple(counts.items()) if counts else None,
+            self._template_args.get("cartable_cap"),
             full,
             menu_badge(),
             models.utcnow().date(),

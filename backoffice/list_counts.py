@@ -15,63 +15,16 @@ one, never a half-built one, and never another person's (the key starts with the
 
 from __future__ import annotations
 
-import time
-
 from flask import current_app, request
 
-# Past this many entries the cache starts afresh (a crafted query string per page must not
-# grow it without bound).
-MAX_ENTRIES = 4096
+from web.kept import KeptValues
+
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
-
-class ListCounts:
-    """``{key: (expires_at, value)}`` with a lifetime; see the module's docstring."""
-
-    def __init__(self, seconds: float, max_entries: int | None = None):
-        self.seconds = float(seconds)
-        # None: the module's MAX_ENTRIES; a cache of large values (whole pages) keeps fewer.
-        self.max_entries = max_entries
-        self._entries: dict = {}
-
-    def _full(self, entries) -> bool:
-        return len(entries) >= (self.max_entries or MAX_ENTRIES)
-
-    def get(self, key, load):
-        """The value kept for ``key`` if still fresh, else ``load()`` (kept for next time)."""
-        if self.seconds <= 0:
-            return load()
-        now = time.monotonic()
-        entries = self._entries
-        found = entries.get(key)
-        if found is not None and found[0] > now:
-            return found[1]
-        value = load()
-        if self._full(entries):
-            entries = self._entries = {}
-        entries[key] = (now + self.seconds, value)
-        return value
-
-    def peek(self, key):
-        """The fresh value kept for ``key``, or None (always None with no lifetime)."""
-        if self.seconds <= 0:
-            return None
-        found = self._entries.get(key)
-        return found[1] if found is not None and found[0] > time.monotonic() else None
-
-    def put(self, key, value) -> None:
-        if self.seconds > 0:
-            if self._full(self._entries):
-                self._entries = {}
-            self._entries[key] = (time.monotonic() + self.seconds, value)
-
-    def clear(self) -> None:
-        self._entries = {}
 
 
 def init_app(app) -> None:
     """The application's count cache, forgotten after every write this process handles."""
-    app.extensions["list_counts"] = ListCounts(app.config.get("CARTABLE_COUNTS_SECONDS", 10))
+    app.extensions["list_counts"] = KeptValues(app.config.get("CARTABLE_COUNTS_SECONDS", 10))
 
     @app.after_request
     def _forget_counts_after_a_write(response):
@@ -79,11 +32,11 @@ def init_app(app) -> None:
             app.extensions["list_counts"].clear()
             # The drawn parts and pages of the cartables too: a changed city shows in the
             # filters at once.
-            for drawn in ("fragments", "page_frames"):
+            for drawn in ("fragments", "page_frames", "site_parts"):
                 if drawn in app.extensions:
                     app.extensions[drawn].clear()
         return response
 
 
-def list_counts() -> ListCounts:
+def list_counts() -> KeptValues:
     return current_app.extensions["list_counts"]

@@ -15,7 +15,7 @@ and the day. A page with a message to show once (``flash``) is drawn whole and n
 Frames live ``FRAGMENT_SECONDS``, the filter options' own lifetime, are forgotten when this
 process handles a write, and at most ``MAX_FRAMES`` are kept (a page is large).
 
-The holes are marked with a random word drawn when the process starts, so that no query
+The holes are marked with a random word drawn when the process starts (``web.kept``), so that no query
 string or row can write one. ``tests/test_page_frames.py`` checks a kept page is byte for
 byte the page drawn whole, that a new nonce and token reach every place they are used, and
 that nothing of one staff member's page reaches another's.
@@ -23,23 +23,19 @@ that nothing of one staff member's page reaches another's.
 
 from __future__ import annotations
 
-import secrets
-
 from flask import current_app, request, session
 from flask_babel import get_locale
-from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
+from web.kept import CSRF_HOLE, HOLE_WORD, KeptValues, cut_csrf, fill_csrf
 from web.security import csp_nonce
 
 from .base import FILTER_OPTIONS_TTL
-from .list_counts import ListCounts
 
 MAX_FRAMES = 128
-_WORD = secrets.token_hex(12)
-ROWS_HOLE = f"@@rows-{_WORD}@@"
-NONCE_HOLE = f"@@nonce-{_WORD}@@"
-CSRF_HOLE = f"@@csrf-{_WORD}@@"
+ROWS_HOLE = f"@@rows-{HOLE_WORD}@@"
+NONCE_HOLE = f"@@nonce-{HOLE_WORD}@@"
+__all__ = ["CSRF_HOLE", "NONCE_HOLE", "ROWS_HOLE", "framed", "init_app"]
 
 
 def framed(staff, parts: tuple, rows: Markup, draw):
@@ -62,15 +58,15 @@ def framed(staff, parts: tuple, rows: Markup, draw):
 
 def _cut_holes(html: str) -> str:
     """``html`` with this request's nonce and CSRF token replaced by their holes."""
-    return html.replace(csp_nonce(), NONCE_HOLE).replace(generate_csrf(), CSRF_HOLE)
+    return cut_csrf(html.replace(csp_nonce(), NONCE_HOLE))
 
 
 def _fill(frame: str, rows: str) -> str:
     # The rows last: nothing in them is taken for a hole.
-    return frame.replace(NONCE_HOLE, csp_nonce()).replace(CSRF_HOLE, generate_csrf()).replace(ROWS_HOLE, rows, 1)
+    return fill_csrf(frame.replace(NONCE_HOLE, csp_nonce())).replace(ROWS_HOLE, rows, 1)
 
 
 def init_app(app) -> None:
-    app.extensions["page_frames"] = ListCounts(
+    app.extensions["page_frames"] = KeptValues(
         app.config.get("FRAGMENT_SECONDS", FILTER_OPTIONS_TTL), max_entries=MAX_FRAMES
     )

@@ -9,10 +9,11 @@ import re
 
 import pytest
 
-from backoffice import list_counts
 from helpers import attach_all, staff_client_for
 from models import QualificationRequest, db
 from models import qualification as quals
+from web import kept as kept_module
+from web.kept import KeptValues
 
 TEHRAN = "دانشگاه علوم پزشکی تهران"
 
@@ -91,8 +92,8 @@ def test_the_rows_are_always_fresh_the_counts_follow_when_they_expire(app, kept,
     html = client.get("/admin/qualification/?tab=mine").get_data(as_text=True)
     assert rows(html) == set(waiting["ids"][1:3])  # the rows: at once
     assert tab_count(html, "mine") == 3  # the counts: kept, for at most the lifetime
-    later = list_counts.time.monotonic() + 61
-    monkeypatch.setattr(list_counts.time, "monotonic", lambda: later)
+    later = kept_module.time.monotonic() + 61
+    monkeypatch.setattr(kept_module.time, "monotonic", lambda: later)
     html = client.get("/admin/qualification/?tab=mine").get_data(as_text=True)
     assert tab_count(html, "mine") == 2 and list_count(html) == 2 and tab_count(html, "decided") == 2
 
@@ -138,8 +139,8 @@ def test_counting_on_every_page_when_the_lifetime_is_zero(app, waiting):
 
 
 def test_the_cache_stays_bounded(monkeypatch):
-    monkeypatch.setattr(list_counts, "MAX_ENTRIES", 10)
-    cache = list_counts.ListCounts(60)
+    monkeypatch.setattr(kept_module, "MAX_ENTRIES", 10)
+    cache = KeptValues(60)
     for key in range(25):
         assert cache.get(key, lambda key=key: key * 2) == key * 2
     assert len(cache._entries) <= 10

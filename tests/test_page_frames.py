@@ -11,9 +11,10 @@ import re
 import pytest
 
 import models
-from backoffice import list_counts, page_frames
+from backoffice import page_frames
 from helpers import staff_client_for
 from models import db
+from web.kept import KeptValues
 
 PATH = "/admin/qualification/?tab=all"
 
@@ -168,6 +169,6 @@ def test_frames_are_bounded(app, frames, make_staff, submitted, monkeypatch):
 
 
 def test_no_lifetime_keeps_nothing():
-    kept = list_counts.ListCounts(0)
+    kept = KeptValues(0)
     kept.put("key", "value")
     assert kept.peek("key") is None and not kept._entries

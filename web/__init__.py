@@ -9,6 +9,8 @@
 * ``labels``: field, state and action labels, Jinja filters;
 * ``documents``: the document store, uploads, serving a document;
 * ``forms``: ``ActionForm``, ``LoginForm``;
+* ``kept``: values and drawn parts of pages kept a while per process (``KeptValues``,
+  ``site_part``);
 * ``ratelimit_storage``: Flask-Limiter's counters in our database;
 * ``health``, ``metrics``, ``request_log``: the probes (/healthz, /readyz), /metrics, and the
   request id with one log line per request (wired first by ``create_app``, so that they see
@@ -17,7 +19,7 @@
 
 from __future__ import annotations
 
-from . import errors, labels, security, session  # noqa: F401  (session: Flask-Login's user loader)
+from . import errors, kept, labels, security, session  # noqa: F401  (session: Flask-Login's user loader)
 
 
 def init_app(app) -> None:
@@ -29,4 +31,5 @@ def init_app(app) -> None:
     app.before_request(security.refuse_nul_bytes)
     app.after_request(security.add_security_headers)
     labels.init_app(app)
+    kept.init_app(app)
     errors.register_handlers(app)
