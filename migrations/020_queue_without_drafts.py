@@ -1,4 +1,5 @@
-"""020 -- the directorate's "all" tab read without walking past the drafts (issue 23).
+"""020 -- the directorate's "all" and "decided" tabs and its "days waiting" sort read
+without walking past the drafts (issue 23).
 
 The tab lists every request but drafts in queue order (``due_on``, then
 ``last_submitted_at``). SQLite sorts the undated first, and a draft has neither date: the
@@ -16,22 +17,27 @@ EXISTS``: a database made by ``create_tables()`` of this release has it already.
 import peewee as pw
 from peewee_migrate import Migrator
 
-NAME = "qr_queue_submitted"
+INDEXES = (
+    ("qr_queue_submitted", '("due_on", "last_submitted_at", "status")'),
+    # the directorate's "days waiting" sort walked qr_waiting_status past the drafts too
+    ("qr_waiting_submitted", '("last_submitted_at", "status")'),
+)
 
 
 def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
-    """Create the partial index (SQLite) and give the planner its statistics."""
+    """Create the partial indexes (SQLite) and give the planner their statistics."""
     if not isinstance(database, pw.SqliteDatabase):
         return
-    migrator.sql(
-        f'CREATE INDEX IF NOT EXISTS "{NAME}" ON "qualification_request" ("due_on", "last_submitted_at", "status") '
-        "WHERE (\"status\" != 'draft')"
-    )
+    for name, columns in INDEXES:
+        migrator.sql(
+            f'CREATE INDEX IF NOT EXISTS "{name}" ON "qualification_request" {columns} WHERE ("status" != \'draft\')'
+        )
     migrator.sql('ANALYZE "qualification_request"')
 
 
 def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
-    """Drop it."""
+    """Drop them."""
     if not isinstance(database, pw.SqliteDatabase):
         return
-    migrator.sql(f'DROP INDEX IF EXISTS "{NAME}"')
+    for name, _columns in INDEXES:
+        migrator.sql(f'DROP INDEX IF EXISTS "{name}"')

@@ -38,7 +38,7 @@ QUALIFICATION_PAGES = {
     "needs my decision": ("?tab=mine", ("qr_queue_status",), ("qr_queue_university_status",), False),
     "waiting for the applicant": ("?tab=applicant", ("qr_queue_status",), ("qr_queue_university_status",), False),
     "overdue tab": ("?tab=overdue", ("qr_queue_status",), ("qr_queue_university_status",), False),
-    "decided": ("?tab=decided", ("qr_queue",), ("qr_queue_university",), True),
+    "decided": ("?tab=decided", ("qr_queue_submitted", "qr_queue"), ("qr_queue_university",), True),
     "state": ("?tab=all&flt0_0=submitted", ("qr_queue_status",), ("qr_queue_university_status",), False),
     "city": ("?tab=all&flt0_1={city}", ("qr_queue_city",), ("qr_queue_city",), False),
     "field": ("?tab=all&flt0_2={field}", ("qr_queue_field",), ("qr_queue_field",), False),
@@ -78,7 +78,12 @@ QUALIFICATION_PAGES = {
         ("qualification_request_university_id_submitted_at_status_id",),
         True,
     ),
-    "sort by days waiting": ("?tab=all&sort=10", ("qr_waiting_status",), ("qr_waiting_university",), True),
+    "sort by days waiting": (
+        "?tab=all&sort=10",
+        ("qr_waiting_submitted", "qr_waiting_status"),
+        ("qr_waiting_university",),
+        True,
+    ),
     "sort by due date": (
         "?tab=all&sort=11&desc=1",
         ("qr_queue", "qr_queue_submitted", "qualification_request_due_on"),
@@ -186,7 +191,10 @@ def test_the_directorates_whole_list_skips_no_draft_on_sqlite(app, world):
     if not models.is_sqlite():
         pytest.skip("PostgreSQL sorts the undated last: its walk of qr_queue starts where the tab does")
     client = staff_client(app, world["director"])
-    for suffix in ("?tab=all", "?tab=all&page=1"):
-        assert_indexed(
-            client, "/admin/qualification/" + suffix, "qualification_request", ("qr_queue_submitted",), walk=True
-        )
+    for suffix, index in (
+        ("?tab=all", "qr_queue_submitted"),
+        ("?tab=all&page=1", "qr_queue_submitted"),
+        ("?tab=decided", "qr_queue_submitted"),
+        ("?tab=all&sort=10", "qr_waiting_submitted"),
+    ):
+        assert_indexed(client, "/admin/qualification/" + suffix, "qualification_request", (index,), walk=True)
