@@ -281,9 +281,8 @@ def create_tables() -> None:
     """Create every missing table and index (safe to run again)."""
     with db.atomic():
         db.create_tables(ALL_MODELS, safe=True)
-        if is_sqlite():
-            for statement in qualification.SQLITE_INDEXES:
-                db.execute_sql(statement)
+        for statement in qualification.SQLITE_INDEXES if is_sqlite() else qualification.POSTGRES_STATISTICS:
+            db.execute_sql(statement)
 
 
 __all__ = [

@@ -198,3 +198,14 @@ def test_the_directorates_whole_list_skips_no_draft_on_sqlite(app, world):
         ("?tab=all&sort=10", "qr_waiting_submitted"),
     ):
         assert_indexed(client, "/admin/qualification/" + suffix, "qualification_request", (index,), walk=True)
+
+
+def test_postgres_knows_a_reviewers_requests_are_their_universitys(app):
+    """The dependency statistics of migration 021, made by create_tables too (PostgreSQL)."""
+    if models.is_sqlite():
+        pytest.skip("SQLite has no extended statistics")
+    with db.connection_context():
+        kinds = db.execute_sql(
+            "SELECT stxkind FROM pg_statistic_ext WHERE stxname = %s", ("qr_reviewer_university",)
+        ).fetchall()
+    assert kinds and "f" in kinds[0][0]  # f: functional dependencies
