@@ -27,7 +27,7 @@ from flask import current_app, request, session
 from flask_babel import get_locale
 from markupsafe import Markup
 
-from web.kept import CSRF_HOLE, HOLE_WORD, KeptValues, cut_csrf, fill_csrf
+from web.kept import HOLE_WORD, KeptValues, cut_csrf, fill_csrf, kept_html
 from web.security import csp_nonce
 
 from .base import FILTER_OPTIONS_TTL
@@ -35,7 +35,6 @@ from .base import FILTER_OPTIONS_TTL
 MAX_FRAMES = 128
 ROWS_HOLE = f"@@rows-{HOLE_WORD}@@"
 NONCE_HOLE = f"@@nonce-{HOLE_WORD}@@"
-__all__ = ["CSRF_HOLE", "NONCE_HOLE", "ROWS_HOLE", "framed", "init_app"]
 
 
 def framed(staff, parts: tuple, rows: Markup, draw):
@@ -48,12 +47,14 @@ def framed(staff, parts: tuple, rows: Markup, draw):
     if staff is None or session.get("_flashes"):
         return draw([rows] if rows else [])
     key = (request.endpoint, staff.id, staff.role, str(get_locale()), request.query_string, bool(rows), parts)
-    frames = current_app.extensions["page_frames"]
-    frame = frames.peek(key)
-    if frame is None:
-        frame = _cut_holes(draw([Markup(ROWS_HOLE)] if rows else []))
-        frames.put(key, frame)
-    return Markup(_fill(frame, rows))
+    page = kept_html(
+        current_app.extensions["page_frames"],
+        key,
+        lambda: draw([Markup(ROWS_HOLE)] if rows else []),
+        cut=_cut_holes,
+        fill=lambda frame: _fill(frame, rows),
+    )
+    return Markup(page)
 
 
 def _cut_holes(html: str) -> str:

@@ -82,7 +82,18 @@ def cut_csrf(html: str) -> str:
 
 def fill_csrf(html: str) -> str:
     """A kept ``html`` with this request's CSRF token in its holes."""
+    # Only where there is a hole: a part without a form must not give the session a token.
     return html.replace(CSRF_HOLE, generate_csrf()) if CSRF_HOLE in html else html
+
+
+def kept_html(kept: KeptValues, key, draw, cut=cut_csrf, fill=fill_csrf) -> str:
+    """``fill(frame)``, the frame being ``cut(draw())`` kept in ``kept`` under ``key``: drawn
+    once while fresh, its per-request parts cut out as holes and put back each time."""
+    frame = kept.peek(key)
+    if frame is None:
+        frame = cut(draw())
+        kept.put(key, frame)
+    return fill(frame)
 
 
 def site_part(name, *parts, caller):
@@ -91,12 +102,7 @@ def site_part(name, *parts, caller):
     CSRF token is this request's; nothing else drawn per person may be inside."""
     kind = current_user.kind if current_user.is_authenticated else None
     key = (name, request.endpoint, kind, str(get_locale()), request.full_path, repr(parts))
-    kept = current_app.extensions["site_parts"]
-    found = kept.peek(key)
-    if found is None:
-        found = cut_csrf(caller())
-        kept.put(key, found)
-    return Markup(fill_csrf(found))
+    return Markup(kept_html(current_app.extensions["site_parts"], key, caller))
 
 
 def init_app(app) -> None:
